@@ -1,0 +1,55 @@
+"""One router for the whole API, so there is one OpenAPI schema.
+
+Every route accepts an optional trailing slash: `/api/projects/1/queue/next` and
+`/api/projects/1/queue/next/` are the same endpoint (POSTs cannot follow a slash redirect)."""
+
+import re
+
+from django.urls import re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from labelapp.accounts import api as accounts
+from labelapp.credits import api as credits
+from labelapp.images import api as images
+from labelapp.labeling import api as labeling
+from labelapp.projects import api as projects
+
+
+def route(pattern: str, view, name: str):
+    """`projects/<int:project_id>/x` → a regex route with an optional trailing slash."""
+    regex = re.sub(r"<int:(\w+)>", r"(?P<\1>[0-9]+)", pattern)
+    return re_path(rf"^{regex}/?$", view, name=name)
+
+
+P = "projects/<int:project_id>"
+urlpatterns = [
+    route("schema", SpectacularAPIView.as_view(), "schema"),
+    route("docs", SpectacularSwaggerView.as_view(url_name="schema"), "docs"),
+    route("redoc", SpectacularRedocView.as_view(url_name="schema"), "redoc"),
+    route("auth/csrf", accounts.CsrfView.as_view(), "auth-csrf"),
+    route("auth/login", accounts.LoginView.as_view(), "auth-login"),
+    route("auth/logout", accounts.LogoutView.as_view(), "auth-logout"),
+    route("auth/me", accounts.MeView.as_view(), "auth-me"),
+    route("auth/tokens", accounts.TokenListCreateView.as_view(), "token-list"),
+    route("auth/tokens/<int:token_id>", accounts.TokenDestroyView.as_view(), "token-detail"),
+    route("projects", projects.ProjectListCreateView.as_view(), "project-list"),
+    route(P, projects.ProjectDetailView.as_view(), "project-detail"),
+    route(f"{P}/stats", projects.ProjectStatsView.as_view(), "project-stats"),
+    route(f"{P}/classes", projects.LabelClassListCreateView.as_view(), "class-list"),
+    route(f"{P}/classes/<int:class_id>", projects.LabelClassDetailView.as_view(), "class-detail"),
+    route(f"{P}/members", projects.MembershipListCreateView.as_view(), "member-list"),
+    route(f"{P}/members/<int:membership_id>", projects.MembershipDetailView.as_view(), "member-detail"),
+    route(f"{P}/images", images.ImageListCreateView.as_view(), "image-list"),
+    route(f"{P}/images/<int:image_id>", images.ImageDetailView.as_view(), "image-detail"),
+    route(f"{P}/images/<int:image_id>/file", images.ImageFileView.as_view(), "image-file"),
+    route(f"{P}/images/<int:image_id>/thumbnail", images.ImageThumbnailView.as_view(), "image-thumbnail"),
+    route(f"{P}/import", images.DatasetImportView.as_view(), "dataset-import"),
+    route(f"{P}/export", images.DatasetExportView.as_view(), "dataset-export"),
+    route(f"{P}/queue/next", labeling.QueueNextView.as_view(), "queue-next"),
+    route(f"{P}/queue/skip", labeling.QueueSkipView.as_view(), "queue-skip"),
+    route(f"{P}/annotations", labeling.AnnotationListCreateView.as_view(), "annotation-list"),
+    route(f"{P}/annotations/<int:annotation_id>", labeling.AnnotationDetailView.as_view(), "annotation-detail"),
+    route(f"{P}/credits", credits.CreditBalanceView.as_view(), "credit-balance"),
+    route(f"{P}/credits/grant", credits.CreditGrantView.as_view(), "credit-grant"),
+    route(f"{P}/credits/ledger", credits.CreditLedgerView.as_view(), "credit-ledger"),
+]

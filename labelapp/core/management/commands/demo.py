@@ -1,0 +1,28 @@
+from django.core.management.base import BaseCommand
+
+from labelapp.core.demo import DEMO_USERS, load_demo
+from labelapp.images.models import Image, Status
+from labelapp.training.preprocess import images_preprocess
+from labelapp.training.services import training_request
+
+
+class Command(BaseCommand):
+    help = "Create the demo users and projects (once; existing demo projects are kept)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--porch-images", type=int, default=2000)
+        parser.add_argument("--pill-images", type=int, default=300)
+        parser.add_argument("--no-train", action="store_true", help="Do not queue a first training.")
+
+    def handle(self, *args, porch_images, pill_images, no_train, **options):
+        projects = load_demo(progress=self.stdout.write, porch_images=porch_images, pill_images=pill_images)
+        for project in projects:
+            pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
+            images_preprocess(project_id=project.pk, image_ids=pool)
+            if not no_train:
+                training_request(project=project, trigger="demo")
+            self.stdout.write(f"created {project.name!r} (id {project.pk})")
+        if not projects:
+            self.stdout.write("demo projects already exist; nothing to do")
+        for username, (password, role) in DEMO_USERS.items():
+            self.stdout.write(f"  login: {username} / {password}  ({role})")

@@ -1,0 +1,62 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class EntryKind(models.TextChoices):
+    GRANT = "grant"
+    RESERVE = "reserve"
+    SPEND = "spend"
+    RELEASE = "release"
+
+
+class CreditEntry(models.Model):
+    """Append-only ledger. Amounts are positive; the kind says which way they move.
+
+    grant: +granted. reserve: +reserved. spend: reserved -> spent. release: -reserved.
+    """
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="credit_entries")
+    kind = models.CharField(max_length=10, choices=EntryKind.choices)
+    amount = models.PositiveIntegerField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    note = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "credit entries"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Credit entries are append-only.")
+        super().save(*args, **kwargs)
+
+
+class CreditBalance(models.Model):
+    """Counters kept in the same transaction as each ledger entry.
+
+    The row is locked (SELECT ... FOR UPDATE) by every credit operation, and the check
+    constraint makes the database itself refuse spent + reserved > granted.
+    """
+
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="credit_balance")
+    granted = models.PositiveIntegerField(default=0)
+    reserved = models.PositiveIntegerField(default=0)
+    spent = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(spent__gte=0) & Q(reserved__gte=0) & Q(granted__gte=F("spent") + F("reserved")),
+                name="credits_never_overspent",
+            )
+        ]
+
+    @property
+    def available(self) -> int:
+        return self.granted - self.reserved - self.spent
+
+    def as_dict(self) -> dict:
+        return {"granted": self.granted, "reserved": self.reserved, "spent": self.spent, "available": self.available}

@@ -1,0 +1,79 @@
+"""Credit ledger operations. Every one locks the project's balance row, appends one
+entry and updates the counters in the same transaction, so the ledger always sums to
+the balance and spent + reserved never exceeds granted."""
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Sum, When
+
+from labelapp.core.errors import ConflictError, ServiceError
+
+from .models import CreditBalance, CreditEntry, EntryKind
+
+
+def balance_lock(*, project) -> CreditBalance:
+    """The project's balance row, locked for this transaction (created on first use)."""
+    balance = CreditBalance.objects.select_for_update().filter(project=project).first()
+    if balance is None:
+        CreditBalance.objects.get_or_create(project=project)
+        balance = CreditBalance.objects.select_for_update().get(project=project)
+    return balance
+
+
+def balance_get(*, project) -> CreditBalance:
+    return CreditBalance.objects.get_or_create(project=project)[0]
+
+
+@transaction.atomic
+def credit_grant(*, project, amount: int, actor=None, note: str = "") -> CreditEntry:
+    if not isinstance(amount, int) or amount <= 0:
+        raise ServiceError("Grant a positive whole number of credits.", code="invalid_amount")
+    balance = balance_lock(project=project)
+    balance.granted += amount
+    balance.save(update_fields=["granted"])
+    return CreditEntry.objects.create(project=project, kind=EntryKind.GRANT, amount=amount, actor=actor, note=note)
+
+
+def credit_reserve(*, project, actor, image, balance: CreditBalance | None = None, note: str = "") -> CreditEntry:
+    """Reserve one credit. Must run inside the caller's transaction; pass the balance the
+    caller already locked to avoid a second lock query."""
+    balance = balance or balance_lock(project=project)
+    if balance.available <= 0:
+        raise ConflictError("The labeling budget is exhausted: ask an admin to grant credits.", code="budget_exhausted")
+    balance.reserved += 1
+    balance.save(update_fields=["reserved"])
+    return CreditEntry.objects.create(project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note)
+
+
+def credit_spend(*, project, actor, image, balance: CreditBalance | None = None, note: str = "") -> CreditEntry:
+    """Turn one reserved credit into a spent one (inside the caller's transaction)."""
+    balance = balance or balance_lock(project=project)
+    if balance.reserved <= 0:
+        raise ConflictError("No reserved credit to spend.", code="nothing_reserved")
+    balance.reserved -= 1
+    balance.spent += 1
+    balance.save(update_fields=["reserved", "spent"])
+    return CreditEntry.objects.create(project=project, kind=EntryKind.SPEND, amount=1, actor=actor, image=image, note=note)
+
+
+def credit_release(*, project, actor, image, balance: CreditBalance | None = None, note: str = "") -> CreditEntry:
+    """Give one reserved credit back (inside the caller's transaction)."""
+    balance = balance or balance_lock(project=project)
+    if balance.reserved <= 0:
+        raise ConflictError("No reserved credit to release.", code="nothing_reserved")
+    balance.reserved -= 1
+    balance.save(update_fields=["reserved"])
+    return CreditEntry.objects.create(project=project, kind=EntryKind.RELEASE, amount=1, actor=actor, image=image, note=note)
+
+
+def ledger_totals(*, project) -> dict:
+    """The balance recomputed from the ledger alone, to check it equals the counters."""
+    def total(kind):
+        return Sum(Case(When(kind=kind, then="amount"), default=0, output_field=IntegerField()))
+
+    sums = CreditEntry.objects.filter(project=project).aggregate(
+        grant=total(EntryKind.GRANT), reserve=total(EntryKind.RESERVE),
+        spend=total(EntryKind.SPEND), release=total(EntryKind.RELEASE),
+    )
+    grant, reserve, spend, release = (sums[k] or 0 for k in ("grant", "reserve", "spend", "release"))
+    reserved = reserve - spend - release
+    return {"granted": grant, "reserved": reserved, "spent": spend, "available": grant - reserved - spend}

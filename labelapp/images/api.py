@@ -1,0 +1,172 @@
+import json
+
+import django_filters
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelapp.projects.permissions import ALL_ROLES, LABELERS, ProjectScopedMixin
+
+from . import io, services
+from .models import Image, Source, Split, Status
+
+
+class ImageOutputSerializer(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id", "project", "original_name", "width", "height", "sha256", "split", "source", "status",
+            "priority", "score_reason", "scored_by", "file_url", "thumbnail_url", "created_at", "labeled_at",
+        ]
+
+    def get_file_url(self, image) -> str:
+        return f"/api/projects/{image.project_id}/images/{image.pk}/file"
+
+    def get_thumbnail_url(self, image) -> str:
+        return f"/api/projects/{image.project_id}/images/{image.pk}/thumbnail"
+
+
+class ImageUploadInputSerializer(serializers.Serializer):
+    files = serializers.ListField(child=serializers.FileField(), help_text="One or many image files.")
+
+
+class ImageUploadOutputSerializer(serializers.Serializer):
+    created = ImageOutputSerializer(many=True)
+    duplicates = ImageOutputSerializer(many=True)
+
+
+class ImageFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Status.choices)
+    split = django_filters.ChoiceFilter(choices=Split.choices)
+    source = django_filters.ChoiceFilter(choices=Source.choices)
+    label_class = django_filters.NumberFilter(method="filter_label_class", label="Labeled with this class id")
+    ordering = django_filters.OrderingFilter(fields=["id", "priority", "created_at"])
+
+    class Meta:
+        model = Image
+        fields = ["status", "split", "source"]
+
+    def filter_label_class(self, queryset, name, value):
+        return queryset.filter(annotations__class_index__contains=f",{int(value)},")
+
+
+class ImageListCreateView(ProjectScopedMixin, generics.ListAPIView):
+    """List images (filters: status, split, source, label_class) or upload one or many files."""
+
+    serializer_class = ImageOutputSerializer
+    filterset_class = ImageFilter
+    parser_classes = [MultiPartParser, FormParser]
+    write_roles = LABELERS
+
+    queryset = Image.objects.none()
+
+    def project_queryset(self):
+        return Image.objects.filter(project=self.project).order_by("id")
+
+    @extend_schema(request={"multipart/form-data": ImageUploadInputSerializer}, responses={201: ImageUploadOutputSerializer})
+    def post(self, request, project_id):
+        uploads = request.FILES.getlist("files") or request.FILES.getlist("file")
+        files = [(f.name, f.read(), f.content_type) for f in uploads]
+        result = services.images_ingest(project=self.project, files=files)
+        body = {
+            "created": ImageOutputSerializer(result.created, many=True).data,
+            "duplicates": ImageOutputSerializer(result.duplicates, many=True).data,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+class ImageDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    serializer_class = ImageOutputSerializer
+    lookup_url_kwarg = "image_id"
+    read_roles = ALL_ROLES
+
+    queryset = Image.objects.none()
+
+    def project_queryset(self):
+        return Image.objects.filter(project=self.project)
+
+
+class ImageFileView(ProjectScopedMixin, APIView):
+    """The stored image bytes (or its JPEG thumbnail)."""
+
+    thumbnail = False
+
+    @extend_schema(responses={(200, "image/*"): OpenApiTypes.BINARY})
+    def get(self, request, project_id, image_id):
+        image = generics.get_object_or_404(Image, project=self.project, pk=image_id)
+        if self.thumbnail:
+            if not image.thumbnail:
+                services.thumbnail_ensure(image=image)
+            field = image.thumbnail
+        else:
+            field = image.file
+        response = FileResponse(field.open("rb"))
+        response["Cache-Control"] = "private, max-age=86400"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class ImageThumbnailView(ImageFileView):
+    thumbnail = True
+
+
+class DatasetImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="Detection: a ZIP with one COCO JSON and its images. Classification: a ZIP with one folder per class."
+    )
+
+
+class DatasetImportOutputSerializer(serializers.Serializer):
+    images_created = serializers.IntegerField()
+    labels_created = serializers.IntegerField()
+    already_labeled = serializers.IntegerField()
+    classes_created = serializers.IntegerField()
+
+
+class DatasetImportView(ProjectScopedMixin, APIView):
+    """Import labeled data as free labels (no credit is spent). All or nothing."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": DatasetImportInputSerializer}, responses={201: DatasetImportOutputSerializer})
+    def post(self, request, project_id):
+        upload = request.FILES.get("file")
+        if upload is None:
+            return Response({"detail": "Send the archive in the multipart field 'file'.", "code": "no_file"}, status=status.HTTP_400_BAD_REQUEST)
+        from django.conf import settings
+
+        if upload.size > settings.LABELAPP_MAX_IMPORT_BYTES:
+            return Response({"detail": f"The archive is over the import limit of {settings.LABELAPP_MAX_IMPORT_BYTES} bytes.", "code": "too_large"}, status=status.HTTP_400_BAD_REQUEST)
+        counts = io.dataset_import(project=self.project, archive=upload.read())
+        return Response(counts, status=status.HTTP_201_CREATED)
+
+
+class DatasetExportView(ProjectScopedMixin, APIView):
+    """Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["coco", "yolo", "csv"], default="coco")],
+        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "application/zip"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR},
+    )
+    def get(self, request, project_id):
+        fmt = request.query_params.get("format", "coco")
+        slug = f"project-{self.project.pk}"
+        if fmt == "coco":
+            response = HttpResponse(json.dumps(io.export_coco(project=self.project)), content_type="application/json")
+            response["Content-Disposition"] = f'attachment; filename="{slug}-coco.json"'
+        elif fmt == "csv":
+            response = HttpResponse(io.export_csv(project=self.project), content_type="text/csv")
+            response["Content-Disposition"] = f'attachment; filename="{slug}.csv"'
+        elif fmt == "yolo":
+            response = HttpResponse(io.export_yolo(project=self.project), content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="{slug}-yolo.zip"'
+        else:
+            return Response({"detail": "format must be one of coco, yolo, csv.", "code": "bad_format"}, status=status.HTTP_400_BAD_REQUEST)
+        return response

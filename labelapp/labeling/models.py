@@ -1,0 +1,79 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def class_index_for(label_class_id: int | None, boxes: list | None) -> str:
+    ids = {label_class_id} if label_class_id else {box["label_class"] for box in boxes or []}
+    return "," + ",".join(str(i) for i in sorted(ids)) + "," if ids else ""
+
+
+class AnnotationKind(models.TextChoices):
+    HUMAN = "human"
+    IMPORTED = "imported"
+    VERIFIED = "verified"
+    AFFIRMED = "affirmed"
+
+
+class Annotation(models.Model):
+    """A label for an image: a class (classification) or boxes in pixel coordinates of the
+    original image, each `{"x", "y", "w", "h", "label_class"}` with x, y the top-left corner."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="annotations")
+    image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations")
+    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    boxes = models.JSONField(default=list, blank=True)
+    seconds_spent = models.FloatField(default=0)
+    kind = models.CharField(max_length=10, choices=AnnotationKind.choices, default=AnnotationKind.HUMAN)
+    is_free = models.BooleanField(default=False, help_text="Imported or verified labels cost no credit.")
+    class_index = models.CharField(
+        max_length=1000, blank=True, editable=False,
+        help_text="',3,5,': the class ids used, so the image list filters by class on any database.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.UniqueConstraint(fields=["image"], name="one_annotation_per_image")]
+        indexes = [models.Index(fields=["project", "annotator", "created_at"], name="annotation_by_user_idx")]
+
+    def save(self, *args, **kwargs):
+        self.class_index = class_index_for(self.label_class_id, self.boxes)
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "class_index"}
+        super().save(*args, **kwargs)
+
+
+class ReservationState(models.TextChoices):
+    ACTIVE = "active"
+    SUBMITTED = "submitted"
+    RELEASED = "released"
+    EXPIRED = "expired"
+
+
+class Reservation(models.Model):
+    """A lease on one image for one annotator, backed by one reserved credit."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="reservations")
+    image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="reservations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations")
+    credit_entry = models.OneToOneField("credits.CreditEntry", on_delete=models.PROTECT, related_name="reservation")
+    state = models.CharField(max_length=10, choices=ReservationState.choices, default=ReservationState.ACTIVE)
+    reason = models.CharField(max_length=40, blank=True)
+    score = models.FloatField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # An image is never handed to two annotators at once.
+            models.UniqueConstraint(fields=["image"], condition=Q(state="active"), name="one_active_reservation_per_image"),
+        ]
+        indexes = [
+            models.Index(fields=["project", "user", "state"], name="reservation_holder_idx"),
+            models.Index(fields=["state", "expires_at"], name="reservation_expiry_idx"),
+        ]

@@ -1,0 +1,194 @@
+"""The labeling queue: hand out the most useful image, take the label, move the credit.
+
+Invariants kept here, once:
+- an image is held by at most one active reservation (unique partial index + row locks),
+- every active reservation holds exactly one reserved credit,
+- a submitted label spends that credit; a skip or an expiry releases it.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.credits import services as credits
+from labelapp.images.models import Image, Split, Status
+from labelapp.projects.models import TaskType
+
+from .models import Annotation, AnnotationKind, Reservation, ReservationState
+from .validation import InvalidAnnotation, clean_boxes
+
+
+@dataclass
+class QueueItem:
+    reservation: Reservation
+    image: Image
+    created: bool
+
+
+def split_for(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
+    """A labeled image's split, fixed by its content hash so re-imports land in the same split."""
+    u = int(sha256[:8], 16) / 0xFFFFFFFF
+    if u < test_fraction:
+        return Split.TEST
+    if u < test_fraction + val_fraction:
+        return Split.VAL
+    return Split.TRAIN
+
+
+def _active_reservation(*, project, user):
+    """The caller's unexpired reservation; an expired one still marked active is released here
+    so its credit is back before a new one is reserved (the beat job does the same for all)."""
+    held = Reservation.objects.select_related("image").filter(project=project, user=user, state=ReservationState.ACTIVE).first()
+    if held is not None and held.expires_at <= timezone.now():
+        reservations_release_expired(ids=[held.pk])
+        return None
+    return held
+
+
+def image_reserve_next(*, project, user) -> QueueItem:
+    """Reserve the highest-priority unlabeled image and one credit for `user`.
+
+    Asking again while holding an unexpired reservation returns the same image. The
+    candidate row is taken with FOR UPDATE SKIP LOCKED (PostgreSQL) so concurrent
+    annotators never receive the same image; on SQLite writes are serialised."""
+    held = _active_reservation(project=project, user=user)
+    if held is not None:
+        return QueueItem(reservation=held, image=held.image, created=False)
+    lease = timedelta(minutes=project.config["lease_minutes"])
+    with transaction.atomic():
+        image = (
+            Image.objects.select_for_update(skip_locked=True)
+            .filter(project=project, status=Status.UNLABELED)
+            .order_by("-priority", "id")
+            .first()
+        )
+        if image is None:
+            raise ConflictError("The pool is empty: every image is labeled, reserved or skipped.", code="pool_empty")
+        balance = credits.balance_lock(project=project)
+        entry = credits.credit_reserve(project=project, actor=user, image=image, balance=balance)
+        image.status = Status.RESERVED
+        image.save(update_fields=["status"])
+        reservation = Reservation.objects.create(
+            project=project, image=image, user=user, credit_entry=entry,
+            expires_at=timezone.now() + lease, reason=image.score_reason or "unscored", score=image.priority,
+        )
+    return QueueItem(reservation=reservation, image=image, created=True)
+
+
+def _held_reservation(*, project, user, image_id) -> Reservation:
+    reservation = (
+        Reservation.objects.select_for_update()
+        .select_related("image")
+        .filter(project=project, image_id=image_id, user=user, state=ReservationState.ACTIVE)
+        .first()
+    )
+    if reservation is None:
+        raise ConflictError(
+            "You do not hold this image: get it from the queue first (its reservation may have expired).",
+            code="not_reserved",
+        )
+    return reservation
+
+
+@transaction.atomic
+def image_skip(*, project, user, image_id: int) -> Reservation:
+    """Give back a held image and its credit; the image is not handed out again."""
+    reservation = _held_reservation(project=project, user=user, image_id=image_id)
+    credits.credit_release(project=project, actor=user, image=reservation.image, note="skipped")
+    reservation.state, reservation.ended_at = ReservationState.RELEASED, timezone.now()
+    reservation.save(update_fields=["state", "ended_at"])
+    Image.objects.filter(pk=reservation.image_id).update(status=Status.SKIPPED)
+    return reservation
+
+
+def _clean_label(*, project, image, label_class, boxes) -> tuple[object, list]:
+    classes = {c.pk: c for c in project.label_classes.all()}
+    if project.task_type == TaskType.CLASSIFICATION:
+        if boxes:
+            raise InvalidAnnotation("This is a classification project: send label_class, not boxes.")
+        if label_class is None:
+            raise InvalidAnnotation("label_class is required for a classification project.")
+        if label_class not in classes:
+            raise InvalidAnnotation(f"label_class {label_class!r} is not a class of this project.")
+        return classes[label_class], []
+    if label_class is not None:
+        raise InvalidAnnotation("This is a detection project: send boxes (an empty list means nothing to find), not label_class.")
+    if boxes is None:
+        raise InvalidAnnotation("boxes is required for a detection project (send [] when the image has no objects).")
+    return None, clean_boxes(boxes=boxes, class_ids=set(classes), width=image.width, height=image.height)
+
+
+def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=None, seconds_spent: float = 0) -> Annotation:
+    """Label an image the caller holds: spends its reserved credit, moves it to a split."""
+    if seconds_spent is None or seconds_spent < 0 or seconds_spent > 24 * 3600:
+        raise InvalidAnnotation("seconds_spent must be between 0 and 86400.")
+    with transaction.atomic():
+        reservation = _held_reservation(project=project, user=user, image_id=image_id)
+        image = reservation.image
+        label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
+        balance = credits.balance_lock(project=project)
+        credits.credit_spend(project=project, actor=user, image=image, balance=balance)
+        annotation = Annotation.objects.create(
+            project=project, image=image, annotator=user, label_class=label, boxes=clean,
+            seconds_spent=seconds_spent, kind=AnnotationKind.HUMAN,
+        )
+        reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
+        reservation.save(update_fields=["state", "ended_at"])
+        config = project.config
+        image.status = Status.LABELED
+        image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+        image.labeled_at = timezone.now()
+        image.save(update_fields=["status", "split", "labeled_at"])
+        transaction.on_commit(lambda: _after_label(project.pk))
+    return annotation
+
+
+@transaction.atomic
+def annotation_update(*, annotation: Annotation, user, label_class=None, boxes=None, seconds_spent=None) -> Annotation:
+    """Edit one's own label. No credit moves: the label was paid for when first submitted."""
+    if annotation.annotator_id != user.pk:
+        raise ServiceError("You can only edit your own annotations.", code="not_owner")
+    project = annotation.project
+    label, clean = _clean_label(project=project, image=annotation.image, label_class=label_class, boxes=boxes)
+    annotation.label_class, annotation.boxes = label, clean
+    if seconds_spent is not None:
+        annotation.seconds_spent = seconds_spent
+    annotation.save()
+    return annotation
+
+
+def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] | None = None) -> int:
+    """Release leases that ran out: the credit goes back and the image returns to the pool.
+    Idempotent: each reservation is re-checked under its row lock."""
+    now = now or timezone.now()
+    released = 0
+    if ids is None:
+        ids = list(
+            Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:limit]
+        )
+    for reservation_id in ids:
+        with transaction.atomic():
+            reservation = (
+                Reservation.objects.select_for_update(skip_locked=True)
+                .select_related("project", "image")
+                .filter(pk=reservation_id, state=ReservationState.ACTIVE, expires_at__lte=now)
+                .first()
+            )
+            if reservation is None:
+                continue
+            credits.credit_release(project=reservation.project, actor=None, image=reservation.image, note="lease expired")
+            reservation.state, reservation.ended_at = ReservationState.EXPIRED, now
+            reservation.save(update_fields=["state", "ended_at"])
+            Image.objects.filter(pk=reservation.image_id, status=Status.RESERVED).update(status=Status.UNLABELED)
+            released += 1
+    return released
+
+
+def _after_label(project_id: int) -> None:
+    from labelapp.training.dispatch import labels_added
+
+    labels_added(project_id=project_id)

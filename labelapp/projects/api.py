@@ -1,0 +1,286 @@
+from django.db.models import Count
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelapp.accounts.api import UserOutputSerializer
+from labelapp.accounts.models import User
+from labelapp.credits.models import CreditBalance
+from labelapp.images.models import Image
+from labelapp.labeling.models import Annotation
+
+from . import services
+from .models import LabelClass, Membership, Project, Role, TaskType
+from .permissions import ProjectScopedMixin
+from .settings_schema import ProjectSettingsSerializer, settings_with_defaults
+
+
+class BalanceOutputSerializer(serializers.Serializer):
+    granted = serializers.IntegerField()
+    reserved = serializers.IntegerField()
+    spent = serializers.IntegerField()
+    available = serializers.IntegerField()
+
+
+class LabelClassOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["id", "name", "color", "hotkey", "order"]
+
+
+class LabelClassInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LabelClass
+        fields = ["name", "color", "hotkey", "order"]
+        extra_kwargs = {"color": {"required": False}, "hotkey": {"required": False}, "order": {"required": False}}
+
+
+class ProjectOutputSerializer(serializers.ModelSerializer):
+    my_role = serializers.SerializerMethodField()
+    balance = serializers.SerializerMethodField()
+    settings = serializers.SerializerMethodField()
+    label_classes = LabelClassOutputSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "description", "task_type", "my_role", "settings", "balance", "label_classes", "created_at"]
+
+    def get_my_role(self, project) -> str:
+        return self.context["roles"].get(project.pk, "")
+
+    @extend_schema_field(ProjectSettingsSerializer)
+    def get_settings(self, project):
+        return settings_with_defaults(project.settings)
+
+    @extend_schema_field(BalanceOutputSerializer)
+    def get_balance(self, project):
+        balance = getattr(project, "credit_balance", None) or CreditBalance(project=project)
+        return balance.as_dict()
+
+
+class ProjectCreateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    task_type = serializers.ChoiceField(choices=TaskType.choices)
+    settings = ProjectSettingsSerializer(required=False)
+    class_names = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+
+
+class ProjectUpdateInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    settings = serializers.DictField(required=False, help_text="Changed keys only; merged into the current settings.")
+
+
+def _roles(user) -> dict:
+    return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
+
+
+class ProjectListCreateView(generics.ListCreateAPIView):
+    """Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ProjectOutputSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Project.objects.none()
+        return (
+            Project.objects.filter(memberships__user=self.request.user)
+            .select_related("credit_balance")
+            .prefetch_related("label_classes")
+            .order_by("id")
+        )
+
+    def get_serializer_context(self):
+        if getattr(self, "swagger_fake_view", False):
+            return super().get_serializer_context()
+        return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
+
+    @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
+    def post(self, request):
+        data = ProjectCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        settings_in = request.data.get("settings") or {}
+        values.pop("settings", None)
+        project = services.project_create(created_by=request.user, settings=settings_in, **values)
+        return Response(
+            ProjectOutputSerializer(project, context={"roles": {project.pk: Role.ADMIN}}).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ProjectDetailView(ProjectScopedMixin, APIView):
+    @extend_schema(responses=ProjectOutputSerializer)
+    def get(self, request, project_id):
+        return Response(self._out(request))
+
+    @extend_schema(request=ProjectUpdateInputSerializer, responses=ProjectOutputSerializer)
+    def patch(self, request, project_id):
+        data = ProjectUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        project = self.project
+        for field in ("name", "description"):
+            if field in data.validated_data:
+                setattr(project, field, data.validated_data[field])
+        project.save(update_fields=["name", "description"])
+        if "settings" in data.validated_data:
+            services.project_update_settings(project=project, changes=data.validated_data["settings"])
+        return Response(self._out(request))
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id):
+        self.project.delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _out(self, request):
+        project = Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=self.project.pk)
+        return ProjectOutputSerializer(project, context={"roles": {project.pk: self.role}}).data
+
+
+class LabelClassListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
+    serializer_class = LabelClassOutputSerializer
+    pagination_class = None
+
+    queryset = LabelClass.objects.none()
+
+    def project_queryset(self):
+        return LabelClass.objects.filter(project=self.project)
+
+    @extend_schema(request=LabelClassInputSerializer, responses={201: LabelClassOutputSerializer})
+    def post(self, request, project_id):
+        data = LabelClassInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        label_class = services.label_class_create(
+            project=self.project, name=values["name"], color=values.get("color"), hotkey=values.get("hotkey", "")
+        )
+        return Response(LabelClassOutputSerializer(label_class).data, status=status.HTTP_201_CREATED)
+
+
+class LabelClassDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPIView):
+    serializer_class = LabelClassOutputSerializer
+    lookup_url_kwarg = "class_id"
+    http_method_names = ["get", "patch", "delete"]
+
+    queryset = LabelClass.objects.none()
+
+    def project_queryset(self):
+        return LabelClass.objects.filter(project=self.project)
+
+    @extend_schema(request=LabelClassInputSerializer, responses=LabelClassOutputSerializer)
+    def patch(self, request, project_id, class_id):
+        label_class = self.get_object()
+        data = LabelClassInputSerializer(label_class, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        data.save()
+        return Response(LabelClassOutputSerializer(label_class).data)
+
+    def perform_destroy(self, instance):
+        if Annotation.objects.filter(label_class=instance).exists() or _class_in_boxes(instance):
+            from labelapp.core.errors import ConflictError
+
+            raise ConflictError("This class is used by labels; rename it instead of deleting it.", code="class_in_use")
+        instance.delete()
+
+
+def _class_in_boxes(label_class) -> bool:
+    return any(
+        any(box.get("label_class") == label_class.pk for box in boxes)
+        for boxes in Annotation.objects.filter(project_id=label_class.project_id).exclude(boxes=[]).values_list("boxes", flat=True).iterator()
+    )
+
+
+class MembershipOutputSerializer(serializers.ModelSerializer):
+    user = UserOutputSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["id", "user", "role", "created_at"]
+
+
+class MembershipCreateInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipUpdateInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class MembershipListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
+    serializer_class = MembershipOutputSerializer
+    pagination_class = None
+
+    queryset = Membership.objects.none()
+
+    def project_queryset(self):
+        return Membership.objects.filter(project=self.project).select_related("user")
+
+    @extend_schema(request=MembershipCreateInputSerializer, responses={201: MembershipOutputSerializer})
+    def post(self, request, project_id):
+        data = MembershipCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = User.objects.filter(username=data.validated_data["username"]).first()
+        if user is None:
+            return Response({"detail": "No user with that username.", "code": "unknown_user"}, status=status.HTTP_400_BAD_REQUEST)
+        membership, created = Membership.objects.get_or_create(
+            project=self.project, user=user, defaults={"role": data.validated_data["role"]}
+        )
+        if not created:
+            return Response({"detail": f"{user.username} is already a member ({membership.role}).", "code": "already_member"}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MembershipDetailView(ProjectScopedMixin, generics.RetrieveDestroyAPIView):
+    serializer_class = MembershipOutputSerializer
+    lookup_url_kwarg = "membership_id"
+
+    queryset = Membership.objects.none()
+
+    def project_queryset(self):
+        return Membership.objects.filter(project=self.project).select_related("user")
+
+    @extend_schema(request=MembershipUpdateInputSerializer, responses=MembershipOutputSerializer)
+    def patch(self, request, project_id, membership_id):
+        membership = self.get_object()
+        data = MembershipUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.membership_change_role(membership=membership, role=data.validated_data["role"])
+        return Response(MembershipOutputSerializer(membership).data)
+
+    def perform_destroy(self, instance):
+        services.membership_remove(membership=instance)
+
+
+class ProjectStatsView(ProjectScopedMixin, APIView):
+    """Counts for dashboards: images per status and split, and my labels today."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "ProjectStatsOutput",
+            {
+                "images_by_status": serializers.DictField(child=serializers.IntegerField()),
+                "images_by_split": serializers.DictField(child=serializers.IntegerField()),
+                "labeled_today_by_me": serializers.IntegerField(),
+                "labeled_total_by_me": serializers.IntegerField(),
+            },
+        )
+    )
+    def get(self, request, project_id):
+        images = Image.objects.filter(project=self.project)
+        by_status = dict(images.values_list("status").annotate(n=Count("id")).order_by())
+        by_split = dict(images.values_list("split").annotate(n=Count("id")).order_by())
+        midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+        mine = Annotation.objects.filter(project=self.project, annotator=request.user)
+        return Response(
+            {
+                "images_by_status": by_status,
+                "images_by_split": by_split,
+                "labeled_today_by_me": mine.filter(created_at__gte=midnight).count(),
+                "labeled_total_by_me": mine.count(),
+            }
+        )

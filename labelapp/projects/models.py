@@ -1,0 +1,73 @@
+from django.conf import settings as django_settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification"
+    DETECTION = "detection"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin"
+    ANNOTATOR = "annotator"
+    VERIFIER = "verifier"
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    task_type = models.CharField(max_length=20, choices=TaskType.choices)
+    settings = models.JSONField(default=dict, blank=True, help_text="Validated by ProjectSettingsSerializer.")
+    created_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def config(self) -> dict:
+        """The settings with every default filled in."""
+        from .settings_schema import settings_with_defaults
+
+        return settings_with_defaults(self.settings)
+
+
+class LabelClass(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_classes")
+    name = models.CharField(max_length=100)
+    color = models.CharField(
+        max_length=7,
+        default="#3b82f6",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a #rrggbb colour.")],
+    )
+    hotkey = models.CharField(max_length=1, blank=True)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_class_name_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.project}"

@@ -1,0 +1,76 @@
+"""The schema of `Project.settings`: sampling, training, streaming and production rules.
+
+Stored as JSON so later features add keys without a migration; every write goes through
+`ProjectSettingsSerializer`, which rejects unknown keys and fills defaults.
+"""
+
+from rest_framework import serializers
+
+STRATEGY_CHOICES = [
+    "random",
+    "least_confident",
+    "margin",
+    "entropy",
+    "detection_mean",
+    "detection_max",
+    "detection_near_threshold",
+]
+DEFAULT_STRATEGY = {"classification": "margin", "detection": "detection_mean"}
+
+
+class CollectionRuleSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["random_1_in_n", "low_confidence", "verification_sample"])
+    n = serializers.IntegerField(min_value=1, required=False, help_text="random_1_in_n / verification_sample: keep 1 in n.")
+    threshold = serializers.FloatField(min_value=0, max_value=1, required=False, help_text="low_confidence: keep under this confidence.")
+    epsilon = serializers.FloatField(min_value=0, max_value=1, required=False, help_text="detection: keep when a box is within epsilon of the detection threshold.")
+    per_hour = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    per_day = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+
+
+class ProjectSettingsSerializer(serializers.Serializer):
+    strategy = serializers.ChoiceField(choices=STRATEGY_CHOICES, required=False, help_text="Default depends on the task type.")
+    batch_diversity = serializers.BooleanField(default=True)
+    weak_class_weighting = serializers.BooleanField(default=True)
+    auto_retrain_every = serializers.IntegerField(min_value=0, default=20, help_text="Retrain after this many new labels; 0 = never.")
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=10)
+    val_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
+    test_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
+    input_size = serializers.IntegerField(min_value=32, max_value=512, required=False)
+    detection_threshold = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.3)
+    max_epochs = serializers.IntegerField(min_value=1, max_value=500, default=30)
+    stream_mode = serializers.ChoiceField(choices=["threshold", "pacing"], default="pacing")
+    stream_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.5)
+    stream_hard_cap = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    stream_expected_items = serializers.IntegerField(min_value=1, default=10000)
+    stream_exploration = serializers.FloatField(min_value=0, max_value=1, default=0.02)
+    train_on_auto_labels = serializers.BooleanField(default=False)
+    collection_rules = CollectionRuleSerializer(many=True, default=list)
+    affirmation_enabled = serializers.BooleanField(default=False)
+    affirmation_window_hours = serializers.FloatField(min_value=0, default=72)
+
+    def validate(self, attrs):
+        if attrs.get("val_fraction", 0.15) + attrs.get("test_fraction", 0.15) >= 0.9:
+            raise serializers.ValidationError("val_fraction + test_fraction must leave room for training (< 0.9).")
+        return attrs
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({key: "Unknown setting." for key in unknown})
+        return super().to_internal_value(data)
+
+
+def validate_settings(raw: dict) -> dict:
+    serializer = ProjectSettingsSerializer(data=raw)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def settings_with_defaults(raw: dict) -> dict:
+    serializer = ProjectSettingsSerializer(data=raw or {})
+    if not serializer.is_valid():
+        # Stored settings were validated on write; fall back to defaults rather than fail reads.
+        serializer = ProjectSettingsSerializer(data={})
+        serializer.is_valid()
+    return dict(serializer.validated_data)

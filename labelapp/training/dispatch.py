@@ -1,0 +1,17 @@
+"""What happens after images or labels arrive: decided here, run by Celery tasks."""
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def images_added(*, project_id: int, image_ids: list[int]) -> None:
+    from .tasks import preprocess_images_task
+
+    preprocess_images_task.delay(project_id, image_ids)
+
+
+def labels_added(*, project_id: int) -> None:
+    from .services import training_maybe_start
+
+    training_maybe_start(project_id=project_id)

@@ -1,0 +1,111 @@
+"""The bridge from Django rows to labelapp.learning arrays: decoding, the pool cache,
+label targets, and loading model versions once per worker process."""
+
+import math
+import tempfile
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from labelapp.projects.models import TaskType
+
+DEFAULT_MODEL = {TaskType.CLASSIFICATION: "cnn_classifier", TaskType.DETECTION: "centernet_detector"}
+DEFAULT_INPUT_SIZE = {TaskType.CLASSIFICATION: 64, TaskType.DETECTION: 128}
+_LOADED: "OrderedDict[int, object]" = OrderedDict()
+_LOADED_MAX = 2
+
+
+def input_size_for(project) -> int:
+    return project.config.get("input_size") or DEFAULT_INPUT_SIZE[project.task_type]
+
+
+def pool_cache(project, size: int):
+    from labelapp.learning.data import PoolCache
+
+    return PoolCache(Path(settings.VAR_DIR) / "cache" / f"project-{project.pk}" / f"size-{size}", size)
+
+
+def decode_prepared(image, *, size: int, task: str):
+    """(prepared uint8 (S,S,3), Letterbox or None) for one Image row, read from storage."""
+    from labelapp.learning.data import decode_rgb, prepare
+
+    with image.file.open("rb") as handle:
+        data = handle.read()
+    return prepare(decode_rgb(data), size, task)
+
+
+def prepared_images(project, images: list, *, size: int) -> np.ndarray:
+    """Prepared tensors for Image rows, from the pool cache; misses are decoded once and cached."""
+    cache = pool_cache(project, size)
+    if not images:
+        return np.empty((0, size, size, 3), dtype=np.uint8)
+    ids = np.array([image.pk for image in images], dtype=np.int64)
+    try:
+        return cache.get_many(ids)
+    except KeyError:
+        pass
+    index = cache.index()
+    missing = [image for image in images if image.pk not in index]
+    if missing:
+        arrays = np.stack([decode_prepared(image, size=size, task=project.task_type)[0] for image in missing])
+        cache.write_chunk(f"b{missing[0].pk}_{missing[-1].pk}_{len(missing)}", np.array([i.pk for i in missing]), arrays)
+    cache.refresh()
+    return cache.get_many(ids)
+
+
+def letterbox_for(image, size: int):
+    """The letterbox transform of an image from its stored size alone (no decoding)."""
+    from labelapp.learning.data import Letterbox
+
+    scale = min(size / image.width, size / image.height)
+    new_w, new_h = round(image.width * scale), round(image.height * scale)
+    return Letterbox(scale=scale, pad_x=(size - new_w) / 2, pad_y=(size - new_h) / 2, size=size)
+
+
+def detection_target(annotation_boxes: list[dict], class_index: dict[int, int], transform) -> dict:
+    if not annotation_boxes:
+        return {"boxes": np.zeros((0, 4), np.float32), "labels": np.zeros((0,), np.int64)}
+    xyxy = np.array([[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in annotation_boxes], dtype=np.float32)
+    labels = np.array([class_index[b["label_class"]] for b in annotation_boxes], dtype=np.int64)
+    return {"boxes": transform.to_input(xyxy).astype(np.float32), "labels": labels}
+
+
+def load_version(version):
+    """The model of a ModelVersion, loaded once per process (a small LRU)."""
+    from labelapp.learning.models import load_model
+
+    if version.pk in _LOADED:
+        _LOADED.move_to_end(version.pk)
+        return _LOADED[version.pk]
+    with version.checkpoint.open("rb") as handle, tempfile.NamedTemporaryFile(suffix=".pt") as tmp:
+        tmp.write(handle.read())
+        tmp.flush()
+        model = load_model(tmp.name)
+    _LOADED[version.pk] = model
+    while len(_LOADED) > _LOADED_MAX:
+        _LOADED.popitem(last=False)
+    return model
+
+
+def finite_or_none(value):
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def jsonable(obj):
+    """Metrics dicts with NaN → None, numpy → Python, so they store as JSON."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        return finite_or_none(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

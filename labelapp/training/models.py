@@ -1,0 +1,94 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class ModelVersion(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField()
+    model_name = models.CharField(max_length=60)
+    checkpoint = models.FileField(upload_to="checkpoints/", max_length=300)
+    classes = models.JSONField(default=list, help_text="Label class ids in model output order.")
+    input_size = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=False)
+    labels_seen = models.PositiveIntegerField(default=0, help_text="Labeled training images it was trained on.")
+    credits_spent = models.PositiveIntegerField(default=0, help_text="Project credits spent when training started.")
+    metrics = models.JSONField(default=dict, blank=True, help_text='{"val": {...}, "test": {...}} per class.')
+    strategy = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="unique_version_number"),
+            models.UniqueConstraint(fields=["project"], condition=Q(is_active=True), name="one_active_model_per_project"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} v{self.number}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class TrainingRun(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=10, default="manual")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    epoch = models.PositiveIntegerField(default=0)
+    epochs_max = models.PositiveIntegerField(default=0)
+    loss = models.FloatField(null=True, blank=True)
+    val_metric = models.FloatField(null=True, blank=True)
+    history = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    model_version = models.OneToOneField(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_run")
+    labels_at_start = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Never two trainings of one project at once.
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_open_training_per_project"
+            ),
+        ]
+
+
+class Prediction(models.Model):
+    image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
+    probs = models.JSONField(null=True, blank=True, help_text="Classification: probability per class, model order.")
+    boxes = models.JSONField(null=True, blank=True, help_text="Detection: [{x, y, w, h, label_class, score}] in image pixels.")
+    counts = models.JSONField(default=dict, blank=True, help_text="Boxes above the detection threshold, per class id.")
+    confidence = models.FloatField(default=1.0)
+    score = models.FloatField(default=0.0, help_text="Informativeness under the project's strategy.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["image", "model_version"], name="one_prediction_per_image_and_version"),
+        ]
+
+
+class RescoreJob(models.Model):
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="rescore_jobs")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="rescore_jobs")
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    images_total = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]

@@ -1,0 +1,60 @@
+"""After upload: thumbnails, pool-cache tensors, and a first priority for new images.
+
+With an active model, new images are scored by it; without one, the whole unlabeled pool
+gets cold-start priorities (representative picks), because uncertainty from a model
+trained on a handful of labels is often worse than random."""
+
+import numpy as np
+from django.db.models import Case, FloatField, Value, When
+
+from labelapp.images.models import Image, Status
+from labelapp.images.services import thumbnail_ensure
+
+from . import engine
+from .models import ModelVersion
+
+COLD_START_PICKS = 200
+
+
+def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
+    from labelapp.projects.models import Project
+
+    project = Project.objects.get(pk=project_id)
+    images = list(Image.objects.filter(project=project, pk__in=image_ids).order_by("id"))
+    for image in images:
+        if not image.thumbnail:
+            thumbnail_ensure(image=image)
+    size = engine.input_size_for(project)
+    engine.prepared_images(project, images, size=size)
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    if active is not None:
+        from .services import rescore_chunk
+        from .models import RescoreJob, RunStatus
+
+        job = RescoreJob.objects.create(project=project, model_version=active, chunks_total=1, images_total=len(images),
+                                        status=RunStatus.RUNNING)
+        rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in images])
+        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED)
+    else:
+        cold_start_priorities(project=project)
+    return len(images)
+
+
+def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
+    """Rank the unscored pool by k-means medoids of simple image features: the medoids first."""
+    from labelapp.learning.strategies import cold_start, simple_image_features
+
+    pool = list(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by__isnull=True).order_by("id"))
+    if not pool:
+        return 0
+    arrays = engine.prepared_images(project, pool, size=engine.input_size_for(project))
+    features = simple_image_features(arrays)
+    k = min(picks, len(pool))
+    chosen = cold_start(features, k, np.random.default_rng(project.pk))
+    rank = {int(index): k - position for position, index in enumerate(chosen)}
+    Image.objects.filter(pk__in=[image.pk for image in pool]).update(
+        priority=Case(*[When(pk=pool[i].pk, then=Value(float(r) / k)) for i, r in rank.items()], default=Value(0.0),
+                      output_field=FloatField()),
+        score_reason="cold_start",
+    )
+    return k

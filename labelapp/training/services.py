@@ -1,0 +1,311 @@
+"""Training, evaluation, activation and rescoring of model versions.
+
+Idempotency: a TrainingRun is claimed by a conditional UPDATE (a duplicate message finds
+nothing to claim); a version is activated in one transaction only after it is fully
+written; a rescore chunk upserts its Predictions on (image, model_version), so running a
+chunk twice writes the same rows once.
+"""
+
+import io
+import logging
+from datetime import timedelta
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, FloatField, Max, Q, Value, When
+from django.utils import timezone
+
+from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.credits.models import CreditBalance
+from labelapp.images.models import Image, Split, Status
+from labelapp.labeling.models import Annotation
+from labelapp.projects.models import Project, TaskType
+
+from . import engine
+from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+
+logger = logging.getLogger(__name__)
+STALE_AFTER = timedelta(minutes=3)  # a running training with no heartbeat for this long lost its worker
+LABELED_STATUSES = [Status.LABELED]
+
+
+def labeled_count(*, project) -> int:
+    return Image.objects.filter(project=project, split=Split.TRAIN, status__in=LABELED_STATUSES).count()
+
+
+def training_maybe_start(*, project_id: int) -> TrainingRun | None:
+    """Auto-retrain after every K new training labels (project setting), never two at once."""
+    project = Project.objects.get(pk=project_id)
+    every = project.config["auto_retrain_every"]
+    if not every or not project.label_classes.exists():
+        return None
+    last = TrainingRun.objects.filter(project=project).aggregate(n=Max("labels_at_start"))["n"] or 0
+    if labeled_count(project=project) - last < every:
+        return None
+    try:
+        return training_request(project=project, trigger="auto")
+    except ConflictError:
+        return None
+
+
+def training_request(*, project, user=None, trigger: str = "manual") -> TrainingRun:
+    """Queue a training run; 409 when one is already queued or running for this project."""
+    from .tasks import train_model_task
+
+    if not project.label_classes.exists():
+        raise ServiceError("Add label classes before training.", code="no_classes")
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                project=project, trigger=trigger, requested_by=user, labels_at_start=labeled_count(project=project)
+            )
+            transaction.on_commit(lambda: train_model_task.delay(run.pk))
+    except IntegrityError:
+        raise ConflictError("A training of this project is already queued or running.", code="training_in_progress") from None
+    return run
+
+
+def training_claim(*, run_id: int) -> bool:
+    """Claim a run for this worker. A queued run, or a running one whose worker stopped
+    sending heartbeats (it was killed), can be claimed; anything else means a duplicate."""
+    now = timezone.now()
+    return bool(
+        TrainingRun.objects.filter(
+            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER), pk=run_id
+        ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0)
+    )
+
+
+def _training_data(project, split: str, class_index: dict[int, int], size: int):
+    annotations = list(
+        Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
+        .select_related("image")
+        .order_by("image_id")
+    )
+    images = engine.prepared_images(project, [a.image for a in annotations], size=size)
+    if project.task_type == TaskType.CLASSIFICATION:
+        targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
+    else:
+        targets = [engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations]
+    return images, targets
+
+
+def evaluate(model, images, targets, *, task: str, class_names: list[str], threshold: float) -> dict:
+    from labelapp.learning import metrics
+
+    if len(images) == 0:
+        return {"images": 0}
+    outputs = model.predict(images)
+    if task == TaskType.CLASSIFICATION:
+        report = metrics.classification_report(targets, outputs.probs.argmax(axis=1), len(class_names))
+        per_class = {
+            name: {"precision": report["precision"][i], "recall": report["recall"][i], "f1": report["f1"][i], "support": report["support"][i]}
+            for i, name in enumerate(class_names)
+        }
+        return engine.jsonable({"images": len(images), "accuracy": report["accuracy"], "per_class": per_class,
+                                "confusion_matrix": report["confusion_matrix"]})
+    report = metrics.detection_report(targets, outputs, len(class_names), count_threshold=threshold)
+    per_class = {
+        name: {"ap50": report["ap50"][i], "ap": report["ap"][i], "num_gt": report["num_gt"][i]} for i, name in enumerate(class_names)
+    }
+    return engine.jsonable({"images": len(images), "map50": report["map50"], "map": report["map"], "per_class": per_class,
+                            "count_mae": report["count_mae"], "exact_count_rate": report["exact_count_rate"]})
+
+
+def training_run(*, run_id: int) -> ModelVersion | None:
+    """Train, evaluate, store and activate a new model version. Returns None for a duplicate."""
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import TrainConfig
+
+    if not training_claim(run_id=run_id):
+        logger.info("training run %s already claimed or finished; nothing to do", run_id)
+        return None
+    run = TrainingRun.objects.select_related("project").get(pk=run_id)
+    project = run.project
+    try:
+        config = project.config
+        classes = list(project.label_classes.order_by("id"))
+        class_index = {c.pk: i for i, c in enumerate(classes)}
+        class_names = [c.name for c in classes]
+        size = engine.input_size_for(project)
+        train_images, train_targets = _training_data(project, Split.TRAIN, class_index, size)
+        if len(train_images) == 0:
+            raise ServiceError("There are no labeled training images yet.", code="no_training_data")
+        val_images, val_targets = _training_data(project, Split.VAL, class_index, size)
+        model_name = config.get("model") or engine.DEFAULT_MODEL[project.task_type]
+        options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
+        model = create_model(model_name, classes=class_names, input_size=size, **options)
+        active = ModelVersion.objects.filter(project=project, is_active=True).first()
+        warm = None
+        if active is not None:
+            previous = engine.load_version(active)
+            warm = previous if model.can_warm_start(previous) else None
+        number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+
+        def progress(report):
+            loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
+            run.history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
+            TrainingRun.objects.filter(pk=run_id).update(
+                epoch=report.epoch, epochs_max=report.epochs_max, loss=loss, val_metric=val_metric,
+                heartbeat_at=timezone.now(), history=run.history,
+            )
+
+        TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"])
+        model.fit(
+            train_images, train_targets, val_images, val_targets,
+            config=TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5), progress=progress, warm_start=warm,
+        )
+        test_images, test_targets = _training_data(project, Split.TEST, class_index, size)
+        threshold = config["detection_threshold"]
+        metrics = {
+            "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+            "test": evaluate(model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+        }
+        buffer = io.BytesIO()
+        import torch
+
+        torch.save(model.checkpoint(), buffer)
+        spent = CreditBalance.objects.filter(project=project).values_list("spent", flat=True).first() or 0
+        with transaction.atomic():
+            version = ModelVersion(
+                project=project, number=number, model_name=model_name, classes=[c.pk for c in classes], input_size=size,
+                labels_seen=len(train_images), credits_spent=spent, metrics=metrics,
+                strategy=_strategy_name(project),
+            )
+            version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
+            version.save()
+            ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
+            ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+            TrainingRun.objects.filter(pk=run_id).update(
+                status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
+            )
+            transaction.on_commit(lambda: rescore_start(version_id=version.pk))
+        return version
+    except Exception as exc:
+        logger.exception("training run %s failed", run_id)
+        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+        TrainingRun.objects.filter(pk=run_id).update(status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        return None
+
+
+def _strategy_name(project) -> str:
+    from labelapp.projects.settings_schema import DEFAULT_STRATEGY
+
+    return project.config.get("strategy") or DEFAULT_STRATEGY[project.task_type]
+
+
+def training_recover_stale() -> list[int]:
+    """Re-queue runs whose worker died (no heartbeat) or whose message was lost."""
+    from .tasks import train_model_task
+
+    now = timezone.now()
+    stale = list(
+        TrainingRun.objects.filter(
+            Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
+            | Q(status=RunStatus.QUEUED, created_at__lt=now - STALE_AFTER)
+        ).values_list("pk", flat=True)
+    )
+    for run_id in stale:
+        train_model_task.delay(run_id)
+    return stale
+
+
+# --- rescoring -------------------------------------------------------------------------
+
+
+def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJob | None:
+    """Split the unlabeled pool into chunks and score them in parallel (a Celery chord)."""
+    from celery import chord
+    from django.conf import settings
+
+    from .tasks import rescore_chunk_task, rescore_finish_task
+
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    if not version.is_active:
+        return None
+    chunk_size = chunk_size or settings.LABELAPP_RESCORE_CHUNK_SIZE
+    ids = list(
+        Image.objects.filter(project=version.project, status=Status.UNLABELED).order_by("id").values_list("pk", flat=True)
+    )
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    job = RescoreJob.objects.create(
+        project=version.project, model_version=version, chunks_total=len(chunks), images_total=len(ids),
+        status=RunStatus.RUNNING if chunks else RunStatus.SUCCEEDED, finished_at=None if chunks else timezone.now(),
+    )
+    if chunks:
+        chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
+    return job
+
+
+def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
+    """Predict and score one chunk; upserts Predictions and sets priorities in bulk."""
+    from labelapp.learning.strategies import class_weights_from_ap, score_pool
+
+    job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
+    version, project = job.model_version, job.project
+    images = list(Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id"))
+    if images:
+        model = engine.load_version(version)
+        arrays = engine.prepared_images(project, images, size=version.input_size)
+        outputs = model.predict(arrays)
+        strategy = version.strategy or _strategy_name(project)
+        weights = _class_weights(version, class_weights_from_ap) if project.config["weak_class_weighting"] else None
+        threshold = project.config["detection_threshold"]
+        scores = score_pool(
+            project.task_type, outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
+            strategy=strategy, class_weights=weights, threshold=threshold, rng=np.random.default_rng(version.pk),
+        )
+        rows = [
+            _prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
+            for i, image in enumerate(images)
+        ]
+        with transaction.atomic():
+            Prediction.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["image", "model_version"],
+                update_fields=["probs", "boxes", "counts", "confidence", "score"],
+            )
+            Image.objects.filter(pk__in=[image.pk for image in images], status=Status.UNLABELED).update(
+                priority=Case(*[When(pk=image.pk, then=Value(float(scores[i]))) for i, image in enumerate(images)],
+                              output_field=FloatField()),
+                scored_by=version, score_reason=strategy,
+            )
+    RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1)
+    return len(images)
+
+
+def rescore_finish(*, job_id: int) -> None:
+    RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+
+
+def _class_weights(version, class_weights_from_ap):
+    per_class = (version.metrics.get("val") or {}).get("per_class") or {}
+    key = "ap50" if "ap50" in next(iter(per_class.values()), {}) else "f1"
+    values = [per_class.get(name, {}).get(key) for name in per_class]
+    if not values or len(values) != len(version.classes):
+        return None
+    return class_weights_from_ap(np.array([np.nan if v is None else v for v in values], dtype=float))
+
+
+def _prediction_row(image, version, outputs, i, score, threshold, task) -> Prediction:
+    if task == TaskType.CLASSIFICATION:
+        probs = outputs.probs[i]
+        return Prediction(image=image, model_version=version, probs=[round(float(p), 6) for p in probs],
+                          confidence=float(probs.max()), score=float(score),
+                          counts={str(version.classes[int(probs.argmax())]): 1})
+    detections = outputs[i]
+    transform = engine.letterbox_for(image, version.input_size)
+    xyxy = transform.to_original(detections.boxes) if len(detections.boxes) else np.zeros((0, 4))
+    boxes, counts = [], {}
+    for (x1, y1, x2, y2), s, label in zip(xyxy, detections.scores, detections.labels):
+        x1, y1 = max(0.0, float(x1)), max(0.0, float(y1))
+        x2, y2 = min(float(image.width), float(x2)), min(float(image.height), float(y2))
+        if x2 <= x1 or y2 <= y1:
+            continue
+        class_id = version.classes[int(label)]
+        boxes.append({"x": round(x1, 2), "y": round(y1, 2), "w": round(x2 - x1, 2), "h": round(y2 - y1, 2),
+                      "label_class": class_id, "score": round(float(s), 4)})
+        if s >= threshold:
+            counts[str(class_id)] = counts.get(str(class_id), 0) + 1
+    confidence = float(np.min(np.abs(2 * detections.scores - 1))) if len(detections.scores) else 1.0
+    return Prediction(image=image, model_version=version, boxes=boxes, counts=counts, confidence=confidence, score=float(score))

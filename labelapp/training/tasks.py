@@ -1,0 +1,43 @@
+"""Celery tasks: thin, idempotent, ids only; the work is in services."""
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="labelapp.training.preprocess_images", acks_late=True)
+def preprocess_images_task(project_id: int, image_ids: list[int]) -> int:
+    from .preprocess import images_preprocess
+
+    return images_preprocess(project_id=project_id, image_ids=image_ids)
+
+
+@shared_task(name="labelapp.training.train_model", acks_late=True)
+def train_model_task(run_id: int) -> int | None:
+    from .services import training_run
+
+    version = training_run(run_id=run_id)
+    return version.pk if version else None
+
+
+@shared_task(name="labelapp.training.rescore_chunk", acks_late=True)
+def rescore_chunk_task(job_id: int, image_ids: list[int]) -> int:
+    from .services import rescore_chunk
+
+    return rescore_chunk(job_id=job_id, image_ids=image_ids)
+
+
+@shared_task(name="labelapp.training.rescore_finish", acks_late=True)
+def rescore_finish_task(job_id: int) -> None:
+    from .services import rescore_finish
+
+    rescore_finish(job_id=job_id)
+
+
+@shared_task(name="labelapp.training.recover_stale_trainings")
+def recover_stale_trainings_task() -> list[int]:
+    from .services import training_recover_stale
+
+    return training_recover_stale()
