@@ -1,0 +1,82 @@
+import { queryOptions } from "@tanstack/react-query";
+import { api, listResults } from "../../api/client";
+import type {
+  Balance,
+  HealthReport,
+  LearningCurve,
+  LedgerEntry,
+  Membership,
+  ModelVersion,
+  Paginated,
+  RescoreProgress,
+  TrainingRun,
+} from "../../api/types";
+
+const base = (projectId: number) => `/api/projects/${projectId}`;
+
+export const balanceQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "balance"],
+    queryFn: () => api<Balance>(`${base(projectId)}/credits`),
+  });
+
+export const ledgerQuery = (projectId: number, page: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "ledger", { page }],
+    queryFn: async (): Promise<Paginated<LedgerEntry>> => {
+      const data = await api<Paginated<LedgerEntry> | LedgerEntry[]>(`${base(projectId)}/credits/ledger?page=${page}`);
+      return Array.isArray(data) ? { count: data.length, next: null, previous: null, results: data } : data;
+    },
+  });
+
+export const membersQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "members"],
+    queryFn: async () => listResults(await api<Membership[] | Paginated<Membership>>(`${base(projectId)}/members`)),
+  });
+
+export const modelVersionsQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "model-versions"],
+    queryFn: async () =>
+      listResults(await api<ModelVersion[] | Paginated<ModelVersion>>(`${base(projectId)}/model-versions`)),
+  });
+
+export const trainingRunQuery = (projectId: number, runId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "training-runs", runId],
+    queryFn: () => api<TrainingRun>(`${base(projectId)}/training-runs/${runId}`),
+  });
+
+export const rescoreQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "rescore"],
+    queryFn: () => api<RescoreProgress>(`${base(projectId)}/rescore`),
+  });
+
+export const learningCurveQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "learning-curve"],
+    queryFn: () => api<LearningCurve>(`${base(projectId)}/learning-curve`),
+  });
+
+export const healthQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "health"],
+    queryFn: () => api<HealthReport>(`${base(projectId)}/health`),
+  });
+
+export const grantCredits = (projectId: number, amount: number, note: string) =>
+  api<Balance>(`${base(projectId)}/credits/grant`, { method: "POST", body: { amount, note } });
+
+export const startTraining = (projectId: number) =>
+  api<TrainingRun>(`${base(projectId)}/train`, { method: "POST", body: {} });
+
+export const addMember = (projectId: number, username: string, role: Membership["role"]) =>
+  api<Membership>(`${base(projectId)}/members`, { method: "POST", body: { username, role } });
+
+export const updateMember = (projectId: number, memberId: number, role: Membership["role"]) =>
+  api<Membership>(`${base(projectId)}/members/${memberId}`, { method: "PATCH", body: { role } });
+
+export const removeMember = (projectId: number, memberId: number) =>
+  api<null>(`${base(projectId)}/members/${memberId}`, { method: "DELETE" });

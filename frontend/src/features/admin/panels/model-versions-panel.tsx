@@ -1,0 +1,93 @@
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { isNotAvailable } from "../../../api/client";
+import type { ModelVersion } from "../../../api/types";
+import { ErrorMessage } from "../../../components/error-message";
+import { NotAvailable, Panel } from "../../../components/panel";
+import { modelVersionsQuery } from "../api";
+import { formatMetric, metricRows } from "../metrics";
+
+function MetricsTable({ version }: { version: ModelVersion }) {
+  const rows = metricRows(version.metrics?.val ?? {}, version.metrics?.test ?? {});
+  if (rows.length === 0) return <p className="muted">No metrics recorded for this version.</p>;
+  let lastGroup: string | null | undefined;
+  return (
+    <div className="table-wrap">
+      <table className="table table-compact" data-testid="metrics-table">
+        <thead>
+          <tr>
+            <th>Metric</th>
+            <th className="num">Validation</th>
+            <th className="num">Test</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.flatMap((row) => {
+            const out = [];
+            if (row.group !== lastGroup && row.group !== null) {
+              out.push(
+                <tr key={`g-${row.key}`} className="table-group">
+                  <th colSpan={3}>{row.group}</th>
+                </tr>,
+              );
+            }
+            lastGroup = row.group;
+            out.push(
+              <tr key={row.key}>
+                <td>{row.metric.replaceAll("_", " ")}</td>
+                <td className="num">{formatMetric(row.val)}</td>
+                <td className="num">{formatMetric(row.test)}</td>
+              </tr>,
+            );
+            return out;
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ModelVersionsPanel({ projectId }: { projectId: number }) {
+  const versions = useQuery(modelVersionsQuery(projectId));
+  const [selected, setSelected] = useState<number | null>(null);
+  let body;
+  if (versions.isPending) body = <p className="muted">Loading…</p>;
+  else if (versions.isError) {
+    body = isNotAvailable(versions.error) ? <NotAvailable what="Model versions" /> : <ErrorMessage error={versions.error} />;
+  } else if (versions.data.length === 0) {
+    body = <p className="muted">No model trained yet.</p>;
+  } else {
+    const list = [...versions.data].sort((a, b) => b.number - a.number);
+    const shown = list.find((v) => v.id === selected) ?? list.find((v) => v.is_active) ?? list[0]!;
+    body = (
+      <div className="versions">
+        <ul className="version-list" aria-label="Model versions">
+          {list.map((v) => (
+            <li key={v.id}>
+              <button
+                type="button"
+                className={v.id === shown.id ? "version is-selected" : "version"}
+                onClick={() => setSelected(v.id)}
+              >
+                <span className="version-number">v{v.number}</span>
+                {v.is_active ? <span className="badge badge-active">active</span> : null}
+                <span className="muted small">{v.labels_seen} labels</span>
+              </button>
+            </li>
+          ))}
+        </ul>
+        <div className="version-detail">
+          <p className="muted small">
+            v{shown.number} · trained on {shown.labels_seen} labels · {new Date(shown.created_at).toLocaleString()}
+          </p>
+          <MetricsTable version={shown} />
+        </div>
+      </div>
+    );
+  }
+  return (
+    <Panel title="Model versions" className="panel-wide" testId="model-versions-panel">
+      {body}
+    </Panel>
+  );
+}

@@ -1,0 +1,360 @@
+import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
+import { Link, useParams } from "react-router";
+import type { LabelClass, Project, QueueNext } from "../../api/types";
+import { ErrorMessage } from "../../components/error-message";
+import { roundRect } from "../../components/image-stage/geometry";
+import { ImageStage, type ImageStageHandle, type StageBox } from "../../components/image-stage/image-stage";
+import { Spinner } from "../../components/spinner";
+import { useClasses, useProject, useStats } from "../projects/api";
+import { ClassPicker } from "./class-picker";
+import {
+  boxesToSubmit,
+  countAbove,
+  editorReducer,
+  initialEditorState,
+  isVisible,
+  type EditorBox,
+} from "./editor-state";
+import { queueConflictMessage } from "./queue-messages";
+import { classForKey, isTypingTarget, keyToCommand } from "./shortcuts";
+import { useLabelSession } from "./use-label-session";
+
+export function LabelPage() {
+  const projectId = Number(useParams().projectId);
+  const project = useProject(projectId);
+  const classes = useClasses(projectId);
+  if (project.isError) return <ErrorMessage error={project.error} />;
+  if (classes.isError) return <ErrorMessage error={classes.error} />;
+  if (project.isPending || classes.isPending) return <Spinner label="Loading project" />;
+  if (classes.data.length === 0) {
+    return (
+      <div className="page narrow">
+        <div className="empty-state">
+          <h1>No label classes yet</h1>
+          <p className="muted">A project admin has to add label classes before anyone can label.</p>
+        </div>
+      </div>
+    );
+  }
+  return <LabelWorkbench project={project.data} classes={classes.data} />;
+}
+
+function topClass(probs: Record<string, number> | undefined, classes: readonly LabelClass[]): number | null {
+  if (!probs) return null;
+  let best: number | null = null;
+  let bestP = -1;
+  for (const c of classes) {
+    const p = probs[String(c.id)];
+    if (p !== undefined && p > bestP) {
+      best = c.id;
+      bestP = p;
+    }
+  }
+  return best;
+}
+
+function LabelWorkbench({ project, classes }: { project: Project; classes: LabelClass[] }) {
+  const session = useLabelSession(project.id);
+  const stats = useStats(project.id);
+  const [editor, dispatch] = useReducer(editorReducer, initialEditorState);
+  const [threshold, setThreshold] = useState(0.5);
+  const [notice, setNotice] = useState<string | null>(null);
+  const stageRef = useRef<ImageStageHandle>(null);
+  const detection = project.task_type === "detection";
+  const classById = useMemo(() => new Map(classes.map((c) => [c.id, c])), [classes]);
+  const current: QueueNext | null = session.state.status === "ready" ? session.state.current : null;
+
+  const editorActiveClass = useRef<number | null>(null);
+  editorActiveClass.current = editor.activeClass;
+
+  // A new image: load the model's pre-annotation into the editor.
+  useEffect(() => {
+    if (!current) return;
+    const boxes = (current.prediction?.boxes ?? []).map((b) => ({
+      x: b.x,
+      y: b.y,
+      w: b.w,
+      h: b.h,
+      labelClass: b.label_class,
+      score: b.score,
+      pending: true,
+    }));
+    const suggestion = detection ? null : topClass(current.prediction?.probs, classes);
+    dispatch({
+      type: "load",
+      boxes,
+      classChoice: suggestion,
+      activeClass: suggestion ?? editorActiveClass.current ?? classes[0]?.id ?? null,
+    });
+    setNotice(null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [current?.reservation.id, current?.image.id]);
+
+  const onSubmit = useCallback(() => {
+    if (!current) return;
+    if (detection) {
+      const boxes = boxesToSubmit(editor).map((b) => ({ ...roundRect(b), label_class: b.labelClass }));
+      void session.submit({ boxes });
+    } else {
+      if (editor.classChoice === null) {
+        setNotice("Pick a class first (keys 1–9).");
+        return;
+      }
+      void session.submit({ label_class: editor.classChoice });
+    }
+  }, [current, detection, editor, session]);
+
+  const pickClass = useCallback(
+    (classId: number) => dispatch(detection ? { type: "setClass", labelClass: classId } : { type: "chooseClass", labelClass: classId }),
+    [detection],
+  );
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      if (isTypingTarget(event.target)) return;
+      const command = keyToCommand(event, project.task_type);
+      if (!command) return;
+      if ((command.type === "submit" || command.type === "skip") && event.repeat) return;
+      if (command.type === "submit" && event.target instanceof HTMLButtonElement) return; // the button handles it
+      event.preventDefault();
+      switch (command.type) {
+        case "class": {
+          const c = classForKey(command.key, classes);
+          if (c) pickClass(c.id);
+          break;
+        }
+        case "submit":
+          onSubmit();
+          break;
+        case "skip":
+          void session.skip();
+          break;
+        case "undo":
+          dispatch({ type: "undo" });
+          break;
+        case "acceptAll":
+          dispatch({ type: "acceptAbove", threshold });
+          break;
+        case "delete":
+          dispatch({ type: "delete" });
+          break;
+        case "deselect":
+          dispatch({ type: "select", id: null });
+          break;
+        case "zoomIn":
+          stageRef.current?.zoomIn();
+          break;
+        case "zoomOut":
+          stageRef.current?.zoomOut();
+          break;
+        case "fit":
+          stageRef.current?.fit();
+          break;
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [classes, onSubmit, pickClass, project.task_type, session, threshold]);
+
+  if (session.state.status === "loading") return <Spinner label="Reserving the next image" />;
+  if (session.state.status === "stopped") {
+    const conflict = queueConflictMessage(session.state.error);
+    return (
+      <div className="page narrow">
+        {conflict ? (
+          <div className={`empty-state queue-stop queue-stop-${conflict.kind}`} data-testid="queue-stop" data-kind={conflict.kind}>
+            <h1>{conflict.title}</h1>
+            <p>{conflict.body}</p>
+            <div className="row">
+              <button type="button" className="btn" onClick={session.retry}>
+                Try again
+              </button>
+              <Link to="/projects" className="btn btn-ghost">
+                Back to projects
+              </Link>
+            </div>
+          </div>
+        ) : (
+          <>
+            <ErrorMessage error={session.state.error} title="Could not reserve an image" />
+            <button type="button" className="btn" onClick={session.retry}>
+              Try again
+            </button>
+          </>
+        )}
+      </div>
+    );
+  }
+
+  const { current: reserved } = session.state;
+  const visible = editor.boxes.filter((b) => isVisible(b, threshold));
+  const stageBoxes: StageBox[] = visible.map((b: EditorBox) => {
+    const c = classById.get(b.labelClass);
+    const name = c?.name ?? `class ${b.labelClass}`;
+    return {
+      id: b.id,
+      x: b.x,
+      y: b.y,
+      w: b.w,
+      h: b.h,
+      color: c?.color ?? "#64748b",
+      label: b.score !== null ? `${name} ${(b.score * 100).toFixed(0)}%` : name,
+      pending: b.pending,
+    };
+  });
+  const pendingAbove = countAbove(editor.boxes, threshold);
+  const hasPredictedBoxes = editor.boxes.some((b) => b.score !== null);
+  const accepted = boxesToSubmit(editor).length;
+  const activeClass = editor.activeClass !== null ? classById.get(editor.activeClass) : undefined;
+
+  return (
+    <div className="label-layout" data-testid="label-page" data-image-id={reserved.image.id}>
+      <div className="label-stage-column">
+        <ImageStage
+          ref={stageRef}
+          image={reserved.image}
+          boxes={stageBoxes}
+          mode={detection ? "edit" : "view"}
+          selectedId={editor.selectedId}
+          onSelect={(id) => dispatch({ type: "select", id })}
+          onAdd={(rect) => dispatch({ type: "add", rect })}
+          onUpdate={(id, rect) => dispatch({ type: "update", id, rect })}
+          drawColor={activeClass?.color}
+        />
+        <p className="stage-hint muted">
+          {detection
+            ? "Drag to draw a box · drag a box to move it · handles resize · wheel zooms · Space+drag or right-drag pans"
+            : "Wheel zooms · drag pans"}
+        </p>
+      </div>
+      <aside className="label-sidebar">
+        <section className="sidebar-card">
+          <div className="sidebar-title" title={reserved.image.original_name}>
+            {reserved.image.original_name}
+          </div>
+          <div className="muted small">
+            #{reserved.image.id} · {reserved.image.width}×{reserved.image.height}px
+          </div>
+          <dl className="stat-row">
+            <div>
+              <dt>Credits left</dt>
+              <dd data-testid="credits-left">{reserved.balance.available}</dd>
+            </div>
+            <div>
+              <dt>Labeled today</dt>
+              <dd data-testid="labeled-today">{stats.data?.labeled_today_by_me ?? "–"}</dd>
+            </div>
+          </dl>
+          <div className="reason" data-testid="reason">
+            <span className="muted small">Chosen by</span>{" "}
+            <strong>{reserved.reason.strategy.replaceAll("_", " ")}</strong>
+            {reserved.reason.score !== null && reserved.reason.score !== undefined ? (
+              <>
+                {" "}
+                <span className="muted small">score</span> <strong>{reserved.reason.score.toFixed(3)}</strong>
+              </>
+            ) : null}
+          </div>
+        </section>
+
+        <section className="sidebar-card">
+          <h3>{detection ? "Class for new boxes" : "Class"}</h3>
+          <ClassPicker
+            classes={classes}
+            selected={detection ? editor.activeClass : editor.classChoice}
+            onPick={pickClass}
+            probs={detection ? null : reserved.prediction?.probs}
+          />
+        </section>
+
+        {detection ? (
+          <section className="sidebar-card" data-testid="prediction-panel">
+            <h3>Boxes</h3>
+            {hasPredictedBoxes ? (
+              <>
+                <label className="field field-inline">
+                  <span>
+                    Confidence ≥ <strong>{threshold.toFixed(2)}</strong>
+                  </span>
+                  <input
+                    type="range"
+                    min={0}
+                    max={1}
+                    step={0.05}
+                    value={threshold}
+                    aria-label="Confidence threshold"
+                    onChange={(e) => setThreshold(Number(e.target.value))}
+                  />
+                </label>
+                <button
+                  type="button"
+                  className="btn btn-small btn-block"
+                  disabled={pendingAbove === 0}
+                  onClick={() => dispatch({ type: "acceptAbove", threshold })}
+                >
+                  Accept {pendingAbove} suggestion{pendingAbove === 1 ? "" : "s"} <kbd>A</kbd>
+                </button>
+              </>
+            ) : (
+              <p className="muted small">No model suggestions for this image.</p>
+            )}
+            <p className="small" data-testid="box-count">
+              {accepted} box{accepted === 1 ? "" : "es"} to submit
+              {editor.boxes.length > accepted ? ` · ${editor.boxes.length - accepted} suggestion(s) not accepted` : ""}
+            </p>
+            {editor.selectedId ? (
+              <button type="button" className="btn btn-small btn-danger" onClick={() => dispatch({ type: "delete" })}>
+                Delete selected <kbd>Del</kbd>
+              </button>
+            ) : null}
+          </section>
+        ) : null}
+
+        <section className="sidebar-card sidebar-actions">
+          {notice ? <div className="alert alert-warning">{notice}</div> : null}
+          {session.actionError ? <ErrorMessage error={session.actionError} /> : null}
+          <button type="button" className="btn btn-primary btn-block" onClick={onSubmit} disabled={session.busy}>
+            Submit <kbd>Enter</kbd>
+          </button>
+          <div className="row">
+            <button type="button" className="btn grow" onClick={() => void session.skip()} disabled={session.busy}>
+              Skip <kbd>S</kbd>
+            </button>
+            <button
+              type="button"
+              className="btn grow"
+              onClick={() => dispatch({ type: "undo" })}
+              disabled={editor.past.length === 0}
+            >
+              Undo <kbd>Z</kbd>
+            </button>
+          </div>
+          <details className="shortcuts small">
+            <summary>Keyboard shortcuts</summary>
+            <ul>
+              <li>
+                <kbd>1</kbd>–<kbd>9</kbd> pick class{detection ? " (relabels the selected box)" : ""}
+              </li>
+              {detection ? (
+                <>
+                  <li>
+                    <kbd>A</kbd> accept suggestions above the threshold
+                  </li>
+                  <li>
+                    <kbd>Del</kbd> delete the selected box, <kbd>Esc</kbd> deselect
+                  </li>
+                </>
+              ) : null}
+              <li>
+                <kbd>Enter</kbd> submit, <kbd>S</kbd> skip, <kbd>Z</kbd> undo
+              </li>
+              <li>
+                <kbd>+</kbd>/<kbd>−</kbd> zoom, <kbd>0</kbd> fit
+              </li>
+            </ul>
+          </details>
+        </section>
+      </aside>
+    </div>
+  );
+}
