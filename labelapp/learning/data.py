@@ -1,0 +1,490 @@
+"""Image decoding, model-input preparation and the on-disk pool cache.
+
+Everything here works on NumPy arrays and never imports torch, so the web
+process can decode and prepare images without paying for ``import torch``.
+
+Conventions
+-----------
+* Images are ``uint8`` arrays of shape ``(H, W, 3)`` in RGB order.
+* Boxes are ``float32`` arrays of shape ``(k, 4)`` in ``xyxy`` pixel
+  coordinates (x1, y1, x2, y2), with x to the right and y downwards.
+* Classification inputs are squashed to ``(size, size)`` (aspect ratio is not
+  kept: whole-image classes survive it and no pixels are wasted on padding).
+* Detection inputs are letterboxed (aspect ratio kept, grey padding) so that
+  boxes map back to the original image exactly.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("classification", "detection")
+
+#: Grey used for letterbox padding (the usual YOLO/CenterNet convention).
+PAD_VALUE = 114
+
+__all__ = [
+    "TASKS",
+    "PAD_VALUE",
+    "decode_rgb",
+    "resize_square",
+    "Letterbox",
+    "letterbox",
+    "prepare",
+    "PoolCache",
+]
+
+
+def _check_image(img: np.ndarray, what: str = "img") -> None:
+    if not isinstance(img, np.ndarray):
+        raise ValueError(f"{what} must be a numpy array, got {type(img).__name__}")
+    if img.dtype != np.uint8:
+        raise ValueError(f"{what} must have dtype uint8, got {img.dtype}")
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"{what} must have shape (H, W, 3), got {img.shape}")
+    if img.shape[0] < 1 or img.shape[1] < 1:
+        raise ValueError(f"{what} must not be empty, got {img.shape}")
+
+
+def _check_size(size: int) -> int:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}")
+    return int(size)
+
+
+def _check_boxes(boxes_xyxy: np.ndarray) -> np.ndarray:
+    boxes = np.asarray(boxes_xyxy, dtype=np.float32)
+    if boxes.size == 0:
+        return np.zeros((0, 4), dtype=np.float32)
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes must have shape (k, 4), got {boxes.shape}")
+    if not np.all(np.isfinite(boxes)):
+        raise ValueError("boxes must be finite")
+    return boxes
+
+
+def decode_rgb(source: bytes | str | os.PathLike) -> np.ndarray:
+    """Decode an encoded image (JPEG, PNG, WebP, ...) into an RGB array.
+
+    EXIF orientation is applied, so the array is what a browser shows.
+    Palette, greyscale, CMYK and alpha images are converted to RGB (alpha is
+    dropped, not composited).
+
+    Parameters
+    ----------
+    source : bytes or str or os.PathLike
+        The encoded file content, or a path to the file.
+
+    Returns
+    -------
+    np.ndarray
+        ``uint8`` array of shape ``(H, W, 3)``, RGB.
+
+    Raises
+    ------
+    ValueError
+        If the data is empty, cannot be decoded, is truncated, or is a
+        decompression bomb.
+    FileNotFoundError
+        If ``source`` is a path that does not exist.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ValueError("cannot decode an empty byte string")
+        stream: io.BytesIO | Path = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, os.PathLike)):
+        stream = Path(source)
+        if not stream.is_file():
+            raise FileNotFoundError(f"no such image file: {stream}")
+    else:
+        raise ValueError(f"source must be bytes or a path, got {type(source).__name__}")
+    try:
+        with Image.open(stream) as im:
+            # load() inside the try: PIL decodes lazily, and truncated data
+            # only fails here.
+            im.load()
+            im = ImageOps.exif_transpose(im)
+            rgb = im.convert("RGB")
+            arr = np.asarray(rgb, dtype=np.uint8)
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as exc:
+        raise ValueError(f"cannot decode image: {exc}") from exc
+    return np.ascontiguousarray(arr)
+
+
+def resize_square(img: np.ndarray, size: int) -> np.ndarray:
+    """Resize an image to ``(size, size)`` ignoring its aspect ratio.
+
+    Used for classification inputs.  Bilinear with antialiasing (PIL), so
+    downscaling large photos does not alias.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        ``uint8`` ``(H, W, 3)``.
+    size : int
+        Output side in pixels, ``>= 1``.
+
+    Returns
+    -------
+    np.ndarray
+        ``uint8`` ``(size, size, 3)``.
+    """
+    _check_image(img)
+    size = _check_size(size)
+    if img.shape[0] == size and img.shape[1] == size:
+        return np.ascontiguousarray(img)
+    out = Image.fromarray(img).resize((size, size), Image.BILINEAR)
+    return np.asarray(out, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """The affine map from original-image pixels to letterboxed model input.
+
+    ``input = original * scale + (pad_x, pad_y)``.
+
+    Attributes
+    ----------
+    scale : float
+        Model-input pixels per original pixel.
+    pad_x, pad_y : float
+        Offset of the resized image inside the square input, in input pixels.
+    size : int
+        Side of the square model input.
+    width, height : int or None
+        Original image size, when known; :meth:`to_original` then clips boxes
+        to the original image.  Optional so the first four fields can be
+        stored and rebuilt alone.
+    """
+
+    scale: float
+    pad_x: float
+    pad_y: float
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise ValueError(f"scale must be positive, got {self.scale}")
+        _check_size(self.size)
+
+    def to_input(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """Map boxes from original pixels to model-input pixels.
+
+        Parameters
+        ----------
+        boxes_xyxy : np.ndarray
+            ``(k, 4)`` xyxy in original-image pixels (any float/int dtype).
+
+        Returns
+        -------
+        np.ndarray
+            ``float32`` ``(k, 4)`` xyxy in model-input pixels, clipped to
+            ``[0, size]``.
+        """
+        boxes = _check_boxes(boxes_xyxy).copy()
+        boxes[:, [0, 2]] = boxes[:, [0, 2]] * self.scale + self.pad_x
+        boxes[:, [1, 3]] = boxes[:, [1, 3]] * self.scale + self.pad_y
+        return np.clip(boxes, 0, self.size).astype(np.float32)
+
+    def to_original(self, boxes_xyxy: np.ndarray) -> np.ndarray:
+        """Map boxes from model-input pixels back to original pixels.
+
+        Parameters
+        ----------
+        boxes_xyxy : np.ndarray
+            ``(k, 4)`` xyxy in model-input pixels.
+
+        Returns
+        -------
+        np.ndarray
+            ``float32`` ``(k, 4)`` xyxy in original pixels; clipped to the
+            original image when ``width``/``height`` are known.
+        """
+        boxes = _check_boxes(boxes_xyxy).copy()
+        boxes[:, [0, 2]] = (boxes[:, [0, 2]] - self.pad_x) / self.scale
+        boxes[:, [1, 3]] = (boxes[:, [1, 3]] - self.pad_y) / self.scale
+        if self.width is not None and self.height is not None:
+            boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, self.width)
+            boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, self.height)
+        return boxes.astype(np.float32)
+
+
+def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
+    """Fit an image into a ``size`` x ``size`` square, keeping aspect ratio.
+
+    The image is scaled so its longer side is ``size`` and centred; the rest
+    is filled with :data:`PAD_VALUE` grey.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        ``uint8`` ``(H, W, 3)``.
+    size : int
+        Side of the square output.
+
+    Returns
+    -------
+    out : np.ndarray
+        ``uint8`` ``(size, size, 3)``.
+    box : Letterbox
+        The transform, to map boxes in and out.
+    """
+    _check_image(img)
+    size = _check_size(size)
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    new_w = min(size, max(1, round(w * scale)))
+    new_h = min(size, max(1, round(h * scale)))
+    pad_x = (size - new_w) // 2
+    pad_y = (size - new_h) // 2
+    out = np.full((size, size, 3), PAD_VALUE, dtype=np.uint8)
+    if (new_w, new_h) == (w, h):
+        resized = img
+    else:
+        resized = np.asarray(Image.fromarray(img).resize((new_w, new_h), Image.BILINEAR))
+    out[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
+    return out, Letterbox(
+        scale=float(scale), pad_x=float(pad_x), pad_y=float(pad_y), size=size, width=w, height=h
+    )
+
+
+def prepare(img: np.ndarray, size: int, task: str) -> tuple[np.ndarray, Letterbox | None]:
+    """Prepare a decoded image as model input for a task.
+
+    Parameters
+    ----------
+    img : np.ndarray
+        ``uint8`` ``(H, W, 3)`` RGB.
+    size : int
+        The model's ``input_size``.
+    task : {"classification", "detection"}
+        Classification squashes (:func:`resize_square`), detection letterboxes
+        (:func:`letterbox`).
+
+    Returns
+    -------
+    image : np.ndarray
+        ``uint8`` ``(size, size, 3)``.
+    transform : Letterbox or None
+        The letterbox transform for detection, ``None`` for classification.
+    """
+    if task == "classification":
+        return resize_square(img, size), None
+    if task == "detection":
+        return letterbox(img, size)
+    raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+
+
+_CHUNK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_SUFFIX = ".npy"
+
+
+class PoolCache:
+    """On-disk cache of preprocessed model inputs, in chunks.
+
+    Rescoring a pool of millions of images must not decode a JPEG twice: each
+    image is decoded and prepared once, written here, and every later model
+    version reads the ready ``uint8`` tensors (memory-mapped, so a worker
+    touches only what it scores).
+
+    Layout
+    ------
+    ``<directory>/<name>.npy`` — one file per chunk, a NumPy structured array
+    with fields ``id`` (``int64``) and ``image`` (``uint8`` ``(S, S, 3)``).
+    One file per chunk (rather than separate id and image files) makes a
+    chunk write a single atomic ``os.replace``: a reader sees the old chunk or
+    the new one, never a mix, and never a half-written file.  Temporary files
+    start with ``.`` and are ignored.
+
+    Chunks are the unit of work for rescoring (one Celery task per chunk).
+    :meth:`get_many` serves random access by id across chunks (for example
+    to gather the labeled images for training).
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Created if missing.  One directory per input size / preprocessing.
+    size : int
+        Side ``S`` of the stored square images.
+    """
+
+    def __init__(self, directory: str | os.PathLike, size: int):
+        self.directory = Path(directory)
+        self.size = _check_size(size)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._dtype = np.dtype([("id", "<i8"), ("image", "u1", (self.size, self.size, 3))])
+        self._index: dict[int, tuple[str, int]] | None = None
+
+    def _path(self, name: str) -> Path:
+        if not isinstance(name, str) or not _CHUNK_NAME.match(name):
+            raise ValueError(
+                f"chunk name must match {_CHUNK_NAME.pattern} (no path separators), got {name!r}"
+            )
+        return self.directory / (name + _SUFFIX)
+
+    def write_chunk(self, name: str, ids: np.ndarray, images: np.ndarray) -> None:
+        """Write (or atomically replace) a chunk.
+
+        Parameters
+        ----------
+        name : str
+            Chunk name: letters, digits, ``_.-``; no leading dot.
+        ids : np.ndarray
+            ``int64`` ``(N,)`` image ids, unique within the chunk.
+        images : np.ndarray
+            ``uint8`` ``(N, S, S, 3)`` prepared images, ``S == self.size``.
+
+        Notes
+        -----
+        Writes to a temporary file in the same directory, fsyncs it, then
+        ``os.replace`` s it into place, so concurrent readers and crashes never
+        see a partial chunk.  Idempotent: writing the same chunk twice leaves
+        the same file.
+        """
+        path = self._path(name)
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"ids must be a 1-d integer array, got {ids.dtype} {ids.shape}")
+        if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
+            raise ValueError("images must be a uint8 numpy array")
+        expected = (len(ids), self.size, self.size, 3)
+        if images.shape != expected:
+            raise ValueError(f"images must have shape {expected}, got {images.shape}")
+        if len(np.unique(ids)) != len(ids):
+            raise ValueError("ids must be unique within a chunk")
+        records = np.empty(len(ids), dtype=self._dtype)
+        records["id"] = ids
+        records["image"] = images
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, records, allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise
+        self._index = None
+        logger.debug("pool cache: wrote chunk %s (%d images) in %s", name, len(ids), self.directory)
+
+    def _open(self, name: str) -> np.ndarray:
+        path = self._path(name)
+        if not path.is_file():
+            raise KeyError(f"no chunk named {name!r} in {self.directory}")
+        records = np.load(path, mmap_mode="r", allow_pickle=False)
+        if records.dtype != self._dtype:
+            raise ValueError(
+                f"chunk {name!r} holds {records.dtype}, expected images of size {self.size}"
+            )
+        return records
+
+    def read_chunk(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Read a chunk.
+
+        Returns
+        -------
+        ids : np.ndarray
+            ``int64`` ``(N,)`` (an in-memory copy).
+        images : np.ndarray
+            ``uint8`` ``(N, S, S, 3)``, a read-only memory-mapped view: pages
+            are read from disk as they are used.
+
+        Raises
+        ------
+        KeyError
+            If the chunk does not exist.
+        ValueError
+            If the chunk was written with another image size.
+        """
+        records = self._open(name)
+        return np.array(records["id"], dtype=np.int64), records["image"]
+
+    def chunk_names(self) -> list[str]:
+        """Names of the complete chunks, sorted."""
+        return sorted(
+            p.name[: -len(_SUFFIX)]
+            for p in self.directory.glob("*" + _SUFFIX)
+            if not p.name.startswith(".")
+        )
+
+    def delete_chunk(self, name: str) -> None:
+        """Remove a chunk; missing chunks are ignored (idempotent)."""
+        try:
+            self._path(name).unlink()
+        except FileNotFoundError:
+            pass
+        self._index = None
+
+    def index(self) -> dict[int, tuple[str, int]]:
+        """Map every cached id to ``(chunk name, row)``.
+
+        Built on first use and after this instance writes; a chunk written by
+        another process is seen after :meth:`refresh`.  If an id appears in
+        several chunks, the chunk whose name sorts last wins.
+        """
+        if self._index is None:
+            index: dict[int, tuple[str, int]] = {}
+            for name in self.chunk_names():
+                ids = np.array(self._open(name)["id"])
+                for row, image_id in enumerate(ids.tolist()):
+                    index[image_id] = (name, row)
+            self._index = index
+        return self._index
+
+    def refresh(self) -> None:
+        """Forget the id index so the next :meth:`get_many` rescans the chunks."""
+        self._index = None
+
+    def get_many(self, ids: np.ndarray) -> np.ndarray:
+        """Gather images by id across chunks.
+
+        Parameters
+        ----------
+        ids : np.ndarray
+            Integer ``(N,)`` ids, in the order wanted.
+
+        Returns
+        -------
+        np.ndarray
+            ``uint8`` ``(N, S, S, 3)``, in memory, in the order of ``ids``.
+
+        Raises
+        ------
+        KeyError
+            If any id is not cached (all missing ids are named).
+        """
+        ids = np.asarray(ids)
+        if ids.ndim != 1 or (ids.size and not np.issubdtype(ids.dtype, np.integer)):
+            raise ValueError(f"ids must be a 1-d integer array, got {ids.dtype} {ids.shape}")
+        index = self.index()
+        missing = [int(i) for i in ids.tolist() if int(i) not in index]
+        if missing:
+            raise KeyError(f"ids not in the pool cache: {missing[:20]}")
+        out = np.empty((len(ids), self.size, self.size, 3), dtype=np.uint8)
+        by_chunk: dict[str, list[tuple[int, int]]] = {}
+        for pos, image_id in enumerate(ids.tolist()):
+            name, row = index[int(image_id)]
+            by_chunk.setdefault(name, []).append((pos, row))
+        for name, pairs in by_chunk.items():
+            images = self._open(name)["image"]
+            positions = np.array([p for p, _ in pairs])
+            rows = np.array([r for _, r in pairs])
+            out[positions] = images[rows]
+        return out
