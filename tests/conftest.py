@@ -78,3 +78,104 @@ def client_for(users):
         return client
 
     return make
+
+
+class WorkerProcess:
+    """A real `celery worker` process on an embedded SQLite broker, sharing the test database
+    and media folder through the environment."""
+
+    def __init__(self, broker_url: str, env: dict, log_path):
+        import subprocess
+        import sys
+
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
+             "--concurrency", env.pop("WORKER_CONCURRENCY", "2"), "--without-gossip", "--without-mingle",
+             "--hostname", f"test-{id(self)}@%h"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as a crash would."""
+        import os
+        import signal
+
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        import os
+        import signal
+
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=20)
+            except Exception:
+                self.kill()
+        self.log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture
+def celery_workers(tmp_path, settings, transactional_db):
+    """Start real worker processes: `start()` returns a WorkerProcess; the test process sends
+    tasks through the same embedded broker. Everything is stopped at teardown."""
+    import os
+
+    from django.db import connection
+
+    from labelapp.celery import app
+
+    broker_url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    previous = app.conf.broker_url
+    app.conf.broker_url = broker_url
+    app._pool = None
+    app.amqp._producer_pool = None
+    settings.CELERY_BROKER_URL = broker_url
+    started: list[WorkerProcess] = []
+    database = connection.settings_dict["NAME"]
+
+    def start(concurrency: int = 2, **extra_env) -> WorkerProcess:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "labelapp.settings.test",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "CELERY_BROKER_URL": broker_url,
+            "LABELAPP_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "LABELAPP_VAR_DIR": str(tmp_path / "var"),
+            "WORKER_CONCURRENCY": str(concurrency),
+            **{k: str(v) for k, v in extra_env.items()},
+        }
+        worker = WorkerProcess(broker_url, env, tmp_path / f"worker-{len(started)}.log")
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+    app.conf.broker_url = previous
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def wait_for(condition, *, timeout: float = 120.0, interval: float = 0.2, workers=()):
+    """Poll until condition() is truthy. The timeout only bounds a hung test; it is not a
+    performance assertion."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    logs = "\n".join(w.output()[-3000:] for w in workers)
+    raise AssertionError(f"condition not met within {timeout}s\n{logs}")

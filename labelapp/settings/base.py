@@ -160,9 +160,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labelapp.labeling.release_expired_reservations",
         "schedule": 30.0,
     },
-    "recover-stale-trainings": {
-        "task": "labelapp.training.recover_stale_trainings",
-        "schedule": 60.0,
+    "recover-stale-work": {
+        "task": "labelapp.training.recover_stale_work",
+        "schedule": 30.0,
     },
 }
 
@@ -181,3 +181,5 @@ LOGGING = {
 }
 
 LABELAPP_RESCORE_CHUNK_SIZE = env.int("LABELAPP_RESCORE_CHUNK_SIZE", default=512)
+# A training or rescore with no progress for this long lost its worker and is resumed.
+LABELAPP_TRAINING_STALE_SECONDS = env.int("LABELAPP_TRAINING_STALE_SECONDS", default=180)

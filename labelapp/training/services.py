@@ -26,7 +26,6 @@ from . import engine
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
-STALE_AFTER = timedelta(minutes=3)  # a running training with no heartbeat for this long lost its worker
 LABELED_STATUSES = [Status.LABELED]
 
 
@@ -66,13 +65,19 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
     return run
 
 
+def _stale_after() -> timedelta:
+    from django.conf import settings
+
+    return timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
+
+
 def training_claim(*, run_id: int) -> bool:
     """Claim a run for this worker. A queued run, or a running one whose worker stopped
     sending heartbeats (it was killed), can be claimed; anything else means a duplicate."""
     now = timezone.now()
     return bool(
         TrainingRun.objects.filter(
-            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER), pk=run_id
+            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - _stale_after()), pk=run_id
         ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0)
     )
 
@@ -195,20 +200,26 @@ def _strategy_name(project) -> str:
     return project.config.get("strategy") or DEFAULT_STRATEGY[project.task_type]
 
 
-def training_recover_stale() -> list[int]:
-    """Re-queue runs whose worker died (no heartbeat) or whose message was lost."""
+def recover_stale_work() -> dict:
+    """Resume what a killed worker left: trainings with no heartbeat (or whose message was
+    lost) are re-queued, and rescores with no progress are re-dispatched for the images not
+    yet scored by their version. Safe to run any time: claims and upserts are idempotent."""
     from .tasks import train_model_task
 
-    now = timezone.now()
-    stale = list(
+    cutoff = timezone.now() - _stale_after()
+    stale_runs = list(
         TrainingRun.objects.filter(
-            Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER)
-            | Q(status=RunStatus.QUEUED, created_at__lt=now - STALE_AFTER)
+            Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
         ).values_list("pk", flat=True)
     )
-    for run_id in stale:
+    for run_id in stale_runs:
         train_model_task.delay(run_id)
-    return stale
+    stale_jobs = list(
+        RescoreJob.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
+    )
+    for job_id in stale_jobs:
+        rescore_resume(job_id=job_id)
+    return {"trainings": stale_runs, "rescores": stale_jobs}
 
 
 # --- rescoring -------------------------------------------------------------------------
@@ -216,26 +227,50 @@ def training_recover_stale() -> list[int]:
 
 def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJob | None:
     """Split the unlabeled pool into chunks and score them in parallel (a Celery chord)."""
-    from celery import chord
     from django.conf import settings
-
-    from .tasks import rescore_chunk_task, rescore_finish_task
 
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     if not version.is_active:
         return None
-    chunk_size = chunk_size or settings.LABELAPP_RESCORE_CHUNK_SIZE
     ids = list(
         Image.objects.filter(project=version.project, status=Status.UNLABELED).order_by("id").values_list("pk", flat=True)
     )
-    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     job = RescoreJob.objects.create(
-        project=version.project, model_version=version, chunks_total=len(chunks), images_total=len(ids),
-        status=RunStatus.RUNNING if chunks else RunStatus.SUCCEEDED, finished_at=None if chunks else timezone.now(),
+        project=version.project, model_version=version, images_total=len(ids), status=RunStatus.RUNNING,
+        heartbeat_at=timezone.now(),
     )
-    if chunks:
-        chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
+    _rescore_dispatch(job, ids, chunk_size or settings.LABELAPP_RESCORE_CHUNK_SIZE)
     return job
+
+
+def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
+    from celery import chord
+
+    from .tasks import rescore_chunk_task, rescore_finish_task
+
+    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
+    if not chunks:
+        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+        return
+    RescoreJob.objects.filter(pk=job.pk).update(chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now())
+    chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
+
+
+def rescore_resume(*, job_id: int) -> None:
+    """Re-dispatch the pool images a stalled rescore has not scored yet (a worker died)."""
+    from django.conf import settings
+
+    job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
+    if not job.model_version.is_active:
+        RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.FAILED, finished_at=timezone.now())
+        return
+    remaining = list(
+        Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
+        .exclude(scored_by=job.model_version)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    _rescore_dispatch(job, remaining, settings.LABELAPP_RESCORE_CHUNK_SIZE)
 
 
 def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
@@ -270,7 +305,7 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
                               output_field=FloatField()),
                 scored_by=version, score_reason=strategy,
             )
-    RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1)
+    RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now())
     return len(images)
 
 

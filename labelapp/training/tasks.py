@@ -36,8 +36,8 @@ def rescore_finish_task(job_id: int) -> None:
     rescore_finish(job_id=job_id)
 
 
-@shared_task(name="labelapp.training.recover_stale_trainings")
-def recover_stale_trainings_task() -> list[int]:
-    from .services import training_recover_stale
+@shared_task(name="labelapp.training.recover_stale_work")
+def recover_stale_work_task() -> dict:
+    from .services import recover_stale_work
 
-    return training_recover_stale()
+    return recover_stale_work()

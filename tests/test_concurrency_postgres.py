@@ -1,0 +1,108 @@
+"""The credit invariant under real concurrency, on PostgreSQL (`make test-postgres`)."""
+
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+
+from labelapp.accounts.models import User
+from labelapp.core.errors import ConflictError
+from labelapp.credits.models import CreditBalance
+from labelapp.credits.services import balance_get, credit_grant, ledger_totals
+from labelapp.images.models import Image, Status
+from labelapp.images.services import images_ingest
+from labelapp.labeling.models import Reservation, ReservationState
+from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
+from labelapp.projects.models import Membership, Role
+from labelapp.projects.services import project_create
+
+from .conftest import jpeg_bytes
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _require_postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run through `make test-postgres`")
+
+
+def _race(workers: int, target) -> list:
+    """Run `target(i)` in `workers` threads released at the same instant; collect results."""
+    barrier = threading.Barrier(workers)
+    results = [None] * workers
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # recorded and asserted by the caller
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _project_with_annotators(count: int, images: int, credits: int):
+    owner = User.objects.create_user("owner")
+    project = project_create(name="Race", task_type="detection", created_by=owner, class_names=["box"])
+    annotators = [User.objects.create_user(f"annotator{i}") for i in range(count)]
+    Membership.objects.bulk_create([Membership(project=project, user=u, role=Role.ANNOTATOR) for u in annotators])
+    images_ingest(project=project, files=[(f"{i}.png", jpeg_bytes(i, size=(16, 16), fmt="PNG"), "image/png") for i in range(images)])
+    credit_grant(project=project, amount=credits)
+    return project, annotators
+
+
+def test_forty_annotators_racing_for_ten_credits_get_exactly_ten_images():
+    project, annotators = _project_with_annotators(40, images=60, credits=10)
+    results = _race(40, lambda i: image_reserve_next(project=project, user=annotators[i]))
+    handed = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, ConflictError)]
+    assert len(handed) == 10
+    assert len(refused) == 30 and {r.code for r in refused} == {"budget_exhausted"}
+    assert len({item.image.pk for item in handed}) == 10, "an image was handed out twice"
+    balance = balance_get(project=project)
+    assert balance.as_dict() == {"granted": 10, "reserved": 10, "spent": 0, "available": 0}
+    assert ledger_totals(project=project) == balance.as_dict()
+    assert Image.objects.filter(project=project, status=Status.RESERVED).count() == 10
+
+
+def test_racing_reserve_submit_and_skip_keep_the_ledger_equal_to_the_balance():
+    project, annotators = _project_with_annotators(24, images=80, credits=30)
+    class_id = project.label_classes.get().pk
+
+    def work(i):
+        user = annotators[i]
+        done = 0
+        for round_ in range(4):
+            try:
+                item = image_reserve_next(project=project, user=user)
+            except ConflictError:
+                break
+            if (i + round_) % 3 == 0:
+                image_skip(project=project, user=user, image_id=item.image.pk)
+            else:
+                annotation_submit(project=project, user=user, image_id=item.image.pk,
+                                  boxes=[{"x": 1, "y": 1, "w": 4, "h": 4, "label_class": class_id}])
+                done += 1
+        return done
+
+    results = _race(24, work)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    balance = balance_get(project=project)
+    assert balance.spent + balance.reserved <= balance.granted
+    assert balance.spent == sum(results)
+    assert ledger_totals(project=project) == balance.as_dict()
+    assert Reservation.objects.filter(project=project, state=ReservationState.ACTIVE).count() == balance.reserved
+
+
+def test_the_database_itself_refuses_an_overspent_balance():
+    project, _ = _project_with_annotators(1, images=1, credits=2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CreditBalance.objects.filter(project=project).update(spent=2, reserved=1)
