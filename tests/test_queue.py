@@ -142,4 +142,4 @@ def test_editing_ones_own_annotation_moves_no_credit(pool, detection_project, cl
     edited = client.patch(url, {"boxes": [{"x": 3, "y": 3, "w": 5, "h": 5, "label_class": class_id}]}, format="json")
     assert edited.status_code == 200 and len(edited.json()["boxes"]) == 1
     assert balance_get(project=detection_project).spent == 1
-    assert client_for("admin").patch(url, {"boxes": []}, format="json").status_code == 400
+    assert client_for("admin").patch(url, {"boxes": []}, format="json").status_code == 403

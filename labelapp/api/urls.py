@@ -13,6 +13,7 @@ from labelapp.credits import api as credits
 from labelapp.images import api as images
 from labelapp.labeling import api as labeling
 from labelapp.projects import api as projects
+from labelapp.training import api as training
 
 
 def route(pattern: str, view, name: str):
@@ -52,4 +53,10 @@ urlpatterns = [
     route(f"{P}/credits", credits.CreditBalanceView.as_view(), "credit-balance"),
     route(f"{P}/credits/grant", credits.CreditGrantView.as_view(), "credit-grant"),
     route(f"{P}/credits/ledger", credits.CreditLedgerView.as_view(), "credit-ledger"),
+    route(f"{P}/model-versions", training.ModelVersionListView.as_view(), "model-version-list"),
+    route(f"{P}/training-runs", training.TrainingRunListCreateView.as_view(), "training-run-list"),
+    route(f"{P}/training-runs/<int:run_id>", training.TrainingRunDetailView.as_view(), "training-run-detail"),
+    route(f"{P}/train", training.TrainingRunListCreateView.as_view(), "train-now"),
+    route(f"{P}/rescore", training.RescoreProgressView.as_view(), "rescore-progress"),
+    route(f"{P}/learning-curve", training.LearningCurveView.as_view(), "learning-curve"),
 ]

@@ -93,3 +93,17 @@ class RescoreJob(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class LearningCurve(models.Model):
+    """A stored learning curve: credits spent → val/test metric per model version, from a
+    `manage.py simulate` run (active strategy or the random baseline)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="learning_curves")
+    strategy = models.CharField(max_length=40)
+    metric = models.CharField(max_length=20, default="map50")
+    points = models.JSONField(default=list, help_text='[{"credits_spent", "labels", "val", "test", "model_version"}]')
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]

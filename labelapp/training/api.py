@@ -1,0 +1,116 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
+
+from . import services
+from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
+
+
+class ModelVersionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "number", "model_name", "is_active", "labels_seen", "credits_spent", "input_size", "strategy",
+                  "metrics", "created_at"]
+
+
+class TrainingRunOutputSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = TrainingRun
+        fields = ["id", "status", "trigger", "epoch", "epochs_max", "loss", "val_metric", "progress", "history", "error",
+                  "labels_at_start", "model_version", "created_at", "started_at", "finished_at"]
+
+    def get_progress(self, run) -> float:
+        if run.status == "succeeded":
+            return 1.0
+        return round(run.epoch / run.epochs_max, 3) if run.epochs_max else 0.0
+
+
+class RescoreJobOutputSerializer(serializers.ModelSerializer):
+    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+
+    class Meta:
+        model = RescoreJob
+        fields = ["id", "model_version", "status", "chunks_done", "chunks_total", "images_total", "created_at", "finished_at"]
+
+
+class LearningCurveOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = LearningCurve
+        fields = ["id", "strategy", "metric", "points", "created_at"]
+
+
+class LearningCurvesOutputSerializer(serializers.Serializer):
+    live = LearningCurveOutputSerializer(help_text="This project's own model versions: credits spent → metric.")
+    runs = LearningCurveOutputSerializer(many=True, help_text="Stored simulations (active vs random).")
+
+
+class ModelVersionListView(ProjectScopedMixin, generics.ListAPIView):
+    serializer_class = ModelVersionOutputSerializer
+    queryset = ModelVersion.objects.none()
+    read_roles = ALL_ROLES
+
+    def project_queryset(self):
+        return ModelVersion.objects.filter(project=self.project).order_by("-number")
+
+
+class TrainingRunListCreateView(ProjectScopedMixin, generics.ListAPIView):
+    """Training runs, newest first; POST starts one now (admins). 409 if one is already open."""
+
+    serializer_class = TrainingRunOutputSerializer
+    queryset = TrainingRun.objects.none()
+    read_roles = ADMINS
+    write_roles = ADMINS
+
+    def project_queryset(self):
+        return TrainingRun.objects.filter(project=self.project).select_related("model_version").order_by("-id")
+
+    @extend_schema(request=None, responses={201: TrainingRunOutputSerializer})
+    def post(self, request, project_id):
+        run = services.training_request(project=self.project, user=request.user, trigger="manual")
+        return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class TrainingRunDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    serializer_class = TrainingRunOutputSerializer
+    queryset = TrainingRun.objects.none()
+    lookup_url_kwarg = "run_id"
+    read_roles = ADMINS
+
+    def project_queryset(self):
+        return TrainingRun.objects.filter(project=self.project)
+
+
+class RescoreProgressView(ProjectScopedMixin, APIView):
+    """The latest rescore of the pool: chunks done / total."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses=RescoreJobOutputSerializer(allow_null=True))
+    def get(self, request, project_id):
+        job = RescoreJob.objects.filter(project=self.project).select_related("model_version").order_by("-id").first()
+        return Response(RescoreJobOutputSerializer(job).data if job else None)
+
+
+class LearningCurveView(ProjectScopedMixin, APIView):
+    read_roles = ADMINS
+
+    @extend_schema(responses=LearningCurvesOutputSerializer)
+    def get(self, request, project_id):
+        metric = "map50" if self.project.task_type == "detection" else "accuracy"
+        versions = ModelVersion.objects.filter(project=self.project).order_by("number")
+        live = {
+            "id": 0, "strategy": "live", "metric": metric, "created_at": None,
+            "points": [
+                {"credits_spent": v.credits_spent, "labels": v.labels_seen, "model_version": v.number,
+                 "val": (v.metrics.get("val") or {}).get(metric), "test": (v.metrics.get("test") or {}).get(metric)}
+                for v in versions
+            ],
+        }
+        runs = LearningCurve.objects.filter(project=self.project).order_by("-id")[:10]
+        return Response({"live": live, "runs": LearningCurveOutputSerializer(runs, many=True).data})
