@@ -1,19 +1,23 @@
-// Generates src/api/schema.gen.ts from the backend's OpenAPI schema.
-// Reads frontend/openapi.yaml (written by `manage.py spectacular --file frontend/openapi.yaml`);
-// falls back to openapi.draft.yaml, the provisional schema, while the backend has none.
+// Generates the API types with openapi-typescript:
+//   openapi.yaml         (the backend's schema: `manage.py spectacular --file frontend/openapi.yaml`)
+//                        → src/api/schema.gen.ts
+//   openapi.pending.yaml (endpoints the backend does not serve yet, from the API brief)
+//                        → src/api/schema.pending.gen.ts
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const real = join(root, "openapi.yaml");
-const input = existsSync(real) ? real : join(root, "openapi.draft.yaml");
-if (input !== real) {
-  console.warn("openapi.yaml not found: generating from openapi.draft.yaml");
+const cli = join(root, "node_modules/openapi-typescript/bin/cli.js");
+const jobs = [
+  ["openapi.yaml", "src/api/schema.gen.ts"],
+  ["openapi.pending.yaml", "src/api/schema.pending.gen.ts"],
+];
+for (const [input, output] of jobs) {
+  if (!existsSync(join(root, input))) {
+    console.error(`${input} is missing: run \`.venv/bin/python manage.py spectacular --file frontend/openapi.yaml\` at the repository root.`);
+    process.exit(1);
+  }
+  execFileSync(process.execPath, [cli, join(root, input), "-o", join(root, output)], { stdio: "inherit" });
 }
-execFileSync(
-  process.execPath,
-  [join(root, "node_modules/openapi-typescript/bin/cli.js"), input, "-o", join(root, "src/api/schema.gen.ts")],
-  { stdio: "inherit" },
-);

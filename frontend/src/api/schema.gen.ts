@@ -4,7 +4,24 @@
  */
 
 export interface paths {
-    "/api/auth/login": {
+    "/api/auth/csrf/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Sets the csrftoken cookie the browser sends back as X-CSRFToken on writes. */
+        get: operations["auth_csrf_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/": {
         parameters: {
             query?: never;
             header?: never;
@@ -13,21 +30,37 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post: operations["auth_login"];
+        post: operations["auth_login_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/auth/me": {
+    "/api/auth/logout/": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get: operations["auth_me"];
+        get?: never;
+        put?: never;
+        post: operations["auth_logout_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/me/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["auth_me_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -36,359 +69,388 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/projects": {
+    "/api/auth/tokens/": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
+        get: operations["auth_tokens_list"];
+        put?: never;
+        post: operations["auth_tokens_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tokens/{token_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Revoke a token: it stops working at once. */
+        delete: operations["auth_tokens_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin. */
         get: operations["projects_list"];
         put?: never;
-        post?: never;
+        /** @description Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin. */
+        post: operations["projects_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}": {
+    "/api/projects/{project_id}/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
         get: operations["projects_retrieve"];
         put?: never;
         post?: never;
-        delete?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        delete: operations["projects_destroy"];
         options?: never;
         head?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
         patch: operations["projects_partial_update"];
         trace?: never;
     };
-    "/api/projects/{id}/classes": {
+    "/api/projects/{project_id}/annotations/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
-        get: operations["classes_list"];
+        /** @description Annotators see their own labels; admins see everyone's. */
+        get: operations["projects_annotations_list"];
         put?: never;
-        post: operations["classes_create"];
+        /** @description Annotators see their own labels; admins see everyone's. */
+        post: operations["projects_annotations_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/members": {
+    "/api/projects/{project_id}/annotations/{annotation_id}/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
-        get: operations["members_list"];
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_annotations_retrieve"];
         put?: never;
-        post: operations["members_create"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        patch: operations["projects_annotations_partial_update"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/classes/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_classes_list"];
+        put?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        post: operations["projects_classes_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/images": {
+    "/api/projects/{project_id}/classes/{class_id}/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
-        get: operations["images_list"];
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_classes_retrieve"];
         put?: never;
-        post: operations["images_create"];
+        post?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        delete: operations["projects_classes_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        patch: operations["projects_classes_partial_update"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/credits/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_credits_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/queue/next": {
+    "/api/projects/{project_id}/credits/grant/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post: operations["queue_next"];
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        post: operations["projects_credits_grant_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/queue/skip": {
+    "/api/projects/{project_id}/credits/ledger/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The append-only ledger, newest first. Admins only: it shows who labeled what. */
+        get: operations["projects_credits_ledger_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/export/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`. */
+        get: operations["projects_export_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/images/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description List images (filters: status, split, source, label_class) or upload one or many files. */
+        get: operations["projects_images_list"];
+        put?: never;
+        /** @description List images (filters: status, split, source, label_class) or upload one or many files. */
+        post: operations["projects_images_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/images/{image_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_images_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/images/{image_id}/file/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The stored image bytes (or its JPEG thumbnail). */
+        get: operations["projects_images_file_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/images/{image_id}/thumbnail/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The stored image bytes (or its JPEG thumbnail). */
+        get: operations["projects_images_thumbnail_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/import/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post: operations["queue_skip"];
+        /** @description Import labeled data as free labels (no credit is spent). All or nothing. */
+        post: operations["projects_import_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/annotations": {
+    "/api/projects/{project_id}/members/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_members_list"];
+        put?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        post: operations["projects_members_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/members/{membership_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_members_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        delete: operations["projects_members_destroy"];
+        options?: never;
+        head?: never;
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        patch: operations["projects_members_partial_update"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/queue/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post: operations["annotations_create"];
+        /**
+         * @description Reserve the most useful unlabeled image (and one credit) for me; 409 when the budget
+         *     or the pool is exhausted (`code` says which). Asking again returns the image I hold.
+         */
+        post: operations["projects_queue_next_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/credits": {
+    "/api/projects/{project_id}/queue/skip/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["credits_balance"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/credits/grant": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post: operations["credits_grant"];
+        /** @description Give back an image I hold; its credit is released and it is not handed out again. */
+        post: operations["projects_queue_skip_create"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/api/projects/{id}/credits/ledger": {
+    "/api/projects/{project_id}/stats/": {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                id: number;
-            };
+            path?: never;
             cookie?: never;
         };
-        get: operations["credits_ledger"];
+        /** @description Counts for dashboards: images per status and split, and my labels today. */
+        get: operations["projects_stats_retrieve"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/stats": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["project_stats"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/model-versions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["model_versions_list"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/train": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["train_start"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/training-runs/{rid}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-                rid: number;
-            };
-            cookie?: never;
-        };
-        get: operations["training_run_retrieve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/rescore": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["rescore_progress"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/learning-curve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["learning_curve"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["health"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/verifications/next": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["verifications_next"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/verifications": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["verifications_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -399,258 +461,611 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ApiError: {
-            detail: string;
-            code?: string;
+        AnnotationOutput: {
+            readonly id: number;
+            image: number;
+            label_class?: number | null;
+            boxes: components["schemas"]["Box"][];
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly annotator: string;
+            /** Format: double */
+            seconds_spent?: number;
+            kind?: components["schemas"]["AnnotationOutputKindEnum"];
+            /** @description Imported or verified labels cost no credit. */
+            is_free?: boolean;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
         };
-        LoginInput: {
-            username: string;
-            password: string;
+        /**
+         * @description * `human` - Human
+         *     * `imported` - Imported
+         *     * `verified` - Verified
+         *     * `affirmed` - Affirmed
+         * @enum {string}
+         */
+        AnnotationOutputKindEnum: "human" | "imported" | "verified" | "affirmed";
+        AnnotationSubmitInputRequest: {
+            image: number;
+            /** @description Classification projects. */
+            label_class?: number | null;
+            /** @description Detection projects: [{x, y, w, h, label_class}]. */
+            boxes?: {
+                [key: string]: unknown;
+            }[] | null;
+            /**
+             * Format: double
+             * @default 0
+             */
+            seconds_spent: number;
         };
-        User: {
-            id: number;
-            username: string;
+        ApiTokenCreateInputRequest: {
+            name: string;
         };
-        Balance: {
+        ApiTokenCreatedOutput: {
+            readonly id: number;
+            name: string;
+            /** @description First characters of the key, to recognise it in lists. */
+            prefix: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            /** @description Shown once: store it now. */
+            key: string;
+        };
+        ApiTokenOutput: {
+            readonly id: number;
+            name: string;
+            /** @description First characters of the key, to recognise it in lists. */
+            prefix: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            last_used_at?: string | null;
+        };
+        BalanceOutput: {
             granted: number;
             reserved: number;
             spent: number;
             available: number;
         };
-        /** @enum {string} */
-        RoleEnum: "admin" | "annotator" | "verifier";
-        /** @enum {string} */
-        TaskTypeEnum: "classification" | "detection";
-        Project: {
-            id: number;
-            name: string;
-            description: string;
-            task_type: components["schemas"]["TaskTypeEnum"];
-            my_role: components["schemas"]["RoleEnum"];
-            settings: {
-                [key: string]: unknown;
-            };
-            balance: components["schemas"]["Balance"];
-            /** Format: date-time */
-            created_at: string;
+        Box: {
+            /**
+             * Format: double
+             * @description Left edge, image pixels.
+             */
+            x: number;
+            /**
+             * Format: double
+             * @description Top edge, image pixels.
+             */
+            y: number;
+            /** Format: double */
+            w: number;
+            /** Format: double */
+            h: number;
+            label_class: number;
         };
-        PatchedProject: {
+        CollectionRule: {
+            kind: components["schemas"]["CollectionRuleKindEnum"];
+            /** @description random_1_in_n / verification_sample: keep 1 in n. */
+            n?: number;
+            /**
+             * Format: double
+             * @description low_confidence: keep under this confidence.
+             */
+            threshold?: number;
+            /**
+             * Format: double
+             * @description detection: keep when a box is within epsilon of the detection threshold.
+             */
+            epsilon?: number;
+            per_hour?: number | null;
+            per_day?: number | null;
+        };
+        /**
+         * @description * `random_1_in_n` - random_1_in_n
+         *     * `low_confidence` - low_confidence
+         *     * `verification_sample` - verification_sample
+         * @enum {string}
+         */
+        CollectionRuleKindEnum: "random_1_in_n" | "low_confidence" | "verification_sample";
+        CollectionRuleRequest: {
+            kind: components["schemas"]["CollectionRuleKindEnum"];
+            /** @description random_1_in_n / verification_sample: keep 1 in n. */
+            n?: number;
+            /**
+             * Format: double
+             * @description low_confidence: keep under this confidence.
+             */
+            threshold?: number;
+            /**
+             * Format: double
+             * @description detection: keep when a box is within epsilon of the detection threshold.
+             */
+            epsilon?: number;
+            per_hour?: number | null;
+            per_day?: number | null;
+        };
+        CreditEntryOutput: {
+            readonly id: number;
+            kind: components["schemas"]["CreditEntryOutputKindEnum"];
+            /** Format: int64 */
+            amount: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly actor: string;
+            image?: number | null;
+            note?: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /**
+         * @description * `grant` - Grant
+         *     * `reserve` - Reserve
+         *     * `spend` - Spend
+         *     * `release` - Release
+         * @enum {string}
+         */
+        CreditEntryOutputKindEnum: "grant" | "reserve" | "spend" | "release";
+        CreditGrantInputRequest: {
+            amount: number;
+            /** @default  */
+            note: string;
+        };
+        CsrfOutput: {
+            csrf_token: string;
+        };
+        DatasetImportInputRequest: {
+            /**
+             * Format: binary
+             * @description Detection: a ZIP with one COCO JSON and its images. Classification: a ZIP with one folder per class.
+             */
+            file: string;
+        };
+        DatasetImportOutput: {
+            images_created: number;
+            labels_created: number;
+            already_labeled: number;
+            classes_created: number;
+        };
+        ImageOutput: {
+            readonly id: number;
+            project: number;
+            original_name: string;
+            /** Format: int64 */
+            width: number;
+            /** Format: int64 */
+            height: number;
+            sha256: string;
+            split?: components["schemas"]["SplitEnum"];
+            source?: components["schemas"]["SourceEnum"];
+            status?: components["schemas"]["StatusEnum"];
+            /**
+             * Format: double
+             * @description Higher = label sooner.
+             */
+            priority?: number;
+            /** @description The strategy that set the priority. */
+            score_reason?: string;
+            scored_by?: number | null;
+            readonly file_url: string;
+            readonly thumbnail_url: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            labeled_at?: string | null;
+        };
+        ImageUploadInputRequest: {
+            /** @description One or many image files. */
+            files: string[];
+        };
+        ImageUploadOutput: {
+            created: components["schemas"]["ImageOutput"][];
+            duplicates: components["schemas"]["ImageOutput"][];
+        };
+        LabelClassInputRequest: {
+            name: string;
+            color?: string;
+            hotkey?: string;
+            /** Format: int64 */
+            order?: number;
+        };
+        LabelClassOutput: {
+            readonly id: number;
+            name: string;
+            color?: string;
+            hotkey?: string;
+            /** Format: int64 */
+            order?: number;
+        };
+        LoginInputRequest: {
+            username: string;
+            password: string;
+        };
+        MembershipCreateInputRequest: {
+            username: string;
+            role: components["schemas"]["RoleEnum"];
+        };
+        MembershipOutput: {
+            readonly id: number;
+            readonly user: components["schemas"]["UserOutput"];
+            role: components["schemas"]["RoleEnum"];
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        PaginatedAnnotationOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["AnnotationOutput"][];
+        };
+        PaginatedCreditEntryOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["CreditEntryOutput"][];
+        };
+        PaginatedImageOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["ImageOutput"][];
+        };
+        PaginatedProjectOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["ProjectOutput"][];
+        };
+        PatchedAnnotationUpdateInputRequest: {
+            label_class?: number | null;
+            boxes?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Format: double */
+            seconds_spent?: number;
+        };
+        PatchedLabelClassInputRequest: {
+            name?: string;
+            color?: string;
+            hotkey?: string;
+            /** Format: int64 */
+            order?: number;
+        };
+        PatchedMembershipUpdateInputRequest: {
+            role?: components["schemas"]["RoleEnum"];
+        };
+        PatchedProjectUpdateInputRequest: {
             name?: string;
             description?: string;
+            /** @description Changed keys only; merged into the current settings. */
             settings?: {
                 [key: string]: unknown;
             };
         };
-        PaginatedProjectList: {
-            count: number;
-            next?: string | null;
-            previous?: string | null;
-            results: components["schemas"]["Project"][];
-        };
-        LabelClass: {
-            id: number;
-            name: string;
-            color: string;
-            hotkey: string;
-        };
-        LabelClassInput: {
-            name: string;
-            color?: string;
-            hotkey?: string;
-        };
-        Membership: {
-            id: number;
-            user: components["schemas"]["User"];
-            role: components["schemas"]["RoleEnum"];
-        };
-        MembershipInput: {
-            username: string;
-            role: components["schemas"]["RoleEnum"];
-        };
-        Image: {
-            id: number;
-            original_name: string;
-            width: number;
-            height: number;
-            status: string;
-            split: string;
-            source: string;
-            priority: number;
-            file_url: string;
-            thumbnail_url: string | null;
-            sha256: string;
-            /** Format: date-time */
-            created_at: string;
-        };
-        PaginatedImageList: {
-            count: number;
-            next?: string | null;
-            previous?: string | null;
-            results: components["schemas"]["Image"][];
-        };
-        ImageUploadResult: {
-            created: components["schemas"]["Image"][];
-            duplicates: components["schemas"]["Image"][];
-        };
-        ImageUploadError: {
-            detail: string;
-            code?: string;
-            errors?: {
-                file: string;
-                detail: string;
-            }[];
-        };
-        PredictedBox: {
-            x: number;
-            y: number;
-            w: number;
-            h: number;
-            label_class: number;
-            score: number;
-        };
-        QueuePrediction: {
+        PreAnnotation: {
+            /** @description Version number. */
             model_version: number;
-            probs?: {
+            /** @description Class id → probability. */
+            probs: {
                 [key: string]: number;
-            };
-            boxes?: components["schemas"]["PredictedBox"][];
+            } | null;
+            boxes: components["schemas"]["ScoredBox"][] | null;
+            /** Format: double */
             score: number;
         };
-        QueueNext: {
-            reservation: {
-                id: number;
-                /** Format: date-time */
-                expires_at: string;
-            };
-            image: components["schemas"]["Image"];
-            prediction: components["schemas"]["QueuePrediction"] | null;
-            reason: {
-                strategy: string;
-                score: number | null;
-            };
-            balance: components["schemas"]["Balance"];
+        ProjectCreateInputRequest: {
+            name: string;
+            /** @default  */
+            description: string;
+            task_type: components["schemas"]["TaskTypeEnum"];
+            settings?: components["schemas"]["ProjectSettingsRequest"];
+            class_names?: string[];
         };
-        QueueSkipInput: {
-            image: number;
-        };
-        AnnotationBoxInput: {
-            x: number;
-            y: number;
-            w: number;
-            h: number;
-            label_class: number;
-        };
-        AnnotationSubmitInput: {
-            image: number;
-            label_class?: number | null;
-            boxes?: components["schemas"]["AnnotationBoxInput"][];
-            seconds_spent: number;
-        };
-        CreditGrantInput: {
-            amount: number;
-            note?: string;
-        };
-        /** @enum {string} */
-        LedgerKindEnum: "grant" | "reserve" | "spend" | "release";
-        LedgerEntry: {
-            id: number;
-            kind: components["schemas"]["LedgerKindEnum"];
-            amount: number;
-            actor: string | null;
-            image: number | null;
-            note: string;
+        ProjectOutput: {
+            readonly id: number;
+            name: string;
+            description?: string;
+            task_type: components["schemas"]["TaskTypeEnum"];
+            readonly my_role: string;
+            readonly settings: components["schemas"]["ProjectSettings"];
+            readonly balance: components["schemas"]["BalanceOutput"];
+            readonly label_classes: components["schemas"]["LabelClassOutput"][];
             /** Format: date-time */
-            created_at: string;
+            readonly created_at: string;
         };
-        PaginatedLedgerEntryList: {
-            count: number;
-            next?: string | null;
-            previous?: string | null;
-            results: components["schemas"]["LedgerEntry"][];
+        ProjectSettings: {
+            /**
+             * @description Default depends on the task type.
+             *
+             *     * `random` - random
+             *     * `least_confident` - least_confident
+             *     * `margin` - margin
+             *     * `entropy` - entropy
+             *     * `detection_mean` - detection_mean
+             *     * `detection_max` - detection_max
+             *     * `detection_near_threshold` - detection_near_threshold
+             */
+            strategy?: components["schemas"]["StrategyEnum"];
+            /** @default true */
+            batch_diversity: boolean;
+            /** @default true */
+            weak_class_weighting: boolean;
+            /**
+             * @description Retrain after this many new labels; 0 = never.
+             * @default 20
+             */
+            auto_retrain_every: number;
+            /** @default 10 */
+            lease_minutes: number;
+            /**
+             * Format: double
+             * @default 0.15
+             */
+            val_fraction: number;
+            /**
+             * Format: double
+             * @default 0.15
+             */
+            test_fraction: number;
+            input_size?: number;
+            /**
+             * Format: double
+             * @default 0.3
+             */
+            detection_threshold: number;
+            /** @default 30 */
+            max_epochs: number;
+            /** @default pacing */
+            stream_mode: components["schemas"]["StreamModeEnum"];
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            stream_threshold: number;
+            stream_hard_cap?: number | null;
+            /** @default 10000 */
+            stream_expected_items: number;
+            /**
+             * Format: double
+             * @default 0.02
+             */
+            stream_exploration: number;
+            /** @default false */
+            train_on_auto_labels: boolean;
+            collection_rules?: components["schemas"]["CollectionRule"][];
+            /** @default false */
+            affirmation_enabled: boolean;
+            /**
+             * Format: double
+             * @default 72
+             */
+            affirmation_window_hours: number;
         };
-        ProjectStats: {
+        ProjectSettingsRequest: {
+            /**
+             * @description Default depends on the task type.
+             *
+             *     * `random` - random
+             *     * `least_confident` - least_confident
+             *     * `margin` - margin
+             *     * `entropy` - entropy
+             *     * `detection_mean` - detection_mean
+             *     * `detection_max` - detection_max
+             *     * `detection_near_threshold` - detection_near_threshold
+             */
+            strategy?: components["schemas"]["StrategyEnum"];
+            /** @default true */
+            batch_diversity: boolean;
+            /** @default true */
+            weak_class_weighting: boolean;
+            /**
+             * @description Retrain after this many new labels; 0 = never.
+             * @default 20
+             */
+            auto_retrain_every: number;
+            /** @default 10 */
+            lease_minutes: number;
+            /**
+             * Format: double
+             * @default 0.15
+             */
+            val_fraction: number;
+            /**
+             * Format: double
+             * @default 0.15
+             */
+            test_fraction: number;
+            input_size?: number;
+            /**
+             * Format: double
+             * @default 0.3
+             */
+            detection_threshold: number;
+            /** @default 30 */
+            max_epochs: number;
+            /** @default pacing */
+            stream_mode: components["schemas"]["StreamModeEnum"];
+            /**
+             * Format: double
+             * @default 0.5
+             */
+            stream_threshold: number;
+            stream_hard_cap?: number | null;
+            /** @default 10000 */
+            stream_expected_items: number;
+            /**
+             * Format: double
+             * @default 0.02
+             */
+            stream_exploration: number;
+            /** @default false */
+            train_on_auto_labels: boolean;
+            collection_rules?: components["schemas"]["CollectionRuleRequest"][];
+            /** @default false */
+            affirmation_enabled: boolean;
+            /**
+             * Format: double
+             * @default 72
+             */
+            affirmation_window_hours: number;
+        };
+        ProjectStatsOutput: {
             images_by_status: {
                 [key: string]: number;
             };
-            labeled_today_by_me: number;
-        };
-        ModelVersion: {
-            id: number;
-            number: number;
-            is_active: boolean;
-            labels_seen: number;
-            metrics: {
-                val?: {
-                    [key: string]: unknown;
-                };
-                test?: {
-                    [key: string]: unknown;
-                };
-            };
-            /** Format: date-time */
-            created_at: string;
-        };
-        TrainingRun: {
-            id: number;
-            status: string;
-            epoch?: number | null;
-            epochs_max?: number | null;
-            loss?: number | null;
-            val_metric?: number | null;
-            progress?: number | null;
-        };
-        RescoreProgress: {
-            chunks_done: number;
-            chunks_total: number;
-        };
-        LearningCurvePoint: {
-            credits_spent: number;
-            val_map50?: number | null;
-            test_map50?: number | null;
-        };
-        LearningCurve: {
-            runs: {
-                strategy: string;
-                points: components["schemas"]["LearningCurvePoint"][];
-            }[];
-        };
-        HealthReport: {
-            class_counts: {
+            images_by_split: {
                 [key: string]: number;
             };
-            heatmaps?: {
-                [key: string]: unknown;
-            };
-            size_histograms?: {
-                [key: string]: unknown;
-            };
-            recommendations: {
-                code: string;
-                message: string;
-            }[];
+            labeled_today_by_me: number;
+            labeled_total_by_me: number;
         };
-        VerificationNext: {
-            prediction: {
-                id: number;
-                image: {
-                    id: number;
-                    file_url: string;
-                    width: number;
-                    height: number;
-                };
-                boxes: components["schemas"]["PredictedBox"][];
-                counts: {
-                    [key: string]: number;
-                };
-                model_version: number;
-            };
+        QueueNextOutput: {
+            reservation: components["schemas"]["ReservationOutput"];
+            image: components["schemas"]["ImageOutput"];
+            prediction: components["schemas"]["PreAnnotation"] | null;
+            reason: components["schemas"]["Reason"];
+            balance: components["schemas"]["BalanceOutput"];
         };
-        /** @enum {string} */
-        VerdictEnum: "correct" | "incorrect";
-        VerificationInput: {
-            prediction: number;
-            verdict: components["schemas"]["VerdictEnum"];
-            true_count?: number | null;
+        QueueSkipInputRequest: {
+            image: number;
+        };
+        Reason: {
+            strategy: string;
+            /** Format: double */
+            score: number;
+        };
+        ReservationOutput: {
+            readonly id: number;
+            /** Format: date-time */
+            expires_at: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /**
+         * @description * `admin` - Admin
+         *     * `annotator` - Annotator
+         *     * `verifier` - Verifier
+         * @enum {string}
+         */
+        RoleEnum: "admin" | "annotator" | "verifier";
+        ScoredBox: {
+            /**
+             * Format: double
+             * @description Left edge, image pixels.
+             */
+            x: number;
+            /**
+             * Format: double
+             * @description Top edge, image pixels.
+             */
+            y: number;
+            /** Format: double */
+            w: number;
+            /** Format: double */
+            h: number;
+            label_class: number;
+            /** Format: double */
+            score: number;
+        };
+        /**
+         * @description * `upload` - Upload
+         *     * `import` - Import
+         *     * `stream` - Stream
+         *     * `production` - Production
+         *     * `synthetic` - Synthetic
+         * @enum {string}
+         */
+        SourceEnum: "upload" | "import" | "stream" | "production" | "synthetic";
+        /**
+         * @description * `pool` - Pool
+         *     * `train` - Train
+         *     * `val` - Val
+         *     * `test` - Test
+         * @enum {string}
+         */
+        SplitEnum: "pool" | "train" | "val" | "test";
+        /**
+         * @description * `unlabeled` - Unlabeled
+         *     * `reserved` - Reserved
+         *     * `labeled` - Labeled
+         *     * `auto_labeled` - Auto Labeled
+         *     * `skipped` - Skipped
+         * @enum {string}
+         */
+        StatusEnum: "unlabeled" | "reserved" | "labeled" | "auto_labeled" | "skipped";
+        /**
+         * @description * `random` - random
+         *     * `least_confident` - least_confident
+         *     * `margin` - margin
+         *     * `entropy` - entropy
+         *     * `detection_mean` - detection_mean
+         *     * `detection_max` - detection_max
+         *     * `detection_near_threshold` - detection_near_threshold
+         * @enum {string}
+         */
+        StrategyEnum: "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
+        /**
+         * @description * `threshold` - threshold
+         *     * `pacing` - pacing
+         * @enum {string}
+         */
+        StreamModeEnum: "threshold" | "pacing";
+        /**
+         * @description * `classification` - Classification
+         *     * `detection` - Detection
+         * @enum {string}
+         */
+        TaskTypeEnum: "classification" | "detection";
+        UserOutput: {
+            readonly id: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            username: string;
+            first_name?: string;
+            last_name?: string;
+            /**
+             * Staff status
+             * @description Designates whether the user can log into this admin site.
+             */
+            is_staff?: boolean;
         };
     };
     responses: never;
@@ -661,7 +1076,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    auth_login: {
+    auth_csrf_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CsrfOutput"];
+                };
+            };
+        };
+    };
+    auth_login_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -670,22 +1104,23 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["LoginInput"];
+                "application/json": components["schemas"]["LoginInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LoginInputRequest"];
+                "multipart/form-data": components["schemas"]["LoginInputRequest"];
             };
         };
         responses: {
-            /** @description logged in */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["UserOutput"];
                 };
             };
         };
     };
-    auth_me: {
+    auth_logout_create: {
         parameters: {
             query?: never;
             header?: never;
@@ -694,33 +1129,143 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description current user */
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    auth_me_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["UserOutput"];
                 };
+            };
+        };
+    };
+    auth_tokens_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenOutput"][];
+                };
+            };
+        };
+    };
+    auth_tokens_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApiTokenCreateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ApiTokenCreateInputRequest"];
+                "multipart/form-data": components["schemas"]["ApiTokenCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiTokenCreatedOutput"];
+                };
+            };
+        };
+    };
+    auth_tokens_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
     projects_list: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description projects */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PaginatedProjectList"];
+                    "application/json": components["schemas"]["PaginatedProjectOutputList"];
+                };
+            };
+        };
+    };
+    projects_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCreateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ProjectCreateInputRequest"];
+                "multipart/form-data": components["schemas"]["ProjectCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"];
                 };
             };
         };
@@ -730,529 +1275,34 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                id: number;
+                project_id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description project */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Project"];
+                    "application/json": components["schemas"]["ProjectOutput"];
                 };
             };
         };
     };
-    projects_partial_update: {
+    projects_destroy: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["PatchedProject"];
-            };
-        };
-        responses: {
-            /** @description project */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Project"];
-                };
-            };
-        };
-    };
-    classes_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
+                project_id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description classes */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LabelClass"][];
-                };
-            };
-        };
-    };
-    classes_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["LabelClassInput"];
-            };
-        };
-        responses: {
-            /** @description created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LabelClass"];
-                };
-            };
-        };
-    };
-    members_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description members */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Membership"][];
-                };
-            };
-        };
-    };
-    members_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["MembershipInput"];
-            };
-        };
-        responses: {
-            /** @description created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Membership"];
-                };
-            };
-        };
-    };
-    images_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description images */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaginatedImageList"];
-                };
-            };
-        };
-    };
-    images_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "multipart/form-data": {
-                    files?: string[];
-                };
-            };
-        };
-        responses: {
-            /** @description stored */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImageUploadResult"];
-                };
-            };
-            /** @description rejected */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ImageUploadError"];
-                };
-            };
-        };
-    };
-    queue_next: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description reserved */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QueueNext"];
-                };
-            };
-            /** @description nothing to hand out */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ApiError"];
-                };
-            };
-        };
-    };
-    queue_skip: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["QueueSkipInput"];
-            };
-        };
-        responses: {
-            /** @description skipped */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    annotations_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["AnnotationSubmitInput"];
-            };
-        };
-        responses: {
-            /** @description created */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    credits_balance: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description balance */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Balance"];
-                };
-            };
-        };
-    };
-    credits_grant: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["CreditGrantInput"];
-            };
-        };
-        responses: {
-            /** @description granted */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Balance"];
-                };
-            };
-        };
-    };
-    credits_ledger: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description ledger */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PaginatedLedgerEntryList"];
-                };
-            };
-        };
-    };
-    project_stats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description stats */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProjectStats"];
-                };
-            };
-        };
-    };
-    model_versions_list: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description versions */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ModelVersion"][];
-                };
-            };
-        };
-    };
-    train_start: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description started */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TrainingRun"];
-                };
-            };
-        };
-    };
-    training_run_retrieve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-                rid: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description run */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TrainingRun"];
-                };
-            };
-        };
-    };
-    rescore_progress: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description progress */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["RescoreProgress"];
-                };
-            };
-        };
-    };
-    learning_curve: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description curve */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LearningCurve"];
-                };
-            };
-        };
-    };
-    health: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description health */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthReport"];
-                };
-            };
-        };
-    };
-    verifications_next: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description next prediction */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VerificationNext"];
-                };
-            };
-            /** @description none */
+            /** @description No response body */
             204: {
                 headers: {
                     [name: string]: unknown;
@@ -1261,27 +1311,733 @@ export interface operations {
             };
         };
     };
-    verifications_create: {
+    projects_partial_update: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                id: number;
+                project_id: string;
             };
             cookie?: never;
         };
         requestBody?: {
             content: {
-                "application/json": components["schemas"]["VerificationInput"];
+                "application/json": components["schemas"]["PatchedProjectUpdateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectUpdateInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedProjectUpdateInputRequest"];
             };
         };
         responses: {
-            /** @description recorded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectOutput"];
+                };
+            };
+        };
+    };
+    projects_annotations_list: {
+        parameters: {
+            query?: {
+                /** @description Only labels of this image. */
+                image?: number;
+                /** @description Only my labels (always on for annotators). */
+                mine?: boolean;
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /** @description Only labels made today. */
+                today?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedAnnotationOutputList"];
+                };
+            };
+        };
+    };
+    projects_annotations_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AnnotationSubmitInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["AnnotationSubmitInputRequest"];
+                "multipart/form-data": components["schemas"]["AnnotationSubmitInputRequest"];
+            };
+        };
+        responses: {
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content: {
+                    "application/json": components["schemas"]["AnnotationOutput"];
+                };
+            };
+        };
+    };
+    projects_annotations_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                annotation_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationOutput"];
+                };
+            };
+        };
+    };
+    projects_annotations_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                annotation_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotationOutput"];
+                };
+            };
+        };
+    };
+    projects_classes_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassOutput"][];
+                };
+            };
+        };
+    };
+    projects_classes_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelClassInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LabelClassInputRequest"];
+                "multipart/form-data": components["schemas"]["LabelClassInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassOutput"];
+                };
+            };
+        };
+    };
+    projects_classes_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassOutput"];
+                };
+            };
+        };
+    };
+    projects_classes_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content?: never;
+            };
+        };
+    };
+    projects_classes_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                class_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedLabelClassInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedLabelClassInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedLabelClassInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LabelClassOutput"];
+                };
+            };
+        };
+    };
+    projects_credits_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceOutput"];
+                };
+            };
+        };
+    };
+    projects_credits_grant_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditGrantInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["CreditGrantInputRequest"];
+                "multipart/form-data": components["schemas"]["CreditGrantInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceOutput"];
+                };
+            };
+        };
+    };
+    projects_credits_ledger_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedCreditEntryOutputList"];
+                };
+            };
+        };
+    };
+    projects_export_retrieve: {
+        parameters: {
+            query?: {
+                format?: "coco" | "csv" | "yolo";
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                    "application/zip": string;
+                    "text/csv": string;
+                };
+            };
+        };
+    };
+    projects_images_list: {
+        parameters: {
+            query?: {
+                /** @description Labeled with this class id */
+                label_class?: number;
+                /**
+                 * @description Ordering
+                 *
+                 *     * `id` - Id
+                 *     * `-id` - Id (descending)
+                 *     * `priority` - Priority
+                 *     * `-priority` - Priority (descending)
+                 *     * `created_at` - Created at
+                 *     * `-created_at` - Created at (descending)
+                 */
+                ordering?: ("-created_at" | "-id" | "-priority" | "created_at" | "id" | "priority")[];
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+                /**
+                 * @description * `upload` - Upload
+                 *     * `import` - Import
+                 *     * `stream` - Stream
+                 *     * `production` - Production
+                 *     * `synthetic` - Synthetic
+                 */
+                source?: "import" | "production" | "stream" | "synthetic" | "upload";
+                /**
+                 * @description * `pool` - Pool
+                 *     * `train` - Train
+                 *     * `val` - Val
+                 *     * `test` - Test
+                 */
+                split?: "pool" | "test" | "train" | "val";
+                /**
+                 * @description * `unlabeled` - Unlabeled
+                 *     * `reserved` - Reserved
+                 *     * `labeled` - Labeled
+                 *     * `auto_labeled` - Auto Labeled
+                 *     * `skipped` - Skipped
+                 */
+                status?: "auto_labeled" | "labeled" | "reserved" | "skipped" | "unlabeled";
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedImageOutputList"];
+                };
+            };
+        };
+    };
+    projects_images_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImageUploadInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadOutput"];
+                };
+            };
+        };
+    };
+    projects_images_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageOutput"];
+                };
+            };
+        };
+    };
+    projects_images_file_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": string;
+                };
+            };
+        };
+    };
+    projects_images_thumbnail_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": string;
+                };
+            };
+        };
+    };
+    projects_import_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DatasetImportInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetImportOutput"];
+                };
+            };
+        };
+    };
+    projects_members_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOutput"][];
+                };
+            };
+        };
+    };
+    projects_members_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MembershipCreateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["MembershipCreateInputRequest"];
+                "multipart/form-data": components["schemas"]["MembershipCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOutput"];
+                };
+            };
+        };
+    };
+    projects_members_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOutput"];
+                };
+            };
+        };
+    };
+    projects_members_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    projects_members_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                membership_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedMembershipUpdateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipOutput"];
+                };
+            };
+        };
+    };
+    projects_queue_next_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueNextOutput"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueueNextOutput"];
+                };
+            };
+        };
+    };
+    projects_queue_skip_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueueSkipInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["QueueSkipInputRequest"];
+                "multipart/form-data": components["schemas"]["QueueSkipInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BalanceOutput"];
+                };
+            };
+        };
+    };
+    projects_stats_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectStatsOutput"];
+                };
             };
         };
     };

@@ -1,37 +1,46 @@
 /**
- * Named aliases over the generated OpenAPI types (schema.gen.ts). Never edit the
- * generated file: run `npm run gen:api` and adjust the aliases here if names change.
+ * Named aliases over the generated OpenAPI types. Never edit the generated files:
+ * run `npm run gen:api` and adjust the aliases here if the names change.
+ *
+ * schema.gen.ts         — the backend's real schema (wins whenever both have a type)
+ * schema.pending.gen.ts — endpoints announced but not served yet
  */
 import type { components } from "./schema.gen";
+import type { components as pendingComponents } from "./schema.pending.gen";
 
 type Schemas = components["schemas"];
+type Pending = pendingComponents["schemas"];
 
-export type User = Schemas["User"];
-export type Balance = Schemas["Balance"];
+export type User = Schemas["UserOutput"];
+export type Balance = Schemas["BalanceOutput"];
 export type Role = Schemas["RoleEnum"];
 export type TaskType = Schemas["TaskTypeEnum"];
-export type Project = Schemas["Project"];
-export type ProjectPatch = Schemas["PatchedProject"];
+export type Project = Schemas["ProjectOutput"];
+export type ProjectSettings = Schemas["ProjectSettings"];
+export type ProjectPatch = Schemas["PatchedProjectUpdateInputRequest"];
+export type Strategy = Schemas["StrategyEnum"];
 export type Paginated<T> = { count: number; next?: string | null; previous?: string | null; results: T[] };
-export type LabelClass = Schemas["LabelClass"];
-export type LabelClassInput = Schemas["LabelClassInput"];
-export type Membership = Schemas["Membership"];
-export type MembershipInput = Schemas["MembershipInput"];
-export type Image = Schemas["Image"];
-export type ImageUploadResult = Schemas["ImageUploadResult"];
-export type ImageUploadError = Schemas["ImageUploadError"];
-export type PredictedBox = Schemas["PredictedBox"];
-export type QueuePrediction = Schemas["QueuePrediction"];
-export type QueueNext = Schemas["QueueNext"];
-export type AnnotationSubmitInput = Schemas["AnnotationSubmitInput"];
-export type AnnotationBoxInput = Schemas["AnnotationBoxInput"];
-export type CreditGrantInput = Schemas["CreditGrantInput"];
-export type LedgerEntry = Schemas["LedgerEntry"];
-export type ProjectStats = Schemas["ProjectStats"];
-export type ModelVersion = Schemas["ModelVersion"];
-export type TrainingRun = Schemas["TrainingRun"];
-export type RescoreProgress = Schemas["RescoreProgress"];
-export type LearningCurve = Schemas["LearningCurve"];
-export type HealthReport = Schemas["HealthReport"];
-export type VerificationNext = Schemas["VerificationNext"];
-export type VerificationInput = Schemas["VerificationInput"];
+export type LabelClass = Schemas["LabelClassOutput"];
+export type LabelClassInput = Schemas["LabelClassInputRequest"];
+export type Membership = Schemas["MembershipOutput"];
+export type MembershipInput = Schemas["MembershipCreateInputRequest"];
+export type Image = Schemas["ImageOutput"];
+export type ImageUploadResult = Schemas["ImageUploadOutput"];
+export type ScoredBox = Schemas["ScoredBox"];
+export type Box = Schemas["Box"];
+export type QueuePrediction = Schemas["PreAnnotation"];
+export type QueueNext = Schemas["QueueNextOutput"];
+export type AnnotationSubmitInput = Schemas["AnnotationSubmitInputRequest"];
+export type CreditGrantInput = Schemas["CreditGrantInputRequest"];
+export type LedgerEntry = Schemas["CreditEntryOutput"];
+export type ProjectStats = Schemas["ProjectStatsOutput"];
+
+// Not in the backend's schema yet.
+export type ImageUploadError = Pending["ImageUploadError"];
+export type ModelVersion = Pending["ModelVersion"];
+export type TrainingRun = Pending["TrainingRun"];
+export type RescoreProgress = Pending["RescoreProgress"];
+export type LearningCurve = Pending["LearningCurve"];
+export type HealthReport = Pending["HealthReport"];
+export type VerificationNext = Pending["VerificationNext"];
+export type VerificationInput = Pending["VerificationInput"];

@@ -9,9 +9,3 @@ export const skipImage = (projectId: number, imageId: number) =>
 
 export const submitAnnotation = (projectId: number, body: AnnotationSubmitInput) =>
   api<unknown>(`/api/projects/${projectId}/annotations`, { method: "POST", body });
-
-export function preloadImage(url: string): void {
-  const img = new Image();
-  img.decoding = "async";
-  img.src = url;
-}

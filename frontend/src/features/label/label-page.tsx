@@ -39,7 +39,7 @@ export function LabelPage() {
   return <LabelWorkbench project={project.data} classes={classes.data} />;
 }
 
-function topClass(probs: Record<string, number> | undefined, classes: readonly LabelClass[]): number | null {
+function topClass(probs: Record<string, number> | null | undefined, classes: readonly LabelClass[]): number | null {
   if (!probs) return null;
   let best: number | null = null;
   let bestP = -1;

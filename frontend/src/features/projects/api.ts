@@ -38,7 +38,7 @@ export function pagesForRole(role: Project["my_role"]): ProjectPage[] {
     case "admin":
       return ["label", "verify", "upload", "admin-ui"];
     case "annotator":
-      return ["label"];
+      return ["label", "upload"];
     case "verifier":
       return ["verify"];
     default:

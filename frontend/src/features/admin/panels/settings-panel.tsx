@@ -1,16 +1,22 @@
 import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState, type FormEvent } from "react";
 import { api } from "../../../api/client";
-import type { Project } from "../../../api/types";
+import type { Project, ProjectSettings, Strategy } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { Panel } from "../../../components/panel";
 
-/** Choices offered for well-known string settings; the current value is always kept. */
-const KNOWN_CHOICES: Record<string, string[]> = {
-  strategy: ["least_confident", "margin", "entropy", "random"],
-  sampling_strategy: ["least_confident", "margin", "entropy", "random"],
-  stream_mode: ["hard_cap", "pacing"],
+/** Choices for the enum settings (StrategyEnum and StreamModeEnum in the schema); the current value is always kept. */
+const STRATEGIES: Record<Project["task_type"], Strategy[]> = {
+  classification: ["least_confident", "margin", "entropy", "random"],
+  detection: ["detection_mean", "detection_max", "detection_near_threshold", "random"],
 };
+const STREAM_MODES: ProjectSettings["stream_mode"][] = ["pacing", "threshold"];
+
+function choicesFor(key: string, taskType: Project["task_type"]): string[] | undefined {
+  if (key === "strategy") return STRATEGIES[taskType];
+  if (key === "stream_mode") return STREAM_MODES;
+  return undefined;
+}
 
 type Draft = Record<string, string | boolean>;
 
@@ -18,6 +24,7 @@ function toDraft(settings: Record<string, unknown>): Draft {
   const draft: Draft = {};
   for (const [key, value] of Object.entries(settings)) {
     if (typeof value === "boolean") draft[key] = value;
+    else if (value === null) draft[key] = "";
     else if (typeof value === "number" || typeof value === "string") draft[key] = String(value);
     else draft[key] = JSON.stringify(value);
   }
@@ -30,7 +37,8 @@ export function fromDraft(draft: Draft, original: Record<string, unknown>): Reco
   for (const [key, value] of Object.entries(draft)) {
     const before = original[key];
     if (typeof value === "boolean") out[key] = value;
-    else if (typeof before === "number") {
+    else if (before === null && value.trim() === "") out[key] = null;
+    else if (typeof before === "number" || before === null) {
       const n = Number(value);
       if (value.trim() === "" || !Number.isFinite(n)) throw new Error(`${label(key)} must be a number.`);
       out[key] = n;
@@ -46,11 +54,20 @@ export function fromDraft(draft: Draft, original: Record<string, unknown>): Reco
   return out;
 }
 
+/** Only what changed: the backend merges the changes into the stored settings. */
+export function changedKeys(next: Record<string, unknown>, before: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) {
+    if (JSON.stringify(value) !== JSON.stringify(before[key])) out[key] = value;
+  }
+  return out;
+}
+
 const label = (key: string) => key.replaceAll("_", " ").replace(/^./, (c) => c.toUpperCase());
 
 export function SettingsPanel({ project }: { project: Project }) {
   const queryClient = useQueryClient();
-  const settings = (project.settings ?? {}) as Record<string, unknown>;
+  const settings = (project.settings ?? {}) as unknown as Record<string, unknown>;
   const [draft, setDraft] = useState<Draft>(() => toDraft(settings));
   const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
@@ -74,7 +91,8 @@ export function SettingsPanel({ project }: { project: Project }) {
     }
     setBusy(true);
     try {
-      const updated = await api<Project>(`/api/projects/${project.id}`, { method: "PATCH", body: { settings: next } });
+      const changes = changedKeys(next, settings);
+      const updated = await api<Project>(`/api/projects/${project.id}`, { method: "PATCH", body: { settings: changes } });
       queryClient.setQueryData(["projects", project.id], updated);
       void queryClient.invalidateQueries({ queryKey: ["projects"], exact: true });
       setSaved(true);
@@ -108,7 +126,7 @@ export function SettingsPanel({ project }: { project: Project }) {
                 </label>
               );
             }
-            const choices = KNOWN_CHOICES[key];
+            const choices = choicesFor(key, project.task_type);
             if (choices && typeof original === "string") {
               const options = choices.includes(value) ? choices : [value, ...choices];
               return (
@@ -124,7 +142,8 @@ export function SettingsPanel({ project }: { project: Project }) {
                 </label>
               );
             }
-            const isJson = typeof original !== "number" && typeof original !== "string";
+            const isNumber = typeof original === "number" || original === null;
+            const isJson = !isNumber && typeof original !== "string";
             return (
               <label key={key} className="field">
                 <span>{label(key)}</span>
@@ -138,7 +157,8 @@ export function SettingsPanel({ project }: { project: Project }) {
                 ) : (
                   <input
                     name={key}
-                    type={typeof original === "number" ? "number" : "text"}
+                    type={isNumber ? "number" : "text"}
+                    placeholder={original === null ? "none" : undefined}
                     step="any"
                     value={value}
                     onChange={(e) => setDraft({ ...draft, [key]: e.target.value })}
