@@ -35,6 +35,7 @@ class ProjectSettingsSerializer(serializers.Serializer):
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=10)
     val_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
     test_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
+    model = serializers.CharField(max_length=60, required=False, help_text="A registered model name; default by task type.")
     input_size = serializers.IntegerField(min_value=32, max_value=512, required=False)
     detection_threshold = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.3)
     max_epochs = serializers.IntegerField(min_value=1, max_value=500, default=30)
@@ -47,6 +48,13 @@ class ProjectSettingsSerializer(serializers.Serializer):
     collection_rules = CollectionRuleSerializer(many=True, default=list)
     affirmation_enabled = serializers.BooleanField(default=False)
     affirmation_window_hours = serializers.FloatField(min_value=0, default=72)
+
+    def validate_model(self, value):
+        from labelapp.learning.models import available_models
+
+        if value not in available_models():
+            raise serializers.ValidationError(f"Unknown model; registered: {', '.join(available_models())}.")
+        return value
 
     def validate(self, attrs):
         if attrs.get("val_fraction", 0.15) + attrs.get("test_fraction", 0.15) >= 0.9:
