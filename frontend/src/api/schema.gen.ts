@@ -270,7 +270,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`. */
+        /**
+         * @description Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`. Admins only,
+         *     like import: an export carries every label and (YOLO) every image of the project.
+         */
         get: operations["projects_export_retrieve"];
         put?: never;
         post?: never;
@@ -366,6 +369,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/learning-curve/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_learning_curve_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/members/": {
         parameters: {
             query?: never;
@@ -401,6 +421,23 @@ export interface paths {
         head?: never;
         /** @description Shared by every view under /api/projects/{project_id}/. */
         patch: operations["projects_members_partial_update"];
+        trace?: never;
+    };
+    "/api/projects/{project_id}/model-versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_model_versions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/projects/{project_id}/queue/next/": {
@@ -440,6 +477,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/rescore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The latest rescore of the pool: chunks done / total. */
+        get: operations["projects_rescore_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/stats/": {
         parameters: {
             query?: never;
@@ -449,6 +503,59 @@ export interface paths {
         };
         /** @description Counts for dashboards: images per status and split, and my labels today. */
         get: operations["projects_stats_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/train/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Training runs, newest first; POST starts one now (admins). 409 if one is already open. */
+        get: operations["projects_train_list"];
+        put?: never;
+        /** @description Training runs, newest first; POST starts one now (admins). 409 if one is already open. */
+        post: operations["projects_train_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/training-runs/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Training runs, newest first; POST starts one now (admins). 409 if one is already open. */
+        get: operations["projects_training_runs_list"];
+        put?: never;
+        /** @description Training runs, newest first; POST starts one now (admins). 409 if one is already open. */
+        post: operations["projects_training_runs_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/training-runs/{run_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Shared by every view under /api/projects/{project_id}/. */
+        get: operations["projects_training_runs_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -641,7 +748,7 @@ export interface components {
             sha256: string;
             split?: components["schemas"]["SplitEnum"];
             source?: components["schemas"]["SourceEnum"];
-            status?: components["schemas"]["StatusEnum"];
+            status?: components["schemas"]["ImageStatusEnum"];
             /**
              * Format: double
              * @description Higher = label sooner.
@@ -657,6 +764,15 @@ export interface components {
             /** Format: date-time */
             labeled_at?: string | null;
         };
+        /**
+         * @description * `unlabeled` - Unlabeled
+         *     * `reserved` - Reserved
+         *     * `labeled` - Labeled
+         *     * `auto_labeled` - Auto Labeled
+         *     * `skipped` - Skipped
+         * @enum {string}
+         */
+        ImageStatusEnum: "unlabeled" | "reserved" | "labeled" | "auto_labeled" | "skipped";
         ImageUploadInputRequest: {
             /** @description One or many image files. */
             files: string[];
@@ -680,6 +796,21 @@ export interface components {
             /** Format: int64 */
             order?: number;
         };
+        LearningCurveOutput: {
+            readonly id: number;
+            strategy: string;
+            metric?: string;
+            /** @description [{"credits_spent", "labels", "val", "test", "model_version"}] */
+            points?: unknown;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        LearningCurvesOutput: {
+            /** @description This project's own model versions: credits spent → metric. */
+            live: components["schemas"]["LearningCurveOutput"];
+            /** @description Stored simulations (active vs random). */
+            runs: components["schemas"]["LearningCurveOutput"][];
+        };
         LoginInputRequest: {
             username: string;
             password: string;
@@ -692,6 +823,30 @@ export interface components {
             readonly id: number;
             readonly user: components["schemas"]["UserOutput"];
             role: components["schemas"]["RoleEnum"];
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        ModelVersionOutput: {
+            readonly id: number;
+            /** Format: int64 */
+            number: number;
+            model_name: string;
+            is_active?: boolean;
+            /**
+             * Format: int64
+             * @description Labeled training images it was trained on.
+             */
+            labels_seen?: number;
+            /**
+             * Format: int64
+             * @description Project credits spent when training started.
+             */
+            credits_spent?: number;
+            /** Format: int64 */
+            input_size: number;
+            strategy?: string;
+            /** @description {"val": {...}, "test": {...}} per class. */
+            metrics?: unknown;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -740,6 +895,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["ImageOutput"][];
         };
+        PaginatedModelVersionOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["ModelVersionOutput"][];
+        };
         PaginatedProjectOutputList: {
             /** @example 123 */
             count: number;
@@ -754,6 +924,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["ProjectOutput"][];
+        };
+        PaginatedTrainingRunOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["TrainingRunOutput"][];
         };
         PatchedAnnotationUpdateInputRequest: {
             label_class?: number | null;
@@ -973,6 +1158,22 @@ export interface components {
             /** Format: double */
             score: number;
         };
+        RescoreJobOutput: {
+            readonly id: number;
+            /** Format: int64 */
+            readonly model_version: number;
+            status?: components["schemas"]["RunStatusEnum"];
+            /** Format: int64 */
+            chunks_done?: number;
+            /** Format: int64 */
+            chunks_total?: number;
+            /** Format: int64 */
+            images_total?: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
         ReservationOutput: {
             readonly id: number;
             /** Format: date-time */
@@ -987,6 +1188,14 @@ export interface components {
          * @enum {string}
          */
         RoleEnum: "admin" | "annotator" | "verifier";
+        /**
+         * @description * `queued` - Queued
+         *     * `running` - Running
+         *     * `succeeded` - Succeeded
+         *     * `failed` - Failed
+         * @enum {string}
+         */
+        RunStatusEnum: "queued" | "running" | "succeeded" | "failed";
         ScoredBox: {
             /**
              * Format: double
@@ -1024,15 +1233,6 @@ export interface components {
          */
         SplitEnum: "pool" | "train" | "val" | "test";
         /**
-         * @description * `unlabeled` - Unlabeled
-         *     * `reserved` - Reserved
-         *     * `labeled` - Labeled
-         *     * `auto_labeled` - Auto Labeled
-         *     * `skipped` - Skipped
-         * @enum {string}
-         */
-        StatusEnum: "unlabeled" | "reserved" | "labeled" | "auto_labeled" | "skipped";
-        /**
          * @description * `random` - random
          *     * `least_confident` - least_confident
          *     * `margin` - margin
@@ -1055,6 +1255,33 @@ export interface components {
          * @enum {string}
          */
         TaskTypeEnum: "classification" | "detection";
+        TrainingRunOutput: {
+            readonly id: number;
+            status?: components["schemas"]["RunStatusEnum"];
+            trigger?: string;
+            /** Format: int64 */
+            epoch?: number;
+            /** Format: int64 */
+            epochs_max?: number;
+            /** Format: double */
+            loss?: number | null;
+            /** Format: double */
+            val_metric?: number | null;
+            /** Format: double */
+            readonly progress: number;
+            history?: unknown;
+            error?: string;
+            /** Format: int64 */
+            labels_at_start?: number;
+            /** Format: int64 */
+            readonly model_version: number;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            started_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+        };
         UserOutput: {
             readonly id: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
@@ -1845,6 +2072,27 @@ export interface operations {
             };
         };
     };
+    projects_learning_curve_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LearningCurvesOutput"];
+                };
+            };
+        };
+    };
     projects_members_list: {
         parameters: {
             query?: never;
@@ -1964,6 +2212,32 @@ export interface operations {
             };
         };
     };
+    projects_model_versions_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedModelVersionOutputList"];
+                };
+            };
+        };
+    };
     projects_queue_next_create: {
         parameters: {
             query?: never;
@@ -2020,6 +2294,27 @@ export interface operations {
             };
         };
     };
+    projects_rescore_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RescoreJobOutput"];
+                };
+            };
+        };
+    };
     projects_stats_retrieve: {
         parameters: {
             query?: never;
@@ -2037,6 +2332,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectStatsOutput"];
+                };
+            };
+        };
+    };
+    projects_train_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTrainingRunOutputList"];
+                };
+            };
+        };
+    };
+    projects_train_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
+                };
+            };
+        };
+    };
+    projects_training_runs_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedTrainingRunOutputList"];
+                };
+            };
+        };
+    };
+    projects_training_runs_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
+                };
+            };
+        };
+    };
+    projects_training_runs_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrainingRunOutput"];
                 };
             };
         };

@@ -34,13 +34,15 @@ export type AnnotationSubmitInput = Schemas["AnnotationSubmitInputRequest"];
 export type CreditGrantInput = Schemas["CreditGrantInputRequest"];
 export type LedgerEntry = Schemas["CreditEntryOutput"];
 export type ProjectStats = Schemas["ProjectStatsOutput"];
+export type ModelVersion = Schemas["ModelVersionOutput"];
+export type TrainingRun = Schemas["TrainingRunOutput"];
+export type RunStatus = Schemas["RunStatusEnum"];
+export type RescoreJob = Schemas["RescoreJobOutput"];
+export type LearningCurves = Schemas["LearningCurvesOutput"];
+export type LearningCurveSeries = Schemas["LearningCurveOutput"];
 
 // Not in the backend's schema yet.
 export type ImageUploadError = Pending["ImageUploadError"];
-export type ModelVersion = Pending["ModelVersion"];
-export type TrainingRun = Pending["TrainingRun"];
-export type RescoreProgress = Pending["RescoreProgress"];
-export type LearningCurve = Pending["LearningCurve"];
 export type HealthReport = Pending["HealthReport"];
 export type VerificationNext = Pending["VerificationNext"];
 export type VerificationInput = Pending["VerificationInput"];

@@ -61,7 +61,7 @@ export function AdminPage() {
         <TrainingPanel projectId={projectId} />
         <RescorePanel projectId={projectId} />
         <ModelVersionsPanel projectId={projectId} />
-        <LearningCurvePanel projectId={projectId} />
+        <LearningCurvePanel projectId={projectId} taskType={project.data.task_type} />
         <HealthPanel projectId={projectId} />
       </div>
     </div>

@@ -3,12 +3,12 @@ import { api, listResults } from "../../api/client";
 import type {
   Balance,
   HealthReport,
-  LearningCurve,
+  LearningCurves,
   LedgerEntry,
   Membership,
   ModelVersion,
   Paginated,
-  RescoreProgress,
+  RescoreJob,
   TrainingRun,
 } from "../../api/types";
 
@@ -42,6 +42,15 @@ export const modelVersionsQuery = (projectId: number) =>
       listResults(await api<ModelVersion[] | Paginated<ModelVersion>>(`${base(projectId)}/model-versions`)),
   });
 
+export const latestTrainingRunQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "training-runs", "latest"],
+    queryFn: async () => {
+      const runs = listResults(await api<TrainingRun[] | Paginated<TrainingRun>>(`${base(projectId)}/training-runs?page_size=1`));
+      return runs[0] ?? null;
+    },
+  });
+
 export const trainingRunQuery = (projectId: number, runId: number) =>
   queryOptions({
     queryKey: ["projects", projectId, "training-runs", runId],
@@ -51,13 +60,13 @@ export const trainingRunQuery = (projectId: number, runId: number) =>
 export const rescoreQuery = (projectId: number) =>
   queryOptions({
     queryKey: ["projects", projectId, "rescore"],
-    queryFn: () => api<RescoreProgress>(`${base(projectId)}/rescore`),
+    queryFn: () => api<RescoreJob | null>(`${base(projectId)}/rescore`),
   });
 
 export const learningCurveQuery = (projectId: number) =>
   queryOptions({
     queryKey: ["projects", projectId, "learning-curve"],
-    queryFn: () => api<LearningCurve>(`${base(projectId)}/learning-curve`),
+    queryFn: () => api<LearningCurves>(`${base(projectId)}/learning-curve`),
   });
 
 export const healthQuery = (projectId: number) =>

@@ -8,7 +8,8 @@ import { modelVersionsQuery } from "../api";
 import { formatMetric, metricRows } from "../metrics";
 
 function MetricsTable({ version }: { version: ModelVersion }) {
-  const rows = metricRows(version.metrics?.val ?? {}, version.metrics?.test ?? {});
+  const metrics = (version.metrics ?? {}) as { val?: unknown; test?: unknown };
+  const rows = metricRows(metrics.val ?? {}, metrics.test ?? {});
   if (rows.length === 0) return <p className="muted">No metrics recorded for this version.</p>;
   let lastGroup: string | null | undefined;
   return (
@@ -71,14 +72,16 @@ export function ModelVersionsPanel({ projectId }: { projectId: number }) {
               >
                 <span className="version-number">v{v.number}</span>
                 {v.is_active ? <span className="badge badge-active">active</span> : null}
-                <span className="muted small">{v.labels_seen} labels</span>
+                <span className="muted small">{v.labels_seen ?? 0} labels</span>
               </button>
             </li>
           ))}
         </ul>
         <div className="version-detail">
           <p className="muted small">
-            v{shown.number} · trained on {shown.labels_seen} labels · {new Date(shown.created_at).toLocaleString()}
+            v{shown.number} · {shown.model_name} · trained on {shown.labels_seen ?? 0} labels
+            {shown.credits_spent !== undefined ? ` · ${shown.credits_spent} credits spent` : ""} ·{" "}
+            {new Date(shown.created_at).toLocaleString()}
           </p>
           <MetricsTable version={shown} />
         </div>

@@ -9,29 +9,34 @@ export function RescorePanel({ projectId }: { projectId: number }) {
   const rescore = useQuery({
     ...rescoreQuery(projectId),
     refetchInterval: (query) => {
-      const d = query.state.data;
       if (query.state.error) return false;
-      return d && d.chunks_total > 0 && d.chunks_done < d.chunks_total ? 1500 : 10_000;
+      const job = query.state.data;
+      return job && (job.status === "queued" || job.status === "running") ? 1500 : 10_000;
     },
   });
   let body;
   if (rescore.isPending) body = <p className="muted">Loading…</p>;
   else if (rescore.isError) {
     body = isNotAvailable(rescore.error) ? <NotAvailable what="Rescoring progress" /> : <ErrorMessage error={rescore.error} />;
+  } else if (!rescore.data) {
+    body = <p className="muted">No rescoring has run yet.</p>;
   } else {
-    const { chunks_done, chunks_total } = rescore.data;
-    body =
-      chunks_total > 0 ? (
-        <>
-          <ProgressBar value={chunks_done / chunks_total} label="Rescore progress" />
-          <p className="muted small">
-            {chunks_done} of {chunks_total} chunks rescored
-            {chunks_done >= chunks_total ? " · the queue is up to date" : ""}
-          </p>
-        </>
-      ) : (
-        <p className="muted">No rescoring has run yet.</p>
-      );
+    const job = rescore.data;
+    const done = job.chunks_done ?? 0;
+    const total = job.chunks_total ?? 0;
+    body = (
+      <div className="run" data-testid="rescore">
+        <div className="run-head">
+          <span>Model v{job.model_version}</span>
+          {job.status ? <span className={`badge badge-status-${job.status}`}>{job.status}</span> : null}
+        </div>
+        <ProgressBar value={total > 0 ? done / total : job.status === "succeeded" ? 1 : 0} label="Rescore progress" />
+        <p className="muted small">
+          {done} of {total} chunks
+          {job.images_total ? ` · ${job.images_total} images` : ""}
+        </p>
+      </div>
+    );
   }
   return (
     <Panel title="Pool rescoring" testId="rescore-panel">

@@ -1,46 +1,45 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
-import { api, isNotAvailable } from "../../../api/client";
+import { useEffect, useState } from "react";
+import { isNotAvailable } from "../../../api/client";
 import type { TrainingRun } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
 import { ProgressBar } from "../../../components/progress-bar";
-import { startTraining, trainingRunQuery } from "../api";
+import { latestTrainingRunQuery, startTraining, trainingRunQuery } from "../api";
 
-const FINISHED = new Set(["succeeded", "success", "done", "finished", "completed", "failed", "failure", "error", "cancelled", "canceled"]);
+export const isRunFinished = (run: TrainingRun) => run.status === "succeeded" || run.status === "failed";
 
-export const isRunFinished = (run: TrainingRun) => FINISHED.has(run.status.toLowerCase());
-
-/** Progress in [0, 1]: `progress` (a fraction or a percentage), else epoch / epochs_max. */
+/** Progress in [0, 1]: `progress` (a fraction, or a percentage), else epoch / epochs_max. */
 export function runProgress(run: TrainingRun): number {
-  if (typeof run.progress === "number") return run.progress > 1 ? run.progress / 100 : run.progress;
+  if (typeof run.progress === "number" && run.progress > 0) return run.progress > 1 ? run.progress / 100 : run.progress;
   if (run.epoch && run.epochs_max) return run.epoch / run.epochs_max;
-  return isRunFinished(run) ? 1 : 0;
+  return run.status === "succeeded" ? 1 : 0;
 }
-
-const storageKey = (projectId: number) => `labelapp.training-run.${projectId}`;
 
 export function TrainingPanel({ projectId }: { projectId: number }) {
   const queryClient = useQueryClient();
-  const [runId, setRunId] = useState<number | null>(() => {
-    const stored = window.localStorage.getItem(storageKey(projectId));
-    return stored ? Number(stored) : null;
-  });
+  const latest = useQuery(latestTrainingRunQuery(projectId));
+  const [runId, setRunId] = useState<number | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
-  // DRF answers OPTIONS on every route it has: a cheap probe for "does training exist yet".
-  const probe = useQuery({
-    queryKey: ["projects", projectId, "train", "options"],
-    queryFn: () => api<unknown>(`/api/projects/${projectId}/train`, { method: "OPTIONS" }),
-    staleTime: Infinity,
-  });
+  const shownId = runId ?? latest.data?.id ?? null;
   const run = useQuery({
-    ...trainingRunQuery(projectId, runId ?? 0),
-    enabled: runId !== null,
+    ...trainingRunQuery(projectId, shownId ?? 0),
+    enabled: shownId !== null,
     refetchInterval: (query) => (query.state.data && isRunFinished(query.state.data) ? false : 1000),
   });
+  const current = run.data ?? latest.data ?? null;
+  const finished = current ? isRunFinished(current) : false;
 
-  if (probe.isError && isNotAvailable(probe.error)) {
+  useEffect(() => {
+    if (finished) {
+      void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "model-versions"] });
+      void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "learning-curve"] });
+      void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "rescore"] });
+    }
+  }, [finished, projectId, queryClient]);
+
+  if (latest.isError && isNotAvailable(latest.error)) {
     return (
       <Panel title="Training" testId="training-panel">
         <NotAvailable what="Training" />
@@ -53,7 +52,6 @@ export function TrainingPanel({ projectId }: { projectId: number }) {
     setError(null);
     try {
       const started = await startTraining(projectId);
-      window.localStorage.setItem(storageKey(projectId), String(started.id));
       queryClient.setQueryData(trainingRunQuery(projectId, started.id).queryKey, started);
       setRunId(started.id);
     } catch (err) {
@@ -63,11 +61,7 @@ export function TrainingPanel({ projectId }: { projectId: number }) {
     }
   }
 
-  const current = run.data;
-  const running = current ? !isRunFinished(current) : false;
-  if (current && isRunFinished(current)) {
-    void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "model-versions"] });
-  }
+  const running = current !== null && !finished;
   return (
     <Panel
       title="Training"
@@ -79,11 +73,15 @@ export function TrainingPanel({ projectId }: { projectId: number }) {
       }
     >
       {error ? <ErrorMessage error={error} /> : null}
+      {latest.isError && !isNotAvailable(latest.error) ? <ErrorMessage error={latest.error} /> : null}
       {current ? (
         <div className="run" data-testid="training-run">
           <div className="run-head">
-            <span>Run #{current.id}</span>
-            <span className={`badge badge-status-${current.status.toLowerCase()}`}>{current.status}</span>
+            <span>
+              Run #{current.id}
+              {current.model_version ? ` → model v${current.model_version}` : ""}
+            </span>
+            <span className={`badge badge-status-${current.status ?? "queued"}`}>{current.status ?? "queued"}</span>
           </div>
           <ProgressBar value={runProgress(current)} label="Training progress" />
           <dl className="stat-row small">
@@ -103,11 +101,12 @@ export function TrainingPanel({ projectId }: { projectId: number }) {
               <dd>{typeof current.val_metric === "number" ? current.val_metric.toFixed(3) : "–"}</dd>
             </div>
           </dl>
+          {current.status === "failed" && current.error ? <div className="alert alert-error">{current.error}</div> : null}
         </div>
-      ) : run.isError && !isNotAvailable(run.error) ? (
-        <ErrorMessage error={run.error} />
+      ) : latest.isPending ? (
+        <p className="muted">Loading…</p>
       ) : (
-        <p className="muted">No training run started from this browser yet.</p>
+        <p className="muted">No training run yet.</p>
       )}
     </Panel>
   );
