@@ -92,7 +92,7 @@ class QueueNextView(ProjectScopedMixin, APIView):
             "image": ImageOutputSerializer(item.image).data,
             "prediction": prediction_for_labeling(image=item.image),
             "reason": {"strategy": item.reservation.reason or "unscored", "score": item.reservation.score},
-            "balance": balance_get(project=self.project).as_dict(),
+            "balance": item.balance or balance_get(project=self.project).as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.core.errors import ConflictError, ForbiddenError
 from labelapp.credits import services as credits
 from labelapp.images.models import Image, Split, Status
 from labelapp.projects.models import TaskType
@@ -27,6 +27,7 @@ class QueueItem:
     reservation: Reservation
     image: Image
     created: bool
+    balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
 
 
 def split_for(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
@@ -76,7 +77,7 @@ def image_reserve_next(*, project, user) -> QueueItem:
             project=project, image=image, user=user, credit_entry=entry,
             expires_at=timezone.now() + lease, reason=image.score_reason or "unscored", score=image.priority,
         )
-    return QueueItem(reservation=reservation, image=image, created=True)
+    return QueueItem(reservation=reservation, image=image, created=True, balance=balance.as_dict())
 
 
 def _held_reservation(*, project, user, image_id) -> Reservation:
@@ -151,7 +152,7 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
 def annotation_update(*, annotation: Annotation, user, label_class=None, boxes=None, seconds_spent=None) -> Annotation:
     """Edit one's own label. No credit moves: the label was paid for when first submitted."""
     if annotation.annotator_id != user.pk:
-        raise ServiceError("You can only edit your own annotations.", code="not_owner")
+        raise ForbiddenError("You can only edit your own annotations.", code="not_owner")
     project = annotation.project
     label, clean = _clean_label(project=project, image=annotation.image, label_class=label_class, boxes=boxes)
     annotation.label_class, annotation.boxes = label, clean
