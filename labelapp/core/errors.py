@@ -29,6 +29,11 @@ class ConflictError(ServiceError):
     code = "conflict"
 
 
+class ForbiddenError(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFoundError(ServiceError):
     status_code = 404
     code = "not_found"
