@@ -346,8 +346,11 @@ def select_top_k(scores: Any, k: int, rng: np.random.Generator) -> np.ndarray:
     return order[:k].astype(np.int64)
 
 
-def _sq_dists(x: np.ndarray, c: np.ndarray) -> np.ndarray:
-    d = (x * x).sum(1)[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
+def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: Optional[np.ndarray] = None) -> np.ndarray:
+    """Squared Euclidean distances (N, K); ``x_sq`` = precomputed row norms of x."""
+    if x_sq is None:
+        x_sq = (x * x).sum(1)
+    d = x_sq[:, None] - 2.0 * x @ c.T + (c * c).sum(1)[None, :]
     return np.maximum(d, 0.0)
 
 
@@ -376,8 +379,9 @@ def kmeans(
     if not 1 <= k <= n:
         raise ValueError(f"k must be in [1, N={n}], got {k}")
     rng = _check_rng(rng)
+    x_sq = (x * x).sum(1)
     centers = [int(rng.integers(n))]
-    d2 = _sq_dists(x, x[centers])[:, 0]
+    d2 = _sq_dists(x, x[centers], x_sq)[:, 0]
     for _ in range(1, k):
         total = d2.sum()
         if total <= 0:
@@ -387,11 +391,11 @@ def kmeans(
         else:
             nxt = int(rng.choice(n, p=d2 / total))
         centers.append(nxt)
-        d2 = np.minimum(d2, _sq_dists(x, x[[nxt]])[:, 0])
+        d2 = np.minimum(d2, _sq_dists(x, x[[nxt]], x_sq)[:, 0])
     cent = x[centers].copy()
     assign = np.full(n, -1, dtype=np.int64)
     for _ in range(n_iter):
-        new = np.argmin(_sq_dists(x, cent), axis=1)
+        new = np.argmin(_sq_dists(x, cent, x_sq), axis=1)
         if np.array_equal(new, assign):
             break
         assign = new
@@ -469,12 +473,13 @@ def select_diverse(
         return short
     x = e[short]
     if method == "kcenter":
+        x_sq = (x * x).sum(1)
         chosen = [0]  # shortlist is sorted by score: start from the most informative
-        d2 = _sq_dists(x, x[[0]])[:, 0]
+        d2 = _sq_dists(x, x[[0]], x_sq)[:, 0]
         for _ in range(1, k):
             nxt = int(np.argmax(d2))
             chosen.append(nxt)
-            d2 = np.minimum(d2, _sq_dists(x, x[[nxt]])[:, 0])
+            d2 = np.minimum(d2, _sq_dists(x, x[[nxt]], x_sq)[:, 0])
         picks = short[chosen]
     else:
         cent, assign = kmeans(x, k, rng)
