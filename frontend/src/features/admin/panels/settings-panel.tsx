@@ -20,8 +20,12 @@ function choicesFor(key: string, taskType: Project["task_type"]): string[] | und
 
 type Draft = Record<string, string | boolean>;
 
+/** Enum settings always shown, even while unset (the server then uses its default). */
+const ENUM_KEYS = ["strategy", "stream_mode"];
+
 function toDraft(settings: Record<string, unknown>): Draft {
   const draft: Draft = {};
+  for (const key of ENUM_KEYS) draft[key] = typeof settings[key] === "string" ? (settings[key] as string) : "";
   for (const [key, value] of Object.entries(settings)) {
     if (typeof value === "boolean") draft[key] = value;
     else if (value === null) draft[key] = "";
@@ -36,6 +40,10 @@ export function fromDraft(draft: Draft, original: Record<string, unknown>): Reco
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(draft)) {
     const before = original[key];
+    if (ENUM_KEYS.includes(key) && typeof value === "string") {
+      if (value !== "") out[key] = value;
+      continue;
+    }
     if (typeof value === "boolean") out[key] = value;
     else if (before === null && value.trim() === "") out[key] = null;
     else if (typeof before === "number" || before === null) {
@@ -127,12 +135,13 @@ export function SettingsPanel({ project }: { project: Project }) {
               );
             }
             const choices = choicesFor(key, project.task_type);
-            if (choices && typeof original === "string") {
-              const options = choices.includes(value) ? choices : [value, ...choices];
+            if (choices) {
+              const options = choices.includes(value) || value === "" ? choices : [value, ...choices];
               return (
                 <label key={key} className="field">
                   <span>{label(key)}</span>
                   <select name={key} value={value} onChange={(e) => setDraft({ ...draft, [key]: e.target.value })}>
+                    {value === "" ? <option value="">default for {project.task_type}</option> : null}
                     {options.map((o) => (
                       <option key={o} value={o}>
                         {o.replaceAll("_", " ")}
