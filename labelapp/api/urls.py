@@ -12,6 +12,7 @@ from labelapp.accounts import api as accounts
 from labelapp.credits import api as credits
 from labelapp.images import api as images
 from labelapp.labeling import api as labeling
+from labelapp.production import api as production
 from labelapp.projects import api as projects
 from labelapp.training import api as training
 
@@ -59,4 +60,10 @@ urlpatterns = [
     route(f"{P}/train", training.TrainingRunListCreateView.as_view(), "train-now"),
     route(f"{P}/rescore", training.RescoreProgressView.as_view(), "rescore-progress"),
     route(f"{P}/learning-curve", training.LearningCurveView.as_view(), "learning-curve"),
+    route(f"{P}/health", training.HealthView.as_view(), "health"),
+    route(f"{P}/predict", production.PredictView.as_view(), "predict"),
+    route(f"{P}/stream", production.StreamView.as_view(), "stream"),
+    route(f"{P}/verifications", production.VerificationCreateView.as_view(), "verification-list"),
+    route(f"{P}/verifications/next", production.VerificationNextView.as_view(), "verification-next"),
+    route(f"{P}/verifications/stats", production.VerificationStatsView.as_view(), "verification-stats"),
 ]

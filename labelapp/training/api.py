@@ -1,3 +1,4 @@
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
@@ -5,7 +6,7 @@ from rest_framework.views import APIView
 
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 
-from . import services
+from . import selectors, services
 from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 
 
@@ -114,3 +115,13 @@ class LearningCurveView(ProjectScopedMixin, APIView):
         }
         runs = LearningCurve.objects.filter(project=self.project).order_by("-id")[:10]
         return Response({"live": live, "runs": LearningCurveOutputSerializer(runs, many=True).data})
+
+
+class HealthView(ProjectScopedMixin, APIView):
+    """Dataset health: class balance, box-position heatmaps, box sizes, brightness, recommendations."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request, project_id):
+        return Response(selectors.project_health(project=self.project))

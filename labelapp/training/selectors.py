@@ -18,3 +18,39 @@ def prediction_for_labeling(*, image) -> dict | None:
     if prediction.probs is not None:
         probs = {str(class_id): p for class_id, p in zip(version.classes, prediction.probs)}
     return {"model_version": version.number, "probs": probs, "boxes": prediction.boxes, "score": prediction.score}
+
+
+def project_health(*, project) -> dict:
+    """Class balance, box positions and sizes, brightness and recommendations over the
+    human, imported and verified labels (learning.health does the statistics)."""
+    import numpy as np
+
+    from labelapp.learning.health import health_stats
+    from labelapp.labeling.models import Annotation
+
+    from . import engine
+
+    classes = list(project.label_classes.order_by("id"))
+    index = {c.pk: i for i, c in enumerate(classes)}
+    annotations = list(Annotation.objects.filter(project=project).select_related("image").order_by("image_id"))
+    if not classes:
+        return {"task": project.task_type, "num_images": 0, "class_names": [], "class_counts": [], "recommendations": []}
+    images = [a.image for a in annotations]
+    prepared = engine.prepared_images(project, images, size=engine.input_size_for(project))
+    brightness = prepared.reshape(len(prepared), -1).mean(axis=1) / 255.0 if len(prepared) else None
+    if project.task_type == "detection":
+        labels = [
+            {
+                "boxes": np.array([[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in a.boxes], dtype=np.float32).reshape(-1, 4),
+                "labels": np.array([index[b["label_class"]] for b in a.boxes], dtype=np.int64),
+            }
+            for a in annotations
+        ]
+        sizes = [(image.width, image.height) for image in images]
+    else:
+        labels = [index[a.label_class_id] for a in annotations]
+        sizes = None
+    stats = health_stats(labels, sizes, len(classes), task=project.task_type, brightness=brightness,
+                         class_names=[c.name for c in classes])
+    stats["class_ids"] = [c.pk for c in classes]
+    return engine.jsonable(stats)
