@@ -148,7 +148,11 @@ def augment_batch(
     rng: np.random.Generator,
     boxes: list[np.ndarray] | None = None,
 ) -> tuple[torch.Tensor, list[np.ndarray] | None]:
-    """Light photometric and flip augmentation, in place of nothing fancy.
+    """Light augmentation: random horizontal flip, brightness and contrast.
+
+    Kept light on purpose: a few hundred labels from one camera should not be
+    drowned in synthetic variety, and flips and lighting changes are the
+    variations that a fixed camera actually sees (day, night, mirror set-ups).
 
     Parameters
     ----------

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any
-
 import numpy as np
 import torch
 from torch import nn
@@ -112,6 +110,3 @@ class TorchImageModel(ImageModel):
         batch_size = self._check_batch_size(batch_size)
         for start in range(0, len(images), batch_size):
             yield images_to_tensor(images[start : start + batch_size])
-
-    def _options_primitive(self, **values: Any) -> dict[str, Any]:
-        return {k: (float(v) if isinstance(v, float) else v) for k, v in values.items()}
