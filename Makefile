@@ -60,7 +60,9 @@ test-postgres: $(STAMP)
 	.ci/with-postgres $(VENV)/bin/pytest -m postgres
 
 bench: $(STAMP)
+	.ci/system-deps
 	for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	echo "== benchmarks/bench_queue.py on PostgreSQL"; .ci/with-postgres $(PY) benchmarks/bench_queue.py
 
 clean:
 	rm -rf var/ frontend/dist test-artifacts/
