@@ -65,7 +65,7 @@ def classification_report(y_true: Any, y_pred: Any, num_classes: int) -> dict:
         ``recall``, ``f1`` (lists of C floats; 0.0 when undefined, i.e. no
         predictions / no support for that class, as scikit-learn's default),
         ``support`` (list of C ints), ``macro_f1`` (mean F1 over classes with
-        support, NaN if none), ``confusion`` (C x C list of lists of ints,
+        support, NaN if none), ``confusion_matrix`` (C x C list of lists of ints,
         rows = true class, columns = predicted class), ``n`` (int).
 
     Raises
@@ -104,7 +104,7 @@ def classification_report(y_true: Any, y_pred: Any, num_classes: int) -> dict:
         "f1": [float(v) for v in f1],
         "support": [int(v) for v in support],
         "macro_f1": macro_f1,
-        "confusion": confusion.tolist(),
+        "confusion_matrix": confusion.tolist(),
     }
 
 

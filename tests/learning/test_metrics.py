@@ -24,7 +24,7 @@ def test_classification_report_hand_computed():
     rep = classification_report(y_true, y_pred, 4)
     assert rep["accuracy"] == pytest.approx(4 / 6)
     assert rep["support"] == [3, 2, 1, 0]
-    assert rep["confusion"] == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
+    assert rep["confusion_matrix"] == [[2, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 0], [0, 0, 0, 0]]
     # class 0: tp 2, predicted 2, support 3
     assert rep["precision"][0] == pytest.approx(1.0)
     assert rep["recall"][0] == pytest.approx(2 / 3)
