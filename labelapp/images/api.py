@@ -1,15 +1,17 @@
 import json
+from types import SimpleNamespace
 
 import django_filters
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labelapp.projects.permissions import ALL_ROLES, LABELERS, ProjectScopedMixin
+from labelapp.projects.permissions import ADMINS, ALL_ROLES, LABELERS, ProjectScopedMixin
 
 from . import io, services
 from .models import Image, Source, Split, Status
@@ -148,8 +150,19 @@ class DatasetImportView(ProjectScopedMixin, APIView):
         return Response(counts, status=status.HTTP_201_CREATED)
 
 
+class ExportFormatNegotiation(DefaultContentNegotiation):
+    """On the export `?format=` names the export format (coco, yolo, csv), not a DRF renderer;
+    DRF's default negotiation would look for a renderer called `coco` and answer 404."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class DatasetExportView(ProjectScopedMixin, APIView):
-    """Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`."""
+    """Export the labels: `format=coco` (JSON), `yolo` (ZIP with images) or `csv`. Admins only,
+    like import: an export carries every label and (YOLO) every image of the project."""
+
+    read_roles = ADMINS
+    content_negotiation_class = ExportFormatNegotiation
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["coco", "yolo", "csv"], default="coco")],

@@ -29,9 +29,9 @@ def dataset_import(*, project, archive: bytes) -> dict:
     """Import a labeled dataset. All-or-nothing: any bad image or label rejects the whole archive."""
     members = read_zip(archive)
     if project.task_type == TaskType.DETECTION:
-        plan = _plan_coco(members)
+        plan, declared = _plan_coco(members)
     else:
-        plan = _plan_folders(members)
+        plan, declared = _plan_folders(members), []
     if not plan:
         raise ArchiveRejected("The archive holds no labeled images.", code="empty_import")
     valid = images_validate([(posixpath.basename(path), data, None) for path, data, _ in plan])
@@ -41,9 +41,13 @@ def dataset_import(*, project, archive: bytes) -> dict:
     try:
         with transaction.atomic():
             classes = {c.name: c for c in project.label_classes.all()}
-            for name in sorted({n for _, _, label in plan for n in _class_names(label)} - set(classes)):
-                classes[name] = label_class_create(project=project, name=name)
-                counts["classes_created"] += 1
+            # Every declared COCO category (in file order) becomes a class, used or not, so an
+            # export re-imported elsewhere keeps its whole label schema; then any other used name.
+            used = sorted({n for _, _, label in plan for n in _class_names(label)})
+            for name in dict.fromkeys([*declared, *used]):
+                if name not in classes:
+                    classes[name] = label_class_create(project=project, name=name)
+                    counts["classes_created"] += 1
             for (path, _, label), item in zip(plan, valid):
                 image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
                 counts["images_created"] += int(created)
@@ -89,7 +93,8 @@ def _plan_folders(members) -> list[tuple[str, bytes, str]]:
     return plan
 
 
-def _plan_coco(members) -> list[tuple[str, bytes, list[dict]]]:
+def _plan_coco(members) -> tuple[list[tuple[str, bytes, list[dict]]], list[str]]:
+    """(path, bytes, boxes with class names) per COCO image, and the declared category names."""
     jsons = [m for m in members if m.path.lower().endswith(".json") and not _hidden(m.path.split("/"))]
     if len(jsons) != 1:
         raise ArchiveRejected(f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.", code="bad_layout")
@@ -118,7 +123,7 @@ def _plan_coco(members) -> list[tuple[str, bytes, list[dict]]]:
         if member is None:
             raise ArchiveRejected(f"COCO image {file_name!r} is not in the archive.", code="missing_image")
         plan.append((member.path, member.data, boxes[image_id]))
-    return plan
+    return plan, list(categories.values())
 
 
 def _hidden(parts: list[str]) -> bool:

@@ -133,7 +133,7 @@ class ProjectDetailView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses={204: None})
     def delete(self, request, project_id):
-        self.project.delete()
+        services.project_delete(project=self.project)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _out(self, request):

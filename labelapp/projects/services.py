@@ -25,6 +25,20 @@ def project_create(*, name: str, task_type: str, created_by, description: str = 
     return project
 
 
+@transaction.atomic
+def project_delete(*, project: Project) -> None:
+    """Delete a project and everything in it.
+
+    Two foreign keys PROTECT against piecemeal deletes (a reservation's credit entry, an
+    annotation's class), and Django's collector refuses PROTECT even when the protecting rows
+    are deleted in the same cascade; so those rows go first, in this one transaction."""
+    from labelapp.labeling.models import Annotation, Reservation
+
+    Reservation.objects.filter(project=project).delete()
+    Annotation.objects.filter(project=project).delete()
+    project.delete()
+
+
 def project_update_settings(*, project: Project, changes: dict) -> Project:
     """Merge `changes` into the stored settings and validate the result as a whole."""
     merged = {**(project.settings or {}), **changes}

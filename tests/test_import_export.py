@@ -1,0 +1,343 @@
+"""Dataset import (free labels) and export (COCO, YOLO, CSV) through the API, and the
+archive safety checks: every unsafe archive is refused with 400 and nothing is written."""
+
+import csv
+import io
+import json
+import stat
+import zipfile
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from labelapp.credits.models import CreditEntry
+from labelapp.credits.services import balance_get
+from labelapp.images.models import Image, Source, Status
+from labelapp.labeling.models import Annotation, AnnotationKind
+from labelapp.projects.models import LabelClass
+from labelapp.projects.services import project_create
+from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = str(root)
+    return root
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def make_zip(members: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED, infos: list | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        for info, data in infos or []:
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def coco_json(images: list[tuple[str, int, int]], boxes: list[tuple[int, str, list[float]]]) -> bytes:
+    """images: (file_name, width, height), ids from 1; boxes: (image id, class name, [x, y, w, h])."""
+    names = sorted({name for _, name, _ in boxes})
+    category = {name: 10 + i for i, name in enumerate(names)}
+    return json.dumps({
+        "images": [{"id": i + 1, "file_name": f, "width": w, "height": h} for i, (f, w, h) in enumerate(images)],
+        "annotations": [
+            {"id": n + 1, "image_id": image_id, "category_id": category[name], "bbox": bbox}
+            for n, (image_id, name, bbox) in enumerate(boxes)
+        ],
+        "categories": [{"id": category[name], "name": name} for name in names],
+    }).encode()
+
+
+def coco_zip() -> bytes:
+    """Two 64×48 images in images/, three boxes, one new class (red_bag) and one existing."""
+    return make_zip({
+        "dataset/annotations.json": coco_json(
+            [("a.jpg", 64, 48), ("b.jpg", 64, 48)],
+            [(1, "brown_box", [4, 4, 20, 10]), (1, "red_bag", [30, 20, 16, 16]), (2, "brown_box", [0, 0, 64, 48])],
+        ),
+        "dataset/images/a.jpg": jpeg_bytes(101),
+        "dataset/images/b.jpg": jpeg_bytes(102),
+    })
+
+
+def post_import(client, project, archive: bytes, name: str = "dataset.zip"):
+    return client.post(
+        f"/api/projects/{project.pk}/import",
+        {"file": SimpleUploadedFile(name, archive, content_type="application/zip")},
+        format="multipart",
+    )
+
+
+def assert_nothing_written(project, media: Path, classes_before: int):
+    assert not Image.objects.filter(project=project).exists()
+    assert not Annotation.objects.filter(project=project).exists()
+    assert LabelClass.objects.filter(project=project).count() == classes_before
+    assert not CreditEntry.objects.filter(project=project).exists()
+    assert stored_files(media) == []
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def test_coco_import_creates_free_labels_and_puts_images_in_splits(detection_project, client_for, media):
+    response = post_import(client_for("admin"), detection_project, coco_zip())
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"images_created": 2, "labels_created": 2, "already_labeled": 0, "classes_created": 1}
+    assert not CreditEntry.objects.filter(project=detection_project).exists()
+    assert balance_get(project=detection_project).as_dict() == {"granted": 0, "reserved": 0, "spent": 0, "available": 0}
+    classes = dict(LabelClass.objects.filter(project=detection_project).values_list("name", "pk"))
+    assert "red_bag" in classes
+    for image in Image.objects.filter(project=detection_project):
+        assert (image.source, image.status) == (Source.IMPORT, Status.LABELED)
+        assert image.split in {"train", "val", "test"} and image.labeled_at is not None
+        annotation = Annotation.objects.get(image=image)
+        assert annotation.is_free and annotation.kind == AnnotationKind.IMPORTED and annotation.annotator is None
+    a = Annotation.objects.get(image__original_name="a.jpg")
+    assert a.boxes == [
+        {"x": 4.0, "y": 4.0, "w": 20.0, "h": 10.0, "label_class": classes["brown_box"]},
+        {"x": 30.0, "y": 20.0, "w": 16.0, "h": 16.0, "label_class": classes["red_bag"]},
+    ]
+    assert len(stored_files(media)) == 4  # two images, two thumbnails
+
+
+def test_importing_the_same_archive_again_adds_nothing(detection_project, client_for, media):
+    client = client_for("admin")
+    post_import(client, detection_project, coco_zip())
+    files = stored_files(media)
+
+    again = post_import(client, detection_project, coco_zip())
+
+    assert again.status_code == 201
+    assert again.json() == {"images_created": 0, "labels_created": 0, "already_labeled": 2, "classes_created": 0}
+    assert Annotation.objects.filter(project=detection_project).count() == 2
+    assert stored_files(media) == files
+
+
+def test_folder_per_class_import_for_classification(classification_project, users, client_for, media):
+    archive = make_zip({
+        "cat/1.jpg": jpeg_bytes(201),
+        "cat/2.png": jpeg_bytes(202, fmt="PNG"),
+        "dog/3.jpg": jpeg_bytes(203),
+        "bird/4.jpg": jpeg_bytes(204),
+        "__MACOSX/cat/._1.jpg": b"resource fork junk",
+        "README.txt": b"ignored",
+    })
+    response = post_import(client_for("admin"), classification_project, archive)
+
+    assert response.status_code == 201, response.json()
+    assert response.json() == {"images_created": 4, "labels_created": 4, "already_labeled": 0, "classes_created": 1}
+    labels = dict(Annotation.objects.filter(project=classification_project).values_list("image__original_name", "label_class__name"))
+    assert labels == {"1.jpg": "cat", "2.png": "cat", "3.jpg": "dog", "4.jpg": "bird"}
+    assert all(Annotation.objects.filter(project=classification_project).values_list("is_free", flat=True))
+    assert not CreditEntry.objects.filter(project=classification_project).exists()
+    assert set(Image.objects.filter(project=classification_project).values_list("split", flat=True)) <= {"train", "val", "test"}
+
+
+def test_classification_import_needs_class_folders(classification_project, client_for, media):
+    response = post_import(client_for("admin"), classification_project, make_zip({"1.jpg": jpeg_bytes(205)}))
+
+    assert response.status_code == 400
+    assert "one folder per class" in response.json()["detail"]
+    assert_nothing_written(classification_project, media, classes_before=2)
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def test_coco_export_round_trips_into_a_fresh_project(detection_project, users, client_for, media):
+    admin = client_for("admin")
+    assert post_import(admin, detection_project, coco_zip()).status_code == 201
+
+    exported = admin.get(f"/api/projects/{detection_project.pk}/export?format=coco")
+    assert exported.status_code == 200 and exported["Content-Type"] == "application/json"
+    assert 'filename="project-' in exported["Content-Disposition"]
+    coco = exported.json()
+    members = {"export/annotations.json": json.dumps(coco).encode()}
+    for image in coco["images"]:
+        file = admin.get(f"/api/projects/{detection_project.pk}/images/{image['id']}/file")
+        members[f"export/images/{image['file_name']}"] = b"".join(file.streaming_content)
+
+    fresh = project_create(name="Fresh", task_type="detection", created_by=users["admin"])
+    response = post_import(admin, fresh, make_zip(members))
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["labels_created"] == 2 and response.json()["classes_created"] == 4
+    # The whole label schema comes along, in order, including classes no box uses.
+    assert list(fresh.label_classes.values_list("name", flat=True)) == list(
+        detection_project.label_classes.values_list("name", flat=True)
+    )
+
+    def boxes_by_file(project):
+        names = dict(LabelClass.objects.filter(project=project).values_list("pk", "name"))
+        return {
+            a.image.original_name: sorted((names[b["label_class"]], b["x"], b["y"], b["w"], b["h"]) for b in a.boxes)
+            for a in Annotation.objects.filter(project=project).select_related("image")
+        }
+
+    assert boxes_by_file(fresh) == boxes_by_file(detection_project)
+    assert set(Image.objects.filter(project=fresh).values_list("sha256", flat=True)) == {i["sha256"] for i in coco["images"]}
+
+
+def test_yolo_export_has_normalised_lines_and_data_yaml(detection_project, client_for, media):
+    admin = client_for("admin")
+    post_import(admin, detection_project, coco_zip())
+
+    response = admin.get(f"/api/projects/{detection_project.pk}/export?format=yolo")
+
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    classes = list(LabelClass.objects.filter(project=detection_project))
+    index = {c.name: i for i, c in enumerate(classes)}
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        data_yaml = archive.read("data.yaml").decode()
+        image_a = Image.objects.get(project=detection_project, original_name="a.jpg")
+        label_path = f"labels/{image_a.split}/{image_a.pk}_a.txt"
+        lines = archive.read(label_path).decode().splitlines()
+        image_bytes = archive.read(f"images/{image_a.split}/{image_a.pk}_a.jpg")
+    assert image_bytes == jpeg_bytes(101)
+    assert sorted(lines) == sorted([
+        # brown_box [4, 4, 20, 10] on 64×48: centre (14, 9), size (20, 10)
+        f"{index['brown_box']} 0.218750 0.187500 0.312500 0.208333",
+        # red_bag [30, 20, 16, 16]: centre (38, 28)
+        f"{index['red_bag']} 0.593750 0.583333 0.250000 0.333333",
+    ])
+    for line in lines:
+        assert all(0.0 <= float(v) <= 1.0 for v in line.split()[1:])
+    assert len([n for n in names if n.startswith("labels/")]) == 2
+    assert "train: images/train" in data_yaml and "val: images/val" in data_yaml
+    for name, i in index.items():
+        assert f'  {i}: "{name}"' in data_yaml
+
+
+def test_csv_export_has_one_row_per_box(detection_project, client_for, media):
+    admin = client_for("admin")
+    post_import(admin, detection_project, coco_zip())
+
+    response = admin.get(f"/api/projects/{detection_project.pk}/export?format=csv")
+
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert sorted((r["file_name"], r["label_class"], r["x"], r["w"]) for r in rows) == [
+        ("a.jpg", "brown_box", "4.0", "20.0"), ("a.jpg", "red_bag", "30.0", "16.0"), ("b.jpg", "brown_box", "0.0", "64.0"),
+    ]
+    assert {r["split"] for r in rows} <= {"train", "val", "test"}
+
+
+def test_classification_exports(classification_project, client_for, media):
+    admin = client_for("admin")
+    post_import(admin, classification_project, make_zip({"cat/1.jpg": jpeg_bytes(301), "dog/2.jpg": jpeg_bytes(302)}))
+    names = dict(LabelClass.objects.filter(project=classification_project).values_list("pk", "name"))
+
+    coco = admin.get(f"/api/projects/{classification_project.pk}/export?format=coco").json()
+    rows = list(csv.DictReader(io.StringIO(admin.get(f"/api/projects/{classification_project.pk}/export?format=csv").content.decode())))
+
+    files = {i["id"]: i["file_name"] for i in coco["images"]}
+    assert {files[a["image_id"]]: names[a["category_id"]] for a in coco["annotations"]} == {"1.jpg": "cat", "2.jpg": "dog"}
+    assert {r["file_name"]: r["label_class"] for r in rows} == {"1.jpg": "cat", "2.jpg": "dog"}
+
+
+def test_unknown_export_format_is_400(detection_project, client_for):
+    response = client_for("admin").get(f"/api/projects/{detection_project.pk}/export?format=voc")
+
+    assert response.status_code == 400
+    assert "coco, yolo, csv" in response.json()["detail"]
+
+
+# --- unsafe or wrong archives: 400, a clear message, nothing written ---------------------------------
+
+
+def _symlink_info(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16
+    return info
+
+
+def _unsafe_archives():
+    good = {"annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [4, 4, 20, 10])]), "images/a.jpg": jpeg_bytes(401)}
+    zeros = b"\x00" * (50 * 1024 * 1024)
+    return [
+        pytest.param(make_zip({**good, "../evil.jpg": jpeg_bytes(402)}), "'..' path components are not allowed", id="zip-slip-dotdot"),
+        pytest.param(make_zip({**good, "images/../../evil.jpg": jpeg_bytes(403)}), "'..' path components are not allowed",
+                     id="zip-slip-nested"),
+        pytest.param(make_zip({**good, "/abs.jpg": jpeg_bytes(404)}), "absolute paths are not allowed", id="zip-slip-absolute"),
+        pytest.param(make_zip({**good, "C:/win.jpg": jpeg_bytes(405)}), "absolute paths are not allowed", id="zip-slip-drive"),
+        pytest.param(make_zip(good, infos=[(_symlink_info("images/link.jpg"), "/etc/passwd")]),
+                     "symbolic links are not allowed", id="symlink"),
+        pytest.param(make_zip({**good, "padding.bin": zeros}), "looks like a zip bomb", id="zip-bomb-ratio"),
+        pytest.param(b"PK\x03\x04 this is not really a zip", "not a ZIP archive", id="not-a-zip"),
+        pytest.param(jpeg_bytes(406), "not a ZIP archive", id="an-image-not-a-zip"),
+        pytest.param(make_zip({"annotations.json": good["annotations.json"]}), "COCO image 'a.jpg' is not in the archive",
+                     id="coco-names-a-missing-image"),
+        pytest.param(
+            make_zip({**good, "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [50, 40, 30, 30])])}),
+            "lies outside the 64×48 image", id="box-outside-its-image",
+        ),
+        pytest.param(make_zip({**good, "images/bad.jpg": b"not an image",
+                               "annotations.json": coco_json([("a.jpg", 64, 48), ("bad.jpg", 64, 48)], [])}),
+                     "not an image", id="member-is-not-an-image"),
+        pytest.param(make_zip({"annotations.json": b"{not json", "images/a.jpg": jpeg_bytes(407)}), "not a valid COCO file",
+                     id="coco-not-json"),
+        pytest.param(make_zip({"images/a.jpg": jpeg_bytes(408)}), "exactly one COCO JSON", id="no-coco-json"),
+        pytest.param(make_zip({**good, "annotations.json": json.dumps({
+            "images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 99, "bbox": [1, 1, 2, 2]}],
+            "categories": []}).encode()}), "COCO annotation 1 is invalid", id="coco-unknown-category"),
+    ]
+
+
+@pytest.mark.parametrize("archive, message", _unsafe_archives())
+def test_unsafe_or_wrong_archive_is_refused_and_nothing_is_written(detection_project, client_for, media, archive, message):
+    response = post_import(client_for("admin"), detection_project, archive)
+
+    assert response.status_code == 400, response.content
+    assert message in response.json()["detail"], response.json()
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_archive_unpacking_over_the_total_limit_is_refused(detection_project, client_for, media, settings):
+    """Each member is under the ratio check (< 1 MB) but together they unpack past the limit."""
+    members = {f"images/pad{i}.bin": b"\x00" * 900_000 for i in range(3)}
+    archive = make_zip({"annotations.json": coco_json([], []), **members})
+    settings.LABELAPP_MAX_IMPORT_BYTES = 2_000_000
+    assert len(archive) < settings.LABELAPP_MAX_IMPORT_BYTES
+
+    response = post_import(client_for("admin"), detection_project, archive)
+
+    assert response.status_code == 400
+    assert "unpacks to more than 2000000 bytes (possible zip bomb)" in response.json()["detail"]
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_archive_over_the_upload_limit_is_refused(detection_project, client_for, media, settings):
+    archive = coco_zip()
+    settings.LABELAPP_MAX_IMPORT_BYTES = len(archive) - 1
+
+    response = post_import(client_for("admin"), detection_project, archive)
+
+    assert response.status_code == 400
+    assert f"over the import limit of {len(archive) - 1} bytes" in response.json()["detail"]
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_import_without_a_file_is_refused(detection_project, client_for, media):
+    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/import", {}, format="multipart")
+
+    assert response.status_code == 400
+    assert "multipart field 'file'" in response.json()["detail"]
+
+
+def test_import_into_a_project_you_are_not_in_is_404_and_writes_nothing(detection_project, client_for, media):
+    response = post_import(client_for("outsider_admin"), detection_project, coco_zip())
+
+    assert response.status_code == 404
+    assert_nothing_written(detection_project, media, classes_before=3)
