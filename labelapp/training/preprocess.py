@@ -47,6 +47,15 @@ def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by__isnull=True).order_by("id"))
     if not pool:
         return 0
+    if (project.config.get("strategy") or "") == "random":
+        # The random baseline starts random too: representative picks would be an active choice.
+        order = np.random.default_rng(project.pk).random(len(pool))
+        Image.objects.filter(pk__in=[image.pk for image in pool]).update(
+            priority=Case(*[When(pk=image.pk, then=Value(float(order[i]))) for i, image in enumerate(pool)],
+                          output_field=FloatField()),
+            score_reason="random",
+        )
+        return len(pool)
     arrays = engine.prepared_images(project, pool, size=engine.input_size_for(project))
     features = simple_image_features(arrays)
     k = min(picks, len(pool))

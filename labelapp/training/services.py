@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ServiceError
 from labelapp.credits.models import CreditBalance
-from labelapp.images.models import Image, Split, Status
+from labelapp.images.models import PINNED_REASONS, Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
 
@@ -78,7 +78,7 @@ def training_claim(*, run_id: int) -> bool:
     return bool(
         TrainingRun.objects.filter(
             Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - _stale_after()), pk=run_id
-        ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0)
+        ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0, history=[])
     )
 
 
@@ -120,15 +120,15 @@ def evaluate(model, images, targets, *, task: str, class_names: list[str], thres
 
 def training_run(*, run_id: int) -> ModelVersion | None:
     """Train, evaluate, store and activate a new model version. Returns None for a duplicate."""
-    from labelapp.learning.models import create_model
-    from labelapp.learning.training import TrainConfig
-
     if not training_claim(run_id=run_id):
         logger.info("training run %s already claimed or finished; nothing to do", run_id)
         return None
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     project = run.project
     try:
+        from labelapp.learning.models import create_model
+        from labelapp.learning.training import TrainConfig
+
         config = project.config
         classes = list(project.label_classes.order_by("id"))
         class_index = {c.pk: i for i, c in enumerate(classes)}
@@ -285,11 +285,16 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
         arrays = engine.prepared_images(project, images, size=version.input_size)
         outputs = model.predict(arrays)
         strategy = version.strategy or _strategy_name(project)
-        weights = _class_weights(version, class_weights_from_ap) if project.config["weak_class_weighting"] else None
+        # Random stays random: no weak-class weighting of its scores.
+        weighted = project.config["weak_class_weighting"] and strategy != "random"
+        weights = _class_weights(version, class_weights_from_ap) if weighted else None
         threshold = project.config["detection_threshold"]
         scores = score_pool(
             project.task_type, outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
-            strategy=strategy, class_weights=weights, threshold=threshold, rng=np.random.default_rng(version.pk),
+            strategy=strategy, class_weights=weights, threshold=threshold,
+            # One stream per chunk (seeded by its first image too): a seed per version alone
+            # would give every chunk the same sequence, so position i of each chunk ties.
+            rng=np.random.default_rng([version.pk, images[0].pk]),
         )
         rows = [
             _prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
@@ -300,7 +305,10 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
                 rows, update_conflicts=True, unique_fields=["image", "model_version"],
                 update_fields=["probs", "boxes", "counts", "confidence", "score"],
             )
-            Image.objects.filter(pk__in=[image.pk for image in images], status=Status.UNLABELED).update(
+            # Images pinned at the top of the queue by the production loop keep their priority.
+            Image.objects.filter(pk__in=[image.pk for image in images], status=Status.UNLABELED).exclude(
+                score_reason__in=PINNED_REASONS
+            ).update(
                 priority=Case(*[When(pk=image.pk, then=Value(float(scores[i]))) for i, image in enumerate(images)],
                               output_field=FloatField()),
                 scored_by=version, score_reason=strategy,
