@@ -283,6 +283,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/health/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Dataset health: class balance, box-position heatmaps, box sizes, brightness, recommendations. */
+        get: operations["projects_health_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/images/": {
         parameters: {
             query?: never;
@@ -440,6 +457,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/predict/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Run the active model on one image (409 `no_active_model` without one) and apply the
+         *     project's collection rules: the answer says whether the image was kept and by which rule.
+         */
+        post: operations["projects_predict_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/queue/next/": {
         parameters: {
             query?: never;
@@ -511,6 +548,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/stream/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Decide one streamed image on arrival (threshold or pacing mode, hard cap, never over
+         *     the budget).
+         */
+        post: operations["projects_stream_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/train/": {
         parameters: {
             query?: never;
@@ -556,6 +613,63 @@ export interface paths {
         };
         /** @description Shared by every view under /api/projects/{project_id}/. */
         get: operations["projects_training_runs_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/verifications/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Record a verdict: correct → a verified label; incorrect (or another true count) → the
+         *     image goes to the top of the labeling queue.
+         */
+        post: operations["projects_verifications_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/verifications/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The next prediction to verify, leased to me for a few minutes; 409 `nothing_to_verify`
+         *     when there is none (like the labeling queue's 409 `pool_empty`).
+         */
+        get: operations["projects_verifications_next_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/verifications/stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Verdicts and the flag rate per model version. */
+        get: operations["projects_verifications_stats_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -655,6 +769,24 @@ export interface components {
             h: number;
             label_class: number;
         };
+        ClassProbabilityOutput: {
+            label_class: number;
+            name: string;
+            /** Format: double */
+            probability: number;
+        };
+        CollectionOutcomeOutput: {
+            /** @description The image was added to the labeling pool. */
+            kept: boolean;
+            /** @description Every rule that kept it (within its quota). */
+            kept_by: components["schemas"]["CollectionRuleHitOutput"][];
+            /** @description The stored image (kept, or already in the project). */
+            image: number | null;
+            /** @description The same content is already in the project: not kept again. */
+            duplicate: boolean;
+            /** @description A verification item was created for verifiers. */
+            verification: boolean;
+        };
         CollectionRule: {
             kind: components["schemas"]["CollectionRuleKindEnum"];
             /** @description random_1_in_n / verification_sample: keep 1 in n. */
@@ -671,6 +803,11 @@ export interface components {
             epsilon?: number;
             per_hour?: number | null;
             per_day?: number | null;
+        };
+        CollectionRuleHitOutput: {
+            /** @description Position of the rule in the project's collection_rules. */
+            index: number;
+            kind: string;
         };
         /**
          * @description * `random_1_in_n` - random_1_in_n
@@ -737,6 +874,13 @@ export interface components {
             already_labeled: number;
             classes_created: number;
         };
+        /**
+         * @description * `query` - query
+         *     * `accept` - accept
+         *     * `duplicate` - duplicate
+         * @enum {string}
+         */
+        DecisionEnum: "query" | "accept" | "duplicate";
         ImageOutput: {
             readonly id: number;
             project: number;
@@ -977,6 +1121,36 @@ export interface components {
             /** Format: double */
             score: number;
         };
+        PredictInputRequest: {
+            /**
+             * Format: binary
+             * @description One image, validated like an upload.
+             */
+            file: string;
+        };
+        PredictOutput: {
+            /** @description Version number of the active model. */
+            model_version: number;
+            task_type: components["schemas"]["TaskTypeEnum"];
+            /** @description Classification: the most probable class id. */
+            label_class: number | null;
+            /** @description Classification, model order. */
+            probabilities: components["schemas"]["ClassProbabilityOutput"][] | null;
+            /** @description Detection: boxes in image pixels, every score. */
+            boxes: components["schemas"]["ScoredBox"][] | null;
+            /** @description Class name → count (detection: boxes at or above the detection threshold). */
+            counts: {
+                [key: string]: number;
+            };
+            /** @description Class id → count. */
+            counts_by_id: {
+                [key: string]: number;
+            };
+            total_count: number;
+            /** Format: double */
+            confidence: number;
+            collection: components["schemas"]["CollectionOutcomeOutput"];
+        };
         ProjectCreateInputRequest: {
             name: string;
             /** @default  */
@@ -1031,6 +1205,8 @@ export interface components {
              * @default 0.15
              */
             test_fraction: number;
+            /** @description A registered model name; default by task type. */
+            model?: string;
             input_size?: number;
             /**
              * Format: double
@@ -1099,6 +1275,8 @@ export interface components {
              * @default 0.15
              */
             test_fraction: number;
+            /** @description A registered model name; default by task type. */
+            model?: string;
             input_size?: number;
             /**
              * Format: double
@@ -1233,6 +1411,14 @@ export interface components {
          */
         SplitEnum: "pool" | "train" | "val" | "test";
         /**
+         * @description * `pending` - Pending
+         *     * `correct` - Correct
+         *     * `incorrect` - Incorrect
+         *     * `affirmed` - Affirmed
+         * @enum {string}
+         */
+        StateEnum: "pending" | "correct" | "incorrect" | "affirmed";
+        /**
          * @description * `random` - random
          *     * `least_confident` - least_confident
          *     * `margin` - margin
@@ -1243,6 +1429,50 @@ export interface components {
          * @enum {string}
          */
         StrategyEnum: "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
+        StreamCountersOutput: {
+            seen: number;
+            queried: number;
+            accepted: number;
+            expected_remaining: number;
+        };
+        StreamDecisionOutput: {
+            /**
+             * @description query: a credit is reserved and the image is at the top of the labeling queue; accept: the model's output is kept as an auto label; duplicate: already in the project, nothing done.
+             *
+             *     * `query` - query
+             *     * `accept` - accept
+             *     * `duplicate` - duplicate
+             */
+            decision: components["schemas"]["DecisionEnum"];
+            /** @description below_threshold, above_threshold, exploration, no_credits, hard_cap, already_in_project. */
+            reason: string;
+            /** @description threshold or pacing (project setting stream_mode). */
+            mode: string;
+            /** Format: double */
+            confidence: number;
+            /**
+             * Format: double
+             * @description The threshold in force; null when every image is queried.
+             */
+            threshold: number | null;
+            /** @description Available credits after this decision. */
+            credits_left: number;
+            image: number;
+            image_status: string;
+            model_version: number;
+            /** @description Class name → count. */
+            counts: {
+                [key: string]: number;
+            };
+            stream: components["schemas"]["StreamCountersOutput"] | null;
+        };
+        StreamInputRequest: {
+            /**
+             * Format: binary
+             * @description One image from the stream.
+             */
+            file: string;
+        };
         /**
          * @description * `threshold` - threshold
          *     * `pacing` - pacing
@@ -1293,6 +1523,85 @@ export interface components {
              * @description Designates whether the user can log into this admin site.
              */
             is_staff?: boolean;
+        };
+        /**
+         * @description * `correct` - correct
+         *     * `incorrect` - incorrect
+         * @enum {string}
+         */
+        VerdictEnum: "correct" | "incorrect";
+        VerificationImageOutput: {
+            id: number;
+            file_url: string;
+            width: number;
+            height: number;
+        };
+        VerificationNextOutput: {
+            prediction: components["schemas"]["VerificationPredictionOutput"];
+            /**
+             * Format: date-time
+             * @description The prediction is yours alone until then.
+             */
+            lease_expires_at: string;
+        };
+        VerificationPredictionOutput: {
+            /** @description The prediction id to send back with the verdict. */
+            id: number;
+            image: components["schemas"]["VerificationImageOutput"];
+            /** @description Detection boxes in image pixels ([] for classification). */
+            boxes: components["schemas"]["ScoredBox"][];
+            /** @description Class name → count. */
+            counts: {
+                [key: string]: number;
+            };
+            total_count: number;
+            /** @description Classification: the predicted class id. */
+            label_class: number | null;
+            /** @description Version number. */
+            model_version: number;
+        };
+        VerificationRecordInputRequest: {
+            prediction: number;
+            verdict: components["schemas"]["VerdictEnum"];
+            /** @description The real count; one that differs from the prediction makes it incorrect. */
+            true_count?: number | null;
+        };
+        VerificationRecordOutput: {
+            prediction: number;
+            /**
+             * @description The outcome.
+             *
+             *     * `pending` - Pending
+             *     * `correct` - Correct
+             *     * `incorrect` - Incorrect
+             *     * `affirmed` - Affirmed
+             */
+            state: components["schemas"]["StateEnum"];
+            /** @description What the verifier said. */
+            verdict: string;
+            true_count: number | null;
+            predicted_count: number;
+            /** @description correct: a verified label was created. */
+            label_created: boolean;
+            /** @description incorrect: the image is at the top of the labeling queue. */
+            queued_for_labeling: boolean;
+        };
+        VerificationStatsOutput: {
+            versions: components["schemas"]["VerificationVersionStatsOutput"][];
+        };
+        VerificationVersionStatsOutput: {
+            model_version: number;
+            pending: number;
+            correct: number;
+            incorrect: number;
+            affirmed: number;
+            /** @description Incorrect verdicts that came with a true count. */
+            corrected_counts: number;
+            /**
+             * Format: double
+             * @description incorrect / (correct + incorrect); null before any verdict.
+             */
+            flag_rate: number | null;
         };
     };
     responses: never;
@@ -1894,6 +2203,29 @@ export interface operations {
             };
         };
     };
+    projects_health_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     projects_images_list: {
         parameters: {
             query?: {
@@ -2238,6 +2570,31 @@ export interface operations {
             };
         };
     };
+    projects_predict_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PredictInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictOutput"];
+                };
+            };
+        };
+    };
     projects_queue_next_create: {
         parameters: {
             query?: never;
@@ -2332,6 +2689,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProjectStatsOutput"];
+                };
+            };
+        };
+    };
+    projects_stream_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["StreamInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamDecisionOutput"];
+                };
+            };
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamDecisionOutput"];
                 };
             };
         };
@@ -2448,6 +2838,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TrainingRunOutput"];
+                };
+            };
+        };
+    };
+    projects_verifications_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerificationRecordInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["VerificationRecordInputRequest"];
+                "multipart/form-data": components["schemas"]["VerificationRecordInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationRecordOutput"];
+                };
+            };
+        };
+    };
+    projects_verifications_next_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationNextOutput"];
+                };
+            };
+        };
+    };
+    projects_verifications_stats_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VerificationStatsOutput"];
                 };
             };
         };

@@ -3,62 +3,7 @@
  * Do not make direct changes to the file.
  */
 
-export interface paths {
-    "/api/projects/{id}/health": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["health"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/verifications/next": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get: operations["verifications_next"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/projects/{id}/verifications": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: operations["verifications_create"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-}
+export type paths = Record<string, never>;
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
@@ -74,52 +19,6 @@ export interface components {
                 detail: string;
             }[];
         };
-        PredictedBox: {
-            x: number;
-            y: number;
-            w: number;
-            h: number;
-            label_class: number;
-            score: number;
-        };
-        HealthReport: {
-            class_counts: {
-                [key: string]: number;
-            };
-            heatmaps?: {
-                [key: string]: unknown;
-            };
-            size_histograms?: {
-                [key: string]: unknown;
-            };
-            recommendations: {
-                code: string;
-                message: string;
-            }[];
-        };
-        VerificationNext: {
-            prediction: {
-                id: number;
-                image: {
-                    id: number;
-                    file_url: string;
-                    width: number;
-                    height: number;
-                };
-                boxes: components["schemas"]["PredictedBox"][];
-                counts: {
-                    [key: string]: number;
-                };
-                model_version: number;
-            };
-        };
-        /** @enum {string} */
-        VerdictEnum: "correct" | "incorrect";
-        VerificationInput: {
-            prediction: number;
-            verdict: components["schemas"]["VerdictEnum"];
-            true_count?: number | null;
-        };
     };
     responses: never;
     parameters: never;
@@ -128,80 +27,4 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export interface operations {
-    health: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description health */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HealthReport"];
-                };
-            };
-        };
-    };
-    verifications_next: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description next prediction */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["VerificationNext"];
-                };
-            };
-            /** @description none */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    verifications_create: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["VerificationInput"];
-            };
-        };
-        responses: {
-            /** @description recorded */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-}
+export type operations = Record<string, never>;

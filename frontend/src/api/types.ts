@@ -5,7 +5,7 @@
  * schema.gen.ts         — the backend's real schema (wins whenever both have a type)
  * schema.pending.gen.ts — endpoints announced but not served yet
  */
-import type { components } from "./schema.gen";
+import type { components, paths } from "./schema.gen";
 import type { components as pendingComponents } from "./schema.pending.gen";
 
 type Schemas = components["schemas"];
@@ -40,9 +40,11 @@ export type RunStatus = Schemas["RunStatusEnum"];
 export type RescoreJob = Schemas["RescoreJobOutput"];
 export type LearningCurves = Schemas["LearningCurvesOutput"];
 export type LearningCurveSeries = Schemas["LearningCurveOutput"];
+export type VerificationNext = Schemas["VerificationNextOutput"];
+export type VerificationInput = Schemas["VerificationRecordInputRequest"];
+/** The schema types the health report as a free-form object: features/admin/health-data.ts reads it. */
+export type HealthReport = paths["/api/projects/{project_id}/health/"]["get"]["responses"][200]["content"]["application/json"];
 
-// Not in the backend's schema yet.
+// Shapes outside the backend's schema (error bodies).
+export type ApiErrorBody = Pending["ApiError"];
 export type ImageUploadError = Pending["ImageUploadError"];
-export type HealthReport = Pending["HealthReport"];
-export type VerificationNext = Pending["VerificationNext"];
-export type VerificationInput = Pending["VerificationInput"];

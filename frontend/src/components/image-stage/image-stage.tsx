@@ -64,6 +64,9 @@ interface Props {
 }
 
 const HANDLE_SCREEN_PX = 5;
+const LABEL_H = 18;
+/** Approximate width of a 12 px label tag (no DOM measuring: it runs on every pointer move). */
+const labelWidth = (text: string) => Math.ceil(text.length * 6.8) + 10;
 
 /**
  * An image with a box overlay, zoom (wheel, centred on the pointer) and pan
@@ -288,9 +291,20 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                 strokeWidth={selected ? 2.5 : 2}
                 strokeDasharray={box.pending ? "6 4" : undefined}
               />
-              <text x={a.x + 3} y={a.y - 5} className="box-label" fill={box.color}>
-                {box.label}
-              </text>
+              {box.label ? (
+                <g transform={`translate(${a.x}, ${a.y >= LABEL_H ? a.y - LABEL_H : a.y})`}>
+                  <rect
+                    width={labelWidth(box.label)}
+                    height={LABEL_H}
+                    rx={3}
+                    fill={box.color}
+                    fillOpacity={box.pending ? 0.75 : 0.95}
+                  />
+                  <text x={5} y={LABEL_H - 5} className="box-label">
+                    {box.label}
+                  </text>
+                </g>
+              ) : null}
               {selected && mode === "edit"
                 ? HANDLES.map((handle) => {
                     const hp = toScreen(viewport, handlePosition(r, handle));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatMetric, metricRows } from "./metrics";
+import { formatMetric, metricRows, perClassTable } from "./metrics";
 
 describe("metricRows", () => {
   it("aligns val and test side by side, overall first", () => {
@@ -18,5 +18,21 @@ describe("metricRows", () => {
     expect(formatMetric(null)).toBe("–");
     expect(formatMetric(0.12345)).toBe("0.123");
     expect(formatMetric(12.34)).toBe("12.3");
+  });
+});
+
+describe("perClassTable", () => {
+  it("pivots per-class metrics into one row per class", () => {
+    const rows = metricRows(
+      { map50: 0.5, per_class: { pill: { ap50: 0.8, recall: 0.7 }, cap: { ap50: 0.6 } } },
+      { per_class: { pill: { ap50: 0.75 } } },
+    );
+    expect(perClassTable(rows)).toEqual({
+      metrics: ["ap50", "recall"],
+      rows: [
+        { group: "pill", values: { ap50: { val: 0.8, test: 0.75 }, recall: { val: 0.7, test: null } } },
+        { group: "cap", values: { ap50: { val: 0.6, test: null } } },
+      ],
+    });
   });
 });

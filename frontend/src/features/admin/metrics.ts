@@ -44,3 +44,22 @@ export function formatMetric(v: number | null): string {
   if (v === null) return "–";
   return Math.abs(v) <= 1 ? v.toFixed(3) : v.toFixed(1);
 }
+
+export interface ClassMetricTable {
+  metrics: string[];
+  rows: { group: string; values: Record<string, { val: number | null; test: number | null }> }[];
+}
+
+/** Per-class rows as one table: a row per class, a val and a test column per metric. */
+export function perClassTable(rows: readonly MetricRow[]): ClassMetricTable {
+  const metrics: string[] = [];
+  const byGroup = new Map<string, Record<string, { val: number | null; test: number | null }>>();
+  for (const row of rows) {
+    if (row.group === null) continue;
+    if (!metrics.includes(row.metric)) metrics.push(row.metric);
+    const values = byGroup.get(row.group) ?? {};
+    values[row.metric] = { val: row.val, test: row.test };
+    byGroup.set(row.group, values);
+  }
+  return { metrics, rows: [...byGroup].map(([group, values]) => ({ group, values })) };
+}

@@ -203,6 +203,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
     };
   });
   const pendingAbove = countAbove(editor.boxes, threshold);
+  const hiddenBelow = editor.boxes.filter((b) => !isVisible(b, threshold)).length;
   const hasPredictedBoxes = editor.boxes.some((b) => b.score !== null);
   const accepted = boxesToSubmit(editor).length;
   const activeClass = editor.activeClass !== null ? classById.get(editor.activeClass) : undefined;
@@ -300,7 +301,8 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
             )}
             <p className="small" data-testid="box-count">
               {accepted} box{accepted === 1 ? "" : "es"} to submit
-              {editor.boxes.length > accepted ? ` · ${editor.boxes.length - accepted} suggestion(s) not accepted` : ""}
+              {pendingAbove > 0 ? ` · ${pendingAbove} suggestion${pendingAbove === 1 ? "" : "s"} to review` : ""}
+              {hiddenBelow > 0 ? ` · ${hiddenBelow} below the threshold` : ""}
             </p>
             {editor.selectedId ? (
               <button type="button" className="btn btn-small btn-danger" onClick={() => dispatch({ type: "delete" })}>

@@ -131,7 +131,9 @@ export function UploadPage() {
         <>
           <div className="upload-summary" data-testid="upload-summary">
             <span>{counts.created} uploaded</span>
-            <span>{counts.duplicate} duplicates</span>
+            <span>
+              {counts.duplicate} duplicate{counts.duplicate === 1 ? "" : "s"}
+            </span>
             <span>{counts.rejected} rejected</span>
             {counts.failed ? <span>{counts.failed} failed</span> : null}
             {counts.queued + counts.uploading ? <span>{counts.queued + counts.uploading} in progress</span> : null}

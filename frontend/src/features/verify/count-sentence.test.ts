@@ -14,3 +14,9 @@ describe("countSentence", () => {
     expect(pluralize("pills", 2)).toBe("pills");
   });
 });
+
+describe("class names in the sentence", () => {
+  it("reads snake_case names as words", () => {
+    expect(countSentence({ brown_box: 3 })).toBe("The model counted 3 brown boxes");
+  });
+});

@@ -10,7 +10,7 @@ export function pluralize(name: string, n: number): string {
 export function countSentence(counts: Record<string, number>): string {
   const parts = Object.entries(counts)
     .filter(([, n]) => n > 0)
-    .map(([name, n]) => `${n} ${pluralize(name, n)}`);
+    .map(([name, n]) => `${n} ${pluralize(name.replaceAll("_", " "), n)}`);
   if (parts.length === 0) return "The model found nothing";
   const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
   return `The model counted ${list}`;

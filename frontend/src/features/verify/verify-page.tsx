@@ -110,7 +110,9 @@ export function VerifyPage() {
       label: `${c?.name ?? ""} ${(b.score * 100).toFixed(0)}%`.trim(),
     };
   });
-  const total = totalCount(prediction.counts);
+  const total = prediction.total_count ?? totalCount(prediction.counts);
+  const predictedClass = prediction.label_class != null ? classById.get(prediction.label_class) : undefined;
+  const isCount = prediction.boxes.length > 0 || Object.keys(prediction.counts).length > 0 || !predictedClass;
 
   return (
     <div className="label-layout" data-testid="verify-page" data-prediction-id={prediction.id}>
@@ -120,7 +122,7 @@ export function VerifyPage() {
       <aside className="label-sidebar">
         <section className="sidebar-card">
           <p className="count-sentence" data-testid="count-sentence">
-            {countSentence(prediction.counts)}
+            {isCount ? countSentence(prediction.counts) : `The model says: ${predictedClass!.name}`}
           </p>
           <p className="muted small">
             Model version {prediction.model_version} · prediction #{prediction.id}
@@ -148,8 +150,9 @@ export function VerifyPage() {
               Incorrect <kbd>X</kbd>
             </button>
           </div>
+          {isCount ? (
           <form
-            className="field"
+            className="field true-count"
             onSubmit={(e) => {
               e.preventDefault();
               void send("incorrect");
@@ -172,6 +175,7 @@ export function VerifyPage() {
               </button>
             </div>
           </form>
+          ) : null}
         </section>
       </aside>
     </div>

@@ -3,7 +3,7 @@ import { isNotAvailable } from "../../../api/client";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
 import { healthQuery } from "../api";
-import { gridMax, normalizeHeatmaps, normalizeHistograms, type NamedGrid, type NamedHistogram } from "../health-data";
+import { gridMax, readHealth, type NamedGrid, type NamedHistogram } from "../health-data";
 
 function Bars({ items, testId }: { items: { label: string; count: number }[]; testId?: string }) {
   const max = Math.max(1, ...items.map((i) => i.count));
@@ -71,12 +71,19 @@ export function HealthPanel({ projectId }: { projectId: number }) {
   else if (health.isError) {
     body = isNotAvailable(health.error) ? <NotAvailable what="The health check" /> : <ErrorMessage error={health.error} />;
   } else {
-    const report = health.data;
-    const counts = Object.entries(report.class_counts ?? {}).map(([label, count]) => ({ label, count }));
-    const heatmaps = normalizeHeatmaps(report.heatmaps);
-    const histograms = normalizeHistograms(report.size_histograms);
+    const { classCounts: counts, heatmaps, histograms, recommendations, facts } = readHealth(health.data);
     body = (
       <div className="health" data-testid="health">
+        {facts.length ? (
+          <dl className="summary summary-flat health-facts">
+            {facts.map((f) => (
+              <div key={f.label}>
+                <dt>{f.label}</dt>
+                <dd>{f.value}</dd>
+              </div>
+            ))}
+          </dl>
+        ) : null}
         <div className="health-section">
           <h3>Class balance</h3>
           {counts.length ? <Bars items={counts} testId="class-balance" /> : <p className="muted">No labels yet.</p>}
@@ -103,11 +110,12 @@ export function HealthPanel({ projectId }: { projectId: number }) {
         ) : null}
         <div className="health-section">
           <h3>Recommendations</h3>
-          {report.recommendations.length ? (
-            <ul className="recommendations">
-              {report.recommendations.map((r, i) => (
+          {recommendations.length ? (
+            <ul className="recommendations" data-testid="recommendations">
+              {recommendations.map((r, i) => (
                 <li key={`${r.code}-${i}`}>
-                  <span className="badge">{r.code.replaceAll("_", " ")}</span> {r.message}
+                  <span className={`badge badge-severity-${r.severity ?? "low"}`}>{r.code.replaceAll("_", " ")}</span>{" "}
+                  {r.message}
                 </li>
               ))}
             </ul>

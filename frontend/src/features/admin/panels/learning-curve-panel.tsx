@@ -35,14 +35,14 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
               <XAxis
                 type="number"
                 dataKey="credits_spent"
-                domain={["dataMin", "dataMax"]}
+                domain={[0, (max: number) => Math.max(1, Math.ceil(max * 1.05))]}
                 tick={{ fontSize: 12 }}
                 label={{ value: "credits spent", position: "insideBottom", offset: -4, fontSize: 12 }}
                 height={40}
               />
               <YAxis domain={[0, 1]} tick={{ fontSize: 12 }} width={40} />
               <Tooltip formatter={(v) => (typeof v === "number" ? v.toFixed(3) : String(v))} />
-              <Legend wrapperStyle={{ fontSize: 12 }} />
+              <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 12 }} />
               {series.map((s, i) => (
                 <Line
                   key={`${s.strategy}-${i}-val`}

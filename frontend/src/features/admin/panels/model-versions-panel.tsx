@@ -5,45 +5,79 @@ import type { ModelVersion } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
 import { modelVersionsQuery } from "../api";
-import { formatMetric, metricRows } from "../metrics";
+import { formatMetric, metricRows, perClassTable } from "../metrics";
 
 function MetricsTable({ version }: { version: ModelVersion }) {
   const metrics = (version.metrics ?? {}) as { val?: unknown; test?: unknown };
   const rows = metricRows(metrics.val ?? {}, metrics.test ?? {});
   if (rows.length === 0) return <p className="muted">No metrics recorded for this version.</p>;
-  let lastGroup: string | null | undefined;
+  const overall = rows.filter((r) => r.group === null);
+  const perClass = perClassTable(rows);
   return (
-    <div className="table-wrap">
-      <table className="table table-compact" data-testid="metrics-table">
-        <thead>
-          <tr>
-            <th>Metric</th>
-            <th className="num">Validation</th>
-            <th className="num">Test</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.flatMap((row) => {
-            const out = [];
-            if (row.group !== lastGroup && row.group !== null) {
-              out.push(
-                <tr key={`g-${row.key}`} className="table-group">
-                  <th colSpan={3}>{row.group}</th>
-                </tr>,
-              );
-            }
-            lastGroup = row.group;
-            out.push(
-              <tr key={row.key}>
-                <td>{row.metric.replaceAll("_", " ")}</td>
-                <td className="num">{formatMetric(row.val)}</td>
-                <td className="num">{formatMetric(row.test)}</td>
-              </tr>,
-            );
-            return out;
-          })}
-        </tbody>
-      </table>
+    <div className="metrics" data-testid="metrics-table">
+      {overall.length ? (
+        <div className="table-wrap">
+          <table className="table table-compact">
+            <thead>
+              <tr>
+                <th>Overall</th>
+                <th className="num">Validation</th>
+                <th className="num">Test</th>
+              </tr>
+            </thead>
+            <tbody>
+              {overall.map((row) => (
+                <tr key={row.key}>
+                  <td>{row.metric.replaceAll("_", " ")}</td>
+                  <td className="num">{formatMetric(row.val)}</td>
+                  <td className="num">{formatMetric(row.test)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {perClass.rows.length ? (
+        <div className="table-wrap">
+          <table className="table table-compact">
+            <thead>
+              <tr>
+                <th rowSpan={2}>Class</th>
+                {perClass.metrics.map((m) => (
+                  <th key={m} colSpan={2} className="num th-group">
+                    {m.replaceAll("_", " ")}
+                  </th>
+                ))}
+              </tr>
+              <tr>
+                {perClass.metrics.flatMap((m) => [
+                  <th key={`${m}-val`} className="num">
+                    val
+                  </th>,
+                  <th key={`${m}-test`} className="num">
+                    test
+                  </th>,
+                ])}
+              </tr>
+            </thead>
+            <tbody>
+              {perClass.rows.map((row) => (
+                <tr key={row.group}>
+                  <td>{row.group}</td>
+                  {perClass.metrics.flatMap((m) => [
+                    <td key={`${m}-val`} className="num">
+                      {formatMetric(row.values[m]?.val ?? null)}
+                    </td>,
+                    <td key={`${m}-test`} className="num">
+                      {formatMetric(row.values[m]?.test ?? null)}
+                    </td>,
+                  ])}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
     </div>
   );
 }
