@@ -546,7 +546,7 @@ def _block_means(gray: np.ndarray, out: int) -> np.ndarray:
 
 
 def simple_image_features(
-    images: Any, *, bins: int = 8, thumb: int = 8
+    images: Any, *, bins: int = 8, thumb: int = 8, chunk: int = 256
 ) -> np.ndarray:
     """Cheap model-free image features for cold start.
 
@@ -557,6 +557,12 @@ def simple_image_features(
     Parameters
     ----------
     images : array-like of uint8, shape (N, H, W, 3), H and W >= ``thumb``
+    bins : int, default 8
+        Histogram bins per channel.
+    thumb : int, default 8
+        Side of the grayscale thumbnail.
+    chunk : int, default 256
+        Images processed at a time (bounds memory; no effect on the result).
 
     Returns
     -------
@@ -570,15 +576,22 @@ def simple_image_features(
     n, h, w, _ = im.shape
     if h < thumb or w < thumb:
         raise ValueError(f"images must be at least {thumb}x{thumb}")
-    idx = (im.astype(np.int64) * bins) >> 8  # bin index in [0, bins)
-    hist = np.empty((n, 3, bins))
-    for ch in range(3):
-        flat = idx[..., ch].reshape(n, -1) + np.arange(n)[:, None] * bins
-        hist[:, ch] = np.bincount(flat.ravel(), minlength=n * bins).reshape(n, bins)
-    hist /= h * w
-    gray = im.astype(np.float64) @ np.array([0.299, 0.587, 0.114]) / 255.0
-    small = _block_means(gray, thumb)
-    return np.concatenate([hist.reshape(n, -1), small.reshape(n, -1)], axis=1).astype(np.float32)
+    if bins < 1 or bins > 256:
+        raise ValueError("bins must be in [1, 256]")
+    out = np.empty((n, 3 * bins + thumb * thumb), dtype=np.float32)
+    # Chunks bound the temporary arrays (a pool may hold thousands of images).
+    for start in range(0, n, chunk):
+        block = im[start : start + chunk]
+        m = len(block)
+        offsets = (np.arange(m, dtype=np.int64) * bins)[:, None]
+        for ch in range(3):
+            idx = (block[..., ch].astype(np.int64) * bins) >> 8  # bin index in [0, bins)
+            flat = idx.reshape(m, -1) + offsets
+            hist = np.bincount(flat.ravel(), minlength=m * bins).reshape(m, bins)
+            out[start : start + m, ch * bins : (ch + 1) * bins] = hist / (h * w)
+        gray = block.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32) / 255.0
+        out[start : start + m, 3 * bins :] = _block_means(gray.astype(np.float64), thumb).reshape(m, -1)
+    return out
 
 
 # --------------------------------------------------------------------------- registry
