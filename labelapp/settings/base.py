@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "labelapp.images",
     "labelapp.labeling",
     "labelapp.training",
+    "labelapp.production",
 ]
 
 MIDDLEWARE = [
@@ -144,6 +145,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "labelapp.api.schema.add_error_responses",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "labelapp.images.models.Status",
         "RunStatusEnum": "labelapp.training.models.RunStatus",
@@ -166,6 +171,10 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stale-work": {
         "task": "labelapp.training.recover_stale_work",
         "schedule": 30.0,
+    },
+    "affirm-unflagged-predictions": {
+        "task": "labelapp.production.affirm_unflagged",
+        "schedule": 300.0,
     },
 }
 
