@@ -77,6 +77,7 @@ def shoot(page):
     def capture(name: str, *, full_page: bool = False):
         for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
             page.set_viewport_size(viewport)
+            page.evaluate("window.scrollTo(0, 0)")  # a sticky header would otherwise land mid-page
             page.wait_for_timeout(250)  # layout, ResizeObserver and image fit settle
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=full_page)
         page.set_viewport_size(DESKTOP)

@@ -66,3 +66,46 @@ def test_annotator_cannot_open_the_admin_page(page, live_server, login, porch):
     login("annotator")
     page.goto(f"{live_server.url}/projects/{porch['project'].pk}/admin-ui")
     expect(page.get_by_role("heading", name="Admins only")).to_be_visible()
+
+
+def test_admin_sees_training_rescore_learning_curve_and_health(page, live_server, login, shoot, porch):
+    from labelapp.labeling.models import Annotation, AnnotationKind
+    from labelapp.training.models import LearningCurve, RescoreJob, TrainingRun
+
+    project, images, classes, version = porch["project"], porch["images"], porch["classes"], porch["version"]
+    for image, boxes in ((images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]), (images[3], [(150, 90, 50, 50, 0)])):
+        Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
+                                  boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes])
+    RescoreJob.objects.create(project=project, model_version=version, chunks_total=8, chunks_done=3, images_total=400,
+                              status="running")
+    for strategy, values in (("least_confident", (0.2, 0.45, 0.6)), ("random", (0.2, 0.3, 0.4))):
+        LearningCurve.objects.create(project=project, strategy=strategy, metric="map50", points=[
+            {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}
+            for i, (spent, v) in enumerate(zip((20, 60, 100), values))
+        ])
+
+    login("admin")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
+    rescore = page.get_by_test_id("rescore-panel")
+    expect(rescore).to_contain_text("3 of 8 chunks")
+    expect(rescore.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "38")
+    curve = page.get_by_test_id("learning-curve")
+    expect(curve.locator(".recharts-legend-wrapper")).to_contain_text("least confident")
+    expect(curve.locator(".recharts-legend-wrapper")).to_contain_text("random")
+    expect(curve.locator(".recharts-line")).to_have_count(6)  # val and test for live, active and random
+    health = page.get_by_test_id("health")
+    expect(health.get_by_test_id("class-balance")).to_contain_text(classes[0].name)
+    expect(health.get_by_test_id("class-balance").locator(".hbar-value").first).to_have_text("2")
+
+    training = page.get_by_test_id("training-panel")
+    training.get_by_role("button", name="Train now").click()
+    expect(training.get_by_test_id("training-run")).to_contain_text("queued")
+    run = TrainingRun.objects.get(project=project)
+    TrainingRun.objects.filter(pk=run.pk).update(status="running", epoch=3, epochs_max=10, loss=0.512)
+    expect(training.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "30")
+    expect(training).to_contain_text("0.5120")
+    expect(training.get_by_role("button", name="Training…")).to_be_disabled()
+    shoot("admin-panels", full_page=True)
+    TrainingRun.objects.filter(pk=run.pk).update(status="succeeded", epoch=10)
+    expect(training.get_by_test_id("training-run")).to_contain_text("succeeded")
+    expect(training.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")

@@ -27,6 +27,8 @@ export interface StageBox extends Rect {
   id: string;
   color: string;
   label: string;
+  /** Shown instead of `label` when the box is too narrow on screen for it. */
+  shortLabel?: string;
   /** Drawn dashed and lighter: a pre-annotation not reviewed yet. */
   pending?: boolean;
 }
@@ -66,7 +68,7 @@ interface Props {
 const HANDLE_SCREEN_PX = 5;
 const LABEL_H = 18;
 /** Approximate width of a 12 px label tag (no DOM measuring: it runs on every pointer move). */
-const labelWidth = (text: string) => Math.ceil(text.length * 6.8) + 10;
+const labelWidth = (text: string) => Math.ceil(text.length * 7.4) + 10;
 
 /**
  * An image with a box overlay, zoom (wheel, centred on the pointer) and pan
@@ -278,6 +280,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
           const w = r.w * viewport.scale;
           const h = r.h * viewport.scale;
           const selected = box.id === selectedId;
+          const text = box.shortLabel && labelWidth(box.label) > w + 12 ? box.shortLabel : box.label;
           return (
             <g key={box.id} data-box-id={box.id} className={box.pending ? "box box-pending" : "box"}>
               <rect
@@ -291,17 +294,17 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                 strokeWidth={selected ? 2.5 : 2}
                 strokeDasharray={box.pending ? "6 4" : undefined}
               />
-              {box.label ? (
+              {text ? (
                 <g transform={`translate(${a.x}, ${a.y >= LABEL_H ? a.y - LABEL_H : a.y})`}>
                   <rect
-                    width={labelWidth(box.label)}
+                    width={labelWidth(text)}
                     height={LABEL_H}
                     rx={3}
                     fill={box.color}
                     fillOpacity={box.pending ? 0.75 : 0.95}
                   />
                   <text x={5} y={LABEL_H - 5} className="box-label">
-                    {box.label}
+                    {text}
                   </text>
                 </g>
               ) : null}

@@ -199,6 +199,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
       h: b.h,
       color: c?.color ?? "#64748b",
       label: b.score !== null ? `${name} ${(b.score * 100).toFixed(0)}%` : name,
+      shortLabel: b.score !== null ? `${(b.score * 100).toFixed(0)}%` : name.slice(0, 3),
       pending: b.pending,
     };
   });

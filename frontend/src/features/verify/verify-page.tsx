@@ -108,6 +108,7 @@ export function VerifyPage() {
       h: b.h,
       color: c?.color ?? "#2563eb",
       label: `${c?.name ?? ""} ${(b.score * 100).toFixed(0)}%`.trim(),
+      shortLabel: `${(b.score * 100).toFixed(0)}%`,
     };
   });
   const total = prediction.total_count ?? totalCount(prediction.counts);
@@ -120,7 +121,7 @@ export function VerifyPage() {
         <ImageStage image={prediction.image} boxes={boxes} mode="view" />
       </div>
       <aside className="label-sidebar">
-        <section className="sidebar-card">
+        <section className="sidebar-card sidebar-lead">
           <p className="count-sentence" data-testid="count-sentence">
             {isCount ? countSentence(prediction.counts) : `The model says: ${predictedClass!.name}`}
           </p>

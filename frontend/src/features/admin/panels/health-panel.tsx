@@ -102,7 +102,7 @@ export function HealthPanel({ projectId }: { projectId: number }) {
           <div className="health-section">
             <h3>Box sizes</h3>
             <div className="figure-row">
-              {histograms.map((h) => (
+              {histograms.filter((h) => h.bins.some((b) => b.count > 0)).map((h) => (
                 <Histogram key={h.name} histogram={h} />
               ))}
             </div>

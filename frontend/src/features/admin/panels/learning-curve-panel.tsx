@@ -48,7 +48,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                   key={`${s.strategy}-${i}-val`}
                   data={s.points}
                   dataKey="val"
-                  name={`${s.strategy} · val ${metric}`}
+                  name={s.strategy.replaceAll("_", " ")}
                   stroke={strategyColor(s.strategy, i)}
                   strokeWidth={2}
                   dot={{ r: 3 }}
@@ -60,9 +60,10 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                 ? series.map((s, i) => (
                     <Line
                       key={`${s.strategy}-${i}-test`}
+                      legendType="none"
                       data={s.points}
                       dataKey="test"
-                      name={`${s.strategy} · test ${metric}`}
+                      name={`${s.strategy.replaceAll("_", " ")} (test)`}
                       stroke={strategyColor(s.strategy, i)}
                       strokeDasharray="5 4"
                       strokeWidth={1.5}
@@ -74,6 +75,9 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                 : null}
             </LineChart>
           </ResponsiveContainer>
+          <p className="muted small chart-caption">
+            {metric} against credits spent · solid: validation{hasTest ? " · dashed: test" : ""}
+          </p>
         </div>
       );
   }
