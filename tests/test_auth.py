@@ -20,8 +20,11 @@ def anonymous() -> APIClient:
     return APIClient(HTTP_HOST="localhost")
 
 
-def login(client: APIClient, username: str, password: str):
-    return client.post("/api/auth/login", {"username": username, "password": password}, format="json")
+def login(client: APIClient, username: str, password: str, **extra):
+    """As the browser app does: fetch the CSRF cookie, then send it back as X-CSRFToken."""
+    token = client.get("/api/auth/csrf").json()["csrf_token"]
+    return client.post("/api/auth/login", {"username": username, "password": password}, format="json",
+                       HTTP_X_CSRFTOKEN=token, **extra)
 
 
 def create_token(users, username: str = "annotator", name: str = "cli") -> str:
@@ -56,8 +59,20 @@ def test_wrong_credentials_give_400_with_a_message_and_no_session(users, usernam
     assert client.get("/api/auth/me").status_code == 401
 
 
+def test_login_without_a_csrf_token_is_refused(users):
+    """Login CSRF: another site must not be able to sign a browser into some account."""
+    client = browser()
+    response = client.post("/api/auth/login", {"username": "annotator", "password": "pw-annotator"}, format="json")
+
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+    assert client.get("/api/auth/me").status_code == 401
+
+
 def test_login_needs_both_fields(users):
-    response = browser().post("/api/auth/login", {"username": "annotator"}, format="json")
+    client = browser()
+    token = client.get("/api/auth/csrf").json()["csrf_token"]
+    response = client.post("/api/auth/login", {"username": "annotator"}, format="json", HTTP_X_CSRFTOKEN=token)
 
     assert response.status_code == 400
     assert "password" in response.json()

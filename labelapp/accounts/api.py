@@ -4,6 +4,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -53,12 +54,16 @@ class CsrfView(APIView):
 
 
 class LoginView(APIView):
+    """Session login. CSRF-checked even though the caller is anonymous, so another site
+    cannot sign a browser into an attacker's account (login CSRF)."""
+
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
 
     @extend_schema(request=LoginInputSerializer, responses=UserOutputSerializer)
     def post(self, request):
+        SessionAuthentication().enforce_csrf(request._request)
         data = LoginInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
