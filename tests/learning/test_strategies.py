@@ -212,6 +212,7 @@ def test_score_pool_dispatch():
         st.score_pool("segmentation", PROBS, strategy="margin")
     assert st.DEFAULT_STRATEGY.scoring in st.STRATEGIES
     assert st.DEFAULT_STRATEGY.detection_scoring in st.STRATEGIES
+    assert st.DEFAULT_STRATEGY.diversity in (None, "kcenter", "kmeans")
 
 
 def test_learning_does_not_import_django():
