@@ -64,6 +64,22 @@ def test_annotator_accepts_a_suggestion_draws_a_box_and_skips(page, live_server,
     expect(shown_image(page)).to_have_attribute("data-image-id", str(images[3].pk))
     expect(page.get_by_test_id("labeled-today")).to_have_text("2")
 
+    # Wheel zooms around the pointer, right-drag pans, 0 fits the image again.
+    fit_scale = float(stage.get_attribute("data-scale"))
+    page.mouse.move(cx, cy)
+    page.mouse.wheel(0, -300)
+    expect(stage).not_to_have_attribute("data-scale", f"{fit_scale:.4f}")
+    assert float(stage.get_attribute("data-scale")) > fit_scale * 1.5
+    image = stage.locator("img")
+    before = image.get_attribute("style")
+    page.mouse.down(button="right")
+    page.mouse.move(cx + 80, cy + 30, steps=4)
+    page.mouse.up(button="right")
+    assert image.get_attribute("style") != before
+    expect(page.locator("g.box")).to_have_count(0)  # panning never draws
+    page.keyboard.press("0")
+    expect(stage).to_have_attribute("data-scale", f"{fit_scale:.4f}")
+
     accepted = Annotation.objects.get(image=images[0])
     assert accepted.boxes == [{"x": 40.0, "y": 30.0, "w": 80.0, "h": 60.0, "label_class": classes[0].pk}]
     drawn = Annotation.objects.get(image=images[1])
