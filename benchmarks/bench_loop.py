@@ -141,6 +141,9 @@ def main() -> None:
         goal = 0.95 * full_map
         print(f"\nfull data: v{full_version.number} trained on {full_version.labels_seen} labels; fixed held-out set of "
               f"{len(arrays)} images: mAP@0.5 {full_map:.3f} → 95 % = {goal:.3f}")
+        if full_map <= 0:
+            print("  WARNING: the full-data model found nothing (mAP 0): '95 % of it' is meaningless; raise --max-epochs"
+                  " (and --images) for real figures")
         for name, result in runs.items():
             versions = list(ModelVersion.objects.filter(project=result.project, number__in=result.versions).order_by("number"))
             fixed = evaluate_versions(versions, arrays, targets, class_names, threshold)
