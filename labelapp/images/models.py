@@ -24,6 +24,12 @@ class Status(models.TextChoices):
     SKIPPED = "skipped"
 
 
+#: `score_reason` of images the production loop pins above every pool image (a stream query,
+#: a prediction a verifier flagged): they get PINNED_PRIORITY and rescoring leaves it alone.
+PINNED_REASONS = ("stream_query", "flagged")
+PINNED_PRIORITY = 1e6
+
+
 def image_upload_to(instance, filename: str) -> str:
     return f"projects/{instance.project_id}/images/{instance.sha256[:2]}/{instance.sha256}{_suffix(filename)}"
 

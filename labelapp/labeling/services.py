@@ -70,7 +70,7 @@ def image_reserve_next(*, project, user) -> QueueItem:
         if image is None:
             raise ConflictError("The pool is empty: every image is labeled, reserved or skipped.", code="pool_empty")
         balance = credits.balance_lock(project=project)
-        entry = credits.credit_reserve(project=project, actor=user, image=image, balance=balance)
+        entry = _stream_held_credit(image) or credits.credit_reserve(project=project, actor=user, image=image, balance=balance)
         image.status = Status.RESERVED
         image.save(update_fields=["status"])
         reservation = Reservation.objects.create(
@@ -78,6 +78,16 @@ def image_reserve_next(*, project, user) -> QueueItem:
             expires_at=timezone.now() + lease, reason=image.score_reason or "unscored", score=image.priority,
         )
     return QueueItem(reservation=reservation, image=image, created=True, balance=balance.as_dict())
+
+
+def _stream_held_credit(image):
+    """A stream-queried image already holds the credit the stream reserved for it
+    (labelapp.production): the reservation takes that one over instead of a second one."""
+    if image.score_reason != "stream_query":
+        return None
+    from labelapp.production.services import stream_hold_claim
+
+    return stream_hold_claim(image=image)
 
 
 def _held_reservation(*, project, user, image_id) -> Reservation:
