@@ -23,6 +23,7 @@ import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -288,6 +289,26 @@ def prepare(img: np.ndarray, size: int, task: str) -> tuple[np.ndarray, Letterbo
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
+def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -> None:
+    """Write a file so that readers and crashes see the old file or the new one, never a
+    part: ``write(fh)`` fills a temporary file in the same directory, which is fsynced and
+    then renamed over ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
 _CHUNK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SUFFIX = ".npy"
 
@@ -368,19 +389,7 @@ class PoolCache:
         records = np.empty(len(ids), dtype=self._dtype)
         records["id"] = ids
         records["image"] = images
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, records, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(path, lambda fh: np.save(fh, records, allow_pickle=False))
         self._index = None
         logger.debug("pool cache: wrote chunk %s (%d images) in %s", name, len(ids), self.directory)
 

@@ -13,7 +13,6 @@ weights_only=True)`` (no pickled code is ever executed).
 from __future__ import annotations
 
 import os
-import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Callable, ClassVar, Union
 import numpy as np
 import torch
 
+from labelapp.learning.data import atomic_write
 from labelapp.learning.training import EpochReport, FitResult, TrainConfig
 
 __all__ = [
@@ -312,19 +312,8 @@ class ImageModel(ABC):
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                torch.save(self.checkpoint(), fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        checkpoint = self.checkpoint()
+        atomic_write(path, lambda fh: torch.save(checkpoint, fh))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(classes={self.classes!r}, input_size={self.input_size}, options={self.options!r})"
