@@ -57,7 +57,7 @@ test-python: $(STAMP) $(FRONTEND_BUILD)
 	$(VENV)/bin/pytest -m "not postgres"
 
 test-postgres: $(STAMP)
-	.ci/with-postgres $(VENV)/bin/pytest -m postgres
+	.ci/with-postgres .ci/with-redis $(VENV)/bin/pytest -m postgres
 
 bench: $(STAMP)
 	.ci/system-deps

@@ -21,10 +21,23 @@ def input_size_for(project) -> int:
     return project.config.get("input_size") or DEFAULT_INPUT_SIZE[project.task_type]
 
 
+_CACHES: dict[tuple[int, int], object] = {}
+
+
 def pool_cache(project, size: int):
+    """The process's PoolCache for a project and input size. Kept per process so its id
+    index is built once, not rescanned from every chunk file by every rescore task; a miss
+    refreshes it (another worker may have written chunks since)."""
     from labelapp.learning.data import PoolCache
 
-    return PoolCache(Path(settings.VAR_DIR) / "cache" / f"project-{project.pk}" / f"size-{size}", size)
+    key = (project.pk, size)
+    # The creation time tells apart projects whose ids a reset database handed out again.
+    incarnation = int(project.created_at.timestamp() * 1e6)
+    directory = Path(settings.VAR_DIR) / "cache" / f"project-{project.pk}-{incarnation}" / f"size-{size}"
+    cache = _CACHES.get(key)
+    if cache is None or cache.directory != directory:
+        cache = _CACHES[key] = PoolCache(directory, size)
+    return cache
 
 
 def decode_prepared(image, *, size: int, task: str):
@@ -42,6 +55,10 @@ def prepared_images(project, images: list, *, size: int) -> np.ndarray:
     if not images:
         return np.empty((0, size, size, 3), dtype=np.uint8)
     ids = np.array([image.pk for image in images], dtype=np.int64)
+    try:
+        return cache.get_many(ids)
+    except KeyError:
+        cache.refresh()
     try:
         return cache.get_many(ids)
     except KeyError:

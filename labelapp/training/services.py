@@ -156,7 +156,8 @@ def training_run(*, run_id: int) -> ModelVersion | None:
                 heartbeat_at=timezone.now(), history=run.history,
             )
 
-        TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"])
+        # Loading the data can take a while: tell recovery this worker is alive.
+        TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"], heartbeat_at=timezone.now())
         model.fit(
             train_images, train_targets, val_images, val_targets,
             config=TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5), progress=progress, warm_start=warm,
@@ -190,7 +191,11 @@ def training_run(*, run_id: int) -> ModelVersion | None:
     except Exception as exc:
         logger.exception("training run %s failed", run_id)
         message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
-        TrainingRun.objects.filter(pk=run_id).update(status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now())
+        # Only a run still running fails: a duplicate claimant (a recovery raced a slow but
+        # live worker) must not mark the run the other worker completed as failed.
+        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()
+        )
         return None
 
 
@@ -267,6 +272,7 @@ def rescore_resume(*, job_id: int) -> None:
     remaining = list(
         Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
         .exclude(scored_by=job.model_version)
+        .exclude(score_reason__in=PINNED_REASONS)
         .order_by("id")
         .values_list("pk", flat=True)
     )
