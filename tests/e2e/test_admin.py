@@ -61,6 +61,15 @@ def test_admin_edits_settings_and_members(page, live_server, login, porch, users
     expect(members.get_by_test_id("member-nobody")).to_have_count(0)
     assert not Membership.objects.filter(project=project, user=users["nobody"]).exists()
 
+    classes = page.get_by_test_id("classes-panel")
+    add_class = classes.get_by_role("form", name="Add class")
+    add_class.get_by_label("Name").fill("parcel_tube")
+    add_class.get_by_label("Key").fill("4")
+    add_class.get_by_role("button", name="Add").click()
+    expect(classes.locator(".class-list li")).to_have_count(4)
+    expect(classes).to_contain_text("parcel_tube")
+    assert project.label_classes.filter(name="parcel_tube", hotkey="4").exists()
+
 
 def test_annotator_cannot_open_the_admin_page(page, live_server, login, porch):
     login("annotator")

@@ -2,6 +2,7 @@ import { useParams } from "react-router";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
 import { useProject, useStats } from "../projects/api";
+import { ClassesPanel } from "./panels/classes-panel";
 import { CreditsPanel } from "./panels/credits-panel";
 import { HealthPanel } from "./panels/health-panel";
 import { LearningCurvePanel } from "./panels/learning-curve-panel";
@@ -57,7 +58,10 @@ export function AdminPage() {
       <div className="panel-grid">
         <CreditsPanel projectId={projectId} fallback={project.data.balance} />
         <SettingsPanel project={project.data} />
-        <MembersPanel projectId={projectId} />
+        <div className="panel-stack">
+          <MembersPanel projectId={projectId} />
+          <ClassesPanel projectId={projectId} />
+        </div>
         <TrainingPanel projectId={projectId} />
         <RescorePanel projectId={projectId} />
         <ModelVersionsPanel projectId={projectId} />

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { Link, useParams } from "react-router";
+import { ApiError } from "../../api/client";
 import type { LabelClass, Project, QueueNext } from "../../api/types";
 import { ErrorMessage } from "../../components/error-message";
 import { roundRect } from "../../components/image-stage/geometry";
@@ -316,6 +317,11 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
         <section className="sidebar-card sidebar-actions">
           {notice ? <div className="alert alert-warning">{notice}</div> : null}
           {session.actionError ? <ErrorMessage error={session.actionError} /> : null}
+          {session.actionError instanceof ApiError && session.actionError.code === "not_reserved" ? (
+            <button type="button" className="btn btn-block" onClick={session.retry}>
+              Get the next image
+            </button>
+          ) : null}
           <button type="button" className="btn btn-primary btn-block" onClick={onSubmit} disabled={session.busy}>
             Submit <kbd>Enter</kbd>
           </button>

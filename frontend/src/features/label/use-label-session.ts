@@ -70,6 +70,7 @@ export function useLabelSession(projectId: number) {
   }, [busy, load, projectId, state]);
 
   const retry = useCallback(() => {
+    setActionError(null);
     setState({ status: "loading" });
     void load();
   }, [load]);
