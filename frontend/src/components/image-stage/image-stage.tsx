@@ -107,7 +107,6 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
   }, [image.id]);
   useLayoutEffect(() => {
     if (!userMoved.current) setViewport(fitViewport(bounds, size));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [image.id, image.width, image.height, size.width, size.height]);
 
   const zoomBy = useCallback(
@@ -128,7 +127,6 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
         setViewport(fitViewport(bounds, size));
       },
     }),
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [zoomBy, image.width, image.height, size.width, size.height],
   );
 

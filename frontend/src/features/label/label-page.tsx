@@ -88,7 +88,6 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
       activeClass: suggestion ?? editorActiveClass.current ?? classes[0]?.id ?? null,
     });
     setNotice(null);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [current?.reservation.id, current?.image.id]);
 
   const onSubmit = useCallback(() => {

@@ -52,7 +52,6 @@ export function VerifyPage() {
         setBusy(false);
       }
     },
-    // eslint-disable-next-line react-hooks/exhaustive-deps
     [busy, prediction, projectId, queryClient, trueCount],
   );
 

@@ -83,7 +83,6 @@ export function SettingsPanel({ project }: { project: Project }) {
 
   useEffect(() => {
     setDraft(toDraft(settings));
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [JSON.stringify(settings)]);
 
   async function onSubmit(event: FormEvent) {
