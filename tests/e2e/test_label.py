@@ -56,6 +56,12 @@ def test_annotator_accepts_a_suggestion_draws_a_box_and_skips(page, live_server,
     page.mouse.move(cx + 60, cy + 40, steps=6)
     page.mouse.up()
     expect(page.locator("g.box")).to_have_count(1)
+    # The new box is selected: drag its bottom-right handle 30 px right and 20 px down.
+    expect(page.locator("rect.box-handle")).to_have_count(8)
+    page.mouse.move(cx + 60, cy + 40)
+    page.mouse.down()
+    page.mouse.move(cx + 90, cy + 60, steps=4)
+    page.mouse.up()
     page.keyboard.press("Enter")
 
     # 3. The third image is skipped.
@@ -86,10 +92,11 @@ def test_annotator_accepts_a_suggestion_draws_a_box_and_skips(page, live_server,
     assert len(drawn.boxes) == 1
     drawn_box = drawn.boxes[0]
     assert drawn_box["label_class"] == classes[1].pk
-    assert drawn_box["w"] == pytest.approx(120 / scale, abs=1.0)
-    assert drawn_box["h"] == pytest.approx(80 / scale, abs=1.0)
-    assert drawn_box["x"] + drawn_box["w"] / 2 == pytest.approx(160, abs=2.0)
-    assert drawn_box["y"] + drawn_box["h"] / 2 == pytest.approx(120, abs=2.0)
+    # Drawn from 60 px left/40 px above the centre of the 320×240 image, then resized.
+    assert drawn_box["x"] == pytest.approx(160 - 60 / scale, abs=1.0)
+    assert drawn_box["y"] == pytest.approx(120 - 40 / scale, abs=1.0)
+    assert drawn_box["w"] == pytest.approx(150 / scale, abs=1.0)
+    assert drawn_box["h"] == pytest.approx(100 / scale, abs=1.0)
     assert drawn.seconds_spent > 0
     images[2].refresh_from_db()
     assert images[2].status == "skipped"
