@@ -9,7 +9,7 @@ Intent (labelapp/projects/permissions.py):
 - every member lists the model versions; training runs, rescore progress, the learning
   curve and the dataset health are for admins;
 - every member may ask for a prediction; admins and annotators stream images; admins and
-  verifiers verify predictions;
+  verifiers verify predictions; synthesis jobs are for admins;
 - admins and annotators upload images, use the queue and the annotations; annotators see
   (and edit) only their own annotations.
 
@@ -34,7 +34,7 @@ from labelapp.images.services import images_ingest
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
-from labelapp.production.models import VerificationItem
+from labelapp.production.models import SynthesisJob, VerificationItem
 from labelapp.training.models import ModelVersion, Prediction, TrainingRun
 from tests.conftest import jpeg_bytes
 
@@ -122,6 +122,11 @@ MATRIX = [
     Row("verification-next", "GET",   P + "/verifications/next",           None,                                      401, 200, 403, 200, 404),
     Row("verification-list", "POST",  P + "/verifications",                {"prediction": "{prediction}", "verdict": "incorrect"}, 401, 201, 403, 201, 404),
     Row("verification-stats", "GET",  P + "/verifications/stats",          None,                                      401, 200, 403, 200, 404),
+    # Synthesis needs an active model to carry labels over as its pre-annotation: an admin
+    # passes the permission check and gets 409 `no_active_model` here.
+    Row("synthesis-list",   "GET",    P + "/synthesis",                    None,                                      401, 403, 403, 200, 404),
+    Row("synthesis-list",   "POST",   P + "/synthesis",                    {"allowance": 1},                          401, 403, 403, 409, 404),
+    Row("synthesis-detail", "GET",    P + "/synthesis/{synthesis_job}",    None,                                      401, 403, 403, 200, 404),
 ]
 # fmt: on
 
@@ -176,6 +181,7 @@ def world(users):
     )
     prediction = Prediction.objects.create(image=pool[2], model_version=version, boxes=[], counts={})
     VerificationItem.objects.create(project=project, prediction=prediction, image=pool[2], model_version=version)
+    job = SynthesisJob.objects.create(project=project, requested_by=users["admin"], allowance=1, status="succeeded")
     return {
         "project_obj": project,
         "users": users,
@@ -189,6 +195,7 @@ def world(users):
             "token": token.pk,
             "run": run.pk,
             "prediction": prediction.pk,
+            "synthesis_job": job.pk,
         },
         "box_class": classes[0].pk,
     }

@@ -66,4 +66,6 @@ urlpatterns = [
     route(f"{P}/verifications", production.VerificationCreateView.as_view(), "verification-list"),
     route(f"{P}/verifications/next", production.VerificationNextView.as_view(), "verification-next"),
     route(f"{P}/verifications/stats", production.VerificationStatsView.as_view(), "verification-stats"),
+    route(f"{P}/synthesis", production.SynthesisJobListCreateView.as_view(), "synthesis-list"),
+    route(f"{P}/synthesis/<int:job_id>", production.SynthesisJobDetailView.as_view(), "synthesis-detail"),
 ]

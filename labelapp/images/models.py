@@ -25,8 +25,11 @@ class Status(models.TextChoices):
 
 
 #: `score_reason` of images the production loop pins above every pool image (a stream query,
-#: a prediction a verifier flagged): they get PINNED_PRIORITY and rescoring leaves it alone.
-PINNED_REASONS = ("stream_query", "flagged")
+#: a prediction a verifier flagged, a synthetic image to confirm): they get PINNED_PRIORITY
+#: and rescoring leaves it alone.
+PINNED_REASONS = ("stream_query", "flagged", "synthetic")
+#: Pinned images that already hold a reserved credit (a StreamHold) for their first annotator.
+HELD_CREDIT_REASONS = ("stream_query", "synthetic")
 PINNED_PRIORITY = 1e6
 
 

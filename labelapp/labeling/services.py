@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ForbiddenError
 from labelapp.credits import services as credits
-from labelapp.images.models import Image, Split, Status
+from labelapp.images.models import HELD_CREDIT_REASONS, Image, Source, Split, Status
 from labelapp.projects.models import TaskType
 
 from .models import Annotation, AnnotationKind, Reservation, ReservationState
@@ -81,9 +81,9 @@ def image_reserve_next(*, project, user) -> QueueItem:
 
 
 def _stream_held_credit(image):
-    """A stream-queried image already holds the credit the stream reserved for it
+    """A stream-queried or synthetic image already holds the credit reserved for it
     (labelapp.production): the reservation takes that one over instead of a second one."""
-    if image.score_reason != "stream_query":
+    if image.score_reason not in HELD_CREDIT_REASONS:
         return None
     from labelapp.production.services import stream_hold_claim
 
@@ -151,7 +151,11 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         reservation.save(update_fields=["state", "ended_at"])
         config = project.config
         image.status = Status.LABELED
-        image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+        # A synthetic image is made from a training image: in val or test it would leak
+        # training content into the evaluation, so it always trains.
+        image.split = Split.TRAIN if image.source == Source.SYNTHETIC else split_for(
+            sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+        )
         image.labeled_at = timezone.now()
         image.save(update_fields=["status", "split", "labeled_at"])
         transaction.on_commit(lambda: _after_label(project.pk))

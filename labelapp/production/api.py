@@ -5,20 +5,23 @@ Who may call what:
   admin or, better, of a dedicated member (a verifier role is enough and can label nothing).
 - stream: admins and annotators, like uploads: a streamed image may reserve a credit.
 - verifications (next, record, stats): verifiers and admins.
+- synthesis jobs (start, list, detail): admins, like training runs and the health check
+  (a job spends credits and reports val metrics).
 """
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelapp.labeling.api import ScoredBoxSerializer
 from labelapp.projects.models import Role, TaskType
-from labelapp.projects.permissions import ALL_ROLES, LABELERS, ProjectScopedMixin
+from labelapp.projects.permissions import ADMINS, ALL_ROLES, LABELERS, ProjectScopedMixin
 
-from . import selectors, services
-from .models import VerificationState
+from . import selectors, services, synthesis
+from .models import SynthesisJob, SynthesisStatus, VerificationState
 
 VERIFIERS = frozenset({Role.ADMIN, Role.VERIFIER})
 
@@ -292,3 +295,120 @@ class VerificationStatsView(ProjectScopedMixin, APIView):
     @extend_schema(responses={200: VerificationStatsOutputSerializer})
     def get(self, request, project_id):
         return Response({"versions": selectors.verification_stats(project=self.project)})
+
+
+# --- membership query synthesis ----------------------------------------------------------
+
+
+class SynthesisStartInputSerializer(serializers.Serializer):
+    allowance = serializers.IntegerField(min_value=1, help_text="At most this many synthetic images, one credit each.")
+
+
+class SynthesisPlanItemOutputSerializer(serializers.Serializer):
+    class_id = serializers.IntegerField()
+    class_name = serializers.CharField()
+    cell = serializers.ListField(child=serializers.IntegerField(), allow_null=True,
+                                 help_text="Target (row, col) of the 3×3 region grid; null = anywhere.")
+    ops = serializers.ListField(child=serializers.DictField(), help_text="Augmentation op specs, in order.")
+    count = serializers.IntegerField(help_text="Planned images.")
+    made = serializers.IntegerField(help_text="Images actually made.")
+    reason = serializers.CharField(help_text="The health-check recommendation(s) this item answers.")
+
+
+class SynthesisClassReportOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    before = serializers.FloatField(allow_null=True)
+    after = serializers.FloatField(allow_null=True)
+    delta = serializers.FloatField(allow_null=True)
+
+
+class SynthesisImagesOutputSerializer(serializers.Serializer):
+    confirmed = serializers.IntegerField(help_text="Labeled by an annotator (the credit is spent).")
+    skipped = serializers.IntegerField(help_text="Skipped by an annotator (the credit was released).")
+    pending = serializers.IntegerField(help_text="Waiting at the top of the labeling queue (the credit is reserved).")
+
+
+class SynthesisJobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=SynthesisStatus.choices)
+    allowance = serializers.IntegerField()
+    images_made = serializers.IntegerField()
+    images = SynthesisImagesOutputSerializer()
+    stop_reason = serializers.CharField(help_text="budget_exhausted, sources_exhausted, nothing_to_synthesize, or empty.")
+    error = serializers.CharField()
+    requested_by = serializers.CharField(allow_null=True)
+    metric = serializers.CharField(help_text="The per-class val metric compared: ap50 (detection) or f1 (classification).")
+    model_version_before = serializers.IntegerField(allow_null=True)
+    model_version_after = serializers.IntegerField(
+        allow_null=True, help_text="The first version trained after the job's last confirmed image; null until then.")
+    ap_before = serializers.DictField(child=serializers.FloatField(allow_null=True), help_text="Class name → val metric.")
+    ap_after = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
+    classes = SynthesisClassReportOutputSerializer(many=True, help_text="Before and after per class.")
+    plan = SynthesisPlanItemOutputSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class SynthesisJobListOutputSerializer(serializers.Serializer):
+    results = SynthesisJobOutputSerializer(many=True)
+
+
+def _synthesis_body(job: SynthesisJob) -> dict:
+    job = synthesis.synthesis_report_refresh(job=job)
+    after = job.ap_after
+    names = list(job.ap_before) + [name for name in (after or {}) if name not in job.ap_before]
+    classes = []
+    for name in names:
+        before, later = job.ap_before.get(name), (after or {}).get(name)
+        delta = later - before if before is not None and later is not None else None
+        classes.append({"name": name, "before": before, "after": later, "delta": delta})
+    return {
+        "id": job.pk, "status": job.status, "allowance": job.allowance, "images_made": job.images_made,
+        "images": synthesis.synthesis_image_counts(job=job), "stop_reason": job.stop_reason, "error": job.error,
+        "requested_by": job.requested_by.username if job.requested_by else None, "metric": job.metric,
+        "model_version_before": job.version_before.number if job.version_before else None,
+        "model_version_after": job.version_after.number if job.version_after else None,
+        "ap_before": job.ap_before, "ap_after": after, "classes": classes,
+        "plan": [{key: item[key] for key in ("class_id", "class_name", "cell", "ops", "count", "made", "reason")}
+                 for item in job.plan],
+        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+    }
+
+
+def _jobs(project):
+    return SynthesisJob.objects.filter(project=project).select_related("requested_by", "version_before", "version_after")
+
+
+class SynthesisJobListCreateView(ProjectScopedMixin, APIView):
+    """Start a synthesis job with a credit allowance (409 `budget_exhausted` above the
+    available credits, 400 `no_source_images` without labeled images), or list the jobs."""
+
+    read_roles = ADMINS
+    write_roles = ADMINS
+
+    @extend_schema(operation_id="projects_synthesis_list", responses={200: SynthesisJobListOutputSerializer})
+    def get(self, request, project_id):
+        return Response(SynthesisJobListOutputSerializer({"results": [_synthesis_body(job) for job in _jobs(self.project)]}).data)
+
+    @extend_schema(request=SynthesisStartInputSerializer, responses={201: SynthesisJobOutputSerializer})
+    def post(self, request, project_id):
+        data = SynthesisStartInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = synthesis.synthesis_start(project=self.project, user=request.user, allowance=data.validated_data["allowance"])
+        job = _jobs(self.project).get(pk=job.pk)
+        return Response(SynthesisJobOutputSerializer(_synthesis_body(job)).data, status=status.HTTP_201_CREATED)
+
+
+class SynthesisJobDetailView(ProjectScopedMixin, APIView):
+    """One job: its plan, the images made and what annotators did with them, and the
+    per-class val metric before and after the next retrain."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses={200: SynthesisJobOutputSerializer})
+    def get(self, request, project_id, job_id):
+        job = _jobs(self.project).filter(pk=job_id).first()
+        if job is None:
+            raise NotFound("This project has no synthesis job with this id.")
+        return Response(SynthesisJobOutputSerializer(_synthesis_body(job)).data)

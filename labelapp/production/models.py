@@ -1,5 +1,5 @@
 """The production loop: collection-rule counters and quotas, the persisted stream sampler,
-stream credit holds and verification items."""
+stream credit holds, verification items and synthesis jobs."""
 
 from django.conf import settings
 from django.db import models
@@ -59,7 +59,8 @@ class HoldState(models.TextChoices):
 
 
 class StreamHold(models.Model):
-    """The credit reserved when the stream queried an image, before any annotator holds it.
+    """The credit reserved when the stream queried an image (or a synthesis job made one),
+    before any annotator holds it.
 
     The annotator who later gets the image from the queue takes over this reserve entry as
     the credit of their Reservation (state → claimed) instead of reserving a second one;
@@ -104,3 +105,58 @@ class VerificationItem(models.Model):
             models.Index(fields=["project", "state", "id"], name="verification_queue_idx"),
             models.Index(fields=["project", "leased_to"], condition=Q(state="pending"), name="verification_lease_idx"),
         ]
+
+
+class SynthesisStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class SynthesisJob(models.Model):
+    """Membership query synthesis: up to `allowance` new images made from labeled ones, one
+    credit each, confirmed by annotators before they train anything.
+
+    `ap_before` is the per-class val metric (`metric`: ap50 for detection, f1 for
+    classification) of the active version when the job started; `ap_after` is the same for
+    the first version trained after the job's last confirmed image (filled lazily, once)."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="synthesis_jobs")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    allowance = models.PositiveIntegerField(help_text="At most this many images, so at most this many credits.")
+    status = models.CharField(max_length=10, choices=SynthesisStatus.choices, default=SynthesisStatus.QUEUED)
+    plan = models.JSONField(default=list, blank=True, help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.")
+    images_made = models.PositiveIntegerField(default=0)
+    stop_reason = models.CharField(max_length=40, blank=True, help_text="Why the job made fewer images than its allowance.")
+    error = models.TextField(blank=True)
+    metric = models.CharField(max_length=10, blank=True, help_text="ap50 (detection) or f1 (classification).")
+    ap_before = models.JSONField(default=dict, blank=True, help_text="Class name → val metric of version_before.")
+    ap_after = models.JSONField(null=True, blank=True, help_text="Class name → val metric of version_after.")
+    version_before = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    version_after = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_open_synthesis_per_project"
+            ),
+        ]
+
+
+class SynthesisImage(models.Model):
+    """One image a synthesis job made: where it came from and how."""
+
+    job = models.ForeignKey(SynthesisJob, on_delete=models.CASCADE, related_name="made")
+    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="synthesis")
+    source_image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    ops = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]

@@ -8,3 +8,13 @@ def affirm_unflagged_task() -> int:
     from .services import verifications_affirm
 
     return verifications_affirm()
+
+
+@shared_task(name="labelapp.production.run_synthesis", acks_late=True)
+def synthesis_run_task(job_id: int) -> int | None:
+    """Idempotent: the service claims the job with a conditional UPDATE, so a redelivered
+    message finds nothing to do."""
+    from .synthesis import synthesis_run
+
+    job = synthesis_run(job_id=job_id)
+    return job.images_made if job else None
