@@ -7,10 +7,6 @@ export type paths = Record<string, never>;
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        ApiError: {
-            detail: string;
-            code?: string;
-        };
         ImageUploadError: {
             detail: string;
             code?: string;

@@ -45,6 +45,6 @@ export type VerificationInput = Schemas["VerificationRecordInputRequest"];
 /** The schema types the health report as a free-form object: features/admin/health-data.ts reads it. */
 export type HealthReport = paths["/api/projects/{project_id}/health/"]["get"]["responses"][200]["content"]["application/json"];
 
-// Shapes outside the backend's schema (error bodies).
-export type ApiErrorBody = Pending["ApiError"];
+export type ApiErrorBody = Schemas["Error"];
+// The schema leaves the items of Error.errors untyped; the upload's 400 fills them with {file, detail, code}.
 export type ImageUploadError = Pending["ImageUploadError"];

@@ -1,5 +1,5 @@
 import { ApiError } from "../../api/client";
-import type { ImageUploadResult } from "../../api/types";
+import type { ImageUploadError, ImageUploadResult } from "../../api/types";
 
 export type UploadStatus = "queued" | "uploading" | "created" | "duplicate" | "rejected" | "failed";
 
@@ -59,7 +59,7 @@ export function outcomeOfSuccess(result: ImageUploadResult): { status: UploadSta
 /** A failed request: a 400 with per-file reasons is a rejection, anything else a failure. */
 export function outcomeOfError(error: unknown, fileName: string): { status: UploadStatus; reason: string } {
   if (error instanceof ApiError && error.status === 400) {
-    const body = error.body as { detail?: string; errors?: { file?: string; detail?: string }[] } | null;
+    const body = error.body as Partial<ImageUploadError> | null;
     const own = body?.errors?.find((e) => e.file === fileName) ?? body?.errors?.[0];
     const files = (body as Record<string, unknown> | null)?.files;
     const fieldReason = Array.isArray(files) ? files.map(String).join(" ") : undefined;
