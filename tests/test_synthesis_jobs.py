@@ -291,3 +291,20 @@ def test_one_open_job_per_project_and_only_admins(detection_project, users, clie
     assert client_for("verifier").get(url).status_code == 403
     assert client_for("outsider_admin").get(url).status_code == 404
     assert client_for("admin").get(f"{url}/999999").status_code == 404
+
+
+def test_classification_images_carry_their_class_as_the_suggestion(classification_project, users):
+    version = activate_untrained(classification_project)
+    cat, dog = classification_project.label_classes.order_by("id")
+    for seed, label in ((1, cat), (2, cat), (3, cat), (4, dog)):
+        image = images_ingest(project=classification_project, files=[(f"c{seed}.jpg", jpeg_bytes(seed), "image/jpeg")]).created[0]
+        Annotation.objects.create(project=classification_project, image=image, label_class=label, kind=AnnotationKind.HUMAN)
+        Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
+    credit_grant(project=classification_project, amount=2)
+    job = synthesis_run(job_id=synthesis_start(project=classification_project, user=users["admin"], allowance=2).pk)
+    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.images_made == 2 and job.metric == "f1"
+    for image in Image.objects.filter(project=classification_project, source=Source.SYNTHETIC):
+        prediction = Prediction.objects.get(image=image, model_version=version)
+        assert prediction.probs == [0.0, 1.0] and prediction.counts == {str(dog.pk): 1}
+        assert SynthesisImage.objects.get(image=image).source_image.annotations.get().label_class_id == dog.pk
