@@ -59,6 +59,10 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     assert job.chunks_total == job.chunks_done == int(np.ceil(len(pool_ids) / 8))
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool_ids
     assert Prediction.objects.filter(model_version=version).count() == len(pool_ids)
+    # Batch diversity permutes priorities within the shortlist; it never invents new ones.
+    priorities = sorted(Image.objects.filter(pk__in=pool_ids).values_list("priority", flat=True))
+    scores = sorted(Prediction.objects.filter(model_version=version).values_list("score", flat=True))
+    assert priorities == pytest.approx(scores)
     item = image_reserve_next(project=project, user=users["annotator"])
     best = Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
     assert item.image.priority >= best.priority

@@ -64,9 +64,9 @@ def metric_name(project) -> str:
 
 
 def project_strategy(project) -> str:
-    from labelapp.projects.settings_schema import DEFAULT_STRATEGY
+    from labelapp.projects.settings_schema import default_strategy
 
-    return project.config.get("strategy") or DEFAULT_STRATEGY[project.task_type]
+    return project.config.get("strategy") or default_strategy(project.task_type)
 
 
 def simulator_user(project):

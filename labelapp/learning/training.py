@@ -52,7 +52,8 @@ class TrainConfig:
     max_epochs : int
         Upper bound on epochs (``>= 1``); exactly this many without validation data.
     patience : int
-        Stop after this many epochs without a better validation metric (``>= 1``).
+        Stop after this many epochs without a better validation metric (``>= 1``),
+        once the metric has risen above 0.
     batch_size : int
         Images per optimisation step (``>= 1``).
     lr : float
@@ -307,7 +308,9 @@ def train_network(
             best_state = copy.deepcopy(net.state_dict())
         else:
             stale += 1
-            if stale >= config.patience:
+            # A model still at 0 on validation has not started learning yet (a detector on a
+            # few dozen images can take many epochs): stopping then would keep a useless model.
+            if stale >= config.patience and best_metric > 0:
                 break
     if best_state is not None:
         net.load_state_dict(best_state)

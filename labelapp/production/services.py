@@ -35,7 +35,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import split_for
 from labelapp.learning.stream import Decision, StreamState, decide, new_state, update
 from labelapp.projects.models import LabelClass, Project, TaskType
-from labelapp.projects.settings_schema import DEFAULT_STRATEGY
+from labelapp.projects.settings_schema import default_strategy
 from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 
@@ -105,7 +105,7 @@ def model_run(*, project, item: ValidImage) -> ModelRun:
     outputs = model.predict(np.array(array[None]))  # a writable copy: torch warns on read-only arrays
     config = project.config
     threshold = config["detection_threshold"]
-    strategy = version.strategy or DEFAULT_STRATEGY[project.task_type]
+    strategy = version.strategy or default_strategy(project.task_type)
     is_classification = project.task_type == TaskType.CLASSIFICATION
     scores = score_pool(
         project.task_type, outputs.probs if is_classification else outputs,
@@ -259,7 +259,7 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
                 _quota_give_back(project=project, keys=[hit["key"] for hit in result.kept_by], now=now)
             else:
                 image.priority = run.prediction.score
-                image.score_reason = (run.version.strategy or DEFAULT_STRATEGY[project.task_type])[:40]
+                image.score_reason = (run.version.strategy or default_strategy(project.task_type))[:40]
                 image.save(update_fields=["priority", "score_reason", "scored_by"])
                 if any(hit["kind"] == "verification_sample" for hit in result.kept_by):
                     result.verification = VerificationItem.objects.create(

@@ -15,7 +15,11 @@ STRATEGY_CHOICES = [
     "detection_max",
     "detection_near_threshold",
 ]
-DEFAULT_STRATEGY = {"classification": "margin", "detection": "detection_mean"}
+def default_strategy(task_type: str) -> str:
+    """The benchmark winner from labelapp.learning.strategies (its docstring has the figures)."""
+    from labelapp.learning.strategies import DEFAULT_STRATEGY
+
+    return DEFAULT_STRATEGY.scoring if task_type == "classification" else DEFAULT_STRATEGY.detection_scoring
 
 
 class CollectionRuleSerializer(serializers.Serializer):

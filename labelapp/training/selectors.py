@@ -37,7 +37,7 @@ def project_health(*, project) -> dict:
         return {"task": project.task_type, "num_images": 0, "class_names": [], "class_counts": [], "recommendations": []}
     images = [a.image for a in annotations]
     prepared = engine.prepared_images(project, images, size=engine.input_size_for(project))
-    brightness = prepared.reshape(len(prepared), -1).mean(axis=1) / 255.0 if len(prepared) else None
+    brightness = prepared.reshape(len(prepared), -1).mean(axis=1) if len(prepared) else None  # 0–255, as health_stats expects
     if project.task_type == "detection":
         labels = [
             {

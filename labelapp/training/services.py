@@ -160,7 +160,9 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"], heartbeat_at=timezone.now())
         model.fit(
             train_images, train_targets, val_images, val_targets,
-            config=TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5), progress=progress, warm_start=warm,
+            config=TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5,
+                               batch_size=_batch_size(len(train_images))),
+            progress=progress, warm_start=warm,
         )
         test_images, test_targets = _training_data(project, Split.TEST, class_index, size)
         threshold = config["detection_threshold"]
@@ -199,10 +201,16 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         return None
 
 
-def _strategy_name(project) -> str:
-    from labelapp.projects.settings_schema import DEFAULT_STRATEGY
+def _batch_size(train_images: int) -> int:
+    """64, but small enough that an epoch of a small training set still has four steps:
+    with 70 labels a batch of 64 would give the detector two updates per epoch."""
+    return max(8, min(64, train_images // 4))
 
-    return project.config.get("strategy") or DEFAULT_STRATEGY[project.task_type]
+
+def _strategy_name(project) -> str:
+    from labelapp.projects.settings_schema import default_strategy
+
+    return project.config.get("strategy") or default_strategy(project.task_type)
 
 
 def recover_stale_work() -> dict:
@@ -324,7 +332,40 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
 
 
 def rescore_finish(*, job_id: int) -> None:
+    job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
+    if job.project.config["batch_diversity"] and job.model_version.is_active:
+        diversify_next_batch(project=job.project, version=job.model_version)
     RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+
+
+def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list[int]:
+    """Make the next batch (the labels until the next retrain) informative *and* diverse:
+    among the top `batch × shortlist_factor` of the queue, the images k-means on the
+    model's embeddings picks (labelapp.learning.strategies.select_diverse) take the highest
+    priorities. Priorities are permuted, never invented, so scores keep their meaning."""
+    from labelapp.learning.strategies import DEFAULT_STRATEGY, select_diverse
+
+    batch = project.config["auto_retrain_every"] or 20
+    shortlist = list(
+        Image.objects.filter(project=project, status=Status.UNLABELED, scored_by=version)
+        .exclude(score_reason__in=PINNED_REASONS)
+        .order_by("-priority", "id")[: batch * shortlist_factor]
+    )
+    if len(shortlist) <= batch:
+        return [image.pk for image in shortlist]
+    model = engine.load_version(version)
+    embeddings = model.embed(engine.prepared_images(project, shortlist, size=version.input_size))
+    scores = np.array([image.priority for image in shortlist])
+    chosen = select_diverse(scores, embeddings, batch, np.random.default_rng(version.pk),
+                            shortlist_factor=shortlist_factor, method=DEFAULT_STRATEGY.diversity or "kmeans")
+    chosen_set = {int(i) for i in chosen}
+    order = sorted(chosen_set, key=lambda i: -scores[i]) + [i for i in range(len(shortlist)) if i not in chosen_set]
+    values = sorted(scores, reverse=True)
+    with transaction.atomic():
+        Image.objects.filter(pk__in=[image.pk for image in shortlist], status=Status.UNLABELED, scored_by=version).update(
+            priority=Case(*[When(pk=shortlist[i].pk, then=Value(float(v))) for i, v in zip(order, values)], output_field=FloatField())
+        )
+    return [shortlist[i].pk for i in order[:batch]]
 
 
 def _class_weights(version, class_weights_from_ap):
