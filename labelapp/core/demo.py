@@ -103,5 +103,22 @@ def load_demo(*, progress=None, porch_images: int = 2000, pill_images: int = 300
             name=PILLS, scene=pill_scene, class_names=PILL_CLASSES, count=pill_images, free_labels=100,
             credits=100, seed=7, users=users, progress=progress,
             description="Count the pills on a tray; end users confirm the count.",
+            settings={"collection_rules": [{"kind": "verification_sample", "n": 1, "per_day": 500}]},
         ))
     return created
+
+
+def demo_production_traffic(*, project_id: int, images: int, seed: int = 99) -> int:
+    """Predict `images` new pill scenes through the production API's service, as an end
+    user's app would; the project's verification_sample rule queues them for verifiers."""
+    from labelapp.learning.scenes import pill_scene
+    from labelapp.production.services import prediction_make
+
+    project = Project.objects.get(pk=project_id)
+    rng = np.random.default_rng(seed)
+    kept = 0
+    for index in range(images):
+        array, _, _ = pill_scene(rng)
+        result = prediction_make(project=project, upload=(f"tray-{index:04d}.jpg", _jpeg(array), "image/jpeg"))
+        kept += int(result.kept)
+    return kept

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from labelapp.core.demo import DEMO_USERS, load_demo
+from labelapp.core.demo import DEMO_USERS, PILLS, load_demo
+from labelapp.core.tasks import demo_production_traffic_task
 from labelapp.images.models import Image, Status
 from labelapp.training.preprocess import images_preprocess
 from labelapp.training.services import training_request
@@ -21,6 +22,9 @@ class Command(BaseCommand):
             images_preprocess(project_id=project.pk, image_ids=pool)
             if not no_train:
                 training_request(project=project, trigger="demo")
+                if project.name == PILLS:
+                    # Verifiers get predictions to verify once the first model is trained.
+                    demo_production_traffic_task.delay(project.pk)
             self.stdout.write(f"created {project.name!r} (id {project.pk})")
         if not projects:
             self.stdout.write("demo projects already exist; nothing to do")
