@@ -248,14 +248,22 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
             </div>
           </dl>
           <div className="reason" data-testid="reason">
-            <span className="muted small">Chosen by</span>{" "}
-            <strong>{reserved.reason.strategy.replaceAll("_", " ")}</strong>
-            {reserved.reason.score !== null && reserved.reason.score !== undefined ? (
+            {reserved.reason.strategy === "unscored" ? (
+              <span>
+                <strong>Not scored yet</strong> <span className="muted small">· no model has ranked the pool</span>
+              </span>
+            ) : (
               <>
-                {" "}
-                <span className="muted small">score</span> <strong>{reserved.reason.score.toFixed(3)}</strong>
+                <span className="muted small">Chosen by</span>{" "}
+                <strong>{reserved.reason.strategy.replaceAll("_", " ")}</strong>
+                {reserved.reason.score !== null && reserved.reason.score !== undefined ? (
+                  <>
+                    {" "}
+                    <span className="muted small">score</span> <strong>{reserved.reason.score.toFixed(3)}</strong>
+                  </>
+                ) : null}
               </>
-            ) : null}
+            )}
           </div>
         </section>
 
