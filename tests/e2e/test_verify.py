@@ -1,5 +1,4 @@
 import pytest
-from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import expect
 
 from labelapp.images.services import images_ingest
@@ -7,14 +6,6 @@ from labelapp.images.services import images_ingest
 from .conftest import png_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def verification_api_exists() -> bool:
-    try:
-        reverse("verification-next", kwargs={"project_id": 1})
-    except NoReverseMatch:
-        return False
-    return True
 
 
 @pytest.fixture
@@ -34,7 +25,6 @@ def to_verify(porch):
     return items
 
 
-@pytest.mark.skipif(not verification_api_exists(), reason="the verification API is not there yet")
 def test_verifier_judges_two_predictions(page, live_server, login, shoot, porch, to_verify):
     login("verifier")
     page.get_by_test_id(f"project-{porch['project'].pk}").get_by_role("link", name="Verify").click()
@@ -55,10 +45,3 @@ def test_verifier_judges_two_predictions(page, live_server, login, shoot, porch,
     second.refresh_from_db()
     assert (first.verdict, first.true_count) == ("correct", None)
     assert (second.verdict, second.true_count) == ("incorrect", 5)
-
-
-@pytest.mark.skipif(verification_api_exists(), reason="the verification API exists")
-def test_verify_page_says_not_enabled_until_the_api_exists(page, live_server, login, porch):
-    login("verifier")
-    page.get_by_test_id(f"project-{porch['project'].pk}").get_by_role("link", name="Verify").click()
-    expect(page.get_by_test_id("verify-unavailable")).to_contain_text("Verification is not enabled yet")
