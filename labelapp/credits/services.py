@@ -2,7 +2,7 @@
 entry and updates the counters in the same transaction, so the ledger always sums to
 the balance and spent + reserved never exceeds granted."""
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, IntegerField, Sum, When
 
 from labelapp.core.errors import ConflictError, ServiceError
@@ -42,6 +42,27 @@ def credit_reserve(*, project, actor, image, balance: CreditBalance | None = Non
     balance.reserved += 1
     balance.save(update_fields=["reserved"])
     return CreditEntry.objects.create(project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note)
+
+
+def credit_reserve_one(*, project, actor, image, note: str = "") -> tuple[CreditEntry, dict]:
+    """Reserve one credit with a single conditional UPDATE (the hot path of the queue).
+
+    The row lock taken by the UPDATE serialises concurrent reservations of a project, and
+    its WHERE clause refuses to reserve past the grant. Must run inside the caller's
+    transaction. Returns the entry and the balance after it."""
+    table = CreditBalance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET reserved = reserved + 1 "
+            "WHERE project_id = %s AND granted > reserved + spent RETURNING granted, reserved, spent",
+            [project.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise ConflictError("The labeling budget is exhausted: ask an admin to grant credits.", code="budget_exhausted")
+    granted, reserved, spent = row
+    entry = CreditEntry.objects.create(project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note)
+    return entry, {"granted": granted, "reserved": reserved, "spent": spent, "available": granted - reserved - spent}
 
 
 def credit_spend(*, project, actor, image, balance: CreditBalance | None = None, note: str = "") -> CreditEntry:

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ForbiddenError
@@ -61,23 +61,36 @@ def image_reserve_next(*, project, user) -> QueueItem:
         return QueueItem(reservation=held, image=held.image, created=False)
     lease = timedelta(minutes=project.config["lease_minutes"])
     with transaction.atomic():
-        image = (
-            Image.objects.select_for_update(skip_locked=True)
-            .filter(project=project, status=Status.UNLABELED)
-            .order_by("-priority", "id")
-            .first()
-        )
+        image = _claim_top_image(project=project)
         if image is None:
             raise ConflictError("The pool is empty: every image is labeled, reserved or skipped.", code="pool_empty")
-        balance = credits.balance_lock(project=project)
-        entry = _stream_held_credit(image) or credits.credit_reserve(project=project, actor=user, image=image, balance=balance)
-        image.status = Status.RESERVED
-        image.save(update_fields=["status"])
+        entry = _stream_held_credit(image)
+        balance = None
+        if entry is None:
+            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image)
         reservation = Reservation.objects.create(
             project=project, image=image, user=user, credit_entry=entry,
             expires_at=timezone.now() + lease, reason=image.score_reason or "unscored", score=image.priority,
         )
-    return QueueItem(reservation=reservation, image=image, created=True, balance=balance.as_dict())
+    return QueueItem(reservation=reservation, image=image, created=True, balance=balance)
+
+
+def _claim_top_image(*, project) -> Image | None:
+    """Mark the queue's first image reserved and return it, in one statement: an index scan
+    of (project, status, priority desc, id). On PostgreSQL the candidate is taken with
+    FOR UPDATE SKIP LOCKED, so concurrent annotators skip each other's rows instead of
+    waiting or colliding; SQLite serialises writers anyway. The caller's transaction
+    rolls the claim back if no credit can be reserved."""
+    table = Image._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in Image._meta.concrete_fields)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    sql = (
+        f"UPDATE {table} SET status = %s WHERE id = ("
+        f"SELECT id FROM {table} WHERE project_id = %s AND status = %s "
+        f"ORDER BY priority DESC, id ASC LIMIT 1{lock}) RETURNING {columns}"
+    )
+    claimed = list(Image.objects.raw(sql, [Status.RESERVED, project.pk, Status.UNLABELED]))
+    return claimed[0] if claimed else None
 
 
 def _stream_held_credit(image):
