@@ -69,6 +69,11 @@ const HANDLE_SCREEN_PX = 5;
 const LABEL_H = 18;
 /** Approximate width of a 12 px label tag (no DOM measuring: it runs on every pointer move). */
 const labelWidth = (text: string) => Math.ceil(text.length * 7.4) + 10;
+/** The tag sits above the box (clear of the handles when selected), or inside it at the top edge. */
+const labelTop = (boxTop: number, withHandles: boolean) => {
+  const above = boxTop - LABEL_H - (withHandles ? HANDLE_SCREEN_PX + 1 : 0);
+  return above >= 0 ? above : boxTop + (withHandles ? HANDLE_SCREEN_PX + 1 : 0);
+};
 
 /**
  * An image with a box overlay, zoom (wheel, centred on the pointer) and pan
@@ -293,7 +298,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                 strokeDasharray={box.pending ? "6 4" : undefined}
               />
               {text ? (
-                <g transform={`translate(${a.x}, ${a.y >= LABEL_H ? a.y - LABEL_H : a.y})`}>
+                <g transform={`translate(${a.x}, ${labelTop(a.y, selected && mode === "edit")})`}>
                   <rect
                     width={labelWidth(text)}
                     height={LABEL_H}
