@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import ApiToken
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 class HeaderTokenAuthentication(authentication.BaseAuthentication):
@@ -24,7 +28,10 @@ class HeaderTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Invalid or revoked token.") from None
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("User inactive.")
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        # At most one write a minute per token: every API call writing a row would tax the hot path.
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return token.user, token
 
     def authenticate_header(self, request):

@@ -30,7 +30,8 @@ LABELED_STATUSES = [Status.LABELED]
 
 
 def labeled_count(*, project) -> int:
-    return Image.objects.filter(project=project, split=Split.TRAIN, status__in=LABELED_STATUSES).count()
+    """Labeled images in every split: a new val or test label is a new label too."""
+    return Image.objects.filter(project=project, status__in=LABELED_STATUSES).count()
 
 
 def training_maybe_start(*, project_id: int) -> TrainingRun | None:
