@@ -106,3 +106,17 @@ def test_the_database_itself_refuses_an_overspent_balance():
     project, _ = _project_with_annotators(1, images=1, credits=2)
     with pytest.raises(IntegrityError), transaction.atomic():
         CreditBalance.objects.filter(project=project).update(spent=2, reserved=1)
+
+
+def test_the_same_image_uploaded_concurrently_is_stored_once_with_no_stray_files(settings):
+    from pathlib import Path
+
+    owner = User.objects.create_user("uploader")
+    project = project_create(name="Dup", task_type="detection", created_by=owner, class_names=["box"])
+    data = jpeg_bytes(7, size=(32, 32))
+    results = _race(8, lambda i: images_ingest(project=project, files=[(f"same-{i}.jpg", data, "image/jpeg")]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(len(r.created) for r in results) == 1
+    assert Image.objects.filter(project=project).count() == 1
+    stored = [p for p in Path(settings.MEDIA_ROOT, f"projects/{project.pk}").rglob("*") if p.is_file()]
+    assert len(stored) == 2, stored  # the image and its thumbnail, nothing else

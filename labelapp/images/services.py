@@ -69,7 +69,12 @@ def image_store(*, project, item: ValidImage, source: str = Source.UPLOAD, writt
         with transaction.atomic():
             image.save()
     except IntegrityError:
-        # Same content uploaded concurrently: keep the first one.
+        # Same content uploaded concurrently: keep the first one, and delete the files this
+        # attempt wrote (storage gave them their own names, so the winner's are untouched).
+        mine = [image.file.name, image.thumbnail.name]
+        storage_cleanup(mine)
+        if written is not None:
+            written[:] = [name for name in written if name not in mine]
         return Image.objects.get(project=project, sha256=item.sha256), False
     return image, True
 
