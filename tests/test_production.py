@@ -357,6 +357,8 @@ def test_verification_next_has_the_shape_the_verify_page_uses(detection_project,
                                    "width": 64, "height": 48}
     assert prediction["counts"] == {"brown_box": 2} and prediction["total_count"] == 2 and prediction["model_version"] == 1
     assert {"x", "y", "w", "h", "label_class", "score"} <= set(prediction["boxes"][0])
+    # Only the counted boxes are shown (the 0.1 box is below the detection threshold).
+    assert sorted(b["score"] for b in prediction["boxes"]) == pytest.approx([0.8, 0.9], abs=1e-3)
     assert "lease_expires_at" in response.json()
 
 

@@ -190,7 +190,7 @@ class VerificationImageOutputSerializer(serializers.Serializer):
 class VerificationPredictionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The prediction id to send back with the verdict.")
     image = VerificationImageOutputSerializer()
-    boxes = ScoredBoxSerializer(many=True, help_text="Detection boxes in image pixels ([] for classification).")
+    boxes = ScoredBoxSerializer(many=True, help_text="The counted detection boxes (score at or above the detection threshold), image pixels; [] for classification.")
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Class name → count.")
     total_count = serializers.IntegerField()
     label_class = serializers.IntegerField(allow_null=True, help_text="Classification: the predicted class id.")
@@ -252,7 +252,8 @@ class VerificationNextView(ProjectScopedMixin, APIView):
                 "id": prediction.pk,
                 "image": {"id": image.pk, "file_url": f"/api/projects/{image.project_id}/images/{image.pk}/file",
                           "width": image.width, "height": image.height},
-                "boxes": prediction.boxes or [],
+                # Only the boxes that make the count: the verifier judges "the model counted N".
+                "boxes": [b for b in prediction.boxes or [] if b["score"] >= self.project.config["detection_threshold"]],
                 "counts": _counts_by_name(prediction.counts, class_names),
                 "total_count": sum(prediction.counts.values()),
                 "label_class": label_class,

@@ -1668,7 +1668,7 @@ export interface components {
             /** @description The prediction id to send back with the verdict. */
             id: number;
             image: components["schemas"]["VerificationImageOutput"];
-            /** @description Detection boxes in image pixels ([] for classification). */
+            /** @description The counted detection boxes (score at or above the detection threshold), image pixels; [] for classification. */
             boxes: components["schemas"]["ScoredBox"][];
             /** @description Class name → count. */
             counts: {
