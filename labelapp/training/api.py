@@ -94,7 +94,11 @@ class RescoreProgressView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=RescoreJobOutputSerializer(allow_null=True))
     def get(self, request, project_id):
-        job = RescoreJob.objects.filter(project=self.project).select_related("model_version").order_by("-id").first()
+        # The newest version's pool rescore, not the one-image jobs that score new uploads.
+        job = (
+            RescoreJob.objects.filter(project=self.project).select_related("model_version")
+            .order_by("-model_version__number", "-images_total", "-id").first()
+        )
         return Response(RescoreJobOutputSerializer(job).data if job else None)
 
 
