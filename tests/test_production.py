@@ -334,6 +334,51 @@ def test_a_held_stream_credit_is_handed_out_even_when_nothing_else_is_available(
     assert_ledger_consistent(detection_project)
 
 
+def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(detection_project, users):
+    from django.utils import timezone
+
+    from labelapp.production.models import HoldState
+
+    version = activate_model(detection_project)
+    script_model(version, lambda i: detections([0.5]))  # confidence 0: always queried
+    set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=24)
+    credit_grant(project=detection_project, amount=3)
+    images_ingest(project=detection_project, files=[upload(60)])
+    taken = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(61))
+    image_reserve_next(project=detection_project, user=users["annotator"])  # claims the first hold
+    waiting = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(62))
+    assert (taken.decision, waiting.decision) == ("query", "query")
+    assert balance_get(project=detection_project).reserved == 2
+    now = timezone.now()
+
+    assert services.held_credits_release_expired(now=now + timedelta(hours=23)) == 0
+    assert services.held_credits_release_expired(now=now + timedelta(hours=25)) == 1
+    assert services.held_credits_release_expired(now=now + timedelta(hours=26)) == 0, "released once"
+    hold = StreamHold.objects.get(image=waiting.image)
+    assert hold.state == HoldState.RELEASED and hold.released_at == now + timedelta(hours=25)
+    assert StreamHold.objects.get(image=taken.image).state == HoldState.CLAIMED, "an annotator's credit is theirs"
+    assert balance_get(project=detection_project).as_dict() == {"granted": 3, "reserved": 1, "spent": 0, "available": 2}
+    release = CreditEntry.objects.get(project=detection_project, kind=EntryKind.RELEASE)
+    assert (release.image_id, release.note) == (waiting.image.pk, "held credit expired")
+    assert_ledger_consistent(detection_project)
+
+    # The queried image still comes first; its annotator now reserves a credit of their own.
+    item = image_reserve_next(project=detection_project, user=users["admin"])
+    assert item.image.pk == waiting.image.pk
+    assert item.reservation.credit_entry.kind == EntryKind.RESERVE and item.reservation.credit_entry_id != hold.credit_entry_id
+    annotation_submit(project=detection_project, user=users["admin"], image_id=waiting.image.pk, boxes=[])
+    assert balance_get(project=detection_project).as_dict() == {"granted": 3, "reserved": 1, "spent": 1, "available": 1}
+    assert_ledger_consistent(detection_project)
+
+
+def test_the_held_credit_window_is_a_validated_setting(detection_project, client_for):
+    url = f"/api/projects/{detection_project.pk}"
+    response = client_for("admin").patch(url, {"settings": {"held_credit_hours": 0}}, format="json")
+    assert response.status_code == 400 and "held_credit_hours" in response.content.decode()
+    response = client_for("admin").patch(url, {"settings": {"held_credit_hours": 2.5}}, format="json")
+    assert response.status_code == 200 and response.json()["settings"]["held_credit_hours"] == 2.5
+
+
 # --- verification ------------------------------------------------------------------------
 
 

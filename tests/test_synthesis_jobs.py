@@ -237,6 +237,68 @@ def test_a_job_stops_when_the_credits_run_out_and_never_overspends(detection_pro
     assert_ledger_consistent(detection_project)
 
 
+def test_a_job_whose_worker_died_is_resumed_and_stays_within_its_allowance(detection_project, users, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.production import synthesis
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=10)
+    fixed_plan(monkeypatch, [SynthesisItem(0, None, [{"op": "brightness", "delta": [-60, 60]}], 3, "test")])
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=3)
+    encode = synthesis._encode_png
+
+    def dies_on_the_second_image(array):
+        if SynthesisJob.objects.get(pk=job.pk).images_made == 1:
+            raise KeyboardInterrupt("SIGKILL stands in: nothing in the worker runs after it")
+        return encode(array)
+
+    monkeypatch.setattr(synthesis, "_encode_png", dies_on_the_second_image)
+    with pytest.raises(KeyboardInterrupt):
+        synthesis_run(job_id=job.pk)
+    monkeypatch.setattr(synthesis, "_encode_png", encode)
+    job.refresh_from_db()
+    assert (job.status, job.images_made, job.plan[0]["made"]) == (SynthesisStatus.RUNNING, 1, 1)
+
+    dispatched = []
+    monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
+    assert synthesis.synthesis_recover_stale() == [], "a live heartbeat is left alone"
+    SynthesisJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
+    assert SynthesisJob.objects.get(pk=job.pk).status == SynthesisStatus.QUEUED
+
+    job = synthesis_run(job_id=job.pk)
+    assert job.status == SynthesisStatus.SUCCEEDED and job.stop_reason == "", job.error
+    assert job.images_made == job.plan[0]["made"] == 3
+    assert Image.objects.filter(project=detection_project, source=Source.SYNTHETIC).count() == 3
+    assert SynthesisImage.objects.filter(job=job).count() == 3
+    assert StreamHold.objects.filter(project=detection_project, state=HoldState.HELD).count() == 3
+    assert balance_get(project=detection_project).reserved == 3
+    assert_ledger_consistent(detection_project)
+    assert synthesis.synthesis_recover_stale() == []
+
+
+def test_a_queued_job_whose_message_was_lost_is_dispatched_again(detection_project, users, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.production import synthesis
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=2)
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=1)
+    dispatched = []
+    monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
+    assert synthesis.synthesis_recover_stale() == []
+    SynthesisJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
+
+
 def test_the_real_planner_aims_at_the_rare_classes(detection_project, users):
     activate_untrained(detection_project)
     classes = list(detection_project.label_classes.order_by("id"))

@@ -56,6 +56,7 @@ class StreamSampler(models.Model):
 class HoldState(models.TextChoices):
     HELD = "held"
     CLAIMED = "claimed"
+    RELEASED = "released"
 
 
 class StreamHold(models.Model):
@@ -64,7 +65,9 @@ class StreamHold(models.Model):
 
     The annotator who later gets the image from the queue takes over this reserve entry as
     the credit of their Reservation (state → claimed) instead of reserving a second one;
-    from then on the usual spend (submit) or release (skip, expiry) applies."""
+    from then on the usual spend (submit) or release (skip, expiry) applies. A hold nobody
+    claims within the project's `held_credit_hours` is released (state → released): the
+    credit goes back to the budget, and whoever takes the image later reserves a new one."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="stream_hold")
@@ -72,6 +75,7 @@ class StreamHold(models.Model):
     state = models.CharField(max_length=8, choices=HoldState.choices, default=HoldState.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
 
 
 class VerificationState(models.TextChoices):
@@ -137,6 +141,7 @@ class SynthesisJob(models.Model):
     version_after = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

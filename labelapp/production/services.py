@@ -393,6 +393,32 @@ def stream_hold_claim(*, image) -> "credits.CreditEntry | None":
     return hold.credit_entry
 
 
+def held_credits_release_expired(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Give back the credits of holds no annotator took within the project's
+    `held_credit_hours` (a beat job). The image keeps its place at the top of the queue;
+    whoever takes it later reserves a credit then, like for any pool image. Each hold is
+    re-checked under its row lock, so a hold the queue claims concurrently is either
+    claimed (and kept) or released (and the queue reserves a fresh credit), never both."""
+    now = now or timezone.now()
+    released = 0
+    project_ids = StreamHold.objects.filter(state=HoldState.HELD).values_list("project_id", flat=True).distinct()
+    for project in Project.objects.filter(pk__in=list(project_ids)):
+        cutoff = now - timedelta(hours=project.config["held_credit_hours"])
+        expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
+        for hold_id in expired.order_by("id").values_list("pk", flat=True)[: limit - released]:
+            with transaction.atomic():
+                hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
+                if hold is None:
+                    continue
+                credits.credit_release(project=project, actor=None, image=hold.image, note="held credit expired")
+                hold.state, hold.released_at = HoldState.RELEASED, now
+                hold.save(update_fields=["state", "released_at"])
+                released += 1
+        if released >= limit:
+            break
+    return released
+
+
 # --- verification ------------------------------------------------------------------------
 
 

@@ -11,7 +11,9 @@ Invariants kept here, once:
   pre-annotation the label page shows: a synthetic image is `unlabeled` until an annotator
   submits it, and training reads labeled images only;
 - content already in the project is skipped without spending (content-hash dedup);
-- a job is run once: the worker claims it with a conditional UPDATE (queued → running).
+- a job runs on one worker at a time: the worker claims it with a conditional UPDATE
+  (queued → running) and beats a heartbeat per image; a job whose worker died goes back to
+  queued (`synthesis_recover_stale`) and resumes from its stored plan and image count.
 
 Sources are labeled *training* images (human, imported or verified labels), and confirmed
 synthetic images always go to the train split (labeling.services.annotation_submit), so no
@@ -24,7 +26,8 @@ import logging
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q
+from django.db.models import F, Max, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from PIL import Image as PilImage
 
@@ -112,14 +115,46 @@ def synthesis_start(*, project, user, allowance: int) -> SynthesisJob:
 
 def synthesis_claim(*, job_id: int) -> bool:
     """Claim a queued job for this worker; False for a duplicate message or a finished job."""
+    now = timezone.now()
     return bool(
         SynthesisJob.objects.filter(pk=job_id, status=SynthesisStatus.QUEUED).update(
-            status=SynthesisStatus.RUNNING, started_at=timezone.now()
+            status=SynthesisStatus.RUNNING, started_at=Coalesce("started_at", Value(now)), heartbeat_at=now
         )
     )
 
 
+def synthesis_recover_stale() -> list[int]:
+    """Resume jobs a killed worker left (running with no heartbeat for the stale time) and
+    jobs whose message was lost (queued that long): each goes back to queued, by a
+    conditional UPDATE, and is dispatched again. The resumed run continues the stored plan
+    from the images already made, so the job still makes at most `allowance` images."""
+    from labelapp.training.services import stale_after
+
+    from .tasks import synthesis_run_task
+
+    cutoff = timezone.now() - stale_after()
+    stale = list(
+        SynthesisJob.objects.filter(
+            Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=SynthesisStatus.QUEUED, created_at__lt=cutoff)
+        ).values_list("pk", flat=True)
+    )
+    resumed = []
+    for job_id in stale:
+        requeued = SynthesisJob.objects.filter(
+            Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=SynthesisStatus.QUEUED), pk=job_id
+        ).update(status=SynthesisStatus.QUEUED)
+        if requeued:
+            logger.warning("synthesis job %s lost its worker; resuming it", job_id)
+            synthesis_run_task.delay(job_id)
+            resumed.append(job_id)
+    return resumed
+
+
 class _OutOfCredits(Exception):
+    pass
+
+
+class _AllowanceReached(Exception):
     pass
 
 
@@ -135,7 +170,7 @@ def synthesis_run(*, job_id: int) -> SynthesisJob | None:
     job = SynthesisJob.objects.select_related("project", "requested_by").get(pk=job_id)
     try:
         stop_reason = _make_images(job)
-        SynthesisJob.objects.filter(pk=job.pk).update(
+        SynthesisJob.objects.filter(pk=job.pk, status=SynthesisStatus.RUNNING).update(
             status=SynthesisStatus.SUCCEEDED, stop_reason=stop_reason, finished_at=timezone.now()
         )
     except Exception as exc:
@@ -157,17 +192,21 @@ def _make_images(job: SynthesisJob) -> str:
     project = job.project
     version = active_version_get(project=project)
     health = project_health(project=project)
-    rng = np.random.default_rng([job.pk, project.pk])
-    items = plan_synthesis(health, job.allowance, rng)
-    class_ids, class_names = health["class_ids"], health["class_names"]
-    plan = [
-        {**item.to_dict(), "class_id": class_ids[item.class_index], "class_name": class_names[item.class_index], "made": 0}
-        for item in items
-    ]
-    SynthesisJob.objects.filter(pk=job.pk).update(plan=plan)
+    class_ids = health["class_ids"]
+    # A resumed job (its worker died) continues its stored plan; the draws differ, which
+    # only changes which new images it makes.
+    rng = np.random.default_rng([job.pk, project.pk, job.images_made])
+    plan = job.plan
+    if not plan:
+        plan = [
+            {**item.to_dict(), "class_id": class_ids[item.class_index], "class_name": health["class_names"][item.class_index],
+             "made": 0}
+            for item in plan_synthesis(health, job.allowance, rng)
+        ]
+        SynthesisJob.objects.filter(pk=job.pk).update(plan=plan, heartbeat_at=timezone.now())
     if not plan:
         return "nothing_to_synthesize"
-    made_total, stop_reason = 0, ""
+    made_total, stop_reason = job.images_made, ""
     try:
         for entry in plan:
             candidates = list(
@@ -180,13 +219,13 @@ def _make_images(job: SynthesisJob) -> str:
                 if made_total >= job.allowance:  # the plan never exceeds it; this guards the loop
                     break
                 source = Annotation.objects.select_related("image").get(pk=int(rng.choice(candidates)))
-                if _make_one(job=job, version=version, source=source, entry=entry, class_ids=class_ids,
+                if _make_one(job=job, version=version, source=source, plan=plan, entry=entry, class_ids=class_ids,
                              index=made_total, rng=rng):
-                    entry["made"] += 1
                     made_total += 1
     except _OutOfCredits:
         stop_reason = "budget_exhausted"
-    SynthesisJob.objects.filter(pk=job.pk).update(plan=plan)
+    except _AllowanceReached:  # another run of this job (resumed while this one was slow) made the rest
+        return ""
     if not stop_reason and made_total < sum(entry["count"] for entry in plan):
         stop_reason = "sources_exhausted"
     return stop_reason
@@ -198,10 +237,12 @@ def _encode_png(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _make_one(*, job, version, source: Annotation, entry: dict, class_ids: list[int], index: int,
+def _make_one(*, job, version, source: Annotation, plan: list[dict], entry: dict, class_ids: list[int], index: int,
               rng: np.random.Generator) -> bool:
-    """Transform one source image with its labels and store it as a pending synthetic image.
-    False when nothing was made (the result lost the class, or is already in the project)."""
+    """Transform one source image with its labels and store it as a pending synthetic image,
+    counting it in `entry` and the stored plan in the same transaction (so a resumed job
+    knows exactly what was made). False when nothing was made (the result lost the class,
+    or is already in the project)."""
     from labelapp.learning.data import decode_rgb
     from labelapp.learning.synthesis import augment
 
@@ -260,7 +301,13 @@ def _make_one(*, job, version, source: Annotation, entry: dict, class_ids: list[
             SynthesisImage.objects.create(
                 job=job, image=stored, source_image=source.image, label_class_id=entry["class_id"], ops=entry["ops"],
             )
-            SynthesisJob.objects.filter(pk=job.pk).update(images_made=F("images_made") + 1)
+            entry["made"] += 1
+            # Conditional: a resumed run racing a worker that was only slow cannot pass the allowance.
+            if not SynthesisJob.objects.filter(pk=job.pk, images_made__lt=F("allowance")).update(
+                images_made=F("images_made") + 1, plan=plan, heartbeat_at=timezone.now()
+            ):
+                entry["made"] -= 1
+                raise _AllowanceReached
     except Exception:
         storage_cleanup(written)
         raise

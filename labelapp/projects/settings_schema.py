@@ -51,7 +51,13 @@ class ProjectSettingsSerializer(serializers.Serializer):
     stream_hard_cap = serializers.IntegerField(min_value=0, required=False, allow_null=True)
     stream_expected_items = serializers.IntegerField(min_value=1, default=10000)
     stream_exploration = serializers.FloatField(min_value=0, max_value=1, default=0.02)
-    train_on_auto_labels = serializers.BooleanField(default=False)
+    train_on_auto_labels = serializers.BooleanField(
+        default=False, help_text="Also train on stream-accepted images, with the model's own output as the label (train split only)."
+    )
+    held_credit_hours = serializers.FloatField(
+        min_value=0.01, default=72,
+        help_text="A credit held for a stream-queried or synthetic image that no annotator has taken after this many hours goes back to the budget.",
+    )
     collection_rules = CollectionRuleSerializer(many=True, default=list)
     affirmation_enabled = serializers.BooleanField(default=False)
     affirmation_window_hours = serializers.FloatField(min_value=0, default=72)

@@ -176,6 +176,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labelapp.training.recover_stale_work",
         "schedule": 30.0,
     },
+    "release-expired-held-credits": {
+        "task": "labelapp.production.release_expired_held_credits",
+        "schedule": 300.0,
+    },
+    "recover-stale-synthesis": {
+        "task": "labelapp.production.recover_stale_synthesis",
+        "schedule": 30.0,
+    },
     "affirm-unflagged-predictions": {
         "task": "labelapp.production.affirm_unflagged",
         "schedule": 300.0,

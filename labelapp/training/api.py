@@ -13,7 +13,7 @@ from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "number", "model_name", "is_active", "labels_seen", "credits_spent", "input_size", "strategy",
+        fields = ["id", "number", "model_name", "is_active", "labels_seen", "auto_labels_seen", "credits_spent", "input_size", "strategy",
                   "metrics", "created_at"]
 
 

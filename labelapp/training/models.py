@@ -12,6 +12,9 @@ class ModelVersion(models.Model):
     input_size = models.PositiveIntegerField()
     is_active = models.BooleanField(default=False)
     labels_seen = models.PositiveIntegerField(default=0, help_text="Labeled training images it was trained on.")
+    auto_labels_seen = models.PositiveIntegerField(
+        default=0, help_text="Stream-accepted images it also trained on (train_on_auto_labels), with its own labels."
+    )
     credits_spent = models.PositiveIntegerField(default=0, help_text="Project credits spent when training started.")
     metrics = models.JSONField(default=dict, blank=True, help_text='{"val": {...}, "test": {...}} per class.')
     strategy = models.CharField(max_length=40, blank=True)

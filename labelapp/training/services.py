@@ -66,7 +66,7 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
     return run
 
 
-def _stale_after() -> timedelta:
+def stale_after() -> timedelta:
     from django.conf import settings
 
     return timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
@@ -78,7 +78,7 @@ def training_claim(*, run_id: int) -> bool:
     now = timezone.now()
     return bool(
         TrainingRun.objects.filter(
-            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - _stale_after()), pk=run_id
+            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after()), pk=run_id
         ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0, history=[])
     )
 
@@ -94,6 +94,40 @@ def _training_data(project, split: str, class_index: dict[int, int], size: int):
         targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
     else:
         targets = [engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations]
+    return images, targets
+
+
+def _auto_labeled_training_data(project, class_index: dict[int, int], size: int):
+    """Stream-accepted images with the model output they were accepted on as the label, for
+    `train_on_auto_labels`. Only ever training data: evaluating a model on its own outputs
+    would measure nothing. Detection keeps the boxes at or above the project's detection
+    threshold (what the model counted); boxes of deleted classes are dropped."""
+    latest: dict[int, Prediction] = {}
+    for prediction in (
+        Prediction.objects.filter(image__project=project, image__status=Status.AUTO_LABELED)
+        .select_related("image", "model_version")
+        .order_by("image_id", "-id")
+    ):
+        latest.setdefault(prediction.image_id, prediction)
+    predictions = list(latest.values())
+    if project.task_type == TaskType.CLASSIFICATION:
+        labeled = []
+        for prediction in predictions:
+            probs = prediction.probs or []
+            class_id = prediction.model_version.classes[int(np.argmax(probs))] if probs else None
+            if class_id in class_index:
+                labeled.append((prediction, class_index[class_id]))
+        images = engine.prepared_images(project, [p.image for p, _ in labeled], size=size)
+        return images, np.array([label for _, label in labeled], dtype=np.int64)
+    threshold = project.config["detection_threshold"]
+    images = engine.prepared_images(project, [p.image for p in predictions], size=size)
+    targets = [
+        engine.detection_target(
+            [b for b in p.boxes or [] if b.get("score", 1.0) >= threshold and b["label_class"] in class_index],
+            class_index, engine.letterbox_for(p.image, size),
+        )
+        for p in predictions
+    ]
     return images, targets
 
 
@@ -138,6 +172,14 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         train_images, train_targets = _training_data(project, Split.TRAIN, class_index, size)
         if len(train_images) == 0:
             raise ServiceError("There are no labeled training images yet.", code="no_training_data")
+        human_labels, auto_labels = len(train_images), 0
+        if config["train_on_auto_labels"]:
+            auto_images, auto_targets = _auto_labeled_training_data(project, class_index, size)
+            auto_labels = len(auto_images)
+            if auto_labels:
+                train_images = np.concatenate([train_images, auto_images])
+                train_targets = (np.concatenate([train_targets, auto_targets])
+                                 if project.task_type == TaskType.CLASSIFICATION else train_targets + auto_targets)
         val_images, val_targets = _training_data(project, Split.VAL, class_index, size)
         model_name = config.get("model") or engine.DEFAULT_MODEL[project.task_type]
         options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
@@ -179,7 +221,7 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         with transaction.atomic():
             version = ModelVersion(
                 project=project, number=number, model_name=model_name, classes=[c.pk for c in classes], input_size=size,
-                labels_seen=len(train_images), credits_spent=spent, metrics=metrics,
+                labels_seen=human_labels, auto_labels_seen=auto_labels, credits_spent=spent, metrics=metrics,
                 strategy=_strategy_name(project),
             )
             version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
@@ -220,7 +262,7 @@ def recover_stale_work() -> dict:
     yet scored by their version. Safe to run any time: claims and upserts are idempotent."""
     from .tasks import train_model_task
 
-    cutoff = timezone.now() - _stale_after()
+    cutoff = timezone.now() - stale_after()
     stale_runs = list(
         TrainingRun.objects.filter(
             Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff)

@@ -1031,6 +1031,11 @@ export interface components {
             labels_seen?: number;
             /**
              * Format: int64
+             * @description Stream-accepted images it also trained on (train_on_auto_labels), with its own labels.
+             */
+            auto_labels_seen?: number;
+            /**
+             * Format: int64
              * @description Project credits spent when training started.
              */
             credits_spent?: number;
@@ -1278,8 +1283,17 @@ export interface components {
              * @default 0.02
              */
             stream_exploration: number;
-            /** @default false */
+            /**
+             * @description Also train on stream-accepted images, with the model's own output as the label (train split only).
+             * @default false
+             */
             train_on_auto_labels: boolean;
+            /**
+             * Format: double
+             * @description A credit held for a stream-queried or synthetic image that no annotator has taken after this many hours goes back to the budget.
+             * @default 72
+             */
+            held_credit_hours: number;
             collection_rules?: components["schemas"]["CollectionRule"][];
             /** @default false */
             affirmation_enabled: boolean;
@@ -1348,8 +1362,17 @@ export interface components {
              * @default 0.02
              */
             stream_exploration: number;
-            /** @default false */
+            /**
+             * @description Also train on stream-accepted images, with the model's own output as the label (train split only).
+             * @default false
+             */
             train_on_auto_labels: boolean;
+            /**
+             * Format: double
+             * @description A credit held for a stream-queried or synthetic image that no annotator has taken after this many hours goes back to the budget.
+             * @default 72
+             */
+            held_credit_hours: number;
             collection_rules?: components["schemas"]["CollectionRuleRequest"][];
             /** @default false */
             affirmation_enabled: boolean;

@@ -114,6 +114,7 @@ export function ModelVersionsPanel({ projectId }: { projectId: number }) {
         <div className="version-detail">
           <p className="muted small">
             v{shown.number} · {shown.model_name} · trained on {shown.labels_seen ?? 0} labels
+            {shown.auto_labels_seen ? ` + ${shown.auto_labels_seen} auto labels` : ""}
             {shown.credits_spent !== undefined ? ` · ${shown.credits_spent} credits spent` : ""} ·{" "}
             {new Date(shown.created_at).toLocaleString()}
           </p>
