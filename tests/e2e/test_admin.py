@@ -118,3 +118,44 @@ def test_admin_sees_training_rescore_learning_curve_and_health(page, live_server
     TrainingRun.objects.filter(pk=run.pk).update(status="succeeded", epoch=10)
     expect(training.get_by_test_id("training-run")).to_contain_text("succeeded")
     expect(training.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+
+
+def test_admin_starts_a_synthesis_job_and_sees_its_progress_and_report(page, live_server, login, shoot, porch):
+    from labelapp.images.models import Image, Split, Status
+    from labelapp.labeling.models import Annotation, AnnotationKind
+    from labelapp.production.models import SynthesisJob
+
+    project, images, classes = porch["project"], porch["images"], porch["classes"]
+    Annotation.objects.create(project=project, image=images[3], kind=AnnotationKind.IMPORTED, is_free=True,
+                              boxes=[{"x": 150, "y": 90, "w": 50, "h": 50, "label_class": classes[1].pk}])
+    Image.objects.filter(pk=images[3].pk).update(status=Status.LABELED, split=Split.TRAIN)
+
+    login("admin")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
+    panel = page.get_by_test_id("synthesis-panel")
+    expect(panel).to_contain_text("No synthesis job yet")
+    allowance = panel.get_by_label("Synthesis allowance in credits")
+    allowance.fill("500")
+    panel.get_by_role("button", name="Synthesize").click()
+    expect(panel.locator(".alert-error")).to_contain_text("above the available credits")
+    assert not SynthesisJob.objects.exists()
+
+    allowance.fill("4")
+    panel.get_by_role("button", name="Synthesize").click()
+    expect(panel.get_by_test_id("synthesis-job")).to_contain_text("queued")
+    job = SynthesisJob.objects.get(project=project)
+    assert job.allowance == 4
+    SynthesisJob.objects.filter(pk=job.pk).update(status="running", images_made=3)
+    expect(panel.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "75")
+    expect(panel.get_by_role("button", name="Synthesizing…")).to_be_disabled()
+    names = [c.name for c in classes]
+    SynthesisJob.objects.filter(pk=job.pk).update(
+        status="succeeded", images_made=3, stop_reason="budget_exhausted",
+        ap_before={name: 0.4 for name in names}, ap_after={name: 0.55 for name in names}, version_after=porch["version"],
+    )
+    expect(panel.get_by_test_id("synthesis-job")).to_contain_text("succeeded", timeout=15000)
+    expect(panel).to_contain_text("the credits ran out")
+    chart = panel.get_by_test_id("synthesis-before-after")
+    expect(chart.locator(".recharts-bar-rectangle")).to_have_count(2 * len(names))
+    expect(chart).to_contain_text("before the job")
+    shoot("admin-synthesis", full_page=True)

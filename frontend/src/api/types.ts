@@ -41,6 +41,7 @@ export type RescoreJob = Schemas["RescoreJobOutput"];
 export type LearningCurves = Schemas["LearningCurvesOutput"];
 export type LearningCurveSeries = Schemas["LearningCurveOutput"];
 export type VerificationNext = Schemas["VerificationNextOutput"];
+export type SynthesisJob = Schemas["SynthesisJobOutput"];
 export type VerificationInput = Schemas["VerificationRecordInputRequest"];
 /** The schema types the health report as a free-form object: features/admin/health-data.ts reads it. */
 export type HealthReport = paths["/api/projects/{project_id}/health/"]["get"]["responses"][200]["content"]["application/json"];

@@ -10,6 +10,7 @@ import { MembersPanel } from "./panels/members-panel";
 import { ModelVersionsPanel } from "./panels/model-versions-panel";
 import { RescorePanel } from "./panels/rescore-panel";
 import { SettingsPanel } from "./panels/settings-panel";
+import { SynthesisPanel } from "./panels/synthesis-panel";
 import { TrainingPanel } from "./panels/training-panel";
 
 function StatusSummary({ projectId }: { projectId: number }) {
@@ -67,6 +68,7 @@ export function AdminPage() {
         <ModelVersionsPanel projectId={projectId} />
         <LearningCurvePanel projectId={projectId} taskType={project.data.task_type} />
         <HealthPanel projectId={projectId} />
+        <SynthesisPanel projectId={projectId} />
       </div>
     </div>
   );

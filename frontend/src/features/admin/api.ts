@@ -9,6 +9,7 @@ import type {
   ModelVersion,
   Paginated,
   RescoreJob,
+  SynthesisJob,
   TrainingRun,
 } from "../../api/types";
 
@@ -89,3 +90,12 @@ export const updateMember = (projectId: number, memberId: number, role: Membersh
 
 export const removeMember = (projectId: number, memberId: number) =>
   api<null>(`${base(projectId)}/members/${memberId}`, { method: "DELETE" });
+
+export const synthesisJobsQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "synthesis"],
+    queryFn: async () => (await api<{ results: SynthesisJob[] }>(`${base(projectId)}/synthesis`)).results,
+  });
+
+export const startSynthesis = (projectId: number, allowance: number) =>
+  api<SynthesisJob>(`${base(projectId)}/synthesis`, { method: "POST", body: { allowance } });
