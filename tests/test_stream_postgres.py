@@ -95,3 +95,34 @@ def test_a_concurrent_burst_never_exceeds_a_collection_quota():
     assert not errors, errors
     assert sum(r.kept for r in results) == 4
     assert Image.objects.filter(project=project, source=Source.PRODUCTION).count() == 4
+
+
+def test_held_credits_expiring_while_annotators_take_the_images_move_each_credit_once():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.labeling.models import Reservation
+
+    project, owner, annotators = _project(credits=10, annotators=8, stream_mode="threshold", stream_threshold=0.5,
+                                          held_credit_hours=1)
+    queried = [services.stream_image_ingest(project=project, user=owner, upload=_upload(i)) for i in range(8)]
+    assert {r.decision for r in queried} == {"query"}
+    later = timezone.now() + timedelta(hours=2)
+
+    def work(i):
+        if i % 2 == 0:
+            return services.held_credits_release_expired(now=later)
+        return image_reserve_next(project=project, user=annotators[i // 2])
+
+    results = _race(16, work)
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert not errors, errors
+    holds = StreamHold.objects.filter(project=project)
+    claimed, released = holds.filter(state="claimed").count(), holds.filter(state="released").count()
+    assert claimed + released == 8 and sum(r for r in results[::2]) == released
+    active = Reservation.objects.filter(project=project, state="active")
+    assert active.count() == 8, "every annotator got one of the queried images"
+    balance = _assert_consistent(project)
+    # Each annotator holds exactly one credit: the hold they took over, or a fresh one.
+    assert balance.reserved == 8 and len({r.credit_entry_id for r in active}) == 8
