@@ -133,16 +133,13 @@ def synthesis_recover_stale() -> list[int]:
     from .tasks import synthesis_run_task
 
     cutoff = timezone.now() - stale_after()
-    stale = list(
-        SynthesisJob.objects.filter(
-            Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=SynthesisStatus.QUEUED, created_at__lt=cutoff)
-        ).values_list("pk", flat=True)
+    stale = SynthesisJob.objects.filter(
+        Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=SynthesisStatus.QUEUED, created_at__lt=cutoff)
     )
     resumed = []
-    for job_id in stale:
-        requeued = SynthesisJob.objects.filter(
-            Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=SynthesisStatus.QUEUED), pk=job_id
-        ).update(status=SynthesisStatus.QUEUED)
+    for job_id in list(stale.values_list("pk", flat=True)):
+        # Re-checked in the UPDATE itself: a worker that beats in between keeps its job.
+        requeued = stale.filter(pk=job_id).update(status=SynthesisStatus.QUEUED)
         if requeued:
             logger.warning("synthesis job %s lost its worker; resuming it", job_id)
             synthesis_run_task.delay(job_id)
