@@ -54,7 +54,7 @@ def image_reserve_next(*, project, user) -> QueueItem:
     """Reserve the highest-priority unlabeled image and one credit for `user`.
 
     Asking again while holding an unexpired reservation returns the same image. The
-    candidate row is taken with FOR UPDATE SKIP LOCKED (PostgreSQL) so concurrent
+    candidate row is taken with FOR NO KEY UPDATE SKIP LOCKED (PostgreSQL) so concurrent
     annotators never receive the same image; on SQLite writes are serialised."""
     held = _active_reservation(project=project, user=user)
     if held is not None:
@@ -78,12 +78,17 @@ def image_reserve_next(*, project, user) -> QueueItem:
 def _claim_top_image(*, project) -> Image | None:
     """Mark the queue's first image reserved and return it, in one statement: an index scan
     of (project, status, priority desc, id). On PostgreSQL the candidate is taken with
-    FOR UPDATE SKIP LOCKED, so concurrent annotators skip each other's rows instead of
+    FOR NO KEY UPDATE SKIP LOCKED, so concurrent annotators skip each other's rows instead of
     waiting or colliding; SQLite serialises writers anyway. The caller's transaction
     rolls the claim back if no credit can be reserved."""
     table = Image._meta.db_table
     columns = ", ".join(connection.ops.quote_name(f.column) for f in Image._meta.concrete_fields)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # NO KEY UPDATE (what the UPDATE itself takes) still excludes other claimers but not the
+    # KEY SHARE lock of a foreign-key check: a ledger entry naming this image (the held-credit
+    # release job) must not wait for the claim while the claim waits for its hold (deadlock).
+    features = connection.features
+    lock = (" FOR NO KEY UPDATE SKIP LOCKED" if features.has_select_for_no_key_update
+            else " FOR UPDATE SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
     sql = (
         f"UPDATE {table} SET status = %s WHERE id = ("
         f"SELECT id FROM {table} WHERE project_id = %s AND status = %s "
