@@ -20,8 +20,9 @@ WORKDIR /app
 RUN useradd --create-home --uid 1000 labelapp
 # torch==2.13.0 is pinned: the CPU index serves 2.13.0+cpu, which pip prefers to the
 # several-GB CUDA build on PyPI.
-COPY requirements.lock ./
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock
+COPY requirements.lock requirements-nodeps.lock ./
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.lock \
+    && pip install --no-deps -r requirements-nodeps.lock
 # The app runs from /app (not pip-installed): settings find frontend/dist and var/ beside it.
 COPY manage.py pyproject.toml ./
 COPY labelapp/ labelapp/
