@@ -41,10 +41,15 @@ def users(make_user):
     return {name: make_user(name) for name in ("admin", "annotator", "verifier", "outsider_admin", "nobody")}
 
 
+# Queue-order tests need every hand-out to be the top of the queue: the random evaluation
+# picks (tests/test_evaluation_sample.py) are off in these fixtures.
+NO_EVALUATION_PICKS = {"evaluation_share": 0}
+
+
 @pytest.fixture
 def detection_project(users):
     project = project_create(name="Porch", task_type="detection", created_by=users["admin"],
-                             class_names=["brown_box", "white_envelope", "yellow_box"])
+                             class_names=["brown_box", "white_envelope", "yellow_box"], settings=NO_EVALUATION_PICKS)
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     Membership.objects.create(project=project, user=users["verifier"], role=Role.VERIFIER)
     project_create(name="Elsewhere", task_type="detection", created_by=users["outsider_admin"], class_names=["x"])
@@ -53,7 +58,8 @@ def detection_project(users):
 
 @pytest.fixture
 def classification_project(users):
-    project = project_create(name="Cats", task_type="classification", created_by=users["admin"], class_names=["cat", "dog"])
+    project = project_create(name="Cats", task_type="classification", created_by=users["admin"], class_names=["cat", "dog"],
+                             settings=NO_EVALUATION_PICKS)
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     return project
 

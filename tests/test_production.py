@@ -46,7 +46,7 @@ def activate_model(project, number: int = 1) -> ModelVersion:
     from labelapp.learning.models import create_model
 
     classes = list(project.label_classes.order_by("id"))
-    name, size = engine.DEFAULT_MODEL[project.task_type], engine.input_size_for(project)
+    name, size = engine.default_model(project.task_type), engine.input_size_for(project)
     options = {"detection_threshold": project.config["detection_threshold"]} if project.task_type == "detection" else {}
     model = create_model(name, classes=[c.name for c in classes], input_size=size, **options)
     buffer = io.BytesIO()

@@ -42,7 +42,7 @@ def activate_untrained(project) -> ModelVersion:
     from labelapp.learning.models import create_model
 
     classes = list(project.label_classes.order_by("id"))
-    name, size = engine.DEFAULT_MODEL[project.task_type], engine.input_size_for(project)
+    name, size = engine.default_model(project.task_type), engine.input_size_for(project)
     model = create_model(name, classes=[c.name for c in classes], input_size=size)
     buffer = io.BytesIO()
     torch.save(model.checkpoint(), buffer)

@@ -61,6 +61,7 @@ urlpatterns = [
     route(f"{P}/rescore", training.RescoreProgressView.as_view(), "rescore-progress"),
     route(f"{P}/learning-curve", training.LearningCurveView.as_view(), "learning-curve"),
     route(f"{P}/health", training.HealthView.as_view(), "health"),
+    route(f"{P}/engine", training.EngineStatusView.as_view(), "engine"),
     route(f"{P}/predict", production.PredictView.as_view(), "predict"),
     route(f"{P}/stream", production.StreamView.as_view(), "stream"),
     route(f"{P}/verifications", production.VerificationCreateView.as_view(), "verification-list"),

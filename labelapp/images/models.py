@@ -1,3 +1,5 @@
+import random
+
 from django.db import models
 
 
@@ -33,6 +35,10 @@ HELD_CREDIT_REASONS = ("stream_query", "synthetic")
 PINNED_PRIORITY = 1e6
 
 
+def random_eval_key() -> float:
+    return random.random()
+
+
 def image_upload_to(instance, filename: str) -> str:
     return f"projects/{instance.project_id}/images/{instance.sha256[:2]}/{instance.sha256}{_suffix(filename)}"
 
@@ -62,6 +68,9 @@ class Image(models.Model):
         "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     score_reason = models.CharField(max_length=40, blank=True, help_text="The strategy that set the priority.")
+    # Uniform and independent of content and of every strategy: the unlabeled image with the
+    # smallest key is a uniformly random draw from the pool, which is what evaluation needs.
+    eval_key = models.FloatField(default=random_eval_key)
     created_at = models.DateTimeField(auto_now_add=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
 
@@ -74,6 +83,8 @@ class Image(models.Model):
             # The labeling queue: the next image is the first row of this index scan.
             models.Index(fields=["project", "status", "-priority", "id"], name="image_queue_idx"),
             models.Index(fields=["project", "split", "status"], name="image_split_idx"),
+            # The evaluation sample: a random unlabeled image is the first row of this scan.
+            models.Index(fields=["project", "status", "eval_key"], name="image_eval_idx"),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ Invariants kept here, once:
 """
 
 import hashlib
+import random
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ForbiddenError
 from labelapp.credits import services as credits
-from labelapp.images.models import HELD_CREDIT_REASONS, Image, Source, Split, Status
+from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.projects.models import TaskType
 
 from .models import Annotation, AnnotationKind, Reservation, ReservationState
@@ -30,6 +31,10 @@ class QueueItem:
     balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
 
 
+#: The reservation reason of a hand-out drawn uniformly from the pool for evaluation.
+EVALUATION_REASON = "evaluation_sample"
+
+
 def split_for(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
     """A labeled image's split, fixed by its content hash so re-imports land in the same split."""
     u = int(sha256[:8], 16) / 0xFFFFFFFF
@@ -38,6 +43,22 @@ def split_for(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
     if u < test_fraction + val_fraction:
         return Split.VAL
     return Split.TRAIN
+
+
+def evaluation_split(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
+    """Val or test for an evaluation pick, in the project's val:test proportion (by hash)."""
+    total = val_fraction + test_fraction
+    u = int(sha256[:8], 16) / 0xFFFFFFFF
+    return Split.TEST if total and u < test_fraction / total else Split.VAL
+
+
+def labeled_split(*, image, reservation_reason: str, config: dict) -> str:
+    """Where a queue label goes. Strategy picks always train: they are chosen for being hard or
+    atypical, so metrics on them would mislead. Evaluation picks, a uniform draw from the pool,
+    are val and test. A synthetic image is made from a training image: it always trains."""
+    if image.source == Source.SYNTHETIC or reservation_reason != EVALUATION_REASON:
+        return Split.TRAIN
+    return evaluation_split(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
 
 
 def _active_reservation(*, project, user):
@@ -60,8 +81,12 @@ def image_reserve_next(*, project, user) -> QueueItem:
     if held is not None:
         return QueueItem(reservation=held, image=held.image, created=False)
     lease = timedelta(minutes=project.config["lease_minutes"])
+    # A share of hand-outs is a uniform draw from the pool, for an unbiased evaluation sample.
+    evaluation = random.random() < project.config["evaluation_share"]
     with transaction.atomic():
-        image = _claim_top_image(project=project)
+        image = _claim_top_image(project=project, evaluation=evaluation)
+        if image is None and evaluation:
+            evaluation, image = False, _claim_top_image(project=project)
         if image is None:
             raise ConflictError("The pool is empty: every image is labeled, reserved or skipped.", code="pool_empty")
         entry = _stream_held_credit(image)
@@ -70,14 +95,17 @@ def image_reserve_next(*, project, user) -> QueueItem:
             entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image)
         reservation = Reservation.objects.create(
             project=project, image=image, user=user, credit_entry=entry,
-            expires_at=timezone.now() + lease, reason=image.score_reason or "unscored", score=image.priority,
+            expires_at=timezone.now() + lease, score=image.priority,
+            reason=EVALUATION_REASON if evaluation else image.score_reason or "unscored",
         )
     return QueueItem(reservation=reservation, image=image, created=True, balance=balance)
 
 
-def _claim_top_image(*, project) -> Image | None:
+def _claim_top_image(*, project, evaluation: bool = False) -> Image | None:
     """Mark the queue's first image reserved and return it, in one statement: an index scan
-    of (project, status, priority desc, id). On PostgreSQL the candidate is taken with
+    of (project, status, priority desc, id) — or, for an evaluation pick, of (project, status,
+    eval_key), the first row of which is a uniformly random pool image (synthetic images,
+    made from training images, never evaluate). On PostgreSQL the candidate is taken with
     FOR NO KEY UPDATE SKIP LOCKED, so concurrent annotators skip each other's rows instead of
     waiting or colliding; SQLite serialises writers anyway. The caller's transaction
     rolls the claim back if no credit can be reserved."""
@@ -89,12 +117,19 @@ def _claim_top_image(*, project) -> Image | None:
     features = connection.features
     lock = (" FOR NO KEY UPDATE SKIP LOCKED" if features.has_select_for_no_key_update
             else " FOR UPDATE SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
-    sql = (
-        f"UPDATE {table} SET status = %s WHERE id = ("
-        f"SELECT id FROM {table} WHERE project_id = %s AND status = %s "
-        f"ORDER BY priority DESC, id ASC LIMIT 1{lock}) RETURNING {columns}"
-    )
-    claimed = list(Image.objects.raw(sql, [Status.RESERVED, project.pk, Status.UNLABELED]))
+    top = f"SELECT id FROM {table} WHERE project_id = %s AND status = %s ORDER BY priority DESC, id ASC LIMIT 1{lock}"
+    params = [project.pk, Status.UNLABELED]
+    if evaluation:
+        # An image the production loop pinned to the top still comes first.
+        top = (
+            f"COALESCE((SELECT id FROM {table} WHERE project_id = %s AND status = %s AND priority >= %s "
+            f"ORDER BY priority DESC, id ASC LIMIT 1{lock}), "
+            f"(SELECT id FROM {table} WHERE project_id = %s AND status = %s AND source <> %s "
+            f"ORDER BY eval_key ASC, id ASC LIMIT 1{lock}))"
+        )
+        params = [project.pk, Status.UNLABELED, PINNED_PRIORITY, project.pk, Status.UNLABELED, Source.SYNTHETIC]
+    sql = f"UPDATE {table} SET status = %s WHERE id = ({top}) RETURNING {columns}"
+    claimed = list(Image.objects.raw(sql, [Status.RESERVED, *params]))
     return claimed[0] if claimed else None
 
 
@@ -171,13 +206,8 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         )
         reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
         reservation.save(update_fields=["state", "ended_at"])
-        config = project.config
         image.status = Status.LABELED
-        # A synthetic image is made from a training image: in val or test it would leak
-        # training content into the evaluation, so it always trains.
-        image.split = Split.TRAIN if image.source == Source.SYNTHETIC else split_for(
-            sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
-        )
+        image.split = labeled_split(image=image, reservation_reason=reservation.reason, config=project.config)
         image.labeled_at = timezone.now()
         image.save(update_fields=["status", "split", "labeled_at"])
     return annotation

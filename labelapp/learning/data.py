@@ -43,7 +43,9 @@ __all__ = [
     "Letterbox",
     "letterbox",
     "prepare",
+    "ChunkStore",
     "PoolCache",
+    "VectorCache",
 ]
 
 
@@ -313,40 +315,40 @@ _CHUNK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SUFFIX = ".npy"
 
 
-class PoolCache:
-    """On-disk cache of preprocessed model inputs, in chunks.
+class ChunkStore:
+    """On-disk store of fixed-shape records keyed by image id, in chunks.
 
-    Rescoring a pool of millions of images must not decode a JPEG twice: each
-    image is decoded and prepared once, written here, and every later model
-    version reads the ready ``uint8`` tensors (memory-mapped, so a worker
-    touches only what it scores).
+    Rescoring a pool of millions of images must not decode a JPEG (or run a backbone)
+    twice: each image's record is computed once, written here, and every later reader
+    gets it memory-mapped, touching only what it reads.
 
     Layout
     ------
-    ``<directory>/<name>.npy`` — one file per chunk, a NumPy structured array
-    with fields ``id`` (``int64``) and ``image`` (``uint8`` ``(S, S, 3)``).
-    One file per chunk (rather than separate id and image files) makes a
-    chunk write a single atomic ``os.replace``: a reader sees the old chunk or
-    the new one, never a mix, and never a half-written file.  Temporary files
+    ``<directory>/<name>.npy`` — one file per chunk, a NumPy structured array with fields
+    ``id`` (``int64``) and the record field.  One file per chunk (rather than separate id
+    and record files) makes a chunk write a single atomic ``os.replace``: a reader sees the
+    old chunk or the new one, never a mix, and never a half-written file.  Temporary files
     start with ``.`` and are ignored.
-
-    Chunks are the unit of work for rescoring (one Celery task per chunk).
-    :meth:`get_many` serves random access by id across chunks (for example
-    to gather the labeled images for training).
 
     Parameters
     ----------
     directory : str or os.PathLike
-        Created if missing.  One directory per input size / preprocessing.
-    size : int
-        Side ``S`` of the stored square images.
+        Created if missing.  One directory per record kind (input size, backbone).
+    field : str
+        Name of the record field.
+    shape : tuple of int
+        Shape of one record.
+    dtype : numpy dtype
+        Dtype of the records.
     """
 
-    def __init__(self, directory: str | os.PathLike, size: int):
+    def __init__(self, directory: str | os.PathLike, *, field: str, shape: tuple[int, ...], dtype):
         self.directory = Path(directory)
-        self.size = _check_size(size)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self._dtype = np.dtype([("id", "<i8"), ("image", "u1", (self.size, self.size, 3))])
+        self.field = field
+        self.shape = tuple(shape)
+        self.item_dtype = np.dtype(dtype)
+        self._dtype = np.dtype([("id", "<i8"), (field, self.item_dtype, self.shape)])
         self._index: dict[int, tuple[str, int]] | None = None
 
     def _path(self, name: str) -> Path:
@@ -356,7 +358,7 @@ class PoolCache:
             )
         return self.directory / (name + _SUFFIX)
 
-    def write_chunk(self, name: str, ids: np.ndarray, images: np.ndarray) -> None:
+    def write_chunk(self, name: str, ids: np.ndarray, records: np.ndarray) -> None:
         """Write (or atomically replace) a chunk.
 
         Parameters
@@ -365,8 +367,8 @@ class PoolCache:
             Chunk name: letters, digits, ``_.-``; no leading dot.
         ids : np.ndarray
             ``int64`` ``(N,)`` image ids, unique within the chunk.
-        images : np.ndarray
-            ``uint8`` ``(N, S, S, 3)`` prepared images, ``S == self.size``.
+        records : np.ndarray
+            ``(N, *shape)`` of the store's dtype.
 
         Notes
         -----
@@ -379,19 +381,19 @@ class PoolCache:
         ids = np.asarray(ids)
         if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer):
             raise ValueError(f"ids must be a 1-d integer array, got {ids.dtype} {ids.shape}")
-        if not isinstance(images, np.ndarray) or images.dtype != np.uint8:
-            raise ValueError("images must be a uint8 numpy array")
-        expected = (len(ids), self.size, self.size, 3)
-        if images.shape != expected:
-            raise ValueError(f"images must have shape {expected}, got {images.shape}")
+        if not isinstance(records, np.ndarray) or records.dtype != self.item_dtype:
+            raise ValueError(f"{self.field}s must be a {self.item_dtype} numpy array")
+        expected = (len(ids), *self.shape)
+        if records.shape != expected:
+            raise ValueError(f"{self.field}s must have shape {expected}, got {records.shape}")
         if len(np.unique(ids)) != len(ids):
             raise ValueError("ids must be unique within a chunk")
-        records = np.empty(len(ids), dtype=self._dtype)
-        records["id"] = ids
-        records["image"] = images
-        atomic_write(path, lambda fh: np.save(fh, records, allow_pickle=False))
+        rows = np.empty(len(ids), dtype=self._dtype)
+        rows["id"] = ids
+        rows[self.field] = records
+        atomic_write(path, lambda fh: np.save(fh, rows, allow_pickle=False))
         self._index = None
-        logger.debug("pool cache: wrote chunk %s (%d images) in %s", name, len(ids), self.directory)
+        logger.debug("chunk store: wrote chunk %s (%d records) in %s", name, len(ids), self.directory)
 
     def _open(self, name: str) -> np.ndarray:
         path = self._path(name)
@@ -399,9 +401,7 @@ class PoolCache:
             raise KeyError(f"no chunk named {name!r} in {self.directory}")
         records = np.load(path, mmap_mode="r", allow_pickle=False)
         if records.dtype != self._dtype:
-            raise ValueError(
-                f"chunk {name!r} holds {records.dtype}, expected images of size {self.size}"
-            )
+            raise ValueError(f"chunk {name!r} holds {records.dtype}, expected {self._dtype}")
         return records
 
     def read_chunk(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -411,19 +411,19 @@ class PoolCache:
         -------
         ids : np.ndarray
             ``int64`` ``(N,)`` (an in-memory copy).
-        images : np.ndarray
-            ``uint8`` ``(N, S, S, 3)``, a read-only memory-mapped view: pages
-            are read from disk as they are used.
+        records : np.ndarray
+            ``(N, *shape)``, a read-only memory-mapped view: pages are read from disk as
+            they are used.
 
         Raises
         ------
         KeyError
             If the chunk does not exist.
         ValueError
-            If the chunk was written with another image size.
+            If the chunk was written with another record shape or dtype.
         """
         records = self._open(name)
-        return np.array(records["id"], dtype=np.int64), records["image"]
+        return np.array(records["id"], dtype=np.int64), records[self.field]
 
     def chunk_names(self) -> list[str]:
         """Names of the complete chunks, sorted."""
@@ -462,7 +462,7 @@ class PoolCache:
         self._index = None
 
     def get_many(self, ids: np.ndarray) -> np.ndarray:
-        """Gather images by id across chunks.
+        """Gather records by id across chunks.
 
         Parameters
         ----------
@@ -472,7 +472,7 @@ class PoolCache:
         Returns
         -------
         np.ndarray
-            ``uint8`` ``(N, S, S, 3)``, in memory, in the order of ``ids``.
+            ``(N, *shape)``, in memory, in the order of ``ids``.
 
         Raises
         ------
@@ -485,15 +485,39 @@ class PoolCache:
         index = self.index()
         missing = [int(i) for i in ids.tolist() if int(i) not in index]
         if missing:
-            raise KeyError(f"ids not in the pool cache: {missing[:20]}")
-        out = np.empty((len(ids), self.size, self.size, 3), dtype=np.uint8)
+            raise KeyError(f"ids not in {self.directory}: {missing[:20]}")
+        out = np.empty((len(ids), *self.shape), dtype=self.item_dtype)
         by_chunk: dict[str, list[tuple[int, int]]] = {}
         for pos, image_id in enumerate(ids.tolist()):
             name, row = index[int(image_id)]
             by_chunk.setdefault(name, []).append((pos, row))
         for name, pairs in by_chunk.items():
-            images = self._open(name)["image"]
+            records = self._open(name)[self.field]
             positions = np.array([p for p, _ in pairs])
             rows = np.array([r for _, r in pairs])
-            out[positions] = images[rows]
+            out[positions] = records[rows]
         return out
+
+
+class PoolCache(ChunkStore):
+    """Prepared model inputs: ``uint8`` ``(S, S, 3)`` per image, one directory per size.
+
+    Chunks are the unit of work for rescoring (one Celery task per chunk);
+    :meth:`get_many` serves random access by id across chunks (for example to gather the
+    labeled images for training).
+    """
+
+    def __init__(self, directory: str | os.PathLike, size: int):
+        self.size = _check_size(size)
+        super().__init__(directory, field="image", shape=(self.size, self.size, 3), dtype=np.uint8)
+
+
+class VectorCache(ChunkStore):
+    """Embeddings: ``float16`` ``(D,)`` per image (half the bytes; cosine similarities of
+    unit vectors lose nothing that ranking needs), one directory per backbone."""
+
+    def __init__(self, directory: str | os.PathLike, dim: int):
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+            raise ValueError(f"dim must be a positive int, got {dim!r}")
+        self.dim = int(dim)
+        super().__init__(directory, field="vector", shape=(self.dim,), dtype=np.float16)

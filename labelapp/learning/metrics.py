@@ -19,11 +19,13 @@ like COCO's mean over ``precision > -1``.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 __all__ = [
+    "wilson_interval",
+    "bootstrap_interval",
     "IOU_THRESHOLDS",
     "RECALL_THRESHOLDS",
     "average_precision",
@@ -369,3 +371,35 @@ def detection_report(
         "count_mae_per_class": [float(v) for v in per_class_mae],
         "count_threshold": float(count_threshold),
     }
+
+
+def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, float] | None:
+    """95 % (by default) Wilson score interval of a proportion; None for ``n == 0``.
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible for the small
+    evaluation samples of the first labels (e.g. 9 of 10 correct → 0.60–0.98).
+    """
+    if n <= 0:
+        return None
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, n], got {successes} of {n}")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
+def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, rng: np.random.Generator, *,
+                       resamples: int = 200, level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``statistic(indices)`` over ``n`` items resampled with
+    replacement (for metrics without a closed form, such as mAP); None for ``n == 0``.
+    Resamples whose statistic is not finite (e.g. no ground truth drawn) are left out."""
+    if n <= 0:
+        return None
+    values = np.array([statistic(rng.integers(0, n, n)) for _ in range(resamples)], dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return None
+    tail = (1 - level) / 2 * 100
+    return float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))

@@ -28,11 +28,10 @@ from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, NotFoundError, ServiceError
 from labelapp.credits import services as credits
-from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
+from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.images.services import image_store, images_validate, storage_cleanup
 from labelapp.images.validation import UploadRejected, ValidImage
 from labelapp.labeling.models import Annotation, AnnotationKind
-from labelapp.labeling.services import split_for
 from labelapp.learning.stream import Decision, StreamState, decide, new_state, update
 from labelapp.projects.models import LabelClass, Project, TaskType
 from labelapp.projects.settings_schema import default_strategy
@@ -540,9 +539,10 @@ def _label_from_prediction(*, project, image: Image, item: VerificationItem, kin
             )
     except IntegrityError:
         return False
-    config = project.config
     image.status, image.labeled_at = Status.LABELED, now
-    image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+    # Verified and affirmed labels are the model's own outputs that nobody contradicted:
+    # evaluating on them would flatter it, so they train.
+    image.split = Split.TRAIN
     image.save(update_fields=["status", "labeled_at", "split"])
     transaction.on_commit(lambda: _after_label(project.pk))
     return True

@@ -40,8 +40,19 @@ class ProjectSettingsSerializer(serializers.Serializer):
     weak_class_weighting = serializers.BooleanField(default=True)
     auto_retrain_every = serializers.IntegerField(min_value=0, default=20, help_text="Retrain after this many new labels; 0 = never.")
     lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=10)
-    val_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
-    test_fraction = serializers.FloatField(min_value=0, max_value=0.5, default=0.15)
+    evaluation_share = serializers.FloatField(
+        min_value=0, max_value=0.5, default=0.125,
+        help_text="Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that "
+                  "metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.",
+    )
+    val_fraction = serializers.FloatField(
+        min_value=0, max_value=0.5, default=0.15,
+        help_text="Imported labels: share that goes to val (by content hash). Evaluation picks divide between val "
+                  "and test in the ratio val_fraction : test_fraction.",
+    )
+    test_fraction = serializers.FloatField(
+        min_value=0, max_value=0.5, default=0.15, help_text="Imported labels: share that goes to test (see val_fraction).",
+    )
     model = serializers.CharField(max_length=60, required=False, help_text="A registered model name; default by task type.")
     input_size = serializers.IntegerField(min_value=32, max_value=512, required=False)
     detection_threshold = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.3)

@@ -207,3 +207,12 @@ LOGGING = {
 LABELAPP_RESCORE_CHUNK_SIZE = env.int("LABELAPP_RESCORE_CHUNK_SIZE", default=512)
 # A training or rescore with no progress for this long lost its worker and is resumed.
 LABELAPP_TRAINING_STALE_SECONDS = env.int("LABELAPP_TRAINING_STALE_SECONDS", default=180)
+
+# The pretrained backbone every image is embedded with at ingest (see the README's Models
+# section). "none" falls back to the small from-scratch models. A weights file you bring
+# (LABELAPP_BACKBONE_WEIGHTS) must be a MobileNetV2 state dict with torchvision's names; give
+# its sha256 to have it checked, as the shipped file always is.
+LABELAPP_BACKBONE = env("LABELAPP_BACKBONE", default="mobilenet_v2")
+LABELAPP_BACKBONE_WEIGHTS = env("LABELAPP_BACKBONE_WEIGHTS", default=None)
+LABELAPP_BACKBONE_SHA256 = env("LABELAPP_BACKBONE_SHA256", default=None)
+LABELAPP_EMBED_SIZE = env.int("LABELAPP_EMBED_SIZE", default=112)

@@ -113,12 +113,43 @@ class LearningCurveView(ProjectScopedMixin, APIView):
             "id": 0, "strategy": "live", "metric": metric, "created_at": None,
             "points": [
                 {"credits_spent": v.credits_spent, "labels": v.labels_seen, "model_version": v.number,
-                 "val": (v.metrics.get("val") or {}).get(metric), "test": (v.metrics.get("test") or {}).get(metric)}
+                 **{f"{split}{suffix}": (v.metrics.get(split) or {}).get(key)
+                    for split in ("val", "test")
+                    for suffix, key in (("", metric), ("_images", "images"), ("_interval", "interval"))}}
                 for v in versions
             ],
         }
         runs = LearningCurve.objects.filter(project=self.project).order_by("-id")[:10]
         return Response({"live": live, "runs": LearningCurveOutputSerializer(runs, many=True).data})
+
+
+class BackboneStatusSerializer(serializers.Serializer):
+    available = serializers.BooleanField()
+    name = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(help_text="Where the weights came from, or why the from-scratch models are used.")
+
+
+class EvaluationSampleSerializer(serializers.Serializer):
+    share = serializers.FloatField(help_text="Share of hand-outs drawn uniformly from the pool for evaluation.")
+    val_images = serializers.IntegerField()
+    test_images = serializers.IntegerField()
+    credits_spent = serializers.IntegerField(help_text="Credits spent on evaluation picks so far.")
+
+
+class EngineStatusSerializer(serializers.Serializer):
+    backbone = BackboneStatusSerializer()
+    model = serializers.CharField(help_text="The model the next training uses.")
+    evaluation = EvaluationSampleSerializer()
+
+
+class EngineStatusView(ProjectScopedMixin, APIView):
+    """The learning engine: pretrained backbone or from-scratch fallback, and the evaluation sample."""
+
+    read_roles = ALL_ROLES
+
+    @extend_schema(responses=EngineStatusSerializer)
+    def get(self, request, project_id):
+        return Response(selectors.engine_status(project=self.project))
 
 
 class HealthView(ProjectScopedMixin, APIView):

@@ -11,10 +11,26 @@ from django.conf import settings
 
 from labelapp.projects.models import TaskType
 
-DEFAULT_MODEL = {TaskType.CLASSIFICATION: "cnn_classifier", TaskType.DETECTION: "centernet_detector"}
+FROM_SCRATCH_MODEL = {TaskType.CLASSIFICATION: "cnn_classifier", TaskType.DETECTION: "centernet_detector"}
 DEFAULT_INPUT_SIZE = {TaskType.CLASSIFICATION: 64, TaskType.DETECTION: 128}
 _LOADED: "OrderedDict[int, object]" = OrderedDict()
 _LOADED_MAX = 2
+
+
+def default_model(task_type: str) -> str:
+    """A softmax head on the pretrained embeddings for classification when the backbone is
+    installed (it beats a from-scratch CNN from the first labels); the from-scratch models
+    otherwise, and for detection (see the README's detector comparison)."""
+    from .embeddings import backbone
+
+    if task_type == TaskType.CLASSIFICATION and backbone() is not None:
+        return "embedding_classifier"
+    return FROM_SCRATCH_MODEL[task_type]
+
+
+def reads_vectors(model) -> bool:
+    """Whether a model reads cached embeddings (the fast path) instead of pixels."""
+    return hasattr(model, "predict_vectors")
 
 
 def input_size_for(project) -> int:
@@ -24,6 +40,13 @@ def input_size_for(project) -> int:
 _CACHES: dict[tuple[int, int], object] = {}
 
 
+def project_cache_dir(project) -> Path:
+    """Where a project's caches live. The creation time tells apart projects whose ids a
+    reset database handed out again."""
+    incarnation = int(project.created_at.timestamp() * 1e6)
+    return Path(settings.VAR_DIR) / "cache" / f"project-{project.pk}-{incarnation}"
+
+
 def pool_cache(project, size: int):
     """The process's PoolCache for a project and input size. Kept per process so its id
     index is built once, not rescanned from every chunk file by every rescore task; a miss
@@ -31,9 +54,7 @@ def pool_cache(project, size: int):
     from labelapp.learning.data import PoolCache
 
     key = (project.pk, size)
-    # The creation time tells apart projects whose ids a reset database handed out again.
-    incarnation = int(project.created_at.timestamp() * 1e6)
-    directory = Path(settings.VAR_DIR) / "cache" / f"project-{project.pk}-{incarnation}" / f"size-{size}"
+    directory = project_cache_dir(project) / f"size-{size}"
     cache = _CACHES.get(key)
     if cache is None or cache.directory != directory:
         cache = _CACHES[key] = PoolCache(directory, size)

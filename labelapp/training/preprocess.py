@@ -1,4 +1,4 @@
-"""After upload: thumbnails, pool-cache tensors, and a first priority for new images.
+"""After upload: thumbnails, pool-cache tensors, embeddings, and a first priority for new images.
 
 With an active model, new images are scored by it; without one, the whole unlabeled pool
 gets cold-start priorities (representative picks), because uncertainty from a model
@@ -10,7 +10,7 @@ from django.db.models import Case, FloatField, Value, When
 from labelapp.images.models import Image, Status
 from labelapp.images.services import thumbnail_ensure
 
-from . import engine
+from . import embeddings, engine
 from .models import ModelVersion
 
 COLD_START_PICKS = 200
@@ -26,6 +26,7 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
             thumbnail_ensure(image=image)
     size = engine.input_size_for(project)
     engine.prepared_images(project, images, size=size)
+    embeddings.embeddings_for(project, images)
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     if active is not None:
         from .services import rescore_chunk

@@ -1,3 +1,6 @@
+from django.db.models import Count
+
+from . import engine
 from .models import ModelVersion, Prediction
 
 
@@ -54,3 +57,30 @@ def project_health(*, project) -> dict:
                          class_names=[c.name for c in classes])
     stats["class_ids"] = [c.pk for c in classes]
     return engine.jsonable(stats)
+
+
+def engine_status(*, project) -> dict:
+    """Which models this project trains, whether the pretrained backbone is on (and if not,
+    why), and what the unbiased evaluation sample holds and has cost."""
+    from labelapp.images.models import Image, Split, Status
+    from labelapp.labeling.models import Reservation, ReservationState
+    from labelapp.labeling.services import EVALUATION_REASON
+
+    from . import embeddings
+
+    config = project.config
+    counts = dict.fromkeys((Split.VAL, Split.TEST), 0)
+    for row in (Image.objects.filter(project=project, status=Status.LABELED, split__in=list(counts))
+                .values("split").annotate(n=Count("id"))):
+        counts[row["split"]] = row["n"]
+    return {
+        "backbone": embeddings.backbone_status(),
+        "model": config.get("model") or engine.default_model(project.task_type),
+        "evaluation": {
+            "share": config["evaluation_share"],
+            "val_images": counts[Split.VAL],
+            "test_images": counts[Split.TEST],
+            "credits_spent": Reservation.objects.filter(project=project, reason=EVALUATION_REASON,
+                                                        state=ReservationState.SUBMITTED).count(),
+        },
+    }

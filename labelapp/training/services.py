@@ -22,7 +22,7 @@ from labelapp.images.models import PINNED_REASONS, Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
 
-from . import engine
+from . import embeddings, engine
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -85,13 +85,25 @@ def training_claim(*, run_id: int) -> bool:
     )
 
 
-def _training_data(project, split: str, class_index: dict[int, int], size: int):
+def model_inputs(project, model, images: list, *, size: int) -> np.ndarray:
+    """What a model reads for Image rows: cached backbone vectors for a head on embeddings,
+    prepared pixel tensors for every other model."""
+    if engine.reads_vectors(model):
+        return embeddings.embeddings_for(project, images)
+    return engine.prepared_images(project, images, size=size)
+
+
+def model_outputs(model, inputs):
+    return model.predict_vectors(inputs) if engine.reads_vectors(model) else model.predict(inputs)
+
+
+def _training_data(project, split: str, class_index: dict[int, int], size: int, model=None):
     annotations = list(
         Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
         .select_related("image")
         .order_by("image_id")
     )
-    images = engine.prepared_images(project, [a.image for a in annotations], size=size)
+    images = model_inputs(project, model, [a.image for a in annotations], size=size)
     if project.task_type == TaskType.CLASSIFICATION:
         targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
     else:
@@ -99,7 +111,7 @@ def _training_data(project, split: str, class_index: dict[int, int], size: int):
     return images, targets
 
 
-def _auto_labeled_training_data(project, class_index: dict[int, int], size: int):
+def _auto_labeled_training_data(project, class_index: dict[int, int], size: int, model=None):
     """Stream-accepted images with the model output they were accepted on as the label, for
     `train_on_auto_labels`. Only ever training data: evaluating a model on its own outputs
     would measure nothing. Detection keeps the boxes at or above the project's detection
@@ -119,10 +131,10 @@ def _auto_labeled_training_data(project, class_index: dict[int, int], size: int)
             class_id = prediction.model_version.classes[int(np.argmax(probs))] if probs else None
             if class_id in class_index:
                 labeled.append((prediction, class_index[class_id]))
-        images = engine.prepared_images(project, [p.image for p, _ in labeled], size=size)
+        images = model_inputs(project, model, [p.image for p, _ in labeled], size=size)
         return images, np.array([label for _, label in labeled], dtype=np.int64)
     threshold = project.config["detection_threshold"]
-    images = engine.prepared_images(project, [p.image for p in predictions], size=size)
+    images = model_inputs(project, model, [p.image for p in predictions], size=size)
     targets = [
         engine.detection_target(
             [b for b in p.boxes or [] if b.get("score", 1.0) >= threshold and b["label_class"] in class_index],
@@ -138,21 +150,29 @@ def evaluate(model, images, targets, *, task: str, class_names: list[str], thres
 
     if len(images) == 0:
         return {"images": 0}
-    outputs = model.predict(images)
+    outputs = model_outputs(model, images)
     if task == TaskType.CLASSIFICATION:
         report = metrics.classification_report(targets, outputs.probs.argmax(axis=1), len(class_names))
         per_class = {
             name: {"precision": report["precision"][i], "recall": report["recall"][i], "f1": report["f1"][i], "support": report["support"][i]}
             for i, name in enumerate(class_names)
         }
+        correct = int(np.sum(outputs.probs.argmax(axis=1) == np.asarray(targets)))
         return engine.jsonable({"images": len(images), "accuracy": report["accuracy"], "per_class": per_class,
-                                "confusion_matrix": report["confusion_matrix"]})
+                                "confusion_matrix": report["confusion_matrix"],
+                                "interval": metrics.wilson_interval(correct, len(images))})
     report = metrics.detection_report(targets, outputs, len(class_names), count_threshold=threshold)
+    interval = metrics.bootstrap_interval(
+        lambda idx: metrics.detection_report([targets[i] for i in idx], [outputs[i] for i in idx], len(class_names),
+                                             count_threshold=threshold)["map50"],
+        len(images), np.random.default_rng(len(images)), resamples=100,
+    )
     per_class = {
         name: {"ap50": report["ap50"][i], "ap": report["ap"][i], "num_gt": report["num_gt"][i]} for i, name in enumerate(class_names)
     }
     return engine.jsonable({"images": len(images), "map50": report["map50"], "map": report["map"], "per_class": per_class,
-                            "count_mae": report["count_mae"], "exact_count_rate": report["exact_count_rate"]})
+                            "count_mae": report["count_mae"], "exact_count_rate": report["exact_count_rate"],
+                            "interval": interval})
 
 
 def training_run(*, run_id: int) -> ModelVersion | None:
@@ -171,21 +191,21 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         class_index = {c.pk: i for i, c in enumerate(classes)}
         class_names = [c.name for c in classes]
         size = engine.input_size_for(project)
-        train_images, train_targets = _training_data(project, Split.TRAIN, class_index, size)
+        model_name = config.get("model") or engine.default_model(project.task_type)
+        options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
+        model = create_model(model_name, classes=class_names, input_size=size, **options)
+        train_images, train_targets = _training_data(project, Split.TRAIN, class_index, size, model)
         if len(train_images) == 0:
             raise ServiceError("There are no labeled training images yet.", code="no_training_data")
         human_labels, auto_labels = len(train_images), 0
         if config["train_on_auto_labels"]:
-            auto_images, auto_targets = _auto_labeled_training_data(project, class_index, size)
+            auto_images, auto_targets = _auto_labeled_training_data(project, class_index, size, model)
             auto_labels = len(auto_images)
             if auto_labels:
                 train_images = np.concatenate([train_images, auto_images])
                 train_targets = (np.concatenate([train_targets, auto_targets])
                                  if project.task_type == TaskType.CLASSIFICATION else train_targets + auto_targets)
-        val_images, val_targets = _training_data(project, Split.VAL, class_index, size)
-        model_name = config.get("model") or engine.DEFAULT_MODEL[project.task_type]
-        options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
-        model = create_model(model_name, classes=class_names, input_size=size, **options)
+        val_images, val_targets = _training_data(project, Split.VAL, class_index, size, model)
         active = ModelVersion.objects.filter(project=project, is_active=True).first()
         warm = None
         if active is not None:
@@ -203,13 +223,14 @@ def training_run(*, run_id: int) -> ModelVersion | None:
 
         # Loading the data can take a while: tell recovery this worker is alive.
         TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"], heartbeat_at=timezone.now())
-        model.fit(
-            train_images, train_targets, val_images, val_targets,
-            config=TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5,
-                               batch_size=_batch_size(len(train_images))),
-            progress=progress, warm_start=warm,
-        )
-        test_images, test_targets = _training_data(project, Split.TEST, class_index, size)
+        train_config = TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5,
+                                   batch_size=_batch_size(len(train_images)))
+        if engine.reads_vectors(model):
+            model.fit_vectors(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress)
+        else:
+            model.fit(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress,
+                      warm_start=warm)
+        test_images, test_targets = _training_data(project, Split.TEST, class_index, size, model)
         threshold = config["detection_threshold"]
         metrics = {
             "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
@@ -341,8 +362,7 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
     images = list(Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id"))
     if images:
         model = engine.load_version(version)
-        arrays = engine.prepared_images(project, images, size=version.input_size)
-        outputs = model.predict(arrays)
+        outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
         strategy = version.strategy or _strategy_name(project)
         # Random stays random: no weak-class weighting of its scores.
         weighted = project.config["weak_class_weighting"] and strategy != "random"

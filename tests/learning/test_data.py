@@ -10,6 +10,7 @@ from labelapp.learning.data import (
     PAD_VALUE,
     Letterbox,
     PoolCache,
+    VectorCache,
     decode_rgb,
     letterbox,
     prepare,
@@ -284,3 +285,16 @@ def test_pool_cache_size_mismatch(tmp_path):
     PoolCache(tmp_path, 8).write_chunk("c", *_chunk())
     with pytest.raises(ValueError):
         PoolCache(tmp_path, 16).read_chunk("c")
+
+
+def test_vector_cache_round_trips_float16_vectors_by_id(tmp_path):
+    cache = VectorCache(tmp_path / "v", 4)
+    vectors = np.array([[1, 0, 0, 0], [0, 0.5, 0.25, 0.125]], dtype=np.float16)
+
+    cache.write_chunk("a", np.array([7, 3]), vectors)
+
+    np.testing.assert_array_equal(cache.get_many(np.array([3, 7])), vectors[::-1])
+    with pytest.raises(ValueError, match="float16"):
+        cache.write_chunk("b", np.array([1]), np.zeros((1, 4), np.float32))
+    with pytest.raises(KeyError):
+        cache.get_many(np.array([99]))

@@ -12,7 +12,9 @@ from labelapp.learning.metrics import (
     classification_report,
     count_report,
     detection_report,
+    bootstrap_interval,
     iou_matrix,
+    wilson_interval,
 )
 
 # ---------------------------------------------------------------- classification
@@ -265,3 +267,23 @@ def test_ap_matches_pycocotools_many_detections_per_image():
     pb = np.concatenate([pxy, pxy + 20], axis=1)
     pred = [{"boxes": pb, "scores": rng.random(len(pb)), "labels": np.zeros(len(pb), int)}]
     _assert_matches_coco(gt, pred, 1)
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    # 9 of 10: p = 0.9, z = 1.96 → centre 0.7890, half 0.1931 (by hand from the formula).
+    low, high = wilson_interval(9, 10)
+    assert low == pytest.approx(0.5958, abs=1e-3) and high == pytest.approx(0.9821, abs=1e-3)
+    assert wilson_interval(0, 0) is None
+    low, high = wilson_interval(0, 5)
+    assert low == 0.0 and high == pytest.approx(0.4345, abs=1e-3)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_items():
+    rng = np.random.default_rng(0)
+    small_items, large_items = np.r_[np.ones(5), np.zeros(5)], np.r_[np.ones(500), np.zeros(500)]
+    small = bootstrap_interval(lambda idx: small_items[idx].mean(), 10, rng)
+    large = bootstrap_interval(lambda idx: large_items[idx].mean(), 1000, rng)
+    assert small[0] < 0.5 < small[1] and large[0] < 0.5 < large[1]
+    assert large[1] - large[0] < small[1] - small[0]
+    assert bootstrap_interval(lambda idx: 0.0, 0, rng) is None
+    assert bootstrap_interval(lambda idx: float("nan"), 3, rng) is None

@@ -24,6 +24,7 @@ from labelapp.learning.models.base import (
 )
 from labelapp.learning.models.centernet import CenterNetDetector
 from labelapp.learning.models.cnn import CNNClassifier
+from labelapp.learning.models.embedding_head import EmbeddingClassifier
 
 __all__ = [
     "ImageModel",
@@ -31,6 +32,7 @@ __all__ = [
     "Detections",
     "CNNClassifier",
     "CenterNetDetector",
+    "EmbeddingClassifier",
     "register_model",
     "create_model",
     "load_model",
@@ -162,3 +164,4 @@ def load_model(path: str | os.PathLike) -> ImageModel:
 
 register_model(CNNClassifier.name, CNNClassifier)
 register_model(CenterNetDetector.name, CenterNetDetector)
+register_model(EmbeddingClassifier.name, EmbeddingClassifier)

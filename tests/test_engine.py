@@ -1,0 +1,174 @@
+"""The embedding-first engine: vectors at ingest, a head on them as the classification
+default, the from-scratch fallback (and why), and the unbiased evaluation sample."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image as PilImage
+
+from labelapp.credits.services import credit_grant
+from labelapp.images.models import PINNED_PRIORITY, Image, Split, Status
+from labelapp.images.services import images_ingest
+from labelapp.labeling.models import Annotation, AnnotationKind
+from labelapp.labeling.services import EVALUATION_REASON, _claim_top_image, annotation_submit, image_reserve_next
+from labelapp.learning.backbone import MobileNetV2
+from labelapp.learning.models import create_model
+from labelapp.learning.training import TrainConfig
+from labelapp.training import embeddings, engine, services
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus
+from labelapp.training.preprocess import images_preprocess
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_engine(settings):
+    """The backbone and loaded models are cached per process; settings change per test."""
+    embeddings.reset()
+    engine._LOADED.clear()
+    yield
+    embeddings.reset()
+    engine._LOADED.clear()
+
+
+def colour_jpeg(seed: int, colour: tuple[int, int, int]) -> bytes:
+    """A noisy image of one dominant colour: 'red' and 'blue' are easy to tell apart for an
+    ImageNet backbone, and no two seeds give the same bytes."""
+    rng = np.random.default_rng(seed)
+    array = np.clip(np.array(colour, dtype=float) + rng.normal(0, 25, (48, 48, 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    PilImage.fromarray(array).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def ingest(project, seeds_and_colours):
+    files = [(f"c{seed}.jpg", colour_jpeg(seed, colour), "image/jpeg") for seed, colour in seeds_and_colours]
+    created = images_ingest(project=project, files=files).created
+    images_preprocess(project_id=project.pk, image_ids=[image.pk for image in created])
+    return created
+
+
+def label_queue(project, user, truth: dict[int, int], count: int):
+    """Play the annotator: take `count` images from the queue and give each its true class."""
+    for _ in range(count):
+        item = image_reserve_next(project=project, user=user)
+        annotation_submit(project=project, user=user, image_id=item.image.pk, label_class=truth[item.image.pk])
+
+
+RED, BLUE = (200, 40, 40), (40, 40, 200)
+
+
+def test_ingest_embeds_every_image_once_and_classification_trains_a_head_on_the_vectors(classification_project, users):
+    project = classification_project
+    cat, dog = (c.pk for c in project.label_classes.order_by("id"))
+    images = ingest(project, [(seed, RED if seed % 2 else BLUE) for seed in range(24)])
+    truth = {image.pk: cat if int(image.original_name[1:-4]) % 2 else dog for image in images}
+    cache = embeddings.vector_cache(project, embeddings.backbone())
+    assert set(cache.index()) == {image.pk for image in images}
+    credit_grant(project=project, amount=100, actor=users["admin"])
+    label_queue(project, users["annotator"], truth, 10)
+
+    run = services.training_request(project=project, user=users["admin"])
+    version = services.training_run(run_id=run.pk)
+
+    assert version is not None and version.model_name == "embedding_classifier"
+    job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
+    pool = list(Image.objects.filter(project=project, status=Status.UNLABELED))
+    services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
+    predicted = {p.image_id: version.classes[int(np.argmax(p.probs))] for p in Prediction.objects.filter(model_version=version)}
+    assert len(predicted) == len(pool) == 14
+    assert all(predicted[image.pk] == truth[image.pk] for image in pool)
+
+
+def test_a_stored_head_predicts_from_pixels_like_from_its_cached_vectors(classification_project, users):
+    project = classification_project
+    images = ingest(project, [(seed, RED if seed % 2 else BLUE) for seed in range(6)])
+    model = create_model("embedding_classifier", classes=["cat", "dog"], input_size=64)
+    vectors = embeddings.embeddings_for(project, images)
+    model.fit_vectors(vectors, np.array([i % 2 for i in range(6)]), vectors[:0], np.zeros(0, int), config=TrainConfig())
+
+    from_pixels = model.predict(engine.prepared_images(project, images, size=64)).probs
+    from_cache = model.predict_vectors(vectors).probs
+
+    # The cache keeps float16 vectors of the image at the backbone's size; pixels at 64 px
+    # are resized once more, so the two agree closely, not bit for bit.
+    np.testing.assert_allclose(from_pixels, from_cache, atol=0.05)
+
+
+def test_without_the_backbone_the_from_scratch_models_train_and_the_api_says_why(settings, classification_project, client_for):
+    settings.LABELAPP_BACKBONE = "none"
+
+    ingest(classification_project, [(1, RED)])
+
+    assert embeddings.backbone() is None
+    assert engine.default_model("classification") == "cnn_classifier"
+    status = client_for("annotator").get(f"/api/projects/{classification_project.pk}/engine").json()
+    assert status["backbone"] == {"available": False, "name": None, "detail": "switched off (LABELAPP_BACKBONE=none)"}
+    assert status["model"] == "cnn_classifier"
+
+
+def test_a_weights_file_with_the_wrong_digest_is_refused_and_reported(settings, tmp_path, classification_project, client_for):
+    altered = tmp_path / "mobilenet.pth"
+    torch.save(MobileNetV2().state_dict(), altered)
+    settings.LABELAPP_BACKBONE_WEIGHTS = str(altered)
+    settings.LABELAPP_BACKBONE_SHA256 = "0" * 64
+
+    status = client_for("admin").get(f"/api/projects/{classification_project.pk}/engine").json()
+
+    assert status["backbone"]["available"] is False
+    assert "sha256" in status["backbone"]["detail"] and status["model"] == "cnn_classifier"
+
+
+def test_an_evaluation_pick_is_the_pool_image_with_the_smallest_key_and_pinned_images_still_come_first(classification_project):
+    images = ingest(classification_project, [(seed, RED) for seed in range(5)])
+    keys = [0.9, 0.2, 0.7, 0.05, 0.5]
+    for image, key in zip(images, keys):
+        Image.objects.filter(pk=image.pk).update(eval_key=key, priority=1 - key)
+
+    assert _claim_top_image(project=classification_project, evaluation=True).pk == images[3].pk
+    assert _claim_top_image(project=classification_project).pk == images[1].pk  # highest priority left
+    Image.objects.filter(pk=images[0].pk).update(priority=PINNED_PRIORITY, score_reason="flagged")
+    assert _claim_top_image(project=classification_project, evaluation=True).pk == images[0].pk
+
+
+def test_evaluation_picks_go_to_val_and_test_and_every_strategy_pick_trains(classification_project, users):
+    project = classification_project
+    project.settings = {**project.settings, "evaluation_share": 0.5}
+    project.save(update_fields=["settings"])
+    cat = project.label_classes.order_by("id").first().pk
+    ingest(project, [(seed, RED) for seed in range(80)])
+    credit_grant(project=project, amount=100, actor=users["admin"])
+
+    reasons = []
+    for _ in range(60):
+        item = image_reserve_next(project=project, user=users["annotator"])
+        reasons.append(item.reservation.reason)
+        annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, label_class=cat)
+
+    labeled = list(Image.objects.filter(project=project, status=Status.LABELED).order_by("labeled_at", "id"))
+    evaluation = [image for image, reason in zip(labeled, reasons) if reason == EVALUATION_REASON]
+    # Half the hand-outs on average: 60 draws land in 15..45 but for a 1-in-10^4 chance.
+    assert 15 <= len(evaluation) <= 45
+    assert {image.split for image in evaluation} <= {Split.VAL, Split.TEST}
+    assert {image.split for image, reason in zip(labeled, reasons) if reason != EVALUATION_REASON} == {Split.TRAIN}
+
+
+def test_model_versions_report_the_evaluation_sample_size_and_interval(classification_project, users):
+    project = classification_project
+    cat, dog = (c.pk for c in project.label_classes.order_by("id"))
+    images = ingest(project, [(seed, RED if seed % 2 else BLUE) for seed in range(16)])
+    for image in images[:12]:
+        split = Split.TRAIN if image.pk % 3 else Split.VAL
+        label = cat if int(image.original_name[1:-4]) % 2 else dog
+        Annotation.objects.create(project=project, image=image, label_class_id=label, kind=AnnotationKind.IMPORTED, is_free=True)
+        Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=split)
+
+    run = services.training_request(project=project, user=users["admin"])
+    version = ModelVersion.objects.get(pk=services.training_run(run_id=run.pk).pk)
+
+    val = version.metrics["val"]
+    assert val["images"] == Image.objects.filter(project=project, split=Split.VAL).count() > 0
+    low, high = val["interval"]
+    assert 0 <= low <= val["accuracy"] <= high <= 1
