@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image as PilImage
+from PIL import ImageDraw
 
 from labelapp.credits.services import credit_grant
 from labelapp.images.models import PINNED_PRIORITY, Image, Split, Status
@@ -172,3 +173,23 @@ def test_model_versions_report_the_evaluation_sample_size_and_interval(classific
     assert val["images"] == Image.objects.filter(project=project, split=Split.VAL).count() > 0
     low, high = val["interval"]
     assert 0 <= low <= val["accuracy"] <= high <= 1
+
+
+def test_a_re_encoded_copy_is_flagged_as_a_near_duplicate_and_shows_in_the_health_check(classification_project, client_for):
+    scene = PilImage.new("RGB", (96, 96), (120, 160, 200))
+    ImageDraw.Draw(scene).ellipse((20, 20, 60, 70), fill=(200, 60, 40))
+    ImageDraw.Draw(scene).rectangle((50, 10, 90, 40), fill=(30, 120, 30))
+    first, copy, other = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    scene.save(first, format="PNG")
+    scene.save(copy, format="JPEG", quality=95)  # cosine 0.98 to the PNG
+    PilImage.fromarray(np.full((96, 96, 3), 230, np.uint8)).save(other, format="PNG")
+    created = images_ingest(project=classification_project, files=[
+        ("a.png", first.getvalue(), "image/png"), ("b.jpg", copy.getvalue(), "image/jpeg"),
+        ("c.png", other.getvalue(), "image/png")]).created
+    images_preprocess(project_id=classification_project.pk, image_ids=[image.pk for image in created])
+
+    flagged = {image.pk: image.near_duplicate_of_id for image in Image.objects.filter(project=classification_project)}
+    assert flagged == {created[0].pk: None, created[1].pk: created[0].pk, created[2].pk: None}
+    health = client_for("admin").get(f"/api/projects/{classification_project.pk}/health").json()
+    assert health["near_duplicates"]["images"] == 1
+    assert health["near_duplicates"]["examples"][0]["duplicate_of"] == created[0].pk

@@ -71,6 +71,9 @@ class Image(models.Model):
     # Uniform and independent of content and of every strategy: the unlabeled image with the
     # smallest key is a uniformly random draw from the pool, which is what evaluation needs.
     eval_key = models.FloatField(default=random_eval_key)
+    # The most similar earlier image when its embedding is nearly the same (set at ingest).
+    near_duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    near_duplicate_similarity = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
 

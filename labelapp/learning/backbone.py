@@ -148,7 +148,7 @@ class Backbone:
 
     def normalise(self, images: np.ndarray) -> torch.Tensor:
         """``uint8`` ``(N, S, S, 3)`` → normalised float ``(N, 3, E, E)`` at ``embed_size``."""
-        x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+        x = torch.from_numpy(np.require(images, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255.0)
         if x.shape[-1] != self.embed_size or x.shape[-2] != self.embed_size:
             x = F.interpolate(x, size=(self.embed_size, self.embed_size), mode="bilinear", align_corners=False,
                               antialias=x.shape[-1] > self.embed_size)

@@ -216,3 +216,5 @@ LABELAPP_BACKBONE = env("LABELAPP_BACKBONE", default="mobilenet_v2")
 LABELAPP_BACKBONE_WEIGHTS = env("LABELAPP_BACKBONE_WEIGHTS", default=None)
 LABELAPP_BACKBONE_SHA256 = env("LABELAPP_BACKBONE_SHA256", default=None)
 LABELAPP_EMBED_SIZE = env.int("LABELAPP_EMBED_SIZE", default=112)
+# A head on cached embeddings scores thousands of images per millisecond: bigger chunks.
+LABELAPP_RESCORE_VECTOR_CHUNK_SIZE = env.int("LABELAPP_RESCORE_VECTOR_CHUNK_SIZE", default=20000)

@@ -86,3 +86,24 @@ def embeddings_for(project, images: list) -> np.ndarray | None:
             cache.write_chunk(f"b{part[0].pk}_{part[-1].pk}_{len(part)}", np.array([i.pk for i in part]), vectors)
     cache.refresh()
     return cache.get_many(ids).astype(np.float32)
+
+
+def near_duplicates_flag(project, images: list) -> int:
+    """Point each new image at its most similar earlier image when their embeddings are nearly
+    the same (one pass over the project's cached vectors, chunk by chunk). Returns how many
+    were flagged."""
+    from labelapp.images.models import Image
+    from labelapp.learning.duplicates import NEAR_DUPLICATE_SIMILARITY, nearest_existing
+
+    vectors = embeddings_for(project, images)
+    if vectors is None or not images:
+        return 0
+    cache = vector_cache(project, backbone())
+    ids = np.array([image.pk for image in images], dtype=np.int64)
+    best_ids, best = nearest_existing(ids, vectors, (cache.read_chunk(name) for name in cache.chunk_names()))
+    flagged = 0
+    for image_id, other, similarity in zip(ids.tolist(), best_ids.tolist(), best.tolist()):
+        if similarity >= NEAR_DUPLICATE_SIMILARITY:
+            flagged += Image.objects.filter(pk=image_id).update(near_duplicate_of_id=other,
+                                                                near_duplicate_similarity=round(similarity, 4))
+    return flagged

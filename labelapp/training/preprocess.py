@@ -26,7 +26,7 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
             thumbnail_ensure(image=image)
     size = engine.input_size_for(project)
     engine.prepared_images(project, images, size=size)
-    embeddings.embeddings_for(project, images)
+    embeddings.near_duplicates_flag(project, images)
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     if active is not None:
         from .services import rescore_chunk

@@ -56,7 +56,24 @@ def project_health(*, project) -> dict:
     stats = health_stats(labels, sizes, len(classes), task=project.task_type, brightness=brightness,
                          class_names=[c.name for c in classes])
     stats["class_ids"] = [c.pk for c in classes]
+    stats["near_duplicates"] = near_duplicates_summary(project=project)
+    if stats["near_duplicates"]["images"]:
+        stats["recommendations"].append({
+            "code": "near_duplicates", "class": None, "class_name": None, "severity": "low",
+            "message": (f"{stats['near_duplicates']['images']} images are near-duplicates of earlier ones "
+                        "(embedding similarity ≥ 0.95): the queue never hands out two of them in one batch"),
+        })
     return engine.jsonable(stats)
+
+
+def near_duplicates_summary(*, project, examples: int = 10) -> dict:
+    """How many images are near-duplicates of an earlier one, and the closest pairs."""
+    from labelapp.images.models import Image
+
+    flagged = Image.objects.filter(project=project, near_duplicate_of__isnull=False)
+    pairs = flagged.order_by("-near_duplicate_similarity", "id").values_list("id", "near_duplicate_of_id", "near_duplicate_similarity")
+    return {"images": flagged.count(),
+            "examples": [{"image": a, "duplicate_of": b, "similarity": sim} for a, b, sim in pairs[:examples]]}
 
 
 def engine_status(*, project) -> dict:

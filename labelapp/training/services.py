@@ -318,7 +318,7 @@ def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJ
         project=version.project, model_version=version, images_total=len(ids), status=RunStatus.RUNNING,
         heartbeat_at=timezone.now(),
     )
-    _rescore_dispatch(job, ids, chunk_size or settings.LABELAPP_RESCORE_CHUNK_SIZE)
+    _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
     return job
 
 
@@ -350,7 +350,19 @@ def rescore_resume(*, job_id: int) -> None:
         .order_by("id")
         .values_list("pk", flat=True)
     )
-    _rescore_dispatch(job, remaining, settings.LABELAPP_RESCORE_CHUNK_SIZE)
+    _rescore_dispatch(job, remaining, _chunk_size(job.model_version))
+
+
+def _chunk_size(version) -> int:
+    """Images per rescore task. A head on cached vectors costs microseconds per image, so its
+    chunks are large: per-task overhead would otherwise dominate."""
+    from django.conf import settings
+
+    from labelapp.learning.models import model_class
+
+    if engine.reads_vectors(model_class(version.model_name)):
+        return settings.LABELAPP_RESCORE_VECTOR_CHUNK_SIZE
+    return settings.LABELAPP_RESCORE_CHUNK_SIZE
 
 
 def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
@@ -396,17 +408,20 @@ def _set_priorities(image_ids: list[int], scores, *, version, reason: str) -> No
     table = connection.ops.quote_name(Image._meta.db_table)
     column = {name: connection.ops.quote_name(Image._meta.get_field(name).column)
               for name in ("id", "priority", "scored_by", "score_reason", "status")}
-    rows = ", ".join(["(%s, %s)"] * len(image_ids))
     pinned = ", ".join(["%s"] * len(PINNED_REASONS))
-    sql = (
-        f"WITH fresh (image_id, score) AS (VALUES {rows}) "
-        f"UPDATE {table} SET {column['priority']} = fresh.score, {column['scored_by']} = %s, {column['score_reason']} = %s "
-        f"FROM fresh WHERE {table}.{column['id']} = fresh.image_id AND {table}.{column['status']} = %s "
-        f"AND {table}.{column['score_reason']} NOT IN ({pinned})"
-    )
-    params = [value for pk, score in zip(image_ids, scores) for value in (int(pk), float(score))]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, version.pk, reason, Status.UNLABELED, *PINNED_REASONS])
+    # SQLite binds at most 32,766 parameters per statement: large chunks go in slices.
+    for start in range(0, len(image_ids), 10_000):
+        ids, values = image_ids[start : start + 10_000], scores[start : start + 10_000]
+        rows = ", ".join(["(%s, %s)"] * len(ids))
+        sql = (
+            f"WITH fresh (image_id, score) AS (VALUES {rows}) "
+            f"UPDATE {table} SET {column['priority']} = fresh.score, {column['scored_by']} = %s, {column['score_reason']} = %s "
+            f"FROM fresh WHERE {table}.{column['id']} = fresh.image_id AND {table}.{column['status']} = %s "
+            f"AND {table}.{column['score_reason']} NOT IN ({pinned})"
+        )
+        params = [value for pk, score in zip(ids, values) for value in (int(pk), float(score))]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, version.pk, reason, Status.UNLABELED, *PINNED_REASONS])
 
 
 def rescore_finish(*, job_id: int) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "create_model",
     "load_model",
     "available_models",
+    "model_class",
     "read_checkpoint",
 ]
 
@@ -86,7 +87,8 @@ def available_models() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def _model_class(name: str) -> type[ImageModel]:
+def model_class(name: str) -> type[ImageModel]:
+    """The registered class of a model name (``ValueError`` if unknown)."""
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -112,7 +114,7 @@ def create_model(name: str, *, classes: list[str], input_size: int, **options: A
     ValueError
         Unknown name, or options the model rejects.
     """
-    cls = _model_class(name)
+    cls = model_class(name)
     if not isinstance(classes, (list, tuple)):
         raise ValueError(f"classes must be a list of strings, got {type(classes).__name__}")
     try:
