@@ -169,12 +169,13 @@ def embeddings(data: dict, kind: str) -> np.ndarray:
     started = time.perf_counter()
     images = data["images"]
     if kind == "backbone":
-        from labelapp.learning.backbone import load_backbone
+        from labelapp.learning.backbone import BackboneUnavailable, load_backbone
 
-        backbone = load_backbone()
-        if backbone is None:
-            raise SystemExit("no backbone weights installed: run with --embedding pixels")
-        emb = np.concatenate([backbone.embed(images[i : i + 256]) for i in range(0, len(images), 256)])
+        try:
+            backbone = load_backbone()
+        except BackboneUnavailable as exc:
+            raise SystemExit(f"{exc}; run `make install`, or use --embedding pixels") from exc
+        emb = backbone.embed(images)
     else:
         gray = images.astype(np.float32).mean(axis=3).reshape(len(images), -1) / 255.0
         gray -= gray.mean(axis=0)
