@@ -311,11 +311,45 @@ def cnn_run(data: dict, seed: int, budgets: list[int], epochs: int) -> dict:
         labeled = np.concatenate([labeled, pick])
         model = create_model("cnn_classifier", classes=data["names"], input_size=64)
         model.fit(x_pool[labeled], y_pool[labeled], empty_x, np.zeros(0, np.int64),
-                  config=TrainConfig(seed=seed, max_epochs=epochs, batch_size=min(32, max(8, len(labeled) // 4))))
+                  config=TrainConfig(seed=seed, max_epochs=epochs, batch_size=min(32, max(8, len(labeled) // 4)), num_threads=1))
         acc.append(float(np.mean(model.predict(images[test]).labels == y[test])))
         print(f"      cnn seed {seed} {b} labels: {acc[-1]:.3f}", flush=True)
     return {"acc": acc}
 
+
+def cached_run(key: dict, compute) -> dict:
+    """Results of one (set, strategy, seed) run, cached on disk.
+
+    The key holds everything the run depends on, including a digest of the
+    learning modules involved, so a code change never reuses a stale result.
+    """
+    import hashlib
+    import json
+
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+    path = CACHE / "runs" / f"{key['set']}-{key['strategy']}-{key['seed']}-{digest}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+    return result
+
+
+def code_digest(*modules: str) -> str:
+    import hashlib
+
+    h = hashlib.sha256(RESULTS_VERSION.encode())
+    for m in modules:
+        h.update((ROOT / m).read_bytes())
+    return h.hexdigest()[:16]
+
+
+# Bump when the simulation itself (head, budgets handling, data) changes.
+RESULTS_VERSION = "1"
+HEAD_CODE = ("labelapp/learning/selection.py", "labelapp/learning/coverage.py", "labelapp/learning/propagation.py",
+             "labelapp/learning/strategies.py")
+CNN_CODE = ("labelapp/learning/strategies.py", "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
 
 # ----------------------------------------------------------------------------- report
 
@@ -377,13 +411,29 @@ def main(argv: list[str] | None = None) -> None:
     for name in args.sets.split(","):
         started = time.perf_counter()
         data = load_set(name)
-        emb = embeddings(data, args.embedding)
-        full = full_accuracy(emb, data)
+        if args.strategies:
+            emb = embeddings(data, args.embedding)
+            full = full_accuracy(emb, data)
+            print(f"   {name}: full-pool accuracy of the head {full:.3f}", flush=True)
+        else:  # the CNN alone: no embedding needed, no target to compare with
+            emb, full = None, float("nan")
         curves, extra = {}, {}
-        for s in args.strategies.split(","):
-            curves[s] = [head_run(s, emb, data, seed, budgets) for seed in range(args.seeds)]
+        head_code = code_digest(*HEAD_CODE)
+        for s in args.strategies.split(",") if args.strategies else []:
+            curves[s] = [
+                cached_run({"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
+                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS, "code": head_code},
+                           lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets))
+                for seed in range(args.seeds)
+            ]
         if args.cnn_seeds:
-            curves["cnn"] = [cnn_run(data, seed, cnn_budgets, args.cnn_epochs) for seed in range(args.cnn_seeds)]
+            cnn_code = code_digest(*CNN_CODE)
+            curves["cnn"] = [
+                cached_run({"set": name, "strategy": "cnn", "seed": seed, "budgets": cnn_budgets,
+                            "epochs": args.cnn_epochs, "code": cnn_code},
+                           lambda seed=seed: cnn_run(data, seed, cnn_budgets, args.cnn_epochs))
+                for seed in range(args.cnn_seeds)
+            ]
             extra["cnn"] = {"budgets": cnn_budgets}
         counts = np.bincount(data["y"][data["pool"]], minlength=len(data["names"]))
         report(f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "

@@ -66,3 +66,10 @@ def test_rejects_bad_shapes():
         coverage.typical_cover(np.zeros((4, 2)), np.zeros((1, 3)), 1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="empty"):
         coverage.typical_cover(np.zeros((0, 2)), np.zeros((0, 2)), 1, np.random.default_rng(0))
+
+
+def test_kmeans32_finds_separated_groups():
+    x = np.array([[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10]], dtype=np.float32)
+    centres = coverage.kmeans32(x, 2, np.random.default_rng(0))
+    got = centres[np.argsort(centres[:, 0])]
+    np.testing.assert_allclose(got, [[1 / 3, 1 / 3], [31 / 3, 31 / 3]], rtol=1e-5)
