@@ -248,12 +248,15 @@ def head_run(strategy: str, emb: np.ndarray, data: dict, seed: int, budgets: lis
     for b in budgets:
         need = b - len(labeled)
         unl = np.setdiff1d(np.arange(len(pool)), labeled)
+        base, _, floor_text = strategy.partition("@")  # "default@5": the default with another floor
         if strategy == "random":
             pick = rng.choice(unl, size=need, replace=False)
             phases.append("-")
         else:
             probs = head.predict_proba(e_pool[unl]) if head is not None and strategy != "cover" else None
-            selection.UNCERTAINTY_FROM_LABELS_PER_CLASS = 0.0 if strategy == "margin" else floor
+            selection.UNCERTAINTY_FROM_LABELS_PER_CLASS = (
+                0.0 if strategy == "margin" else float(floor_text) if floor_text else floor
+            )
             try:
                 plan = selection.plan_batch(e_pool[unl], e_pool[labeled], y_pool[labeled], probs, need, rng, num_classes=c)
             finally:
@@ -363,7 +366,7 @@ def fmt_labels(n: int | None, budgets: list[int]) -> str:
     return f">{budgets[-1]}" if n is None else str(n)
 
 
-def report(name: str, full: float, curves: dict, budgets: list[int], extra: dict) -> None:
+def report(name: str, n_classes: int, full: float, curves: dict, budgets: list[int], extra: dict) -> None:
     target = 0.95 * full
     print(f"\n== {name}: full-pool accuracy {full:.3f}, target 95 % = {target:.3f}")
     print("   strategy        " + " ".join(f"{b:>6d}" for b in budgets) + "   labels@95%")
@@ -379,6 +382,17 @@ def report(name: str, full: float, curves: dict, budgets: list[int], extra: dict
         if "phases" in runs[0]:
             print(f"   {s:<15s} phases {''.join(runs[0]['phases'])}; largest one-class share of a batch "
                   f"(mean over batches, seeds) {np.mean([r['flood'] for r in runs]):.2f}, worst {np.max([r['flood'] for r in runs]):.2f}")
+    if "cover" in curves and "margin" in curves:
+        cov = np.mean([r["acc"] for r in curves["cover"]], axis=0)
+        mar = np.mean([r["acc"] for r in curves["margin"]], axis=0)
+        ahead = mar >= cov
+        # First budget from which margin stays at or above cover.
+        cross = next((i for i in range(len(budgets)) if ahead[i:].all()), None)
+        print("   margin - cover: " + " ".join(f"{x:+.3f}" for x in mar - cov))
+        if cross is None:
+            print("   crossover: margin never stays ahead of cover")
+        else:
+            print(f"   crossover: margin >= cover from {budgets[cross]} labels = {budgets[cross] / n_classes:.0f} labels per class")
     if "default" in curves and "random" in curves:
         d = np.mean([r["acc"] for r in curves["default"]], axis=0)
         r = np.mean([r["acc"] for r in curves["random"]], axis=0)
@@ -395,6 +409,28 @@ def report(name: str, full: float, curves: dict, budgets: list[int], extra: dict
               f"(smallest difference {d[worst] - r[worst]:+.3f} at {budgets[worst]} labels)")
 
 
+def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None:
+    """Time plan_batch on an N x 1280 float16 pool (clustered random vectors) in both phases."""
+    import resource
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(50, dim)).astype(np.float32)
+    pool = np.empty((n, dim), dtype=np.float16)
+    for start in range(0, n, 50_000):
+        m = min(50_000, n - start)
+        block = centres[rng.integers(50, size=m)] + rng.normal(0, 0.7, (m, dim)).astype(np.float32)
+        pool[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    for labels in (100, 2000):
+        lab = pool[:labels].astype(np.float32)
+        lab_y = rng.integers(classes, size=labels)
+        logits = rng.normal(size=(n, classes))
+        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        started = time.perf_counter()
+        plan = selection.plan_batch(pool, lab, lab_y, probs, k, rng, num_classes=classes)
+        print(f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
+              f"{time.perf_counter() - started:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default="digits,porch,shapes")
@@ -404,7 +440,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnn-seeds", type=int, default=0, help="seeds for the from-scratch CNN (slow)")
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="budgets 20, 60, 100, 200")
+    parser.add_argument("--scale", type=int, default=0, help="only time plan_batch on a pool of this many rows")
     args = parser.parse_args(argv)
+    if args.scale:
+        scale_check(args.scale)
+        return
     budgets = [20, 60, 100, 200] if args.quick else BUDGETS
     cnn_budgets = [b for b in CNN_BUDGETS if b <= budgets[-1]]
     print(f"switch rule: uncertainty from {selection.UNCERTAINTY_FROM_LABELS_PER_CLASS} labels per class")
@@ -437,7 +477,7 @@ def main(argv: list[str] | None = None) -> None:
             extra["cnn"] = {"budgets": cnn_budgets}
         counts = np.bincount(data["y"][data["pool"]], minlength=len(data["names"]))
         report(f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "
-               f"class counts {counts.tolist()}, {args.embedding} embedding)", full, curves, budgets, extra)
+               f"class counts {counts.tolist()}, {args.embedding} embedding)", len(data["names"]), full, curves, budgets, extra)
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
 
 
