@@ -193,3 +193,49 @@ def test_a_re_encoded_copy_is_flagged_as_a_near_duplicate_and_shows_in_the_healt
     health = client_for("admin").get(f"/api/projects/{classification_project.pk}/health").json()
     assert health["near_duplicates"]["images"] == 1
     assert health["near_duplicates"]["examples"][0]["duplicate_of"] == created[0].pk
+
+
+GREEN = (40, 180, 40)
+
+
+def test_before_any_model_the_queue_starts_with_covering_picks_and_says_why(classification_project, users, client_for):
+    project = classification_project
+    project.settings = {**project.settings, "auto_retrain_every": 2}  # batches of 4
+    project.save(update_fields=["settings"])
+    colours = {}
+    for seed in range(30):
+        colours[seed] = (RED, BLUE, GREEN)[seed % 3]
+    images = ingest(project, colours.items())
+    colour_of = {image.pk: colours[int(image.original_name[1:-4])] for image in images}
+    credit_grant(project=project, amount=10, actor=users["admin"])
+
+    planned = list(Image.objects.filter(project=project, score_reason="plan:cover").order_by("-priority")[:4])
+    body = client_for("annotator").post(f"/api/projects/{project.pk}/queue/next").json()
+
+    assert {colour_of[image.pk] for image in planned} == {RED, BLUE, GREEN}
+    assert body["image"]["id"] == planned[0].pk
+    assert body["reason"]["strategy"] == "plan:cover"
+    assert body["reason"]["explanation"].startswith("typical")
+
+
+def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_margins_with_enough_labels(classification_project, users):
+    project = classification_project
+    project.settings = {**project.settings, "auto_retrain_every": 2}
+    project.save(update_fields=["settings"])
+    cat, dog = (c.pk for c in project.label_classes.order_by("id"))
+    images = ingest(project, [(seed, RED if seed % 2 else BLUE) for seed in range(60)])
+    truth = {image.pk: cat if int(image.original_name[1:-4]) % 2 else dog for image in images}
+    credit_grant(project=project, amount=100, actor=users["admin"])
+
+    def retrain_and_plan():
+        version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
+        job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
+        services.rescore_chunk(job_id=job.pk, image_ids=list(Image.objects.filter(project=project).values_list("pk", flat=True)))
+        services.rescore_finish(job_id=job.pk)
+        return Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
+
+    label_queue(project, users["annotator"], truth, 4)
+    assert retrain_and_plan().score_reason == "plan:cover"  # 2 labels per class: the model is still weak
+    label_queue(project, users["annotator"], truth, 18)
+    top = retrain_and_plan()  # 11 labels per class
+    assert top.score_reason == "plan:uncertainty" and top.pick_reason.startswith("margin")

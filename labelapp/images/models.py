@@ -68,6 +68,7 @@ class Image(models.Model):
         "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     score_reason = models.CharField(max_length=40, blank=True, help_text="The strategy that set the priority.")
+    pick_reason = models.CharField(max_length=200, blank=True, help_text="Why the batch planner put it first.")
     # Uniform and independent of content and of every strategy: the unlabeled image with the
     # smallest key is a uniformly random draw from the pool, which is what evaluation needs.
     eval_key = models.FloatField(default=random_eval_key)

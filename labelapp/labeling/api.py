@@ -42,6 +42,9 @@ class PreAnnotationSerializer(serializers.Serializer):
 class ReasonSerializer(serializers.Serializer):
     strategy = serializers.CharField()
     score = serializers.FloatField()
+    explanation = serializers.CharField(
+        allow_null=True, help_text='Why this image, in words: "typical of cluster 12 of 40 (85 images, none labeled)", '
+                                   '"margin 0.04 (dog vs cat)", or an evaluation draw.')
 
 
 class QueueNextOutputSerializer(serializers.Serializer):
@@ -91,7 +94,8 @@ class QueueNextView(ProjectScopedMixin, APIView):
             "reservation": ReservationOutputSerializer(item.reservation).data,
             "image": ImageOutputSerializer(item.image).data,
             "prediction": prediction_for_labeling(image=item.image),
-            "reason": {"strategy": item.reservation.reason or "unscored", "score": item.reservation.score},
+            "reason": {"strategy": item.reservation.reason or "unscored", "score": item.reservation.score,
+                       "explanation": services.pick_explanation(item)},
             "balance": item.balance or balance_get(project=self.project).as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)

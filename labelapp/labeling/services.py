@@ -61,6 +61,13 @@ def labeled_split(*, image, reservation_reason: str, config: dict) -> str:
     return evaluation_split(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
 
 
+def pick_explanation(item: QueueItem) -> str | None:
+    """Why this image was handed out, in words (the queue's answer shows it)."""
+    if item.reservation.reason == EVALUATION_REASON:
+        return "a uniformly random pool image, labeled for the unbiased evaluation sample (val/test)"
+    return item.image.pick_reason or None
+
+
 def _active_reservation(*, project, user):
     """The caller's unexpired reservation; an expired one still marked active is released here
     so its credit is back before a new one is reserved (the beat job does the same for all)."""

@@ -96,7 +96,7 @@ def model_run(*, project, item: ValidImage) -> ModelRun:
     """Predict one validated image with the project's active model (409 without one)."""
     from labelapp.learning.data import decode_rgb, prepare
     from labelapp.learning.strategies import score_pool
-    from labelapp.training.services import _prediction_row
+    from labelapp.training.services import _prediction_row, scoring_strategy
 
     version = active_version_get(project=project)
     model = engine.load_version(version)
@@ -104,7 +104,7 @@ def model_run(*, project, item: ValidImage) -> ModelRun:
     outputs = model.predict(np.array(array[None]))  # a writable copy: torch warns on read-only arrays
     config = project.config
     threshold = config["detection_threshold"]
-    strategy = version.strategy or default_strategy(project.task_type)
+    strategy = scoring_strategy(version.strategy or default_strategy(project.task_type), project.task_type)
     is_classification = project.task_type == TaskType.CLASSIFICATION
     scores = score_pool(
         project.task_type, outputs.probs if is_classification else outputs,

@@ -9,7 +9,12 @@ import functools
 
 from rest_framework import serializers
 
+#: The default: typical, covering picks on the pretrained embeddings while the model is weak,
+#: uncertainty plus diversity once it is not (labelapp.training.planning); without a backbone,
+#: margin / detection uncertainty with k-means diversity.
+ADAPTIVE = "adaptive"
 STRATEGY_CHOICES = [
+    ADAPTIVE,
     "random",
     "least_confident",
     "margin",
@@ -19,10 +24,8 @@ STRATEGY_CHOICES = [
     "detection_near_threshold",
 ]
 def default_strategy(task_type: str) -> str:
-    """The benchmark winner from labelapp.learning.strategies (its docstring has the figures)."""
-    from labelapp.learning.strategies import DEFAULT_STRATEGY
-
-    return DEFAULT_STRATEGY.scoring if task_type == "classification" else DEFAULT_STRATEGY.detection_scoring
+    """The adaptive planner for every task type (README: performance figures)."""
+    return ADAPTIVE
 
 
 class CollectionRuleSerializer(serializers.Serializer):

@@ -10,7 +10,10 @@ from django.db.models import Case, FloatField, Value, When
 from labelapp.images.models import Image, Status
 from labelapp.images.services import thumbnail_ensure
 
+from labelapp.projects.settings_schema import ADAPTIVE
+
 from . import embeddings, engine
+from .planning import plan_next_batch
 from .models import ModelVersion
 
 COLD_START_PICKS = 200
@@ -42,13 +45,17 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
 
 
 def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
-    """Rank the unscored pool by k-means medoids of simple image features: the medoids first."""
+    """Rank the unscored pool before the first model: the adaptive planner's covering picks on
+    the embeddings; without a backbone, k-means medoids of simple image features first."""
     from labelapp.learning.strategies import cold_start, simple_image_features
 
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by__isnull=True).order_by("id"))
     if not pool:
         return 0
-    if (project.config.get("strategy") or "") == "random":
+    strategy = project.config.get("strategy") or ADAPTIVE
+    if strategy == ADAPTIVE and plan_next_batch(project=project) is not None:
+        return len(pool)
+    if strategy == "random":
         # The random baseline starts random too: representative picks would be an active choice.
         order = np.random.default_rng(project.pk).random(len(pool))
         Image.objects.filter(pk__in=[image.pk for image in pool]).update(

@@ -21,6 +21,7 @@ from labelapp.credits.models import CreditBalance
 from labelapp.images.models import PINNED_REASONS, Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
+from labelapp.projects.settings_schema import ADAPTIVE
 
 from . import embeddings, engine
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
@@ -273,6 +274,16 @@ def _batch_size(train_images: int) -> int:
     return max(8, min(64, train_images // 4))
 
 
+def scoring_strategy(strategy: str, task_type: str) -> str:
+    """The per-image score behind a strategy: the adaptive planner ranks the pool by margin
+    (classification) or detection uncertainty between its planned batches."""
+    if strategy != ADAPTIVE:
+        return strategy
+    from labelapp.learning.strategies import DEFAULT_STRATEGY
+
+    return DEFAULT_STRATEGY.scoring if task_type == TaskType.CLASSIFICATION else DEFAULT_STRATEGY.detection_scoring
+
+
 def _strategy_name(project) -> str:
     from labelapp.projects.settings_schema import default_strategy
 
@@ -375,7 +386,7 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
     if images:
         model = engine.load_version(version)
         outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
-        strategy = version.strategy or _strategy_name(project)
+        strategy = scoring_strategy(version.strategy or _strategy_name(project), project.task_type)
         # Random stays random: no weak-class weighting of its scores.
         weighted = project.config["weak_class_weighting"] and strategy != "random"
         weights = _class_weights(version, class_weights_from_ap) if weighted else None
@@ -396,12 +407,12 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
                 rows, update_conflicts=True, unique_fields=["image", "model_version"],
                 update_fields=["probs", "boxes", "counts", "confidence", "score"],
             )
-            _set_priorities([image.pk for image in images], scores, version=version, reason=strategy)
+            set_priorities([image.pk for image in images], scores, version=version, reason=strategy)
     RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now())
     return len(images)
 
 
-def _set_priorities(image_ids: list[int], scores, *, version, reason: str) -> None:
+def set_priorities(image_ids: list[int], scores, *, version, reason: str) -> None:
     """Write a chunk's priorities in one UPDATE … FROM (VALUES …). Images pinned at the top
     of the queue by the production loop keep theirs. (A CASE with one WHEN per image costs
     Django about half a millisecond per row just to build.)"""
@@ -421,13 +432,19 @@ def _set_priorities(image_ids: list[int], scores, *, version, reason: str) -> No
         )
         params = [value for pk, score in zip(ids, values) for value in (int(pk), float(score))]
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, version.pk, reason, Status.UNLABELED, *PINNED_REASONS])
+            cursor.execute(sql, [*params, version.pk if version else None, reason, Status.UNLABELED, *PINNED_REASONS])
 
 
 def rescore_finish(*, job_id: int) -> None:
+    from .planning import plan_next_batch
+
     job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
-    if job.project.config["batch_diversity"] and job.model_version.is_active:
-        diversify_next_batch(project=job.project, version=job.model_version)
+    project, version = job.project, job.model_version
+    if version.is_active:
+        planned = (plan_next_batch(project=project, version=version)
+                   if (version.strategy or _strategy_name(project)) == ADAPTIVE else None)
+        if planned is None and project.config["batch_diversity"]:
+            diversify_next_batch(project=project, version=version)
     RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
 
 
@@ -446,10 +463,11 @@ def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list
     )
     if len(shortlist) <= batch:
         return [image.pk for image in shortlist]
-    model = engine.load_version(version)
-    embeddings = model.embed(engine.prepared_images(project, shortlist, size=version.input_size))
+    vectors = embeddings.embeddings_for(project, shortlist)
+    if vectors is None:
+        vectors = engine.load_version(version).embed(engine.prepared_images(project, shortlist, size=version.input_size))
     scores = np.array([image.priority for image in shortlist])
-    chosen = select_diverse(scores, embeddings, batch, np.random.default_rng(version.pk),
+    chosen = select_diverse(scores, vectors, batch, np.random.default_rng(version.pk),
                             shortlist_factor=shortlist_factor, method=DEFAULT_STRATEGY.diversity or "kmeans")
     chosen_set = {int(i) for i in chosen}
     order = sorted(chosen_set, key=lambda i: -scores[i]) + [i for i in range(len(shortlist)) if i not in chosen_set]
