@@ -20,6 +20,7 @@ from labelapp.learning.training import TrainConfig
 from labelapp.training import embeddings, engine, services
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus
 from labelapp.training.preprocess import images_preprocess
+from labelapp.training.selectors import prediction_for_labeling
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +79,15 @@ def test_ingest_embeds_every_image_once_and_classification_trains_a_head_on_the_
     job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED))
     services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
-    predicted = {p.image_id: version.classes[int(np.argmax(p.probs))] for p in Prediction.objects.filter(model_version=version)}
-    assert len(predicted) == len(pool) == 14
-    assert all(predicted[image.pk] == truth[image.pk] for image in pool)
+
+    # No Prediction rows for the pool (a head scores it from the cache); the label page's
+    # pre-annotation is computed when the image is handed out.
+    assert not Prediction.objects.filter(model_version=version).exists()
+    pool = list(Image.objects.filter(project=project, status=Status.UNLABELED))
+    assert len(pool) == 14 and all(image.scored_by_id == version.pk for image in pool)
+    for image in pool:
+        probs = prediction_for_labeling(image=image)["probs"]
+        assert int(max(probs, key=probs.get)) == truth[image.pk]
 
 
 def test_a_stored_head_predicts_from_pixels_like_from_its_cached_vectors(classification_project, users):

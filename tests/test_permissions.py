@@ -115,6 +115,7 @@ MATRIX = [
     Row("rescore-progress", "GET",    P + "/rescore",                      None,                                      401, 403, 403, 200, 404),
     Row("learning-curve",   "GET",    P + "/learning-curve",               None,                                      401, 403, 403, 200, 404),
     Row("health",           "GET",    P + "/health",                       None,                                      401, 403, 403, 200, 404),
+    Row("engine",           "GET",    P + "/engine",                       None,                                      401, 200, 200, 200, 404),
     # The project has no active model (training one is too slow for this table): callers
     # that pass the permission check get 409 `no_active_model`.
     Row("predict",          "POST",   P + "/predict",                      PREDICT,                                   401, 409, 409, 409, 404),

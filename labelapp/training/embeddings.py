@@ -88,6 +88,23 @@ def embeddings_for(project, images: list) -> np.ndarray | None:
     return cache.get_many(ids).astype(np.float32)
 
 
+def vectors_by_ids(project, ids: list[int]) -> np.ndarray:
+    """Like :func:`embeddings_for` for image ids, without loading their rows when every
+    vector is cached (the rescore of a large pool)."""
+    cache = vector_cache(project, backbone())
+    try:
+        return cache.get_many(np.asarray(ids, dtype=np.int64)).astype(np.float32)
+    except KeyError:
+        pass
+    from labelapp.images.models import Image
+
+    rows = []
+    for start in range(0, len(ids), 10_000):  # SQLite binds at most 32,766 parameters
+        rows += list(Image.objects.filter(pk__in=ids[start : start + 10_000]))
+    by_id = {image.pk: image for image in rows}
+    return embeddings_for(project, [by_id[i] for i in ids])
+
+
 def near_duplicates_flag(project, images: list) -> int:
     """Point each new image at its most similar earlier image when their embeddings are nearly
     the same (one pass over the project's cached vectors, chunk by chunk). Returns how many

@@ -29,14 +29,6 @@ def batch_size(project) -> int:
     return 2 * (project.config["auto_retrain_every"] or 20)
 
 
-def _vectors_by_ids(project, ids: list[int]) -> np.ndarray:
-    rows = []
-    for start in range(0, len(ids), 10_000):  # SQLite binds at most 32,766 parameters
-        rows += list(Image.objects.filter(pk__in=ids[start : start + 10_000]).order_by("id"))
-    by_id = {image.pk: image for image in rows}
-    return embeddings.embeddings_for(project, [by_id[i] for i in ids])
-
-
 def _candidates(project, rng: np.random.Generator, extra: int) -> list[int]:
     pool = (Image.objects.filter(project=project, status=Status.UNLABELED)
             .exclude(score_reason__in=PINNED_REASONS).exclude(source=Source.SYNTHETIC))
@@ -78,7 +70,7 @@ def plan_next_batch(*, project, version=None) -> list[int] | None:
     ids = _candidates(project, rng, extra=5 * k)
     if not ids or not classes:
         return []
-    pool_vectors = _vectors_by_ids(project, ids)
+    pool_vectors = embeddings.vectors_by_ids(project, ids)
     labeled_vectors, labeled_classes = _labeled(project, class_index)
     num_classes = max(2, len(classes))  # a one-class detector still plans coverage
     probs = None

@@ -15,12 +15,26 @@ def prediction_for_labeling(*, image) -> dict | None:
         else None
     )
     if prediction is None:
-        return None
+        return _head_prediction(image) if image.scored_by_id else None
     version: ModelVersion = prediction.model_version
     probs = None
     if prediction.probs is not None:
         probs = {str(class_id): p for class_id, p in zip(version.classes, prediction.probs)}
     return {"model_version": version.number, "probs": probs, "boxes": prediction.boxes, "score": prediction.score}
+
+
+def _head_prediction(image) -> dict | None:
+    """A head on cached vectors stores no pool predictions (see rescore_chunk): its output for
+    one image is computed here, in about a millisecond once the model is loaded."""
+    from . import embeddings
+
+    version = image.scored_by
+    model = engine.load_version(version)
+    if not engine.reads_vectors(model) or embeddings.backbone() is None:
+        return None
+    probs = model.predict_vectors(embeddings.vectors_by_ids(image.project, [image.pk])).probs[0]
+    return {"model_version": version.number, "probs": {str(c): round(float(p), 6) for c, p in zip(version.classes, probs)},
+            "boxes": None, "score": image.priority}
 
 
 def project_health(*, project) -> dict:

@@ -377,39 +377,54 @@ def _chunk_size(version) -> int:
 
 
 def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
-    """Predict and score one chunk; upserts Predictions and sets priorities in bulk."""
-    from labelapp.learning.strategies import class_weights_from_ap, score_pool
-
+    """Predict and score one chunk and set its priorities in bulk. Pixel models upsert a
+    Prediction per image; a head on cached vectors does not (100,000 rows would cost far more
+    than scoring them): its pre-annotations are computed when an image is handed out."""
     job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
     version, project = job.model_version, job.project
-    images = list(Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id"))
-    if images:
-        model = engine.load_version(version)
-        outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
-        strategy = scoring_strategy(version.strategy or _strategy_name(project), project.task_type)
-        # Random stays random: no weak-class weighting of its scores.
-        weighted = project.config["weak_class_weighting"] and strategy != "random"
-        weights = _class_weights(version, class_weights_from_ap) if weighted else None
-        threshold = project.config["detection_threshold"]
-        scores = score_pool(
-            project.task_type, outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
-            strategy=strategy, class_weights=weights, threshold=threshold,
-            # One stream per chunk (seeded by its first image too): a seed per version alone
-            # would give every chunk the same sequence, so position i of each chunk ties.
-            rng=np.random.default_rng([version.pk, images[0].pk]),
-        )
-        rows = [
-            _prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
-            for i, image in enumerate(images)
-        ]
-        with transaction.atomic():
-            Prediction.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["image", "model_version"],
-                update_fields=["probs", "boxes", "counts", "confidence", "score"],
-            )
-            set_priorities([image.pk for image in images], scores, version=version, reason=strategy)
+    pool = Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id")
+    model = engine.load_version(version)
+    if engine.reads_vectors(model):
+        ids = list(pool.values_list("pk", flat=True))
+        if ids:
+            outputs = model.predict_vectors(embeddings.vectors_by_ids(project, ids))
+            scores, strategy = _scores(project, version, outputs, first_id=ids[0])
+            set_priorities(ids, scores, version=version, reason=strategy)
+    else:
+        images = list(pool)
+        ids = [image.pk for image in images]
+        if images:
+            outputs = model.predict(engine.prepared_images(project, images, size=version.input_size))
+            scores, strategy = _scores(project, version, outputs, first_id=ids[0])
+            threshold = project.config["detection_threshold"]
+            rows = [_prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
+                    for i, image in enumerate(images)]
+            with transaction.atomic():
+                Prediction.objects.bulk_create(
+                    rows, update_conflicts=True, unique_fields=["image", "model_version"],
+                    update_fields=["probs", "boxes", "counts", "confidence", "score"],
+                )
+                set_priorities(ids, scores, version=version, reason=strategy)
     RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now())
-    return len(images)
+    return len(ids)
+
+
+def _scores(project, version, outputs, *, first_id: int):
+    """(per-image scores, the strategy's name) for a chunk of model outputs."""
+    from labelapp.learning.strategies import class_weights_from_ap, score_pool
+
+    strategy = scoring_strategy(version.strategy or _strategy_name(project), project.task_type)
+    # Random stays random: no weak-class weighting of its scores.
+    weighted = project.config["weak_class_weighting"] and strategy != "random"
+    weights = _class_weights(version, class_weights_from_ap) if weighted else None
+    scores = score_pool(
+        project.task_type, outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
+        strategy=strategy, class_weights=weights, threshold=project.config["detection_threshold"],
+        # One stream per chunk (seeded by its first image too): a seed per version alone
+        # would give every chunk the same sequence, so position i of each chunk ties.
+        rng=np.random.default_rng([version.pk, first_id]),
+    )
+    return scores, strategy
 
 
 def set_priorities(image_ids: list[int], scores, *, version, reason: str) -> None:
