@@ -64,7 +64,7 @@ def _jsonable(validated: dict) -> dict:
 def label_class_create(*, project: Project, name: str, color: str | None = None, hotkey: str = "") -> LabelClass:
     existing = list(project.label_classes.values_list("name", "color", "hotkey"))
     if any(other == name for other, _, _ in existing):
-        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class")
+        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"})
     if hotkey:
         _check_hotkey_free(project=project, hotkey=hotkey)
     elif len(existing) < 9:
