@@ -58,18 +58,6 @@ function NumberInput({
   const step = fraction ? 0.01 : meta?.integer ? 1 : "any";
   return (
     <div className="number-control">
-      {fraction ? (
-        <input
-          type="range"
-          aria-hidden="true"
-          tabIndex={-1}
-          min={meta?.min ?? 0}
-          max={meta?.max ?? 1}
-          step={0.01}
-          value={value === "" ? (meta?.min ?? 0) : Number(value)}
-          onChange={(e) => onChange(e.target.value)}
-        />
-      ) : null}
       <input
         name={name}
         type="number"
@@ -82,6 +70,19 @@ function NumberInput({
         placeholder={meta?.default === undefined || meta.default === null ? "none" : String(meta.default)}
         onChange={(e) => onChange(e.target.value)}
       />
+      {/* After the number input: a <label> names only its first control. */}
+      {fraction ? (
+        <input
+          type="range"
+          aria-hidden="true"
+          tabIndex={-1}
+          min={meta?.min ?? 0}
+          max={meta?.max ?? 1}
+          step={0.01}
+          value={value === "" ? (meta?.min ?? 0) : Number(value)}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      ) : null}
       {unit ? <span className="unit">{unit}</span> : null}
     </div>
   );
