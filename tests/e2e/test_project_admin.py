@@ -1,7 +1,9 @@
 """Running a project from the browser alone: create it, invite people, rename a class, fix a
 bad setting where it is reported, archive and delete it; every admin tab at both widths."""
 
+import io
 import re
+import zipfile
 
 import pytest
 from playwright.sync_api import expect
@@ -9,6 +11,7 @@ from playwright.sync_api import expect
 from labelapp.accounts.models import User
 from labelapp.projects.colors import NAMED_COLORS
 from labelapp.projects.models import Membership, Project
+from tests.e2e.conftest import png_bytes
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -57,8 +60,22 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
     created = page.get_by_test_id("project-created")
     expect(created).to_contain_text("Shelf audit is ready")
     expect(created.get_by_role("link", name="upload images")).to_have_attribute("href", f"/projects/{project.pk}/upload")
-    expect(page.get_by_role("form", name="Import a dataset")).to_be_visible()
     shoot("admin-data-created", full_page=True)
+
+    # Import a labeled dataset right away: one folder per class for classification.
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("yellow_can/a.png", png_bytes(31))
+        zipped.writestr("jar/b.png", png_bytes(32))
+    importer = page.get_by_role("form", name="Import a dataset")
+    importer.get_by_label("Archive").set_input_files(
+        files=[{"name": "shelf.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
+    importer.get_by_role("button", name="Import").click()
+    status = page.get_by_test_id("import-status")
+    expect(status).to_contain_text("Import finished.")
+    expect(status).to_contain_text("2 new images")
+    assert project.images.count() == 2
+    expect(page.get_by_role("link", name="CSV")).to_have_attribute("href", f"/api/projects/{project.pk}/export?format=csv")
 
 
 def test_staff_invite_a_user_who_sets_a_password_and_is_added_by_name(page, live_server, login, shoot, porch, staff_admin):

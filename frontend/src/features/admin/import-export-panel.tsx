@@ -15,9 +15,9 @@ const EXPORTS = [
   { format: "csv", label: "CSV", hint: "one row per label" },
 ] as const;
 
-const POLL_MS = 1000;
+export const POLL_MS = 1000;
 
-function ImportStatus({ projectId, answer }: { projectId: number; answer: ImportAnswer }) {
+export function ImportStatus({ projectId, answer }: { projectId: number; answer: ImportAnswer }) {
   const queryClient = useQueryClient();
   const jobId = isImportJob(answer) ? answer.id : null;
   // The job as the server reports it now: polled until it succeeds or fails.

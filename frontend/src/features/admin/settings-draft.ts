@@ -108,6 +108,9 @@ export function toDraft(settings: Record<string, unknown>): Draft {
   for (const group of SETTING_GROUPS) {
     for (const field of group.fields) {
       const value = settings[field.key];
+      // Settings with a default always come from the server; one it does not report is not shown.
+      const optional = field.nullable || field.control === "select" || field.control === "text" || field.control === "rules";
+      if (value === undefined && !optional) continue;
       if (field.control === "check") draft[field.key] = Boolean(value);
       else if (field.control === "rules") {
         const rules = Array.isArray(value) ? (value as Record<string, unknown>[]) : [];

@@ -29,12 +29,17 @@ const STRATEGIES: Record<Project["task_type"], string[]> = {
 
 const words = (value: string) => value.replaceAll("_", " ");
 
+/** "1–1440 minutes." or "At least 1." from the schema's bounds (a bare minimum of 0 says nothing). */
+export function boundsText(meta: FieldMeta | undefined, unit?: string): string {
+  const suffix = unit ? ` ${unit}` : "";
+  if (meta?.min !== undefined && meta.max !== undefined) return `Range ${meta.min}–${meta.max}${suffix}.`;
+  if (meta?.max !== undefined) return `At most ${meta.max}${suffix}.`;
+  if (meta?.min !== undefined && meta.min !== 0) return `At least ${meta.min}${suffix}.`;
+  return "";
+}
+
 function Help({ meta, unit }: { meta?: FieldMeta; unit?: string }) {
-  const bounds =
-    meta?.min !== undefined || meta?.max !== undefined
-      ? [meta.min !== undefined ? `from ${meta.min}` : "", meta.max !== undefined ? `to ${meta.max}` : ""].filter(Boolean).join(" ")
-      : "";
-  const text = [meta?.help, bounds ? `${bounds}${unit ? ` ${unit}` : ""}.` : ""].filter(Boolean).join(" ");
+  const text = [meta?.help, boundsText(meta, unit)].filter(Boolean).join(" ");
   return text ? <small className="field-help">{text}</small> : null;
 }
 
@@ -207,6 +212,7 @@ export function SettingsForm({ project }: { project: Project }) {
 
   function control(field: SettingField): ReactNode {
     const value = draft[field.key];
+    if (value === undefined) return null;
     const fieldMeta = meta[field.key];
     const invalid = Boolean(errors[field.key]);
     if (field.control === "check") {

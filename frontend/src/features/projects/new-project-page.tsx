@@ -104,8 +104,8 @@ export function NewProjectPage() {
           <fieldset className="class-rows">
             <legend>Classes</legend>
             <p className="muted small">
-              Colour: leave on auto to use the colour in the name (<code>yellow_box</code> is yellow) or a distinct one. Key:
-              1–9 by default.
+              A dashed colour is automatic: the colour in the name (<code>yellow_box</code> is yellow), else a distinct one.
+              Keys default to 1–9.
             </p>
             {rows.map((row, index) => (
               <div className="class-row" key={index} data-testid={`class-row-${index}`}>
@@ -115,11 +115,12 @@ export function NewProjectPage() {
                   <FieldError errors={errors} path={`classes.${index}.name`} />
                 </label>
                 <label className="field">
-                  <span>Colour {row.color ? null : <em className="muted">(auto)</em>}</span>
+                  <span>Colour</span>
                   <input
                     name={`classes.${index}.color`}
                     type="color"
-                    className="color-input"
+                    title={row.color ? row.color : "auto: the colour in the name, else a distinct one"}
+                    className={row.color ? "color-input" : "color-input color-auto"}
                     value={row.color ?? "#94a3b8"}
                     onChange={(e) => setRow(index, { color: e.target.value })}
                   />
@@ -140,10 +141,11 @@ export function NewProjectPage() {
                   type="button"
                   className="btn btn-small btn-ghost"
                   aria-label={`Remove class ${index + 1}`}
+                  title="Remove this class"
                   disabled={rows.length === 1}
                   onClick={() => setRows(rows.filter((_, i) => i !== index))}
                 >
-                  Remove
+                  ✕
                 </button>
               </div>
             ))}

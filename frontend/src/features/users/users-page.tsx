@@ -120,7 +120,7 @@ function UserRow({ user, isMe, onInvite, onError }: { user: UserAdmin; isMe: boo
         {user.is_superuser ? <span className="badge badge-role-admin">superuser</span> : user.is_staff ? <span className="badge badge-role-admin">staff</span> : null}{" "}
         <span className={`badge ${user.is_active ? "badge-active" : "badge-inactive"}`}>{user.is_active ? "active" : "deactivated"}</span>
       </td>
-      <td className="muted small nowrap">{user.last_login ? new Date(user.last_login).toLocaleDateString() : "never signed in"}</td>
+      <td className="muted small nowrap col-last">{user.last_login ? new Date(user.last_login).toLocaleDateString() : "never signed in"}</td>
       <td className="num">
         <div className="row row-end">
           <button
@@ -206,12 +206,12 @@ export function UsersPage() {
         {users.isError ? <ErrorMessage error={users.error} /> : null}
         {users.data ? (
           <div className="table-wrap">
-            <table className="table">
+            <table className="table users-table">
               <thead>
                 <tr>
                   <th>User</th>
                   <th>Status</th>
-                  <th>Last sign-in</th>
+                  <th className="col-last">Last sign-in</th>
                   <th />
                 </tr>
               </thead>

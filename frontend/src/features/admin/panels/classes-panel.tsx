@@ -153,8 +153,15 @@ export function ClassesPanel({ projectId }: { projectId: number }) {
           <FieldError errors={errors} path="name" />
         </label>
         <label className="field">
-          <span>Colour {color ? null : <em className="muted">(auto)</em>}</span>
-          <input name="color" type="color" value={color ?? "#94a3b8"} onChange={(e) => setColor(e.target.value)} className="color-input" />
+          <span>Colour</span>
+          <input
+            name="color"
+            type="color"
+            value={color ?? "#94a3b8"}
+            title={color ?? "auto: the colour in the name, else a distinct one"}
+            onChange={(e) => setColor(e.target.value)}
+            className={color ? "color-input" : "color-input color-auto"}
+          />
           <FieldError errors={errors} path="color" />
         </label>
         <label className="field">

@@ -92,9 +92,9 @@ function ProjectLifecycle({ project }: { project: Project }) {
 
 export function SettingsTab({ project }: { project: Project }) {
   return (
-    <div className="settings-layout">
+    <div className="panel-stack">
       <SettingsForm project={project} />
-      <div className="panel-stack">
+      <div className="panel-grid">
         <ClassesPanel projectId={project.id} />
         <ProjectLifecycle project={project} />
       </div>
