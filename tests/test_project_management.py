@@ -119,3 +119,22 @@ def test_a_bad_colour_is_refused_at_the_field(client_for, detection_project):
     response = client_for("admin").patch(f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", {"color": "red"}, format="json")
     assert response.status_code == 400
     assert "color" in response.json()
+
+
+def test_the_migration_recolours_untouched_default_colours_only(detection_project):
+    """An existing demo drew yellow_box in the third default colour (blue)."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("labelapp.projects.migrations.0003_recolour_default_class_colours")
+    classes = {c.name: c for c in detection_project.label_classes.all()}
+    old = migration.OLD_DEFAULTS
+    type(classes["yellow_box"]).objects.filter(pk=classes["yellow_box"].pk).update(color=old[2])  # as created before
+    type(classes["brown_box"]).objects.filter(pk=classes["brown_box"].pk).update(color="#010203")  # picked by someone
+
+    migration.recolour(apps, None)
+
+    colors = dict(detection_project.label_classes.values_list("name", "color"))
+    assert colors["yellow_box"] == NAMED_COLORS["yellow"]
+    assert colors["brown_box"] == "#010203"
