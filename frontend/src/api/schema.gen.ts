@@ -290,6 +290,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/engine/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The learning engine: pretrained backbone or from-scratch fallback, and the evaluation sample. */
+        get: operations["projects_engine_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/export/": {
         parameters: {
             query?: never;
@@ -889,6 +906,12 @@ export interface components {
             /** Format: date-time */
             last_used_at?: string | null;
         };
+        BackboneStatus: {
+            available: boolean;
+            name: string | null;
+            /** @description Where the weights came from, or why the from-scratch models are used. */
+            detail: string;
+        };
         BalanceOutput: {
             granted: number;
             reserved: number;
@@ -1028,6 +1051,23 @@ export interface components {
          * @enum {string}
          */
         DecisionEnum: "query" | "accept" | "duplicate";
+        EngineStatus: {
+            backbone: components["schemas"]["BackboneStatus"];
+            /** @description The model the next training uses. */
+            model: string;
+            evaluation: components["schemas"]["EvaluationSample"];
+        };
+        EvaluationSample: {
+            /**
+             * Format: double
+             * @description Share of hand-outs drawn uniformly from the pool for evaluation.
+             */
+            share: number;
+            val_images: number;
+            test_images: number;
+            /** @description Credits spent on evaluation picks so far. */
+            credits_spent: number;
+        };
         ImageOutput: {
             readonly id: number;
             project: number;
@@ -1407,13 +1447,19 @@ export interface components {
             lease_minutes: number;
             /**
              * Format: double
-             * @description Share of labels kept for validation (model selection).
+             * @description Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.
+             * @default 0.125
+             */
+            evaluation_share: number;
+            /**
+             * Format: double
+             * @description Imported labels: share that goes to val (by content hash). Evaluation picks divide between val and test in the ratio val_fraction : test_fraction.
              * @default 0.15
              */
             val_fraction: number;
             /**
              * Format: double
-             * @description Share of labels kept for the test metrics; never trained on.
+             * @description Imported labels: share that goes to test (see val_fraction).
              * @default 0.15
              */
             test_fraction: number;
@@ -1519,13 +1565,19 @@ export interface components {
             lease_minutes: number;
             /**
              * Format: double
-             * @description Share of labels kept for validation (model selection).
+             * @description Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.
+             * @default 0.125
+             */
+            evaluation_share: number;
+            /**
+             * Format: double
+             * @description Imported labels: share that goes to val (by content hash). Evaluation picks divide between val and test in the ratio val_fraction : test_fraction.
              * @default 0.15
              */
             val_fraction: number;
             /**
              * Format: double
-             * @description Share of labels kept for the test metrics; never trained on.
+             * @description Imported labels: share that goes to test (see val_fraction).
              * @default 0.15
              */
             test_fraction: number;
@@ -3914,6 +3966,81 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedCreditEntryOutputList"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_engine_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineStatus"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */

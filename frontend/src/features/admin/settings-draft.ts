@@ -31,6 +31,7 @@ export const SETTING_GROUPS: SettingGroup[] = [
       { key: "batch_diversity", label: "Batch diversity", control: "check" },
       { key: "weak_class_weighting", label: "Weak-class weighting", control: "check" },
       { key: "lease_minutes", label: "Lease", control: "number", unit: "minutes" },
+      { key: "evaluation_share", label: "Evaluation share", control: "fraction" },
     ],
   },
   {
