@@ -27,7 +27,7 @@ def staff_admin(users):
 
 def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_server, login, shoot, users):
     login("nobody")
-    expect(page.get_by_text("You are not a member of any project yet.")).to_be_visible()
+    expect(page.get_by_text("No active projects.")).to_be_visible()
     page.get_by_role("link", name="Create a project").click()
     expect(page).to_have_url(f"{live_server.url}/projects/new")
     form = page.get_by_role("form", name="New project")

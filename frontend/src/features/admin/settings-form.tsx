@@ -34,7 +34,7 @@ export function boundsText(meta: FieldMeta | undefined, unit?: string): string {
   const suffix = unit ? ` ${unit}` : "";
   if (meta?.min !== undefined && meta.max !== undefined) return `Range ${meta.min}–${meta.max}${suffix}.`;
   if (meta?.max !== undefined) return `At most ${meta.max}${suffix}.`;
-  if (meta?.min !== undefined && meta.min !== 0) return `At least ${meta.min}${suffix}.`;
+  if (meta?.min !== undefined && meta.min !== 0) return `At least ${meta.min}.`;
   return "";
 }
 

@@ -72,8 +72,8 @@ export function ProjectListPage() {
       </div>
       {projects.data.length === 0 ? (
         <div className="empty-state">
-          <p>You are not a member of any project yet.</p>
-          <p className="muted">Create one, or ask a project admin to add you.</p>
+          <p>No active projects.</p>
+          <p className="muted">Create one, or ask a project admin to add you. Archived projects are under "Show archived".</p>
           <div className="row">
             <Link to="/projects/new" className="btn btn-primary">
               Create a project
