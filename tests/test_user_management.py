@@ -128,3 +128,10 @@ def test_member_candidates_are_active_non_members_matching_the_search(client_for
     assert [u["username"] for u in found] == ["annabel"]
     assert set(found[0]) == {"id", "username", "first_name", "last_name"}
     assert [u["username"] for u in client_for("admin").get(path).json()] == ["annabel", "nobody", "outsider_admin"]
+
+
+def test_a_deactivated_user_cannot_be_added_as_a_member(client_for, detection_project):
+    User.objects.create_user(username="gone", is_active=False, password="x")
+    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/members", {"username": "gone", "role": "annotator"}, format="json")
+    assert response.status_code == 400
+    assert (response.json()["code"], response.json()["field"]) == ("unknown_user", "username")

@@ -265,9 +265,10 @@ class MembershipListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
     def post(self, request, project_id):
         data = MembershipCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = User.objects.filter(username=data.validated_data["username"]).first()
+        user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
-            return Response({"detail": "No user with that username.", "code": "unknown_user"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": "No active user with that username.", "code": "unknown_user", "field": "username"},
+                            status=status.HTTP_400_BAD_REQUEST)
         membership, created = Membership.objects.get_or_create(
             project=self.project, user=user, defaults={"role": data.validated_data["role"]}
         )
