@@ -447,3 +447,28 @@ def test_the_client_imports_without_django():
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'rest_framework', 'celery', 'torch', 'numpy', 'PIL'}))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_project_create_archive_and_restore_from_the_cli(server, token, cache_dir, users, capsys):
+    from labelapp.projects.models import Project
+
+    assert cli("project", "create", "Shelf", "--type", "detection", "--class", "can", "--class", "yellow_lid::7",
+               "--class", "jar:#123456", "--budget", "40", "--json", url=server, token=token, cache_dir=cache_dir) == 0
+    created = json.loads(capsys.readouterr().out)
+    project = Project.objects.get(pk=created["id"])
+    assert project.memberships.get().user == users["admin"]
+    assert [(c.name, c.color, c.hotkey) for c in project.label_classes.all()] == [
+        ("can", "#e6194b", "1"), ("yellow_lid", "#ffe119", "7"), ("jar", "#123456", "2")]
+    assert created["balance"]["available"] == 40
+
+    assert cli("project", "archive", project.pk, url=server, token=token, cache_dir=cache_dir) == 0
+    assert "archived" in capsys.readouterr().out
+    assert Project.objects.get(pk=project.pk).archived_at is not None
+    assert cli("project", "restore", project.pk, url=server, token=token, cache_dir=cache_dir) == 0
+    assert Project.objects.get(pk=project.pk).archived_at is None
+
+    # A bad request names the field; nothing is created.
+    assert cli("project", "create", "Bad", "--type", "detection", "--class", "a", "--class", "a",
+               url=server, token=token, cache_dir=cache_dir) == 1
+    assert "classes" in capsys.readouterr().err
+    assert not Project.objects.filter(name="Bad").exists()

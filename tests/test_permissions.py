@@ -11,7 +11,10 @@ Intent (labelapp/projects/permissions.py):
 - every member may ask for a prediction; admins and annotators stream images; admins and
   verifiers verify predictions; synthesis jobs are for admins;
 - admins and annotators upload images, use the queue and the annotations; annotators see
-  (and edit) only their own annotations.
+  (and edit) only their own annotations;
+- user accounts (list, create, update, reset password) are for staff only, whatever their
+  project roles (`test_staff_manage_user_accounts` checks the allowed side); a project's
+  admins search users to add as members; anyone may redeem an invite link (a bad one is 400).
 
 Writes carry valid bodies so that an "allowed" cell really succeeds. A new /api/ route
 fails `test_every_api_route_is_in_the_matrix` until a row is added here.
@@ -73,6 +76,13 @@ MATRIX = [
     Row("token-list",       "POST",   "/api/auth/tokens",                  {"name": "ci"},                            401, 201, 201, 201, 201),
     # The token belongs to the annotator: nobody else can even see it.
     Row("token-detail",     "DELETE", "/api/auth/tokens/{token}",          None,                                      401, 404, 204, 404, 404),
+    Row("auth-set-password", "POST",  "/api/auth/set-password",            {"uid": "MQ", "token": "forged", "password": "pw-long-enough-1"}, 400, 400, 400, 400, 400),
+    # Staff only: project admins (here "admin" and "outsider_admin") are not staff.
+    Row("user-list",        "GET",    "/api/users",                        None,                                      401, 403, 403, 403, 403),
+    Row("user-list",        "POST",   "/api/users",                        {"username": "newbie"},                    401, 403, 403, 403, 403),
+    Row("user-detail",      "GET",    "/api/users/{user}",                 None,                                      401, 403, 403, 403, 403),
+    Row("user-detail",      "PATCH",  "/api/users/{user}",                 {"is_active": False},                      401, 403, 403, 403, 403),
+    Row("user-reset-password", "POST", "/api/users/{user}/reset-password", None,                                      401, 403, 403, 403, 403),
     Row("project-list",     "GET",    "/api/projects",                     None,                                      401, 200, 200, 200, 200),
     Row("project-list",     "POST",   "/api/projects",                     {"name": "New", "task_type": "detection"}, 401, 201, 201, 201, 201),
     Row("project-detail",   "GET",    P,                                   None,                                      401, 200, 200, 200, 404),
@@ -89,6 +99,7 @@ MATRIX = [
     Row("member-detail",    "GET",    P + "/members/{membership}",         None,                                      401, 200, 200, 200, 404),
     Row("member-detail",    "PATCH",  P + "/members/{membership}",         {"role": "verifier"},                      401, 403, 403, 200, 404),
     Row("member-detail",    "DELETE", P + "/members/{membership}",         None,                                      401, 403, 403, 204, 404),
+    Row("member-candidates", "GET",   P + "/member-candidates?search=no",  None,                                      401, 403, 403, 200, 404),
     Row("image-list",       "GET",    P + "/images",                       None,                                      401, 200, 200, 200, 404),
     Row("image-list",       "POST",   P + "/images",                       UPLOAD,                                    401, 403, 201, 201, 404),
     Row("image-detail",     "GET",    P + "/images/{image}",               None,                                      401, 200, 200, 200, 404),
@@ -197,6 +208,7 @@ def world(users):
             "run": run.pk,
             "prediction": prediction.pk,
             "synthesis_job": job.pk,
+            "user": users["nobody"].pk,
         },
         "box_class": classes[0].pk,
     }
@@ -275,6 +287,22 @@ def test_permission_matrix(world, client_for, row):
     expected = {caller: getattr(row, caller) for caller in CALLERS}
     wrong = {c: f"expected {expected[c]}, got {actual[c]}: {details[c]!r}" for c in CALLERS if actual[c] != expected[c]}
     assert not wrong, f"{row.method} {row.path}: " + "; ".join(f"{c} {w}" for c, w in wrong.items())
+
+
+STAFF_ALLOWED = {("GET", "user-list"): 200, ("POST", "user-list"): 201, ("GET", "user-detail"): 200,
+                 ("PATCH", "user-detail"): 200, ("POST", "user-reset-password"): 200}
+
+
+@pytest.mark.parametrize("row", [row for row in MATRIX if row.name.startswith("user-")], ids=lambda row: f"{row.method} {row.name}")
+def test_staff_manage_user_accounts(world, row):
+    """The allowed side of the staff-only rows: a staff member with no project role at all."""
+    from rest_framework.test import APIClient
+
+    staff = User.objects.create_user(username="staffer", password="pw-staffer", is_staff=True)
+    client = APIClient(HTTP_HOST="localhost")
+    client.force_authenticate(staff)
+    response = _request(client, row, world, "staff")
+    assert response.status_code == STAFF_ALLOWED[(row.method, row.name)], response.content
 
 
 def test_annotator_sees_only_their_own_annotations(world, client_for):

@@ -179,6 +179,39 @@ def cmd_projects(ctx: Context) -> int:
     return EXIT_OK
 
 
+def parse_class_spec(text: str) -> dict:
+    """`name`, `name:#rrggbb` or `name:#rrggbb:key` (empty parts keep the server's default)."""
+    name, _, rest = text.partition(":")
+    color, _, hotkey = rest.partition(":")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: a class needs a name (NAME[:#rrggbb[:KEY]])")
+    spec = {"name": name.strip()}
+    if color:
+        spec["color"] = color
+    if hotkey:
+        spec["hotkey"] = hotkey
+    return spec
+
+
+def cmd_project(ctx: Context) -> int:
+    client = ctx.client()
+    if ctx.args.project_command == "create":
+        project = client.create_project(ctx.args.name, ctx.args.task_type, classes=ctx.args.classes or [],
+                                        budget=ctx.args.budget, description=ctx.args.description)
+    else:
+        project = client.set_project_archived(ctx.args.id, ctx.args.project_command == "archive")
+    if ctx.args.json:
+        _out(json.dumps(project, indent=2))
+        return EXIT_OK
+    classes = ", ".join(f"{c['name']} ({c['color']}, key {c['hotkey'] or '-'})" for c in project.get("label_classes", []))
+    state = "archived" if project.get("archived_at") else "active"
+    _out(f"{project['id']}  {project['name']}  {project['task_type']}  {state}  "
+         f"credits {(project.get('balance') or {}).get('available', 0)}")
+    if classes:
+        _out(f"classes: {classes}")
+    return EXIT_OK
+
+
 def _print_rejections(rejections: list[Rejection]) -> None:
     for r in rejections:
         _err(f"rejected: {r.path or r.name}: {r.detail} ({r.code})")
@@ -354,6 +387,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("projects", "list the projects I am a member of")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_projects)
+
+    p = command("project", "create, archive or restore a project")
+    project_sub = p.add_subparsers(dest="project_command", required=True, metavar="ACTION")
+    c = project_sub.add_parser("create", parents=[common], help="create a project; you become its admin")
+    c.add_argument("name")
+    c.add_argument("--type", "-t", dest="task_type", choices=["classification", "detection"], required=True)
+    c.add_argument("--class", "-c", dest="classes", action="append", type=parse_class_spec, metavar="NAME[:#RRGGBB[:KEY]]",
+                   help="a label class; repeat for each (default colour: the one named in the class name, else a distinct one)")
+    c.add_argument("--budget", type=int, default=0, help="credits granted at once (default 0)")
+    c.add_argument("--description", default="")
+    c.add_argument("--json", action="store_true")
+    for action, help_text in (("archive", "hide a project from the default list (nothing is deleted)"),
+                              ("restore", "bring an archived project back")):
+        a = project_sub.add_parser(action, parents=[common], help=help_text)
+        a.add_argument("id", type=int)
+        a.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_project)
 
     p = command("upload", "upload images and folders of images (resumable; queued when offline)")
     p.add_argument("--project", "-p", type=int, required=True)

@@ -311,6 +311,17 @@ class LabelappClient:
                 return found
             page += 1
 
+    def create_project(self, name: str, task_type: str, *, classes: list[dict] | None = None, budget: int = 0,
+                       description: str = "") -> dict:
+        """Create a project (the caller becomes its admin) with its classes (`{name, color?,
+        hotkey?}`) and a first budget; returns the project as the server stored it."""
+        body = {"name": name, "task_type": task_type, "description": description, "classes": classes or [], "budget": budget}
+        return self._request("POST", "projects", json=body).json()
+
+    def set_project_archived(self, project_id: int, archived: bool) -> dict:
+        """Archive (hidden from the default list) or restore a project."""
+        return self._request("PATCH", f"projects/{int(project_id)}", json={"archived": archived}).json()
+
     def export(self, project_id: int, fmt: str, dest: str | os.PathLike) -> Path:
         """Download the project's labels (`coco`, `yolo` or `csv`) to `dest`, atomically:
         a failed download never leaves a half-written file."""

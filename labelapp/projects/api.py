@@ -1,6 +1,7 @@
 from django.db.models import Count
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -9,6 +10,7 @@ from rest_framework.views import APIView
 from labelapp.accounts.api import UserOutputSerializer
 from labelapp.accounts.models import User
 from labelapp.credits.models import CreditBalance
+from labelapp.credits.services import credit_grant
 from labelapp.images.models import Image
 from labelapp.labeling.models import Annotation
 
@@ -46,7 +48,10 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Project
-        fields = ["id", "name", "description", "task_type", "my_role", "settings", "balance", "label_classes", "created_at"]
+        fields = [
+            "id", "name", "description", "task_type", "my_role", "settings", "balance", "label_classes", "created_at",
+            "archived_at",
+        ]
 
     def get_my_role(self, project) -> str:
         return self.context["roles"].get(project.pk, "")
@@ -61,18 +66,40 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
         return balance.as_dict()
 
 
+class ProjectClassInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, error_messages={"invalid": "Use a #rrggbb colour."},
+                                   help_text="Default: the colour named in the class name, else a distinct one.")
+    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, help_text="Default: the next free digit 1-9.")
+
+
 class ProjectCreateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     settings = ProjectSettingsSerializer(required=False)
     class_names = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    classes = ProjectClassInputSerializer(many=True, required=False, default=list)
+    budget = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, default=0,
+                                      help_text="Credits granted at once (the first ledger entry); 0 = none yet.")
+
+    def validate(self, attrs):
+        names = [*attrs["class_names"], *(spec["name"] for spec in attrs["classes"])]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise serializers.ValidationError({"classes": f"Class names must be unique; repeated: {', '.join(duplicates)}."})
+        keys = [spec["hotkey"] for spec in attrs["classes"] if spec.get("hotkey")]
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        if repeated:
+            raise serializers.ValidationError({"classes": f"Each key selects one class; repeated: {', '.join(repeated)}."})
+        return attrs
 
 
 class ProjectUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     settings = serializers.DictField(required=False, help_text="Changed keys only; merged into the current settings.")
+    archived = serializers.BooleanField(required=False, help_text="true hides the project from the default list; false restores it.")
 
 
 def _roles(user) -> dict:
@@ -80,7 +107,8 @@ def _roles(user) -> dict:
 
 
 class ProjectListCreateView(generics.ListCreateAPIView):
-    """Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin."""
+    """Projects I am a member of, with my role; archived ones only with `?archived=true`.
+    Anyone signed in may create a project and becomes its admin."""
 
     permission_classes = [IsAuthenticated]
     serializer_class = ProjectOutputSerializer
@@ -88,8 +116,9 @@ class ProjectListCreateView(generics.ListCreateAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Project.objects.none()
+        archived = self.request.query_params.get("archived", "").lower() in ("1", "true", "yes")
         return (
-            Project.objects.filter(memberships__user=self.request.user)
+            Project.objects.filter(memberships__user=self.request.user, archived_at__isnull=not archived)
             .select_related("credit_balance")
             .prefetch_related("label_classes")
             .order_by("id")
@@ -100,6 +129,10 @@ class ProjectListCreateView(generics.ListCreateAPIView):
             return super().get_serializer_context()
         return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
 
+    @extend_schema(parameters=[OpenApiParameter("archived", bool, description="true: list the archived projects instead.")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(request=ProjectCreateInputSerializer, responses={201: ProjectOutputSerializer})
     def post(self, request):
         data = ProjectCreateInputSerializer(data=request.data)
@@ -107,7 +140,12 @@ class ProjectListCreateView(generics.ListCreateAPIView):
         values = dict(data.validated_data)
         settings_in = request.data.get("settings") or {}
         values.pop("settings", None)
-        project = services.project_create(created_by=request.user, settings=settings_in, **values)
+        budget = values.pop("budget")
+        with transaction.atomic():
+            project = services.project_create(created_by=request.user, settings=settings_in, **values)
+            if budget:
+                credit_grant(project=project, amount=budget, actor=request.user, note="first budget")
+        project = Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=project.pk)
         return Response(
             ProjectOutputSerializer(project, context={"roles": {project.pk: Role.ADMIN}}).data, status=status.HTTP_201_CREATED
         )
@@ -129,6 +167,8 @@ class ProjectDetailView(ProjectScopedMixin, APIView):
         project.save(update_fields=["name", "description"])
         if "settings" in data.validated_data:
             services.project_update_settings(project=project, changes=data.validated_data["settings"])
+        if "archived" in data.validated_data:
+            services.project_set_archived(project=project, archived=data.validated_data["archived"])
         return Response(self._out(request))
 
     @extend_schema(responses={204: None})
@@ -173,10 +213,11 @@ class LabelClassDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPI
 
     @extend_schema(request=LabelClassInputSerializer, responses=LabelClassOutputSerializer)
     def patch(self, request, project_id, class_id):
+        """Rename, recolour, rekey or reorder: labels keep pointing at the class by id."""
         label_class = self.get_object()
         data = LabelClassInputSerializer(label_class, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        data.save()
+        services.label_class_update(label_class=label_class, changes=dict(data.validated_data))
         return Response(LabelClassOutputSerializer(label_class).data)
 
     def perform_destroy(self, instance):
@@ -224,9 +265,10 @@ class MembershipListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
     def post(self, request, project_id):
         data = MembershipCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = User.objects.filter(username=data.validated_data["username"]).first()
+        user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
-            return Response({"detail": "No user with that username.", "code": "unknown_user"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response({"detail": "No active user with that username.", "code": "unknown_user", "field": "username"},
+                            status=status.HTTP_400_BAD_REQUEST)
         membership, created = Membership.objects.get_or_create(
             project=self.project, user=user, defaults={"role": data.validated_data["role"]}
         )
@@ -284,3 +326,34 @@ class ProjectStatsView(ProjectScopedMixin, APIView):
                 "labeled_total_by_me": mine.count(),
             }
         )
+
+
+class UserCandidateOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "first_name", "last_name"]
+
+
+class MemberCandidateListView(ProjectScopedMixin, generics.ListAPIView):
+    """Active users who are not members yet, matching `?search=` in username or names (at most
+    20): what the members form offers. For the project's admins only, who see usernames and
+    names, nothing else."""
+
+    serializer_class = UserCandidateOutputSerializer
+    pagination_class = None
+    read_roles = frozenset({Role.ADMIN})
+    queryset = User.objects.none()
+    LIMIT = 20
+
+    @extend_schema(parameters=[OpenApiParameter("search", str, description="Part of a username, first or last name.")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def project_queryset(self):
+        from django.db.models import Q
+
+        users = User.objects.filter(is_active=True).exclude(memberships__project=self.project).order_by("username")
+        search = self.request.query_params.get("search", "").strip()
+        if search:
+            users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search))
+        return users[: self.LIMIT]

@@ -23,6 +23,9 @@ class Project(models.Model):
         django_settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when archived: hidden from the default project list, restorable."
+    )
 
     class Meta:
         ordering = ["id"]

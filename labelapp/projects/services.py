@@ -1,18 +1,20 @@
 from django.db import transaction
+from django.utils import timezone
 
 from labelapp.core.errors import ServiceError
 from labelapp.credits.models import CreditBalance
 
+from .colors import color_for_class
 from .models import LabelClass, Membership, Project, Role
 from .settings_schema import validate_settings
-
-DEFAULT_COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4"]
 
 
 @transaction.atomic
 def project_create(*, name: str, task_type: str, created_by, description: str = "", settings: dict | None = None,
-                   class_names: list[str] | None = None) -> Project:
-    """Create a project; its creator becomes its admin."""
+                   class_names: list[str] | None = None, classes: list[dict] | None = None) -> Project:
+    """Create a project; its creator becomes its admin.
+
+    `classes` are `{name, color?, hotkey?}` specs; `class_names` is the short form (names only)."""
     project = Project.objects.create(
         name=name, task_type=task_type, description=description,
         settings=_jsonable(validate_settings(settings or {})), created_by=created_by,
@@ -20,8 +22,16 @@ def project_create(*, name: str, task_type: str, created_by, description: str = 
     CreditBalance.objects.create(project=project)
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
-    for index, class_name in enumerate(class_names or []):
-        label_class_create(project=project, name=class_name)
+    specs = [{"name": name} for name in class_names or []] + list(classes or [])
+    for spec in specs:
+        label_class_create(project=project, name=spec["name"], color=spec.get("color"), hotkey=spec.get("hotkey", ""))
+    return project
+
+
+def project_set_archived(*, project: Project, archived: bool) -> Project:
+    """Archived projects leave the default project list; nothing in them is changed or lost."""
+    project.archived_at = (project.archived_at or timezone.now()) if archived else None
+    project.save(update_fields=["archived_at"])
     return project
 
 
@@ -52,15 +62,39 @@ def _jsonable(validated: dict) -> dict:
 
 
 def label_class_create(*, project: Project, name: str, color: str | None = None, hotkey: str = "") -> LabelClass:
-    count = project.label_classes.count()
-    if LabelClass.objects.filter(project=project, name=name).exists():
-        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class")
-    if not hotkey and count < 9:
-        used = set(project.label_classes.values_list("hotkey", flat=True))
+    existing = list(project.label_classes.values_list("name", "color", "hotkey"))
+    if any(other == name for other, _, _ in existing):
+        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"})
+    if hotkey:
+        _check_hotkey_free(project=project, hotkey=hotkey)
+    elif len(existing) < 9:
+        used = {key for _, _, key in existing}
         hotkey = next((str(k) for k in range(1, 10) if str(k) not in used), "")
-    return LabelClass.objects.create(
-        project=project, name=name, color=color or DEFAULT_COLORS[count % len(DEFAULT_COLORS)], hotkey=hotkey, order=count
-    )
+    color = color or color_for_class(name, {c for _, c, _ in existing})
+    return LabelClass.objects.create(project=project, name=name, color=color, hotkey=hotkey, order=len(existing))
+
+
+@transaction.atomic
+def label_class_update(*, label_class: LabelClass, changes: dict) -> LabelClass:
+    """Rename, recolour, rekey or reorder a class. Labels refer to classes by id, so a rename
+    relabels nothing; names and hotkeys stay unique within the project."""
+    others = LabelClass.objects.filter(project_id=label_class.project_id).exclude(pk=label_class.pk)
+    name = changes.get("name")
+    if name is not None and others.filter(name=name).exists():
+        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"})
+    if changes.get("hotkey"):
+        _check_hotkey_free(project=label_class.project, hotkey=changes["hotkey"], exclude=label_class.pk)
+    for field, value in changes.items():
+        setattr(label_class, field, value)
+    label_class.save(update_fields=list(changes))
+    return label_class
+
+
+def _check_hotkey_free(*, project: Project, hotkey: str, exclude: int | None = None) -> None:
+    holder = LabelClass.objects.filter(project=project, hotkey=hotkey).exclude(pk=exclude).first()
+    if holder is not None:
+        raise ServiceError(f"The key {hotkey!r} already selects the class {holder.name!r}.", code="duplicate_hotkey",
+                           extra={"field": "hotkey"})
 
 
 @transaction.atomic

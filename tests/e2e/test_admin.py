@@ -14,11 +14,7 @@ def test_admin_grants_credits_and_sees_the_gauge_and_ledger(page, live_server, l
     expect(gauge.get_by_test_id("gauge-granted")).to_have_text("20")
     expect(gauge.get_by_test_id("gauge-available")).to_have_text("20")
     expect(page.get_by_test_id("ledger")).to_contain_text("e2e budget")
-    # The model version the fixture stored is listed with val and test side by side.
-    versions = page.get_by_test_id("model-versions-panel")
-    expect(versions).to_contain_text("v1")
-    expect(versions.get_by_test_id("metrics-table")).to_contain_text("0.410")
-    expect(versions.get_by_test_id("metrics-table")).to_contain_text("0.380")
+    expect(page).to_have_url(f"{live_server.url}/projects/{project.pk}/admin-ui/overview")
     shoot("admin", full_page=True)
 
     form = page.get_by_role("form", name="Grant credits")
@@ -31,13 +27,20 @@ def test_admin_grants_credits_and_sees_the_gauge_and_ledger(page, live_server, l
     # The gauge's available segment fills the whole bar while nothing is spent.
     expect(gauge.locator(".gauge-seg.gauge-available")).to_have_attribute("style", "width: 100%;")
 
+    # The model version the fixture stored is listed with val and test side by side.
+    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Model").click()
+    versions = page.get_by_test_id("model-versions-panel")
+    expect(versions).to_contain_text("v1")
+    expect(versions.get_by_test_id("metrics-table")).to_contain_text("0.410")
+    expect(versions.get_by_test_id("metrics-table")).to_contain_text("0.380")
+
 
 def test_admin_edits_settings_and_members(page, live_server, login, porch, users):
     project = porch["project"]
     login("admin")
-    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/settings")
     settings = page.get_by_test_id("settings-panel")
-    settings.get_by_label("Auto retrain every").fill("7")
+    settings.get_by_label("Retrain every").fill("7")
     settings.get_by_label("Strategy").select_option("detection_max")
     settings.get_by_role("button", name="Save settings").click()
     expect(settings.get_by_text("Settings saved.")).to_be_visible()
@@ -45,10 +48,20 @@ def test_admin_edits_settings_and_members(page, live_server, login, porch, users
     assert project.settings["auto_retrain_every"] == 7
     assert project.settings["strategy"] == "detection_max"
 
+    classes = page.get_by_test_id("classes-panel")
+    add_class = classes.get_by_role("form", name="Add class")
+    add_class.get_by_label("Name").fill("parcel_tube")
+    add_class.get_by_label("Key").fill("4")
+    add_class.get_by_role("button", name="Add").click()
+    expect(classes.locator(".class-list li")).to_have_count(4)
+    expect(classes).to_contain_text("parcel_tube")
+    assert project.label_classes.filter(name="parcel_tube", hotkey="4").exists()
+
+    page.get_by_role("navigation", name="Admin sections").get_by_role("link", name="Members").click()
     members = page.get_by_test_id("members-panel")
     expect(members.get_by_test_id("member-annotator")).to_be_visible()
     add = members.get_by_role("form", name="Add member")
-    add.get_by_label("Username").fill("nobody")
+    add.get_by_label("User").fill("nobody")
     add.get_by_label("Role").select_option("verifier")
     add.get_by_role("button", name="Add").click()
     expect(members.get_by_test_id("member-nobody")).to_be_visible()
@@ -60,15 +73,6 @@ def test_admin_edits_settings_and_members(page, live_server, login, porch, users
     members.get_by_test_id("member-nobody").get_by_role("button", name="Remove").click()
     expect(members.get_by_test_id("member-nobody")).to_have_count(0)
     assert not Membership.objects.filter(project=project, user=users["nobody"]).exists()
-
-    classes = page.get_by_test_id("classes-panel")
-    add_class = classes.get_by_role("form", name="Add class")
-    add_class.get_by_label("Name").fill("parcel_tube")
-    add_class.get_by_label("Key").fill("4")
-    add_class.get_by_role("button", name="Add").click()
-    expect(classes.locator(".class-list li")).to_have_count(4)
-    expect(classes).to_contain_text("parcel_tube")
-    assert project.label_classes.filter(name="parcel_tube", hotkey="4").exists()
 
 
 def test_annotator_cannot_open_the_admin_page(page, live_server, login, porch):
@@ -94,18 +98,20 @@ def test_admin_sees_training_rescore_learning_curve_and_health(page, live_server
         ])
 
     login("admin")
-    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
-    rescore = page.get_by_test_id("rescore-panel")
-    expect(rescore).to_contain_text("3 of 8 chunks")
-    expect(rescore.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "38")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/overview")
     curve = page.get_by_test_id("learning-curve")
     expect(curve.locator(".recharts-legend-wrapper")).to_contain_text("least confident")
     expect(curve.locator(".recharts-legend-wrapper")).to_contain_text("random")
     expect(curve.locator(".recharts-line")).to_have_count(6)  # val and test for live, active and random
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/data")
     health = page.get_by_test_id("health")
     expect(health.get_by_test_id("class-balance")).to_contain_text(classes[0].name)
     expect(health.get_by_test_id("class-balance").locator(".hbar-value").first).to_have_text("2")
 
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/model")
+    rescore = page.get_by_test_id("rescore-panel")
+    expect(rescore).to_contain_text("3 of 8 chunks")
+    expect(rescore.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "38")
     training = page.get_by_test_id("training-panel")
     training.get_by_role("button", name="Train now").click()
     expect(training.get_by_test_id("training-run")).to_contain_text("queued")
@@ -131,7 +137,7 @@ def test_admin_starts_a_synthesis_job_and_sees_its_progress_and_report(page, liv
     Image.objects.filter(pk=images[3].pk).update(status=Status.LABELED, split=Split.TRAIN)
 
     login("admin")
-    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/model")
     panel = page.get_by_test_id("synthesis-panel")
     expect(panel).to_contain_text("No synthesis job yet")
     allowance = panel.get_by_label("Synthesis allowance in credits")

@@ -2,6 +2,7 @@
  * The one fetch wrapper for the REST API: same-origin session cookies, the CSRF
  * header on unsafe methods, JSON in and out, and errors as ApiError.
  */
+import { errorLines } from "./field-errors";
 
 export class ApiError extends Error {
   readonly status: number;
@@ -21,16 +22,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** A readable message from DRF's `{detail}` or field-error dicts. */
+/** A readable message from DRF's `{detail}` or (nested) field-error dicts. */
 export function errorMessage(status: number, body: unknown): string {
-  if (isRecord(body)) {
-    if (typeof body.detail === "string") return body.detail;
-    const parts: string[] = [];
-    for (const [field, value] of Object.entries(body)) {
-      const text = Array.isArray(value) ? value.map(String).join(" ") : typeof value === "string" ? value : "";
-      if (text) parts.push(field === "non_field_errors" ? text : `${field}: ${text}`);
-    }
-    if (parts.length > 0) return parts.join("; ");
+  if (isRecord(body) && typeof body.detail === "string") return body.detail;
+  if (isRecord(body) || Array.isArray(body)) {
+    const lines = errorLines(body);
+    if (lines.length > 0) return lines.join("; ");
   }
   if (typeof body === "string" && body.length > 0 && body.length < 200) return body;
   return `Request failed (HTTP ${status})`;

@@ -73,6 +73,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/set-password/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Redeem an invite or reset link: set the password, then sign in as usual. */
+        post: operations["auth_set_password_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/tokens/": {
         parameters: {
             query?: never;
@@ -113,10 +130,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin. */
+        /**
+         * @description Projects I am a member of, with my role; archived ones only with `?archived=true`.
+         *     Anyone signed in may create a project and becomes its admin.
+         */
         get: operations["projects_list"];
         put?: never;
-        /** @description Projects I am a member of, with my role. Anyone signed in may create a project and becomes its admin. */
+        /**
+         * @description Projects I am a member of, with my role; archived ones only with `?archived=true`.
+         *     Anyone signed in may create a project and becomes its admin.
+         */
         post: operations["projects_create"];
         delete?: never;
         options?: never;
@@ -212,7 +235,7 @@ export interface paths {
         delete: operations["projects_classes_destroy"];
         options?: never;
         head?: never;
-        /** @description Shared by every view under /api/projects/{project_id}/. */
+        /** @description Rename, recolour, rekey or reorder: labels keep pointing at the class by id. */
         patch: operations["projects_classes_partial_update"];
         trace?: never;
     };
@@ -259,6 +282,23 @@ export interface paths {
         };
         /** @description The append-only ledger, newest first. Admins only: it shows who labeled what. */
         get: operations["projects_credits_ledger_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/engine/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The learning engine: pretrained backbone or from-scratch fallback, and the evaluation sample. */
+        get: operations["projects_engine_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
@@ -399,6 +439,27 @@ export interface paths {
         };
         /** @description Shared by every view under /api/projects/{project_id}/. */
         get: operations["projects_learning_curve_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/member-candidates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Active users who are not members yet, matching `?search=` in username or names (at most
+         *     20): what the members form offers. For the project's admins only, who see usernames and
+         *     names, nothing else.
+         */
+        get: operations["projects_member_candidates_list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -726,6 +787,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/users/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every account (staff only); `?search=` matches username and names. */
+        get: operations["users_list"];
+        put?: never;
+        /** @description Every account (staff only); `?search=` matches username and names. */
+        post: operations["users_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["users_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch: operations["users_partial_update"];
+        trace?: never;
+    };
+    "/api/users/{user_id}/reset-password/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description The old password stops working; the answer carries a new invite link, shown once. */
+        post: operations["users_reset_password_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -794,6 +906,12 @@ export interface components {
             /** Format: date-time */
             last_used_at?: string | null;
         };
+        BackboneStatus: {
+            available: boolean;
+            name: string | null;
+            /** @description Where the weights came from, or why the from-scratch models are used. */
+            detail: string;
+        };
         BalanceOutput: {
             granted: number;
             reserved: number;
@@ -849,7 +967,9 @@ export interface components {
              * @description detection: keep when a box is within epsilon of the detection threshold.
              */
             epsilon?: number;
+            /** @description At most this many images kept per hour; empty = no quota. */
             per_hour?: number | null;
+            /** @description At most this many images kept per day; empty = no quota. */
             per_day?: number | null;
         };
         CollectionRuleHitOutput: {
@@ -878,7 +998,9 @@ export interface components {
              * @description detection: keep when a box is within epsilon of the detection threshold.
              */
             epsilon?: number;
+            /** @description At most this many images kept per hour; empty = no quota. */
             per_hour?: number | null;
+            /** @description At most this many images kept per day; empty = no quota. */
             per_day?: number | null;
         };
         CreditEntryOutput: {
@@ -929,6 +1051,23 @@ export interface components {
          * @enum {string}
          */
         DecisionEnum: "query" | "accept" | "duplicate";
+        EngineStatus: {
+            backbone: components["schemas"]["BackboneStatus"];
+            /** @description The model the next training uses. */
+            model: string;
+            evaluation: components["schemas"]["EvaluationSample"];
+        };
+        EvaluationSample: {
+            /**
+             * Format: double
+             * @description Share of hand-outs drawn uniformly from the pool for evaluation.
+             */
+            share: number;
+            val_images: number;
+            test_images: number;
+            /** @description Credits spent on evaluation picks so far. */
+            credits_spent: number;
+        };
         ImageOutput: {
             readonly id: number;
             project: number;
@@ -972,6 +1111,12 @@ export interface components {
         ImageUploadOutput: {
             created: components["schemas"]["ImageOutput"][];
             duplicates: components["schemas"]["ImageOutput"][];
+        };
+        InviteOutput: {
+            user: components["schemas"]["UserAdminOutput"];
+            /** @description Shown once: the link where the user sets a password. */
+            invite_url: string;
+            expires_in_hours: number;
         };
         LabelClassInputRequest: {
             name: string;
@@ -1137,6 +1282,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["TrainingRunOutput"][];
         };
+        PaginatedUserAdminOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["UserAdminOutput"][];
+        };
         PatchedAnnotationUpdateInputRequest: {
             label_class?: number | null;
             boxes?: {
@@ -1162,6 +1322,16 @@ export interface components {
             settings?: {
                 [key: string]: unknown;
             };
+            /** @description true hides the project from the default list; false restores it. */
+            archived?: boolean;
+        };
+        PatchedUserUpdateInputRequest: {
+            first_name?: string;
+            last_name?: string;
+            email?: string;
+            /** @description false deactivates: sign-in and API tokens stop working. */
+            is_active?: boolean;
+            is_staff?: boolean;
         };
         PreAnnotation: {
             /** @description Version number. */
@@ -1204,6 +1374,13 @@ export interface components {
             confidence: number;
             collection: components["schemas"]["CollectionOutcomeOutput"];
         };
+        ProjectClassInputRequest: {
+            name: string;
+            /** @description Default: the colour named in the class name, else a distinct one. */
+            color?: string;
+            /** @description Default: the next free digit 1-9. */
+            hotkey?: string;
+        };
         ProjectCreateInputRequest: {
             name: string;
             /** @default  */
@@ -1211,6 +1388,12 @@ export interface components {
             task_type: components["schemas"]["TaskTypeEnum"];
             settings?: components["schemas"]["ProjectSettingsRequest"];
             class_names?: string[];
+            classes?: components["schemas"]["ProjectClassInputRequest"][];
+            /**
+             * @description Credits granted at once (the first ledger entry); 0 = none yet.
+             * @default 0
+             */
+            budget: number;
         };
         ProjectOutput: {
             readonly id: number;
@@ -1223,6 +1406,11 @@ export interface components {
             readonly label_classes: components["schemas"]["LabelClassOutput"][];
             /** Format: date-time */
             readonly created_at: string;
+            /**
+             * Format: date-time
+             * @description Set when archived: hidden from the default project list, restorable.
+             */
+            archived_at?: string | null;
         };
         ProjectSettings: {
             /**
@@ -1237,49 +1425,83 @@ export interface components {
              *     * `detection_near_threshold` - detection_near_threshold
              */
             strategy?: components["schemas"]["StrategyEnum"];
-            /** @default true */
+            /**
+             * @description Spread the top of the queue over different-looking images instead of near-copies.
+             * @default true
+             */
             batch_diversity: boolean;
-            /** @default true */
+            /**
+             * @description Rank images of classes the model does worst on a little higher.
+             * @default true
+             */
             weak_class_weighting: boolean;
             /**
              * @description Retrain after this many new labels; 0 = never.
              * @default 20
              */
             auto_retrain_every: number;
-            /** @default 10 */
+            /**
+             * @description How long an annotator holds an image (and its credit) before it goes back to the queue.
+             * @default 10
+             */
             lease_minutes: number;
             /**
              * Format: double
+             * @description Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.
+             * @default 0.125
+             */
+            evaluation_share: number;
+            /**
+             * Format: double
+             * @description Imported labels: share that goes to val (by content hash). Evaluation picks divide between val and test in the ratio val_fraction : test_fraction.
              * @default 0.15
              */
             val_fraction: number;
             /**
              * Format: double
+             * @description Imported labels: share that goes to test (see val_fraction).
              * @default 0.15
              */
             test_fraction: number;
             /** @description A registered model name; default by task type. */
             model?: string;
+            /** @description Side of the square the model sees, in pixels; default by model. */
             input_size?: number;
             /**
              * Format: double
+             * @description Boxes under this confidence are not reported.
              * @default 0.3
              */
             detection_threshold: number;
-            /** @default 30 */
+            /**
+             * @description Upper bound per training; early stopping usually ends sooner.
+             * @default 30
+             */
             max_epochs: number;
-            /** @default pacing */
+            /**
+             * @description threshold: query every image under the stream threshold; pacing: move the threshold so the budget lasts for the expected stream.
+             *
+             *     * `threshold` - threshold
+             *     * `pacing` - pacing
+             * @default pacing
+             */
             stream_mode: components["schemas"]["StreamModeEnum"];
             /**
              * Format: double
+             * @description Stream images under this confidence are queried (sent to annotators).
              * @default 0.5
              */
             stream_threshold: number;
+            /** @description At most this many stream queries in all; empty = only the budget limits them. */
             stream_hard_cap?: number | null;
-            /** @default 10000 */
+            /**
+             * @description How many images the stream is expected to bring (pacing spreads the budget over them).
+             * @default 10000
+             */
             stream_expected_items: number;
             /**
              * Format: double
+             * @description Share of confident stream images queried anyway, to catch confident mistakes.
              * @default 0.02
              */
             stream_exploration: number;
@@ -1294,11 +1516,16 @@ export interface components {
              * @default 72
              */
             held_credit_hours: number;
+            /** @description Which production images the prediction API keeps for labeling. */
             collection_rules?: components["schemas"]["CollectionRule"][];
-            /** @default false */
+            /**
+             * @description Count predictions nobody flags within the window as affirmed labels.
+             * @default false
+             */
             affirmation_enabled: boolean;
             /**
              * Format: double
+             * @description How long a prediction may be flagged before it counts as affirmed.
              * @default 72
              */
             affirmation_window_hours: number;
@@ -1316,49 +1543,83 @@ export interface components {
              *     * `detection_near_threshold` - detection_near_threshold
              */
             strategy?: components["schemas"]["StrategyEnum"];
-            /** @default true */
+            /**
+             * @description Spread the top of the queue over different-looking images instead of near-copies.
+             * @default true
+             */
             batch_diversity: boolean;
-            /** @default true */
+            /**
+             * @description Rank images of classes the model does worst on a little higher.
+             * @default true
+             */
             weak_class_weighting: boolean;
             /**
              * @description Retrain after this many new labels; 0 = never.
              * @default 20
              */
             auto_retrain_every: number;
-            /** @default 10 */
+            /**
+             * @description How long an annotator holds an image (and its credit) before it goes back to the queue.
+             * @default 10
+             */
             lease_minutes: number;
             /**
              * Format: double
+             * @description Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.
+             * @default 0.125
+             */
+            evaluation_share: number;
+            /**
+             * Format: double
+             * @description Imported labels: share that goes to val (by content hash). Evaluation picks divide between val and test in the ratio val_fraction : test_fraction.
              * @default 0.15
              */
             val_fraction: number;
             /**
              * Format: double
+             * @description Imported labels: share that goes to test (see val_fraction).
              * @default 0.15
              */
             test_fraction: number;
             /** @description A registered model name; default by task type. */
             model?: string;
+            /** @description Side of the square the model sees, in pixels; default by model. */
             input_size?: number;
             /**
              * Format: double
+             * @description Boxes under this confidence are not reported.
              * @default 0.3
              */
             detection_threshold: number;
-            /** @default 30 */
+            /**
+             * @description Upper bound per training; early stopping usually ends sooner.
+             * @default 30
+             */
             max_epochs: number;
-            /** @default pacing */
+            /**
+             * @description threshold: query every image under the stream threshold; pacing: move the threshold so the budget lasts for the expected stream.
+             *
+             *     * `threshold` - threshold
+             *     * `pacing` - pacing
+             * @default pacing
+             */
             stream_mode: components["schemas"]["StreamModeEnum"];
             /**
              * Format: double
+             * @description Stream images under this confidence are queried (sent to annotators).
              * @default 0.5
              */
             stream_threshold: number;
+            /** @description At most this many stream queries in all; empty = only the budget limits them. */
             stream_hard_cap?: number | null;
-            /** @default 10000 */
+            /**
+             * @description How many images the stream is expected to bring (pacing spreads the budget over them).
+             * @default 10000
+             */
             stream_expected_items: number;
             /**
              * Format: double
+             * @description Share of confident stream images queried anyway, to catch confident mistakes.
              * @default 0.02
              */
             stream_exploration: number;
@@ -1373,11 +1634,16 @@ export interface components {
              * @default 72
              */
             held_credit_hours: number;
+            /** @description Which production images the prediction API keeps for labeling. */
             collection_rules?: components["schemas"]["CollectionRuleRequest"][];
-            /** @default false */
+            /**
+             * @description Count predictions nobody flags within the window as affirmed labels.
+             * @default false
+             */
             affirmation_enabled: boolean;
             /**
              * Format: double
+             * @description How long a prediction may be flagged before it counts as affirmed.
              * @default 72
              */
             affirmation_window_hours: number;
@@ -1463,6 +1729,11 @@ export interface components {
             label_class: number;
             /** Format: double */
             score: number;
+        };
+        SetPasswordInputRequest: {
+            uid: string;
+            token: string;
+            password: string;
         };
         /**
          * @description * `upload` - Upload
@@ -1654,6 +1925,54 @@ export interface components {
             started_at?: string | null;
             /** Format: date-time */
             finished_at?: string | null;
+        };
+        UserAdminOutput: {
+            readonly id: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            username: string;
+            first_name?: string;
+            last_name?: string;
+            /** Email address */
+            email?: string;
+            /**
+             * Staff status
+             * @description Designates whether the user can log into this admin site.
+             */
+            is_staff?: boolean;
+            /**
+             * Superuser status
+             * @description Designates that this user has all permissions without explicitly assigning them.
+             */
+            is_superuser?: boolean;
+            /**
+             * Active
+             * @description Designates whether this user should be treated as active. Unselect this instead of deleting accounts.
+             */
+            is_active?: boolean;
+            /** Format: date-time */
+            date_joined?: string;
+            /** Format: date-time */
+            last_login?: string | null;
+        };
+        UserCandidateOutput: {
+            readonly id: number;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            username: string;
+            first_name?: string;
+            last_name?: string;
+        };
+        UserCreateInputRequest: {
+            username: string;
+            /** @default  */
+            first_name: string;
+            /** @default  */
+            last_name: string;
+            email?: string;
+            /**
+             * @description Staff manage user accounts.
+             * @default false
+             */
+            is_staff: boolean;
         };
         UserOutput: {
             readonly id: number;
@@ -2062,6 +2381,84 @@ export interface operations {
             };
         };
     };
+    auth_set_password_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetPasswordInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["SetPasswordInputRequest"];
+                "multipart/form-data": components["schemas"]["SetPasswordInputRequest"];
+            };
+        };
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     auth_tokens_list: {
         parameters: {
             query?: never;
@@ -2291,6 +2688,8 @@ export interface operations {
     projects_list: {
         parameters: {
             query?: {
+                /** @description true: list the archived projects instead. */
+                archived?: boolean;
                 /** @description A page number within the paginated result set. */
                 page?: number;
                 /** @description Number of results to return per page. */
@@ -3625,6 +4024,81 @@ export interface operations {
             };
         };
     };
+    projects_engine_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     projects_export_retrieve: {
         parameters: {
             query?: {
@@ -4302,6 +4776,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LearningCurvesOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_member_candidates_list: {
+        parameters: {
+            query?: {
+                /** @description Part of a username, first or last name. */
+                search?: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserCandidateOutput"][];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */
@@ -6100,6 +6652,394 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["VerificationStatsOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedUserAdminOutputList"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["UserCreateInputRequest"];
+                "multipart/form-data": components["schemas"]["UserCreateInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAdminOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedUserUpdateInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedUserUpdateInputRequest"];
+                "multipart/form-data": components["schemas"]["PatchedUserUpdateInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserAdminOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    users_reset_password_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InviteOutput"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */

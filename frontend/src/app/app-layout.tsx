@@ -34,6 +34,11 @@ export function AppLayout() {
         </Link>
         {id !== undefined && Number.isFinite(id) ? <ProjectNav projectId={id} /> : <span className="topbar-spacer" />}
         <div className="topbar-user">
+          {me.data?.is_staff ? (
+            <NavLink to="/users" className="topbar-link">
+              Users
+            </NavLink>
+          ) : null}
           <span className="topbar-username">{me.data?.username}</span>
           <button
             type="button"

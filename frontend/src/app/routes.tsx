@@ -2,6 +2,9 @@ import { lazy, Suspense } from "react";
 import { createBrowserRouter, Navigate } from "react-router";
 import { LoginPage } from "../features/auth/login-page";
 import { ProjectListPage } from "../features/projects/project-list-page";
+import { NewProjectPage } from "../features/projects/new-project-page";
+import { UsersPage } from "../features/users/users-page";
+import { SetPasswordPage } from "../features/auth/set-password-page";
 import { LabelPage } from "../features/label/label-page";
 import { VerifyPage } from "../features/verify/verify-page";
 import { UploadPage } from "../features/upload/upload-page";
@@ -16,6 +19,7 @@ const AdminPage = lazy(() => import("../features/admin/admin-page").then((m) => 
 /** Client routes. Django serves index.html for each of these paths. */
 export const routes = [
   { path: "/login", element: <LoginPage /> },
+  { path: "/set-password", element: <SetPasswordPage /> },
   {
     element: (
       <RequireAuth>
@@ -27,7 +31,9 @@ export const routes = [
       { path: "/projects", element: <ProjectListPage /> },
       { path: "/projects/:projectId/label", element: <LabelPage /> },
       { path: "/projects/:projectId/verify", element: <VerifyPage /> },
-      { path: "/projects/:projectId/admin-ui", element: (
+      { path: "/projects/new", element: <NewProjectPage /> },
+      { path: "/users", element: <UsersPage /> },
+      { path: "/projects/:projectId/admin-ui/:tab?", element: (
           <Suspense fallback={<Spinner label="Loading" />}>
             <AdminPage />
           </Suspense>

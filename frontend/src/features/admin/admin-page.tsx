@@ -1,42 +1,29 @@
-import { useParams } from "react-router";
+import { NavLink, Navigate, useParams } from "react-router";
+import type { Project } from "../../api/types";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
-import { useProject, useStats } from "../projects/api";
-import { ClassesPanel } from "./panels/classes-panel";
-import { CreditsPanel } from "./panels/credits-panel";
-import { HealthPanel } from "./panels/health-panel";
-import { LearningCurvePanel } from "./panels/learning-curve-panel";
-import { MembersPanel } from "./panels/members-panel";
-import { ModelVersionsPanel } from "./panels/model-versions-panel";
-import { RescorePanel } from "./panels/rescore-panel";
-import { SettingsPanel } from "./panels/settings-panel";
-import { SynthesisPanel } from "./panels/synthesis-panel";
-import { TrainingPanel } from "./panels/training-panel";
+import { useProject } from "../projects/api";
+import { DataTab } from "./tabs/data-tab";
+import { MembersTab } from "./tabs/members-tab";
+import { ModelTab } from "./tabs/model-tab";
+import { OverviewTab } from "./tabs/overview-tab";
+import { SettingsTab } from "./tabs/settings-tab";
 
-function StatusSummary({ projectId }: { projectId: number }) {
-  const stats = useStats(projectId);
-  if (!stats.data) return null;
-  const entries = Object.entries(stats.data.images_by_status);
-  const total = entries.reduce((sum, [, n]) => sum + n, 0);
-  return (
-    <dl className="summary" data-testid="status-summary">
-      <div>
-        <dt>Images</dt>
-        <dd>{total}</dd>
-      </div>
-      {entries.map(([status, n]) => (
-        <div key={status}>
-          <dt>{status.replaceAll("_", " ")}</dt>
-          <dd>{n}</dd>
-        </div>
-      ))}
-    </dl>
-  );
-}
+/** One route per tab (`/projects/:id/admin-ui/:tab`): only the open tab mounts, so only its data loads. */
+export const ADMIN_TABS = [
+  { slug: "overview", title: "Overview", Component: OverviewTab },
+  { slug: "data", title: "Data", Component: DataTab },
+  { slug: "model", title: "Model", Component: ModelTab },
+  { slug: "settings", title: "Settings", Component: SettingsTab },
+  { slug: "members", title: "Members", Component: MembersTab },
+] as const satisfies readonly { slug: string; title: string; Component: (props: { project: Project }) => unknown }[];
 
 export function AdminPage() {
-  const projectId = Number(useParams().projectId);
+  const { projectId: rawId, tab } = useParams();
+  const projectId = Number(rawId);
   const project = useProject(projectId);
+  const current = ADMIN_TABS.find((t) => t.slug === tab);
+  if (!current) return <Navigate to={`/projects/${projectId}/admin-ui/overview`} replace />;
   if (project.isPending) return <Spinner label="Loading project" />;
   if (project.isError) return <ErrorMessage error={project.error} />;
   if (project.data.my_role !== "admin") {
@@ -49,26 +36,25 @@ export function AdminPage() {
       </div>
     );
   }
+  const { Component } = current;
   return (
     <div className="page">
       <div className="page-header">
         <h1>{project.data.name}</h1>
-        <span className="muted">{project.data.task_type} · admin</span>
+        <span className="muted">
+          {project.data.task_type} · admin
+          {project.data.archived_at ? <span className="badge badge-archived">archived</span> : null}
+        </span>
       </div>
-      <StatusSummary projectId={projectId} />
-      <div className="panel-grid">
-        <CreditsPanel projectId={projectId} fallback={project.data.balance} />
-        <SettingsPanel project={project.data} />
-        <div className="panel-stack">
-          <MembersPanel projectId={projectId} />
-          <ClassesPanel projectId={projectId} />
-        </div>
-        <TrainingPanel projectId={projectId} />
-        <RescorePanel projectId={projectId} />
-        <ModelVersionsPanel projectId={projectId} />
-        <LearningCurvePanel projectId={projectId} taskType={project.data.task_type} />
-        <HealthPanel projectId={projectId} />
-        <SynthesisPanel projectId={projectId} />
+      <nav className="tabs" aria-label="Admin sections">
+        {ADMIN_TABS.map((t) => (
+          <NavLink key={t.slug} to={`/projects/${projectId}/admin-ui/${t.slug}`} className="tab">
+            {t.title}
+          </NavLink>
+        ))}
+      </nav>
+      <div role="tabpanel" aria-label={current.title} data-testid={`tab-${current.slug}`}>
+        <Component project={project.data} />
       </div>
     </div>
   );

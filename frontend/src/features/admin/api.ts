@@ -8,6 +8,8 @@ import type {
   Membership,
   ModelVersion,
   Paginated,
+  Role,
+  UserCandidate,
   RescoreJob,
   SynthesisJob,
   TrainingRun,
@@ -90,6 +92,29 @@ export const updateMember = (projectId: number, memberId: number, role: Membersh
 
 export const removeMember = (projectId: number, memberId: number) =>
   api<null>(`${base(projectId)}/members/${memberId}`, { method: "DELETE" });
+
+/** Active users not in the project yet, matching `search` (admins only; at most 20). */
+export const memberCandidatesQuery = (projectId: number, search: string) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "member-candidates", search],
+    queryFn: () => api<UserCandidate[]>(`${base(projectId)}/member-candidates?search=${encodeURIComponent(search)}`),
+    staleTime: 30_000,
+  });
+
+interface OptionsMetadata {
+  actions?: { POST?: { role?: { choices?: { value: string; display_name: string }[] } } };
+}
+
+/** The roles the server accepts, from its own field choices (OPTIONS), so a new role shows up here. */
+export const roleChoicesQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "member-roles"],
+    queryFn: async (): Promise<Role[]> => {
+      const metadata = await api<OptionsMetadata>(`${base(projectId)}/members`, { method: "OPTIONS" });
+      return (metadata.actions?.POST?.role?.choices ?? []).map((choice) => choice.value as Role);
+    },
+    staleTime: Infinity,
+  });
 
 export const synthesisJobsQuery = (projectId: number) =>
   queryOptions({

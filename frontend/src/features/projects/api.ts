@@ -1,11 +1,19 @@
 import { queryOptions, useQuery } from "@tanstack/react-query";
 import { api, listResults } from "../../api/client";
-import type { LabelClass, Paginated, Project, ProjectStats } from "../../api/types";
+import type { LabelClass, Paginated, Project, ProjectCreateInput, ProjectStats } from "../../api/types";
 
 export const projectsQuery = queryOptions({
   queryKey: ["projects"],
   queryFn: async () => listResults(await api<Paginated<Project> | Project[]>("/api/projects")),
 });
+
+/** Archived projects: hidden from the default list, restorable by their admins. */
+export const archivedProjectsQuery = queryOptions({
+  queryKey: ["projects", "archived"],
+  queryFn: async () => listResults(await api<Paginated<Project> | Project[]>("/api/projects?archived=true")),
+});
+
+export const createProject = (body: ProjectCreateInput) => api<Project>("/api/projects", { method: "POST", body });
 
 export const projectQuery = (projectId: number) =>
   queryOptions({

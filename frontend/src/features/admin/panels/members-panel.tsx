@@ -1,18 +1,21 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useDeferredValue, useState, type FormEvent } from "react";
+import { Link } from "react-router";
 import type { Membership, Role } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { Panel } from "../../../components/panel";
 import { useMe } from "../../auth/api";
-import { addMember, membersQuery, removeMember, updateMember } from "../api";
-
-const ROLES: Role[] = ["admin", "annotator", "verifier"];
+import { addMember, memberCandidatesQuery, membersQuery, removeMember, roleChoicesQuery, updateMember } from "../api";
 
 export function MembersPanel({ projectId }: { projectId: number }) {
   const queryClient = useQueryClient();
   const me = useMe();
   const members = useQuery(membersQuery(projectId));
+  const roleChoices = useQuery(roleChoicesQuery(projectId));
+  const roles: Role[] = roleChoices.data ?? [];
   const [username, setUsername] = useState("");
+  const search = useDeferredValue(username.trim());
+  const candidates = useQuery(memberCandidatesQuery(projectId, search));
   const [role, setRole] = useState<Role>("annotator");
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -73,7 +76,7 @@ export function MembersPanel({ projectId }: { projectId: number }) {
                       disabled={busy}
                       onChange={(e) => void run(() => updateMember(projectId, member.id, e.target.value as Role))}
                     >
-                      {ROLES.map((r) => (
+                      {(roles.includes(member.role) ? roles : [member.role, ...roles]).map((r) => (
                         <option key={r} value={r}>
                           {r}
                         </option>
@@ -93,13 +96,28 @@ export function MembersPanel({ projectId }: { projectId: number }) {
       ) : null}
       <form className="inline-form" onSubmit={onAdd} aria-label="Add member">
         <label className="field grow">
-          <span>Username</span>
-          <input name="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+          <span>User</span>
+          <input
+            name="username"
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            required
+            list={`member-candidates-${projectId}`}
+            autoComplete="off"
+            placeholder="Type a name or username"
+          />
+          <datalist id={`member-candidates-${projectId}`} data-testid="member-candidates">
+            {(candidates.data ?? []).map((user) => (
+              <option key={user.id} value={user.username}>
+                {[user.first_name, user.last_name].filter(Boolean).join(" ") || user.username}
+              </option>
+            ))}
+          </datalist>
         </label>
         <label className="field">
           <span>Role</span>
           <select name="role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-            {ROLES.map((r) => (
+            {roles.map((r) => (
               <option key={r} value={r}>
                 {r}
               </option>
@@ -111,6 +129,13 @@ export function MembersPanel({ projectId }: { projectId: number }) {
         </button>
       </form>
       {error ? <ErrorMessage error={error} /> : null}
+      {me.data?.is_staff ? (
+        <p className="muted small">
+          Someone new? <Link to="/users">Create their account</Link> first; they appear here as you type.
+        </p>
+      ) : (
+        <p className="muted small">Someone new? Staff create accounts; then they appear here as you type.</p>
+      )}
     </Panel>
   );
 }

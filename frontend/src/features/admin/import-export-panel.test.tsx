@@ -1,0 +1,67 @@
+// @vitest-environment jsdom
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { render, screen } from "@testing-library/react";
+import { MemoryRouter } from "react-router";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ImportJob } from "../../api/types";
+import { ImportStatus } from "./import-export-panel";
+
+// The import-job contract (/work/briefs/contracts.md): POST /import answers 202 with a job,
+// GET /imports/{id} reports it until it succeeds or fails.
+const job = (over: Partial<ImportJob>): ImportJob => ({
+  id: 9, status: "queued", done: 0, total: null, created: 0, duplicates: 0, labels: 0, errors: [], detail: null, ...over,
+});
+
+let states: ImportJob[];
+let polled: string[];
+
+beforeEach(() => {
+  polled = [];
+  vi.stubGlobal(
+    "fetch",
+    vi.fn().mockImplementation(async (url: string) => {
+      polled.push(url);
+      const next = states.length > 1 ? states.shift()! : states[0]!;
+      return new Response(JSON.stringify(next), { status: 200 });
+    }),
+  );
+});
+
+afterEach(() => vi.unstubAllGlobals());
+
+function renderStatus(answer: ImportJob) {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  return render(
+    <QueryClientProvider client={client}>
+      <MemoryRouter>
+        <ImportStatus projectId={4} answer={answer} />
+      </MemoryRouter>
+    </QueryClientProvider>,
+  );
+}
+
+describe("import status", () => {
+  it("polls the job until it succeeds, showing done of total", async () => {
+    states = [
+      job({ status: "running", done: 3, total: 12, created: 3 }),
+      job({ status: "succeeded", done: 12, total: 12, created: 10, duplicates: 2, labels: 15 }),
+    ];
+    renderStatus(job({ status: "queued" }));
+    expect(screen.getByText("Queued: waiting for a worker…")).toBeTruthy();
+    expect(await screen.findByText("Importing: 3 of 12 images", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("25");
+    expect(await screen.findByText("Import finished.", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByText("10 new images · 2 duplicates · 15 labels")).toBeTruthy();
+    const calls = polled.length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(polled.length).toBe(calls); // no polling once finished
+    expect(polled.every((url) => url === "/api/projects/4/imports/9")).toBe(true);
+  }, 12000);
+
+  it("shows the server's reason and each problem of a failed job", async () => {
+    states = [job({ status: "failed", done: 2, total: 5, detail: "annotations.json is not JSON.", errors: [{ file: "b.jpg", annotation: 4, detail: "box outside the image" }] })];
+    renderStatus(job({ status: "running", done: 1, total: 5 }));
+    expect(await screen.findByText("annotations.json is not JSON.", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByText(/box outside the image/).textContent).toContain("(annotation 4)");
+  }, 8000);
+});

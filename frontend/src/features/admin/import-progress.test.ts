@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import type { ImportJob } from "../../api/types";
+import { importView, isFinished, isImportJob } from "./import-progress";
+
+const job = (over: Partial<ImportJob>): ImportJob => ({
+  id: 7,
+  status: "running",
+  done: 0,
+  total: null,
+  created: 0,
+  duplicates: 0,
+  labels: 0,
+  errors: [],
+  detail: null,
+  ...over,
+});
+
+describe("import progress", () => {
+  it("reads the 202 job of the contract and the 201 counts of an in-request import", () => {
+    expect(isImportJob(job({ status: "queued" }))).toBe(true);
+    expect(isImportJob({ images_created: 3, labels_created: 2, already_labeled: 0, classes_created: 1 })).toBe(false);
+  });
+
+  it("shows an indeterminate bar until the total is known, then done of total", () => {
+    expect(importView(job({ status: "queued" })).fraction).toBeNull();
+    expect(importView(job({ status: "running", done: 5 })).headline).toBe("Importing: 5 images so far");
+    const running = importView(job({ status: "running", done: 30, total: 120, created: 28, duplicates: 2, labels: 40 }));
+    expect(running.fraction).toBe(0.25);
+    expect(running.headline).toBe("Importing: 30 of 120 images");
+    expect(running.facts).toEqual(["28 new images", "2 duplicates", "40 labels"]);
+  });
+
+  it("ends in success or in the server's reason, with the problems counted", () => {
+    expect(isFinished(job({ status: "succeeded" }))).toBe(true);
+    expect(isFinished(job({ status: "running" }))).toBe(false);
+    const failed = importView(
+      job({ status: "failed", done: 3, total: 10, detail: "annotations.json: not JSON", errors: [{ file: "a.jpg", annotation: null, detail: "truncated" }] }),
+    );
+    expect(failed.tone).toBe("error");
+    expect(failed.headline).toBe("annotations.json: not JSON");
+    expect(failed.facts).toContain("1 problem");
+  });
+
+  it("summarises a synchronous import", () => {
+    const view = importView({ images_created: 1, labels_created: 4, already_labeled: 2, classes_created: 0 });
+    expect(view.tone).toBe("success");
+    expect(view.facts).toEqual(["1 new image", "4 labels", "2 images already labeled", "0 new classes"]);
+  });
+});

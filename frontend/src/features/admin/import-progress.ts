@@ -1,0 +1,66 @@
+/**
+ * What the import panel shows for an import: the job of the import-job contract
+ * (POST /import → 202 job; GET /imports/{id} until it finishes), or the counts of a server
+ * that still imports within the request (201).
+ */
+import type { DatasetImportResult, ImportJob } from "../../api/types";
+
+export type ImportAnswer = ImportJob | DatasetImportResult;
+
+export function isImportJob(answer: ImportAnswer): answer is ImportJob {
+  return typeof (answer as ImportJob).status === "string" && typeof (answer as ImportJob).id === "number";
+}
+
+export function isFinished(job: ImportJob): boolean {
+  return job.status === "succeeded" || job.status === "failed";
+}
+
+export interface ImportView {
+  /** In [0, 1], or null while the total is not known yet (an indeterminate bar). */
+  fraction: number | null;
+  headline: string;
+  tone: "progress" | "success" | "error";
+  facts: string[];
+}
+
+const plural = (n: number, word: string) =>
+  `${n.toLocaleString("en")} ${word}${n === 1 ? "" : word.endsWith("s") ? "es" : "s"}`;
+
+export function importView(answer: ImportAnswer): ImportView {
+  if (!isImportJob(answer)) {
+    return {
+      fraction: 1,
+      headline: "Import finished.",
+      tone: "success",
+      facts: [
+        `${plural(answer.images_created, "new image")}`,
+        `${plural(answer.labels_created, "label")}`,
+        `${plural(answer.already_labeled, "image")} already labeled`,
+        `${plural(answer.classes_created, "new class")}`,
+      ],
+    };
+  }
+  const job = answer;
+  const total = job.total ?? null;
+  const facts = [
+    `${plural(job.created ?? 0, "new image")}`,
+    `${plural(job.duplicates ?? 0, "duplicate")}`,
+    `${plural(job.labels ?? 0, "label")}`,
+  ];
+  if (job.errors && job.errors.length > 0) facts.push(`${plural(job.errors.length, "problem")}`);
+  switch (job.status) {
+    case "queued":
+      return { fraction: null, headline: "Queued: waiting for a worker…", tone: "progress", facts: [] };
+    case "running":
+      return {
+        fraction: total ? Math.min(1, job.done / total) : null,
+        headline: total ? `Importing: ${job.done.toLocaleString("en")} of ${plural(total, "image")}` : `Importing: ${plural(job.done, "image")} so far`,
+        tone: "progress",
+        facts,
+      };
+    case "succeeded":
+      return { fraction: 1, headline: "Import finished.", tone: "success", facts };
+    default:
+      return { fraction: total ? Math.min(1, job.done / total) : 0, headline: job.detail || "The import failed.", tone: "error", facts };
+  }
+}

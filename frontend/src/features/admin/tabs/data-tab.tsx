@@ -1,0 +1,23 @@
+import { Link, useSearchParams } from "react-router";
+import type { Project } from "../../../api/types";
+import { ImportExportPanel } from "../import-export-panel";
+import { HealthPanel } from "../panels/health-panel";
+
+/** The data: bring it in (upload, import), take it out (export), and check its health. */
+export function DataTab({ project }: { project: Project }) {
+  const [params] = useSearchParams();
+  return (
+    <>
+      {params.get("created") ? (
+        <div className="alert alert-success" data-testid="project-created">
+          <strong>{project.name}</strong> is ready. Add data now:{" "}
+          <Link to={`/projects/${project.id}/upload`}>upload images</Link> to label, or import a labeled dataset below.
+        </div>
+      ) : null}
+      <div className="panel-grid">
+        <ImportExportPanel projectId={project.id} />
+        <HealthPanel projectId={project.id} />
+      </div>
+    </>
+  );
+}

@@ -1,0 +1,10 @@
+import type { Project } from "../../../api/types";
+import { MembersPanel } from "../panels/members-panel";
+
+export function MembersTab({ project }: { project: Project }) {
+  return (
+    <div className="panel-grid">
+      <MembersPanel projectId={project.id} />
+    </div>
+  );
+}

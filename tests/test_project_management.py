@@ -1,0 +1,140 @@
+"""Creating a project with classes and a budget, archiving and restoring it, renaming and
+recolouring classes, and the default class colours."""
+
+import pytest
+
+from labelapp.credits.models import CreditEntry
+from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class
+from labelapp.projects.models import Project
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_colour_word_in_the_name_picks_the_colour():
+    assert color_for_class("yellow_box", set()) == NAMED_COLORS["yellow"]
+    assert color_for_class("brown_box", set()) == NAMED_COLORS["brown"]
+    assert color_for_class("Red car", set()) == NAMED_COLORS["red"]
+    # Part of a word is not a colour word: "bored" contains "red".
+    assert color_for_class("bored_cat", set()) == PALETTE[0]
+
+
+def test_without_a_colour_word_the_first_unused_palette_colour_is_taken():
+    assert color_for_class("can", {PALETTE[0], PALETTE[1].upper()}) == PALETTE[2]
+    assert color_for_class("can", set(PALETTE)) == PALETTE[len(PALETTE) % len(PALETTE)]
+
+
+def test_the_demo_classes_are_drawn_in_their_own_colours_and_are_distinct(detection_project):
+    colors = dict(detection_project.label_classes.values_list("name", "color"))
+    assert colors == {"brown_box": NAMED_COLORS["brown"], "white_envelope": NAMED_COLORS["white"],
+                      "yellow_box": NAMED_COLORS["yellow"]}
+
+
+def test_create_a_project_with_classes_and_a_first_budget(client_for, users):
+    body = {
+        "name": "Shelf", "task_type": "detection", "budget": 250,
+        "classes": [{"name": "can"}, {"name": "green_bottle", "hotkey": "5"}, {"name": "lid", "color": "#123456"}],
+    }
+    response = client_for("nobody").post("/api/projects", body, format="json")
+
+    assert response.status_code == 201, response.content
+    project = response.json()
+    assert project["my_role"] == "admin"
+    assert project["balance"]["granted"] == 250 and project["balance"]["available"] == 250
+    classes = [(c["name"], c["color"], c["hotkey"]) for c in project["label_classes"]]
+    assert classes == [("can", PALETTE[0], "1"), ("green_bottle", NAMED_COLORS["green"], "5"), ("lid", "#123456", "2")]
+    grant = CreditEntry.objects.get(project_id=project["id"])
+    assert (grant.kind, grant.amount, grant.actor) == ("grant", 250, users["nobody"])
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"classes": [{"name": "a"}, {"name": "a"}]}, "classes"),
+        ({"classes": [{"name": "a", "hotkey": "1"}, {"name": "b", "hotkey": "1"}]}, "classes"),
+        ({"classes": [{"name": "a", "color": "blue"}]}, "classes"),
+        ({"budget": -1}, "budget"),
+        ({"budget": "lots"}, "budget"),
+        ({"task_type": "segmentation"}, "task_type"),
+    ],
+)
+def test_a_bad_create_is_refused_at_its_field_and_stores_nothing(client_for, body, field):
+    before = Project.objects.count()
+    response = client_for("nobody").post("/api/projects", {"name": "Bad", "task_type": "detection", **body}, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    assert Project.objects.count() == before
+
+
+def test_archived_projects_leave_the_default_list_and_come_back(client_for, detection_project):
+    admin = client_for("admin")
+    path = f"/api/projects/{detection_project.pk}"
+
+    archived = admin.patch(path, {"archived": True}, format="json")
+    assert archived.status_code == 200 and archived.json()["archived_at"]
+    assert detection_project.pk not in [p["id"] for p in admin.get("/api/projects").json()["results"]]
+    assert [p["id"] for p in admin.get("/api/projects?archived=true").json()["results"]] == [detection_project.pk]
+    # Still reachable by id: archiving hides, it does not lock anyone out.
+    assert client_for("annotator").get(path).status_code == 200
+
+    restored = admin.patch(path, {"archived": False}, format="json")
+    assert restored.json()["archived_at"] is None
+    assert detection_project.pk in [p["id"] for p in admin.get("/api/projects").json()["results"]]
+    assert client_for("annotator").patch(path, {"archived": True}, format="json").status_code == 403
+
+
+def test_rename_and_recolour_a_class(client_for, detection_project):
+    label_class = detection_project.label_classes.get(name="brown_box")
+    path = f"/api/projects/{detection_project.pk}/classes/{label_class.pk}"
+
+    response = client_for("admin").patch(path, {"name": "cardboard_box", "color": "#aa5500"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["color"]) == ("cardboard_box", "#aa5500")
+    label_class.refresh_from_db()
+    assert (label_class.name, label_class.color) == ("cardboard_box", "#aa5500")
+
+
+@pytest.mark.parametrize(
+    "body, code",
+    [
+        ({"name": "yellow_box"}, "duplicate_class"),
+        ({"hotkey": "3"}, "duplicate_hotkey"),
+    ],
+)
+def test_a_rename_onto_another_class_is_a_400_not_a_500(client_for, detection_project, body, code):
+    """Names are unique per project (a database constraint) and keys select one class each."""
+    label_class = detection_project.label_classes.get(name="brown_box")
+    response = client_for("admin").patch(f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == code
+    assert response.json()["field"] == next(iter(body))
+    label_class.refresh_from_db()
+    assert (label_class.name, label_class.hotkey) == ("brown_box", "1")
+
+
+def test_a_bad_colour_is_refused_at_the_field(client_for, detection_project):
+    label_class = detection_project.label_classes.first()
+    response = client_for("admin").patch(f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", {"color": "red"}, format="json")
+    assert response.status_code == 400
+    assert "color" in response.json()
+
+
+def test_the_migration_recolours_untouched_default_colours_only(detection_project):
+    """An existing demo drew yellow_box in the third default colour (blue)."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("labelapp.projects.migrations.0003_recolour_default_class_colours")
+    classes = {c.name: c for c in detection_project.label_classes.all()}
+    old = migration.OLD_DEFAULTS
+    type(classes["yellow_box"]).objects.filter(pk=classes["yellow_box"].pk).update(color=old[2])  # as created before
+    type(classes["brown_box"]).objects.filter(pk=classes["brown_box"].pk).update(color="#010203")  # picked by someone
+
+    migration.recolour(apps, None)
+
+    colors = dict(detection_project.label_classes.values_list("name", "color"))
+    assert colors["yellow_box"] == NAMED_COLORS["yellow"]
+    assert colors["brown_box"] == "#010203"
