@@ -1,0 +1,26 @@
+import "./charts.css";
+
+/** Sequential colour for a value in [0, max]: white-ish to the primary blue. */
+export function heatColor(value: number, max: number): string {
+  const t = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0;
+  return `rgba(37, 99, 235, ${(0.04 + 0.96 * t).toFixed(3)})`;
+}
+
+/** The key to a heatmap's colours: a gradient bar from 0 to `max` with the unit. */
+export function ColorScale({ max, unit }: { max: number; unit: string }) {
+  const mid = max / 2;
+  return (
+    <div className="color-scale" data-testid="color-scale" aria-label={`Colour scale: 0 to ${max} ${unit}`}>
+      <div
+        className="color-scale-bar"
+        style={{ background: `linear-gradient(to right, ${heatColor(0, 1)}, ${heatColor(0.5, 1)}, ${heatColor(1, 1)})` }}
+      />
+      <div className="color-scale-ticks">
+        <span>0</span>
+        {Number.isInteger(mid) && mid > 0 && mid < max ? <span>{mid}</span> : null}
+        <span>{max}</span>
+      </div>
+      <div className="color-scale-unit">{unit}</div>
+    </div>
+  );
+}
