@@ -1,6 +1,16 @@
 import type { LabelClass } from "../../api/types";
 import type { EditorBox } from "./editor-state";
 
+function EyeIcon({ crossed }: { crossed: boolean }) {
+  return (
+    <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
+      <path d="M1 12s4-7 11-7 11 7 11 7-4 7-11 7S1 12 1 12z" />
+      <circle cx="12" cy="12" r="3" />
+      {crossed ? <line x1="3" y1="3" x2="21" y2="21" /> : null}
+    </svg>
+  );
+}
+
 /**
  * Every box on the image, one row each: class, size in image pixels, the model's
  * confidence (or "drawn"). A click on a row picks the box (class keys then relabel
@@ -69,17 +79,19 @@ export function BoxList({
             ) : null}
             <button
               type="button"
-              className="btn btn-small btn-ghost"
+              className="btn btn-small btn-ghost btn-icon"
               onClick={() => onToggleHidden(box.id)}
+              title={hidden ? "Show on the image" : "Hide from the image (still submitted)"}
               aria-label={`${hidden ? "Show" : "Hide"} box ${number}`}
               aria-pressed={hidden}
             >
-              {hidden ? "Show" : "Hide"}
+              <EyeIcon crossed={hidden} />
             </button>
             <button
               type="button"
-              className="btn btn-small btn-ghost btn-danger-text"
+              className="btn btn-small btn-ghost btn-icon btn-danger-text"
               onClick={() => onDelete(box.id)}
+              title="Delete"
               aria-label={`Delete box ${number}`}
             >
               ×
