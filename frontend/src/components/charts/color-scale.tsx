@@ -1,19 +1,24 @@
 import "./charts.css";
 
-/** Sequential colour for a value in [0, max]: white-ish to the primary blue. */
+const HIGH = [37, 99, 235]; // the primary blue
+const LOW = [248, 250, 252]; // near white
+
+/** Sequential, opaque colour for a value in [0, max]: near white to the primary blue (cells and scale match). */
 export function heatColor(value: number, max: number): string {
   const t = max > 0 ? Math.min(1, Math.max(0, value / max)) : 0;
-  return `rgba(37, 99, 235, ${(0.04 + 0.96 * t).toFixed(3)})`;
+  const [r, g, b] = LOW.map((low, i) => Math.round(low + (HIGH[i]! - low) * t));
+  return `rgb(${r}, ${g}, ${b})`;
 }
 
 /** The key to a heatmap's colours: a gradient bar from 0 to `max` with the unit. */
 export function ColorScale({ max, unit }: { max: number; unit: string }) {
+  if (max <= 0) return <div className="color-scale color-scale-empty">no {unit} yet</div>;
   const mid = max / 2;
   return (
     <div className="color-scale" data-testid="color-scale" aria-label={`Colour scale: 0 to ${max} ${unit}`}>
       <div
         className="color-scale-bar"
-        style={{ background: `linear-gradient(to right, ${heatColor(0, 1)}, ${heatColor(0.5, 1)}, ${heatColor(1, 1)})` }}
+        style={{ background: `linear-gradient(to right, ${heatColor(0, 1)}, ${heatColor(1, 1)})` }}
       />
       <div className="color-scale-ticks">
         <span>0</span>

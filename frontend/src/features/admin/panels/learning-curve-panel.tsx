@@ -21,6 +21,9 @@ import { NotAvailable, Panel } from "../../../components/panel";
 import { balanceQuery, learningCurveQuery, modelVersionsQuery } from "../api";
 import { chartRows, curveSeries, pointCount, withVersionSamples, type ChartRow, type CurveSeries } from "../curve-data";
 
+/** Five even steps from 0 to the (nice) top, so every tick label is exact. */
+const yTicks = (top: number) => Array.from({ length: 6 }, (_, i) => Number(((top * i) / 5).toFixed(4)));
+
 const seriesLabel = (strategy: string) => strategy.replaceAll("_", " ");
 
 function CurveTooltip({ active, payload, series, metric }: TooltipContentProps & { series: CurveSeries[]; metric: string }) {
@@ -100,7 +103,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
             </p>
           ) : null}
           <ResponsiveContainer width="100%" height={280}>
-            <LineChart data={rows} margin={{ top: 8, right: 24, bottom: 8, left: 8 }}>
+            <LineChart data={rows} margin={{ top: 22, right: 24, bottom: 8, left: 8 }}>
               <CartesianGrid stroke={GRID_STROKE} />
               <XAxis
                 type="number"
@@ -114,7 +117,8 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
               <YAxis
                 domain={[0, yMax]}
                 tick={TICK}
-                tickFormatter={(v: number) => (yMax <= 0.2 ? v.toFixed(2) : v.toFixed(1))}
+                ticks={yTicks(yMax)}
+                tickFormatter={(v: number) => String(Number(v.toFixed(3)))}
                 width={56}
                 label={{ value: metricName(metric), angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
               />
@@ -123,11 +127,11 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                   x={budget}
                   stroke="#94a3b8"
                   strokeDasharray="3 3"
-                  label={{ value: `budget ${formatCount(budget)}`, position: "insideTopRight", ...AXIS_LABEL }}
+                  label={{ value: `budget ${formatCount(budget)}`, position: "top", ...AXIS_LABEL }}
                 />
               ) : null}
               <Tooltip content={(props) => <CurveTooltip {...props} series={series} metric={metric} />} />
-              <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} />
+              <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
               {series.map((s, i) => (
                 <Line
                   key={`${s.strategy}-val`}
