@@ -80,7 +80,7 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     expect(row).to_contain_text("97")
     expect(row).not_to_contain_text("97.0")
     expect(table.get_by_role("row", name="mAP@0.5")).to_contain_text("0.410 [0.300–0.520]")
-    expect(table.get_by_test_id("evaluation-sample")).to_have_text("Evaluated on validation: 40 images · test: 38 images · [95% interval]")
+    expect(table.get_by_test_id("evaluation-sample")).to_have_text("Evaluated on validation: 40 images · test: 38 images · [brackets]: 95% interval")
     shoot("admin-plots", full_page=True)
 
 

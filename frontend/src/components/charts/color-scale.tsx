@@ -12,7 +12,7 @@ export function heatColor(value: number, max: number): string {
 
 /** The key to a heatmap's colours: a gradient bar from 0 to `max` with the unit. */
 export function ColorScale({ max, unit }: { max: number; unit: string }) {
-  if (max <= 0) return <div className="color-scale color-scale-empty">no {unit} yet</div>;
+  if (max <= 0) return null;
   const mid = max / 2;
   return (
     <div className="color-scale" data-testid="color-scale" aria-label={`Colour scale: 0 to ${max} ${unit}`}>

@@ -50,7 +50,7 @@ export function BoxList({
           <li
             key={box.id}
             data-box-id={box.id}
-            className={["box-row", selected ? "is-selected" : "", selected && picked ? "is-picked" : "", hidden ? "is-hidden" : ""]
+            className={["box-row", box.pending ? "is-pending" : "", selected ? "is-selected" : "", selected && picked ? "is-picked" : "", hidden ? "is-hidden" : ""]
               .filter(Boolean)
               .join(" ")}
             style={{ ["--class-color" as string]: c?.color ?? "#64748b" }}
@@ -73,8 +73,16 @@ export function BoxList({
               </span>
             </button>
             {box.pending ? (
-              <button type="button" className="btn btn-small" onClick={() => onAccept(box.id)} aria-label={`Accept box ${number}`}>
-                Accept
+              <button
+                type="button"
+                className="btn btn-small btn-icon btn-accept"
+                onClick={() => onAccept(box.id)}
+                aria-label={`Accept box ${number}`}
+                title="Accept this suggestion"
+              >
+                <svg width="16" height="16" viewBox="0 0 24 24" fill="none" stroke="currentColor" strokeWidth="2.5" aria-hidden="true">
+                  <polyline points="4 12 10 18 20 6" />
+                </svg>
               </button>
             ) : null}
             <button

@@ -66,10 +66,16 @@ function Heatmap({ heatmap }: { heatmap: NamedGrid }) {
         </div>
         <span className="heatmap-x-label">left → right</span>
       </div>
-      <ColorScale max={max} unit="box centres per cell" />
-      <p className="heatmap-readout small" aria-live="polite">
-        {hover ? cellText(hover.x, hover.y, hover.v) : "Hover a cell for its count"}
-      </p>
+      {max > 0 ? (
+        <>
+          <ColorScale max={max} unit="box centres per cell" />
+          <p className="heatmap-readout small" aria-live="polite">
+            {hover ? cellText(hover.x, hover.y, hover.v) : "Hover a cell for its count"}
+          </p>
+        </>
+      ) : (
+        <p className="heatmap-readout small">No boxes of this class yet.</p>
+      )}
     </figure>
   );
 }

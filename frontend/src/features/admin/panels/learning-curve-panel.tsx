@@ -103,7 +103,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
             </p>
           ) : null}
           <ResponsiveContainer width="100%" height={280}>
-            <LineChart data={rows} margin={{ top: 22, right: 24, bottom: 8, left: 8 }}>
+            <LineChart data={rows} margin={{ top: 22, right: 40, bottom: 8, left: 8 }}>
               <CartesianGrid stroke={GRID_STROKE} />
               <XAxis
                 type="number"

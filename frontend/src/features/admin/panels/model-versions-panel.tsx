@@ -48,7 +48,7 @@ function MetricsTable({ version }: { version: ModelVersion }) {
           Evaluated on <SampleNote label="validation" sample={valSample} />
           {valSample.n !== null && testSample.n !== null ? " · " : ""}
           <SampleNote label="test" sample={testSample} />
-          {valSample.interval || testSample.interval ? " · [95% interval]" : ""}
+          {valSample.interval || testSample.interval ? " · [brackets]: 95% interval" : ""}
         </p>
       ) : null}
       {overall.length ? (
