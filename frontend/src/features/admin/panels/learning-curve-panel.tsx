@@ -59,10 +59,11 @@ function CurveTooltip({ active, payload, series, metric }: TooltipContentProps &
 function onePointSentence(series: CurveSeries[], metric: string): string {
   const s = series.find((x) => x.points.some((p) => p.val !== null || p.test !== null))!;
   const p = s.points.find((x) => x.val !== null || x.test !== null)!;
-  const value = p.val !== null ? `${formatValue(p.val)} on validation` : `${formatValue(p.test)} on test`;
   const interval = p.valInterval ? ` (95% interval ${p.valInterval.low.toFixed(3)}–${p.valInterval.high.toFixed(3)})` : "";
+  const test = p.test !== null ? `, ${formatValue(p.test)} on test` : "";
+  const value = p.val !== null ? `${formatValue(p.val)}${interval} on validation${test}` : `${formatValue(p.test)} on test`;
   const who = s.strategy === "this project" ? "One model version so far" : `One point so far (${seriesLabel(s.strategy)})`;
-  return `${who}: ${metricName(metric)} ${value}${interval} after ${formatCount(p.credits_spent)} credits. The curve grows with each trained version.`;
+  return `${who}: ${metricName(metric)} ${value} after ${formatCount(p.credits_spent)} credits. The curve grows with each trained version.`;
 }
 
 export function LearningCurvePanel({ projectId, taskType }: { projectId: number; taskType: "classification" | "detection" }) {
@@ -109,6 +110,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                 type="number"
                 dataKey="credits_spent"
                 domain={[0, xMax]}
+                padding={{ left: 10, right: 10 }}
                 allowDecimals={false}
                 tick={TICK}
                 label={{ value: "credits spent", position: "insideBottom", offset: -4, ...AXIS_LABEL }}
@@ -144,7 +146,13 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                   connectNulls
                 >
                   {hasInterval ? (
-                    <ErrorBar dataKey={`s${i}_err`} width={6} strokeWidth={1.5} stroke={seriesColor(s.strategy, i)} />
+                    <ErrorBar
+                      dataKey={`s${i}_err`}
+                      width={6}
+                      strokeWidth={1.5}
+                      stroke={seriesColor(s.strategy, i)}
+                      isAnimationActive={false}
+                    />
                   ) : null}
                 </Line>
               ))}
@@ -158,7 +166,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
                       stroke={seriesColor(s.strategy, i)}
                       strokeDasharray="5 4"
                       strokeWidth={1.5}
-                      dot={single ? { r: 4 } : false}
+                      dot={single ? { r: 4, strokeDasharray: "none" } : false}
                       isAnimationActive={false}
                       connectNulls
                     />

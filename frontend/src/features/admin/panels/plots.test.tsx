@@ -64,7 +64,7 @@ describe("LearningCurvePanel", () => {
     routes["/api/projects/1/credits"] = { granted: 100, reserved: 0, spent: 40, available: 60 };
     render(withQueries(<LearningCurvePanel projectId={1} taskType="detection" />));
     expect(await screen.findByTestId("learning-curve-note")).toHaveTextContent(
-      "One model version so far: mAP@0.5 0.310 on validation (95% interval 0.200–0.420) after 40 credits.",
+      "One model version so far: mAP@0.5 0.310 (95% interval 0.200–0.420) on validation, 0.280 on test after 40 credits.",
     );
   });
 
