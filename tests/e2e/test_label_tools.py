@@ -52,7 +52,7 @@ def test_class_keys_label_new_boxes_and_relabel_only_a_clicked_box(page, live_se
     expect(rows(page).nth(1)).to_have_accessible_name(f"Box 2: {first}")
     draw(page, box, 0.6, 0.55, 0.85, 0.85)
     expect(rows(page).nth(2)).to_have_accessible_name(f"Box 3: {second}")
-    shoot("label-box-list")
+    shoot("label-box-list", full_page=True)
 
     # A click on box 2 picks it: now a key relabels it, and Z takes that back.
     page.mouse.click(box["x"] + 0.25 * box["width"], box["y"] + 0.7 * box["height"])
