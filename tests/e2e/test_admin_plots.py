@@ -26,14 +26,14 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     label_two_images(porch)
     version.credits_spent = 8
     version.metrics = {
-        "val": {"images": 40, "map50": 0.41, "ci_low": 0.3, "ci_high": 0.52,
+        "val": {"images": 40, "map50": 0.41, "interval": [0.3, 0.52],
                 "per_class": {c.name: {"ap50": 0.4, "num_gt": 97} for c in classes}},
         "test": {"images": 38, "map50": 0.38, "per_class": {c.name: {"ap50": 0.35, "num_gt": 88} for c in classes}},
     }
     version.save()
     ModelVersion.objects.create(project=project, number=2, model_name="e2e", checkpoint="checkpoints/e2e2.pt",
                                 classes=version.classes, input_size=64, labels_seen=15, credits_spent=16,
-                                metrics={"val": {"images": 40, "map50": 0.47, "ci_low": 0.36, "ci_high": 0.58}})
+                                metrics={"val": {"images": 40, "map50": 0.47, "interval": [0.36, 0.58]}})
     for strategy, values in (("least_confident", (0.2, 0.45, 0.6)), ("random", (0.2, 0.3, 0.4))):
         LearningCurve.objects.create(project=project, strategy=strategy, metric="map50", points=[
             {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { chartRows, curvePoints, curveSeries, pointCount, withVersionSamples } from "./curve-data";
+import { chartRows, curvePoints, curveSeries, pointCount } from "./curve-data";
 
 describe("learning curve data", () => {
   it("reads val/test points and sorts them by credits", () => {
@@ -42,13 +42,13 @@ describe("learning curve data", () => {
     expect(series[0]!.points[0]!.val).toBe(0.3);
   });
 
-  it("takes the interval from the point or from its model version", () => {
-    const [own] = curvePoints([{ credits_spent: 4, val: 0.5, val_ci_low: 0.4, val_ci_high: 0.6, val_n: 30 }], "accuracy");
-    expect(own).toMatchObject({ valInterval: { low: 0.4, high: 0.6 }, valN: 30 });
-    const live = curvePoints([{ credits_spent: 8, val: 0.7, model_version: 2 }, { credits_spent: 3, val: 0.2, model_version: 1 }], "accuracy");
-    const joined = withVersionSamples(live, [{ number: 2, metrics: { val: { accuracy: 0.7, n: 50, ci_low: 0.6, ci_high: 0.8 } } }], "accuracy");
-    expect(joined[0]).toMatchObject({ valInterval: null });
-    expect(joined[1]).toMatchObject({ valInterval: { low: 0.6, high: 0.8 }, valN: 50 });
+  it("reads the evaluation sample of a point", () => {
+    const [point] = curvePoints(
+      [{ credits_spent: 4, val: 0.5, val_images: 30, val_interval: [0.4, 0.6], test: 0.45, test_interval: [0.3, 0.55] }],
+      "accuracy",
+    );
+    expect(point).toMatchObject({ valInterval: { low: 0.4, high: 0.6 }, valN: 30, testInterval: { low: 0.3, high: 0.55 } });
+    expect(curvePoints([{ credits_spent: 4, val: 0.5, val_interval: null }], "accuracy")[0]!.valInterval).toBeNull();
   });
 
   it("merges series on one credits axis with error-bar distances", () => {

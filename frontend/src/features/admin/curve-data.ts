@@ -1,11 +1,11 @@
 /**
  * Learning-curve points as the chart needs them. The API stores points as JSON
  * (`{credits_spent, labels, val, test, model_version}`); older simulations may use
- * `val_<metric>` / `test_<metric>` names, so both are read. A point may carry its
- * evaluation sample (`val_n`, `val_ci_low`, `val_ci_high`); the project's own curve
- * takes them from its model versions' metrics.
+ * `val_<metric>` / `test_<metric>` names, so both are read. The project's own points
+ * carry their evaluation sample: `val_images`, `val_interval` ([low, high], 95 %),
+ * and the same for test.
  */
-import { sampleOf, type Interval } from "./metrics";
+import { intervalOf, type Interval } from "./metrics";
 
 export interface CurvePoint {
   credits_spent: number;
@@ -14,6 +14,7 @@ export interface CurvePoint {
   model_version?: number | null;
   valInterval?: Interval | null;
   valN?: number | null;
+  testInterval?: Interval | null;
 }
 
 export interface CurveSeries {
@@ -35,15 +36,14 @@ export function curvePoints(points: unknown, metric: string): CurvePoint[] {
     const point = p as Record<string, unknown>;
     const credits = num(point.credits_spent) ?? num(point.labels);
     if (credits === null) continue;
-    const low = num(point.val_ci_low);
-    const high = num(point.val_ci_high);
     out.push({
       credits_spent: credits,
       val: pick(point, "val", metric),
       test: pick(point, "test", metric),
       model_version: num(point.model_version),
-      valInterval: low !== null && high !== null && low <= high ? { low, high } : null,
-      valN: num(point.val_n),
+      valInterval: intervalOf(point.val_interval),
+      valN: num(point.val_images),
+      testInterval: intervalOf(point.test_interval),
     });
   }
   return out.sort((a, b) => a.credits_spent - b.credits_spent);
@@ -69,21 +69,6 @@ export function curveSeries(
     .filter((s) => s.points.some((p) => p.val !== null || p.test !== null));
 }
 
-/** Adds each model version's evaluation sample (size, interval) to the live curve's points. */
-export function withVersionSamples(
-  points: readonly CurvePoint[],
-  versions: readonly { number: number; metrics?: unknown }[],
-  metric: string,
-): CurvePoint[] {
-  const byNumber = new Map(versions.map((v) => [v.number, v]));
-  return points.map((p) => {
-    const version = p.model_version != null ? byNumber.get(p.model_version) : undefined;
-    if (!version) return p;
-    const sample = sampleOf((version.metrics as { val?: unknown } | undefined)?.val, metric);
-    return { ...p, valInterval: p.valInterval ?? sample.interval, valN: p.valN ?? sample.n };
-  });
-}
-
 /** One row per credits value, a `s<i>_val` / `s<i>_test` / `s<i>_err` column per series (recharts' shared x axis). */
 export type ChartRow = { credits_spent: number } & Record<string, number | [number, number] | null>;
 
@@ -97,6 +82,7 @@ export function chartRows(series: readonly CurveSeries[]): ChartRow[] {
       // recharts' ErrorBar takes [below, above] distances from the value.
       row[`s${i}_err`] = p.val !== null && p.valInterval ? [p.val - p.valInterval.low, p.valInterval.high - p.val] : null;
       if (p.valN != null) row[`s${i}_n`] = p.valN;
+      if (p.testInterval) row[`s${i}_test_ci`] = [p.testInterval.low, p.testInterval.high];
       rows.set(p.credits_spent, row);
     }
   });

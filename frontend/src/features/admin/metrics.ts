@@ -2,8 +2,8 @@
  * Flattens a model version's val and test metrics into aligned rows so they can
  * be shown side by side, whatever their nesting: `{map50: 0.7}`,
  * `{per_class: {pill: {ap50: 0.8}}}` or `{pill: {precision: 0.9}}` all work.
- * The evaluation sample's size and interval (`n`/`images`, `ci_low`/`ci_high`)
- * are read apart by `sampleOf` and left out of the rows.
+ * The evaluation sample's size and interval (`images`, `interval`) are read
+ * apart by `sampleOf` and left out of the rows.
  */
 import { formatValue } from "../../components/charts/format";
 
@@ -17,14 +17,11 @@ export interface MetricRow {
 
 type Json = unknown;
 
-const SAMPLE_KEYS = new Set(["n", "images", "ci_low", "ci_high", "ci"]);
-const isSampleKey = (key: string) => SAMPLE_KEYS.has(key) || key.endsWith("_ci_low") || key.endsWith("_ci_high");
+/** The evaluation sample's size and interval: shown apart, never as metric rows. */
+const SAMPLE_KEYS = new Set(["images", "interval"]);
 
 function flatten(value: Json, path: string[], out: Map<string, { group: string | null; metric: string; v: number }>) {
-  if (path.length === 1 && isSampleKey(path[0]!)) return;
-  if (path.length === 1 && value && typeof value === "object" && typeof (value as { value?: unknown }).value === "number") {
-    value = (value as { value: number }).value; // {value, ci_low, ci_high, n}: the interval is read by sampleOf
-  }
+  if (path.length === 1 && SAMPLE_KEYS.has(path[0]!)) return;
   if (typeof value === "number" && Number.isFinite(value)) {
     const metric = path[path.length - 1] ?? "value";
     const groupPath = path.slice(0, -1).filter((p) => p !== "per_class" && p !== "classes");
@@ -63,38 +60,26 @@ export interface Interval {
 export interface EvaluationSample {
   /** Images in the evaluation sample. */
   n: number | null;
-  /** 95 % interval of `metric`, when the server computed one. */
+  /** 95 % interval of the headline metric, when the server computed one. */
   interval: Interval | null;
 }
 
 const finite = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
-/**
- * The size of a split's evaluation sample and the interval of `metric` on it. Read
- * from `{n, ci_low, ci_high}` beside the headline metric, `{ci_low: {metric: x}}`,
- * `{<metric>_ci_low}` or `{<metric>: {value, ci_low, ci_high, n}}`; `images` is the
- * older name of `n`.
- */
-export function sampleOf(split: Json, metric: string): EvaluationSample {
-  if (!split || typeof split !== "object" || Array.isArray(split)) return { n: null, interval: null };
-  const s = split as Record<string, unknown>;
-  const nested = s[metric] && typeof s[metric] === "object" ? (s[metric] as Record<string, unknown>) : null;
-  const byMetric = (key: "ci_low" | "ci_high") => {
-    const v = s[key];
-    return v && typeof v === "object" ? finite((v as Record<string, unknown>)[metric]) : null;
-  };
-  const low = finite(nested?.ci_low) ?? finite(s[`${metric}_ci_low`]) ?? byMetric("ci_low") ?? finite(s.ci_low);
-  const high = finite(nested?.ci_high) ?? finite(s[`${metric}_ci_high`]) ?? byMetric("ci_high") ?? finite(s.ci_high);
-  const n = finite(nested?.n) ?? finite(s.n) ?? finite(s.images);
-  return { n, interval: low !== null && high !== null && low <= high ? { low, high } : null };
+export function intervalOf(v: unknown): Interval | null {
+  if (!Array.isArray(v) || v.length !== 2) return null;
+  const [low, high] = v.map(finite);
+  return low != null && high != null && low <= high ? { low, high } : null;
 }
 
-/** The headline value of a split (`{metric: 0.8}` or `{metric: {value: 0.8}}`). */
-export function headlineOf(split: Json, metric: string): number | null {
-  if (!split || typeof split !== "object") return null;
-  const v = (split as Record<string, unknown>)[metric];
-  if (v && typeof v === "object") return finite((v as Record<string, unknown>).value);
-  return finite(v);
+/**
+ * The size of a split's evaluation sample and the 95 % interval of its headline
+ * metric, as training stores them: `{images, <metric>, interval: [low, high] | null}`.
+ */
+export function sampleOf(split: Json): EvaluationSample {
+  if (!split || typeof split !== "object" || Array.isArray(split)) return { n: null, interval: null };
+  const s = split as Record<string, unknown>;
+  return { n: finite(s.images), interval: intervalOf(s.interval) };
 }
 
 export interface ClassMetricTable {

@@ -18,8 +18,8 @@ import { formatCount, formatValue, metricName } from "../../../components/charts
 import "../../../components/charts/charts.css";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
-import { balanceQuery, learningCurveQuery, modelVersionsQuery } from "../api";
-import { chartRows, curveSeries, pointCount, withVersionSamples, type ChartRow, type CurveSeries } from "../curve-data";
+import { balanceQuery, learningCurveQuery } from "../api";
+import { chartRows, curveSeries, pointCount, type ChartRow, type CurveSeries } from "../curve-data";
 
 /** Five even steps from 0 to the (nice) top, so every tick label is exact. */
 const yTicks = (top: number) => Array.from({ length: 6 }, (_, i) => Number(((top * i) / 5).toFixed(4)));
@@ -39,6 +39,7 @@ function CurveTooltip({ active, payload, series, metric }: TooltipContentProps &
           if (val == null && test == null) return null;
           const err = row[`s${i}_err`] as [number, number] | null | undefined;
           const n = row[`s${i}_n`] as number | undefined;
+          const testCi = row[`s${i}_test_ci`] as [number, number] | undefined;
           return (
             <li key={s.strategy}>
               <span className="chart-tooltip-swatch" style={{ background: seriesColor(s.strategy, i) }} />
@@ -47,6 +48,7 @@ function CurveTooltip({ active, payload, series, metric }: TooltipContentProps &
                 {err && val != null ? ` [${(val - err[0]).toFixed(3)}–${(val + err[1]).toFixed(3)}]` : ""}
                 {n != null ? `, n = ${formatCount(n)}` : ""}
                 {test != null ? ` · test ${formatValue(test)}` : ""}
+                {test != null && testCi ? ` [${testCi[0].toFixed(3)}–${testCi[1].toFixed(3)}]` : ""}
               </span>
             </li>
           );
@@ -68,7 +70,6 @@ function onePointSentence(series: CurveSeries[], metric: string): string {
 
 export function LearningCurvePanel({ projectId, taskType }: { projectId: number; taskType: "classification" | "detection" }) {
   const curve = useQuery(learningCurveQuery(projectId));
-  const versions = useQuery(modelVersionsQuery(projectId));
   const balance = useQuery(balanceQuery(projectId));
   const fallbackMetric = taskType === "detection" ? "map50" : "accuracy";
   let body;
@@ -77,9 +78,7 @@ export function LearningCurvePanel({ projectId, taskType }: { projectId: number;
     body = isNotAvailable(curve.error) ? <NotAvailable what="The learning curve" /> : <ErrorMessage error={curve.error} />;
   } else {
     const metric = curve.data.live?.metric ?? fallbackMetric;
-    const series = curveSeries(curve.data.live, curve.data.runs ?? [], metric).map((s) =>
-      s.strategy === "this project" ? { ...s, points: withVersionSamples(s.points, versions.data ?? [], metric) } : s,
-    );
+    const series = curveSeries(curve.data.live, curve.data.runs ?? [], metric);
     if (series.length === 0) {
       body = <p className="muted">No points yet: the curve grows with each trained model version.</p>;
     } else {

@@ -39,8 +39,8 @@ function MetricsTable({ version }: { version: ModelVersion }) {
   const overall = rows.filter((r) => r.group === null);
   const perClass = perClassTable(rows);
   const headline = headlineMetric(metrics);
-  const valSample = sampleOf(metrics.val, headline);
-  const testSample = sampleOf(metrics.test, headline);
+  const valSample = sampleOf(metrics.val);
+  const testSample = sampleOf(metrics.test);
   return (
     <div className="metrics" data-testid="metrics-table">
       {valSample.n !== null || testSample.n !== null ? (

@@ -39,7 +39,7 @@ describe("ModelVersionsPanel", () => {
   it("prints counts as integers and shows the evaluation sample with its interval", async () => {
     routes["/api/projects/1/model-versions"] = [
       version({
-        val: { images: 40, map50: 0.41, ci_low: 0.33, ci_high: 0.5, per_class: { parcel: { ap50: 0.4, num_gt: 97 } } },
+        val: { images: 40, map50: 0.41, interval: [0.33, 0.5], per_class: { parcel: { ap50: 0.4, num_gt: 97 } } },
         test: { images: 38, map50: 0.38, per_class: { parcel: { ap50: 0.35, num_gt: 88 } } },
       }),
     ];
@@ -57,10 +57,12 @@ describe("ModelVersionsPanel", () => {
 describe("LearningCurvePanel", () => {
   it("explains a single point in a sentence instead of an empty plot", async () => {
     routes["/api/projects/1/learning-curve"] = {
-      live: { id: 0, strategy: "live", metric: "map50", created_at: null, points: [{ credits_spent: 40, val: 0.31, test: 0.28, model_version: 1 }] },
+      live: {
+        id: 0, strategy: "live", metric: "map50", created_at: null,
+        points: [{ credits_spent: 40, val: 0.31, val_images: 25, val_interval: [0.2, 0.42], test: 0.28, model_version: 1 }],
+      },
       runs: [],
     };
-    routes["/api/projects/1/model-versions"] = [version({ val: { map50: 0.31, n: 25, ci_low: 0.2, ci_high: 0.42 } })];
     routes["/api/projects/1/credits"] = { granted: 100, reserved: 0, spent: 40, available: 60 };
     render(withQueries(<LearningCurvePanel projectId={1} taskType="detection" />));
     expect(await screen.findByTestId("learning-curve-note")).toHaveTextContent(
