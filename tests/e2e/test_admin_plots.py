@@ -62,6 +62,8 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     tooltip = curve.locator(".chart-tooltip")
     expect(tooltip).to_contain_text("16 credits spent")
     expect(tooltip).to_contain_text("this project mAP@0.5 val 0.470 [0.360–0.580], n = 40")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_test_id("learning-curve-panel").screenshot(path=str(SCREENSHOTS / "admin-learning-curve-hover-desktop.png"))
 
     health = page.get_by_test_id("health")
     heatmap = health.get_by_test_id("heatmap").first

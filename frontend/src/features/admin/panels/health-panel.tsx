@@ -144,7 +144,7 @@ export function HealthPanel({ projectId }: { projectId: number }) {
                   label={{ value: "boxes", angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
                 />
                 <Tooltip formatter={(v) => (typeof v === "number" ? `${formatCount(v)} boxes` : String(v))} />
-                <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} />
+                <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
                 {sizes.map((h, i) => (
                   <Bar key={h.name} dataKey={`c${i}`} name={h.name} fill={colorOf(h.name, i)} isAnimationActive={false} />
                 ))}

@@ -115,12 +115,12 @@ export function SynthesisPanel({ projectId }: { projectId: number }) {
                   <YAxis
                     domain={[0, 1]}
                     tick={TICK}
-                    tickFormatter={(v: number) => v.toFixed(1)}
+                    ticks={[0, 0.2, 0.4, 0.6, 0.8, 1]}
                     width={56}
                     label={{ value: `val ${metricName(job.metric)}`, angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
                   />
                   <Tooltip formatter={(v) => (typeof v === "number" ? formatValue(v) : "–")} />
-                  <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} />
+                  <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
                   <Bar dataKey="before" name={`before (v${job.model_version_before ?? "–"})`} fill="#94a3b8" isAnimationActive={false} />
                   <Bar dataKey="after" name={`after (v${job.model_version_after ?? "–"})`} fill="#2563eb" isAnimationActive={false} />
                 </BarChart>
