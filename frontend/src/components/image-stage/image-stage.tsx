@@ -49,8 +49,9 @@ export interface ImageStageHandle {
 type Drag =
   | { kind: "pan"; last: Point }
   | { kind: "draw"; start: Point; rect: Rect }
-  | { kind: "move"; id: string; origin: Point; start: Rect; rect: Rect }
-  | { kind: "resize"; id: string; handle: Handle; origin: Point; start: Rect; rect: Rect };
+  // `press` is where the pointer went down on screen; `moved` turns true past CLICK_SLOP_PX.
+  | { kind: "move"; id: string; origin: Point; press: Point; moved: boolean; start: Rect; rect: Rect }
+  | { kind: "resize"; id: string; handle: Handle; origin: Point; press: Point; moved: boolean; start: Rect; rect: Rect };
 
 interface Props {
   image: StageImage;
@@ -58,14 +59,22 @@ interface Props {
   /** "edit": draw, move and resize boxes; "view": zoom and pan only. */
   mode: "edit" | "view";
   selectedId?: string | null;
-  onSelect?: (id: string | null) => void;
+  /**
+   * `byClick` is true for a click on a box (pressed and released without moving), false
+   * when the box is grabbed to move or resize it: the page gives clicks more meaning.
+   */
+  onSelect?: (id: string | null, byClick: boolean) => void;
   onAdd?: (rect: Rect) => void;
   onUpdate?: (id: string, rect: Rect) => void;
   /** Colour of the box being drawn. */
   drawColor?: string;
+  /** A CSS filter for the displayed image only (brightness/contrast); boxes and stored data are untouched. */
+  imageFilter?: string;
 }
 
 const HANDLE_SCREEN_PX = 5;
+/** A press that moves less than this (screen px) is a click, not a drag: hand tremor moves nothing. */
+const CLICK_SLOP_PX = 3;
 const LABEL_H = 18;
 /** Approximate width of a 12 px label tag (no DOM measuring: it runs on every pointer move). */
 const labelWidth = (text: string) => Math.ceil(text.length * 7.4) + 10;
@@ -82,7 +91,7 @@ const labelTop = (boxTop: number, withHandles: boolean) => {
  * coordinates so handles and labels keep their size at any zoom.
  */
 export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStage(
-  { image, boxes, mode, selectedId = null, onSelect, onAdd, onUpdate, drawColor = "#2563eb" },
+  { image, boxes, mode, selectedId = null, onSelect, onAdd, onUpdate, drawColor = "#2563eb", imageFilter },
   ref,
 ) {
   const stageRef = useRef<HTMLDivElement>(null);
@@ -185,11 +194,12 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
     if (hit) {
       const box = boxes.find((b) => b.id === hit.id)!;
       const start: Rect = { x: box.x, y: box.y, w: box.w, h: box.h };
-      onSelect?.(hit.id);
-      if (hit.part === "body") setDrag({ kind: "move", id: hit.id, origin: p, start, rect: start });
-      else setDrag({ kind: "resize", id: hit.id, handle: hit.part, origin: p, start, rect: start });
+      onSelect?.(hit.id, false);
+      const grab = { id: hit.id, origin: p, press: screen, moved: false, start, rect: start };
+      if (hit.part === "body") setDrag({ kind: "move", ...grab });
+      else setDrag({ kind: "resize", handle: hit.part, ...grab });
     } else {
-      onSelect?.(null);
+      onSelect?.(null, false);
       const start = { x: Math.min(Math.max(p.x, 0), bounds.width), y: Math.min(Math.max(p.y, 0), bounds.height) };
       setDrag({ kind: "draw", start, rect: { ...start, w: 0, h: 0 } });
     }
@@ -211,12 +221,19 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
       return;
     }
     const p = toImage(viewport, screen);
-    if (drag.kind === "draw") setDrag({ ...drag, rect: rectFromPoints(drag.start, p, bounds) });
-    else if (drag.kind === "move") {
-      setDrag({ ...drag, rect: moveRect(drag.start, p.x - drag.origin.x, p.y - drag.origin.y, bounds) });
+    if (drag.kind === "draw") {
+      setDrag({ ...drag, rect: rectFromPoints(drag.start, p, bounds) });
+      return;
+    }
+    const moved =
+      drag.moved || Math.max(Math.abs(screen.x - drag.press.x), Math.abs(screen.y - drag.press.y)) >= CLICK_SLOP_PX;
+    if (!moved) return;
+    if (drag.kind === "move") {
+      setDrag({ ...drag, moved, rect: moveRect(drag.start, p.x - drag.origin.x, p.y - drag.origin.y, bounds) });
     } else {
       setDrag({
         ...drag,
+        moved,
         rect: resizeRect(drag.start, drag.handle, p.x - drag.origin.x, p.y - drag.origin.y, bounds, 2),
       });
     }
@@ -225,7 +242,8 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
   function onPointerUp() {
     if (!drag) return;
     if (drag.kind === "draw" && isDrawable(drag.rect)) onAdd?.(drag.rect);
-    if (drag.kind === "move" || drag.kind === "resize") {
+    if ((drag.kind === "move" || drag.kind === "resize") && !drag.moved) onSelect?.(drag.id, true);
+    else if (drag.kind === "move" || drag.kind === "resize") {
       const { x, y, w, h } = drag.rect;
       const s = drag.start;
       if (x !== s.x || y !== s.y || w !== s.w || h !== s.h) onUpdate?.(drag.id, drag.rect);
@@ -274,6 +292,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
           height: image.height,
           transform: `translate(${topLeft.x}px, ${topLeft.y}px) scale(${viewport.scale})`,
           opacity: loaded ? 1 : 0.35,
+          filter: imageFilter,
         }}
       />
       <svg className="stage-overlay" width={size.width} height={size.height} aria-hidden="true">

@@ -134,3 +134,15 @@ export function readHealth(report: Record<string, unknown>): Health {
     facts,
   };
 }
+
+/** Histograms as rows for a grouped bar chart: one row per bin, a `c<i>` column per class. */
+export function histogramRows(histograms: readonly NamedHistogram[]): Record<string, string | number>[] {
+  const bins = Math.max(0, ...histograms.map((h) => h.bins.length));
+  return Array.from({ length: bins }, (_, b) => {
+    const row: Record<string, string | number> = { bin: histograms.find((h) => h.bins[b])?.bins[b]?.label ?? String(b + 1) };
+    histograms.forEach((h, i) => {
+      row[`c${i}`] = h.bins[b]?.count ?? 0;
+    });
+    return row;
+  });
+}

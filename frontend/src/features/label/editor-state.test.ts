@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { boxesToSubmit, countAbove, editorReducer, initialEditorState, isVisible, type EditorState } from "./editor-state";
+import {
+  boxesToSubmit,
+  countAbove,
+  draftOf,
+  editorReducer,
+  initialEditorState,
+  isVisible,
+  type EditorState,
+} from "./editor-state";
 
 function loaded(): EditorState {
   return editorReducer(initialEditorState, {
@@ -54,14 +62,87 @@ describe("editorReducer", () => {
     expect(moved.boxes[1]).toMatchObject({ x: 25, y: 25, pending: false });
   });
 
-  it("relabels the selected box with a class key, or sets the class for new boxes", () => {
+  it("a class key sets the class for new boxes, undoably, and leaves existing boxes alone", () => {
     let s = loaded();
     s = editorReducer(s, { type: "setClass", labelClass: 3 });
     expect(s.activeClass).toBe(3);
+    expect(s.boxes.map((b) => b.labelClass)).toEqual([1, 2]);
+    s = editorReducer(s, { type: "undo" });
+    expect(s.activeClass).toBe(1);
     expect(s.past).toHaveLength(0);
-    s = editorReducer(s, { type: "select", id: s.boxes[0]!.id });
+  });
+
+  it("a key after drawing is for the next box: the box just drawn keeps its class", () => {
+    let s = editorReducer(loaded(), { type: "add", rect: { x: 1, y: 2, w: 30, h: 40 } });
+    const drawn = s.selectedId!;
+    expect(s.picked).toBe(false);
+    s = editorReducer(s, { type: "setClass", labelClass: 2 });
+    expect(s.boxes.find((b) => b.id === drawn)!.labelClass).toBe(1);
+    expect(s.activeClass).toBe(2);
+    s = editorReducer(s, { type: "add", rect: { x: 50, y: 50, w: 20, h: 20 } });
+    expect(s.boxes.map((b) => b.labelClass)).toEqual([1, 2, 1, 2]);
+  });
+
+  it("grabbing a box to move or resize it selects it without arming class keys", () => {
+    let s = loaded();
+    const id = s.boxes[0]!.id;
+    s = editorReducer(s, { type: "select", id });
+    expect(s.selectedId).toBe(id);
+    expect(s.picked).toBe(false);
+    s = editorReducer(s, { type: "setClass", labelClass: 5 });
+    expect(s.boxes[0]!.labelClass).toBe(1);
+  });
+
+  it("a box picked by a click is relabelled by a class key, undoably, and stays picked while dragged", () => {
+    let s = loaded();
+    const id = s.boxes[0]!.id;
+    s = editorReducer(s, { type: "select", id, byClick: true });
+    s = editorReducer(s, { type: "select", id });
+    expect(s.picked).toBe(true);
     s = editorReducer(s, { type: "setClass", labelClass: 2 });
     expect(s.boxes[0]).toMatchObject({ labelClass: 2, pending: false });
+    expect(s.activeClass).toBe(1);
+    s = editorReducer(s, { type: "undo" });
+    expect(s.boxes[0]).toMatchObject({ labelClass: 1, pending: true });
+    expect(s.picked).toBe(true);
+    s = editorReducer(s, { type: "select", id: null });
+    s = editorReducer(s, { type: "setClass", labelClass: 2 });
+    expect(s.boxes[0]!.labelClass).toBe(1);
+  });
+
+  it("accepts and hides single boxes from the box list", () => {
+    let s = loaded();
+    const [a, b] = s.boxes.map((x) => x.id) as [string, string];
+    s = editorReducer(s, { type: "accept", id: b });
+    expect(s.boxes[1]).toMatchObject({ labelClass: 2, pending: false });
+    s = editorReducer(s, { type: "accept", id: a });
+    expect(boxesToSubmit(s)).toHaveLength(2);
+    expect(editorReducer(s, { type: "accept", id: a })).toBe(s);
+    s = editorReducer(s, { type: "select", id: a, byClick: true });
+    s = editorReducer(s, { type: "toggleHidden", id: a });
+    expect(s.hiddenIds).toEqual([a]);
+    expect(s.selectedId).toBeNull();
+    expect(boxesToSubmit(s)).toHaveLength(2); // hidden from view, still submitted
+    const pastLength = s.past.length;
+    s = editorReducer(s, { type: "toggleHidden", id: a });
+    expect(s.hiddenIds).toEqual([]);
+    expect(s.past).toHaveLength(pastLength);
+    s = editorReducer(s, { type: "undo" });
+    s = editorReducer(s, { type: "undo" });
+    expect(s.boxes[1]).toMatchObject({ labelClass: 2, pending: true });
+  });
+
+  it("restores a saved draft and keeps box ids unique after it", () => {
+    let s = editorReducer(loaded(), { type: "add", rect: { x: 1, y: 2, w: 30, h: 40 } });
+    s = editorReducer(s, { type: "setClass", labelClass: 4 });
+    const draft = draftOf(s);
+    let r = editorReducer(initialEditorState, { type: "restore", draft: JSON.parse(JSON.stringify(draft)) });
+    expect(r.boxes).toEqual(s.boxes);
+    expect(r.activeClass).toBe(4);
+    expect(r.past).toEqual([]);
+    r = editorReducer(r, { type: "add", rect: { x: 5, y: 5, w: 10, h: 10 } });
+    expect(new Set(r.boxes.map((b) => b.id)).size).toBe(4);
+    expect(r.boxes[3]!.labelClass).toBe(4);
   });
 
   it("deletes the selected box", () => {

@@ -7,15 +7,23 @@ import { roundRect } from "../../components/image-stage/geometry";
 import { ImageStage, type ImageStageHandle, type StageBox } from "../../components/image-stage/image-stage";
 import { Spinner } from "../../components/spinner";
 import { useClasses, useProject, useStats } from "../projects/api";
+import { BoxList } from "./box-list";
 import { ClassPicker } from "./class-picker";
+import { DisplayControls } from "./display-controls";
+import { displayFilter, NEUTRAL_DISPLAY, type DisplayAdjust } from "./display-filter";
+import { dropOtherDrafts, loadDraft, saveDraft } from "./drafts";
 import {
   boxesToSubmit,
   countAbove,
+  draftOf,
   editorReducer,
   initialEditorState,
   isVisible,
+  pickedBox,
+  type EditorAction,
   type EditorBox,
 } from "./editor-state";
+import "./label.css";
 import { queueConflictMessage } from "./queue-messages";
 import { classForKey, isTypingTarget, keyToCommand } from "./shortcuts";
 import { useLabelSession } from "./use-label-session";
@@ -57,8 +65,9 @@ function topClass(probs: Record<string, number> | null | undefined, classes: rea
 function LabelWorkbench({ project, classes }: { project: Project; classes: LabelClass[] }) {
   const session = useLabelSession(project.id);
   const stats = useStats(project.id);
-  const [editor, dispatch] = useReducer(editorReducer, initialEditorState);
+  const [editor, dispatchEditor] = useReducer(editorReducer, initialEditorState);
   const [threshold, setThreshold] = useState(0.5);
+  const [display, setDisplay] = useState<DisplayAdjust>(NEUTRAL_DISPLAY);
   const [notice, setNotice] = useState<string | null>(null);
   const stageRef = useRef<ImageStageHandle>(null);
   const detection = project.task_type === "detection";
@@ -67,10 +76,25 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
 
   const editorActiveClass = useRef<number | null>(null);
   editorActiveClass.current = editor.activeClass;
+  // Set by the user's own edits, so loading an image never writes a draft by itself.
+  const touched = useRef(false);
+  const dispatch = useCallback((action: EditorAction) => {
+    touched.current = true;
+    dispatchEditor(action);
+  }, []);
 
-  // A new image: load the model's pre-annotation into the editor.
+  // A new image: restore the unsaved work on it, else load the model's pre-annotation.
   useEffect(() => {
     if (!current) return;
+    touched.current = false;
+    setNotice(null);
+    dropOtherDrafts(project.id, current.image.id);
+    const draft = loadDraft(project.id, current.image.id);
+    if (draft) {
+      dispatchEditor({ type: "restore", draft });
+      setNotice("Restored your unsaved work on this image.");
+      return;
+    }
     const boxes = (current.prediction?.boxes ?? []).map((b) => ({
       x: b.x,
       y: b.y,
@@ -81,14 +105,17 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
       pending: true,
     }));
     const suggestion = detection ? null : topClass(current.prediction?.probs, classes);
-    dispatch({
+    dispatchEditor({
       type: "load",
       boxes,
       classChoice: suggestion,
       activeClass: suggestion ?? editorActiveClass.current ?? classes[0]?.id ?? null,
     });
-    setNotice(null);
   }, [current?.reservation.id, current?.image.id]);
+
+  useEffect(() => {
+    if (current && touched.current) saveDraft(project.id, current.image.id, draftOf(editor));
+  }, [editor.boxes, editor.classChoice, editor.activeClass]);
 
   const onSubmit = useCallback(() => {
     if (!current) return;
@@ -106,7 +133,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
 
   const pickClass = useCallback(
     (classId: number) => dispatch(detection ? { type: "setClass", labelClass: classId } : { type: "chooseClass", labelClass: classId }),
-    [detection],
+    [detection, dispatch],
   );
 
   useEffect(() => {
@@ -154,7 +181,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [classes, onSubmit, pickClass, project.task_type, session, threshold]);
+  }, [classes, dispatch, onSubmit, pickClass, project.task_type, session, threshold]);
 
   if (session.state.status === "loading") return <Spinner label="Reserving the next image" />;
   if (session.state.status === "stopped") {
@@ -187,8 +214,9 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
   }
 
   const { current: reserved } = session.state;
-  const visible = editor.boxes.filter((b) => isVisible(b, threshold));
-  const stageBoxes: StageBox[] = visible.map((b: EditorBox) => {
+  const listed = editor.boxes.filter((b) => isVisible(b, threshold));
+  const shown = listed.filter((b) => !editor.hiddenIds.includes(b.id));
+  const stageBoxes: StageBox[] = shown.map((b: EditorBox) => {
     const c = classById.get(b.labelClass);
     const name = c?.name ?? `class ${b.labelClass}`;
     return {
@@ -208,6 +236,8 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
   const hasPredictedBoxes = editor.boxes.some((b) => b.score !== null);
   const accepted = boxesToSubmit(editor).length;
   const activeClass = editor.activeClass !== null ? classById.get(editor.activeClass) : undefined;
+  const picked = detection ? pickedBox(editor) : undefined;
+  const pickedIndex = picked ? listed.indexOf(picked) + 1 : 0;
 
   return (
     <div className="label-layout" data-testid="label-page" data-image-id={reserved.image.id}>
@@ -218,10 +248,11 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
           boxes={stageBoxes}
           mode={detection ? "edit" : "view"}
           selectedId={editor.selectedId}
-          onSelect={(id) => dispatch({ type: "select", id })}
+          onSelect={(id, byClick) => dispatch({ type: "select", id, byClick })}
           onAdd={(rect) => dispatch({ type: "add", rect })}
           onUpdate={(id, rect) => dispatch({ type: "update", id, rect })}
           drawColor={activeClass?.color}
+          imageFilter={displayFilter(display)}
         />
         <p className="stage-hint muted">
           {detection
@@ -267,11 +298,19 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
           </div>
         </section>
 
-        <section className="sidebar-card">
-          <h3>{detection ? "Class for new boxes" : "Class"}</h3>
+        <section className="sidebar-card" data-testid="class-card">
+          <h3 data-testid="class-target">
+            {!detection ? "Class" : picked ? `Class of box ${pickedIndex}` : "Class for new boxes"}
+          </h3>
+          {picked ? (
+            <p className="muted small class-target-hint">
+              Keys 1–9 relabel box {pickedIndex}. <kbd>Esc</kbd> goes back to the class for new boxes (
+              {activeClass?.name ?? "none"}).
+            </p>
+          ) : null}
           <ClassPicker
             classes={classes}
-            selected={detection ? editor.activeClass : editor.classChoice}
+            selected={detection ? (picked?.labelClass ?? editor.activeClass) : editor.classChoice}
             onPick={pickClass}
             probs={detection ? null : reserved.prediction?.probs}
           />
@@ -313,13 +352,24 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
               {pendingAbove > 0 ? ` · ${pendingAbove} suggestion${pendingAbove === 1 ? "" : "s"} to review` : ""}
               {hiddenBelow > 0 ? ` · ${hiddenBelow} below the threshold` : ""}
             </p>
-            {editor.selectedId ? (
-              <button type="button" className="btn btn-small btn-danger" onClick={() => dispatch({ type: "delete" })}>
-                Delete selected <kbd>Del</kbd>
-              </button>
-            ) : null}
+            <BoxList
+              boxes={listed}
+              classById={classById}
+              selectedId={editor.selectedId}
+              picked={editor.picked}
+              hiddenIds={editor.hiddenIds}
+              onPick={(id) => dispatch({ type: "select", id, byClick: true })}
+              onToggleHidden={(id) => dispatch({ type: "toggleHidden", id })}
+              onDelete={(id) => dispatch({ type: "delete", id })}
+              onAccept={(id) => dispatch({ type: "accept", id })}
+            />
           </section>
         ) : null}
+
+        <section className="sidebar-card">
+          <h3>Display</h3>
+          <DisplayControls value={display} onChange={setDisplay} />
+        </section>
 
         <section className="sidebar-card sidebar-actions">
           {notice ? <div className="alert alert-warning">{notice}</div> : null}
@@ -349,7 +399,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
             <summary>Keyboard shortcuts</summary>
             <ul>
               <li>
-                <kbd>1</kbd>–<kbd>9</kbd> pick class{detection ? " (relabels the selected box)" : ""}
+                <kbd>1</kbd>–<kbd>9</kbd> {detection ? "class for new boxes; relabel a box you clicked" : "pick class"}
               </li>
               {detection ? (
                 <>
@@ -357,7 +407,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
                     <kbd>A</kbd> accept suggestions above the threshold
                   </li>
                   <li>
-                    <kbd>Del</kbd> delete the selected box, <kbd>Esc</kbd> deselect
+                    <kbd>Del</kbd> delete the selected box, <kbd>Esc</kbd> release it
                   </li>
                 </>
               ) : null}

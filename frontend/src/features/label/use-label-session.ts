@@ -2,6 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useState } from "react";
 import type { AnnotationSubmitInput, QueueNext } from "../../api/types";
 import { reserveNext, skipImage, submitAnnotation } from "./api";
+import { clearDraft } from "./drafts";
 import { prefetchNextImages } from "./prefetch";
 
 export type SessionState =
@@ -11,7 +12,8 @@ export type SessionState =
 
 /**
  * One annotator's pass through the queue: the current reservation, submit and
- * skip; the files of the images likely to come next are fetched in advance.
+ * skip; the files of the images likely to come next are fetched in advance, and
+ * the unsaved draft of an image is dropped once it is submitted or skipped.
  */
 export function useLabelSession(projectId: number) {
   const queryClient = useQueryClient();
@@ -43,6 +45,7 @@ export function useLabelSession(projectId: number) {
       const seconds = Math.round((performance.now() - state.shownAt) / 100) / 10;
       try {
         await submitAnnotation(projectId, { ...payload, image: state.current.image.id, seconds_spent: seconds });
+        clearDraft(projectId, state.current.image.id);
         void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "stats"] });
         void queryClient.invalidateQueries({ queryKey: ["projects"], exact: true });
         await load();
@@ -61,6 +64,7 @@ export function useLabelSession(projectId: number) {
     setActionError(null);
     try {
       await skipImage(projectId, state.current.image.id);
+      clearDraft(projectId, state.current.image.id);
       await load();
     } catch (error) {
       setActionError(error);

@@ -1,77 +1,98 @@
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { isNotAvailable } from "../../../api/client";
+import { AXIS_LABEL, GRID_STROKE, LEGEND_STYLE, seriesColor, TICK } from "../../../components/charts/chart-style";
+import { ColorScale, heatColor } from "../../../components/charts/color-scale";
+import { formatCount } from "../../../components/charts/format";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
+import { useClasses } from "../../projects/api";
 import { healthQuery } from "../api";
-import { gridMax, readHealth, type NamedGrid, type NamedHistogram } from "../health-data";
+import { gridMax, histogramRows, readHealth, type NamedGrid } from "../health-data";
 
-function Bars({ items, testId }: { items: { label: string; count: number }[]; testId?: string }) {
+function Bars({ items, unit, testId }: { items: { label: string; count: number }[]; unit: string; testId?: string }) {
   const max = Math.max(1, ...items.map((i) => i.count));
   return (
-    <ul className="hbars" data-testid={testId}>
+    <ul className="hbars" data-testid={testId} aria-label={unit}>
       {items.map((item) => (
-        <li key={item.label}>
+        <li key={item.label} title={`${item.label}: ${formatCount(item.count)} ${unit}`}>
           <span className="hbar-label" title={item.label}>
             {item.label}
           </span>
           <span className="hbar-track">
             <span className="hbar-fill" style={{ width: `${(item.count / max) * 100}%` }} />
           </span>
-          <span className="hbar-value">{item.count}</span>
+          <span className="hbar-value">{formatCount(item.count)}</span>
         </li>
       ))}
     </ul>
   );
 }
 
+/** Box centres over the image, one cell per grid square; hovering (or tapping) a cell reads its count. */
 function Heatmap({ heatmap }: { heatmap: NamedGrid }) {
-  const max = gridMax(heatmap.grid) || 1;
+  const [hover, setHover] = useState<{ x: number; y: number; v: number } | null>(null);
+  const max = gridMax(heatmap.grid);
+  const rows = heatmap.grid.length;
   const cols = Math.max(...heatmap.grid.map((r) => r.length));
+  const cellText = (x: number, y: number, v: number) =>
+    `column ${x + 1} of ${cols}, row ${y + 1} of ${rows}: ${formatCount(v)} box centre${v === 1 ? "" : "s"}`;
   return (
-    <figure className="heatmap">
-      <div className="heatmap-grid" style={{ gridTemplateColumns: `repeat(${cols}, 1fr)` }}>
-        {heatmap.grid.flatMap((row, y) =>
-          row.map((v, x) => (
-            <span
-              key={`${x}-${y}`}
-              className="heatmap-cell"
-              style={{ backgroundColor: `rgba(37, 99, 235, ${(0.05 + 0.95 * (v / max)).toFixed(3)})` }}
-              title={`${v}`}
-            />
-          )),
-        )}
+    <figure className="heatmap" data-testid="heatmap">
+      <figcaption className="heatmap-title">{heatmap.name}</figcaption>
+      <div className="heatmap-axes">
+        <span className="heatmap-y-label">top → bottom</span>
+        <div
+          className="heatmap-grid"
+          style={{ gridTemplateColumns: `repeat(${cols}, 1fr)` }}
+          onMouseLeave={() => setHover(null)}
+          role="img"
+          aria-label={`Box centres of ${heatmap.name}, ${cols}×${rows} grid, at most ${max} per cell`}
+        >
+          {heatmap.grid.flatMap((row, y) =>
+            row.map((v, x) => (
+              <span
+                key={`${x}-${y}`}
+                className="heatmap-cell"
+                style={{ backgroundColor: heatColor(v, max) }}
+                title={cellText(x, y, v)}
+                data-value={v}
+                onMouseEnter={() => setHover({ x, y, v })}
+                onClick={() => setHover({ x, y, v })}
+              />
+            )),
+          )}
+        </div>
+        <span className="heatmap-x-label">left → right</span>
       </div>
-      <figcaption>{heatmap.name}</figcaption>
-    </figure>
-  );
-}
-
-function Histogram({ histogram }: { histogram: NamedHistogram }) {
-  const max = Math.max(1, ...histogram.bins.map((b) => b.count));
-  return (
-    <figure className="histogram">
-      <div className="histogram-bars">
-        {histogram.bins.map((bin, i) => (
-          <span key={i} className="histogram-bar" style={{ height: `${(bin.count / max) * 100}%` }} title={`${bin.label}: ${bin.count}`} />
-        ))}
-      </div>
-      <div className="histogram-axis small muted">
-        <span>{histogram.bins[0]?.label}</span>
-        <span>{histogram.bins[histogram.bins.length - 1]?.label}</span>
-      </div>
-      <figcaption>{histogram.name}</figcaption>
+      {max > 0 ? (
+        <>
+          <ColorScale max={max} unit="box centres per cell" />
+          <p className="heatmap-readout small" aria-live="polite">
+            {hover ? cellText(hover.x, hover.y, hover.v) : "Hover a cell for its count"}
+          </p>
+        </>
+      ) : (
+        <p className="heatmap-readout small">No boxes of this class yet.</p>
+      )}
     </figure>
   );
 }
 
 export function HealthPanel({ projectId }: { projectId: number }) {
   const health = useQuery(healthQuery(projectId));
+  const classes = useClasses(projectId);
   let body;
   if (health.isPending) body = <p className="muted">Loading…</p>;
   else if (health.isError) {
     body = isNotAvailable(health.error) ? <NotAvailable what="The health check" /> : <ErrorMessage error={health.error} />;
   } else {
     const { classCounts: counts, heatmaps, histograms, recommendations, facts } = readHealth(health.data);
+    const detection = health.data.task !== "classification";
+    const colorOf = (name: string, i: number) => classes.data?.find((c) => c.name === name)?.color ?? seriesColor(name, i);
+    const sizes = histograms.filter((h) => h.bins.some((b) => b.count > 0));
+    const sizeRows = histogramRows(sizes);
     body = (
       <div className="health" data-testid="health">
         {facts.length ? (
@@ -86,11 +107,17 @@ export function HealthPanel({ projectId }: { projectId: number }) {
         ) : null}
         <div className="health-section">
           <h3>Class balance</h3>
-          {counts.length ? <Bars items={counts} testId="class-balance" /> : <p className="muted">No labels yet.</p>}
+          <p className="muted small chart-note">{detection ? "Boxes per class" : "Labeled images per class"}</p>
+          {counts.length ? (
+            <Bars items={counts} unit={detection ? "boxes" : "images"} testId="class-balance" />
+          ) : (
+            <p className="muted">No labels yet.</p>
+          )}
         </div>
         {heatmaps.length ? (
           <div className="health-section">
             <h3>Box positions</h3>
+            <p className="muted small chart-note">Where box centres fall in the image, per class.</p>
             <div className="figure-row">
               {heatmaps.map((h) => (
                 <Heatmap key={h.name} heatmap={h} />
@@ -98,14 +125,31 @@ export function HealthPanel({ projectId }: { projectId: number }) {
             </div>
           </div>
         ) : null}
-        {histograms.length ? (
-          <div className="health-section">
+        {sizes.length ? (
+          <div className="health-section health-section-wide" data-testid="box-sizes">
             <h3>Box sizes</h3>
-            <div className="figure-row">
-              {histograms.filter((h) => h.bins.some((b) => b.count > 0)).map((h) => (
-                <Histogram key={h.name} histogram={h} />
-              ))}
-            </div>
+            <ResponsiveContainer width="100%" height={240}>
+              <BarChart data={sizeRows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+                <CartesianGrid stroke={GRID_STROKE} vertical={false} />
+                <XAxis
+                  dataKey="bin"
+                  tick={TICK}
+                  height={44}
+                  label={{ value: "box size: √(box area ÷ image area)", position: "insideBottom", offset: -4, ...AXIS_LABEL }}
+                />
+                <YAxis
+                  allowDecimals={false}
+                  tick={TICK}
+                  width={56}
+                  label={{ value: "boxes", angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
+                />
+                <Tooltip formatter={(v) => (typeof v === "number" ? `${formatCount(v)} boxes` : String(v))} />
+                <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
+                {sizes.map((h, i) => (
+                  <Bar key={h.name} dataKey={`c${i}`} name={h.name} fill={colorOf(h.name, i)} isAnimationActive={false} />
+                ))}
+              </BarChart>
+            </ResponsiveContainer>
           </div>
         ) : null}
         <div className="health-section">

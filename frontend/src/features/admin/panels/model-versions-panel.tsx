@@ -5,7 +5,32 @@ import type { ModelVersion } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
 import { modelVersionsQuery } from "../api";
-import { formatMetric, metricRows, perClassTable } from "../metrics";
+import { formatCount, metricName } from "../../../components/charts/format";
+import { formatMetric, headlineMetric, metricRows, perClassTable, sampleOf, type EvaluationSample } from "../metrics";
+
+function SampleNote({ label, sample }: { label: string; sample: EvaluationSample }) {
+  if (sample.n === null) return null;
+  return (
+    <span>
+      {label}: {formatCount(sample.n)} image{sample.n === 1 ? "" : "s"}
+    </span>
+  );
+}
+
+function ValueCell({ value, metric, sample }: { value: number | null; metric: string; sample: EvaluationSample | null }) {
+  const interval = sample?.interval;
+  return (
+    <td className="num">
+      {formatMetric(value, metric)}
+      {interval ? (
+        <span className="metric-interval" title="95% interval on the evaluation sample">
+          {" "}
+          [{interval.low.toFixed(3)}–{interval.high.toFixed(3)}]
+        </span>
+      ) : null}
+    </td>
+  );
+}
 
 function MetricsTable({ version }: { version: ModelVersion }) {
   const metrics = (version.metrics ?? {}) as { val?: unknown; test?: unknown };
@@ -13,8 +38,19 @@ function MetricsTable({ version }: { version: ModelVersion }) {
   if (rows.length === 0) return <p className="muted">No metrics recorded for this version.</p>;
   const overall = rows.filter((r) => r.group === null);
   const perClass = perClassTable(rows);
+  const headline = headlineMetric(metrics);
+  const valSample = sampleOf(metrics.val);
+  const testSample = sampleOf(metrics.test);
   return (
     <div className="metrics" data-testid="metrics-table">
+      {valSample.n !== null || testSample.n !== null ? (
+        <p className="muted small metrics-sample" data-testid="evaluation-sample">
+          Evaluated on <SampleNote label="validation" sample={valSample} />
+          {valSample.n !== null && testSample.n !== null ? " · " : ""}
+          <SampleNote label="test" sample={testSample} />
+          {valSample.interval || testSample.interval ? " · [brackets]: 95% interval" : ""}
+        </p>
+      ) : null}
       {overall.length ? (
         <div className="table-wrap">
           <table className="table table-compact">
@@ -28,9 +64,9 @@ function MetricsTable({ version }: { version: ModelVersion }) {
             <tbody>
               {overall.map((row) => (
                 <tr key={row.key}>
-                  <td>{row.metric.replaceAll("_", " ")}</td>
-                  <td className="num">{formatMetric(row.val)}</td>
-                  <td className="num">{formatMetric(row.test)}</td>
+                  <td>{metricName(row.metric)}</td>
+                  <ValueCell value={row.val} metric={row.metric} sample={row.metric === headline ? valSample : null} />
+                  <ValueCell value={row.test} metric={row.metric} sample={row.metric === headline ? testSample : null} />
                 </tr>
               ))}
             </tbody>
@@ -45,7 +81,7 @@ function MetricsTable({ version }: { version: ModelVersion }) {
                 <th rowSpan={2}>Class</th>
                 {perClass.metrics.map((m) => (
                   <th key={m} colSpan={2} className="num th-group">
-                    {m.replaceAll("_", " ")}
+                    {metricName(m)}
                   </th>
                 ))}
               </tr>
@@ -66,10 +102,10 @@ function MetricsTable({ version }: { version: ModelVersion }) {
                   <td>{row.group}</td>
                   {perClass.metrics.flatMap((m) => [
                     <td key={`${m}-val`} className="num">
-                      {formatMetric(row.values[m]?.val ?? null)}
+                      {formatMetric(row.values[m]?.val ?? null, m)}
                     </td>,
                     <td key={`${m}-test`} className="num">
-                      {formatMetric(row.values[m]?.test ?? null)}
+                      {formatMetric(row.values[m]?.test ?? null, m)}
                     </td>,
                   ])}
                 </tr>

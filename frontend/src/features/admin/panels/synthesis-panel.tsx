@@ -4,6 +4,8 @@ import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAx
 import { isNotAvailable } from "../../../api/client";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
+import { AXIS_LABEL, GRID_STROKE, LEGEND_STYLE, TICK } from "../../../components/charts/chart-style";
+import { formatValue, metricName } from "../../../components/charts/format";
 import { ProgressBar } from "../../../components/progress-bar";
 import { startSynthesis, synthesisJobsQuery } from "../api";
 import { beforeAfterRows, isSynthesisOpen, stopReasonText, synthesisProgress, synthesisRefetchMs } from "../synthesis-data";
@@ -107,14 +109,20 @@ export function SynthesisPanel({ projectId }: { projectId: number }) {
           {job.classes.length > 0 ? (
             <div className="chart" data-testid="synthesis-before-after">
               <ResponsiveContainer width="100%" height={200}>
-                <BarChart data={beforeAfterRows(job)} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
-                  <CartesianGrid stroke="#e2e8f0" vertical={false} />
-                  <XAxis dataKey="name" tick={{ fontSize: 12 }} />
-                  <YAxis domain={[0, 1]} tick={{ fontSize: 12 }} width={40} />
-                  <Tooltip formatter={(v) => (typeof v === "number" ? v.toFixed(3) : "–")} />
-                  <Legend verticalAlign="top" height={28} wrapperStyle={{ fontSize: 12 }} />
-                  <Bar dataKey="before" name={`val ${job.metric} before`} fill="#94a3b8" isAnimationActive={false} />
-                  <Bar dataKey="after" name={`val ${job.metric} after`} fill="#2563eb" isAnimationActive={false} />
+                <BarChart data={beforeAfterRows(job)} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
+                  <CartesianGrid stroke={GRID_STROKE} vertical={false} />
+                  <XAxis dataKey="name" tick={TICK} />
+                  <YAxis
+                    domain={[0, 1]}
+                    tick={TICK}
+                    ticks={[0, 0.2, 0.4, 0.6, 0.8, 1]}
+                    width={56}
+                    label={{ value: `val ${metricName(job.metric)}`, angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
+                  />
+                  <Tooltip formatter={(v) => (typeof v === "number" ? formatValue(v) : "–")} />
+                  <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
+                  <Bar dataKey="before" name={`before (v${job.model_version_before ?? "–"})`} fill="#94a3b8" isAnimationActive={false} />
+                  <Bar dataKey="after" name={`after (v${job.model_version_after ?? "–"})`} fill="#2563eb" isAnimationActive={false} />
                 </BarChart>
               </ResponsiveContainer>
               <p className="muted small chart-caption">
