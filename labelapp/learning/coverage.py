@@ -46,7 +46,7 @@ TYPICALITY_NEIGHBOURS = 20
 #: Reference rows per cluster for the typicality kNN (bounds memory to cap x cap).
 NEIGHBOUR_CAP = 2_000
 #: PCA directions are estimated from at most this many rows (plenty for 64 directions).
-PCA_SAMPLE = 5_000
+PCA_SAMPLE = 2_000
 #: Rows per chunk when a product with all rows is needed.
 CHUNK = 65_536
 
@@ -93,12 +93,16 @@ def fit_projection(x: np.ndarray, rng: np.random.Generator, *, dim: int = 64, sa
     s = np.asarray(x[rows], dtype=np.float32)
     mean = s.mean(axis=0)
     dim = int(min(dim, s.shape[1], len(s)))
-    # The top eigenvectors of the D x D scatter matrix are the principal directions; an SVD
-    # of the N x D sample gives the same ones at about ten times the CPU (measured: 22 s
-    # against 2.7 s for 5,000 x 1,280 on a busy 2-core machine).
+    # Randomised SVD (Halko et al. 2011, two power iterations): only the top `dim` directions
+    # are needed, and a full SVD or eigendecomposition of the 1,280-d scatter matrix cost
+    # 20 s and 2.7 s of CPU on a busy 2-core machine, against a fraction of a second.
     centred = s - mean
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    return Projection(mean=mean, components=np.ascontiguousarray(vectors[:, ::-1][:, :dim], dtype=np.float32))
+    y = centred @ rng.standard_normal((s.shape[1], dim + 10)).astype(np.float32)
+    for _ in range(2):
+        y = centred @ (centred.T @ np.linalg.qr(y)[0])
+    basis = np.linalg.qr(y)[0]
+    _, _, vt = np.linalg.svd(basis.T @ centred, full_matrices=False)
+    return Projection(mean=mean, components=np.ascontiguousarray(vt[:dim].T, dtype=np.float32))
 
 
 def kmeans32(x: np.ndarray, k: int, rng: np.random.Generator, *, n_iter: int = 20) -> np.ndarray:

@@ -1416,6 +1416,7 @@ export interface components {
             /**
              * @description Default depends on the task type.
              *
+             *     * `adaptive` - adaptive
              *     * `random` - random
              *     * `least_confident` - least_confident
              *     * `margin` - margin
@@ -1534,6 +1535,7 @@ export interface components {
             /**
              * @description Default depends on the task type.
              *
+             *     * `adaptive` - adaptive
              *     * `random` - random
              *     * `least_confident` - least_confident
              *     * `margin` - margin
@@ -1672,6 +1674,8 @@ export interface components {
             strategy: string;
             /** Format: double */
             score: number;
+            /** @description Why this image, in words: "typical of cluster 12 of 40 (85 images, none labeled)", "margin 0.04 (dog vs cat)", or an evaluation draw. */
+            explanation: string | null;
         };
         RescoreJobOutput: {
             readonly id: number;
@@ -1761,7 +1765,8 @@ export interface components {
          */
         StateEnum: "pending" | "correct" | "incorrect" | "affirmed";
         /**
-         * @description * `random` - random
+         * @description * `adaptive` - adaptive
+         *     * `random` - random
          *     * `least_confident` - least_confident
          *     * `margin` - margin
          *     * `entropy` - entropy
@@ -1770,7 +1775,7 @@ export interface components {
          *     * `detection_near_threshold` - detection_near_threshold
          * @enum {string}
          */
-        StrategyEnum: "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
+        StrategyEnum: "adaptive" | "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
         StreamCountersOutput: {
             seen: number;
             queried: number;

@@ -46,6 +46,7 @@ export type ModelVersion = Schemas["ModelVersionOutput"];
 export type TrainingRun = Schemas["TrainingRunOutput"];
 export type RunStatus = Schemas["RunStatusEnum"];
 export type RescoreJob = Schemas["RescoreJobOutput"];
+export type EngineStatus = Schemas["EngineStatus"];
 export type LearningCurves = Schemas["LearningCurvesOutput"];
 export type LearningCurveSeries = Schemas["LearningCurveOutput"];
 export type VerificationNext = Schemas["VerificationNextOutput"];

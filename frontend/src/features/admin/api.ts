@@ -10,6 +10,7 @@ import type {
   Paginated,
   Role,
   UserCandidate,
+  EngineStatus,
   RescoreJob,
   SynthesisJob,
   TrainingRun,
@@ -30,6 +31,12 @@ export const ledgerQuery = (projectId: number, page: number) =>
       const data = await api<Paginated<LedgerEntry> | LedgerEntry[]>(`${base(projectId)}/credits/ledger?page=${page}`);
       return Array.isArray(data) ? { count: data.length, next: null, previous: null, results: data } : data;
     },
+  });
+
+export const engineQuery = (projectId: number) =>
+  queryOptions({
+    queryKey: ["projects", projectId, "engine"],
+    queryFn: () => api<EngineStatus>(`${base(projectId)}/engine`),
   });
 
 export const membersQuery = (projectId: number) =>

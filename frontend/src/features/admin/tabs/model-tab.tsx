@@ -1,4 +1,5 @@
 import type { Project } from "../../../api/types";
+import { EnginePanel } from "../panels/engine-panel";
 import { ModelVersionsPanel } from "../panels/model-versions-panel";
 import { RescorePanel } from "../panels/rescore-panel";
 import { SynthesisPanel } from "../panels/synthesis-panel";
@@ -8,6 +9,7 @@ import { TrainingPanel } from "../panels/training-panel";
 export function ModelTab({ project }: { project: Project }) {
   return (
     <div className="panel-grid">
+      <EnginePanel projectId={project.id} />
       <TrainingPanel projectId={project.id} />
       <RescorePanel projectId={project.id} />
       <ModelVersionsPanel projectId={project.id} />
