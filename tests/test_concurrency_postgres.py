@@ -120,3 +120,28 @@ def test_the_same_image_uploaded_concurrently_is_stored_once_with_no_stray_files
     assert Image.objects.filter(project=project).count() == 1
     stored = [p for p in Path(settings.MEDIA_ROOT, f"projects/{project.pk}").rglob("*") if p.is_file()]
     assert len(stored) == 2, stored  # the image and its thumbnail, nothing else
+
+
+def test_item6_one_annotator_racing_twenty_queue_requests_holds_one_reservation_and_one_credit():
+    """Issue 14 item 6: 20 parallel `queue/next` from one user gave 3 × 201 and held 3 credits
+    because the active-reservation check ran before the transaction."""
+    project, (annotator,) = _project_with_annotators(1, images=30, credits=10)
+    results = _race(20, lambda i: image_reserve_next(project=project, user=annotator))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sorted(item.created for item in results) == [False] * 19 + [True]
+    assert len({item.image.pk for item in results}) == 1, "the same user was handed different images"
+    assert len({item.reservation.pk for item in results}) == 1
+    balance = balance_get(project=project)
+    assert balance.as_dict() == {"granted": 10, "reserved": 1, "spent": 0, "available": 9}
+    assert ledger_totals(project=project) == balance.as_dict()
+    assert Image.objects.filter(project=project, status=Status.RESERVED).count() == 1
+
+
+def test_item6_the_database_refuses_a_second_active_reservation_for_one_annotator():
+    """Issue 14 item 6: a partial unique constraint on (project, user) for active reservations."""
+    project, (annotator,) = _project_with_annotators(1, images=3, credits=3)
+    held = image_reserve_next(project=project, user=annotator)
+    second = Image.objects.filter(project=project, status=Status.UNLABELED).first()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reservation.objects.create(project=project, image=second, user=annotator, credit_entry=held.reservation.credit_entry,
+                                   expires_at=held.reservation.expires_at)

@@ -72,6 +72,10 @@ class Reservation(models.Model):
         constraints = [
             # An image is never handed to two annotators at once.
             models.UniqueConstraint(fields=["image"], condition=Q(state="active"), name="one_active_reservation_per_image"),
+            # An annotator holds one image of a project at a time (one reserved credit).
+            models.UniqueConstraint(
+                fields=["project", "user"], condition=Q(state="active"), name="one_active_reservation_per_annotator"
+            ),
         ]
         indexes = [
             models.Index(fields=["project", "user", "state"], name="reservation_holder_idx"),

@@ -78,19 +78,29 @@ def _active_reservation(*, project, user):
     return held
 
 
+def _lock_annotator(user) -> None:
+    """Serialise one annotator's queue requests (PostgreSQL; SQLite serialises writers anyway):
+    without it, parallel requests all see "no reservation yet" and each reserves one.
+    NO KEY UPDATE leaves the KEY SHARE locks of foreign keys to the user free."""
+    type(user).objects.select_for_update(no_key=connection.features.has_select_for_no_key_update).filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
 def image_reserve_next(*, project, user) -> QueueItem:
     """Reserve the highest-priority unlabeled image and one credit for `user`.
 
-    Asking again while holding an unexpired reservation returns the same image. The
-    candidate row is taken with FOR NO KEY UPDATE SKIP LOCKED (PostgreSQL) so concurrent
-    annotators never receive the same image; on SQLite writes are serialised."""
-    held = _active_reservation(project=project, user=user)
-    if held is not None:
-        return QueueItem(reservation=held, image=held.image, created=False)
+    Asking again while holding an unexpired reservation returns the same image; the check
+    runs under a lock on the annotator inside the transaction (and a partial unique index
+    backs it), so parallel requests from one user reserve once. The candidate row is taken
+    with FOR NO KEY UPDATE SKIP LOCKED (PostgreSQL) so concurrent annotators never receive
+    the same image; on SQLite writes are serialised."""
     lease = timedelta(minutes=project.config["lease_minutes"])
     # A share of hand-outs is a uniform draw from the pool, for an unbiased evaluation sample.
     evaluation = random.random() < project.config["evaluation_share"]
     with transaction.atomic():
+        _lock_annotator(user)
+        held = _active_reservation(project=project, user=user)
+        if held is not None:
+            return QueueItem(reservation=held, image=held.image, created=False)
         image = _claim_top_image(project=project, evaluation=evaluation)
         if image is None and evaluation:
             evaluation, image = False, _claim_top_image(project=project)
