@@ -141,7 +141,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "labelapp.core.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env("LABELAPP_LOGIN_RATE", default="10/min")},
+    # X-Forwarded-For is trusted only as far as this many reverse proxies of ours reach
+    # (0: never; a client can put anything in it).
+    "NUM_PROXIES": env.int("LABELAPP_NUM_PROXIES", default=0),
 }
+
+# Login throttling counts here: one cache shared by every web process (a per-process cache
+# lets N processes take N times the rate). The database table works with no extra server;
+# it is created by `migrate` (labelapp.accounts.apps).
+CACHES = {"default": env.cache_url("LABELAPP_CACHE_URL", default="dbcache://labelapp_cache")}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "labelapp API",
