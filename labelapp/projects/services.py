@@ -49,12 +49,27 @@ def project_delete(*, project: Project) -> None:
     project.delete()
 
 
+#: Settings that change the pool's scores: saving a new value re-ranks the queue at once.
+SCORING_SETTINGS = ("strategy", "weak_class_weighting", "batch_diversity", "detection_threshold")
+
+
 def project_update_settings(*, project: Project, changes: dict) -> Project:
     """Merge `changes` into the stored settings and validate the result as a whole."""
+    before = project.config
     merged = {**(project.settings or {}), **changes}
     project.settings = _jsonable(validate_settings(merged))
     project.save(update_fields=["settings"])
+    after = project.config
+    if any(before.get(key) != after.get(key) for key in SCORING_SETTINGS):
+        project_id = project.pk
+        transaction.on_commit(lambda: _scoring_settings_changed(project_id))
     return project
+
+
+def _scoring_settings_changed(project_id: int) -> None:
+    from labelapp.training.dispatch import scoring_settings_changed
+
+    scoring_settings_changed(project_id=project_id)
 
 
 def _jsonable(validated: dict) -> dict:

@@ -15,3 +15,11 @@ def labels_added(*, project_id: int) -> None:
     from .services import training_maybe_start
 
     training_maybe_start(project_id=project_id)
+
+
+def scoring_settings_changed(*, project_id: int) -> None:
+    """A setting that changes scores (the strategy, ...) was saved: re-rank the pool now,
+    not at the next training."""
+    from .tasks import rescore_project_task
+
+    rescore_project_task.delay(project_id)

@@ -4,6 +4,8 @@ With an active model, new images are scored by it; without one, the whole unlabe
 gets cold-start priorities (representative picks), because uncertainty from a model
 trained on a handful of labels is often worse than random."""
 
+import logging
+
 import numpy as np
 from django.db.models import Case, FloatField, Value, When
 
@@ -16,13 +18,17 @@ from . import embeddings, engine
 from .planning import plan_next_batch
 from .models import ModelVersion
 
+logger = logging.getLogger(__name__)
 COLD_START_PICKS = 200
 
 
 def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
     from labelapp.projects.models import Project
 
-    project = Project.objects.get(pk=project_id)
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        logger.info("project %s was deleted; %d images not preprocessed", project_id, len(image_ids))
+        return 0
     images = list(Image.objects.filter(project=project, pk__in=image_ids).order_by("id"))
     for image in images:
         if not image.thumbnail:

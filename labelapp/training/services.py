@@ -48,7 +48,7 @@ def training_maybe_start(*, project_id: int) -> TrainingRun | None:
         return None
     try:
         return training_request(project=project, trigger="auto")
-    except ConflictError:
+    except ServiceError:  # one already open, or the new labels are all val/test ones
         return None
 
 
@@ -58,6 +58,11 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
 
     if not project.label_classes.exists():
         raise ServiceError("Add label classes before training.", code="no_classes")
+    if not _has_training_labels(project):
+        raise ServiceError(
+            "There is nothing to train on yet: no labeled image is in the train split "
+            "(label images in the queue or import labeled data first).", code="no_training_data",
+        )
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(
@@ -67,6 +72,12 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
     except IntegrityError:
         raise ConflictError("A training of this project is already queued or running.", code="training_in_progress") from None
     return run
+
+
+def _has_training_labels(project) -> bool:
+    if Annotation.objects.filter(project=project, image__split=Split.TRAIN, image__status__in=LABELED_STATUSES).exists():
+        return True
+    return project.config["train_on_auto_labels"] and Image.objects.filter(project=project, status=Status.AUTO_LABELED).exists()
 
 
 def stale_after() -> timedelta:
@@ -346,6 +357,22 @@ def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
     chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
 
 
+def rescore_project(*, project_id: int) -> RescoreJob | None:
+    """Re-rank the pool at once after a setting that changes scores (strategy, weighting,
+    diversity, threshold): with the active model, or cold-start priorities without one."""
+    from .preprocess import cold_start_priorities
+
+    project = Project.objects.filter(pk=project_id).first()
+    if project is None:
+        logger.info("project %s was deleted; no rescore", project_id)
+        return None
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    if active is None:
+        cold_start_priorities(project=project)
+        return None
+    return rescore_start(version_id=active.pk)
+
+
 def rescore_resume(*, job_id: int) -> None:
     """Re-dispatch the pool images a stalled rescore has not scored yet (a worker died)."""
     from django.conf import settings
@@ -380,7 +407,10 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
     """Predict and score one chunk and set its priorities in bulk. Pixel models upsert a
     Prediction per image; a head on cached vectors does not (100,000 rows would cost far more
     than scoring them): its pre-annotations are computed when an image is handed out."""
-    job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
+    job = RescoreJob.objects.select_related("model_version", "project").filter(pk=job_id).first()
+    if job is None:
+        logger.info("rescore job %s is gone (its project was deleted); nothing to do", job_id)
+        return 0
     version, project = job.model_version, job.project
     pool = Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id")
     model = engine.load_version(version)
@@ -413,7 +443,9 @@ def _scores(project, version, outputs, *, first_id: int):
     """(per-image scores, the strategy's name) for a chunk of model outputs."""
     from labelapp.learning.strategies import class_weights_from_ap, score_pool
 
-    strategy = scoring_strategy(version.strategy or _strategy_name(project), project.task_type)
+    # The project's strategy now, not the one the version was trained under: a strategy
+    # change re-ranks the pool with the active model at once (rescore_project).
+    strategy = scoring_strategy(_strategy_name(project), project.task_type)
     # Random stays random: no weak-class weighting of its scores.
     weighted = project.config["weak_class_weighting"] and strategy != "random"
     weights = _class_weights(version, class_weights_from_ap) if weighted else None
@@ -453,11 +485,14 @@ def set_priorities(image_ids: list[int], scores, *, version, reason: str) -> Non
 def rescore_finish(*, job_id: int) -> None:
     from .planning import plan_next_batch
 
-    job = RescoreJob.objects.select_related("model_version", "project").get(pk=job_id)
+    job = RescoreJob.objects.select_related("model_version", "project").filter(pk=job_id).first()
+    if job is None:
+        logger.info("rescore job %s is gone (its project was deleted); nothing to finish", job_id)
+        return
     project, version = job.project, job.model_version
     if version.is_active:
         planned = (plan_next_batch(project=project, version=version)
-                   if (version.strategy or _strategy_name(project)) == ADAPTIVE else None)
+                   if _strategy_name(project) == ADAPTIVE else None)
         if planned is None and project.config["batch_diversity"]:
             diversify_next_batch(project=project, version=version)
     RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())

@@ -29,6 +29,14 @@ def rescore_chunk_task(job_id: int, image_ids: list[int]) -> int:
     return rescore_chunk(job_id=job_id, image_ids=image_ids)
 
 
+@shared_task(name="labelapp.training.rescore_project", acks_late=True)
+def rescore_project_task(project_id: int) -> int | None:
+    from .services import rescore_project
+
+    job = rescore_project(project_id=project_id)
+    return job.pk if job else None
+
+
 @shared_task(name="labelapp.training.rescore_finish", acks_late=True)
 def rescore_finish_task(job_id: int) -> None:
     from .services import rescore_finish
