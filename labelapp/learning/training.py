@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import json
 import logging
 import math
 import os
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "TrainConfig",
     "EpochReport",
+    "Resumable",
     "FitResult",
     "train_network",
     "torch_threads",
@@ -123,6 +126,29 @@ class FitResult:
     history: list[EpochReport] = field(default_factory=list)
 
 
+@dataclass
+class Resumable:
+    """Hooks that make a long ``fit`` interruptible and resumable.
+
+    Attributes
+    ----------
+    state : dict or None
+        A state handed to ``save`` by an earlier, interrupted ``fit`` with the same
+        data and config: training continues after its epoch, and ends with the
+        weights an uninterrupted run would have had (bit-identical on CPU).
+    save : callable or None
+        Called after every epoch with the full training state (tensors, numbers and
+        strings only, so ``torch.load(..., weights_only=True)`` reads it back).
+    between_batches : callable or None
+        Called after every optimisation step; whatever it raises stops training
+        there (a shutdown), and it may keep a heartbeat.
+    """
+
+    state: dict | None = None
+    save: Callable[[dict], None] | None = None
+    between_batches: Callable[[], None] | None = None
+
+
 @contextlib.contextmanager
 def torch_threads(num_threads: int | None) -> Iterator[None]:
     """Set torch's intra-op thread count for a block, then restore it.
@@ -203,6 +229,12 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
     return 0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
+def _stopped_early(last: EpochReport, best_metric: float | None, stale: int, config: TrainConfig) -> bool:
+    # A model still at 0 on validation has not started learning yet (a detector on a few
+    # dozen images can take many epochs): stopping then would keep a useless model.
+    return last.val_metric is not None and stale >= config.patience and best_metric > 0
+
+
 def train_network(
     net: nn.Module,
     *,
@@ -212,6 +244,7 @@ def train_network(
     metric_name: str,
     config: TrainConfig,
     progress: Callable[[EpochReport], None] | None = None,
+    resumable: Resumable | None = None,
 ) -> FitResult:
     """Optimise ``net`` with AdamW, early stopping and best-weights restore.
 
@@ -233,6 +266,8 @@ def train_network(
     config : TrainConfig
     progress : callable, optional
         Called after every epoch with its :class:`EpochReport`.
+    resumable : Resumable, optional
+        Per-epoch state saving, a resume point, a hook between batches.
 
     Returns
     -------
@@ -262,7 +297,23 @@ def train_network(
     best_epoch = 0
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
-    for epoch in range(1, config.max_epochs + 1):
+    first_epoch = 1
+    resumable = resumable or Resumable()
+    if resumable.state is not None:
+        state = resumable.state
+        net.load_state_dict(state["net"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = json.loads(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        best_metric, best_epoch, stale = state["best_metric"], state["best_epoch"], state["stale"]
+        best_state = state["best_state"]
+        history = [EpochReport(**report) for report in state["history"]]
+        first_epoch = state["epoch"] + 1
+        logger.info("resuming training after epoch %d of %d", state["epoch"], config.max_epochs)
+    for epoch in range(first_epoch, config.max_epochs + 1):
+        if history and _stopped_early(history[-1], best_metric, stale, config):
+            break
         started = time.perf_counter()
         net.train()
         order = rng.permutation(n_train)
@@ -280,6 +331,8 @@ def train_network(
             scheduler.step()
             total_loss += float(loss.detach()) * len(batch)
             seen += len(batch)
+            if resumable.between_batches is not None:
+                resumable.between_batches()
         metric = None
         if evaluate is not None:
             net.eval()
@@ -298,20 +351,25 @@ def train_network(
             epoch, config.max_epochs, report.loss, metric_name,
             "-" if metric is None else f"{metric:.4f}", report.seconds,
         )
-        if progress is not None:
-            progress(report)
         if metric is None:
             best_epoch = epoch
-            continue
-        if best_metric is None or metric > best_metric + 1e-9:
+        elif best_metric is None or metric > best_metric + 1e-9:
             best_metric, best_epoch, stale = metric, epoch, 0
             best_state = copy.deepcopy(net.state_dict())
         else:
             stale += 1
-            # A model still at 0 on validation has not started learning yet (a detector on a
-            # few dozen images can take many epochs): stopping then would keep a useless model.
-            if stale >= config.patience and best_metric > 0:
-                break
+        # Saved before the progress report: a caller that reports epoch k has its state.
+        if resumable.save is not None:
+            resumable.save({
+                "epoch": epoch, "net": net.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": json.dumps(rng.bit_generator.state),
+                "torch_rng": torch.get_rng_state(), "best_metric": best_metric, "best_epoch": best_epoch,
+                "stale": stale, "best_state": best_state, "history": [dataclasses.asdict(r) for r in history],
+            })
+        if progress is not None:
+            progress(report)
+        if _stopped_early(report, best_metric, stale, config):
+            break
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()

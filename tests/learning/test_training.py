@@ -162,3 +162,77 @@ def test_augment_batch_flips_boxes_with_images():
             np.testing.assert_array_equal(b, [[0, 1, 2, 7]])
             assert left_bright
     assert boxes[0][0, 0] == 0  # inputs untouched
+
+
+def _saved_states():
+    states = []
+
+    def save(state):
+        # As the worker does: through a torch.save file, read back with weights_only.
+        import io
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        buffer.seek(0)
+        states.append(torch.load(buffer, map_location="cpu", weights_only=True))
+
+    return states, save
+
+
+@pytest.mark.parametrize("detector", [False, True])
+def test_item1_a_fit_resumed_from_an_epoch_state_ends_with_the_uninterrupted_weights(detector):
+    """Issue 14 item 1: a recovered training resumes from its last epoch checkpoint, not
+    epoch 0, and ends where the uninterrupted training would have."""
+    from labelapp.learning.training import Resumable
+
+    if detector:
+        x, y = bright_squares(12, seed=2)
+        xv, yv = bright_squares(4, seed=5)
+
+        def make():
+            return create_model("centernet_detector", classes=["sq"], input_size=32, width=8)
+    else:
+        x, y = red_blue(32)
+        xv, yv = red_blue(8, seed=1)
+        make = _classifier
+    cfg = TrainConfig(num_threads=1, seed=3, max_epochs=4, batch_size=8, patience=10)
+    states, save = _saved_states()
+    whole = make()
+    full = whole.fit(x, y, xv, yv, config=cfg, resumable=Resumable(save=save))
+    assert [s["epoch"] for s in states] == [1, 2, 3, 4]
+
+    resumed_reports = []
+    resumed = make()
+    rest = resumed.fit(x, y, xv, yv, config=cfg, progress=resumed_reports.append, resumable=Resumable(state=states[1]))
+    assert [r.epoch for r in resumed_reports] == [3, 4]
+    assert _weights_equal(whole, resumed)
+    assert [r.loss for r in rest.history] == [r.loss for r in full.history]
+    assert rest.best_epoch == full.best_epoch
+
+
+def test_item1_a_fit_stops_where_between_batches_raises_and_its_last_state_resumes():
+    """Issue 14 item 1: a shutdown stops training between two batches; the state saved after
+    the last whole epoch is where it resumes."""
+    from labelapp.learning.training import Resumable
+
+    class Shutdown(Exception):
+        pass
+
+    x, y = red_blue(32)
+    xv, yv = red_blue(8, seed=1)
+    cfg = TrainConfig(num_threads=1, seed=3, max_epochs=3, batch_size=8)
+    states, save = _saved_states()
+    steps = []
+
+    def between_batches():
+        steps.append(1)
+        if len(steps) == 6:  # 4 batches an epoch: in the middle of the second
+            raise Shutdown
+
+    with pytest.raises(Shutdown):
+        _classifier().fit(x, y, xv, yv, config=cfg, resumable=Resumable(save=save, between_batches=between_batches))
+    assert [s["epoch"] for s in states] == [1]
+    whole, resumed = _classifier(), _classifier()
+    whole.fit(x, y, xv, yv, config=cfg)
+    resumed.fit(x, y, xv, yv, config=cfg, resumable=Resumable(state=states[0]))
+    assert _weights_equal(whole, resumed)

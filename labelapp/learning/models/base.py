@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from labelapp.learning.data import atomic_write
-from labelapp.learning.training import EpochReport, FitResult, TrainConfig
+from labelapp.learning.training import EpochReport, FitResult, Resumable, TrainConfig
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -255,8 +255,13 @@ class ImageModel(ABC):
         config: TrainConfig,
         progress: Callable[[EpochReport], None] | None = None,
         warm_start: "ImageModel | None" = None,
+        resumable: Resumable | None = None,
     ) -> FitResult:
-        """Train on prepared images; see the subclasses for target formats."""
+        """Train on prepared images; see the subclasses for target formats.
+
+        ``resumable`` (:class:`labelapp.learning.training.Resumable`) saves the training
+        state after every epoch and resumes from such a state; a model without it ignores
+        ``resumable.state`` and trains from the start."""
 
     @abstractmethod
     def predict(self, images: np.ndarray, *, batch_size: int = 256) -> Prediction:

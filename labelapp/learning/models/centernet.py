@@ -31,6 +31,7 @@ from labelapp.learning.models.torch_base import Normalize, TorchImageModel, conv
 from labelapp.learning.training import (
     EpochReport,
     FitResult,
+    Resumable,
     TrainConfig,
     augment_batch,
     images_to_tensor,
@@ -297,6 +298,7 @@ class CenterNetDetector(TorchImageModel):
         config: TrainConfig,
         progress: Callable[[EpochReport], None] | None = None,
         warm_start: ImageModel | None = None,
+        resumable: Resumable | None = None,
     ) -> FitResult:
         """Train; early-stop on validation mAP@0.5.
 
@@ -314,6 +316,8 @@ class CenterNetDetector(TorchImageModel):
             Called after each epoch (``metric_name="mAP50"``).
         warm_start : ImageModel, optional
             Start from its weights; ``ValueError`` unless :meth:`can_warm_start`.
+        resumable : Resumable, optional
+            Save the state after each epoch; resume from a saved one (same data and config).
 
         Returns
         -------
@@ -356,6 +360,7 @@ class CenterNetDetector(TorchImageModel):
                 metric_name="mAP50",
                 config=config,
                 progress=progress,
+                resumable=resumable,
             )
 
     @torch.inference_mode()

@@ -20,6 +20,7 @@ from labelapp.learning.models.torch_base import Normalize, TorchImageModel, conv
 from labelapp.learning.training import (
     EpochReport,
     FitResult,
+    Resumable,
     TrainConfig,
     augment_batch,
     images_to_tensor,
@@ -117,6 +118,7 @@ class CNNClassifier(TorchImageModel):
         config: TrainConfig,
         progress: Callable[[EpochReport], None] | None = None,
         warm_start: ImageModel | None = None,
+        resumable: Resumable | None = None,
     ) -> FitResult:
         """Train with cross-entropy; early-stop on validation accuracy.
 
@@ -134,6 +136,8 @@ class CNNClassifier(TorchImageModel):
         warm_start : ImageModel, optional
             Start from this model's weights; must satisfy
             :meth:`can_warm_start` or ``ValueError`` is raised.
+        resumable : Resumable, optional
+            Save the state after each epoch; resume from a saved one (same data and config).
 
         Returns
         -------
@@ -171,6 +175,7 @@ class CNNClassifier(TorchImageModel):
                 metric_name="accuracy",
                 config=config,
                 progress=progress,
+                resumable=resumable,
             )
 
     @torch.inference_mode()
