@@ -187,7 +187,7 @@ def test_item3_a_training_that_meets_a_locked_database_retries_and_succeeds(lock
     run.refresh_from_db()
     assert lock.retries >= 1
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert version is not None and version.is_active
+    assert version is not None and ModelVersion.objects.get(pk=version.pk).is_active
 
 
 def test_item3_a_rescore_chunk_that_meets_a_locked_database_retries_and_scores_it(locked_database):

@@ -55,6 +55,11 @@ class TrainingRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The worker process training it (labelapp.training.liveness): recovery takes a run over
+    # only when this process is gone or its heartbeat went silent.
+    owner_host = models.CharField(max_length=255, blank=True)
+    owner_pid = models.PositiveIntegerField(null=True, blank=True)
+    owner_started = models.BigIntegerField(null=True, blank=True, help_text="Process start time (clock ticks since boot).")
 
     class Meta:
         ordering = ["-id"]

@@ -9,13 +9,16 @@ chunk twice writes the same rows once.
 import io
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, FloatField, Max, Q, Value, When
 from django.utils import timezone
 
+from labelapp.core.db import retry_when_locked
 from labelapp.core.errors import ConflictError, ServiceError
 from labelapp.credits.models import CreditBalance
 from labelapp.images.models import PINNED_REASONS, Image, Split, Status
@@ -23,7 +26,7 @@ from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
 from labelapp.projects.settings_schema import ADAPTIVE
 
-from . import embeddings, engine
+from . import embeddings, engine, liveness
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -86,15 +89,33 @@ def stale_after() -> timedelta:
     return timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
 
 
-def training_claim(*, run_id: int) -> bool:
-    """Claim a run for this worker. A queued run, or a running one whose worker stopped
-    sending heartbeats (it was killed), can be claimed; anything else means a duplicate."""
+def training_claim(*, run_id: int, owner: liveness.Owner) -> bool:
+    """Claim a run for `owner`. A queued run can be claimed, and a running one whose owner is
+    gone (same host, process ended) or silent past the stale limit; a live owner keeps its
+    run however long an epoch takes. The UPDATE re-checks what was read, so of two
+    claimants racing for one run only one wins."""
+    row = TrainingRun.objects.filter(pk=run_id).values("status", "heartbeat_at", "owner_host", "owner_pid", "owner_started").first()
+    if row is None:
+        return False
     now = timezone.now()
+    if row["status"] == RunStatus.QUEUED:
+        unchanged = Q(status=RunStatus.QUEUED)
+    elif row["status"] == RunStatus.RUNNING and _abandoned(row, now - stale_after()):
+        unchanged = Q(status=RunStatus.RUNNING, heartbeat_at=row["heartbeat_at"], owner_host=row["owner_host"],
+                      owner_pid=row["owner_pid"])
+    else:
+        return False
     return bool(
-        TrainingRun.objects.filter(
-            Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RUNNING, heartbeat_at__lt=now - stale_after()), pk=run_id
-        ).update(status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, epoch=0, history=[])
+        TrainingRun.objects.filter(unchanged, pk=run_id).update(
+            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now,
+            owner_host=owner.host, owner_pid=owner.pid, owner_started=owner.started,
+        )
     )
+
+
+def _abandoned(row: dict, cutoff) -> bool:
+    return (row["heartbeat_at"] is None or row["heartbeat_at"] < cutoff
+            or liveness.owner_gone(row["owner_host"], row["owner_pid"], row["owner_started"]))
 
 
 def model_inputs(project, model, images: list, *, size: int) -> np.ndarray:
@@ -109,31 +130,32 @@ def model_outputs(model, inputs):
     return model.predict_vectors(inputs) if engine.reads_vectors(model) else model.predict(inputs)
 
 
-def _training_data(project, split: str, class_index: dict[int, int], size: int, model=None):
-    annotations = list(
-        Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
-        .select_related("image")
-        .order_by("image_id")
-    )
+def _training_data(project, split: str, class_index: dict[int, int], size: int, model=None,
+                   only: list[int] | None = None):
+    """(inputs, targets, image ids) of the labeled images of a split, or of `only` those."""
+    annotations = Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
+    if only is not None:
+        annotations = annotations.filter(image_id__in=only)
+    annotations = list(annotations.select_related("image").order_by("image_id"))
     images = model_inputs(project, model, [a.image for a in annotations], size=size)
     if project.task_type == TaskType.CLASSIFICATION:
         targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
     else:
         targets = [engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations]
-    return images, targets
+    return images, targets, [a.image_id for a in annotations]
 
 
-def _auto_labeled_training_data(project, class_index: dict[int, int], size: int, model=None):
+def _auto_labeled_training_data(project, class_index: dict[int, int], size: int, model=None,
+                                only: list[int] | None = None):
     """Stream-accepted images with the model output they were accepted on as the label, for
     `train_on_auto_labels`. Only ever training data: evaluating a model on its own outputs
     would measure nothing. Detection keeps the boxes at or above the project's detection
     threshold (what the model counted); boxes of deleted classes are dropped."""
     latest: dict[int, Prediction] = {}
-    for prediction in (
-        Prediction.objects.filter(image__project=project, image__status=Status.AUTO_LABELED)
-        .select_related("image", "model_version")
-        .order_by("image_id", "-id")
-    ):
+    predictions = Prediction.objects.filter(image__project=project, image__status=Status.AUTO_LABELED)
+    if only is not None:
+        predictions = predictions.filter(image_id__in=only)
+    for prediction in predictions.select_related("image", "model_version").order_by("image_id", "-id"):
         latest.setdefault(prediction.image_id, prediction)
     predictions = list(latest.values())
     if project.task_type == TaskType.CLASSIFICATION:
@@ -144,7 +166,7 @@ def _auto_labeled_training_data(project, class_index: dict[int, int], size: int,
             if class_id in class_index:
                 labeled.append((prediction, class_index[class_id]))
         images = model_inputs(project, model, [p.image for p, _ in labeled], size=size)
-        return images, np.array([label for _, label in labeled], dtype=np.int64)
+        return images, np.array([label for _, label in labeled], dtype=np.int64), [p.image_id for p, _ in labeled]
     threshold = project.config["detection_threshold"]
     images = model_inputs(project, model, [p.image for p in predictions], size=size)
     targets = [
@@ -154,7 +176,7 @@ def _auto_labeled_training_data(project, class_index: dict[int, int], size: int,
         )
         for p in predictions
     ]
-    return images, targets
+    return images, targets, [p.image_id for p in predictions]
 
 
 def evaluate(model, images, targets, *, task: str, class_names: list[str], threshold: float) -> dict:
@@ -187,96 +209,229 @@ def evaluate(model, images, targets, *, task: str, class_names: list[str], thres
                             "interval": interval})
 
 
+def checkpoint_path(run_id: int) -> Path:
+    """Where a training keeps its state after each epoch: under the var folder's cache,
+    which the workers share (a docker volume), so a run resumes on any of them."""
+    from django.conf import settings
+
+    return Path(settings.VAR_DIR) / "cache" / "training" / f"run-{run_id}.pt"
+
+
+def _load_checkpoint(run_id: int) -> dict | None:
+    import torch
+
+    path = checkpoint_path(run_id)
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # a torn or foreign file: train from the start rather than fail
+        logger.warning("training run %s: unreadable checkpoint %s; training from the start", run_id, path, exc_info=True)
+        return None
+
+
+def _save_checkpoint(run_id: int, plan: dict, state: dict) -> None:
+    import torch
+
+    from labelapp.learning.data import atomic_write
+
+    path = checkpoint_path(run_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda handle: torch.save({"plan": plan, "state": state}, handle))
+
+
+def _drop_checkpoint(run_id: int) -> None:
+    checkpoint_path(run_id).unlink(missing_ok=True)
+
+
+def _heartbeat_interval() -> float:
+    return max(0.2, stale_after().total_seconds() / 6)
+
+
 def training_run(*, run_id: int) -> ModelVersion | None:
-    """Train, evaluate, store and activate a new model version. Returns None for a duplicate."""
-    if not training_claim(run_id=run_id):
+    """Train, evaluate, store and activate a new model version. Returns None for a duplicate.
+
+    The run is resumable: its state is saved after every epoch, and a run taken over after
+    its worker died, or stopped by a worker shutdown (SIGTERM), continues after its last
+    saved epoch, with the data and settings it started with."""
+    owner = liveness.current_owner()
+    if not retry_when_locked(lambda: training_claim(run_id=run_id, owner=owner), what=f"training run {run_id}: claim"):
         logger.info("training run %s already claimed or finished; nothing to do", run_id)
         return None
+    stop = liveness.StopRequest()
+    try:
+        with liveness.Heartbeat(run_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop), \
+                liveness.stop_on_sigterm(stop):
+            version = _train(run_id, owner, stop)
+        _drop_checkpoint(run_id)
+        return version
+    except liveness.TrainingStopped as stopped:
+        return _training_stopped(run_id, owner, stopped.reason)
+    except Exception as exc:
+        if not TrainingRun.objects.filter(pk=run_id).exists():
+            logger.info("training run %s ended: its project was deleted", run_id)
+            _drop_checkpoint(run_id)
+            return None
+        logger.exception("training run %s failed", run_id)
+        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
+        # Only this owner's run fails: a claimant that took the run over (this worker went
+        # silent) must not see the run it is training marked as failed.
+        failed = retry_when_locked(lambda: TrainingRun.objects.filter(
+            pk=run_id, status=RunStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid,
+        ).update(status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()),
+            what=f"training run {run_id}: mark failed")
+        if failed:
+            _drop_checkpoint(run_id)
+        return None
+
+
+def _training_stopped(run_id: int, owner: liveness.Owner, reason: str) -> None:
+    if reason == "shutdown":
+        # Back in the queue with its checkpoint: recovery sends it again once a worker runs.
+        requeued = retry_when_locked(lambda: TrainingRun.objects.filter(
+            pk=run_id, status=RunStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid,
+        ).update(status=RunStatus.QUEUED, heartbeat_at=None, owner_host="", owner_pid=None, owner_started=None),
+            what=f"training run {run_id}: requeue")
+        if requeued:
+            logger.info("training run %s stopped by a worker shutdown; it resumes from its last epoch checkpoint", run_id)
+            return None
+    if not TrainingRun.objects.filter(pk=run_id).exists():
+        logger.info("training run %s ended: its project was deleted", run_id)
+        _drop_checkpoint(run_id)
+    else:
+        logger.info("training run %s stopped: another worker took it over", run_id)
+    return None
+
+
+def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> ModelVersion | None:
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import Resumable, TrainConfig
+
     run = TrainingRun.objects.select_related("project").get(pk=run_id)
     project = run.project
-    try:
-        from labelapp.learning.models import create_model
-        from labelapp.learning.training import TrainConfig
-
-        config = project.config
-        classes = list(project.label_classes.order_by("id"))
-        class_index = {c.pk: i for i, c in enumerate(classes)}
-        class_names = [c.name for c in classes]
-        size = engine.input_size_for(project)
-        model_name = config.get("model") or engine.default_model(project.task_type)
-        options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
-        model = create_model(model_name, classes=class_names, input_size=size, **options)
-        train_images, train_targets = _training_data(project, Split.TRAIN, class_index, size, model)
-        if len(train_images) == 0:
-            raise ServiceError("There are no labeled training images yet.", code="no_training_data")
-        human_labels, auto_labels = len(train_images), 0
-        if config["train_on_auto_labels"]:
-            auto_images, auto_targets = _auto_labeled_training_data(project, class_index, size, model)
-            auto_labels = len(auto_images)
-            if auto_labels:
-                train_images = np.concatenate([train_images, auto_images])
-                train_targets = (np.concatenate([train_targets, auto_targets])
-                                 if project.task_type == TaskType.CLASSIFICATION else train_targets + auto_targets)
-        val_images, val_targets = _training_data(project, Split.VAL, class_index, size, model)
-        active = ModelVersion.objects.filter(project=project, is_active=True).first()
-        warm = None
-        if active is not None:
-            previous = engine.load_version(active)
-            warm = previous if model.can_warm_start(previous) else None
-        number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
-
-        def progress(report):
-            loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
-            run.history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
-            TrainingRun.objects.filter(pk=run_id).update(
-                epoch=report.epoch, epochs_max=report.epochs_max, loss=loss, val_metric=val_metric,
-                heartbeat_at=timezone.now(), history=run.history,
-            )
-
-        # Loading the data can take a while: tell recovery this worker is alive.
-        TrainingRun.objects.filter(pk=run_id).update(epochs_max=config["max_epochs"], heartbeat_at=timezone.now())
-        train_config = TrainConfig(seed=number, max_epochs=config["max_epochs"], patience=5,
-                                   batch_size=_batch_size(len(train_images)))
-        if engine.reads_vectors(model):
-            model.fit_vectors(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress)
-        else:
-            model.fit(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress,
-                      warm_start=warm)
-        test_images, test_targets = _training_data(project, Split.TEST, class_index, size, model)
-        threshold = config["detection_threshold"]
-        metrics = {
-            "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
-            "test": evaluate(model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+    config = project.config
+    classes_now = {c.pk: c for c in project.label_classes.all()}
+    number = (ModelVersion.objects.filter(project=project).aggregate(n=Max("number"))["n"] or 0) + 1
+    saved = _load_checkpoint(run_id)
+    plan = saved["plan"] if saved is not None else None
+    if plan is not None and (plan["number"] != number or not set(plan["classes"]) <= set(classes_now)):
+        logger.info("training run %s: its checkpoint no longer fits the project; training from the start", run_id)
+        plan = None
+    if plan is None:
+        plan = {
+            "number": number, "classes": sorted(classes_now), "size": engine.input_size_for(project),
+            "model": config.get("model") or engine.default_model(project.task_type),
+            "max_epochs": config["max_epochs"], "auto": bool(config["train_on_auto_labels"]),
         }
-        buffer = io.BytesIO()
-        import torch
+    classes = [classes_now[pk] for pk in plan["classes"]]
+    class_index = {c.pk: i for i, c in enumerate(classes)}
+    class_names = [c.name for c in classes]
+    size = plan["size"]
+    options = {"detection_threshold": config["detection_threshold"]} if project.task_type == TaskType.DETECTION else {}
+    model = create_model(plan["model"], classes=class_names, input_size=size, **options)
 
-        torch.save(model.checkpoint(), buffer)
-        spent = CreditBalance.objects.filter(project=project).values_list("spent", flat=True).first() or 0
+    def load(only):
+        train = _training_data(project, Split.TRAIN, class_index, size, model, only("train"))
+        auto = (_auto_labeled_training_data(project, class_index, size, model, only("auto_ids"))
+                if plan["auto"] else (train[0][:0], [], []))
+        return train, auto, _training_data(project, Split.VAL, class_index, size, model, only("val"))
+
+    resume = saved["state"] if saved is not None and "train" in plan else None
+    train, auto, val = load((lambda key: plan[key]) if resume is not None else (lambda key: None))
+    if resume is not None and (train[2], auto[2], val[2]) != (plan["train"], plan["auto_ids"], plan["val"]):
+        # Labels were removed or moved since: the saved epochs trained on other data.
+        logger.info("training run %s: its training data changed since the checkpoint; training from the start", run_id)
+        resume = None
+        train, auto, val = load(lambda key: None)
+    (train_images, train_targets, train_ids), (auto_images, auto_targets, auto_ids) = train, auto
+    val_images, val_targets, val_ids = val
+    plan = {**plan, "train": train_ids, "auto_ids": auto_ids, "val": val_ids}
+    if len(train_images) == 0:
+        raise ServiceError("There are no labeled training images yet.", code="no_training_data")
+    human_labels, auto_labels = len(train_images), len(auto_images)
+    if auto_labels:
+        train_images = np.concatenate([train_images, auto_images])
+        train_targets = (np.concatenate([train_targets, auto_targets])
+                         if project.task_type == TaskType.CLASSIFICATION else train_targets + auto_targets)
+    warm = None
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    if active is not None and resume is None:
+        previous = engine.load_version(active)
+        warm = previous if model.can_warm_start(previous) else None
+
+    history = []
+    if resume is not None:
+        history = [{"epoch": r["epoch"], "loss": engine.finite_or_none(r["loss"]), "val_metric": engine.finite_or_none(r["val_metric"]),
+                    "metric": r["metric_name"]} for r in resume["history"]]
+        logger.info("training run %s resumes after epoch %d", run_id, resume["epoch"])
+    mine = Q(pk=run_id, owner_host=owner.host, owner_pid=owner.pid)
+
+    def progress(report):
+        loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
+        history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
+        retry_when_locked(lambda: TrainingRun.objects.filter(mine).update(
+            epoch=report.epoch, epochs_max=report.epochs_max, loss=loss, val_metric=val_metric,
+            heartbeat_at=timezone.now(), history=history,
+        ), what=f"training run {run_id}: progress")
+
+    def between_batches():
+        if stop.is_set():
+            raise liveness.TrainingStopped(stop.reason)
+
+    last = history[-1] if history else {}
+    retry_when_locked(lambda: TrainingRun.objects.filter(mine).update(
+        epochs_max=plan["max_epochs"], epoch=last.get("epoch", 0), loss=last.get("loss"),
+        val_metric=last.get("val_metric"), history=history, heartbeat_at=timezone.now(),
+    ), what=f"training run {run_id}: start")
+    between_batches()
+    train_config = TrainConfig(seed=plan["number"], max_epochs=plan["max_epochs"], patience=5,
+                               batch_size=_batch_size(len(train_images)))
+    if engine.reads_vectors(model):
+        # A head on cached vectors trains in seconds: nothing worth resuming.
+        model.fit_vectors(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress)
+    else:
+        model.fit(
+            train_images, train_targets, val_images, val_targets, config=train_config, progress=progress,
+            warm_start=warm,
+            resumable=Resumable(state=resume, save=lambda state: _save_checkpoint(run_id, plan, state),
+                                between_batches=between_batches),
+        )
+    test_images, test_targets, _ = _training_data(project, Split.TEST, class_index, size, model)
+    threshold = config["detection_threshold"]
+    metrics = {
+        "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+        "test": evaluate(model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+    }
+    buffer = io.BytesIO()
+    import torch
+
+    torch.save(model.checkpoint(), buffer)
+    spent = CreditBalance.objects.filter(project=project).values_list("spent", flat=True).first() or 0
+    # Written once, outside the retried transaction: a retry must not store a second file.
+    stored = default_storage.save(f"checkpoints/project-{project.pk}/v{plan['number']}.pt", ContentFile(buffer.getvalue()))
+
+    def activate() -> ModelVersion | None:
         with transaction.atomic():
-            version = ModelVersion(
-                project=project, number=number, model_name=model_name, classes=[c.pk for c in classes], input_size=size,
+            if not TrainingRun.objects.select_for_update().filter(mine, status=RunStatus.RUNNING).exists():
+                return None  # taken over (this worker had gone silent): the other claimant finishes it
+            version = ModelVersion.objects.create(
+                project=project, number=plan["number"], model_name=plan["model"], classes=plan["classes"], input_size=size,
                 labels_seen=human_labels, auto_labels_seen=auto_labels, credits_spent=spent, metrics=metrics,
-                strategy=_strategy_name(project),
+                strategy=_strategy_name(project), checkpoint=stored,
             )
-            version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
-            version.save()
-            ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
+            ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=version.pk).update(is_active=False)
             ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
             TrainingRun.objects.filter(pk=run_id).update(
                 status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
             )
             transaction.on_commit(lambda: rescore_start(version_id=version.pk))
-        return version
-    except Exception as exc:
-        logger.exception("training run %s failed", run_id)
-        message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
-        # Only a run still running fails: a duplicate claimant (a recovery raced a slow but
-        # live worker) must not mark the run the other worker completed as failed.
-        TrainingRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
-        return None
+            return version
+
+    version = retry_when_locked(activate, what=f"training run {run_id}: activate")
+    if version is None:
+        default_storage.delete(stored)
+        raise liveness.TrainingStopped("lost")
+    return version
 
 
 def _batch_size(train_images: int) -> int:
@@ -302,17 +457,19 @@ def _strategy_name(project) -> str:
 
 
 def recover_stale_work() -> dict:
-    """Resume what a killed worker left: trainings with no heartbeat (or whose message was
-    lost) are re-queued, and rescores with no progress are re-dispatched for the images not
-    yet scored by their version. Safe to run any time: claims and upserts are idempotent."""
+    """Resume what a killed worker left: trainings whose owner is gone or silent (or whose
+    message was lost, or that a shutdown put back in the queue) are sent again, and rescores
+    with no progress are re-dispatched for the images not yet scored by their version. Safe
+    to run any time: claims and upserts are idempotent, and a live owner keeps its run."""
     from .tasks import train_model_task
 
     cutoff = timezone.now() - stale_after()
-    stale_runs = list(
-        TrainingRun.objects.filter(
-            Q(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
-        ).values_list("pk", flat=True)
-    )
+    stale_runs = []
+    for row in TrainingRun.objects.filter(
+        Q(status=RunStatus.RUNNING) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
+    ).values("pk", "status", "heartbeat_at", "owner_host", "owner_pid", "owner_started").order_by("pk"):
+        if row["status"] == RunStatus.QUEUED or _abandoned(row, cutoff):
+            stale_runs.append(row["pk"])
     for run_id in stale_runs:
         train_model_task.delay(run_id)
     stale_jobs = list(
@@ -419,7 +576,8 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
         if ids:
             outputs = model.predict_vectors(embeddings.vectors_by_ids(project, ids))
             scores, strategy = _scores(project, version, outputs, first_id=ids[0])
-            set_priorities(ids, scores, version=version, reason=strategy)
+            retry_when_locked(lambda: set_priorities(ids, scores, version=version, reason=strategy),
+                              what=f"rescore job {job_id}: chunk")
     else:
         images = list(pool)
         ids = [image.pk for image in images]
@@ -429,13 +587,24 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
             threshold = project.config["detection_threshold"]
             rows = [_prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
                     for i, image in enumerate(images)]
-            with transaction.atomic():
-                Prediction.objects.bulk_create(
-                    rows, update_conflicts=True, unique_fields=["image", "model_version"],
-                    update_fields=["probs", "boxes", "counts", "confidence", "score"],
-                )
-                set_priorities(ids, scores, version=version, reason=strategy)
-    RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now())
+
+            def write() -> None:
+                with transaction.atomic():
+                    Prediction.objects.bulk_create(
+                        rows, update_conflicts=True, unique_fields=["image", "model_version"],
+                        update_fields=["probs", "boxes", "counts", "confidence", "score"],
+                    )
+                    set_priorities(ids, scores, version=version, reason=strategy)
+
+            try:
+                retry_when_locked(write, what=f"rescore job {job_id}: chunk")
+            except IntegrityError:
+                if Project.objects.filter(pk=project.pk).exists():
+                    raise
+                logger.info("rescore job %s stopped: its project was deleted", job_id)
+                return 0
+    retry_when_locked(lambda: RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()),
+                      what=f"rescore job {job_id}: progress")
     return len(ids)
 
 

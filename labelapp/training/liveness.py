@@ -1,0 +1,128 @@
+"""Whose training is it, is that worker alive, and should it stop.
+
+A claimed TrainingRun names its owner (host, pid, process start time) and the owner keeps a
+heartbeat from a timer thread, through data loading, long epochs and evaluation alike.
+Recovery takes a run over only when the owner is gone (same host, process dead) or silent
+past the stale limit, never a slow but live one."""
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Owner:
+    host: str
+    pid: int
+    started: int | None  # process start time in clock ticks since boot (Linux), against pid reuse
+
+
+def _process_start(pid: int) -> int | None:
+    """A live process's start time from /proc (None: no such process, a zombie, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[19])
+
+
+def current_owner() -> Owner:
+    pid = os.getpid()
+    return Owner(host=socket.gethostname(), pid=pid, started=_process_start(pid))
+
+
+def owner_gone(host: str, pid: int | None, started: int | None) -> bool:
+    """True only when it is certain: the owner ran on this host and that process has ended
+    (or its pid now belongs to another process). Another host's worker is judged by its
+    heartbeat alone."""
+    if not host or pid is None or host != socket.gethostname():
+        return False
+    if started is not None:
+        return _process_start(pid) != started
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class StopRequest(threading.Event):
+    """Set when training must stop between two batches: `shutdown` (the worker is stopping;
+    the run resumes from its checkpoint later) or `lost` (the run is no longer this
+    worker's: its project was deleted, or it was taken over after this worker went silent)."""
+
+    reason = ""
+
+    def request(self, reason: str) -> None:
+        if not self.is_set():
+            self.reason = reason
+            self.set()
+
+
+class TrainingStopped(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Heartbeat:
+    """A daemon thread that stamps the run's heartbeat every `interval` seconds while this
+    owner holds it, and requests a stop (`lost`) when the row is no longer this owner's."""
+
+    def __init__(self, *, run_id: int, owner: Owner, interval: float, stop: StopRequest):
+        self.run_id, self.owner, self.interval, self.stop = run_id, owner, interval, stop
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-run-{run_id}", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        from .models import RunStatus, TrainingRun
+
+        try:
+            while not self._done.wait(self.interval):
+                try:
+                    beat = TrainingRun.objects.filter(
+                        pk=self.run_id, status=RunStatus.RUNNING, owner_host=self.owner.host, owner_pid=self.owner.pid
+                    ).update(heartbeat_at=timezone.now())
+                except OperationalError as exc:  # a locked SQLite file: the next beat tries again
+                    logger.debug("training run %s: heartbeat skipped (%s)", self.run_id, exc)
+                    continue
+                if not beat:
+                    self.stop.request("lost")
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+
+@contextlib.contextmanager
+def stop_on_sigterm(stop: StopRequest):
+    """While training, SIGTERM (a cold worker shutdown terminates its pool processes with it)
+    stops at the next batch instead of killing the process mid-epoch. Only the main thread
+    can install a handler; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.request("shutdown"))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
