@@ -23,6 +23,7 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 from labelapp.training.services import training_request
+from labelapp.training.tasks import recover_stale_work_task
 
 from .conftest import wait_for
 
@@ -102,6 +103,8 @@ def _assert_credits_unchanged(project, before) -> None:
 
 
 def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_until_the_new_one_is_ready(celery_workers):
+    """Also issue 14 item 1: the recovered run resumes after its last epoch checkpoint, and
+    since its owner's process is gone from this host, recovery need not wait for silence."""
     project, users = _porch_project(count=56, free=32, epochs=1)
     credits_before = _credits(project)
     first = celery_workers(concurrency=1, LABELAPP_RESCORE_CHUNK_SIZE=16)
@@ -111,26 +114,23 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     wait_for(lambda: RescoreJob.objects.filter(model_version=v1, status=RunStatus.SUCCEEDED).exists(), timeout=HANG_GUARD,
              workers=[first])
 
-    # A long second training (early stopping may still end it sooner), killed after its first epoch.
-    project.settings = {**project.settings, "max_epochs": 40}
+    # A longer second training (early stopping may still end it sooner), killed after its second epoch.
+    project.settings = {**project.settings, "max_epochs": 6}
     project.save(update_fields=["settings"])
     run2 = training_request(project=project, user=users["admin"])
-    wait_for(lambda: TrainingRun.objects.filter(pk=run2.pk, status=RunStatus.RUNNING, epoch__gte=1).exists(),
+    wait_for(lambda: TrainingRun.objects.filter(pk=run2.pk, status=RunStatus.RUNNING, epoch__gte=2).exists(),
              timeout=HANG_GUARD, interval=0.05, workers=[first])
     first.kill()
     killed = TrainingRun.objects.get(pk=run2.pk)
-    assert killed.status == RunStatus.RUNNING and killed.epoch >= 1
+    assert killed.status == RunStatus.RUNNING and killed.epoch >= 2
     assert list(ModelVersion.objects.filter(project=project, is_active=True)) == [v1]
-    # The resumed attempt reads the settings afresh: keep it short.
-    project.settings = {**project.settings, "max_epochs": 3}
-    project.save(update_fields=["settings"])
 
-    second = celery_workers(concurrency=1, LABELAPP_TRAINING_STALE_SECONDS=STALE_SECONDS, LABELAPP_RESCORE_CHUNK_SIZE=16)
-    recovery = _Recovery(TrainingRun, run2.pk, reclaimed=lambda row: row.started_at > killed.started_at)
+    # A stale limit far beyond the test: only the dead owner makes the run recoverable.
+    second = celery_workers(concurrency=1, LABELAPP_TRAINING_STALE_SECONDS=3600, LABELAPP_RESCORE_CHUNK_SIZE=16)
+    recover_stale_work_task.delay()
     seen = set()
 
     def resumed_and_finished():
-        recovery.poke()
         # Read the active version first: if the run is not finished *after* that read, it was
         # not finished before it either, so the old version must still have been the active one.
         active = list(ModelVersion.objects.filter(project=project, is_active=True).values_list("pk", flat=True))
@@ -143,9 +143,13 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     wait_for(resumed_and_finished, timeout=HANG_GUARD, interval=0.1, workers=[second])
     run2.refresh_from_db()
     assert run2.status == RunStatus.SUCCEEDED, run2.error
-    # The resumed attempt trained from scratch and its curve is its own.
-    assert run2.started_at > killed.started_at and run2.epochs_max == 3
+    assert run2.started_at > killed.started_at and run2.epochs_max == 6
+    # Resumed, not retrained: the second worker never ran the epochs the first one saved.
+    resumed_after = int(re.search(r"training run \d+ resumes after epoch (\d+)", second.output()).group(1))
+    assert resumed_after >= killed.epoch
+    assert not re.search(rf"epoch {resumed_after}/6 loss", second.output())
     assert [h["epoch"] for h in run2.history] == list(range(1, run2.epoch + 1))
+    assert run2.history[: killed.epoch] == killed.history
     v2 = ModelVersion.objects.get(project=project, is_active=True)
     assert run2.model_version_id == v2.pk and v2.number == 2
     assert ModelVersion.objects.filter(project=project).count() == 2
@@ -157,6 +161,70 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     _assert_pool_scored_once_by(project, v2)
     _assert_credits_unchanged(project, credits_before)
     second.kill()  # nothing left to do; skips a slow warm shutdown at teardown
+
+
+def test_item1_a_live_training_whose_epochs_outlast_the_stale_limit_is_never_taken_over(celery_workers):
+    """Issue 14 item 1: the heartbeat was written once per epoch, so an epoch longer than the
+    stale limit had the run re-queued and a free worker slot trained it a second time. Now
+    the heartbeat goes on during epochs, and recovery, sent all along, finds nothing to do."""
+    project, users = _porch_project(count=120, free=100, epochs=3)
+    worker = celery_workers(concurrency=2, LABELAPP_TRAINING_STALE_SECONDS=1)
+    run = training_request(project=project, user=users["admin"])
+    beats_within_an_epoch = 0
+    owners = set()
+    last = None
+
+    def finished():
+        nonlocal beats_within_an_epoch, last
+        recover_stale_work_task.delay()
+        row = TrainingRun.objects.get(pk=run.pk)
+        if row.status == RunStatus.RUNNING:
+            owners.add((row.owner_host, row.owner_pid, row.started_at))
+            if last is not None and row.epoch == last.epoch >= 1 and row.heartbeat_at > last.heartbeat_at:
+                beats_within_an_epoch += 1
+            last = row
+        return row.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+
+    wait_for(finished, timeout=HANG_GUARD, interval=0.3, workers=[worker])
+    run.refresh_from_db()
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert beats_within_an_epoch >= 1, "no heartbeat was seen during an epoch"
+    assert len(owners) == 1, owners
+    assert [h["epoch"] for h in run.history] == list(range(1, run.epoch + 1))
+    assert worker.output().count("epoch 1/3 loss") == 1, "the run was trained twice"
+    assert ModelVersion.objects.filter(project=project).count() == 1
+    worker.kill()
+
+
+def test_item1_a_cold_worker_shutdown_stops_training_at_once_and_the_run_resumes_later(celery_workers):
+    """Issue 14 item 1: Ctrl-C of `make run` waited for the training (the worker gave up only
+    after SIGKILL, minutes later). A cold shutdown (what .ci/run-stack sends after a short
+    warm one) stops the training at its next batch and puts the run back in the queue; the
+    next worker resumes it from its last epoch checkpoint."""
+    import signal
+
+    project, users = _porch_project(count=56, free=32, epochs=60)
+    first = celery_workers(concurrency=1)
+    run = training_request(project=project, user=users["admin"])
+    wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, epoch__gte=1).exists(),
+             timeout=HANG_GUARD, interval=0.05, workers=[first])
+    first.process.send_signal(signal.SIGQUIT)
+    first.process.wait(timeout=HANG_GUARD)
+    stopped = TrainingRun.objects.get(pk=run.pk)
+    assert stopped.status == RunStatus.QUEUED and stopped.epoch >= 1
+    assert "stopped by a worker shutdown" in first.output()
+    assert list(ModelVersion.objects.filter(project=project)) == []
+
+    project.settings = {**project.settings, "max_epochs": 1}  # the resumed run keeps the settings it started with
+    project.save(update_fields=["settings"])
+    second = celery_workers(concurrency=1, LABELAPP_TRAINING_STALE_SECONDS=3600)
+    TrainingRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=2))  # queued long ago
+    recover_stale_work_task.delay()
+    wait_for(lambda: "resumes after epoch" in second.output(), timeout=HANG_GUARD, workers=[second])
+    resumed = TrainingRun.objects.get(pk=run.pk)
+    assert resumed.epochs_max == 60
+    assert resumed.history[: stopped.epoch] == stopped.history
+    second.kill()
 
 
 def test_a_worker_killed_during_a_rescore_chord_is_replaced_and_every_pool_image_is_scored_once(celery_workers):

@@ -203,3 +203,69 @@ def test_item3_a_rescore_chunk_that_meets_a_locked_database_retries_and_scores_i
     assert lock.retries >= 1
     assert Prediction.objects.filter(model_version=version, image_id__in=pool).count() == len(pool)
     assert RescoreJob.objects.get(pk=job.pk).chunks_done == 1
+
+
+# --- item 1: owners, heartbeats, recovery, resume ---------------------------------------------
+
+
+def _running(project, *, owner, heartbeat_age_seconds: float) -> TrainingRun:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    return TrainingRun.objects.create(
+        project=project, status=RunStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid, owner_started=owner.started,
+        started_at=timezone.now(), heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_seconds),
+    )
+
+
+def _dead_process_owner():
+    import subprocess
+    import sys
+
+    from labelapp.training.liveness import Owner, current_owner
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return Owner(host=current_owner().host, pid=child.pid, started=None)
+
+
+def test_item1_a_live_heartbeating_run_is_neither_recovered_nor_claimed_twice(classification_project, settings):
+    """Issue 14 item 1: two claims of the same run → only one trains; a run whose owner is
+    alive and beating is not recovered."""
+    from labelapp.training.liveness import Owner, current_owner
+    from labelapp.training.services import recover_stale_work, training_claim
+
+    run = TrainingRun.objects.create(project=classification_project)
+    first, second = current_owner(), Owner(host="other-worker", pid=4242, started=None)
+    assert training_claim(run_id=run.pk, owner=first)
+    assert not training_claim(run_id=run.pk, owner=second)
+    assert recover_stale_work()["trainings"] == []
+    run.refresh_from_db()
+    assert (run.owner_host, run.owner_pid) == (first.host, first.pid)
+
+
+def test_item1_a_run_whose_process_ended_on_this_host_is_recovered_without_waiting(classification_project):
+    """Issue 14 item 1: the owner is gone (same host, process ended): recovery need not wait
+    for the stale limit, and a new worker can claim the run."""
+    from labelapp.training.liveness import current_owner
+    from labelapp.training.services import recover_stale_work, training_claim
+
+    run = _running(classification_project, owner=_dead_process_owner(), heartbeat_age_seconds=0)
+    assert recover_stale_work()["trainings"] == [run.pk]
+    assert training_claim(run_id=run.pk, owner=current_owner())
+
+
+def test_item1_a_silent_run_of_another_host_is_recovered_only_past_the_stale_limit(classification_project, settings):
+    """Issue 14 item 1: another host's worker is judged by its heartbeat alone."""
+    from labelapp.training.liveness import Owner, current_owner
+    from labelapp.training.services import recover_stale_work, training_claim
+
+    settings.LABELAPP_TRAINING_STALE_SECONDS = 60
+    elsewhere = Owner(host="another-host", pid=1, started=None)
+    beating = _running(classification_project, owner=elsewhere, heartbeat_age_seconds=30)
+    assert recover_stale_work()["trainings"] == []
+    assert not training_claim(run_id=beating.pk, owner=current_owner())
+    TrainingRun.objects.filter(pk=beating.pk).update(heartbeat_at=beating.heartbeat_at - __import__("datetime").timedelta(seconds=60))
+    assert recover_stale_work()["trainings"] == [beating.pk]
+    assert training_claim(run_id=beating.pk, owner=current_owner())
