@@ -183,6 +183,8 @@ def world(users):
         project=project, user=users["annotator"], image_id=held.image.pk,
         boxes=[{"x": 2, "y": 2, "w": 10, "h": 10, "label_class": classes[0].pk}],
     )
+    # In the train split whatever its hash says: a training needs a training label.
+    Image.objects.filter(pk=held.image.pk).update(split="train")
     token, _ = ApiToken.issue(user=users["annotator"], name="cli")
     # A finished run, so that starting a new one is allowed (only one may be open).
     run = TrainingRun.objects.create(project=project, status="succeeded", trigger="manual")

@@ -22,9 +22,10 @@ def test_next_submit_and_skip_query_counts_do_not_grow_with_the_pool(pool, detec
     client = client_for("annotator")
     base = f"/api/projects/{detection_project.pk}"
     class_id = detection_project.label_classes.first().pk
-    with django_assert_max_num_queries(8):  # 6, plus the savepoint pair a test transaction adds
+    # 7 (one is the lock on the annotator: issue 14 item 6), plus the savepoint pair a test transaction adds
+    with django_assert_max_num_queries(9):
         image = client.post(f"{base}/queue/next").json()["image"]["id"]
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(9):  # the same, checked under the lock: 7 and the savepoint pair
         assert client.post(f"{base}/queue/next").status_code == 200
     with django_assert_max_num_queries(11):  # 9, plus the savepoint pair
         response = client.post(f"{base}/annotations", {"image": image, "boxes": [{"x": 1, "y": 1, "w": 3, "h": 3, "label_class": class_id}]}, format="json")
