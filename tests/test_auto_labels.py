@@ -34,7 +34,7 @@ def test_classification_auto_labels_are_the_most_probable_class(classification_p
     firsts = [0.8, 0.3, 0.6]
     accept_all(classification_project, users, [1, 2, 3], lambda i: class_probs(firsts[i])(i))
     class_index = {c.pk: i for i, c in enumerate(classification_project.label_classes.order_by("id"))}
-    images, targets = training._auto_labeled_training_data(classification_project, class_index, 64)
+    images, targets, _ = training._auto_labeled_training_data(classification_project, class_index, 64)
     assert images.shape == (3, 64, 64, 3) and images.dtype == np.uint8
     assert targets.tolist() == [0, 1, 0]
 
@@ -45,7 +45,7 @@ def test_detection_auto_labels_keep_the_boxes_the_model_counted(detection_projec
     _, images = accept_all(detection_project, users, [1, 2, 3], lambda i: detections(outputs[i]))
     assert {i.status for i in Image.objects.filter(pk__in=[i.pk for i in images])} == {Status.AUTO_LABELED}
     class_index = {c.pk: i for i, c in enumerate(detection_project.label_classes.order_by("id"))}
-    arrays, targets = training._auto_labeled_training_data(detection_project, class_index, 128)
+    arrays, targets, _ = training._auto_labeled_training_data(detection_project, class_index, 128)
     assert arrays.shape == (3, 128, 128, 3)
     assert [len(t["labels"]) for t in targets] == [1, 2, 0]
     for target in targets:
@@ -57,7 +57,7 @@ def test_auto_labels_never_enter_val_or_test(detection_project, users):
     accept_all(detection_project, users, [1, 2], lambda i: detections([0.9]))
     class_index = {c.pk: i for i, c in enumerate(detection_project.label_classes.order_by("id"))}
     for split in (Split.VAL, Split.TEST):
-        images, targets = training._training_data(detection_project, split, class_index, 128)
+        images, targets, _ = training._training_data(detection_project, split, class_index, 128)
         assert len(images) == len(targets) == 0
 
 
