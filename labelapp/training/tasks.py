@@ -1,8 +1,11 @@
 """Celery tasks: thin, idempotent, ids only; the work is in services."""
 
 import logging
+import os
+import signal
 
 from celery import shared_task
+from celery.signals import worker_shutting_down
 
 logger = logging.getLogger(__name__)
 
@@ -49,3 +52,20 @@ def recover_stale_work_task() -> dict:
     from .services import recover_stale_work
 
     return recover_stale_work()
+
+
+@worker_shutting_down.connect
+def stop_trainings_at_their_next_batch(**kwargs) -> None:
+    """A warm shutdown (Ctrl-C, SIGTERM) waits for running tasks, and a training would hold
+    it for minutes. Its pool process is asked to stop at its next batch instead (SIGTERM,
+    handled by labelapp.training.liveness.stop_on_sigterm); the run goes back in the queue
+    and resumes from its last epoch checkpoint. Other tasks finish as usual."""
+    from celery.worker import state
+
+    for request in list(state.active_requests):
+        if request.task_name == train_model_task.name and request.worker_pid:
+            logger.info("asking training task %s (pid %s) to stop at its next batch", request.id, request.worker_pid)
+            try:
+                os.kill(request.worker_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
