@@ -167,8 +167,10 @@ def test_item1_a_live_training_whose_epochs_outlast_the_stale_limit_is_never_tak
     """Issue 14 item 1: the heartbeat was written once per epoch, so an epoch longer than the
     stale limit had the run re-queued and a free worker slot trained it a second time. Now
     the heartbeat goes on during epochs, and recovery, sent all along, finds nothing to do."""
-    project, users = _porch_project(count=120, free=100, epochs=3)
-    worker = celery_workers(concurrency=2, LABELAPP_TRAINING_STALE_SECONDS=1)
+    project, users = _porch_project(count=160, free=140, epochs=3)
+    # Heartbeats every second; a few seconds of silence would mean a dead worker (on a loaded
+    # machine a lower limit would also take over runs whose heartbeat thread waited its turn).
+    worker = celery_workers(concurrency=2, LABELAPP_TRAINING_STALE_SECONDS=6)
     run = training_request(project=project, user=users["admin"])
     beats_within_an_epoch = 0
     owners = set()
