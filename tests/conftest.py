@@ -178,3 +178,22 @@ def wait_for(condition, *, timeout: float = 120.0, interval: float = 0.2, worker
         time.sleep(interval)
     logs = "\n".join(w.output()[-3000:] for w in workers)
     raise AssertionError(f"condition not met within {timeout}s\n{logs}")
+
+
+def assert_priorities_are_scores(project, version) -> None:
+    """After a rescore: the planned batch sits above every score (at most one batch, each pick
+    with its reason), and every other pool image's priority is one of the new version's
+    scores (batch diversity may permute them within the top of the queue, never invent them)."""
+    from collections import Counter
+
+    from labelapp.images.models import Image, Status
+    from labelapp.training.models import Prediction
+    from labelapp.training.planning import PLANNED_PRIORITY, batch_size
+
+    pool = Image.objects.filter(project=project, status=Status.UNLABELED)
+    planned = list(pool.filter(priority__gte=PLANNED_PRIORITY))
+    assert len(planned) <= batch_size(project)
+    assert all(image.score_reason.startswith("plan:") and image.pick_reason for image in planned)
+    priorities = Counter(round(p, 9) for p in pool.filter(priority__lt=PLANNED_PRIORITY).values_list("priority", flat=True))
+    scores = Counter(round(s, 9) for s in Prediction.objects.filter(model_version=version).values_list("score", flat=True))
+    assert priorities - scores == Counter()

@@ -25,7 +25,7 @@ from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunSt
 from labelapp.training.services import training_request
 from labelapp.training.tasks import recover_stale_work_task
 
-from .conftest import wait_for
+from .conftest import assert_priorities_are_scores, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -89,11 +89,7 @@ def _assert_pool_scored_once_by(project, version) -> None:
     pairs = Prediction.objects.filter(image__project=project).values("image_id", "model_version_id").annotate(n=Count("id"))
     assert [p for p in pairs if p["n"] != 1] == []
     assert Prediction.objects.filter(image__project=project).count() == len(pairs)
-    # The stored priorities are the new version's scores (batch diversity may permute them
-    # within the top of the queue, never invent them).
-    scores = sorted(Prediction.objects.filter(model_version=version).values_list("score", flat=True))
-    priorities = sorted(Image.objects.filter(pk__in=pool).values_list("priority", flat=True))
-    assert priorities == pytest.approx(scores, abs=1e-9)
+    assert_priorities_are_scores(project, version)
 
 
 def _assert_credits_unchanged(project, before) -> None:

@@ -14,7 +14,7 @@ from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 from labelapp.training.services import training_request
 
-from .conftest import wait_for
+from .conftest import assert_priorities_are_scores, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -59,14 +59,12 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     assert job.chunks_total == job.chunks_done == int(np.ceil(len(pool_ids) / 8))
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool_ids
     assert Prediction.objects.filter(model_version=version).count() == len(pool_ids)
-    # Batch diversity permutes priorities within the shortlist; it never invents new ones.
-    priorities = sorted(Image.objects.filter(pk__in=pool_ids).values_list("priority", flat=True))
-    scores = sorted(Prediction.objects.filter(model_version=version).values_list("score", flat=True))
-    assert priorities == pytest.approx(scores)
+    assert_priorities_are_scores(project, version)
     item = image_reserve_next(project=project, user=users["annotator"])
     best = Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
     assert item.image.priority >= best.priority
-    assert item.reservation.reason == version.strategy
+    assert item.reservation.reason == item.image.score_reason
+    assert item.reservation.reason.startswith("plan:") or item.reservation.reason == "detection_mean"
 
 
 def test_a_second_training_request_while_one_is_open_is_refused(celery_workers):

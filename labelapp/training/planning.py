@@ -20,7 +20,7 @@ from . import embeddings, engine
 PLANNED_PRIORITY = 1000.0
 #: Pool images the planner looks at: a uniform sample beyond this (plus the best-scored),
 #: so a pool of millions is planned in bounded memory (the sample's vectors only).
-PLAN_CANDIDATES = 50_000
+PLAN_CANDIDATES = 20_000
 _NEXT_IN_LINE = "next in line after the planned batch"
 
 
