@@ -99,7 +99,7 @@ def image_reserve_next(*, project, user) -> QueueItem:
         entry = _stream_held_credit(image)
         balance = None
         if entry is None:
-            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image)
+            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image, note=_ledger_note(image.score_reason))
         reservation = Reservation.objects.create(
             project=project, image=image, user=user, credit_entry=entry,
             expires_at=timezone.now() + lease, score=image.priority,
@@ -138,6 +138,14 @@ def _claim_top_image(*, project, evaluation: bool = False) -> Image | None:
     sql = f"UPDATE {table} SET status = %s WHERE id = ({top}) RETURNING {columns}"
     claimed = list(Image.objects.raw(sql, [Status.RESERVED, *params]))
     return claimed[0] if claimed else None
+
+
+#: Ledger notes for credits spent on labeling an image again, so the ledger shows what quality costs.
+LEDGER_NOTES = {"rejected": "re-label: a reviewer rejected the previous label"}
+
+
+def _ledger_note(reason: str) -> str:
+    return LEDGER_NOTES.get(reason, "")
 
 
 def _stream_held_credit(image):
@@ -202,7 +210,7 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
         balance = credits.balance_lock(project=project)
-        credits.credit_spend(project=project, actor=user, image=image, balance=balance)
+        credits.credit_spend(project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason))
         every = project.config["auto_retrain_every"]
         if every and balance.spent % every == 0:
             # Checked at every K-th spent credit, not on every submit: the check counts labels.
@@ -218,6 +226,12 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         image.labeled_at = timezone.now()
         image.save(update_fields=["status", "split", "labeled_at"])
     return annotation
+
+
+def label_clean(*, project, image, label_class, boxes) -> tuple[object, list]:
+    """A label checked against the project's task type and classes: (LabelClass or None, boxes).
+    Raises InvalidAnnotation (400) saying what is wrong."""
+    return _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
 
 
 @transaction.atomic

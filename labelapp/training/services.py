@@ -24,6 +24,7 @@ from labelapp.projects.models import Project, TaskType
 from labelapp.projects.settings_schema import ADAPTIVE
 
 from . import embeddings, engine
+from .events import model_version_activated
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -256,6 +257,7 @@ def training_run(*, run_id: int) -> ModelVersion | None:
                 status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
             )
             transaction.on_commit(lambda: rescore_start(version_id=version.pk))
+            transaction.on_commit(lambda: model_version_activated.send(sender=ModelVersion, version_id=version.pk))
         return version
     except Exception as exc:
         logger.exception("training run %s failed", run_id)
