@@ -168,7 +168,7 @@ class DataBrowseView(ProjectScopedMixin, APIView):
 
     read_roles = CURATORS
 
-    @extend_schema(parameters=[BrowserQueryInputSerializer], responses=BrowserPageOutputSerializer)
+    @extend_schema(operation_id="projects_data_list", parameters=[BrowserQueryInputSerializer], responses=BrowserPageOutputSerializer)
     def get(self, request, project_id):
         query = BrowserQueryInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
