@@ -26,6 +26,7 @@ def _colour_png(seed: int, red: bool) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_a_flipped_label_is_the_top_suspect_after_a_retrain(classification_project, users, django_capture_on_commit_callbacks):
     project = classification_project
     project.settings = {**project.settings, "max_epochs": 2, "auto_retrain_every": 0, "val_fraction": 0, "test_fraction": 0}
