@@ -119,7 +119,7 @@ def bench_detection(seed: int, images: int, epochs: int) -> dict:
         train = np.flatnonzero(folds != fold)
         held_out = np.flatnonzero(folds == fold)
         model = create_model("centernet_detector", classes=PORCH_CLASSES, input_size=size)
-        model.fit(x[train], [noisy[i] for i in train], None, None,
+        model.fit(x[train], [noisy[i] for i in train], np.empty((0, size, size, 3), np.uint8), [],
                   config=TrainConfig(seed=seed + fold, max_epochs=epochs, patience=5, batch_size=32))
         for i, out in zip(held_out, model.predict(x[held_out])):
             predictions[i] = {"boxes": out.boxes, "labels": out.labels, "scores": out.scores}

@@ -16,7 +16,8 @@ Intent (labelapp/projects/permissions.py):
   project roles (`test_staff_manage_user_accounts` checks the allowed side); a project's
   admins search users to add as members; anyone may redeem an invite link (a bad one is 400).
 - admins and reviewers browse the data, edit labels (as new revisions) and review; a reviewer
-  otherwise reads what a verifier reads, and does not verify predictions.
+  otherwise reads what a verifier reads, and does not verify predictions; only admins mark
+  gold items and read annotator statistics.
 
 Writes carry valid bodies so that an "allowed" cell really succeeds. A new /api/ route
 fails `test_every_api_route_is_in_the_matrix` until a row is added here.
@@ -151,6 +152,10 @@ MATRIX = [
     Row("data-label-edit",  "POST",   P + "/data/{labeled_image}/label",   {"boxes": []},                             401, 403, 403, 200, 404, reviewer=200),
     Row("review-next",      "GET",    P + "/review/next",                  None,                                      401, 403, 403, 200, 404, reviewer=200),
     Row("review-decide",    "POST",   P + "/review",                       {"image": "{labeled_image}", "verdict": "approve"}, 401, 403, 403, 201, 404, reviewer=201),
+    Row("gold-item",        "POST",   P + "/data/{labeled_image}/gold",    None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("gold-item",        "DELETE", P + "/data/{labeled_image}/gold",    None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("annotator-stats",  "GET",    P + "/annotator-stats",              None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("annotator-stats-csv", "GET", P + "/annotator-stats/csv",          None,                                      401, 403, 403, 200, 404, reviewer=403),
 ]
 # fmt: on
 

@@ -80,4 +80,7 @@ urlpatterns = [
     route(f"{P}/data/<int:image_id>/label", review.DataLabelEditView.as_view(), "data-label-edit"),
     route(f"{P}/review/next", review.ReviewNextView.as_view(), "review-next"),
     route(f"{P}/review", review.ReviewDecisionView.as_view(), "review-decide"),
+    route(f"{P}/data/<int:image_id>/gold", review.GoldItemView.as_view(), "gold-item"),
+    route(f"{P}/annotator-stats", review.AnnotatorStatsView.as_view(), "annotator-stats"),
+    route(f"{P}/annotator-stats/csv", review.AnnotatorStatsCsvView.as_view(), "annotator-stats-csv"),
 ]

@@ -1,6 +1,8 @@
 """The data browser and the review queue: admins and reviewers only (an annotator sees only
 their own labels elsewhere, and does not judge anyone's)."""
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import get_object_or_404
@@ -10,9 +12,10 @@ from rest_framework.views import APIView
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
 from labelapp.labeling.api import BoxSerializer, PreAnnotationSerializer
-from labelapp.projects.permissions import CURATORS, ProjectScopedMixin
+from labelapp.labeling.models import GoldItem
+from labelapp.projects.permissions import ADMINS, CURATORS, ProjectScopedMixin
 
-from . import selectors, services
+from . import selectors, services, statistics
 from .models import ReviewState, Verdict
 
 
@@ -66,6 +69,7 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
 
 class ImageRecordOutputSerializer(serializers.Serializer):
     image = ImageOutputSerializer()
+    gold = serializers.BooleanField(help_text="A gold item: annotators' answers on it are scored against its label.")
     label = CurrentLabelOutputSerializer(allow_null=True)
     prediction = PreAnnotationSerializer(allow_null=True)
     quality = LabelQualityOutputSerializer(allow_null=True)
@@ -139,6 +143,7 @@ def image_record(image: Image) -> dict:
     quality = getattr(image, "quality", None)
     return {
         "image": ImageOutputSerializer(image).data,
+        "gold": GoldItem.objects.filter(image=image).exists(),
         "label": None if annotation is None else {
             "label_class": annotation.label_class_id, "boxes": annotation.boxes,
             "annotator": annotation.annotator.username if annotation.annotator else None,
@@ -241,3 +246,62 @@ class ReviewDecisionView(ProjectScopedMixin, APIView):
             reason=values.get("reason", ""), label_class=values.get("label_class"), boxes=values.get("boxes"),
         )
         return Response(ReviewDecisionOutputSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class GoldItemView(ProjectScopedMixin, APIView):
+    """Admins mark a labeled image as a gold item (its current label is the truth), or unmark it."""
+
+    write_roles = ADMINS
+
+    @extend_schema(request=None, responses=ImageRecordOutputSerializer)
+    def post(self, request, project_id, image_id):
+        image = _fresh_image(self.project, image_id)
+        services.gold_mark(project=self.project, image_id=image.pk, user=request.user)
+        return Response(image_record(_fresh_image(self.project, image_id)))
+
+    @extend_schema(request=None, responses=ImageRecordOutputSerializer)
+    def delete(self, request, project_id, image_id):
+        image = _fresh_image(self.project, image_id)
+        services.gold_unmark(project=self.project, image_id=image.pk)
+        return Response(image_record(_fresh_image(self.project, image_id)))
+
+
+class AnnotatorStatsAnnotatorSerializer(serializers.Serializer):
+    user = serializers.IntegerField()
+    username = serializers.CharField()
+    labels = serializers.IntegerField()
+    labels_per_day = serializers.ListField(child=serializers.DictField(), help_text='[{"day": "2026-11-28", "labels": 12}] for every day in `days`.')
+    median_seconds = serializers.FloatField(allow_null=True)
+    reviewed = serializers.IntegerField(help_text="Their labels a reviewer decided on.")
+    rejection_rate = serializers.FloatField(allow_null=True)
+    agreement_with_reviewers = serializers.FloatField(allow_null=True, help_text="Share of reviewed labels approved as they were.")
+    gold_answers = serializers.IntegerField()
+    gold_score = serializers.FloatField(allow_null=True, help_text="Mean class accuracy or box F1 at IoU 0.5 on gold items.")
+
+
+class AnnotatorStatsOutputSerializer(serializers.Serializer):
+    days = serializers.ListField(child=serializers.CharField())
+    annotators = AnnotatorStatsAnnotatorSerializer(many=True)
+
+
+class AnnotatorStatsView(ProjectScopedMixin, APIView):
+    """Per annotator: labels per day, median seconds per label, gold score, rejection rate and
+    agreement with reviewers."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses=AnnotatorStatsOutputSerializer)
+    def get(self, request, project_id):
+        return Response(statistics.annotator_statistics(project=self.project))
+
+
+class AnnotatorStatsCsvView(ProjectScopedMixin, APIView):
+    """The annotator statistics as CSV (one row per annotator, then a column per day)."""
+
+    read_roles = ADMINS
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request, project_id):
+        response = HttpResponse(statistics.annotator_statistics_csv(project=self.project), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}-annotators.csv"'
+        return response

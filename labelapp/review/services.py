@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ServiceError
 from labelapp.images.models import PINNED_PRIORITY, Image, Split, Status
-from labelapp.labeling.models import Annotation
+from labelapp.labeling.models import Annotation, GoldItem
 from labelapp.labeling.services import label_clean
 
 from .models import LabelQuality, LabelRevision, ReviewDecision, ReviewState, RevisionAction, Verdict
@@ -99,3 +99,20 @@ def review_decide(*, project, image_id: int, reviewer, verdict: str, reason: str
     return ReviewDecision.objects.create(
         project=project, image_id=image_id, reviewer=reviewer, annotator_id=annotator_id, verdict=verdict, reason=reason,
     )
+
+
+@transaction.atomic
+def gold_mark(*, project, image_id: int, user) -> GoldItem:
+    """Make a labeled image a gold item, its current label the truth answers are scored against.
+    Marking it again updates the truth to the current label."""
+    annotation = _current_annotation(project=project, image_id=image_id)
+    gold, _ = GoldItem.objects.update_or_create(
+        image_id=image_id, defaults={"project": project, "label_class": annotation.label_class, "boxes": annotation.boxes,
+                                     "created_by": user},
+    )
+    return gold
+
+
+def gold_unmark(*, project, image_id: int) -> None:
+    """Stop handing the image out as gold (its answers and their scores are deleted with it)."""
+    GoldItem.objects.filter(project=project, image_id=image_id).delete()
