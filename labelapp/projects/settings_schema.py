@@ -84,8 +84,8 @@ class ProjectSettingsSerializer(serializers.Serializer):
         min_value=0, max_value=1, default=0.5, help_text="A label whose suspicion score reaches this is a suspected error.",
     )
     gold_rate = serializers.FloatField(
-        min_value=0, max_value=0.5, default=0.0,
-        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see.",
+        min_value=0, max_value=1, default=0.0,
+        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).",
     )
 
     def validate_model(self, value):

@@ -90,3 +90,31 @@ def test_reviewer_approves_and_rejects_with_the_keyboard(page, live_server, logi
     assert (rejected.status, rejected.priority, rejected.score_reason) == ("unlabeled", PINNED_PRIORITY, "rejected")
     assert not Annotation.objects.filter(image=rejected).exists()
     assert LabelQuality.objects.get(image=images[0]).review_state == "approved"
+
+
+def test_admin_marks_a_gold_item_and_an_annotator_answers_it_without_spending_a_credit(page, live_server, login, shoot, labeled_porch, users):
+    from labelapp.credits.models import CreditBalance
+    from labelapp.labeling.models import GoldAnswer
+
+    project, images = labeled_porch["project"], labeled_porch["images"]
+    login("admin")
+    page.goto(f"{live_server.url}/projects/{project.pk}/data?image={images[0].pk}")
+    page.get_by_role("button", name="Mark as gold (this label is the truth)").click()
+    expect(page.get_by_test_id("gold-badge")).to_be_visible()
+    shoot("data-record-gold")
+    project.settings = {**project.settings, "gold_rate": 1.0}
+    project.save()
+    spent = CreditBalance.objects.get(project=project).spent
+
+    login("annotator")
+    page.goto(f"{live_server.url}/projects/{project.pk}/label")
+    # It looks like any queue item: the model's suggestion (a brown box where the gold label has a yellow one).
+    expect(page.get_by_test_id("label-page")).to_have_attribute("data-image-id", str(images[0].pk))
+    page.keyboard.press("a")
+    expect(page.get_by_test_id("box-count")).to_contain_text("1 box to submit")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("label-page")).to_have_attribute("data-image-id", str(images[3].pk))
+
+    answer = GoldAnswer.objects.get(annotator=users["annotator"])
+    assert answer.score == 0.0  # right place, wrong class: no box matches at IoU 0.5
+    assert CreditBalance.objects.get(project=project).spent == spent

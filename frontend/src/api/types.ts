@@ -65,3 +65,5 @@ export type ImageRecord = Schemas["ImageRecordOutput"];
 export type HistoryEntry = Schemas["HistoryEntryOutput"];
 export type ReviewNext = Schemas["ReviewNextOutput"];
 export type ReviewDecisionInput = Schemas["ReviewDecisionInputRequest"];
+export type AnnotatorStats = Schemas["AnnotatorStatsOutput"];
+export type AnnotatorStatsRow = Schemas["AnnotatorStatsAnnotator"];

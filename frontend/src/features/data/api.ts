@@ -53,3 +53,6 @@ export const fetchNextReview = (projectId: number, skip: readonly number[]) =>
 
 export const decideReview = (projectId: number, body: ReviewDecisionInput) =>
   api<unknown>(`/api/projects/${projectId}/review`, { method: "POST", body });
+
+export const setGold = (projectId: number, imageId: number, gold: boolean) =>
+  api<ImageRecord>(`/api/projects/${projectId}/data/${imageId}/gold`, { method: gold ? "POST" : "DELETE" });

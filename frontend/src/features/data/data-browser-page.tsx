@@ -5,7 +5,7 @@ import type { BrowserItem, LabelClass } from "../../api/types";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
 import { useClasses, useProject } from "../projects/api";
-import { editLabel, fetchBrowserPage, fetchImageRecord, FILTER_KEYS, type BrowserQuery, type LabelInput } from "./api";
+import { editLabel, fetchBrowserPage, fetchImageRecord, FILTER_KEYS, setGold, type BrowserQuery, type LabelInput } from "./api";
 import { ImageRecordView, LabelEditor } from "./image-record-view";
 import { labelSummary } from "./label-text";
 
@@ -73,19 +73,22 @@ function OpenedImage({ projectId, imageId, onClose }: { projectId: number; image
   if (record.isError) return <ErrorMessage error={record.error} />;
   if (classes.isError || project.isError) return <ErrorMessage error={classes.error ?? project.error} />;
 
-  const save = async (input: LabelInput) => {
+  const run = async (action: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
     try {
-      queryClient.setQueryData(key, await editLabel(projectId, imageId, input));
-      setSaved(true);
+      queryClient.setQueryData(key, await action());
       void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "data", "pages"] });
+      return true;
     } catch (err) {
       setError(err);
+      return false;
     } finally {
       setBusy(false);
     }
   };
+  const save = async (input: LabelInput) => setSaved(await run(() => editLabel(projectId, imageId, input)));
+  const isAdmin = project.data.my_role === "admin";
   return (
     <div className="record-overlay" role="dialog" aria-label={`Image ${record.data.image.original_name}`}>
       <ImageRecordView record={record.data} classes={classes.data} draftBoxes={draft}>
@@ -101,6 +104,16 @@ function OpenedImage({ projectId, imageId, onClose }: { projectId: number; image
               {saved ? <p className="alert alert-success" role="status">Saved: the next training uses the new label.</p> : null}
             </>
           ) : <p className="muted small">Only labeled images can be edited here; label it from the queue.</p>}
+          {isAdmin && record.data.label ? (
+            <div className="row">
+              {record.data.gold ? <span className="badge gold-badge" data-testid="gold-badge">gold item</span> : null}
+              <button type="button" className="btn btn-small" disabled={busy}
+                title="Annotators get gold items now and then (Settings: gold_rate); their answers are scored against this label."
+                onClick={() => void run(() => setGold(projectId, imageId, !record.data.gold))}>
+                {record.data.gold ? "Stop using as gold" : "Mark as gold (this label is the truth)"}
+              </button>
+            </div>
+          ) : null}
           {error ? <ErrorMessage error={error} /> : null}
         </section>
       </ImageRecordView>
