@@ -41,6 +41,9 @@ def test_admin_browses_opens_an_image_and_edits_its_label_with_history(page, liv
     login("admin")
     page.get_by_test_id(f"project-{project.pk}").get_by_role("link", name="Data").click()
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(4)
+    page.get_by_label("Annotator").select_option(label="annotator")
+    expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(3)
+    page.get_by_label("Annotator").select_option("")
     page.get_by_label("Sort").select_option("suspicion")
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(3)
     expect(page.get_by_test_id("thumb-grid").locator("li").first.get_by_role("button")).to_have_attribute(

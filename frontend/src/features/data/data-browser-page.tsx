@@ -4,6 +4,7 @@ import { useParams, useSearchParams } from "react-router";
 import type { BrowserItem, LabelClass } from "../../api/types";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
+import { membersQuery } from "../admin/api";
 import { useClasses, useProject } from "../projects/api";
 import { editLabel, fetchBrowserPage, fetchImageRecord, FILTER_KEYS, setGold, type BrowserQuery, type LabelInput } from "./api";
 import { ImageRecordView, LabelEditor } from "./image-record-view";
@@ -126,6 +127,8 @@ export function DataBrowserPage() {
   const [params, setParams] = useSearchParams();
   const query = queryFromParams(params);
   const classes = useClasses(projectId);
+  const members = useQuery(membersQuery(projectId));
+  const labelers = (members.data ?? []).filter((m) => m.role === "annotator" || m.role === "admin");
   const pages = useInfiniteQuery({
     queryKey: ["projects", projectId, "data", "pages", query],
     queryFn: ({ pageParam }) => fetchBrowserPage(projectId, query, pageParam),
@@ -170,6 +173,7 @@ export function DataBrowserPage() {
         <Select id="f-split" label="Split" value={query.split ?? ""} options={SPLITS.map((s) => ({ value: s, label: s }))} onChange={(v) => set("split", v)} />
         <Select id="f-source" label="Source" value={query.source ?? ""} options={SOURCES.map((s) => ({ value: s, label: s }))} onChange={(v) => set("source", v)} />
         <Select id="f-class" label="Class" value={query.label_class ?? ""} options={(classes.data ?? []).map((c) => ({ value: String(c.id), label: c.name }))} onChange={(v) => set("label_class", v)} />
+        <Select id="f-annotator" label="Annotator" value={query.annotator ?? ""} options={labelers.map((m) => ({ value: String(m.user.id), label: m.user.username }))} onChange={(v) => set("annotator", v)} />
         <div className="field">
           <label htmlFor="f-from">Uploaded from</label>
           <input id="f-from" type="date" value={query.created_from ?? ""} onChange={(e) => set("created_from", e.target.value)} />
