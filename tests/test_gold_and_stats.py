@@ -131,3 +131,12 @@ def test_annotator_statistics_and_csv(cats, client_for, users):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert rows[0]["username"] == "annotator" and rows[0]["rejection_rate"] == "0.5"
+
+
+def test_a_gold_items_label_cannot_be_rejected_from_under_it(cats, client_for):
+    project, gold_image = cats["project"], cats["gold_image"]
+    client_for("admin").post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    response = client_for("reviewer").post(f"/api/projects/{project.pk}/review",
+                                           {"image": gold_image.pk, "verdict": "reject", "reason": "wrong"}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "gold_item")
+    assert Annotation.objects.filter(image=gold_image).exists()

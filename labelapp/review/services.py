@@ -89,6 +89,9 @@ def review_decide(*, project, image_id: int, reviewer, verdict: str, reason: str
                 action=RevisionAction.FIXED)
         _set_review_state(project=project, image_id=image_id, state=ReviewState.FIXED, clear_suspicion=True)
     else:
+        if GoldItem.objects.filter(image_id=image_id).exists():
+            raise ConflictError("This image is a gold item: unmark it (or fix its label and mark it again) before rejecting.",
+                                code="gold_item")
         _keep_original(annotation)
         annotation.delete()
         # Back to the pool, pinned above every scored image (rescoring leaves PINNED_REASONS alone).
