@@ -1,11 +1,10 @@
 """Recompute every labeled image's suspicion under the active model (after each retrain).
 
 Classification: out-of-fold probabilities from a logistic regression on embeddings (the
-project's backbone embeddings when the training app offers them, else the active model's
-own features), so no label vouches for itself, plus kNN disagreement on the same vectors.
+project's backbone embeddings, else the active from-scratch model's own features), so no
+label vouches for itself, plus kNN disagreement on the same vectors.
 Detection: the active detector's output on the labeled images."""
 
-import importlib
 import logging
 
 import numpy as np
@@ -14,7 +13,8 @@ from django.utils import timezone
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import TaskType
-from labelapp.training import engine
+from labelapp.training import embeddings, engine
+from labelapp.training.services import model_inputs, model_outputs
 from labelapp.training.models import ModelVersion
 
 from .models import LabelQuality
@@ -22,18 +22,13 @@ from .models import LabelQuality
 logger = logging.getLogger(__name__)
 
 
-def _embeddings(project, images: list[Image], model, prepared: np.ndarray) -> np.ndarray:
-    """Backbone embeddings (labelapp.training.embeddings, computed once at ingest) when the
-    project has a backbone; the active model's pooled features otherwise."""
-    try:
-        embeddings_module = importlib.import_module("labelapp.training.embeddings")
-    except ModuleNotFoundError:
-        embeddings_module = None
-    if embeddings_module is not None:
-        vectors = embeddings_module.embeddings_for(project, images)
-        if vectors is not None:
-            return np.asarray(vectors)
-    return model.embed(prepared)
+def _vectors(project, images: list[Image], model, size: int) -> np.ndarray:
+    """The backbone embeddings (computed once at ingest) when the project has a backbone; the
+    active from-scratch model's pooled features otherwise."""
+    vectors = embeddings.embeddings_for(project, images)
+    if vectors is not None:
+        return np.asarray(vectors)
+    return model.embed(engine.prepared_images(project, images, size=size))
 
 
 def label_quality_recompute(*, version_id: int) -> int:
@@ -58,16 +53,15 @@ def label_quality_recompute(*, version_id: int) -> int:
     if len(annotations) < 2:
         return 0
     images = [a.image for a in annotations]
-    prepared = engine.prepared_images(project, images, size=version.input_size)
     model = engine.load_version(version)
     if project.task_type == TaskType.CLASSIFICATION:
         labels = np.array([index[a.label_class_id] for a in annotations])
-        vectors = _embeddings(project, images, model, prepared)
+        vectors = _vectors(project, images, model, version.input_size)
         probs = label_quality.out_of_fold_probs(vectors, labels, len(class_names))
         suspects = label_quality.classification_suspects(labels, probs, vectors, class_names)
     else:
         targets = [engine.detection_target(a.boxes, index, engine.letterbox_for(a.image, version.input_size)) for a in annotations]
-        outputs = model.predict(prepared)
+        outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
         suspects = label_quality.detection_suspects(
             targets, [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in outputs], class_names,
             confident=max(0.5, project.config["detection_threshold"]),
