@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('images', '0002_initial'),
         ('labeling', '0001_initial'),
-        ('projects', '0002_reviewer_role'),
+        ('projects', '0004_reviewer_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

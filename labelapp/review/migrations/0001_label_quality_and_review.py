@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('images', '0002_initial'),
-        ('projects', '0002_reviewer_role'),
+        ('projects', '0004_reviewer_role'),
         ('training', '0003_modelversion_auto_labels_seen'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
