@@ -38,7 +38,7 @@ def make_user(db):
 
 @pytest.fixture
 def users(make_user):
-    return {name: make_user(name) for name in ("admin", "annotator", "verifier", "outsider_admin", "nobody")}
+    return {name: make_user(name) for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")}
 
 
 # Queue-order tests need every hand-out to be the top of the queue: the random evaluation

@@ -15,6 +15,9 @@ Intent (labelapp/projects/permissions.py):
 - user accounts (list, create, update, reset password) are for staff only, whatever their
   project roles (`test_staff_manage_user_accounts` checks the allowed side); a project's
   admins search users to add as members; anyone may redeem an invite link (a bad one is 400).
+- admins and reviewers browse the data, edit labels (as new revisions) and review; a reviewer
+  otherwise reads what a verifier reads, and does not verify predictions; only admins mark
+  gold items and read annotator statistics.
 
 Writes carry valid bodies so that an "allowed" cell really succeeds. A new /api/ route
 fails `test_every_api_route_is_in_the_matrix` until a row is added here.
@@ -63,6 +66,11 @@ class Row(NamedTuple):
     annotator: int
     admin: int
     outsider_admin: int
+    reviewer: int | None = None  # None: what the verifier gets (neither labels nor changes settings)
+
+    def expected(self, caller: str) -> int:
+        value = getattr(self, caller)
+        return self.verifier if value is None else value
 
 
 # fmt: off
@@ -131,18 +139,27 @@ MATRIX = [
     # that pass the permission check get 409 `no_active_model`.
     Row("predict",          "POST",   P + "/predict",                      PREDICT,                                   401, 409, 409, 409, 404),
     Row("stream",           "POST",   P + "/stream",                       PREDICT,                                   401, 403, 409, 409, 404),
-    Row("verification-next", "GET",   P + "/verifications/next",           None,                                      401, 200, 403, 200, 404),
-    Row("verification-list", "POST",  P + "/verifications",                {"prediction": "{prediction}", "verdict": "incorrect"}, 401, 201, 403, 201, 404),
-    Row("verification-stats", "GET",  P + "/verifications/stats",          None,                                      401, 200, 403, 200, 404),
+    Row("verification-next", "GET",   P + "/verifications/next",           None,                                      401, 200, 403, 200, 404, reviewer=403),
+    Row("verification-list", "POST",  P + "/verifications",                {"prediction": "{prediction}", "verdict": "incorrect"}, 401, 201, 403, 201, 404, reviewer=403),
+    Row("verification-stats", "GET",  P + "/verifications/stats",          None,                                      401, 200, 403, 200, 404, reviewer=403),
     # Synthesis needs an active model to carry labels over as its pre-annotation: an admin
     # passes the permission check and gets 409 `no_active_model` here.
     Row("synthesis-list",   "GET",    P + "/synthesis",                    None,                                      401, 403, 403, 200, 404),
     Row("synthesis-list",   "POST",   P + "/synthesis",                    {"allowance": 1},                          401, 403, 403, 409, 404),
     Row("synthesis-detail", "GET",    P + "/synthesis/{synthesis_job}",    None,                                      401, 403, 403, 200, 404),
+    Row("data-browse",      "GET",    P + "/data",                         None,                                      401, 403, 403, 200, 404, reviewer=200),
+    Row("data-record",      "GET",    P + "/data/{labeled_image}",         None,                                      401, 403, 403, 200, 404, reviewer=200),
+    Row("data-label-edit",  "POST",   P + "/data/{labeled_image}/label",   {"boxes": []},                             401, 403, 403, 200, 404, reviewer=200),
+    Row("review-next",      "GET",    P + "/review/next",                  None,                                      401, 403, 403, 200, 404, reviewer=200),
+    Row("review-decide",    "POST",   P + "/review",                       {"image": "{labeled_image}", "verdict": "approve"}, 401, 403, 403, 201, 404, reviewer=201),
+    Row("gold-item",        "POST",   P + "/data/{labeled_image}/gold",    None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("gold-item",        "DELETE", P + "/data/{labeled_image}/gold",    None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("annotator-stats",  "GET",    P + "/annotator-stats",              None,                                      401, 403, 403, 200, 404, reviewer=403),
+    Row("annotator-stats-csv", "GET", P + "/annotator-stats/csv",          None,                                      401, 403, 403, 200, 404, reviewer=403),
 ]
 # fmt: on
 
-CALLERS = ["anonymous", "verifier", "annotator", "admin", "outsider_admin"]
+CALLERS = ["anonymous", "verifier", "annotator", "reviewer", "admin", "outsider_admin"]
 NOT_IN_MATRIX = {"schema", "docs", "redoc"}
 
 
@@ -159,7 +176,7 @@ def _module_db(django_db_setup, django_db_blocker):
 def users(_module_db):
     """Overrides the conftest fixture for this module: the same users, created once."""
     return {name: User.objects.create_user(username=name, password="pw-" + name)
-            for name in ("admin", "annotator", "verifier", "outsider_admin", "nobody")}
+            for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")}
 
 
 @pytest.fixture(scope="module")
@@ -171,6 +188,7 @@ def world(users):
                              class_names=["brown_box", "white_envelope", "yellow_box"])
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     Membership.objects.create(project=project, user=users["verifier"], role=Role.VERIFIER)
+    Membership.objects.create(project=project, user=users["reviewer"], role=Role.REVIEWER)
     project_create(name="Elsewhere", task_type="detection", created_by=users["outsider_admin"], class_names=["x"])
     pool = images_ingest(project=project, files=[(f"img{i}.jpg", jpeg_bytes(i), "image/jpeg") for i in range(5)]).created
     for index, image in enumerate(pool):
@@ -202,6 +220,7 @@ def world(users):
         "ids": {
             "project": project.pk,
             "image": pool[1].pk,
+            "labeled_image": annotation.image_id,
             # The last class is not used by any label, so deleting it is allowed.
             "label_class": classes[-1].pk,
             "membership": Membership.objects.get(project=project, user=users["annotator"]).pk,
@@ -286,7 +305,7 @@ def test_permission_matrix(world, client_for, row):
             transaction.set_rollback(True)
         actual[caller] = response.status_code
         details[caller] = b"<stream>" if response.streaming else response.content[:300]
-    expected = {caller: getattr(row, caller) for caller in CALLERS}
+    expected = {caller: row.expected(caller) for caller in CALLERS}
     wrong = {c: f"expected {expected[c]}, got {actual[c]}: {details[c]!r}" for c in CALLERS if actual[c] != expected[c]}
     assert not wrong, f"{row.method} {row.path}: " + "; ".join(f"{c} {w}" for c, w in wrong.items())
 

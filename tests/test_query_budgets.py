@@ -41,3 +41,22 @@ def test_image_list_query_count_does_not_grow_with_the_page(pool, detection_proj
     with django_assert_max_num_queries(4):
         response = client_for("annotator").get(f"/api/projects/{detection_project.pk}/images?page_size=100")
     assert response.json()["count"] == Image.objects.filter(project=detection_project).count()
+
+
+@pytest.mark.parametrize("extra", [0, 40])
+@pytest.mark.parametrize("sort", ["newest", "priority", "suspicion"])
+def test_data_browser_page_query_count_does_not_grow_with_the_page(pool, detection_project, users, client_for,
+                                                                   django_assert_max_num_queries, extra, sort):
+    """Membership, the page (with its suspicion joined), the labels and their annotators."""
+    from labelapp.labeling.services import annotation_submit, image_reserve_next
+    from labelapp.review.models import LabelQuality
+
+    grow_pool(detection_project, extra)
+    for _ in range(3):
+        item = image_reserve_next(project=detection_project, user=users["annotator"])
+        annotation_submit(project=detection_project, user=users["annotator"], image_id=item.image.pk, boxes=[])
+        LabelQuality.objects.create(project=detection_project, image=item.image, suspicion=0.5)
+    with django_assert_max_num_queries(4):
+        response = client_for("admin").get(f"/api/projects/{detection_project.pk}/data?page_size=100&sort={sort}")
+    assert response.status_code == 200
+    assert sum(1 for item in response.json()["results"] if item["annotator"] == "annotator") == 3

@@ -14,6 +14,7 @@ from labelapp.images import api as images
 from labelapp.labeling import api as labeling
 from labelapp.production import api as production
 from labelapp.projects import api as projects
+from labelapp.review import api as review
 from labelapp.training import api as training
 
 
@@ -74,4 +75,12 @@ urlpatterns = [
     route(f"{P}/verifications/stats", production.VerificationStatsView.as_view(), "verification-stats"),
     route(f"{P}/synthesis", production.SynthesisJobListCreateView.as_view(), "synthesis-list"),
     route(f"{P}/synthesis/<int:job_id>", production.SynthesisJobDetailView.as_view(), "synthesis-detail"),
+    route(f"{P}/data", review.DataBrowseView.as_view(), "data-browse"),
+    route(f"{P}/data/<int:image_id>", review.DataRecordView.as_view(), "data-record"),
+    route(f"{P}/data/<int:image_id>/label", review.DataLabelEditView.as_view(), "data-label-edit"),
+    route(f"{P}/review/next", review.ReviewNextView.as_view(), "review-next"),
+    route(f"{P}/review", review.ReviewDecisionView.as_view(), "review-decide"),
+    route(f"{P}/data/<int:image_id>/gold", review.GoldItemView.as_view(), "gold-item"),
+    route(f"{P}/annotator-stats", review.AnnotatorStatsView.as_view(), "annotator-stats"),
+    route(f"{P}/annotator-stats/csv", review.AnnotatorStatsCsvView.as_view(), "annotator-stats-csv"),
 ]

@@ -26,10 +26,10 @@ class Status(models.TextChoices):
     SKIPPED = "skipped"
 
 
-#: `score_reason` of images the production loop pins above every pool image (a stream query,
-#: a prediction a verifier flagged, a synthetic image to confirm): they get PINNED_PRIORITY
-#: and rescoring leaves it alone.
-PINNED_REASONS = ("stream_query", "flagged", "synthetic")
+#: `score_reason` of images pinned above every pool image (a stream query, a prediction a
+#: verifier flagged, a synthetic image to confirm, a label a reviewer rejected): they get
+#: PINNED_PRIORITY and rescoring leaves it alone.
+PINNED_REASONS = ("stream_query", "flagged", "synthetic", "rejected")
 #: Pinned images that already hold a reserved credit (a StreamHold) for their first annotator.
 HELD_CREDIT_REASONS = ("stream_query", "synthetic")
 PINNED_PRIORITY = 1e6

@@ -81,3 +81,42 @@ class Reservation(models.Model):
             models.Index(fields=["project", "user", "state"], name="reservation_holder_idx"),
             models.Index(fields=["state", "expires_at"], name="reservation_expiry_idx"),
         ]
+
+
+class GoldItem(models.Model):
+    """A verified image with its true label. Annotators get gold items now and then in the
+    queue (the project's `gold_rate`), looking like any image and spending no credit; their
+    answers are scored against this label."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="gold_items")
+    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="gold")
+    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    boxes = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class GoldAnswer(models.Model):
+    """One hand-out of a gold item to an annotator; once answered, the answer and its score
+    (class accuracy, or box F1 at IoU 0.5). A skipped hand-out is answered with no score."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    gold = models.ForeignKey(GoldItem, on_delete=models.CASCADE, related_name="answers")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    boxes = models.JSONField(default=list, blank=True)
+    seconds_spent = models.FloatField(default=0)
+    score = models.FloatField(null=True, blank=True)
+    handed_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Each annotator sees each gold item once: a second look would measure memory.
+            models.UniqueConstraint(fields=["gold", "annotator"], name="one_gold_answer_per_annotator"),
+        ]
+        indexes = [models.Index(fields=["project", "annotator", "answered_at"], name="gold_answer_holder_idx")]

@@ -19,7 +19,7 @@ from labelapp.credits import services as credits
 from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.projects.models import TaskType
 
-from .models import Annotation, AnnotationKind, Reservation, ReservationState
+from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
 from .validation import InvalidAnnotation, clean_boxes
 
 
@@ -29,6 +29,7 @@ class QueueItem:
     image: Image
     created: bool
     balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
+    gold: GoldAnswer | None = None  # a gold item: `reservation` is unsaved and holds no credit
 
 
 #: The reservation reason of a hand-out drawn uniformly from the pool for evaluation.
@@ -90,9 +91,9 @@ def image_reserve_next(*, project, user) -> QueueItem:
 
     Asking again while holding an unexpired reservation returns the same image; the check
     runs under a lock on the annotator inside the transaction (and a partial unique index
-    backs it), so parallel requests from one user reserve once. The candidate row is taken
-    with FOR NO KEY UPDATE SKIP LOCKED (PostgreSQL) so concurrent annotators never receive
-    the same image; on SQLite writes are serialised."""
+    backs it), so parallel requests from one user reserve once. A gold item may come first
+    (no credit). The candidate row is taken with FOR NO KEY UPDATE SKIP LOCKED (PostgreSQL)
+    so concurrent annotators never receive the same image; on SQLite writes are serialised."""
     lease = timedelta(minutes=project.config["lease_minutes"])
     # A share of hand-outs is a uniform draw from the pool, for an unbiased evaluation sample.
     evaluation = random.random() < project.config["evaluation_share"]
@@ -101,6 +102,9 @@ def image_reserve_next(*, project, user) -> QueueItem:
         held = _active_reservation(project=project, user=user)
         if held is not None:
             return QueueItem(reservation=held, image=held.image, created=False)
+        gold = _gold_hand_out(project=project, user=user)
+        if gold is not None:
+            return gold
         image = _claim_top_image(project=project, evaluation=evaluation)
         if image is None and evaluation:
             evaluation, image = False, _claim_top_image(project=project)
@@ -109,7 +113,7 @@ def image_reserve_next(*, project, user) -> QueueItem:
         entry = _stream_held_credit(image)
         balance = None
         if entry is None:
-            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image)
+            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image, note=_ledger_note(image.score_reason))
         reservation = Reservation.objects.create(
             project=project, image=image, user=user, credit_entry=entry,
             expires_at=timezone.now() + lease, score=image.priority,
@@ -150,6 +154,68 @@ def _claim_top_image(*, project, evaluation: bool = False) -> Image | None:
     return claimed[0] if claimed else None
 
 
+def _gold_hand_out(*, project, user) -> QueueItem | None:
+    """The gold item the annotator holds, or now and then (the project's gold_rate) a gold item
+    they have not seen. It looks like any queue item, and holds no credit."""
+    rate = project.config["gold_rate"]
+    if not rate:
+        return None  # no query on the hot path of projects without gold items
+    held = GoldAnswer.objects.select_related("gold__image").filter(project=project, annotator=user, answered_at__isnull=True).first()
+    created = False
+    if held is None:
+        if random.random() >= rate:
+            return None
+        gold = GoldItem.objects.filter(project=project).exclude(answers__annotator=user).select_related("image").first()
+        if gold is None:
+            return None
+        held, created = GoldAnswer.objects.get_or_create(project=project, gold=gold, annotator=user)
+    image = held.gold.image
+    lease = timedelta(minutes=project.config["lease_minutes"])
+    reservation = Reservation(project=project, image=image, user=user, expires_at=timezone.now() + lease,
+                              reason="unscored", score=0.0, created_at=held.handed_at)
+    return QueueItem(reservation=reservation, image=image, created=created, gold=held)
+
+
+def _held_gold(*, project, user, image_id: int) -> GoldAnswer | None:
+    if not project.config["gold_rate"]:
+        return None
+    return (
+        GoldAnswer.objects.select_for_update().select_related("gold__image")
+        .filter(project=project, annotator=user, gold__image_id=image_id, answered_at__isnull=True).first()
+    )
+
+
+def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, seconds_spent: float) -> Annotation:
+    """Score an answer on a gold item; no credit moves and the gold label stays as it is. The
+    answer comes back shaped like any label (unsaved), so the annotator cannot tell."""
+    from labelapp.learning.gold import box_f1, class_accuracy
+
+    image = answer.gold.image
+    label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
+    if project.task_type == TaskType.CLASSIFICATION:
+        score = class_accuracy(answer.gold.label_class_id, label.pk)
+    else:
+        def xyxy(items):
+            return [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in items], [b["label_class"] for b in items]
+
+        true_boxes, true_labels = xyxy(answer.gold.boxes)
+        answer_boxes, answer_labels = xyxy(clean)
+        score = box_f1(true_boxes, true_labels, answer_boxes, answer_labels)
+    answer.label_class, answer.boxes, answer.seconds_spent = label, clean, seconds_spent
+    answer.score, answer.answered_at = score, timezone.now()
+    answer.save(update_fields=["label_class", "boxes", "seconds_spent", "score", "answered_at"])
+    return Annotation(project=project, image=image, annotator=user, label_class=label, boxes=clean,
+                      seconds_spent=seconds_spent, kind=AnnotationKind.HUMAN)
+
+
+#: Ledger notes for credits spent on labeling an image again, so the ledger shows what quality costs.
+LEDGER_NOTES = {"rejected": "re-label: a reviewer rejected the previous label"}
+
+
+def _ledger_note(reason: str) -> str:
+    return LEDGER_NOTES.get(reason, "")
+
+
 def _stream_held_credit(image):
     """A stream-queried or synthetic image already holds the credit reserved for it
     (labelapp.production): the reservation takes that one over instead of a second one."""
@@ -176,8 +242,13 @@ def _held_reservation(*, project, user, image_id) -> Reservation:
 
 
 @transaction.atomic
-def image_skip(*, project, user, image_id: int) -> Reservation:
-    """Give back a held image and its credit; the image is not handed out again."""
+def image_skip(*, project, user, image_id: int) -> Reservation | None:
+    """Give back a held image and its credit; the image is not handed out again. A skipped
+    gold item is answered with no score (None returned)."""
+    gold = _held_gold(project=project, user=user, image_id=image_id)
+    if gold is not None:
+        GoldAnswer.objects.filter(pk=gold.pk).update(answered_at=timezone.now())
+        return None
     reservation = _held_reservation(project=project, user=user, image_id=image_id)
     credits.credit_release(project=project, actor=user, image=reservation.image, note="skipped")
     reservation.state, reservation.ended_at = ReservationState.RELEASED, timezone.now()
@@ -208,11 +279,15 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
     if seconds_spent is None or seconds_spent < 0 or seconds_spent > 24 * 3600:
         raise InvalidAnnotation("seconds_spent must be between 0 and 86400.")
     with transaction.atomic():
+        gold = _held_gold(project=project, user=user, image_id=image_id)
+        if gold is not None:
+            return _gold_answer(project=project, user=user, answer=gold, label_class=label_class, boxes=boxes,
+                                seconds_spent=seconds_spent)
         reservation = _held_reservation(project=project, user=user, image_id=image_id)
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
         balance = credits.balance_lock(project=project)
-        credits.credit_spend(project=project, actor=user, image=image, balance=balance)
+        credits.credit_spend(project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason))
         every = project.config["auto_retrain_every"]
         if every and balance.spent % every == 0:
             # Checked at every K-th spent credit, not on every submit: the check counts labels.
@@ -228,6 +303,12 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         image.labeled_at = timezone.now()
         image.save(update_fields=["status", "split", "labeled_at"])
     return annotation
+
+
+def label_clean(*, project, image, label_class, boxes) -> tuple[object, list]:
+    """A label checked against the project's task type and classes: (LabelClass or None, boxes).
+    Raises InvalidAnnotation (400) saying what is wrong."""
+    return _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ class Role(models.TextChoices):
     ADMIN = "admin"
     ANNOTATOR = "annotator"
     VERIFIER = "verifier"
+    REVIEWER = "reviewer"
 
 
 class Project(models.Model):

@@ -13,6 +13,9 @@ from .models import Membership, Project, Role
 ALL_ROLES = frozenset(Role.values)
 LABELERS = frozenset({Role.ADMIN, Role.ANNOTATOR})
 ADMINS = frozenset({Role.ADMIN})
+#: Who may read every label, edit one as a new revision, and review: not annotators, whose
+#: own labels would be the ones judged.
+CURATORS = frozenset({Role.ADMIN, Role.REVIEWER})
 
 
 def project_for_member(request, project_id) -> tuple[Project, str]:

@@ -75,6 +75,18 @@ class ProjectSettingsSerializer(serializers.Serializer):
     collection_rules = CollectionRuleSerializer(many=True, default=list, help_text="Which production images the prediction API keeps for labeling.")
     affirmation_enabled = serializers.BooleanField(default=False, help_text="Count predictions nobody flags within the window as affirmed labels.")
     affirmation_window_hours = serializers.FloatField(min_value=0, default=72, help_text="How long a prediction may be flagged before it counts as affirmed.")
+    review_mode = serializers.ChoiceField(
+        choices=["all", "share", "suspects"], default="all",
+        help_text="Which labels go to the review queue: every one, a random share (review_share), or suspected errors only.",
+    )
+    review_share = serializers.FloatField(min_value=0, max_value=1, default=0.2, help_text="review_mode share: the share of labels reviewed.")
+    suspect_threshold = serializers.FloatField(
+        min_value=0, max_value=1, default=0.5, help_text="A label whose suspicion score reaches this is a suspected error.",
+    )
+    gold_rate = serializers.FloatField(
+        min_value=0, max_value=1, default=0.0,
+        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).",
+    )
 
     def validate_model(self, value):
         from labelapp.learning.models import available_models

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "labelapp.labeling",
     "labelapp.training",
     "labelapp.production",
+    "labelapp.review",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,11 @@
+import logging
+
 from django.db.models import Count
 
 from . import engine
 from .models import ModelVersion, Prediction
+
+logger = logging.getLogger(__name__)
 
 
 def prediction_for_labeling(*, image) -> dict | None:
@@ -29,7 +33,11 @@ def _head_prediction(image) -> dict | None:
     from . import embeddings
 
     version = image.scored_by
-    model = engine.load_version(version)
+    try:
+        model = engine.load_version(version)
+    except (OSError, ValueError) as exc:  # a checkpoint file gone from storage: no pre-annotation
+        logger.warning("model version %s cannot be loaded: %s", version.pk, exc)
+        return None
     if not engine.reads_vectors(model) or embeddings.backbone() is None:
         return None
     probs = model.predict_vectors(embeddings.vectors_by_ids(image.project, [image.pk])).probs[0]

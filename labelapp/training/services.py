@@ -27,6 +27,7 @@ from labelapp.projects.models import Project, TaskType
 from labelapp.projects.settings_schema import ADAPTIVE
 
 from . import embeddings, engine, liveness
+from .events import model_version_activated
 from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -425,6 +426,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
                 status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
             )
             transaction.on_commit(lambda: rescore_start(version_id=version.pk))
+            transaction.on_commit(lambda: model_version_activated.send(sender=ModelVersion, version_id=version.pk))
             return version
 
     version = retry_when_locked(activate, what=f"training run {run_id}: activate")

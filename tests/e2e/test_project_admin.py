@@ -202,9 +202,9 @@ def test_each_tab_loads_only_its_own_data(page, live_server, login, shoot, porch
     expected = {
         "overview": ("/credits", "/learning-curve"),
         "data": ("/health",),
-        "model": ("/training-runs", "/rescore", "/model-versions", "/synthesis"),
+        "model": ("/engine", "/training-runs", "/rescore", "/model-versions", "/synthesis"),
         "settings": ("/classes",),
-        "members": ("/members",),
+        "members": ("/members", "/annotator-stats"),
     }
     others = {suffix for suffixes in expected.values() for suffix in suffixes}
     for tab, own in expected.items():

@@ -202,6 +202,43 @@ export interface paths {
         patch: operations["projects_annotations_partial_update"];
         trace?: never;
     };
+    "/api/projects/{project_id}/annotator-stats/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Per annotator: labels per day, median seconds per label, gold score, rejection rate and
+         *     agreement with reviewers.
+         */
+        get: operations["projects_annotator_stats_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/annotator-stats/csv/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The annotator statistics as CSV (one row per annotator, then a column per day). */
+        get: operations["projects_annotator_stats_csv_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/classes/": {
         parameters: {
             query?: never;
@@ -284,6 +321,78 @@ export interface paths {
         get: operations["projects_credits_ledger_list"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/data/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description A page of the project's images with their labels and suspicion, filtered and sorted;
+         *     keyset-paginated (`next_cursor`), so any page costs the same.
+         */
+        get: operations["projects_data_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/data/{image_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One image: its label, the model's prediction beside it, and its history. */
+        get: operations["projects_data_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/data/{image_id}/gold/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Admins mark a labeled image as a gold item (its current label is the truth), or unmark it. */
+        post: operations["projects_data_gold_create"];
+        /** @description Admins mark a labeled image as a gold item (its current label is the truth), or unmark it. */
+        delete: operations["projects_data_gold_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/data/{image_id}/label/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Change an image's label: a new revision (the old one stays in the history). */
+        post: operations["projects_data_label_create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -596,6 +705,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/review/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Approve, fix (send the new label) or reject (send a reason) an image's label. */
+        post: operations["projects_review_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/review/next/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The next label to review (most suspect first), or `item: null`. */
+        get: operations["projects_review_next_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/stats/": {
         parameters: {
             query?: never;
@@ -881,6 +1024,36 @@ export interface components {
              */
             seconds_spent: number;
         };
+        AnnotatorStatsAnnotator: {
+            user: number;
+            username: string;
+            labels: number;
+            /** @description [{"day": "2026-11-28", "labels": 12}] for every day in `days`. */
+            labels_per_day: {
+                [key: string]: unknown;
+            }[];
+            /** Format: double */
+            median_seconds: number | null;
+            /** @description Their labels a reviewer decided on. */
+            reviewed: number;
+            /** Format: double */
+            rejection_rate: number | null;
+            /**
+             * Format: double
+             * @description Share of reviewed labels approved as they were.
+             */
+            agreement_with_reviewers: number | null;
+            gold_answers: number;
+            /**
+             * Format: double
+             * @description Mean class accuracy or box F1 at IoU 0.5 on gold items.
+             */
+            gold_score: number | null;
+        };
+        AnnotatorStatsOutput: {
+            days: string[];
+            annotators: components["schemas"]["AnnotatorStatsAnnotator"][];
+        };
         ApiTokenCreateInputRequest: {
             name: string;
         };
@@ -918,6 +1091,8 @@ export interface components {
             spent: number;
             available: number;
         };
+        /** @enum {unknown} */
+        BlankEnum: "";
         Box: {
             /**
              * Format: double
@@ -934,6 +1109,36 @@ export interface components {
             /** Format: double */
             h: number;
             label_class: number;
+        };
+        BrowserItemOutput: {
+            id: number;
+            original_name: string;
+            thumbnail_url: string;
+            status: components["schemas"]["ImageStatusEnum"];
+            split: components["schemas"]["SplitEnum"];
+            source: components["schemas"]["SourceEnum"];
+            /** Format: double */
+            priority: number;
+            /** Format: date-time */
+            created_at: string;
+            /** @description Classification: the labeled class. */
+            label_class: number | null;
+            /** @description Detection: boxes in the label. */
+            box_count: number | null;
+            annotator: string | null;
+            /**
+             * Format: double
+             * @description 0 = fine … 1 = surely wrong; null = not scored.
+             */
+            suspicion: number | null;
+            suspicion_reason: string;
+            model_disagrees: boolean;
+            review_state: string;
+        };
+        BrowserPageOutput: {
+            results: components["schemas"]["BrowserItemOutput"][];
+            /** @description Pass as `cursor` for the next page; null at the end. */
+            next_cursor: string | null;
         };
         ClassProbabilityOutput: {
             label_class: number;
@@ -1031,6 +1236,15 @@ export interface components {
         CsrfOutput: {
             csrf_token: string;
         };
+        CurrentLabelOutput: {
+            label_class: number | null;
+            boxes: components["schemas"]["Box"][];
+            annotator: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
         DatasetImportInputRequest: {
             /**
              * Format: binary
@@ -1068,6 +1282,23 @@ export interface components {
             /** @description Credits spent on evaluation picks so far. */
             credits_spent: number;
         };
+        HistoryEntryOutput: {
+            kind: components["schemas"]["HistoryEntryOutputKindEnum"];
+            /** @description revision: labeled / edited / fixed; review: approve / fix / reject. */
+            action: string;
+            who: string | null;
+            /** Format: date-time */
+            at: string;
+            label_class: number | null;
+            boxes: components["schemas"]["Box"][];
+            reason: string;
+        };
+        /**
+         * @description * `revision` - revision
+         *     * `review` - review
+         * @enum {string}
+         */
+        HistoryEntryOutputKindEnum: "revision" | "review";
         ImageOutput: {
             readonly id: number;
             project: number;
@@ -1094,6 +1325,15 @@ export interface components {
             readonly created_at: string;
             /** Format: date-time */
             labeled_at?: string | null;
+        };
+        ImageRecordOutput: {
+            image: components["schemas"]["ImageOutput"];
+            /** @description A gold item: annotators' answers on it are scored against its label. */
+            gold: boolean;
+            label: components["schemas"]["CurrentLabelOutput"] | null;
+            prediction: components["schemas"]["PreAnnotation"] | null;
+            quality: components["schemas"]["LabelQualityOutput"] | null;
+            history: components["schemas"]["HistoryEntryOutput"][];
         };
         /**
          * @description * `unlabeled` - Unlabeled
@@ -1132,6 +1372,21 @@ export interface components {
             hotkey?: string;
             /** Format: int64 */
             order?: number;
+        };
+        LabelEditInputRequest: {
+            /** @description Classification projects. */
+            label_class?: number | null;
+            /** @description Detection projects: [{x, y, w, h, label_class}]. */
+            boxes?: {
+                [key: string]: unknown;
+            }[] | null;
+        };
+        LabelQualityOutput: {
+            /** Format: double */
+            suspicion: number;
+            reason: string;
+            model_disagrees: boolean;
+            review_state: components["schemas"]["ReviewStateEnum"] | components["schemas"]["BlankEnum"];
         };
         LearningCurveOutput: {
             readonly id: number;
@@ -1530,6 +1785,33 @@ export interface components {
              * @default 72
              */
             affirmation_window_hours: number;
+            /**
+             * @description Which labels go to the review queue: every one, a random share (review_share), or suspected errors only.
+             *
+             *     * `all` - all
+             *     * `share` - share
+             *     * `suspects` - suspects
+             * @default all
+             */
+            review_mode: components["schemas"]["ReviewModeEnum"];
+            /**
+             * Format: double
+             * @description review_mode share: the share of labels reviewed.
+             * @default 0.2
+             */
+            review_share: number;
+            /**
+             * Format: double
+             * @description A label whose suspicion score reaches this is a suspected error.
+             * @default 0.5
+             */
+            suspect_threshold: number;
+            /**
+             * Format: double
+             * @description Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).
+             * @default 0
+             */
+            gold_rate: number;
         };
         ProjectSettingsRequest: {
             /**
@@ -1649,6 +1931,33 @@ export interface components {
              * @default 72
              */
             affirmation_window_hours: number;
+            /**
+             * @description Which labels go to the review queue: every one, a random share (review_share), or suspected errors only.
+             *
+             *     * `all` - all
+             *     * `share` - share
+             *     * `suspects` - suspects
+             * @default all
+             */
+            review_mode: components["schemas"]["ReviewModeEnum"];
+            /**
+             * Format: double
+             * @description review_mode share: the share of labels reviewed.
+             * @default 0.2
+             */
+            review_share: number;
+            /**
+             * Format: double
+             * @description A label whose suspicion score reaches this is a suspected error.
+             * @default 0.5
+             */
+            suspect_threshold: number;
+            /**
+             * Format: double
+             * @description Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).
+             * @default 0
+             */
+            gold_rate: number;
         };
         ProjectStatsOutput: {
             images_by_status: {
@@ -1700,13 +2009,59 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
         };
+        ReviewDecisionInputRequest: {
+            /** @description Classification projects. */
+            label_class?: number | null;
+            /** @description Detection projects: [{x, y, w, h, label_class}]. */
+            boxes?: {
+                [key: string]: unknown;
+            }[] | null;
+            image: number;
+            verdict: components["schemas"]["ReviewDecisionInputVerdictEnum"];
+            /** @description Required to reject: what is wrong with the label. */
+            reason?: string;
+        };
+        /**
+         * @description * `approve` - Approve
+         *     * `fix` - Fix
+         *     * `reject` - Reject
+         * @enum {string}
+         */
+        ReviewDecisionInputVerdictEnum: "approve" | "fix" | "reject";
+        ReviewDecisionOutput: {
+            id: number;
+            image: number;
+            verdict: string;
+            reason: string;
+            /** Format: date-time */
+            created_at: string;
+        };
+        /**
+         * @description * `all` - all
+         *     * `share` - share
+         *     * `suspects` - suspects
+         * @enum {string}
+         */
+        ReviewModeEnum: "all" | "share" | "suspects";
+        ReviewNextOutput: {
+            /** @description null: nothing left to review. */
+            item: components["schemas"]["ImageRecordOutput"] | null;
+        };
+        /**
+         * @description * `approved` - Approved
+         *     * `fixed` - Fixed
+         *     * `rejected` - Rejected
+         * @enum {string}
+         */
+        ReviewStateEnum: "approved" | "fixed" | "rejected";
         /**
          * @description * `admin` - Admin
          *     * `annotator` - Annotator
          *     * `verifier` - Verifier
+         *     * `reviewer` - Reviewer
          * @enum {string}
          */
-        RoleEnum: "admin" | "annotator" | "verifier";
+        RoleEnum: "admin" | "annotator" | "verifier" | "reviewer";
         /**
          * @description * `queued` - Queued
          *     * `running` - Running
@@ -1991,12 +2346,6 @@ export interface components {
              */
             is_staff?: boolean;
         };
-        /**
-         * @description * `correct` - correct
-         *     * `incorrect` - incorrect
-         * @enum {string}
-         */
-        VerdictEnum: "correct" | "incorrect";
         VerificationImageOutput: {
             id: number;
             file_url: string;
@@ -2029,10 +2378,16 @@ export interface components {
         };
         VerificationRecordInputRequest: {
             prediction: number;
-            verdict: components["schemas"]["VerdictEnum"];
+            verdict: components["schemas"]["VerificationRecordInputVerdictEnum"];
             /** @description The real count; one that differs from the prediction makes it incorrect. */
             true_count?: number | null;
         };
+        /**
+         * @description * `correct` - correct
+         *     * `incorrect` - incorrect
+         * @enum {string}
+         */
+        VerificationRecordInputVerdictEnum: "correct" | "incorrect";
         VerificationRecordOutput: {
             prediction: number;
             /**
@@ -3404,6 +3759,156 @@ export interface operations {
             };
         };
     };
+    projects_annotator_stats_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnnotatorStatsOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_annotator_stats_csv_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     projects_classes_list: {
         parameters: {
             query?: never;
@@ -3971,6 +4476,431 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedCreditEntryOutputList"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_data_list: {
+        parameters: {
+            query?: {
+                /** @description User id. */
+                annotator?: number;
+                created_from?: string;
+                created_to?: string;
+                cursor?: string;
+                /** @description Only labels the model disagrees with. */
+                disagreement?: boolean;
+                label_class?: number;
+                page_size?: number;
+                /**
+                 * @description * `newest` - newest
+                 *     * `priority` - priority
+                 *     * `suspicion` - suspicion
+                 */
+                sort?: "newest" | "priority" | "suspicion";
+                /**
+                 * @description * `upload` - Upload
+                 *     * `import` - Import
+                 *     * `stream` - Stream
+                 *     * `production` - Production
+                 *     * `synthetic` - Synthetic
+                 */
+                source?: "upload" | "import" | "stream" | "production" | "synthetic";
+                /**
+                 * @description * `pool` - Pool
+                 *     * `train` - Train
+                 *     * `val` - Val
+                 *     * `test` - Test
+                 */
+                split?: "pool" | "train" | "val" | "test";
+                /**
+                 * @description * `unlabeled` - Unlabeled
+                 *     * `reserved` - Reserved
+                 *     * `labeled` - Labeled
+                 *     * `auto_labeled` - Auto Labeled
+                 *     * `skipped` - Skipped
+                 */
+                status?: "unlabeled" | "reserved" | "labeled" | "auto_labeled" | "skipped";
+                /** @description Only suspected label errors. */
+                suspected?: boolean;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrowserPageOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_data_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageRecordOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_data_gold_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageRecordOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_data_gold_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_data_label_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                image_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["LabelEditInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LabelEditInputRequest"];
+                "multipart/form-data": components["schemas"]["LabelEditInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageRecordOutput"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */
@@ -5646,6 +6576,165 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RescoreJobOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_review_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewDecisionInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ReviewDecisionInputRequest"];
+                "multipart/form-data": components["schemas"]["ReviewDecisionInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewDecisionOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_review_next_retrieve: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated image ids to pass over this session. */
+                skip?: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewNextOutput"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */

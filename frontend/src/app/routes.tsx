@@ -8,6 +8,7 @@ import { SetPasswordPage } from "../features/auth/set-password-page";
 import { LabelPage } from "../features/label/label-page";
 import { VerifyPage } from "../features/verify/verify-page";
 import { UploadPage } from "../features/upload/upload-page";
+import { dataRoutes } from "../features/data/routes";
 import { AppLayout } from "./app-layout";
 import { RequireAuth } from "./require-auth";
 import { NotFoundPage } from "./not-found-page";
@@ -40,6 +41,7 @@ export const routes = [
         ),
       },
       { path: "/projects/:projectId/upload", element: <UploadPage /> },
+      ...dataRoutes,
       { path: "*", element: <NotFoundPage /> },
     ],
   },

@@ -39,16 +39,18 @@ export const useClasses = (projectId: number) => useQuery(classesQuery(projectId
 export const useStats = (projectId: number) => useQuery(statsQuery(projectId));
 
 /** Pages each role may open, in the order shown on the project card. */
-export type ProjectPage = "label" | "verify" | "upload" | "admin-ui";
+export type ProjectPage = "label" | "verify" | "upload" | "data" | "review" | "admin-ui";
 
 export function pagesForRole(role: Project["my_role"]): ProjectPage[] {
   switch (role) {
     case "admin":
-      return ["label", "verify", "upload", "admin-ui"];
+      return ["label", "verify", "upload", "data", "review", "admin-ui"];
     case "annotator":
       return ["label", "upload"];
     case "verifier":
       return ["verify"];
+    case "reviewer":
+      return ["review", "data"];
     default:
       return [];
   }
@@ -58,5 +60,7 @@ export const PAGE_TITLES: Record<ProjectPage, string> = {
   label: "Label",
   verify: "Verify",
   upload: "Upload",
+  data: "Data",
+  review: "Review",
   "admin-ui": "Admin",
 };

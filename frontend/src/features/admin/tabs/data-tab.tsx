@@ -1,5 +1,6 @@
 import { Link, useSearchParams } from "react-router";
 import type { Project } from "../../../api/types";
+import { Panel } from "../../../components/panel";
 import { ImportExportPanel } from "../import-export-panel";
 import { HealthPanel } from "../panels/health-panel";
 
@@ -15,6 +16,16 @@ export function DataTab({ project }: { project: Project }) {
         </div>
       ) : null}
       <div className="panel-grid">
+        <Panel title="Browse and review" testId="browse-panel">
+          <p>
+            <Link to={`/projects/${project.id}/data`}>Open the data browser</Link>: every image with its label, the
+            model's prediction, suspected label errors and the history of each label; filter, sort, fix.
+          </p>
+          <p>
+            <Link to={`/projects/${project.id}/review`}>Open the review queue</Link>: approve, fix or reject labels, the
+            most suspect first.
+          </p>
+        </Panel>
         <ImportExportPanel projectId={project.id} />
         <HealthPanel projectId={project.id} />
       </div>

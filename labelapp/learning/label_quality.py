@@ -1,0 +1,292 @@
+"""Suspected label errors: which labels a model and its neighbours say are wrong, and why.
+
+Pure NumPy / scikit-learn / cleanlab (no Django). Each function scores labels so that higher
+means more suspect (0 = fine, 1 = surely wrong) and says why in words a reviewer can check.
+
+- Classification: confident learning (cleanlab) on out-of-fold predicted probabilities, so a
+  model never vouches for a label it was trained on, plus disagreement with the ``k`` nearest
+  labeled neighbours in embedding space.
+- Detection: cleanlab's object-detection label quality score (missing, swapped or badly
+  placed boxes) on the detector's output for labeled images.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Suspect",
+    "classification_suspects",
+    "detection_suspects",
+    "knn_disagreement",
+    "out_of_fold_probs",
+    "self_confidence_suspicion",
+]
+
+
+@dataclass
+class Suspect:
+    """One label's suspicion ``score`` in [0, 1], the reasons in words, and whether the model's
+    own answer differs from the label."""
+
+    score: float
+    reasons: list[str]
+    model_disagrees: bool
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def _check_labels(labels: np.ndarray, n: int, n_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
+    if n and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"labels must be class indices in [0, {n_classes})")
+    return labels.astype(np.int64)
+
+
+def out_of_fold_probs(features: np.ndarray, labels: np.ndarray, n_classes: int, *, n_folds: int = 5,
+                      random_state: int = 0) -> np.ndarray:
+    """Class probabilities for each item from a logistic regression that never saw it.
+
+    Parameters
+    ----------
+    features : np.ndarray
+        ``(n, d)`` vectors (embeddings).
+    labels : np.ndarray
+        ``(n,)`` class indices in ``[0, n_classes)``.
+    n_folds : int
+        Folds of the cross-validation (fewer when the data has fewer items).
+
+    Returns
+    -------
+    np.ndarray
+        ``float64`` ``(n, n_classes)``, rows sum to 1. A class absent from a training fold
+        gets probability 0 for that fold's items.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2:
+        raise ValueError(f"features must be 2-D (n, d), got shape {features.shape}")
+    labels = _check_labels(labels, features.shape[0], n_classes)
+    n = features.shape[0]
+    if n < 2:
+        raise ValueError("out-of-fold probabilities need at least 2 labeled items")
+    counts = np.bincount(labels, minlength=n_classes)
+    present = counts[counts > 0]
+    folds = min(n_folds, n)
+    splitter = (StratifiedKFold(folds, shuffle=True, random_state=random_state) if present.min() >= folds
+                else KFold(folds, shuffle=True, random_state=random_state))
+    probs = np.zeros((n, n_classes), dtype=np.float64)
+    for train, held_out in splitter.split(features, labels):
+        seen = np.unique(labels[train])
+        if seen.size == 1:
+            probs[held_out, seen[0]] = 1.0
+            continue
+        model = LogisticRegression(max_iter=1000, C=1.0)
+        model.fit(features[train], labels[train])
+        probs[np.ix_(held_out, model.classes_)] = model.predict_proba(features[held_out])
+    return probs
+
+
+def self_confidence_suspicion(labels: np.ndarray, pred_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Confident learning over predicted probabilities.
+
+    Returns
+    -------
+    suspicion : np.ndarray
+        ``(n,)`` 1 − cleanlab's self-confidence label quality (1 − p[given label]).
+    issues : np.ndarray
+        ``(n,)`` bool, cleanlab's ``find_label_issues`` (prune by noise rate): the labels the
+        estimated joint of given and true labels says are wrong.
+    """
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    pred_probs = np.asarray(pred_probs, dtype=np.float64)
+    if pred_probs.ndim != 2:
+        raise ValueError(f"pred_probs must be 2-D (n, c), got shape {pred_probs.shape}")
+    labels = _check_labels(labels, pred_probs.shape[0], pred_probs.shape[1])
+    quality = get_label_quality_scores(labels, pred_probs, method="self_confidence")
+    present = np.unique(labels)
+    if present.size < 2:
+        return 1.0 - quality, np.zeros(labels.shape[0], dtype=bool)
+    # cleanlab needs every column to be a class some item carries: drop the absent ones.
+    sub = pred_probs[:, present]
+    sub = sub / np.clip(sub.sum(axis=1, keepdims=True), 1e-12, None)
+    remap = np.searchsorted(present, labels)
+    issues = find_label_issues(remap, sub, filter_by="prune_by_noise_rate")
+    return 1.0 - quality, np.asarray(issues, dtype=bool)
+
+
+def knn_disagreement(embeddings: np.ndarray, labels: np.ndarray, *, k: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How many of each item's ``k`` nearest labeled neighbours (cosine, itself excluded) carry
+    another label.
+
+    Returns
+    -------
+    share : np.ndarray
+        ``(n,)`` share of neighbours whose label differs from the item's.
+    majority : np.ndarray
+        ``(n,)`` the neighbours' most common label (ties: the smaller index).
+    majority_count : np.ndarray
+        ``(n,)`` how many neighbours carry it.
+    """
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    if embeddings.ndim != 2:
+        raise ValueError(f"embeddings must be 2-D (n, d), got shape {embeddings.shape}")
+    n = embeddings.shape[0]
+    labels = np.asarray(labels).astype(np.int64)
+    if labels.shape != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {labels.shape}")
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    k = min(k, n - 1)
+    if k < 1:
+        return np.zeros(n), labels.copy(), np.zeros(n, dtype=np.int64)
+    unit = embeddings / np.clip(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12, None)
+    similarity = unit @ unit.T
+    np.fill_diagonal(similarity, -np.inf)
+    # Stable sort on (-similarity): equal similarities keep index order, so results are reproducible.
+    neighbours = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    neighbour_labels = labels[neighbours]
+    n_classes = int(labels.max()) + 1
+    counts = np.stack([np.bincount(row, minlength=n_classes) for row in neighbour_labels])
+    majority = counts.argmax(axis=1)
+    majority_count = counts[np.arange(n), majority]
+    share = 1.0 - counts[np.arange(n), labels] / k
+    return share, majority, majority_count
+
+
+def classification_suspects(labels: np.ndarray, pred_probs: np.ndarray, embeddings: np.ndarray | None,
+                            class_names: list[str], *, k: int = 8) -> list[Suspect]:
+    """Each label's suspicion: the mean of the model's doubt (1 − p[label], out of fold) and
+    the neighbours' disagreement, raised to at least 0.5 when cleanlab flags the label, so a
+    flagged label always counts as suspect at the default threshold.
+
+    Reasons read like "model 0.97 `lime`" and "7 of 8 nearest neighbours are `orange`".
+    """
+    pred_probs = np.asarray(pred_probs, dtype=np.float64)
+    labels = _check_labels(labels, pred_probs.shape[0], pred_probs.shape[1])
+    if len(class_names) != pred_probs.shape[1]:
+        raise ValueError("class_names must name every column of pred_probs")
+    doubt, issues = self_confidence_suspicion(labels, pred_probs)
+    if embeddings is not None and len(labels) > 1:
+        share, majority, majority_count = knn_disagreement(embeddings, labels, k=k)
+        k_used = min(k, len(labels) - 1)
+        score = (doubt + share) / 2
+    else:
+        share = majority = majority_count = None
+        score = doubt
+    score = np.where(issues, np.maximum(score, 0.5), score)
+    predicted = pred_probs.argmax(axis=1)
+    suspects = []
+    for i, label in enumerate(labels):
+        reasons = []
+        if predicted[i] != label:
+            reasons.append(f"model {pred_probs[i, predicted[i]]:.2f} `{class_names[predicted[i]]}`")
+        if share is not None and majority[i] != label and share[i] > 0.5:
+            reasons.append(f"{majority_count[i]} of {k_used} nearest neighbours are `{class_names[majority[i]]}`")
+        suspects.append(Suspect(score=float(np.clip(score[i], 0, 1)), reasons=reasons, model_disagrees=bool(predicted[i] != label)))
+    return suspects
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of xyxy boxes ``(m, 4)`` × ``(n, 4)``."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-12, None)
+
+
+def _box_mismatches(label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names,
+                    confident: float) -> tuple[list[str], float]:
+    """What differs between a label and the confident predictions, box by box, in words, and
+    how sure the model is of the worst difference (0 when none)."""
+    confident_mask = pred_scores >= confident
+    pb, pc, ps = pred_boxes[confident_mask], pred_classes[confident_mask], pred_scores[confident_mask]
+    iou = _iou(pb, label_boxes)
+    reasons, severity = [], 0.0
+    for j in range(len(pb)):
+        best = int(iou[j].argmax()) if len(label_boxes) else -1
+        if best < 0 or iou[j, best] < 0.3:
+            reasons.append(f"model {ps[j]:.2f} `{class_names[pc[j]]}` where the label has no box")
+            severity = max(severity, ps[j])
+        elif label_classes[best] != pc[j] and iou[j, best] >= 0.5:
+            reasons.append(f"model {ps[j]:.2f} `{class_names[pc[j]]}` on a box labeled `{class_names[label_classes[best]]}`")
+            severity = max(severity, ps[j])
+        elif iou[j, best] < 0.5:
+            reasons.append(f"a `{class_names[label_classes[best]]}` box overlaps the model's by only {iou[j, best]:.2f} IoU")
+            severity = max(severity, ps[j] * (1 - iou[j, best]))
+    # A label box no prediction overlaps: the stronger the model's nearby evidence, the less sure.
+    all_iou = _iou(pred_boxes, label_boxes)
+    for i in range(len(label_boxes)):
+        if len(pb) and iou[:, i].max() >= 0.3:
+            continue
+        reasons.append(f"the model sees nothing at a `{class_names[label_classes[i]]}` box")
+        support = pred_scores[all_iou[:, i] >= 0.3].max() if len(pred_boxes) and (all_iou[:, i] >= 0.3).any() else 0.0
+        severity = max(severity, (1 - support) * 0.8)
+    return reasons, float(severity)
+
+
+def detection_suspects(labels: list[dict], predictions: list[dict], class_names: list[str], *,
+                       confident: float = 0.5) -> list[Suspect]:
+    """Each image's suspicion: 1 − cleanlab's object-detection label quality score, or the
+    model's confidence in the worst box-level mismatch when that is higher (cleanlab only
+    counts predictions above 0.95 as evidence of a missing or swapped box, and small
+    detectors are rarely that sure).
+
+    Parameters
+    ----------
+    labels : list of dict
+        Per image ``{"boxes": (L, 4) xyxy, "labels": (L,) class indices}``.
+    predictions : list of dict
+        Per image ``{"boxes": (M, 4) xyxy, "labels": (M,), "scores": (M,)}``: the detector's
+        output, every box above its low floor.
+    confident : float
+        Predicted boxes at or above this score are named in the reasons.
+    """
+    from cleanlab.object_detection.rank import get_label_quality_scores
+
+    if len(labels) != len(predictions):
+        raise ValueError("labels and predictions must have one entry per image")
+    n_classes = len(class_names)
+    cl_labels, cl_predictions = [], []
+    for label, prediction in zip(labels, predictions):
+        boxes = np.asarray(label["boxes"], dtype=np.float64).reshape(-1, 4)
+        classes = np.asarray(label["labels"], dtype=np.int64).reshape(-1)
+        if len(boxes) != len(classes) or (len(classes) and (classes.min() < 0 or classes.max() >= n_classes)):
+            raise ValueError("each label needs one class index in [0, n_classes) per box")
+        cl_labels.append({"bboxes": boxes, "labels": classes})
+        p_boxes = np.asarray(prediction["boxes"], dtype=np.float64).reshape(-1, 4)
+        p_classes = np.asarray(prediction["labels"], dtype=np.int64).reshape(-1)
+        p_scores = np.asarray(prediction["scores"], dtype=np.float64).reshape(-1)
+        cl_predictions.append(np.array(
+            [np.column_stack([p_boxes[p_classes == c], p_scores[p_classes == c]]).reshape(-1, 5) for c in range(n_classes)],
+            dtype=object,
+        ))
+    if not cl_labels:
+        return []
+    quality = get_label_quality_scores(cl_labels, cl_predictions, verbose=False)
+    suspects = []
+    for i, (label, prediction) in enumerate(zip(cl_labels, predictions)):
+        reasons, severity = _box_mismatches(
+            label["bboxes"], label["labels"], np.asarray(prediction["boxes"], dtype=np.float64).reshape(-1, 4),
+            np.asarray(prediction["labels"], dtype=np.int64).reshape(-1),
+            np.asarray(prediction["scores"], dtype=np.float64).reshape(-1), class_names, confident,
+        )
+        score = max(1.0 - float(quality[i]), severity)
+        suspects.append(Suspect(score=float(np.clip(score, 0, 1)), reasons=reasons, model_disagrees=bool(reasons)))
+    return suspects

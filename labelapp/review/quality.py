@@ -1,0 +1,79 @@
+"""Recompute every labeled image's suspicion under the active model (after each retrain).
+
+Classification: out-of-fold probabilities from a logistic regression on embeddings (the
+project's backbone embeddings, else the active from-scratch model's own features), so no
+label vouches for itself, plus kNN disagreement on the same vectors.
+Detection: the active detector's output on the labeled images."""
+
+import logging
+
+import numpy as np
+from django.utils import timezone
+
+from labelapp.images.models import Image, Status
+from labelapp.labeling.models import Annotation
+from labelapp.projects.models import TaskType
+from labelapp.training import embeddings, engine
+from labelapp.training.services import model_inputs, model_outputs
+from labelapp.training.models import ModelVersion
+
+from .models import LabelQuality
+
+logger = logging.getLogger(__name__)
+
+
+def _vectors(project, images: list[Image], model, size: int) -> np.ndarray:
+    """The backbone embeddings (computed once at ingest) when the project has a backbone; the
+    active from-scratch model's pooled features otherwise."""
+    vectors = embeddings.embeddings_for(project, images)
+    if vectors is not None:
+        return np.asarray(vectors)
+    return model.embed(engine.prepared_images(project, images, size=size))
+
+
+def label_quality_recompute(*, version_id: int) -> int:
+    """Score the labels of the version's project; returns how many were scored. Idempotent:
+    each image's row is upserted (its review state is kept). A version that is no longer
+    active scores nothing: a newer one will."""
+    from labelapp.learning import label_quality
+
+    version = ModelVersion.objects.select_related("project").filter(pk=version_id, is_active=True).first()
+    if version is None:
+        logger.info("model version %s is not active; no label scoring", version_id)
+        return 0
+    project = version.project
+    index = {class_id: i for i, class_id in enumerate(version.classes)}
+    names = dict(project.label_classes.values_list("id", "name"))
+    class_names = [names.get(class_id, f"class {class_id}") for class_id in version.classes]
+    annotations = [
+        a for a in Annotation.objects.filter(project=project, image__status=Status.LABELED).select_related("image").order_by("image_id")
+        if (a.label_class_id in index if project.task_type == TaskType.CLASSIFICATION
+            else all(b["label_class"] in index for b in a.boxes))
+    ]
+    if len(annotations) < 2:
+        return 0
+    images = [a.image for a in annotations]
+    model = engine.load_version(version)
+    if project.task_type == TaskType.CLASSIFICATION:
+        labels = np.array([index[a.label_class_id] for a in annotations])
+        vectors = _vectors(project, images, model, version.input_size)
+        probs = label_quality.out_of_fold_probs(vectors, labels, len(class_names))
+        suspects = label_quality.classification_suspects(labels, probs, vectors, class_names)
+    else:
+        targets = [engine.detection_target(a.boxes, index, engine.letterbox_for(a.image, version.input_size)) for a in annotations]
+        outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
+        suspects = label_quality.detection_suspects(
+            targets, [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in outputs], class_names,
+            confident=max(0.5, project.config["detection_threshold"]),
+        )
+    now = timezone.now()
+    rows = [
+        LabelQuality(project=project, image_id=image.pk, suspicion=s.score, reason=s.reason[:300],
+                     model_disagrees=s.model_disagrees, model_version=version, scored_at=now)
+        for image, s in zip(images, suspects)
+    ]
+    LabelQuality.objects.bulk_create(
+        rows, batch_size=500, update_conflicts=True, unique_fields=["image"],
+        update_fields=["suspicion", "reason", "model_disagrees", "model_version", "scored_at"],
+    )
+    return len(rows)

@@ -1,0 +1,166 @@
+"""Reads for the data browser and the review queue.
+
+The browser pages with a keyset cursor (the last row's sort value and id), never OFFSET:
+page 10,000 costs what page 1 costs, and a fixed number of queries whatever the page size."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+
+from labelapp.core.errors import ServiceError
+from labelapp.images.models import Image, Status
+from labelapp.labeling.models import Annotation
+from labelapp.training.models import ModelVersion, Prediction
+
+from .models import LabelRevision, ReviewDecision, ReviewState
+
+SORTS = {
+    # name: (the ordered column, its lookup for the keyset condition)
+    "newest": ("id", None),
+    "priority": ("priority", "priority"),
+    "suspicion": ("quality__suspicion", "quality__suspicion"),
+}
+MAX_PAGE_SIZE = 200
+
+
+@dataclass
+class BrowserFilters:
+    status: str | None = None
+    split: str | None = None
+    source: str | None = None
+    label_class: int | None = None
+    annotator: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    disagreement: bool = False
+    suspected: bool = False
+
+
+def _encode_cursor(value, image_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([value, image_id]).encode()).decode()
+
+
+def _decode_cursor(cursor: str, sort: str):
+    try:
+        value, image_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(image_id, int) or (sort != "newest" and not isinstance(value, (int, float))):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        raise ServiceError("cursor is not one this API gave out: start again without it.", code="bad_cursor") from None
+    return value, image_id
+
+
+def images_browse(*, project, filters: BrowserFilters, sort: str = "newest", cursor: str | None = None,
+                  page_size: int = 60, suspect_threshold: float = 0.5) -> tuple[list[Image], str | None]:
+    """One page of images, newest / highest priority / most suspect first, and the cursor of
+    the next page (None at the end)."""
+    if sort not in SORTS:
+        raise ServiceError(f"sort must be one of {', '.join(SORTS)}.", code="bad_sort")
+    queryset: QuerySet = Image.objects.filter(project=project)
+    for field in ("status", "split", "source"):
+        value = getattr(filters, field)
+        if value:
+            queryset = queryset.filter(**{field: value})
+    if filters.label_class is not None:
+        queryset = queryset.filter(annotations__class_index__contains=f",{filters.label_class},")
+    if filters.annotator is not None:
+        queryset = queryset.filter(annotations__annotator_id=filters.annotator)
+    if filters.created_from:
+        queryset = queryset.filter(created_at__gte=filters.created_from)
+    if filters.created_to:
+        queryset = queryset.filter(created_at__lte=filters.created_to)
+    if filters.disagreement:
+        queryset = queryset.filter(quality__model_disagrees=True)
+    if filters.suspected:
+        queryset = queryset.filter(quality__suspicion__gte=suspect_threshold)
+    column, lookup = SORTS[sort]
+    if sort == "suspicion":
+        # Only scored labels have a suspicion: the sort lists those.
+        queryset = queryset.filter(quality__isnull=False)
+    if cursor:
+        value, last_id = _decode_cursor(cursor, sort)
+        if lookup is None:
+            queryset = queryset.filter(id__lt=last_id)
+        else:
+            queryset = queryset.filter(Q(**{f"{lookup}__lt": value}) | Q(**{lookup: value, "id__lt": last_id}))
+    ordering = ["-id"] if lookup is None else [F(column).desc(), "-id"]
+    rows = list(
+        queryset.select_related("quality").order_by(*ordering)
+        .prefetch_related("annotations__annotator")[: page_size + 1]
+    )
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        last = rows[-1]
+        value = last.pk if lookup is None else (last.priority if sort == "priority" else last.quality.suspicion)
+        next_cursor = _encode_cursor(value, last.pk)
+    return rows, next_cursor
+
+
+def current_annotation(image: Image) -> Annotation | None:
+    """The prefetched current label of a browsed image, if any."""
+    annotations = list(image.annotations.all())
+    return annotations[0] if annotations else None
+
+
+def image_prediction(*, image: Image) -> Prediction | None:
+    """The active model's prediction on the image (the newest version that scored it otherwise)."""
+    active = ModelVersion.objects.filter(project_id=image.project_id, is_active=True).first()
+    predictions = Prediction.objects.filter(image=image).select_related("model_version")
+    if active is not None:
+        prediction = predictions.filter(model_version=active).first()
+        if prediction is not None:
+            return prediction
+    return predictions.order_by("-model_version__number").first()
+
+
+def image_history(*, image: Image) -> list[dict]:
+    """Who changed the label, when, and to what; reviewers' decisions in between; oldest first.
+    The current label is the last entry (it is a revision of its own once it changes)."""
+    entries = [
+        {"kind": "revision", "action": r.action, "who": r.author.username if r.author else None, "at": r.created_at,
+         "label_class": r.label_class_id, "boxes": r.boxes, "reason": "", "_key": (r.annotation_id, r.pk)}
+        for r in LabelRevision.objects.filter(image=image).select_related("author")
+    ]
+    seen = {entry["_key"][0] for entry in entries}
+    current = Annotation.objects.filter(image=image).select_related("annotator").first()
+    if current is not None and current.pk not in seen:
+        entries.append({"kind": "revision", "action": "labeled", "who": current.annotator.username if current.annotator else None,
+                        "at": current.created_at, "label_class": current.label_class_id, "boxes": current.boxes, "reason": ""})
+    entries += [
+        {"kind": "review", "action": d.verdict, "who": d.reviewer.username if d.reviewer else None, "at": d.created_at,
+         "label_class": None, "boxes": [], "reason": d.reason}
+        for d in ReviewDecision.objects.filter(image=image).select_related("reviewer")
+    ]
+    for entry in entries:
+        entry.pop("_key", None)
+    return sorted(entries, key=lambda e: e["at"])
+
+
+def _in_share(queryset: QuerySet, share: float) -> QuerySet:
+    """A fixed pseudo-random share of images by id (Knuth's multiplicative hash), so the same
+    images are in the sample on every call and on every database."""
+    return queryset.annotate(_bucket=(F("id") * 2654435761) % 1000).filter(_bucket__lt=round(share * 1000))
+
+
+def review_next(*, project, skip: list[int] | None = None) -> Image | None:
+    """The next label to review: labeled, not yet approved or fixed, chosen by the project's
+    review mode, most suspect first (then oldest)."""
+    config = project.config
+    queryset = (
+        Image.objects.filter(project=project, status=Status.LABELED)
+        .exclude(quality__review_state__in=[ReviewState.APPROVED, ReviewState.FIXED])
+    )
+    if skip:
+        queryset = queryset.exclude(pk__in=skip)
+    mode = config["review_mode"]
+    if mode == "share":
+        queryset = _in_share(queryset, config["review_share"])
+    elif mode == "suspects":
+        queryset = queryset.filter(quality__suspicion__gte=config["suspect_threshold"])
+    return queryset.select_related("quality").order_by(F("quality__suspicion").desc(nulls_last=True), "id").first()
+

@@ -1,0 +1,66 @@
+"""Suspected label errors recomputed after a retrain, on a real trained model (labelapp.review.quality)."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image as PilImage
+
+from labelapp.credits.services import credit_grant
+from labelapp.images.services import images_ingest
+from labelapp.labeling.services import annotation_submit, image_reserve_next
+from labelapp.review.models import LabelQuality
+from labelapp.review.quality import label_quality_recompute
+from labelapp.training import services as training
+from labelapp.training.events import model_version_activated
+
+pytestmark = pytest.mark.django_db
+
+
+def _colour_png(seed: int, red: bool) -> bytes:
+    rng = np.random.default_rng(seed)
+    base = np.array([200, 40, 40] if red else [40, 40, 200], dtype=np.int16)
+    array = np.clip(base + rng.integers(-30, 30, (48, 48, 3)), 0, 255).astype(np.uint8)
+    out = io.BytesIO()
+    PilImage.fromarray(array).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_a_flipped_label_is_the_top_suspect_after_a_retrain(classification_project, users, django_capture_on_commit_callbacks):
+    project = classification_project
+    project.settings = {**project.settings, "max_epochs": 2, "auto_retrain_every": 0, "val_fraction": 0, "test_fraction": 0}
+    project.save()
+    cat, dog = project.label_classes.order_by("id")
+    images_ingest(project=project, files=[(f"c{i}.png", _colour_png(i, red=i % 2 == 0), "image/png") for i in range(16)])
+    credit_grant(project=project, amount=16)
+    flipped = None
+    for _ in range(16):
+        item = image_reserve_next(project=project, user=users["annotator"])
+        red = int(item.image.original_name[1:-4]) % 2 == 0
+        label = cat if red else dog
+        if red and flipped is None:
+            flipped, label = item.image, dog  # a hotkey slip: a red image labeled dog
+        annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, label_class=label.pk)
+
+    activated = []
+    model_version_activated.connect(lambda sender, version_id, **kw: activated.append(version_id), weak=False, dispatch_uid="t")
+    try:
+        run = training.training_request(project=project, user=users["admin"])
+        with django_capture_on_commit_callbacks(execute=True):
+            version = training.training_run(run_id=run.pk)
+    finally:
+        model_version_activated.disconnect(dispatch_uid="t")
+    assert version is not None
+    assert activated == [version.pk], "training sends the event the review app listens to"
+
+    assert label_quality_recompute(version_id=version.pk) == 16
+    ranked = list(LabelQuality.objects.filter(project=project).order_by("-suspicion"))
+    assert ranked[0].image_id == flipped.pk
+    assert "nearest neighbours are `cat`" in ranked[0].reason
+    assert ranked[0].suspicion >= project.config["suspect_threshold"]
+    # Idempotent, and a review state survives the recompute.
+    LabelQuality.objects.filter(image=flipped).update(review_state="approved")
+    assert label_quality_recompute(version_id=version.pk) == 16
+    assert LabelQuality.objects.filter(project=project).count() == 16
+    assert LabelQuality.objects.get(image=flipped).review_state == "approved"
