@@ -52,7 +52,8 @@ _HEAT_PRIOR_BIAS = -2.19
 class TopDownHeads(nn.Module):
     """A small top-down decoder from stride-4/8/16 features to stride 4, and the heads.
 
-    Subclasses compute ``(c4, c8, c16)`` in :meth:`backbone` and call
+    Subclasses define ``backbone(x) -> (c4, c8, c16)``, the features at strides
+    4, 8 and 16 of a ``[0, 1]`` RGB batch, and call
     :meth:`build_heads` with those features' channel counts; :meth:`forward`
     then gives ``heat`` logits ``(B, C, S/4, S/4)`` and ``reg`` ``(B, 4, S/4, S/4)``
     = (log w, log h) in stride-4 cells and (dx, dy) centre offsets in cells.
@@ -72,10 +73,6 @@ class TopDownHeads(nn.Module):
         self.reg = nn.Conv2d(head, 4, 1)
         nn.init.constant_(self.heat.bias, _HEAT_PRIOR_BIAS)
         self.embedding_dim = c16
-
-    def backbone(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Features at strides 4, 8 and 16 of a ``[0, 1]`` RGB batch."""
-        raise NotImplementedError
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Globally pooled stride-16 features ``(B, embedding_dim)``."""
