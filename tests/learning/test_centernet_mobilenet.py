@@ -18,7 +18,7 @@ def _model(**options) -> CenterNetMobileNetDetector:
 @pytest.fixture(scope="module")
 def trained(squares_data):  # noqa: F811
     (x, y), (xv, yv) = squares_data
-    model = _model(min_epochs=10)
+    model = _model(finetune_stages=0, min_epochs=10)
     # patience 1 would stop within a few epochs of any early peak; min_epochs holds it to 10.
     config = TrainConfig(num_threads=1, max_epochs=16, patience=1, batch_size=16, lr=1e-2)
     return model, model.fit(x, y, xv, yv, config=config)
@@ -30,9 +30,10 @@ def _pretrained_features() -> dict[str, torch.Tensor]:
 
 def test_registered_with_its_options():
     assert "centernet_mobilenet" in available_models()
-    model = _model(finetune_stages=1, detection_threshold=0.4)
+    model = _model(finetune_stages=2, detection_threshold=0.4)
     assert isinstance(model, CenterNetMobileNetDetector) and model.task == "detection"
-    assert model.options["finetune_stages"] == 1 and model.options["detection_threshold"] == 0.4
+    assert model.options["finetune_stages"] == 2 and model.options["detection_threshold"] == 0.4
+    assert _model().options["finetune_stages"] == 1 and _model().options["min_epochs"] == 8
     assert "width" not in model.options
 
 
@@ -91,7 +92,7 @@ def test_finetuned_stage_is_trained_and_stored(squares_data):  # noqa: F811
     assert torch.equal(model.net.state_dict()["features.6.conv.0.0.weight"], pretrained["features.6.conv.0.0.weight"])
     # Such a checkpoint does not fit a frozen model, and the error says so.
     with pytest.raises(ValueError, match="unexpected"):
-        _model().set_weights(weights)
+        _model(finetune_stages=0).set_weights(weights)
     with pytest.raises(ValueError, match="missing"):
         model.set_weights({k: v for k, v in weights.items() if not k.startswith("features.13.")})
 
@@ -99,8 +100,8 @@ def test_finetuned_stage_is_trained_and_stored(squares_data):  # noqa: F811
 def test_warm_start_from_a_frozen_checkpoint(trained, squares_data):  # noqa: F811
     previous, _ = trained
     (x, y), _ = squares_data
-    model = _model()
-    assert model.can_warm_start(previous) and not model.can_warm_start(_model(finetune_stages=1))
+    model = _model(finetune_stages=0)
+    assert model.can_warm_start(previous) and not model.can_warm_start(_model())
     cfg = TrainConfig(num_threads=1, max_epochs=1, batch_size=8, lr=1e-12, augment=False)
     model.fit(x[:16], y[:16], x[:0], [], config=cfg, warm_start=previous)
     for key, value in previous.get_weights().items():
