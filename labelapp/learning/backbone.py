@@ -34,6 +34,8 @@ __all__ = [
     "BackboneUnavailable",
     "MobileNetV2",
     "configure_backbone",
+    "configured_features",
+    "configured_weights_sha256",
     "default_weights_path",
     "load_backbone",
     "shared_backbone",
@@ -220,6 +222,27 @@ def configure_backbone(path: str | os.PathLike | None, sha256: str | None = MOBI
     settings (``None`` path: the shipped file; ``sha256=None``: a file you brought, unchecked)."""
     _source.update(path=None if path is None else Path(path), sha256=sha256)
     _shared.clear()
+
+
+def configured_weights_sha256() -> str:
+    """The digest of the configured weights file: the checked one, or computed once for a file
+    brought without one (models that keep backbone weights out of their checkpoints record it)."""
+    if _source["sha256"] is not None:
+        return _source["sha256"]
+    path = _source["path"] or default_weights_path()
+    if path is None:
+        raise BackboneUnavailable("no backbone weights configured")
+    _source["sha256"] = _sha256(Path(path))
+    return _source["sha256"]
+
+
+def configured_features(sha256: str) -> MobileNetV2:
+    """The configured backbone's network, provided its file has this digest (a detector trained
+    on other weights would silently misread its features)."""
+    if configured_weights_sha256() != sha256:
+        raise BackboneUnavailable(f"this model was trained on backbone weights {sha256[:12]}…, "
+                                  f"the configured file is {configured_weights_sha256()[:12]}…")
+    return shared_backbone().network
 
 
 def shared_backbone(embed_size: int = 112) -> Backbone:

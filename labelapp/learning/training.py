@@ -67,6 +67,10 @@ class TrainConfig:
         Torch intra-op threads during ``fit``; ``None`` means all cores.
     weight_decay : float
         AdamW weight decay.
+    min_epochs : int
+        Early stopping never stops before this epoch (``>= 1``): a fine-tuned
+        pretrained network can show a spurious validation peak in its first
+        epochs and then need several more to climb past it.
     """
 
     seed: int = 0
@@ -77,16 +81,17 @@ class TrainConfig:
     augment: bool = True
     num_threads: int | None = None
     weight_decay: float = 1e-4
+    min_epochs: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("seed", "max_epochs", "patience", "batch_size"):
+        for name in ("seed", "max_epochs", "patience", "batch_size", "min_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise ValueError(f"{name} must be an int, got {value!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
-        if self.max_epochs < 1 or self.patience < 1 or self.batch_size < 1:
-            raise ValueError("max_epochs, patience and batch_size must be >= 1")
+        if self.max_epochs < 1 or self.patience < 1 or self.batch_size < 1 or self.min_epochs < 1:
+            raise ValueError("max_epochs, patience, batch_size and min_epochs must be >= 1")
         if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
@@ -232,7 +237,9 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
 def _stopped_early(last: EpochReport, best_metric: float | None, stale: int, config: TrainConfig) -> bool:
     # A model still at 0 on validation has not started learning yet (a detector on a few
     # dozen images can take many epochs): stopping then would keep a useless model.
-    return last.val_metric is not None and stale >= config.patience and best_metric > 0
+    # Nor before min_epochs: an early spurious peak must not end a fine-tuning run.
+    return (last.val_metric is not None and stale >= config.patience and best_metric > 0
+            and last.epoch >= config.min_epochs)
 
 
 def train_network(

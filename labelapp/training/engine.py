@@ -17,15 +17,17 @@ _LOADED: "OrderedDict[int, object]" = OrderedDict()
 _LOADED_MAX = 2
 
 
+#: With the pretrained backbone: a softmax head on the cached embeddings for classification,
+#: CenterNet heads on its multi-scale features for detection (benchmarks/bench_detectors.py:
+#: mAP@0.5 0.77 vs 0.54 from scratch at 50 porch labels, 0.97 vs 0.87 at 200).
+PRETRAINED_MODEL = {TaskType.CLASSIFICATION: "embedding_classifier", TaskType.DETECTION: "centernet_mobilenet"}
+
+
 def default_model(task_type: str) -> str:
-    """A softmax head on the pretrained embeddings for classification when the backbone is
-    installed (it beats a from-scratch CNN from the first labels); the from-scratch models
-    otherwise, and for detection (see the README's detector comparison)."""
+    """The pretrained models when the backbone is installed, the from-scratch ones otherwise."""
     from .embeddings import backbone
 
-    if task_type == TaskType.CLASSIFICATION and backbone() is not None:
-        return "embedding_classifier"
-    return FROM_SCRATCH_MODEL[task_type]
+    return (PRETRAINED_MODEL if backbone() is not None else FROM_SCRATCH_MODEL)[task_type]
 
 
 def reads_vectors(model) -> bool:

@@ -76,6 +76,16 @@ def test_early_stopping_restores_best_weights():
     assert all(torch.equal(best[k], v) for k, v in model.get_weights().items())
 
 
+def test_min_epochs_keeps_training_past_an_early_best():
+    x, y = red_blue(32)
+    xv, yv = red_blue(8, seed=1)
+    cfg = TrainConfig(num_threads=1, max_epochs=30, patience=2, batch_size=8, lr=1e-2, min_epochs=9)
+    result = _classifier().fit(x, y, xv, yv, config=cfg)
+    # Same run as above, which stops 2 epochs after an early 1.0; here it may not stop before epoch 9.
+    assert result.best_val_metric == 1.0 and result.best_epoch < 7
+    assert result.epochs_run == 9
+
+
 def test_warm_start_starts_from_previous_weights():
     x, y = red_blue(32)
     xv, yv = red_blue(8, seed=1)
@@ -138,6 +148,7 @@ def test_fit_restores_thread_count():
         {"num_threads": 0},
         {"num_threads": True},
         {"weight_decay": -1.0},
+        {"min_epochs": 0},
     ],
 )
 def test_train_config_validation(kwargs):

@@ -23,6 +23,7 @@ from labelapp.learning.models.base import (
     ImageModel,
 )
 from labelapp.learning.models.centernet import CenterNetDetector
+from labelapp.learning.models.centernet_mobilenet import CenterNetMobileNetDetector
 from labelapp.learning.models.cnn import CNNClassifier
 from labelapp.learning.models.embedding_head import EmbeddingClassifier
 
@@ -33,6 +34,7 @@ __all__ = [
     "CNNClassifier",
     "CenterNetDetector",
     "EmbeddingClassifier",
+    "CenterNetMobileNetDetector",
     "register_model",
     "create_model",
     "load_model",
@@ -167,3 +169,4 @@ def load_model(path: str | os.PathLike) -> ImageModel:
 register_model(CNNClassifier.name, CNNClassifier)
 register_model(CenterNetDetector.name, CenterNetDetector)
 register_model(EmbeddingClassifier.name, EmbeddingClassifier)
+register_model(CenterNetMobileNetDetector.name, CenterNetMobileNetDetector)

@@ -41,7 +41,7 @@ from labelapp.learning.training import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CenterNetDetector", "CenterNetNet", "STRIDE"]
+__all__ = ["CenterNetDetector", "CenterNetNet", "TopDownHeads", "STRIDE"]
 
 #: Output stride of the heatmap and regression heads.
 STRIDE = 4
@@ -50,13 +50,46 @@ STRIDE = 4
 _HEAT_PRIOR_BIAS = -2.19
 
 
-class CenterNetNet(nn.Module):
-    """Backbone (strides 2–16), a small top-down decoder to stride 4, and heads.
+class TopDownHeads(nn.Module):
+    """A small top-down decoder from stride-4/8/16 features to stride 4, and the heads.
 
-    Outputs for an input ``(B, 3, S, S)``: ``heat`` logits ``(B, C, S/4, S/4)``
-    and ``reg`` ``(B, 4, S/4, S/4)`` = (log w, log h) in stride-4 cells and
-    (dx, dy) centre offsets in cells.
+    Subclasses define ``backbone(x) -> (c4, c8, c16)``, the features at strides
+    4, 8 and 16 of a ``[0, 1]`` RGB batch, and call
+    :meth:`build_heads` with those features' channel counts; :meth:`forward`
+    then gives ``heat`` logits ``(B, C, S/4, S/4)`` and ``reg`` ``(B, 4, S/4, S/4)``
+    = (log w, log h) in stride-4 cells and (dx, dy) centre offsets in cells.
+    The layers are attributes of the subclass itself so checkpoint keys stay flat.
     """
+
+    def build_heads(self, num_classes: int, channels: tuple[int, int, int], head: int) -> None:
+        c4, c8, c16 = channels
+        self.lat16 = nn.Conv2d(c16, head, 1)
+        self.lat8 = nn.Conv2d(c8, head, 1)
+        self.lat4 = nn.Conv2d(c4, head, 1)
+        self.smooth8 = conv_bn(head, head)
+        self.smooth4 = conv_bn(head, head)
+        # Heads share one 3x3 conv: at stride 4 it is the costliest layer.
+        self.shared = conv_bn(head, head)
+        self.heat = nn.Conv2d(head, num_classes, 1)
+        self.reg = nn.Conv2d(head, 4, 1)
+        nn.init.constant_(self.heat.bias, _HEAT_PRIOR_BIAS)
+        self.embedding_dim = c16
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """Globally pooled stride-16 features ``(B, embedding_dim)``."""
+        return self.backbone(x)[2].mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        c4, c8, c16 = self.backbone(x)
+        p = self.lat16(c16)
+        p = self.smooth8(F.interpolate(p, size=c8.shape[-2:], mode="nearest") + self.lat8(c8))
+        p = self.smooth4(F.interpolate(p, size=c4.shape[-2:], mode="nearest") + self.lat4(c4))
+        p = self.shared(p)
+        return self.heat(p), self.reg(p)
+
+
+class CenterNetNet(TopDownHeads):
+    """Backbone (strides 2–16) trained from scratch, under :class:`TopDownHeads`."""
 
     def __init__(self, num_classes: int, width: int = 16, head: int = 32):
         super().__init__()
@@ -68,17 +101,7 @@ class CenterNetNet(nn.Module):
         self.s4 = nn.Sequential(conv_bn(w, 2 * w, 2), conv_bn(2 * w, 2 * w))  # /4
         self.s8 = nn.Sequential(conv_bn(2 * w, 4 * w, 2), conv_bn(4 * w, 4 * w))  # /8
         self.s16 = nn.Sequential(conv_bn(4 * w, 8 * w, 2), conv_bn(8 * w, 8 * w), conv_bn(8 * w, 8 * w))  # /16
-        self.lat16 = nn.Conv2d(8 * w, head, 1)
-        self.lat8 = nn.Conv2d(4 * w, head, 1)
-        self.lat4 = nn.Conv2d(2 * w, head, 1)
-        self.smooth8 = conv_bn(head, head)
-        self.smooth4 = conv_bn(head, head)
-        # Heads share one 3x3 conv: at stride 4 it is the costliest layer.
-        self.shared = conv_bn(head, head)
-        self.heat = nn.Conv2d(head, num_classes, 1)
-        self.reg = nn.Conv2d(head, 4, 1)
-        nn.init.constant_(self.heat.bias, _HEAT_PRIOR_BIAS)
-        self.embedding_dim = 8 * w
+        self.build_heads(num_classes, (2 * w, 4 * w, 8 * w), head)
 
     def backbone(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x = self.stem(self.normalize(x))
@@ -86,18 +109,6 @@ class CenterNetNet(nn.Module):
         c8 = self.s8(c4)
         c16 = self.s16(c8)
         return c4, c8, c16
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """Globally pooled stride-16 features ``(B, 8 * width)``."""
-        return self.backbone(x)[2].mean(dim=(2, 3))
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        c4, c8, c16 = self.backbone(x)
-        p = self.lat16(c16)
-        p = self.smooth8(F.interpolate(p, size=c8.shape[-2:], mode="nearest") + self.lat8(c8))
-        p = self.smooth4(F.interpolate(p, size=c4.shape[-2:], mode="nearest") + self.lat4(c4))
-        p = self.shared(p)
-        return self.heat(p), self.reg(p)
 
 
 def _gaussian_radius(h: float, w: float, min_overlap: float = 0.7) -> float:

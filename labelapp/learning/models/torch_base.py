@@ -26,13 +26,15 @@ class Normalize(nn.Module):
     """Map ``[0, 1]`` RGB to roughly zero mean, unit variance.
 
     Fixed constants (not data statistics) so the checkpoint needs nothing
-    else and any image of any project is treated the same.
+    else and any image of any project is treated the same.  A pretrained
+    network passes the per-channel constants it was trained with.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, mean: tuple[float, float, float] = (0.45, 0.45, 0.45),
+                 std: tuple[float, float, float] = (0.25, 0.25, 0.25)) -> None:
         super().__init__()
-        self.register_buffer("mean", torch.tensor([0.45, 0.45, 0.45]).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor([0.25, 0.25, 0.25]).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
@@ -97,7 +99,8 @@ class TorchImageModel(ImageModel):
         torch.manual_seed(config.seed)
         self.net = self._new_net()
         if warm_start is not None:
-            self.net.load_state_dict(warm_start.get_weights(), strict=True)
+            # Through set_weights: a model may keep some weights out of its checkpoint.
+            self.set_weights(warm_start.get_weights())
 
     def _check_batch_size(self, batch_size: int) -> int:
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
