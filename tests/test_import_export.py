@@ -1,5 +1,9 @@
 """Dataset import (free labels) and export (COCO, YOLO, CSV) through the API, and the
-archive safety checks: every unsafe archive is refused with 400 and nothing is written."""
+archive safety checks: an unsafe archive is refused with 400 (found in the request) or fails
+its job with the reason (found by the worker), and nothing is written.
+
+Imports run as jobs (issue 14 item 3): `post_import` starts one and `run_import` runs it the
+way the Celery task does, in this process; tests/test_worker.py runs one on a real worker."""
 
 import csv
 import io
@@ -13,7 +17,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get
-from labelapp.images.models import Image, Source, Status
+from labelapp.images.dataset_import import import_run
+from labelapp.images.models import Image, ImportJob, Source, Status
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import LabelClass
 from labelapp.projects.services import project_create
@@ -78,6 +83,22 @@ def post_import(client, project, archive: bytes, name: str = "dataset.zip"):
     )
 
 
+def run_import(client, project, archive: bytes) -> dict:
+    """Start an import, run its job as the worker would, and return the job from the API."""
+    response = post_import(client, project, archive)
+    assert response.status_code == 202, response.json()
+    job = response.json()
+    assert (job["status"], job["done"], job["total"]) == ("queued", 0, None)
+    import_run(job_id=job["id"])
+    finished = client.get(f"/api/projects/{project.pk}/imports/{job['id']}")
+    assert finished.status_code == 200
+    return finished.json()
+
+
+def counts(job: dict) -> dict:
+    return {key: job[key] for key in ("status", "created", "labels", "duplicates", "classes_created")}
+
+
 def assert_nothing_written(project, media: Path, classes_before: int):
     assert not Image.objects.filter(project=project).exists()
     assert not Annotation.objects.filter(project=project).exists()
@@ -90,10 +111,10 @@ def assert_nothing_written(project, media: Path, classes_before: int):
 
 
 def test_coco_import_creates_free_labels_and_puts_images_in_splits(detection_project, client_for, media):
-    response = post_import(client_for("admin"), detection_project, coco_zip())
+    job = run_import(client_for("admin"), detection_project, coco_zip())
 
-    assert response.status_code == 201, response.json()
-    assert response.json() == {"images_created": 2, "labels_created": 2, "already_labeled": 0, "classes_created": 1}
+    assert counts(job) == {"status": "succeeded", "created": 2, "labels": 2, "duplicates": 0, "classes_created": 1}
+    assert (job["done"], job["total"], job["errors"]) == (2, 2, [])
     assert not CreditEntry.objects.filter(project=detection_project).exists()
     assert balance_get(project=detection_project).as_dict() == {"granted": 0, "reserved": 0, "spent": 0, "available": 0}
     classes = dict(LabelClass.objects.filter(project=detection_project).values_list("name", "pk"))
@@ -113,13 +134,12 @@ def test_coco_import_creates_free_labels_and_puts_images_in_splits(detection_pro
 
 def test_importing_the_same_archive_again_adds_nothing(detection_project, client_for, media):
     client = client_for("admin")
-    post_import(client, detection_project, coco_zip())
+    run_import(client, detection_project, coco_zip())
     files = stored_files(media)
 
-    again = post_import(client, detection_project, coco_zip())
+    again = run_import(client, detection_project, coco_zip())
 
-    assert again.status_code == 201
-    assert again.json() == {"images_created": 0, "labels_created": 0, "already_labeled": 2, "classes_created": 0}
+    assert counts(again) == {"status": "succeeded", "created": 0, "labels": 0, "duplicates": 2, "classes_created": 0}
     assert Annotation.objects.filter(project=detection_project).count() == 2
     assert stored_files(media) == files
 
@@ -133,10 +153,9 @@ def test_folder_per_class_import_for_classification(classification_project, user
         "__MACOSX/cat/._1.jpg": b"resource fork junk",
         "README.txt": b"ignored",
     })
-    response = post_import(client_for("admin"), classification_project, archive)
+    job = run_import(client_for("admin"), classification_project, archive)
 
-    assert response.status_code == 201, response.json()
-    assert response.json() == {"images_created": 4, "labels_created": 4, "already_labeled": 0, "classes_created": 1}
+    assert counts(job) == {"status": "succeeded", "created": 4, "labels": 4, "duplicates": 0, "classes_created": 1}
     labels = dict(Annotation.objects.filter(project=classification_project).values_list("image__original_name", "label_class__name"))
     assert labels == {"1.jpg": "cat", "2.png": "cat", "3.jpg": "dog", "4.jpg": "bird"}
     assert all(Annotation.objects.filter(project=classification_project).values_list("is_free", flat=True))
@@ -157,7 +176,7 @@ def test_classification_import_needs_class_folders(classification_project, clien
 
 def test_coco_export_round_trips_into_a_fresh_project(detection_project, users, client_for, media):
     admin = client_for("admin")
-    assert post_import(admin, detection_project, coco_zip()).status_code == 201
+    assert run_import(admin, detection_project, coco_zip())["status"] == "succeeded"
 
     exported = admin.get(f"/api/projects/{detection_project.pk}/export?format=coco")
     assert exported.status_code == 200 and exported["Content-Type"] == "application/json"
@@ -169,10 +188,9 @@ def test_coco_export_round_trips_into_a_fresh_project(detection_project, users, 
         members[f"export/images/{image['file_name']}"] = b"".join(file.streaming_content)
 
     fresh = project_create(name="Fresh", task_type="detection", created_by=users["admin"])
-    response = post_import(admin, fresh, make_zip(members))
+    job = run_import(admin, fresh, make_zip(members))
 
-    assert response.status_code == 201, response.json()
-    assert response.json()["labels_created"] == 2 and response.json()["classes_created"] == 4
+    assert job["labels"] == 2 and job["classes_created"] == 4, job
     # The whole label schema comes along, in order, including classes no box uses.
     assert list(fresh.label_classes.values_list("name", flat=True)) == list(
         detection_project.label_classes.values_list("name", flat=True)
@@ -191,7 +209,7 @@ def test_coco_export_round_trips_into_a_fresh_project(detection_project, users, 
 
 def test_yolo_export_has_normalised_lines_and_data_yaml(detection_project, client_for, media):
     admin = client_for("admin")
-    post_import(admin, detection_project, coco_zip())
+    run_import(admin, detection_project, coco_zip())
 
     response = admin.get(f"/api/projects/{detection_project.pk}/export?format=yolo")
 
@@ -222,7 +240,7 @@ def test_yolo_export_has_normalised_lines_and_data_yaml(detection_project, clien
 
 def test_csv_export_has_one_row_per_box(detection_project, client_for, media):
     admin = client_for("admin")
-    post_import(admin, detection_project, coco_zip())
+    run_import(admin, detection_project, coco_zip())
 
     response = admin.get(f"/api/projects/{detection_project.pk}/export?format=csv")
 
@@ -236,7 +254,7 @@ def test_csv_export_has_one_row_per_box(detection_project, client_for, media):
 
 def test_classification_exports(classification_project, client_for, media):
     admin = client_for("admin")
-    post_import(admin, classification_project, make_zip({"cat/1.jpg": jpeg_bytes(301), "dog/2.jpg": jpeg_bytes(302)}))
+    run_import(admin, classification_project, make_zip({"cat/1.jpg": jpeg_bytes(301), "dog/2.jpg": jpeg_bytes(302)}))
     names = dict(LabelClass.objects.filter(project=classification_project).values_list("pk", "name"))
 
     coco = admin.get(f"/api/projects/{classification_project.pk}/export?format=coco").json()
@@ -263,8 +281,11 @@ def _symlink_info(name: str) -> zipfile.ZipInfo:
     return info
 
 
+GOOD = {"annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [4, 4, 20, 10])])}
+
+
 def _unsafe_archives():
-    good = {"annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [4, 4, 20, 10])]), "images/a.jpg": jpeg_bytes(401)}
+    good = {**GOOD, "images/a.jpg": jpeg_bytes(401)}
     zeros = b"\x00" * (50 * 1024 * 1024)
     return [
         pytest.param(make_zip({**good, "../evil.jpg": jpeg_bytes(402)}), "'..' path components are not allowed", id="zip-slip-dotdot"),
@@ -277,21 +298,8 @@ def _unsafe_archives():
         pytest.param(make_zip({**good, "padding.bin": zeros}), "looks like a zip bomb", id="zip-bomb-ratio"),
         pytest.param(b"PK\x03\x04 this is not really a zip", "not a ZIP archive", id="not-a-zip"),
         pytest.param(jpeg_bytes(406), "not a ZIP archive", id="an-image-not-a-zip"),
-        pytest.param(make_zip({"annotations.json": good["annotations.json"]}), "COCO image 'a.jpg' is not in the archive",
-                     id="coco-names-a-missing-image"),
-        pytest.param(
-            make_zip({**good, "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [50, 40, 30, 30])])}),
-            "lies outside the 64×48 image", id="box-outside-its-image",
-        ),
-        pytest.param(make_zip({**good, "images/bad.jpg": b"not an image",
-                               "annotations.json": coco_json([("a.jpg", 64, 48), ("bad.jpg", 64, 48)], [])}),
-                     "not an image", id="member-is-not-an-image"),
-        pytest.param(make_zip({"annotations.json": b"{not json", "images/a.jpg": jpeg_bytes(407)}), "not a valid COCO file",
-                     id="coco-not-json"),
         pytest.param(make_zip({"images/a.jpg": jpeg_bytes(408)}), "exactly one COCO JSON", id="no-coco-json"),
-        pytest.param(make_zip({**good, "annotations.json": json.dumps({
-            "images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"id": 1, "image_id": 1, "category_id": 99, "bbox": [1, 1, 2, 2]}],
-            "categories": []}).encode()}), "COCO annotation 1 is invalid", id="coco-unknown-category"),
+        pytest.param(make_zip(GOOD), "holds no images", id="no-images"),
     ]
 
 
@@ -301,15 +309,139 @@ def test_unsafe_or_wrong_archive_is_refused_and_nothing_is_written(detection_pro
 
     assert response.status_code == 400, response.content
     assert message in response.json()["detail"], response.json()
+    assert not ImportJob.objects.exists()
     assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_many_small_members_of_zeros_are_refused_as_a_zip_bomb(detection_project, client_for, media):
+    """Issue 14 item 3: 490 members of ~1 MB of zeros (a 530 KB ZIP) passed the per-member
+    ratio check, which only looked at members over 1 MB; the ratio over all members catches it."""
+    members = {**GOOD, "images/a.jpg": jpeg_bytes(409)}
+    members.update({f"pad/{i}.bin": b"\x00" * 999_000 for i in range(490)})
+    archive = make_zip(members)
+    assert len(archive) < 600_000
+
+    response = post_import(client_for("admin"), detection_project, archive)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "zip_bomb"
+    assert "over all its files looks like a zip bomb" in response.json()["detail"]
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def _bad_contents():
+    """Archives whose directory is fine but whose contents are wrong: found by the worker."""
+    image = {"images/a.jpg": jpeg_bytes(410)}
+
+    def coco(**parts) -> bytes:
+        body = {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": [{"id": 1, "name": "brown_box"}]}
+        return json.dumps({**body, **parts}).encode()
+
+    nested = b"[" * 100_000 + b"]" * 100_000
+    return [
+        pytest.param(make_zip({"annotations.json": GOOD["annotations.json"]} | {"images/b.jpg": jpeg_bytes(411)}),
+                     "a.jpg", None, "COCO image 'a.jpg' (id 1) is not in the archive", id="coco-names-a-missing-image"),
+        pytest.param(make_zip({**image, "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [50, 40, 30, 30])])}),
+                     "images/a.jpg", 1, "annotation 1: the box (50, 40, 30×30) lies outside the 64×48 image", id="box-outside-its-image"),
+        pytest.param(make_zip({**image, "images/bad.jpg": b"not an image",
+                               "annotations.json": coco_json([("a.jpg", 64, 48), ("bad.jpg", 64, 48)], [])}),
+                     "images/bad.jpg", None, "not an image", id="member-is-not-an-image"),
+        pytest.param(make_zip({**image, "annotations.json": b"{not json"}), "annotations.json", None, "not a valid COCO file",
+                     id="coco-not-json"),
+        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[{"id": 7, "image_id": 1, "category_id": 99, "bbox": [1, 1, 2, 2]}])}),
+                     "images/a.jpg", 7, "annotation 7: category_id 99 is not a category", id="coco-unknown-category"),
+        # Issue 14 item 4: each of these was a 500 or a silently dropped image.
+        pytest.param(make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": 5}])}),
+                     "annotations.json", None, "image 1: 'file_name' must be a non-empty string (got 5)", id="file-name-a-number"),
+        pytest.param(make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": ["a.jpg"]}])}),
+                     "annotations.json", None, "'file_name' must be a non-empty string (got a list of 1 items)", id="file-name-a-list"),
+        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[5])}),
+                     "annotations.json", None, "annotations[0] must be an object, not 5", id="annotations-of-numbers"),
+        pytest.param(make_zip({**image, "annotations.json": coco(images={"id": 1})}),
+                     "annotations.json", None, "'images' must be a list", id="images-not-a-list"),
+        pytest.param(make_zip({**image, "annotations.json": nested}), "annotations.json", None, "nested too deeply", id="deeply-nested-json"),
+        pytest.param(make_zip({**image, "images/b.jpg": jpeg_bytes(412),
+                               "annotations.json": coco(images=[{"id": 1, "file_name": "a.jpg"}, {"id": 1, "file_name": "b.jpg"}])}),
+                     "b.jpg", None, "image id 1 is used by two images", id="duplicate-image-ids"),
+        pytest.param(make_zip({**image, "annotations.json": coco(categories=[{"id": 1, "name": "x" * 101}])}),
+                     "annotations.json", None, "category 1: the name must be 1 to 100 characters (got 101)", id="class-name-too-long"),
+        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[{"id": 3, "image_id": 1, "category_id": 1, "bbox": [1, 2, "x", 4]}])}),
+                     "images/a.jpg", 3, "annotation 3: 'bbox' must be [x, y, width, height] numbers", id="bbox-not-numbers"),
+    ]
+
+
+@pytest.mark.parametrize("archive, file, annotation, message", _bad_contents())
+def test_wrong_contents_fail_the_job_naming_file_and_annotation_and_nothing_is_written(
+        detection_project, client_for, media, archive, file, annotation, message):
+    """Issue 14 item 4: errors name the image file and the annotation id; nothing is half-written."""
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "failed", job
+    assert job["done"] == 0 and job["detail"].startswith("Nothing was imported")
+    assert any(e["file"] == file and e["annotation"] == annotation and message in e["detail"] for e in job["errors"]), job["errors"]
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_every_problem_is_listed_not_only_the_first(detection_project, client_for, media):
+    """Issue 14 item 4: one failed job lists each bad box with its file and annotation id."""
+    archive = make_zip({
+        "images/a.jpg": jpeg_bytes(413), "images/b.jpg": jpeg_bytes(414),
+        "annotations.json": coco_json([("a.jpg", 64, 48), ("b.jpg", 64, 48)],
+                                      [(1, "brown_box", [60, 0, 30, 10]), (2, "brown_box", [1, 1, 5, 5]), (2, "brown_box", [0, 40, 5, 30])]),
+    })
+
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "failed"
+    assert [(e["file"], e["annotation"]) for e in job["errors"]] == [("images/a.jpg", 1), ("images/b.jpg", 3)]
+    assert "images/a.jpg (annotation 1)" in job["detail"] and "1 more problems" in job["detail"]
+    assert_nothing_written(detection_project, media, classes_before=3)
+
+
+def test_class_names_match_existing_classes_ignoring_case(detection_project, client_for, media):
+    """Issue 14 item 4: `Brown_Box` in a COCO file labels with the existing `brown_box`
+    instead of creating a second class; the job reports the match."""
+    archive = make_zip({"images/a.jpg": jpeg_bytes(415), "annotations.json": coco_json(
+        [("a.jpg", 64, 48)], [(1, "Brown_Box", [4, 4, 20, 10]), (1, "Red_Bag", [30, 20, 16, 16]), (1, "red_bag", [1, 1, 4, 4])])})
+
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "succeeded", job
+    assert job["class_mapping"] == {"Brown_Box": "brown_box", "red_bag": "Red_Bag"}
+    assert "'Brown_Box' → 'brown_box'" in job["detail"]
+    classes = dict(LabelClass.objects.filter(project=detection_project).values_list("name", "pk"))
+    assert sorted(classes) == ["Red_Bag", "brown_box", "white_envelope", "yellow_box"]
+    boxes = Annotation.objects.get(project=detection_project).boxes
+    assert [b["label_class"] for b in boxes] == [classes["brown_box"], classes["Red_Bag"], classes["Red_Bag"]]
+
+
+def test_case_insensitive_match_with_two_candidates_is_refused(detection_project, client_for, media):
+    LabelClass.objects.create(project=detection_project, name="Brown_box")
+    archive = make_zip({"images/a.jpg": jpeg_bytes(416),
+                        "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "BROWN_BOX", [4, 4, 20, 10])])})
+
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "failed"
+    assert "matches several classes of the project when case is ignored (Brown_box, brown_box)" in job["errors"][0]["detail"]
+    assert not Image.objects.filter(project=detection_project).exists()
+
+
+def test_images_the_coco_file_does_not_name_are_reported(detection_project, client_for, media):
+    """Issue 14 item 4: no image is dropped silently."""
+    archive = make_zip({**GOOD, "images/a.jpg": jpeg_bytes(417), "images/extra.jpg": jpeg_bytes(418)})
+
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "succeeded" and job["created"] == 1
+    assert "1 image files in the archive are not named in the COCO file" in job["detail"]
 
 
 def test_archive_unpacking_over_the_total_limit_is_refused(detection_project, client_for, media, settings):
     """Each member is under the ratio check (< 1 MB) but together they unpack past the limit."""
     members = {f"images/pad{i}.bin": b"\x00" * 900_000 for i in range(3)}
     archive = make_zip({"annotations.json": coco_json([], []), **members})
-    settings.LABELAPP_MAX_IMPORT_BYTES = 2_000_000
-    assert len(archive) < settings.LABELAPP_MAX_IMPORT_BYTES
+    settings.LABELAPP_MAX_IMPORT_UNPACKED_BYTES = 2_000_000
 
     response = post_import(client_for("admin"), detection_project, archive)
 

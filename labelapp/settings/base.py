@@ -124,7 +124,9 @@ if AWS_STORAGE_BUCKET_NAME:
 # Uploads: per-file limit checked by the validator, request limit by Django.
 LABELAPP_MAX_UPLOAD_BYTES = env.int("LABELAPP_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 LABELAPP_MAX_IMAGE_PIXELS = env.int("LABELAPP_MAX_IMAGE_PIXELS", default=40_000_000)
-LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=500 * 1024 * 1024)
+# Dataset imports: the ZIP as uploaded (streamed to disk), and everything it unpacks to.
+LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=2 * 1024**3)
+LABELAPP_MAX_IMPORT_UNPACKED_BYTES = env.int("LABELAPP_MAX_IMPORT_UNPACKED_BYTES", default=4 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("LABELAPP_MAX_FILES_PER_REQUEST", default=200)
