@@ -473,3 +473,53 @@ def test_import_into_a_project_you_are_not_in_is_404_and_writes_nothing(detectio
 
     assert response.status_code == 404
     assert_nothing_written(detection_project, media, classes_before=3)
+
+
+# --- auto-retrain counts every new label (issue 14 item 12) ------------------------------------
+
+
+def _set_retrain_every(project, k: int) -> None:
+    from labelapp.projects.services import project_update_settings
+
+    project_update_settings(project=project, changes={"auto_retrain_every": k})
+
+
+def test_imported_labels_count_toward_auto_retrain(classification_project, client_for, media, django_capture_on_commit_callbacks):
+    """Issue 14 item 12: 40 imported labels with K = 20 queue a training; before, imported
+    labels never triggered one, and nothing trained until 20 paid labels."""
+    from labelapp.training.models import TrainingRun
+
+    _set_retrain_every(classification_project, 20)
+    archive = make_zip({f"{'cat' if i % 2 else 'dog'}/{i}.jpg": jpeg_bytes(500 + i, size=(16, 16)) for i in range(40)})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run_import(client_for("admin"), classification_project, archive)
+
+    assert job["labels"] == 40
+    run = TrainingRun.objects.get(project=classification_project)
+    assert run.trigger == "auto"
+
+
+def test_auto_retrain_counts_labels_since_the_last_training_not_spent_credits(
+        classification_project, users, client_for, media, django_capture_on_commit_callbacks):
+    """Issue 14 item 12: the check ran only when the spent-credit count was a multiple of K.
+    Two imported labels and one paid label after the last training make K = 3."""
+    from labelapp.credits.services import credit_grant
+    from labelapp.images.services import images_ingest
+    from labelapp.labeling.services import annotation_submit, image_reserve_next
+    from labelapp.training.models import RunStatus, TrainingRun
+
+    _set_retrain_every(classification_project, 3)
+    TrainingRun.objects.create(project=classification_project, status=RunStatus.SUCCEEDED)
+    run_import(client_for("admin"), classification_project,
+               make_zip({"cat/a.jpg": jpeg_bytes(601), "dog/b.jpg": jpeg_bytes(602)}))
+    assert TrainingRun.objects.filter(project=classification_project).count() == 1
+    images_ingest(project=classification_project, files=[("c.jpg", jpeg_bytes(603), "image/jpeg")])
+    credit_grant(project=classification_project, amount=5, note="test")
+    item = image_reserve_next(project=classification_project, user=users["annotator"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_submit(project=classification_project, user=users["annotator"], image_id=item.image.pk,
+                          label_class=classification_project.label_classes.first().pk)
+
+    assert TrainingRun.objects.filter(project=classification_project).count() == 2
