@@ -115,3 +115,15 @@ class LearningCurve(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class ColdStartSchedule(models.Model):
+    """At most one pending cold-start ranking per project. Upload bursts queue one
+    preprocessing task per batch; each asks for a ranking, and all asks that arrive while one
+    is pending are served by it, so a burst costs a few rankings, not one per batch."""
+
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    pending = models.BooleanField(default=False)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    last_seconds = models.FloatField(default=0.0, help_text="How long the last ranking took.")
+    runs = models.PositiveIntegerField(default=0)

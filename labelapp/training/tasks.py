@@ -17,6 +17,13 @@ def preprocess_images_task(project_id: int, image_ids: list[int]) -> int:
     return images_preprocess(project_id=project_id, image_ids=image_ids)
 
 
+@shared_task(name="labelapp.training.cold_start", acks_late=True)
+def cold_start_task(project_id: int) -> int:
+    from .cold_start import cold_start_run
+
+    return cold_start_run(project_id=project_id)
+
+
 @shared_task(name="labelapp.training.train_model", acks_late=True)
 def train_model_task(run_id: int) -> int | None:
     from .services import training_run
