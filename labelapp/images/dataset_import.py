@@ -425,25 +425,26 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         ImportJob.objects.filter(pk=job.pk).update(classes_created=job.classes_created)
     classes = {name: new[c] if isinstance(c, str) else c for name, c in classes.items()}
     class_ids = {c.pk for c in classes.values()}
-    batch: list[tuple[PlannedImage, bytes]] = []
+    batch: list[PlannedImage] = []
     batch_bytes = 0
     for planned in plan.images:
         if planned.duplicate:
             job.duplicates += 1
             job.done += 1
             continue
-        data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
-        batch.append((planned, data))
-        batch_bytes += len(data)
+        batch.append(planned)
+        batch_bytes += members[planned.path].size
         if len(batch) >= BATCH_IMAGES or batch_bytes >= BATCH_BYTES:
-            _store_batch(job, batch, classes, class_ids)
+            _store_batch(job, archive, members, batch, classes, class_ids)
             batch, batch_bytes = [], 0
-    _store_batch(job, batch, classes, class_ids)
+    _store_batch(job, archive, members, batch, classes, class_ids)
     if job.labels_created:
         transaction.on_commit(lambda: _after_labels(project.pk))
 
 
-def _store_batch(job: ImportJob, batch: list[tuple[PlannedImage, bytes]], classes: dict, class_ids: set[int]) -> None:
+def _store_batch(job: ImportJob, archive, members: dict[str, Member], batch: list[PlannedImage], classes: dict,
+                 class_ids: set[int]) -> None:
+    """One transaction for the batch; members are read one at a time, so memory holds one."""
     project = job.project
     config = project.config
     written: list[str] = []
@@ -451,7 +452,8 @@ def _store_batch(job: ImportJob, batch: list[tuple[PlannedImage, bytes]], classe
     counts = {"images_created": 0, "duplicates": 0, "labels_created": 0}
     try:
         with transaction.atomic():
-            for planned, data in batch:
+            for planned in batch:
+                data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
                 item = ValidImage(name=posixpath.basename(planned.path), data=data, sha256=planned.sha256,
                                   width=planned.width, height=planned.height, format=planned.format)
                 image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
