@@ -9,8 +9,9 @@ bench_rescore.temp_environment) with one real `celery worker` process (concurren
    HTTP layer is left out: it runs in the web process and costs the worker nothing. The
    clock stops when every image has been preprocessed and the pool carries cold-start
    priorities from a ranking that started after the last upload.
-2. Baseline: the same images stored in a second project without any dispatch, then one
-   preprocessing task over all of them, plus the one cold-start ranking it asks for.
+2. Baseline: the same images stored in a second project without any dispatch, then put in
+   its preprocessing backlog at once: one preprocessing task over all of them, plus the one
+   cold-start ranking it asks for.
 
 Worker seconds are the task runtimes the worker logs ("Task … succeeded in Xs"), summed, and
 the CPU seconds of the worker's pool process (steadier on a shared machine). The figure is
@@ -105,8 +106,8 @@ def main() -> None:
     from labelapp.images.models import Image, Source, Status
     from labelapp.images.services import image_store, images_ingest, images_validate
     from labelapp.projects.services import project_create
-    from labelapp.training.models import ColdStartSchedule
-    from labelapp.training.tasks import preprocess_images_task
+    from labelapp.training.models import PoolUpkeep, PreprocessBacklog
+    from labelapp.training.pool_upkeep import preprocess_request
 
     admin = User.objects.create_user(username="bench", password="bench-password")
     classes = ["a", "b"]
@@ -128,18 +129,22 @@ def main() -> None:
         uploaded = time.monotonic()
         pool = Image.objects.filter(project=burst, status=Status.UNLABELED)
 
+        def idle(project, log: str) -> bool:
+            upkeep = PoolUpkeep.objects.filter(project=project).first()
+            return (upkeep is not None and not upkeep.preprocess_pending and not upkeep.cold_start_pending
+                    and upkeep.cold_start_runs > 0 and not PreprocessBacklog.objects.filter(project=project).exists()
+                    and log.count("] received") == sum(task_counts(log).values()))
+
         def burst_done() -> bool:
-            counts = task_counts(worker.log_path.read_text(errors="replace"))
-            schedule = ColdStartSchedule.objects.filter(project=burst).first()
-            return (counts["preprocess_images"] == len(batches) and schedule is not None and not schedule.pending
-                    and counts["cold_start"] == schedule.runs and not pool.exclude(score_reason="cold_start").exists())
+            log = worker.log_path.read_text(errors="replace")
+            return idle(burst, log) and not pool.exclude(score_reason="cold_start").exists()
 
         wait_until(burst_done, timeout=6 * 3600, what="the burst to be preprocessed and ranked", worker=worker, interval=1.0)
         finished = time.monotonic()
         burst_log = worker.log_path.read_text(errors="replace")
         burst_seconds = task_seconds(burst_log)
         burst_counts = task_counts(burst_log)
-        rankings = ColdStartSchedule.objects.get(project=burst).runs
+        rankings = PoolUpkeep.objects.get(project=burst).cold_start_runs
         burst_cpu = worker_cpu_seconds(worker)
 
         baseline = project_create(name="Baseline", task_type=args.task, created_by=admin, class_names=classes)
@@ -149,9 +154,8 @@ def main() -> None:
                 for item in images_validate(batch):
                     ids.append(image_store(project=baseline, item=item, source=Source.UPLOAD)[0].pk)
         offset = len(burst_log)
-        preprocess_images_task.delay(baseline.pk, ids)
-        # The ranking task logs its line just after its last write.
-        wait_until(lambda: task_counts(worker.log_path.read_text(errors="replace")[offset:])["cold_start"] == 1,
+        preprocess_request(project_id=baseline.pk, image_ids=ids)
+        wait_until(lambda: idle(baseline, worker.log_path.read_text(errors="replace")[offset:]),
                    timeout=6 * 3600, what="the baseline", worker=worker, interval=1.0)
         baseline_seconds = task_seconds(worker.log_path.read_text(errors="replace")[offset:])
         baseline_cpu = worker_cpu_seconds(worker) - burst_cpu
@@ -161,11 +165,11 @@ def main() -> None:
     total_burst, total_base = sum(burst_seconds.values()), sum(baseline_seconds.values())
     print(f"\n{args.images} images, {args.task}, {len(batches)} batches of {CLI_BATCH} (CLI default); 1 worker process")
     print(f"upload burst: uploads took {uploaded - started:.0f} s; worker done {finished - uploaded:.0f} s after the last upload")
-    print(f"  worker seconds: {total_burst:.1f} = preprocess {burst_seconds['preprocess_images']:.1f} "
-          f"({burst_counts['preprocess_images']} tasks) + cold-start ranking {burst_seconds['cold_start']:.1f} "
+    print(f"  worker seconds: {total_burst:.1f} = preprocess {burst_seconds['preprocess_backlog']:.1f} "
+          f"({burst_counts['preprocess_backlog']} tasks) + cold-start ranking {burst_seconds['cold_start']:.1f} "
           f"({rankings} rankings)")
     print(f"baseline (one task over all {args.images} images, then one ranking): {total_base:.1f} worker seconds = "
-          f"preprocess {baseline_seconds['preprocess_images']:.1f} + ranking {baseline_seconds['cold_start']:.1f}")
+          f"preprocess {baseline_seconds['preprocess_backlog']:.1f} + ranking {baseline_seconds['cold_start']:.1f}")
     print(f"burst ÷ baseline: {total_burst / total_base:.2f} in task seconds; "
           f"{burst_cpu:.1f} ÷ {baseline_cpu:.1f} = {burst_cpu / baseline_cpu:.2f} in CPU seconds of the pool process  (target ≤ 1.5)")
     if args.keep:

@@ -234,8 +234,11 @@ LABELAPP_BACKBONE_SHA256 = env("LABELAPP_BACKBONE_SHA256", default=None)
 LABELAPP_EMBED_SIZE = env.int("LABELAPP_EMBED_SIZE", default=112)
 # A head on cached embeddings scores thousands of images per millisecond: bigger chunks.
 LABELAPP_RESCORE_VECTOR_CHUNK_SIZE = env.int("LABELAPP_RESCORE_VECTOR_CHUNK_SIZE", default=20000)
-# Cold-start ranking after uploads (no model yet): the first one this long after a burst
-# starts, and later ones at least COLD_START_SPACING times the last ranking's duration apart,
-# so ranking never takes more than a small share of the worker.
+
+# After uploads, preprocessing starts this long after a batch arrives and takes every batch
+# that arrived meanwhile. Cold-start ranking (no model yet) starts COLD_START_DELAY after,
+# and later ones at least COLD_START_SPACING times the last ranking's duration apart, so
+# ranking never takes more than a small share of the worker.
+LABELAPP_PREPROCESS_DELAY_SECONDS = env.float("LABELAPP_PREPROCESS_DELAY_SECONDS", default=5.0)
 LABELAPP_COLD_START_DELAY_SECONDS = env.float("LABELAPP_COLD_START_DELAY_SECONDS", default=10.0)
 LABELAPP_COLD_START_SPACING = env.float("LABELAPP_COLD_START_SPACING", default=10.0)

@@ -3,7 +3,7 @@
 With an active model, new images are scored by it; without one, the whole unlabeled pool
 gets cold-start priorities (representative picks), because uncertainty from a model
 trained on a handful of labels is often worse than random. That ranking is debounced per
-project (cold_start.py): a burst of upload batches shares a few rankings."""
+project (pool_upkeep.py): a burst of upload batches shares a few rankings."""
 
 import logging
 
@@ -48,7 +48,7 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
         RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED)
     else:
         # Ranks the whole pool: debounced per project, not once per upload batch.
-        from .cold_start import cold_start_request
+        from .pool_upkeep import cold_start_request
 
         cold_start_request(project=project)
     return len(images)
