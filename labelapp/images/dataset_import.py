@@ -22,6 +22,7 @@ import logging
 import math
 import posixpath
 import tempfile
+import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,7 +54,9 @@ MAX_ERRORS = 200
 #: the SQLite write lock is held (file and thumbnail writes happen inside it).
 BATCH_IMAGES = 50
 BATCH_BYTES = 16 * 1024 * 1024
+#: Progress (and the heartbeat that tells a live job from a dead one) is written this often.
 PROGRESS_EVERY = 200
+PROGRESS_SECONDS = 10.0
 
 
 class ImportFailed(Exception):
@@ -209,10 +212,12 @@ def _local_archive(name: str):
     """A local path of the stored ZIP: the file itself on a file system storage, else a
     temporary copy made in pieces (S3)."""
     try:
-        yield default_storage.path(name)
-        return
+        local = default_storage.path(name)
     except NotImplementedError:
-        pass
+        local = None
+    if local is not None:
+        yield local
+        return
     with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, default_storage.open(name, "rb") as source:
         for piece in iter(lambda: source.read(1024 * 1024), b""):
             tmp.write(piece)
@@ -387,6 +392,7 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
     keys = {name: index for index, name in enumerate(classes)}
     seen: set[str] = set()
     limit = settings.LABELAPP_MAX_UPLOAD_BYTES
+    reported = time.monotonic()
     for count, planned in enumerate(plan.images, start=1):
         try:
             data = read_member(archive, members[planned.path], limit=limit)
@@ -406,8 +412,9 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
                     errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
         if len(errors) >= MAX_ERRORS:
             break
-        if count % PROGRESS_EVERY == 0:
+        if count % PROGRESS_EVERY == 0 or time.monotonic() - reported > PROGRESS_SECONDS:
             _set(job, checked=count)
+            reported = time.monotonic()
     if errors:
         raise ImportFailed(errors)
     _set(job, checked=len(plan.images))
