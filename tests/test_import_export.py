@@ -539,6 +539,7 @@ def noise_jpeg(seed: int, side: int = 256) -> bytes:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_the_upload_is_not_read_into_memory_and_the_worker_holds_one_member_at_a_time(
         classification_project, users, media, settings):
     """Issue 14 item 3: the request read the whole archive and every member into memory
@@ -603,6 +604,7 @@ def test_images_are_stored_in_short_transactions(classification_project, users, 
     assert max(inserts_per_transaction) <= BATCH_IMAGES, inserts_per_transaction
 
 
+@pytest.mark.slow
 def test_a_few_thousand_tiny_images_import(classification_project, client_for, media):
     """Issue 14 item 3: large imports work (100,000 is the goal; a few thousand here, untimed)."""
     archive = make_zip({f"c{i % 5}/{i}.png": jpeg_bytes(i, size=(8, 8), fmt="PNG") for i in range(3000)})

@@ -40,7 +40,7 @@ from labelapp.projects.models import LabelClass, TaskType
 from labelapp.projects.services import label_class_create
 
 from .archives import ArchiveRejected, Member, archive_members, open_zip, read_member
-from .models import Image, ImportJob, ImportStatus, Source, Status
+from .models import ImportJob, ImportStatus, Source, Status
 from .services import image_store, storage_cleanup
 from .validation import UploadRejected, ValidImage, validate_image_bytes
 
