@@ -635,3 +635,29 @@ def test_an_import_runs_on_a_real_worker_and_reports_progress(celery_workers, cl
     listed = admin.get(f"/api/projects/{classification_project.pk}/imports").json()
     assert [j["id"] for j in listed["results"]] == [job["id"]]
     assert not list((Path(settings.MEDIA_ROOT) / "imports").rglob("*.zip"))  # the archive is removed when done
+
+
+def test_damaged_archives_are_refused_or_fail_their_job_never_an_error(detection_project, client_for, media):
+    """Issue 14 items 3 and 4: random byte changes to a valid archive (a fixed seed) give a
+    400 or a job that fails with a reason; zipfile's own exceptions (zlib errors, negative
+    seeks, unsupported versions) never escape as a 500 or a crashed job."""
+    import random
+
+    good = coco_zip()
+    rng = random.Random(14)
+    admin = client_for("admin")
+    outcomes = set()
+    for _ in range(150):
+        damaged = bytearray(good)
+        for _ in range(rng.randint(1, 6)):
+            damaged[rng.randrange(len(damaged))] = rng.randrange(256)
+        response = post_import(admin, detection_project, bytes(damaged))
+        assert response.status_code in (202, 400), response.content
+        if response.status_code == 400:
+            outcomes.add(response.json()["code"])
+            continue
+        assert import_run(job_id=response.json()["id"]) in ("succeeded", "failed")
+        job = ImportJob.objects.get(pk=response.json()["id"])
+        assert job.detail
+        outcomes.add(job.status)
+    assert {"not_a_zip", "failed"} <= outcomes

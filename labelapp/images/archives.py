@@ -8,7 +8,9 @@ single large members whose ratio marks a zip bomb."""
 
 import posixpath
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,6 +24,11 @@ MAX_TOTAL_RATIO = 50
 #: The same for one member, checked on members large enough for the ratio to mean something.
 MAX_MEMBER_RATIO = 200
 MEMBER_RATIO_MIN_BYTES = 1_000_000
+
+
+#: What zipfile raises on a damaged or hostile archive (found by mutating valid archives at random).
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, OSError, EOFError, ValueError,
+            IndexError, NotImplementedError, RuntimeError)
 
 
 class ArchiveRejected(ServiceError):
@@ -42,8 +49,8 @@ def open_zip(file) -> zipfile.ZipFile:
     """A ZipFile over a path or a seekable binary file; 400 `not_a_zip` otherwise."""
     try:
         return zipfile.ZipFile(file)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
-        raise ArchiveRejected("The file is not a ZIP archive.", code="not_a_zip") from None
+    except _DAMAGED:
+        raise ArchiveRejected("The file is not a ZIP archive, or it is damaged.", code="not_a_zip") from None
 
 
 def archive_members(archive: zipfile.ZipFile, *, max_total: int | None = None) -> list[Member]:
@@ -79,7 +86,7 @@ def read_member(archive: zipfile.ZipFile, member: Member, *, limit: int) -> byte
     try:
         with archive.open(member.info) as handle:
             content = handle.read(member.size + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+    except _DAMAGED as exc:
         raise ArchiveRejected(f"{member.path}: the archive member cannot be read ({exc}).", code="corrupt_member") from None
     if len(content) > member.size:
         raise ArchiveRejected(f"{member.path}: larger than its header declares (possible zip bomb).", code="zip_bomb")

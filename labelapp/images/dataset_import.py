@@ -155,7 +155,7 @@ def import_run(*, job_id: int) -> str:
         return "skipped"
     job = ImportJob.objects.select_related("project").get(pk=job_id)
     try:
-        with _local_archive(job.archive) as path, zipfile.ZipFile(path) as archive:
+        with _local_archive(job.archive) as path, open_zip(path) as archive:
             members = archive_members(archive)
             plan = _plan(job.project, archive, members)
             _set(job, total=len(plan.images), phase="checking")
