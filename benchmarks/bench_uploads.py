@@ -137,7 +137,7 @@ def main() -> None:
 
         def burst_done() -> bool:
             log = worker.log_path.read_text(errors="replace")
-            return idle(burst, log) and not pool.exclude(score_reason="cold_start").exists()
+            return idle(burst, log) and not pool.filter(score_reason="").exists()
 
         wait_until(burst_done, timeout=6 * 3600, what="the burst to be preprocessed and ranked", worker=worker, interval=1.0)
         finished = time.monotonic()
