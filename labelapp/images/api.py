@@ -146,6 +146,7 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
         model = ImportJob
         fields = ["id", "status", "phase", "done", "total", "checked", "created", "duplicates", "labels", "classes_created",
                   "class_mapping", "errors", "detail", "archive_name", "created_at", "started_at", "finished_at"]
+        read_only_fields = fields
 
 
 class DatasetImportView(ProjectScopedMixin, APIView):
