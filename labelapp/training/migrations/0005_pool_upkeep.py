@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('projects', '0001_initial'),
-        ('training', '0003_modelversion_auto_labels_seen'),
+        ('training', '0004_training_run_owner'),
     ]
 
     operations = [
