@@ -35,7 +35,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from labelapp.accounts.models import ApiToken, User
 from labelapp.credits.services import credit_grant
-from labelapp.images.models import Image
+from labelapp.images.models import Image, ImportJob
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.projects.models import Membership, Role
@@ -113,7 +113,9 @@ MATRIX = [
     Row("image-detail",     "GET",    P + "/images/{image}",               None,                                      401, 200, 200, 200, 404),
     Row("image-file",       "GET",    P + "/images/{image}/file",          None,                                      401, 200, 200, 200, 404),
     Row("image-thumbnail",  "GET",    P + "/images/{image}/thumbnail",     None,                                      401, 200, 200, 200, 404),
-    Row("dataset-import",   "POST",   P + "/import",                       IMPORT,                                    401, 403, 403, 201, 404),
+    Row("dataset-import",   "POST",   P + "/import",                       IMPORT,                                    401, 403, 403, 202, 404),
+    Row("import-list",      "GET",    P + "/imports",                      None,                                      401, 403, 403, 200, 404),
+    Row("import-detail",    "GET",    P + "/imports/{import_job}",         None,                                      401, 403, 403, 200, 404),
     Row("dataset-export",   "GET",    P + "/export",                       None,                                      401, 403, 403, 200, 404),
     Row("queue-next",       "POST",   P + "/queue/next",                   None,                                      401, 403, 201, 201, 404),
     Row("queue-skip",       "POST",   P + "/queue/skip",                   {"image": HELD},                           401, 403, 200, 200, 404),
@@ -214,6 +216,7 @@ def world(users):
     prediction = Prediction.objects.create(image=pool[2], model_version=version, boxes=[], counts={})
     VerificationItem.objects.create(project=project, prediction=prediction, image=pool[2], model_version=version)
     job = SynthesisJob.objects.create(project=project, requested_by=users["admin"], allowance=1, status="succeeded")
+    import_job = ImportJob.objects.create(project=project, requested_by=users["admin"], status="succeeded")
     return {
         "project_obj": project,
         "users": users,
@@ -230,6 +233,7 @@ def world(users):
             "prediction": prediction.pk,
             "synthesis_job": job.pk,
             "user": users["nobody"].pk,
+            "import_job": import_job.pk,
         },
         "box_class": classes[0].pk,
     }

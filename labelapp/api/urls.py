@@ -52,6 +52,8 @@ urlpatterns = [
     route(f"{P}/images/<int:image_id>/file", images.ImageFileView.as_view(), "image-file"),
     route(f"{P}/images/<int:image_id>/thumbnail", images.ImageThumbnailView.as_view(), "image-thumbnail"),
     route(f"{P}/import", images.DatasetImportView.as_view(), "dataset-import"),
+    route(f"{P}/imports", images.ImportJobListView.as_view(), "import-list"),
+    route(f"{P}/imports/<int:job_id>", images.ImportJobDetailView.as_view(), "import-detail"),
     route(f"{P}/export", images.DatasetExportView.as_view(), "dataset-export"),
     route(f"{P}/queue/next", labeling.QueueNextView.as_view(), "queue-next"),
     route(f"{P}/queue/skip", labeling.QueueSkipView.as_view(), "queue-skip"),

@@ -288,10 +288,8 @@ def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=N
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
         balance = credits.balance_lock(project=project)
         credits.credit_spend(project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason))
-        every = project.config["auto_retrain_every"]
-        if every and balance.spent % every == 0:
-            # Checked at every K-th spent credit, not on every submit: the check counts labels.
-            transaction.on_commit(lambda: _after_label(project.pk))
+        # Every label may complete K new ones (imported and verified labels count too).
+        transaction.on_commit(lambda: _after_label(project.pk))
         annotation = Annotation.objects.create(
             project=project, image=image, annotator=user, label_class=label, boxes=clean,
             seconds_spent=seconds_spent, kind=AnnotationKind.HUMAN,

@@ -311,6 +311,10 @@ def atomic_write(path: str | os.PathLike, write: Callable[[BinaryIO], object]) -
         raise
 
 
+def _signature(stat: os.stat_result) -> tuple[int, int]:
+    return stat.st_ino, stat.st_mtime_ns
+
+
 _CHUNK_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _SUFFIX = ".npy"
 
@@ -350,6 +354,9 @@ class ChunkStore:
         self.item_dtype = np.dtype(dtype)
         self._dtype = np.dtype([("id", "<i8"), (field, self.item_dtype, self.shape)])
         self._index: dict[int, tuple[str, int]] | None = None
+        # The chunk files the index was built from: name → (inode, mtime). A chunk is replaced
+        # by renaming a new file over it, so its inode changes even within one clock tick.
+        self._indexed: dict[str, tuple[int, int]] = {}
 
     def _path(self, name: str) -> Path:
         if not isinstance(name, str) or not _CHUNK_NAME.match(name):
@@ -392,7 +399,10 @@ class ChunkStore:
         rows["id"] = ids
         rows[self.field] = records
         atomic_write(path, lambda fh: np.save(fh, rows, allow_pickle=False))
-        self._index = None
+        if self._index is not None and name not in self._indexed:
+            self._add_to_index(name, ids, _signature(path.stat()))
+        else:
+            self._index = None
         logger.debug("chunk store: wrote chunk %s (%d records) in %s", name, len(ids), self.directory)
 
     def _open(self, name: str) -> np.ndarray:
@@ -449,17 +459,39 @@ class ChunkStore:
         several chunks, the chunk whose name sorts last wins.
         """
         if self._index is None:
-            index: dict[int, tuple[str, int]] = {}
-            for name in self.chunk_names():
-                ids = np.array(self._open(name)["id"])
-                for row, image_id in enumerate(ids.tolist()):
-                    index[image_id] = (name, row)
-            self._index = index
+            self._index, self._indexed = {}, {}
+            for name, signature in sorted(self._chunk_signatures().items()):
+                self._add_to_index(name, np.array(self._open(name)["id"]), signature)
         return self._index
 
     def refresh(self) -> None:
-        """Forget the id index so the next :meth:`get_many` rescans the chunks."""
-        self._index = None
+        """See chunks written by other processes since the index was built. Only new chunk
+        files are read, so a refresh after each small write costs the size of the write, not
+        of the cache; a chunk replaced or deleted meanwhile makes the next use rebuild it."""
+        if self._index is None:
+            return
+        current = self._chunk_signatures()
+        if any(current.get(name) != signature for name, signature in self._indexed.items()):
+            self._index = None
+            return
+        for name in sorted(set(current) - set(self._indexed)):
+            self._add_to_index(name, np.array(self._open(name)["id"]), current[name])
+
+    def _chunk_signatures(self) -> dict[str, tuple[int, int]]:
+        return {
+            entry.name[: -len(_SUFFIX)]: _signature(entry.stat())
+            for entry in os.scandir(self.directory)
+            if entry.name.endswith(_SUFFIX) and not entry.name.startswith(".")
+        }
+
+    def _add_to_index(self, name: str, ids: np.ndarray, signature: tuple[int, int]) -> None:
+        """Index one chunk; where an id is in several chunks, the name sorting last wins."""
+        index = self._index
+        for row, image_id in enumerate(ids.tolist()):
+            held = index.get(image_id)
+            if held is None or held[0] <= name:
+                index[image_id] = (name, row)
+        self._indexed[name] = signature
 
     def get_many(self, ids: np.ndarray) -> np.ndarray:
         """Gather records by id across chunks.

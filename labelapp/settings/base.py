@@ -124,7 +124,9 @@ if AWS_STORAGE_BUCKET_NAME:
 # Uploads: per-file limit checked by the validator, request limit by Django.
 LABELAPP_MAX_UPLOAD_BYTES = env.int("LABELAPP_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 LABELAPP_MAX_IMAGE_PIXELS = env.int("LABELAPP_MAX_IMAGE_PIXELS", default=40_000_000)
-LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=500 * 1024 * 1024)
+# Dataset imports: the ZIP as uploaded (streamed to disk), and everything it unpacks to.
+LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=2 * 1024**3)
+LABELAPP_MAX_IMPORT_UNPACKED_BYTES = env.int("LABELAPP_MAX_IMPORT_UNPACKED_BYTES", default=4 * 1024**3)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("LABELAPP_MAX_FILES_PER_REQUEST", default=200)
@@ -232,3 +234,11 @@ LABELAPP_BACKBONE_SHA256 = env("LABELAPP_BACKBONE_SHA256", default=None)
 LABELAPP_EMBED_SIZE = env.int("LABELAPP_EMBED_SIZE", default=112)
 # A head on cached embeddings scores thousands of images per millisecond: bigger chunks.
 LABELAPP_RESCORE_VECTOR_CHUNK_SIZE = env.int("LABELAPP_RESCORE_VECTOR_CHUNK_SIZE", default=20000)
+
+# After uploads, preprocessing starts this long after a batch arrives and takes every batch
+# that arrived meanwhile. Cold-start ranking (no model yet) starts COLD_START_DELAY after,
+# and later ones at least COLD_START_SPACING times the last ranking's duration apart, so
+# ranking never takes more than a small share of the worker.
+LABELAPP_PREPROCESS_DELAY_SECONDS = env.float("LABELAPP_PREPROCESS_DELAY_SECONDS", default=5.0)
+LABELAPP_COLD_START_DELAY_SECONDS = env.float("LABELAPP_COLD_START_DELAY_SECONDS", default=10.0)
+LABELAPP_COLD_START_SPACING = env.float("LABELAPP_COLD_START_SPACING", default=10.0)

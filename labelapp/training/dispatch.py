@@ -6,9 +6,10 @@ logger = logging.getLogger(__name__)
 
 
 def images_added(*, project_id: int, image_ids: list[int]) -> None:
-    from .tasks import preprocess_images_task
+    """Preprocess them soon, together with whatever else arrives meanwhile (pool_upkeep)."""
+    from .pool_upkeep import preprocess_request
 
-    preprocess_images_task.delay(project_id, image_ids)
+    preprocess_request(project_id=project_id, image_ids=image_ids)
 
 
 def labels_added(*, project_id: int) -> None:

@@ -115,3 +115,26 @@ class LearningCurve(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+
+class PoolUpkeep(models.Model):
+    """Per project, at most one pending preprocessing task and one pending cold-start
+    ranking. An upload burst sends one batch every fraction of a second; each asks for both,
+    and every ask that arrives while one is pending is served by it (pool_upkeep.py)."""
+
+    project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    preprocess_pending = models.BooleanField(default=False)
+    preprocess_queued_at = models.DateTimeField(null=True, blank=True)
+    cold_start_pending = models.BooleanField(default=False)
+    cold_start_queued_at = models.DateTimeField(null=True, blank=True)
+    cold_start_seconds = models.FloatField(default=0.0, help_text="How long the last ranking took.")
+    cold_start_runs = models.PositiveIntegerField(default=0)
+
+
+class PreprocessBacklog(models.Model):
+    """New images waiting for preprocessing: one row per upload batch, deleted once done."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    image_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)

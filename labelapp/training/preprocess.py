@@ -2,7 +2,8 @@
 
 With an active model, new images are scored by it; without one, the whole unlabeled pool
 gets cold-start priorities (representative picks), because uncertainty from a model
-trained on a handful of labels is often worse than random."""
+trained on a handful of labels is often worse than random. That ranking is debounced per
+project (pool_upkeep.py): a burst of upload batches shares a few rankings."""
 
 import logging
 
@@ -46,7 +47,10 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
         rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in images])
         RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED)
     else:
-        cold_start_priorities(project=project)
+        # Ranks the whole pool: debounced per project, not once per upload batch.
+        from .pool_upkeep import cold_start_request
+
+        cold_start_request(project=project)
     return len(images)
 
 

@@ -42,13 +42,17 @@ def labeled_count(*, project) -> int:
 
 
 def training_maybe_start(*, project_id: int) -> TrainingRun | None:
-    """Auto-retrain after every K new training labels (project setting), never two at once."""
+    """Auto-retrain once K labels (project setting) are new since the last training was
+    queued, whatever their kind (bought, imported, verified), never two at once."""
     project = Project.objects.get(pk=project_id)
     every = project.config["auto_retrain_every"]
     if not every or not project.label_classes.exists():
         return None
-    last = TrainingRun.objects.filter(project=project).aggregate(n=Max("labels_at_start"))["n"] or 0
-    if labeled_count(project=project) - last < every:
+    last = TrainingRun.objects.filter(project=project).order_by("-created_at").values_list("created_at", flat=True).first()
+    new_labels = Annotation.objects.filter(project=project)
+    if last is not None:
+        new_labels = new_labels.filter(created_at__gt=last)
+    if new_labels.count() < every:
         return None
     try:
         return training_request(project=project, trigger="auto")

@@ -10,11 +10,18 @@ from celery.signals import worker_shutting_down
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="labelapp.training.preprocess_images", acks_late=True)
-def preprocess_images_task(project_id: int, image_ids: list[int]) -> int:
-    from .preprocess import images_preprocess
+@shared_task(name="labelapp.training.preprocess_backlog", acks_late=True)
+def preprocess_backlog_task(project_id: int) -> int:
+    from .pool_upkeep import preprocess_backlog_run
 
-    return images_preprocess(project_id=project_id, image_ids=image_ids)
+    return preprocess_backlog_run(project_id=project_id)
+
+
+@shared_task(name="labelapp.training.cold_start", acks_late=True)
+def cold_start_task(project_id: int) -> int:
+    from .pool_upkeep import cold_start_run
+
+    return cold_start_run(project_id=project_id)
 
 
 @shared_task(name="labelapp.training.train_model", acks_late=True)

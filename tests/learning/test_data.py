@@ -230,6 +230,45 @@ def test_pool_cache_get_many_across_chunks(tmp_path):
     np.testing.assert_array_equal(cache.get_many(np.array([500])), im0[:1])
 
 
+def test_pool_cache_refresh_reads_only_new_chunks(tmp_path, monkeypatch):
+    """Issue 14 item 2: each upload batch writes a chunk and refreshes the index; rebuilding
+    it from every chunk file made a burst of N batches cost N² chunk reads."""
+    cache, other = PoolCache(tmp_path, 8), PoolCache(tmp_path, 8)
+    for c in range(5):
+        other.write_chunk(f"c{c}", *_chunk(2, seed=c, start=10 * c))
+    cache.get_many(np.array([0]))
+    ids, images = _chunk(2, seed=9, start=900)
+    other.write_chunk("c9", ids, images)
+    opened = []
+    real_open = cache._open
+    monkeypatch.setattr(cache, "_open", lambda name: opened.append(name) or real_open(name))
+
+    cache.refresh()
+    np.testing.assert_array_equal(cache.get_many(ids), images)
+
+    assert set(opened) == {"c9"}
+    # Writing through this instance indexes the new chunk without reading any other.
+    cache.write_chunk("d0", *_chunk(1, seed=3, start=700))
+    cache.get_many(np.array([700]))
+    assert set(opened) == {"c9", "d0"}
+
+
+def test_pool_cache_refresh_sees_a_replaced_or_deleted_chunk(tmp_path):
+    cache, other = PoolCache(tmp_path, 8), PoolCache(tmp_path, 8)
+    other.write_chunk("a", *_chunk(2, start=0))
+    cache.get_many(np.array([0, 1]))
+    ids, images = _chunk(2, seed=4, start=50)
+    other.write_chunk("a", ids, images)
+    cache.refresh()
+    np.testing.assert_array_equal(cache.get_many(ids), images)
+    with pytest.raises(KeyError):
+        cache.get_many(np.array([0]))
+    other.delete_chunk("a")
+    cache.refresh()
+    with pytest.raises(KeyError):
+        cache.get_many(ids)
+
+
 def test_pool_cache_atomic_write_leaves_old_chunk_on_failure(tmp_path, monkeypatch):
     cache = PoolCache(tmp_path, 8)
     ids, images = _chunk()

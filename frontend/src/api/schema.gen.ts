@@ -531,8 +531,47 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** @description Import labeled data as free labels (no credit is spent). All or nothing. */
+        /**
+         * @description Start an import of labeled data as free labels (no credit is spent). The archive is
+         *     checked and stored, and a worker imports it: 202 with the job, then follow
+         *     `/imports/{job_id}`. All or nothing: if any image or label is wrong, the job fails and
+         *     lists each problem, and nothing is imported.
+         */
         post: operations["projects_import_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/imports/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The project's import jobs, newest first. */
+        get: operations["projects_imports_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/projects/{project_id}/imports/{job_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One import job: status, progress (`done` of `total`), counts, and every problem found. */
+        get: operations["projects_imports_retrieve"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1252,12 +1291,6 @@ export interface components {
              */
             file: string;
         };
-        DatasetImportOutput: {
-            images_created: number;
-            labels_created: number;
-            already_labeled: number;
-            classes_created: number;
-        };
         /**
          * @description * `query` - query
          *     * `accept` - accept
@@ -1351,6 +1384,45 @@ export interface components {
         ImageUploadOutput: {
             created: components["schemas"]["ImageOutput"][];
             duplicates: components["schemas"]["ImageOutput"][];
+        };
+        ImportError: {
+            /** @description The archive member (or COCO file_name) the problem is in. */
+            file: string;
+            /** @description The COCO annotation id, when the problem is in one. */
+            annotation: number | null;
+            detail: string;
+        };
+        ImportJobOutput: {
+            readonly id: number;
+            readonly status: components["schemas"]["RunStatusEnum"];
+            /** @description checking, then importing. */
+            readonly phase: string;
+            /** @description Images stored so far. */
+            done: number;
+            /** @description Images the archive lists; null until the worker has read it. */
+            total: number | null;
+            /** @description Images checked so far (phase `checking`, before anything is stored). */
+            checked: number;
+            /** @description Images added to the project. */
+            created: number;
+            /** @description Images already in the project, or repeated in the archive. */
+            duplicates: number;
+            /** @description Free labels added. */
+            labels: number;
+            readonly classes_created: number;
+            /** @description Class name in the archive → the existing class it was matched to (case ignored). */
+            class_mapping: {
+                [key: string]: string;
+            };
+            errors: components["schemas"]["ImportError"][];
+            readonly detail: string | null;
+            readonly archive_name: string;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly started_at: string | null;
+            /** Format: date-time */
+            readonly finished_at: string | null;
         };
         InviteOutput: {
             user: components["schemas"]["UserAdminOutput"];
@@ -1491,6 +1563,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["ImageOutput"][];
+        };
+        PaginatedImportJobOutputList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=4
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?page=2
+             */
+            previous?: string | null;
+            results: components["schemas"]["ImportJobOutput"][];
         };
         PaginatedModelVersionOutputList: {
             /** @example 123 */
@@ -5630,12 +5717,168 @@ export interface operations {
             };
         };
         responses: {
-            201: {
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DatasetImportOutput"];
+                    "application/json": components["schemas"]["ImportJobOutput"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_imports_list: {
+        parameters: {
+            query?: {
+                /** @description A page number within the paginated result set. */
+                page?: number;
+                /** @description Number of results to return per page. */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedImportJobOutputList"];
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_imports_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportJobOutput"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */

@@ -15,26 +15,6 @@ export interface components {
                 detail: string;
             }[];
         };
-        ImportJob: {
-            id: number;
-            /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "failed";
-            done: number;
-            total: number | null;
-            created?: number;
-            duplicates?: number;
-            labels?: number;
-            errors?: {
-                file: string;
-                annotation?: number | null;
-                detail: string;
-            }[];
-            detail?: string | null;
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            finished_at?: string | null;
-        };
     };
     responses: never;
     parameters: never;

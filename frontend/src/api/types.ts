@@ -58,8 +58,7 @@ export type HealthReport = paths["/api/projects/{project_id}/health/"]["get"]["r
 export type ApiErrorBody = Schemas["Error"];
 // The schema leaves the items of Error.errors untyped; the upload's 400 fills them with {file, detail, code}.
 export type ImageUploadError = Pending["ImageUploadError"];
-export type ImportJob = Pending["ImportJob"];
-export type DatasetImportResult = Schemas["DatasetImportOutput"];
+export type ImportJob = Schemas["ImportJobOutput"];
 export type BrowserItem = Schemas["BrowserItemOutput"];
 export type BrowserPage = Schemas["BrowserPageOutput"];
 export type ImageRecord = Schemas["ImageRecordOutput"];

@@ -9,7 +9,9 @@ import { ImportStatus } from "./import-export-panel";
 // The import-job contract (/work/briefs/contracts.md): POST /import answers 202 with a job,
 // GET /imports/{id} reports it until it succeeds or fails.
 const job = (over: Partial<ImportJob>): ImportJob => ({
-  id: 9, status: "queued", done: 0, total: null, created: 0, duplicates: 0, labels: 0, errors: [], detail: null, ...over,
+  id: 9, status: "queued", phase: "", done: 0, total: null, checked: 0, created: 0, duplicates: 0, labels: 0,
+  classes_created: 0, class_mapping: {}, errors: [], detail: null, archive_name: "dataset.zip",
+  created_at: "2026-11-28T12:00:00Z", started_at: null, finished_at: null, ...over,
 });
 
 let states: ImportJob[];

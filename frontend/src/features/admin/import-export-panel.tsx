@@ -7,7 +7,7 @@ import { uploadForm } from "../../api/upload";
 import { ErrorMessage } from "../../components/error-message";
 import { Panel } from "../../components/panel";
 import { ProgressBar } from "../../components/progress-bar";
-import { importView, isFinished, isImportJob, type ImportAnswer } from "./import-progress";
+import { importView, isFinished } from "./import-progress";
 
 const EXPORTS = [
   { format: "coco", label: "COCO JSON", hint: "labels and boxes" },
@@ -17,9 +17,9 @@ const EXPORTS = [
 
 export const POLL_MS = 1000;
 
-export function ImportStatus({ projectId, answer }: { projectId: number; answer: ImportAnswer }) {
+export function ImportStatus({ projectId, answer }: { projectId: number; answer: ImportJob }) {
   const queryClient = useQueryClient();
-  const jobId = isImportJob(answer) ? answer.id : null;
+  const jobId = answer.id;
   // The job as the server reports it now: polled until it succeeds or fails.
   const job = useQuery({
     queryKey: ["projects", projectId, "imports", jobId],
@@ -28,8 +28,7 @@ export function ImportStatus({ projectId, answer }: { projectId: number; answer:
       if (isFinished(latest)) void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "stats"] });
       return latest;
     },
-    enabled: jobId !== null,
-    initialData: isImportJob(answer) ? answer : undefined,
+    initialData: answer,
     refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : POLL_MS),
   });
   const view = importView(job.data ?? answer);
@@ -56,11 +55,10 @@ export function ImportStatus({ projectId, answer }: { projectId: number; answer:
 }
 
 export function ImportExportPanel({ projectId }: { projectId: number }) {
-  const queryClient = useQueryClient();
   const input = useRef<HTMLInputElement>(null);
   const [file, setFile] = useState<File | null>(null);
   const [sent, setSent] = useState<number | null>(null);
-  const [answer, setAnswer] = useState<ImportAnswer | null>(null);
+  const [answer, setAnswer] = useState<ImportJob | null>(null);
   const [error, setError] = useState<unknown>(null);
 
   async function onImport(event: FormEvent) {
@@ -72,11 +70,10 @@ export function ImportExportPanel({ projectId }: { projectId: number }) {
     setAnswer(null);
     setSent(0);
     try {
-      const result = await uploadForm<ImportAnswer>(`/api/projects/${projectId}/import`, form, setSent).promise;
+      const result = await uploadForm<ImportJob>(`/api/projects/${projectId}/import`, form, setSent).promise;
       setAnswer(result);
       setFile(null);
       if (input.current) input.current.value = "";
-      if (!isImportJob(result)) void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "stats"] });
     } catch (err) {
       setError(err);
     } finally {
@@ -88,7 +85,7 @@ export function ImportExportPanel({ projectId }: { projectId: number }) {
     <Panel title="Import and export" testId="import-export-panel">
       <h3>Import labeled data</h3>
       <p className="muted small">
-        A ZIP with COCO JSON and its images, YOLO label files and images, or one folder per class. Imported labels are
+        A ZIP with one COCO JSON file and its images (detection), or one folder per class (classification). Imported labels are
         free: they spend no credits. Unlabeled images go through <Link to={`/projects/${projectId}/upload`}>Upload</Link>.
       </p>
       <form className="inline-form" onSubmit={onImport} aria-label="Import a dataset">

@@ -1,15 +1,8 @@
 /**
- * What the import panel shows for an import: the job of the import-job contract
- * (POST /import → 202 job; GET /imports/{id} until it finishes), or the counts of a server
- * that still imports within the request (201).
+ * What the import panel shows for an import job (POST /import → 202 job; GET /imports/{id}
+ * until it finishes).
  */
-import type { DatasetImportResult, ImportJob } from "../../api/types";
-
-export type ImportAnswer = ImportJob | DatasetImportResult;
-
-export function isImportJob(answer: ImportAnswer): answer is ImportJob {
-  return typeof (answer as ImportJob).status === "string" && typeof (answer as ImportJob).id === "number";
-}
+import type { ImportJob } from "../../api/types";
 
 export function isFinished(job: ImportJob): boolean {
   return job.status === "succeeded" || job.status === "failed";
@@ -26,21 +19,7 @@ export interface ImportView {
 const plural = (n: number, word: string) =>
   `${n.toLocaleString("en")} ${word}${n === 1 ? "" : word.endsWith("s") ? "es" : "s"}`;
 
-export function importView(answer: ImportAnswer): ImportView {
-  if (!isImportJob(answer)) {
-    return {
-      fraction: 1,
-      headline: "Import finished.",
-      tone: "success",
-      facts: [
-        `${plural(answer.images_created, "new image")}`,
-        `${plural(answer.labels_created, "label")}`,
-        `${plural(answer.already_labeled, "image")} already labeled`,
-        `${plural(answer.classes_created, "new class")}`,
-      ],
-    };
-  }
-  const job = answer;
+export function importView(job: ImportJob): ImportView {
   const total = job.total ?? null;
   const facts = [
     `${plural(job.created ?? 0, "new image")}`,

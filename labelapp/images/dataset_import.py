@@ -1,0 +1,562 @@
+"""Import of labeled data as free labels (no credit), as a job run by a Celery worker.
+
+Formats: detection, a ZIP with one COCO JSON and the images it names; classification, a ZIP
+with one folder per class.
+
+- The web request (`import_start`) stores the upload (Django has already streamed it to a
+  temporary file), checks the archive's directory (paths, links, sizes, compression ratio,
+  layout) and queues the job: a bad archive is a 400 before anything is queued.
+- The worker (`import_run`) checks everything else before it writes anything: the COCO file,
+  every image, every box. Any problem fails the job with a list of errors, each naming the
+  image file and the COCO annotation id; nothing is written.
+- Then it stores the images in batches of short transactions, updating `done`, so neither
+  memory (one member at a time) nor the database write lock grows with the archive.
+
+Class names are matched to the project's classes case-insensitively (`Apple` in the archive
+labels with the existing class `apple`); each such match is listed in the job's
+`class_mapping` and `detail`. Re-importing an archive is harmless: images already in the
+project are counted as duplicates and labels are never replaced."""
+
+import json
+import logging
+import math
+import posixpath
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from labelapp.labeling.models import Annotation, AnnotationKind
+from labelapp.labeling.services import split_for
+from labelapp.labeling.validation import InvalidAnnotation, clean_boxes
+from labelapp.projects.models import LabelClass, TaskType
+from labelapp.projects.services import label_class_create
+
+from .archives import ArchiveRejected, Member, archive_members, open_zip, read_member
+from .models import ImportJob, ImportStatus, Source, Status
+from .services import image_store, storage_cleanup
+from .validation import UploadRejected, ValidImage, validate_image_bytes
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
+CLASS_NAME_MAX = LabelClass._meta.get_field("name").max_length
+MAX_COCO_BYTES = 512 * 1024 * 1024
+MAX_ERRORS = 200
+#: A batch ends at whichever comes first; it is one transaction, so these bound how long
+#: the SQLite write lock is held (file and thumbnail writes happen inside it).
+BATCH_IMAGES = 50
+BATCH_BYTES = 16 * 1024 * 1024
+#: Progress (and the heartbeat that tells a live job from a dead one) is written this often.
+PROGRESS_EVERY = 200
+PROGRESS_SECONDS = 10.0
+
+
+class ImportFailed(Exception):
+    """Problems found while checking; the job fails with these and nothing is written."""
+
+    def __init__(self, errors: list[dict]):
+        super().__init__(errors[0]["detail"] if errors else "import failed")
+        self.errors = errors
+
+
+@dataclass
+class PlannedImage:
+    path: str  # archive member
+    image_id: object = None  # COCO image id (detection)
+    boxes: list[dict] = field(default_factory=list)  # {x, y, w, h, name, annotation}
+    class_name: str = ""  # classification
+    # Filled by the checking pass:
+    sha256: str = ""
+    width: int = 0
+    height: int = 0
+    format: str = ""
+    duplicate: bool = False
+
+
+@dataclass
+class Plan:
+    images: list[PlannedImage]
+    declared: list[str]  # every class name in the archive, in file order
+    unlisted: int = 0  # image files the COCO file does not name
+
+
+# --- the web request -------------------------------------------------------------------------
+
+
+def import_start(*, project, user, upload) -> ImportJob:
+    """Check the archive's directory and queue the import. `upload` is a Django UploadedFile."""
+    limit = settings.LABELAPP_MAX_IMPORT_BYTES
+    if upload.size > limit:
+        raise ArchiveRejected(f"The archive is over the import limit of {limit} bytes.", code="too_large")
+    upload.seek(0)
+    with open_zip(upload) as archive:
+        _layout_check(project, archive_members(archive))
+    upload.seek(0)
+    # A temporary upload file is moved, not copied, into a file system storage.
+    stored = default_storage.save(f"imports/project-{project.pk}/archive.zip", upload)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(project=project, requested_by=user, archive=stored, archive_name=upload.name[:255])
+            transaction.on_commit(lambda: _queue(job.pk))
+    except Exception:
+        storage_cleanup([stored])
+        raise
+    return job
+
+
+def _queue(job_id: int) -> None:
+    from .tasks import import_dataset_task
+
+    import_dataset_task.delay(job_id)
+
+
+def _layout_check(project, members: list[Member]) -> None:
+    """What the archive's directory alone shows: one COCO JSON (detection) or class folders."""
+    visible = [m for m in members if not _hidden(m.path)]
+    images = [m for m in visible if _is_image(m.path)]
+    if project.task_type == TaskType.DETECTION:
+        jsons = [m for m in visible if m.path.lower().endswith(".json")]
+        if len(jsons) != 1:
+            raise ArchiveRejected(
+                f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.", code="bad_layout"
+            )
+        if jsons[0].size > MAX_COCO_BYTES:
+            raise ArchiveRejected(f"{jsons[0].path}: the COCO file is over {MAX_COCO_BYTES} bytes.", code="too_large")
+    else:
+        loose = [m.path for m in images if "/" not in m.path]
+        if loose:
+            raise ArchiveRejected(
+                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg).", code="bad_layout"
+            )
+    if not images:
+        raise ArchiveRejected("The archive holds no images.", code="empty_import")
+    limit = settings.LABELAPP_MAX_UPLOAD_BYTES
+    big = next((m for m in images if m.size > limit), None)
+    if big is not None:
+        raise ArchiveRejected(f"{big.path}: {big.size} bytes is over the upload limit of {limit} bytes.", code="too_large")
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def import_run(*, job_id: int) -> str:
+    """Run one import job to its end; idempotent (a job that already ended is left alone, a
+    re-delivered one whose worker died is taken over, and images already stored count as
+    duplicates)."""
+    if not _claim(job_id):
+        return "skipped"
+    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    try:
+        with _local_archive(job.archive) as path, open_zip(path) as archive:
+            members = archive_members(archive)
+            plan = _plan(job.project, archive, members)
+            _set(job, total=len(plan.images), phase="checking")
+            classes, mapping = _resolve_classes(job.project, plan)
+            _check(job, archive, {m.path: m for m in members}, plan, classes)
+            _set(job, phase="importing", class_mapping=mapping)
+            _store(job, archive, {m.path: m for m in members}, plan, classes)
+    except ImportFailed as failed:
+        _finish(job, ImportStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
+        return "failed"
+    except (ArchiveRejected, zipfile.BadZipFile) as exc:
+        _finish(job, ImportStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc}).")
+        return "failed"
+    except Exception:
+        logger.exception("import job %s failed", job_id)
+        job.refresh_from_db()
+        _finish(job, ImportStatus.FAILED, detail=(
+            f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
+            "importing the same archive again adds the rest."
+        ))
+        raise
+    _finish(job, ImportStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
+    return "succeeded"
+
+
+def _claim(job_id: int) -> bool:
+    """A queued job, or a running one whose worker went silent (killed: the task is delivered
+    again because it acknowledges late)."""
+    from django.db.models import Q
+
+    now = timezone.now()
+    silent = now - timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
+    return bool(ImportJob.objects.filter(
+        Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=silent), pk=job_id,
+    ).update(status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now, checked=0, done=0, images_created=0,
+             duplicates=0, labels_created=0, classes_created=0))
+
+
+def _set(job: ImportJob, **fields) -> None:
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.heartbeat_at = timezone.now()
+    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at, **fields)
+
+
+def _finish(job: ImportJob, status: str, *, detail: str, errors: list | None = None) -> None:
+    _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
+    if job.archive:
+        storage_cleanup([job.archive])
+
+
+@contextmanager
+def _local_archive(name: str):
+    """A local path of the stored ZIP: the file itself on a file system storage, else a
+    temporary copy made in pieces (S3)."""
+    try:
+        local = default_storage.path(name)
+    except NotImplementedError:
+        local = None
+    if local is not None:
+        yield local
+        return
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, default_storage.open(name, "rb") as source:
+        for piece in iter(lambda: source.read(1024 * 1024), b""):
+            tmp.write(piece)
+        tmp.flush()
+        yield tmp.name
+
+
+# --- planning: what the archive says -------------------------------------------------------------
+
+
+def _plan(project, archive, members: list[Member]) -> Plan:
+    if project.task_type == TaskType.DETECTION:
+        return _plan_coco(archive, members)
+    return _plan_folders(members)
+
+
+def _plan_folders(members: list[Member]) -> Plan:
+    """The request checked that every image sits in a folder; the folder names the class."""
+    images = [
+        PlannedImage(path=m.path, class_name=m.path.split("/")[-2])
+        for m in members if _is_image(m.path) and not _hidden(m.path)
+    ]
+    return Plan(images=images, declared=sorted({image.class_name for image in images}))
+
+
+def _plan_coco(archive, members: list[Member]) -> Plan:
+    """Read and check the COCO file: structure, types, references; every problem is listed."""
+    coco_member = next(m for m in members if m.path.lower().endswith(".json") and not _hidden(m.path))
+    where = coco_member.path
+    try:
+        coco = json.loads(read_member(archive, coco_member, limit=MAX_COCO_BYTES))
+    except RecursionError:
+        raise ImportFailed([_error(where, None, "not a valid COCO file: the JSON is nested too deeply.")]) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportFailed([_error(where, None, f"not a valid COCO file ({exc}).")]) from None
+    if not isinstance(coco, dict):
+        raise ImportFailed([_error(where, None, "not a valid COCO file: the top level must be an object.")])
+    for key, required in (("images", True), ("categories", True), ("annotations", False)):
+        if (key in coco or required) and not isinstance(coco.get(key), list):
+            raise ImportFailed([_error(where, None, f"not a valid COCO file: '{key}' must be a list.")])
+    errors: list[dict] = []
+
+    categories: dict[int, str] = {}
+    for index, category in enumerate(coco["categories"]):
+        if not isinstance(category, dict) or not _is_int(category.get("id")) or not isinstance(category.get("name"), str):
+            errors.append(_error(where, None, f"categories[{index}] must be an object with an integer 'id' and a string 'name'."))
+            continue
+        name = category["name"].strip()
+        if not name or len(name) > CLASS_NAME_MAX:
+            errors.append(_error(where, None, f"category {category['id']}: the name must be 1 to {CLASS_NAME_MAX} characters "
+                                              f"(got {len(name)})."))
+            continue
+        if category["id"] in categories:
+            errors.append(_error(where, None, f"category id {category['id']} is declared twice."))
+            continue
+        categories[category["id"]] = name
+
+    files = {m.path: m for m in members}
+    by_base: dict[str, list[Member]] = {}
+    for member in members:
+        by_base.setdefault(posixpath.basename(member.path), []).append(member)
+    base_dir = posixpath.dirname(where)
+    planned: dict[int, PlannedImage] = {}
+    member_of: dict[str, object] = {}
+    bad_images: set[int] = set()  # their annotations are not reported again
+    for index, entry in enumerate(coco["images"]):
+        _stop_at_limit(errors)
+        if not isinstance(entry, dict) or not _is_int(entry.get("id")):
+            errors.append(_error(where, None, f"images[{index}] must be an object with an integer 'id'."))
+            continue
+        image_id, file_name = entry["id"], entry.get("file_name")
+        if not isinstance(file_name, str) or not file_name.strip():
+            bad_images.add(image_id)
+            errors.append(_error(where, None, f"image {image_id}: 'file_name' must be a non-empty string (got {_short(file_name)})."))
+            continue
+        if image_id in planned:
+            errors.append(_error(file_name, None, f"image id {image_id} is used by two images ({planned[image_id].path} and {file_name})."))
+            continue
+        member = _find_member(file_name, base_dir, files, by_base)
+        if member is None:
+            bad_images.add(image_id)
+            errors.append(_error(file_name, None, f"COCO image {file_name!r} (id {image_id}) is not in the archive."))
+            continue
+        if member.path in member_of:
+            errors.append(_error(member.path, None, f"images {member_of[member.path]} and {image_id} both name this file."))
+            continue
+        member_of[member.path] = image_id
+        planned[image_id] = PlannedImage(path=member.path, image_id=image_id)
+
+    for index, ann in enumerate(coco.get("annotations") or []):
+        _stop_at_limit(errors)
+        if not isinstance(ann, dict):
+            errors.append(_error(where, None, f"annotations[{index}] must be an object, not {_short(ann)}."))
+            continue
+        ann_id = ann.get("id") if _is_int(ann.get("id")) else None
+        label = f"annotation {ann_id}" if ann_id is not None else f"annotations[{index}]"
+        image_id = ann.get("image_id")
+        target = planned.get(image_id) if _is_int(image_id) else None
+        file = target.path if target else where
+        if target is None:
+            if image_id not in bad_images:
+                errors.append(_error(where, ann_id, f"{label}: image_id {_short(image_id)} is not an image of this COCO file."))
+            continue
+        category_id = ann.get("category_id")
+        if not _is_int(category_id) or category_id not in categories:
+            errors.append(_error(file, ann_id, f"{label}: category_id {_short(category_id)} is not a category of this COCO file."))
+            continue
+        bbox = ann.get("bbox")
+        if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
+            errors.append(_error(file, ann_id, f"{label}: 'bbox' must be [x, y, width, height] numbers (got {_short(bbox)})."))
+            continue
+        x, y, w, h = (float(v) for v in bbox)
+        target.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id})
+    if errors:
+        raise ImportFailed(errors)
+    listed = {image.path for image in planned.values()}
+    unlisted = sum(1 for m in members if _is_image(m.path) and not _hidden(m.path) and m.path not in listed)
+    return Plan(images=list(planned.values()), declared=list(categories.values()), unlisted=unlisted)
+
+
+def _find_member(file_name: str, base_dir: str, files: dict, by_base: dict) -> Member | None:
+    clean = file_name.replace("\\", "/")
+    for candidate in (posixpath.join(base_dir, "images", clean), posixpath.join(base_dir, clean)):
+        member = files.get(posixpath.normpath(candidate))
+        if member is not None:
+            return member
+    same_name = by_base.get(posixpath.basename(clean), [])
+    return same_name[0] if len(same_name) == 1 else None
+
+
+def _resolve_classes(project, plan: Plan) -> tuple[dict[str, object], dict[str, str]]:
+    """Archive class name → an existing LabelClass, or the name of a class to create. Matching
+    ignores case; the returned mapping lists the names that differ from the class they matched."""
+    existing = list(project.label_classes.all())
+    exact = {c.name: c for c in existing}
+    folded: dict[str, list] = {}
+    for label_class in existing:
+        folded.setdefault(label_class.name.casefold(), []).append(label_class)
+    classes: dict[str, object] = {}
+    mapping: dict[str, str] = {}
+    created_as: dict[str, str] = {}  # casefold → the first spelling, for names that are new
+    errors = []
+    for name in dict.fromkeys(plan.declared):
+        if len(name) > CLASS_NAME_MAX:
+            errors.append(_error("", None, f"class name {name[:40]!r}… is longer than {CLASS_NAME_MAX} characters."))
+            continue
+        if name in exact:
+            classes[name] = exact[name]
+            continue
+        matches = folded.get(name.casefold(), [])
+        if len(matches) == 1:
+            classes[name] = matches[0]
+            mapping[name] = matches[0].name
+        elif len(matches) > 1:
+            errors.append(_error("", None, f"class {name!r} matches several classes of the project when case is ignored "
+                                           f"({', '.join(sorted(c.name for c in matches))}); rename it in the archive."))
+        elif name.casefold() in created_as:
+            classes[name] = created_as[name.casefold()]
+            mapping[name] = created_as[name.casefold()]
+        else:
+            classes[name] = created_as[name.casefold()] = name
+    if errors:
+        raise ImportFailed(errors)
+    return classes, mapping
+
+
+# --- checking: every image and box, nothing written ----------------------------------------------
+
+
+def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, classes: dict) -> None:
+    errors: list[dict] = []
+    keys = {name: index for index, name in enumerate(classes)}
+    seen: set[str] = set()
+    limit = settings.LABELAPP_MAX_UPLOAD_BYTES
+    reported = time.monotonic()
+    for count, planned in enumerate(plan.images, start=1):
+        try:
+            data = read_member(archive, members[planned.path], limit=limit)
+            valid = validate_image_bytes(posixpath.basename(planned.path), data)
+        except (ArchiveRejected, UploadRejected) as exc:
+            errors.append(_error(planned.path, None, exc.message))
+        else:
+            planned.sha256, planned.width, planned.height, planned.format = valid.sha256, valid.width, valid.height, valid.format
+            planned.duplicate = valid.sha256 in seen
+            seen.add(valid.sha256)
+            for box in planned.boxes:
+                try:
+                    clean_boxes(boxes=[{**box, "label_class": keys[box["name"]]}], class_ids={keys[box["name"]]},
+                                width=valid.width, height=valid.height)
+                except InvalidAnnotation as exc:
+                    detail = exc.message.replace("boxes[0]", "the box", 1)
+                    errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
+        if len(errors) >= MAX_ERRORS:
+            break
+        if count % PROGRESS_EVERY == 0 or time.monotonic() - reported > PROGRESS_SECONDS:
+            _set(job, checked=count)
+            reported = time.monotonic()
+    if errors:
+        raise ImportFailed(errors)
+    _set(job, checked=len(plan.images))
+
+
+# --- storing: short transactions -----------------------------------------------------------------
+
+
+def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, classes: dict) -> None:
+    project = job.project
+    with transaction.atomic():
+        new = {name: label_class_create(project=project, name=name)
+               for name in dict.fromkeys(c for c in classes.values() if isinstance(c, str))}
+        job.classes_created = len(new)
+        ImportJob.objects.filter(pk=job.pk).update(classes_created=job.classes_created)
+    classes = {name: new[c] if isinstance(c, str) else c for name, c in classes.items()}
+    class_ids = {c.pk for c in classes.values()}
+    batch: list[PlannedImage] = []
+    batch_bytes = 0
+    for planned in plan.images:
+        if planned.duplicate:
+            job.duplicates += 1
+            job.done += 1
+            continue
+        batch.append(planned)
+        batch_bytes += members[planned.path].size
+        if len(batch) >= BATCH_IMAGES or batch_bytes >= BATCH_BYTES:
+            _store_batch(job, archive, members, batch, classes, class_ids)
+            batch, batch_bytes = [], 0
+    _store_batch(job, archive, members, batch, classes, class_ids)
+    if job.labels_created:
+        transaction.on_commit(lambda: _after_labels(project.pk))
+
+
+def _store_batch(job: ImportJob, archive, members: dict[str, Member], batch: list[PlannedImage], classes: dict,
+                 class_ids: set[int]) -> None:
+    """One transaction for the batch; members are read one at a time, so memory holds one."""
+    project = job.project
+    config = project.config
+    written: list[str] = []
+    created_ids: list[int] = []
+    counts = {"images_created": 0, "duplicates": 0, "labels_created": 0}
+    try:
+        with transaction.atomic():
+            for planned in batch:
+                data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
+                item = ValidImage(name=posixpath.basename(planned.path), data=data, sha256=planned.sha256,
+                                  width=planned.width, height=planned.height, format=planned.format)
+                image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
+                if created:
+                    counts["images_created"] += 1
+                    created_ids.append(image.pk)
+                else:
+                    counts["duplicates"] += 1
+                if image.status in (Status.LABELED, Status.RESERVED) or Annotation.objects.filter(image=image).exists():
+                    continue
+                annotation = Annotation(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True)
+                if project.task_type == TaskType.DETECTION:
+                    boxes = [{**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk} for b in planned.boxes]
+                    annotation.boxes = clean_boxes(boxes=boxes, class_ids=class_ids, width=image.width, height=image.height)
+                else:
+                    annotation.label_class = classes[planned.class_name]
+                annotation.save()
+                image.status = Status.LABELED
+                image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+                image.labeled_at = timezone.now()
+                image.save(update_fields=["status", "split", "labeled_at"])
+                counts["labels_created"] += 1
+            for name, value in counts.items():
+                setattr(job, name, getattr(job, name) + value)
+            job.done += len(batch)
+            _set(job, done=job.done, images_created=job.images_created, duplicates=job.duplicates,
+                 labels_created=job.labels_created)
+            if created_ids:
+                transaction.on_commit(lambda: _after_images(project.pk, created_ids))
+    except Exception:
+        storage_cleanup(written)
+        raise
+
+
+def _after_images(project_id: int, image_ids: list[int]) -> None:
+    from labelapp.training.dispatch import images_added
+
+    images_added(project_id=project_id, image_ids=image_ids)
+
+
+def _after_labels(project_id: int) -> None:
+    from labelapp.training.dispatch import labels_added
+
+    labels_added(project_id=project_id)
+
+
+# --- reports ---------------------------------------------------------------------------------------
+
+
+def _success_summary(job: ImportJob, plan: Plan, mapping: dict[str, str]) -> str:
+    parts = [f"Imported {job.images_created} images and {job.labels_created} labels; "
+             f"{job.duplicates} images were already in the project or repeated in the archive."]
+    if mapping:
+        pairs = ", ".join(f"{name!r} → {target!r}" for name, target in mapping.items())
+        parts.append(f"Class names matched to existing classes ignoring case: {pairs}.")
+    if plan.unlisted:
+        parts.append(f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported.")
+    return " ".join(parts)
+
+
+def _failure_summary(errors: list[dict]) -> str:
+    first = errors[0]
+    where = first["file"] + (f" (annotation {first['annotation']})" if first["annotation"] is not None else "")
+    more = f" and {len(errors) - 1} more problems" if len(errors) > 1 else ""
+    head = f"{where}: " if first["file"] else ""
+    return f"Nothing was imported: {head}{first['detail']}{more}. Fix the archive and import it again."
+
+
+def _error(file: str, annotation, detail: str) -> dict:
+    return {"file": file, "annotation": annotation, "detail": detail}
+
+
+def _stop_at_limit(errors: list[dict]) -> None:
+    if len(errors) >= MAX_ERRORS:
+        raise ImportFailed(errors)
+
+
+def _short(value) -> str:
+    """A value for a message: scalars as they are, containers by kind and length."""
+    if isinstance(value, (list, dict)):
+        return f"a {'list' if isinstance(value, list) else 'object'} of {len(value)} items"
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_image(path: str) -> bool:
+    return posixpath.splitext(path)[1].lower() in IMAGE_SUFFIXES
+
+
+def _hidden(path: str) -> bool:
+    return any(part.startswith(".") or part == "__MACOSX" for part in path.split("/"))
