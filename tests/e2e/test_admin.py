@@ -83,12 +83,14 @@ def test_annotator_cannot_open_the_admin_page(page, live_server, login, porch):
 
 def test_admin_sees_training_rescore_learning_curve_and_health(page, live_server, login, shoot, porch):
     from labelapp.labeling.models import Annotation, AnnotationKind
+    from labelapp.images.models import Image, Split, Status
     from labelapp.training.models import LearningCurve, RescoreJob, TrainingRun
 
     project, images, classes, version = porch["project"], porch["images"], porch["classes"], porch["version"]
     for image, boxes in ((images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]), (images[3], [(150, 90, 50, 50, 0)])):
         Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
                                   boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes])
+        Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)  # something to train on
     RescoreJob.objects.create(project=project, model_version=version, chunks_total=8, chunks_done=3, images_total=400,
                               status="running")
     for strategy, values in (("least_confident", (0.2, 0.45, 0.6)), ("random", (0.2, 0.3, 0.4))):
