@@ -19,7 +19,7 @@ class CreditEntryOutputSerializer(serializers.ModelSerializer):
 
 
 class CreditGrantInputSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    amount = serializers.IntegerField(min_value=1, max_value=services.MAX_GRANT)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

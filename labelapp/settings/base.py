@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so its request id exists when a later middleware or a view fails.
+    "labelapp.core.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -124,6 +126,8 @@ if AWS_STORAGE_BUCKET_NAME:
 LABELAPP_MAX_UPLOAD_BYTES = env.int("LABELAPP_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
 LABELAPP_MAX_IMAGE_PIXELS = env.int("LABELAPP_MAX_IMAGE_PIXELS", default=40_000_000)
 LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=500 * 1024 * 1024)
+# Image files no row names (an upload killed before its commit) are deleted after this long.
+LABELAPP_ORPHAN_GRACE_SECONDS = env.int("LABELAPP_ORPHAN_GRACE_SECONDS", default=6 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("LABELAPP_MAX_FILES_PER_REQUEST", default=200)
@@ -188,6 +192,10 @@ CELERY_BEAT_SCHEDULE = {
     "recover-stale-synthesis": {
         "task": "labelapp.production.recover_stale_synthesis",
         "schedule": 30.0,
+    },
+    "sweep-orphan-files": {
+        "task": "labelapp.images.sweep_orphan_files",
+        "schedule": 3600.0,
     },
     "affirm-unflagged-predictions": {
         "task": "labelapp.production.affirm_unflagged",
