@@ -76,7 +76,7 @@ def test_item5_boxes_per_annotation_are_bounded(client_for, pool, detection_proj
     boxes = [{"x": 1, "y": 1, "w": 2, "h": 2, "label_class": class_id}] * (MAX_BOXES + 1)
     response = annotator.post(f"/api/projects/{detection_project.pk}/annotations",
                               {"image": item["image"]["id"], "boxes": boxes}, format="json")
-    assert response.status_code == 400 and str(MAX_BOXES) in response.json()["detail"]
+    assert response.status_code == 400 and str(MAX_BOXES) in response.json()["detail"], response.json()
 
 
 def test_item5_credit_counters_hold_more_than_32_bits(detection_project):

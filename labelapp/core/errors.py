@@ -92,6 +92,29 @@ def exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" in response.data:
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" in response.data:
         response.data.setdefault("code", getattr(response.data["detail"], "code", "error"))
+    elif isinstance(exc, exceptions.ValidationError):
+        # Field errors keep their per-field lists and gain the one shape every error has.
+        response.data = {"detail": _first_error(response.data), "code": "invalid", **_as_dict(response.data)}
     return response
+
+
+def _as_dict(data) -> dict:
+    return data if isinstance(data, dict) else {"errors": data}
+
+
+def _first_error(data, path: str = "") -> str:
+    """`field: message` (or `field[2].key: message`) of the first error, for people."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            return _first_error(value, f"{path}.{key}" if path else str(key))
+    if isinstance(data, list) and data:
+        if all(isinstance(item, str) for item in data):
+            return f"{path}: {data[0]}" if path else str(data[0])
+        for index, item in enumerate(data):
+            if item:
+                return _first_error(item, f"{path}[{index}]")
+    return f"{path}: invalid" if path else "Invalid input."

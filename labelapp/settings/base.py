@@ -139,6 +139,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only, so the schema offers no form bodies that cannot carry nested fields
+    # (settings, boxes); the upload views declare multipart themselves (issue 14 item 12).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "labelapp.core.pagination.PageNumberPagination",
@@ -161,6 +164,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "labelapp.api.schema.add_error_responses",
+        "labelapp.api.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "labelapp.images.models.Status",

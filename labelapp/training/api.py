@@ -46,8 +46,12 @@ class LearningCurveOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "strategy", "metric", "points", "created_at"]
 
 
+class LiveLearningCurveOutputSerializer(LearningCurveOutputSerializer):
+    created_at = serializers.DateTimeField(allow_null=True, help_text="When its newest point was made; null before the first model version.")
+
+
 class LearningCurvesOutputSerializer(serializers.Serializer):
-    live = LearningCurveOutputSerializer(help_text="This project's own model versions: credits spent → metric.")
+    live = LiveLearningCurveOutputSerializer(help_text="This project's own model versions: credits spent → metric.")
     runs = LearningCurveOutputSerializer(many=True, help_text="Stored simulations (active vs random).")
 
 
@@ -108,9 +112,9 @@ class LearningCurveView(ProjectScopedMixin, APIView):
     @extend_schema(responses=LearningCurvesOutputSerializer)
     def get(self, request, project_id):
         metric = "map50" if self.project.task_type == "detection" else "accuracy"
-        versions = ModelVersion.objects.filter(project=self.project).order_by("number")
+        versions = list(ModelVersion.objects.filter(project=self.project).order_by("number"))
         live = {
-            "id": 0, "strategy": "live", "metric": metric, "created_at": None,
+            "id": 0, "strategy": "live", "metric": metric, "created_at": versions[-1].created_at if versions else None,
             "points": [
                 {"credits_spent": v.credits_spent, "labels": v.labels_seen, "model_version": v.number,
                  **{f"{split}{suffix}": (v.metrics.get(split) or {}).get(key)
