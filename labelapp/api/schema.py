@@ -16,6 +16,8 @@ ERROR_STATUSES = {
     "403": "Signed in, but your role does not allow this (or the CSRF token is missing).",
     "404": "No such object, or not in a project you are a member of.",
     "409": "Conflict with the current state (budget exhausted, pool empty, training already running...).",
+    "413": "The request body is over the size limit.",
+    "415": "Unsupported body type: send JSON (multipart for the file uploads).",
     "429": "Too many requests (login throttling).",
 }
 

@@ -62,7 +62,8 @@ class QueueSkipInputSerializer(serializers.Serializer):
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer):
-    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                             help_text="null for labels no person made (imported, affirmed).")
     boxes = BoxSerializer(many=True)
 
     class Meta:

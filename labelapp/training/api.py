@@ -1,3 +1,4 @@
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -19,7 +20,8 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
 
 class TrainingRunOutputSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
-    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True,
+                                                 help_text="Version number it made; null until it succeeds.")
 
     class Meta:
         model = TrainingRun
@@ -103,7 +105,8 @@ class RescoreProgressView(ProjectScopedMixin, APIView):
             RescoreJob.objects.filter(project=self.project).select_related("model_version")
             .order_by("-model_version__number", "-images_total", "-id").first()
         )
-        return Response(RescoreJobOutputSerializer(job).data if job else None)
+        # JSON `null` (not an empty body) before the first rescore, as the schema says.
+        return JsonResponse(RescoreJobOutputSerializer(job).data if job else None, safe=False)
 
 
 class LearningCurveView(ProjectScopedMixin, APIView):

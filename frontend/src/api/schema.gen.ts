@@ -847,8 +847,8 @@ export interface components {
             image: number;
             label_class?: number | null;
             boxes: components["schemas"]["Box"][];
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly annotator: string;
+            /** @description null for labels no person made (imported, affirmed). */
+            readonly annotator: string | null;
             /** Format: double */
             seconds_spent?: number;
             kind?: components["schemas"]["AnnotationOutputKindEnum"];
@@ -868,8 +868,12 @@ export interface components {
          */
         AnnotationOutputKindEnum: "human" | "imported" | "verified" | "affirmed";
         AnnotationSubmitInputRequest: {
+            /** Format: int64 */
             image: number;
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
@@ -1008,8 +1012,8 @@ export interface components {
             kind: components["schemas"]["CreditEntryOutputKindEnum"];
             /** Format: int64 */
             amount: number;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly actor: string;
+            /** @description Who; null for the system (expiries, beat jobs). */
+            readonly actor: string | null;
             image?: number | null;
             note?: string;
             /** Format: date-time */
@@ -1144,9 +1148,21 @@ export interface components {
         };
         LearningCurvesOutput: {
             /** @description This project's own model versions: credits spent → metric. */
-            live: components["schemas"]["LearningCurveOutput"];
+            live: components["schemas"]["LiveLearningCurveOutput"];
             /** @description Stored simulations (active vs random). */
             runs: components["schemas"]["LearningCurveOutput"][];
+        };
+        LiveLearningCurveOutput: {
+            readonly id: number;
+            strategy: string;
+            metric?: string;
+            /** @description [{"credits_spent", "labels", "val", "test", "model_version"}] */
+            points?: unknown;
+            /**
+             * Format: date-time
+             * @description When its newest point was made; null before the first model version.
+             */
+            created_at: string | null;
         };
         LoginInputRequest: {
             username: string;
@@ -1298,6 +1314,7 @@ export interface components {
             results: components["schemas"]["UserAdminOutput"][];
         };
         PatchedAnnotationUpdateInputRequest: {
+            /** Format: int64 */
             label_class?: number | null;
             boxes?: {
                 [key: string]: unknown;
@@ -1666,6 +1683,7 @@ export interface components {
             balance: components["schemas"]["BalanceOutput"];
         };
         QueueSkipInputRequest: {
+            /** Format: int64 */
             image: number;
         };
         Reason: {
@@ -1917,8 +1935,11 @@ export interface components {
             error?: string;
             /** Format: int64 */
             labels_at_start?: number;
-            /** Format: int64 */
-            readonly model_version: number;
+            /**
+             * Format: int64
+             * @description Version number it made; null until it succeeds.
+             */
+            readonly model_version: number | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2023,6 +2044,7 @@ export interface components {
             model_version: number;
         };
         VerificationRecordInputRequest: {
+            /** Format: int64 */
             prediction: number;
             verdict: components["schemas"]["VerdictEnum"];
             /** @description The real count; one that differs from the prediction makes it incorrect. */
@@ -2146,6 +2168,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2167,8 +2207,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LoginInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LoginInputRequest"];
-                "multipart/form-data": components["schemas"]["LoginInputRequest"];
             };
         };
         responses: {
@@ -2218,6 +2256,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2297,6 +2353,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2363,6 +2437,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2521,6 +2613,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2542,8 +2652,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ApiTokenCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ApiTokenCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["ApiTokenCreateInputRequest"];
             };
         };
         responses: {
@@ -2593,6 +2701,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2667,6 +2793,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2754,6 +2898,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2775,8 +2937,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["ProjectCreateInputRequest"];
             };
         };
         responses: {
@@ -2826,6 +2986,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2908,6 +3086,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2982,6 +3178,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3005,8 +3219,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectUpdateInputRequest"];
             };
         };
         responses: {
@@ -3056,6 +3268,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3149,6 +3379,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3172,8 +3420,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AnnotationSubmitInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["AnnotationSubmitInputRequest"];
-                "multipart/form-data": components["schemas"]["AnnotationSubmitInputRequest"];
             };
         };
         responses: {
@@ -3223,6 +3469,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3306,6 +3570,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3330,8 +3612,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
             };
         };
         responses: {
@@ -3381,6 +3661,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3463,6 +3761,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3486,8 +3802,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LabelClassInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LabelClassInputRequest"];
-                "multipart/form-data": components["schemas"]["LabelClassInputRequest"];
             };
         };
         responses: {
@@ -3537,6 +3851,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3620,6 +3952,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3695,6 +4045,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3719,8 +4087,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedLabelClassInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedLabelClassInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedLabelClassInputRequest"];
             };
         };
         responses: {
@@ -3770,6 +4136,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3852,6 +4236,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3875,8 +4277,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreditGrantInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CreditGrantInputRequest"];
-                "multipart/form-data": components["schemas"]["CreditGrantInputRequest"];
             };
         };
         responses: {
@@ -3926,6 +4326,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4006,6 +4424,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4169,6 +4605,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4239,6 +4693,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4362,6 +4834,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4434,6 +4924,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4517,6 +5025,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4593,6 +5119,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4662,6 +5206,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4748,6 +5310,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4816,6 +5396,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4976,6 +5574,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4999,8 +5615,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["MembershipCreateInputRequest"];
             };
         };
         responses: {
@@ -5050,6 +5664,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5133,6 +5765,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5208,6 +5858,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5232,8 +5900,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedMembershipUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateInputRequest"];
             };
         };
         responses: {
@@ -5283,6 +5949,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5370,6 +6054,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5442,6 +6144,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5532,6 +6252,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5555,8 +6293,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["QueueSkipInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["QueueSkipInputRequest"];
-                "multipart/form-data": components["schemas"]["QueueSkipInputRequest"];
             };
         };
         responses: {
@@ -5606,6 +6342,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5688,6 +6442,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5756,6 +6528,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5850,6 +6640,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5925,6 +6733,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5948,8 +6774,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SynthesisStartInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SynthesisStartInputRequest"];
-                "multipart/form-data": components["schemas"]["SynthesisStartInputRequest"];
             };
         };
         responses: {
@@ -5999,6 +6823,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6075,6 +6917,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6162,6 +7022,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6230,6 +7108,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6317,6 +7213,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6385,6 +7299,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6468,6 +7400,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6491,8 +7441,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VerificationRecordInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["VerificationRecordInputRequest"];
-                "multipart/form-data": components["schemas"]["VerificationRecordInputRequest"];
             };
         };
         responses: {
@@ -6542,6 +7490,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6624,6 +7590,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6692,6 +7676,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
