@@ -66,6 +66,8 @@ def test_item10_malformed_bodies_are_json_400(client_for, detection_project):
     admin = client_for("admin")
     url = f"/api/projects/{detection_project.pk}/credits/grant"
     _is_json_error(admin.generic("POST", url, b"{not json", content_type="application/json"), 400)
-    _is_json_error(admin.generic("POST", url, b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"), 400)
+    _is_json_error(admin.generic("POST", url, b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"), 415)
+    upload = f"/api/projects/{detection_project.pk}/images"
+    _is_json_error(admin.generic("POST", upload, b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"), 400)
     field = _is_json_error(admin.post(url, {"amount": "many"}, format="json"), 400, "invalid")
     assert field["detail"].startswith("amount:") and field["amount"]
