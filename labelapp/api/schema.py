@@ -1,6 +1,8 @@
 """OpenAPI post-processing: every operation documents the error responses it can give,
 all in the one error shape `{"detail", "code"}` (plus `errors` for rejected uploads)."""
 
+from labelapp.core.fields import NULLABLE_RESPONSE
+
 ERROR_SCHEMA = {
     "type": "object",
     "properties": {
@@ -28,6 +30,9 @@ def add_error_responses(result, generator, request, public):
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
+            if operation.pop(NULLABLE_RESPONSE, False):
+                for media in operation["responses"].get("200", {}).get("content", {}).values():
+                    media["schema"] = {"allOf": [media["schema"]], "nullable": True}
             for status, description in ERROR_STATUSES.items():
                 operation["responses"].setdefault(
                     status,

@@ -5,6 +5,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import NULLABLE_RESPONSE
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 
 from . import selectors, services
@@ -98,7 +99,7 @@ class RescoreProgressView(ProjectScopedMixin, APIView):
 
     read_roles = ADMINS
 
-    @extend_schema(responses=RescoreJobOutputSerializer(allow_null=True))
+    @extend_schema(responses=RescoreJobOutputSerializer, extensions={NULLABLE_RESPONSE: True})
     def get(self, request, project_id):
         # The newest version's pool rescore, not the one-image jobs that score new uploads.
         job = (

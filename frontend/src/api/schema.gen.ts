@@ -6394,7 +6394,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RescoreJobOutput"];
+                    "application/json": components["schemas"]["RescoreJobOutput"] | null;
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */
