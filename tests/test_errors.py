@@ -71,3 +71,12 @@ def test_item10_malformed_bodies_are_json_400(client_for, detection_project):
     _is_json_error(admin.generic("POST", upload, b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"), 400)
     field = _is_json_error(admin.post(url, {"amount": "many"}, format="json"), 400, "invalid")
     assert field["detail"].startswith("amount:") and field["amount"]
+
+
+def test_item10_a_csrf_failure_outside_drf_is_json(users):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(users["admin"])
+    response = client.post("/admin/logout/")
+    _is_json_error(response, 403, "csrf_failed")

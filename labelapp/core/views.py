@@ -43,3 +43,8 @@ def server_error(request):
     request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
     logger.error("unhandled error, request_id=%s %s %s", request_id, request.method, request.path)
     return server_error_response(request_id)
+
+
+def csrf_failure(request, reason=""):
+    return json_error(403, f"CSRF check failed: {reason or 'missing or wrong token'}. Send the csrftoken cookie back as X-CSRFToken.",
+                      "csrf_failed")

@@ -45,7 +45,7 @@ EXIF_ORIENTATION = 0x0112
 HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 
 
-def normalized_for_storage(image: PilImage.Image, fmt: str) -> PilImage.Image | None:
+def normalized_for_storage(image: PilImage.Image) -> PilImage.Image | None:
     """The image to store instead of the upload, or None to store the upload as it is.
 
     Issue 14 item 8: one coordinate system and one set of pixels for the stored size, the
@@ -89,8 +89,6 @@ def _encode(image: PilImage.Image, fmt: str) -> bytes:
             image = image.convert("RGB")
     elif fmt == "WEBP":
         options.update(quality=95)
-    elif fmt == "GIF":
-        options.pop("exif", None)
     image.save(out, format=fmt, **options)
     return out.getvalue()
 
@@ -134,7 +132,7 @@ def validate_image_bytes(name: str, data: bytes, *, content_type: str | None = N
             # verify() does not decode pixel data; a full load catches truncated files.
             with PilImage.open(io.BytesIO(data)) as full:
                 full.load()
-                normalized = normalized_for_storage(full, fmt) if fmt in ALLOWED_FORMATS else None
+                normalized = normalized_for_storage(full) if fmt in ALLOWED_FORMATS else None
                 if normalized is not None:
                     stored = _encode(normalized, fmt)
                     width, height = normalized.size

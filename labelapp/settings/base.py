@@ -207,6 +207,7 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+CSRF_FAILURE_VIEW = "labelapp.core.views.csrf_failure"  # JSON like every other error
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the SPA reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
