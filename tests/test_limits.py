@@ -79,14 +79,34 @@ def test_item5_boxes_per_annotation_are_bounded(client_for, pool, detection_proj
     assert response.status_code == 400 and str(MAX_BOXES) in response.json()["detail"], response.json()
 
 
+def _grant_past_32_bits(project):
+    for _ in range(216):
+        credit_grant(project=project, amount=MAX_GRANT)
+    balance = CreditBalance.objects.get(project=project)
+    assert balance.granted == 216 * MAX_GRANT > 2**31
+    return balance
+
+
 def test_item5_credit_counters_hold_more_than_32_bits(detection_project):
-    """214 grants of 10 M overflowed PostgreSQL's integer; the counters are 64-bit now
-    (this runs on PostgreSQL in tests/test_concurrency_postgres.py's environment as well)."""
+    """214 grants of 10 M overflowed PostgreSQL's integer: the counters are 64-bit now."""
+    _grant_past_32_bits(detection_project)
+    assert CreditBalance._meta.get_field("granted").get_internal_type() == "PositiveBigIntegerField"
+
+
+@pytest.mark.postgres
+def test_item5_credit_counters_hold_more_than_32_bits_on_postgresql(pool, detection_project, client_for):
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    before = CreditBalance.objects.get(project=detection_project).granted
     for _ in range(216):
         credit_grant(project=detection_project, amount=MAX_GRANT)
-    balance = CreditBalance.objects.get(project=detection_project)
-    assert balance.granted == 216 * MAX_GRANT > 2**31
-    assert CreditBalance._meta.get_field("granted").get_internal_type() == "PositiveBigIntegerField"
+    client = client_for("annotator")
+    # The queue's reserve is a raw UPDATE on the counters: it must work past 2^31 as well.
+    response = client.post(f"/api/projects/{detection_project.pk}/queue/next")
+    assert response.status_code == 201, response.content
+    assert response.json()["balance"] == {"granted": before + 216 * MAX_GRANT, "reserved": 1, "spent": 0,
+                                           "available": before + 216 * MAX_GRANT - 1}
 
 
 def test_item5_one_grant_and_the_total_are_capped(client_for, detection_project):
