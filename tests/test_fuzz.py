@@ -49,6 +49,8 @@ def _config(role_headers: dict, project_id: int, *, stateful: bool) -> Schemathe
     )}
     return SchemathesisConfig.from_dict({
         "seed": 14,
+        # No state carried between runs (nor files written into the repository).
+        "cache": {"enabled": False},
         "workers": 1,
         "max-time": SECONDS_STATEFUL if stateful else SECONDS_UNIT_PHASES,
         "headers": role_headers,
