@@ -98,7 +98,8 @@ def exception_handler(exc, context):
         response.data.setdefault("code", getattr(response.data["detail"], "code", "error"))
     elif isinstance(exc, exceptions.ValidationError):
         # Field errors keep their per-field lists and gain the one shape every error has.
-        response.data = {"detail": _first_error(response.data), "code": "invalid", **_as_dict(response.data)}
+        response.data = {"detail": "; ".join(_messages(response.data)) or "Invalid input.", "code": "invalid",
+                         **_as_dict(response.data)}
     return response
 
 
@@ -106,15 +107,12 @@ def _as_dict(data) -> dict:
     return data if isinstance(data, dict) else {"errors": data}
 
 
-def _first_error(data, path: str = "") -> str:
-    """`field: message` (or `field[2].key: message`) of the first error, for people."""
+def _messages(data, path: str = "") -> list[str]:
+    """Every `field: message` (or `field[2].key: message`) in a DRF error structure, for people."""
     if isinstance(data, dict):
-        for key, value in data.items():
-            return _first_error(value, f"{path}.{key}" if path else str(key))
-    if isinstance(data, list) and data:
+        return [m for key, value in data.items() for m in _messages(value, f"{path}.{key}" if path else str(key))]
+    if isinstance(data, list):
         if all(isinstance(item, str) for item in data):
-            return f"{path}: {data[0]}" if path else str(data[0])
-        for index, item in enumerate(data):
-            if item:
-                return _first_error(item, f"{path}[{index}]")
-    return f"{path}: invalid" if path else "Invalid input."
+            return [f"{path}: {item}" if path and path != "non_field_errors" else str(item) for item in data]
+        return [m for index, item in enumerate(data) if item for m in _messages(item, f"{path}[{index}]")]
+    return [f"{path}: {data}" if path else str(data)]
