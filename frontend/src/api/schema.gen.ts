@@ -1433,6 +1433,7 @@ export interface components {
             /**
              * @description Default depends on the task type.
              *
+             *     * `adaptive` - adaptive
              *     * `random` - random
              *     * `least_confident` - least_confident
              *     * `margin` - margin
@@ -1551,6 +1552,7 @@ export interface components {
             /**
              * @description Default depends on the task type.
              *
+             *     * `adaptive` - adaptive
              *     * `random` - random
              *     * `least_confident` - least_confident
              *     * `margin` - margin
@@ -1690,6 +1692,8 @@ export interface components {
             strategy: string;
             /** Format: double */
             score: number;
+            /** @description Why this image, in words: "typical of cluster 12 of 40 (85 images, none labeled)", "margin 0.04 (dog vs cat)", or an evaluation draw. */
+            explanation: string | null;
         };
         RescoreJobOutput: {
             readonly id: number;
@@ -1779,7 +1783,8 @@ export interface components {
          */
         StateEnum: "pending" | "correct" | "incorrect" | "affirmed";
         /**
-         * @description * `random` - random
+         * @description * `adaptive` - adaptive
+         *     * `random` - random
          *     * `least_confident` - least_confident
          *     * `margin` - margin
          *     * `entropy` - entropy
@@ -1788,7 +1793,7 @@ export interface components {
          *     * `detection_near_threshold` - detection_near_threshold
          * @enum {string}
          */
-        StrategyEnum: "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
+        StrategyEnum: "adaptive" | "random" | "least_confident" | "margin" | "entropy" | "detection_mean" | "detection_max" | "detection_near_threshold";
         StreamCountersOutput: {
             seen: number;
             queried: number;
@@ -2483,8 +2488,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SetPasswordInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SetPasswordInputRequest"];
-                "multipart/form-data": components["schemas"]["SetPasswordInputRequest"];
             };
         };
         responses: {
@@ -2533,6 +2536,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4524,6 +4545,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5492,6 +5531,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7779,6 +7836,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7800,8 +7875,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UserCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["UserCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["UserCreateInputRequest"];
             };
         };
         responses: {
@@ -7851,6 +7924,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7933,6 +8024,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7956,8 +8065,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedUserUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedUserUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedUserUpdateInputRequest"];
             };
         };
         responses: {
@@ -8007,6 +8114,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8082,6 +8207,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
