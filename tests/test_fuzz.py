@@ -19,7 +19,7 @@ ROLES = ("anonymous", "annotator", "verifier", "admin")
 EXAMPLES_PER_OPERATION = 5
 #: Budgets, not assertions: the engine stops starting new work after this many seconds. Each
 #: phase gets its own run and budget, so a slow phase (on a busy machine) cannot starve the next.
-SECONDS_PER_PHASE = {"examples": 10, "coverage": 25, "fuzzing": 20, "stateful": 15}
+SECONDS_PER_PHASE = {"examples": 10, "coverage": 20, "fuzzing": 20, "stateful": 30}
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance", "response_schema_conformance")
 #: Operations that would end the fuzzer's own session, token, membership or project mid-run
 #: (each is covered by its own tests); the rest of the API is fuzzed.
@@ -65,14 +65,15 @@ def _config(role_headers: dict, project_id: int, *, phase: str) -> SchemathesisC
     })
 
 
-def _run(app, headers: dict, project_id: int, *, phase: str) -> tuple[list[str], dict[str, Status]]:
+def _run(app, headers: dict, project_id: int, *, phase: str) -> tuple[list[str], dict[str, str]]:
     schema = schemathesis.openapi.from_wsgi("/api/schema/", app, config=_config(headers, project_id, phase=phase))
     for method, path in SKIPPED:
         schema = schema.exclude(method=method, path=path)
     failures, phases = [], {}
     for event in from_schema(schema).execute():
         if isinstance(event, events.PhaseFinished):
-            phases[str(event.phase.name)] = event.status
+            reason = f" ({event.phase.skip_reason})" if event.phase.skip_reason else ""
+            phases[str(event.phase.name)] = f"{event.status}{reason}"
         elif isinstance(event, events.ScenarioFinished):
             for case_id, checks in event.recorder.checks.items():
                 for check in checks:
@@ -99,4 +100,4 @@ def test_item13_every_phase_every_role_no_server_error_and_schema_conformant(wsg
         ran[phase] = str(phases.get(phase))
     assert not failures, f"{len(failures)} failures:\n" + "\n".join(dict.fromkeys(failures))
     # The schema has no explicit examples, so that phase starts and skips; the others run.
-    assert "examples" in ran and all(ran[name] not in ("skip", "None") for name in ("coverage", "fuzzing", "stateful")), " ".join(f"{k}={v}" for k, v in ran.items())
+    assert "examples" in ran and all(not ran[name].startswith(("skip", "None")) for name in ("coverage", "fuzzing", "stateful")), " ".join(f"{k}={v}" for k, v in ran.items())

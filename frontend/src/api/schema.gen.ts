@@ -4917,6 +4917,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadOutput"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
