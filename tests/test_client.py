@@ -25,6 +25,7 @@ from labelapp.client import (
     OfflineError,
 )
 from labelapp.client.cli import main
+from labelapp.client.client import normalize_url
 from labelapp.images.models import Image
 from tests.conftest import jpeg_bytes, wait_for
 
@@ -51,6 +52,67 @@ def closed_port():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class SwitchableProxy:
+    """A TCP proxy on a fixed local port in front of the live server: `down()` stops
+    listening (connections are refused, as when the server is unreachable), `up()` listens
+    again on the same port. The client sees one server URL go away and come back."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.listener = None
+
+    def up(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
+
+    def _accept(self, listener) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+
+@pytest.fixture
+def flaky(server):
+    """The live server behind a proxy that starts down: queue offline, then `flaky.up()`."""
+    from urllib.parse import urlparse
+
+    proxy = SwitchableProxy(urlparse(server).port)
+    yield proxy
+    proxy.down()
 
 
 @pytest.fixture
@@ -154,15 +216,15 @@ def test_a_bad_file_in_a_batch_is_rejected_with_the_servers_reason_and_the_rest_
 # --- offline cache --------------------------------------------------------------------------
 
 
-def test_offline_uploads_are_queued_then_synced_once(server, token, detection_project, cache_dir, tmp_path, closed_port, capsys):
+def test_offline_uploads_are_queued_then_synced_once(server, token, detection_project, cache_dir, tmp_path, flaky, capsys):
     folder = tmp_path / "field"
     write_images(folder, range(10))
     (folder / "bad.png").write_bytes(b"\x89PNG but truncated")
 
-    assert cli("upload", "-p", detection_project.pk, "-q", folder, url=closed_port, token=token, cache_dir=cache_dir) == 3
+    assert cli("upload", "-p", detection_project.pk, "-q", folder, url=flaky.url, token=token, cache_dir=cache_dir) == 3
     assert "11 queued offline" in capsys.readouterr().err
     # The same folder again while still offline queues nothing twice.
-    assert cli("upload", "-p", detection_project.pk, "-q", folder, url=closed_port, token=token, cache_dir=cache_dir) == 3
+    assert cli("upload", "-p", detection_project.pk, "-q", folder, url=flaky.url, token=token, cache_dir=cache_dir) == 3
     cache = OfflineCache(cache_dir)
     status = cache.status()
     assert status.items == 11
@@ -175,7 +237,8 @@ def test_offline_uploads_are_queued_then_synced_once(server, token, detection_pr
     assert "queued: 11 items" in out and f"{status.bytes} bytes" in out
 
     assert stored(detection_project) == (0, 0)
-    assert cli("sync", "-q", url=server, token=token, cache_dir=cache_dir) == 1  # 1: the bad file was refused
+    flaky.up()
+    assert cli("sync", "-q", url=flaky.url, token=token, cache_dir=cache_dir) == 1  # 1: the bad file was refused
     err = capsys.readouterr().err
     assert "sent 10 (10 new" in err and "1 rejected" in err and "0 still queued" in err
     assert stored(detection_project) == (10, 10)
@@ -190,39 +253,81 @@ def test_offline_uploads_are_queued_then_synced_once(server, token, detection_pr
     assert "queued: 0 items, 0 bytes" in out and "bad.png" in out and rejected.detail in out
 
     # Back online, the upload finds everything confirmed.
-    assert cli("upload", "-p", detection_project.pk, "-q", tmp_path / "moved", folder, url=server, token=token, cache_dir=cache_dir) == 0
+    assert cli("upload", "-p", detection_project.pk, "-q", tmp_path / "moved", folder, url=flaky.url, token=token, cache_dir=cache_dir) == 0
     assert "0 new, 0 already on the server, 11 skipped" in capsys.readouterr().err
 
 
-def test_the_queue_syncs_automatically_at_the_start_of_the_next_call(server, token, detection_project, cache_dir, tmp_path, closed_port):
+def test_the_queue_syncs_automatically_at_the_start_of_the_next_call(server, token, detection_project, cache_dir, tmp_path, flaky):
     paths = write_images(tmp_path / "a", range(3), nested=False)
-    offline = make_client(closed_port, token, cache_dir)
+    offline = make_client(flaky.url, token, cache_dir)
     assert offline.upload(detection_project.pk, paths).offline
     assert OfflineCache(cache_dir).count() == 3
 
-    online = make_client(server, token, cache_dir)
+    flaky.up()
+    online = make_client(flaky.url, token, cache_dir)
     assert [p["id"] for p in online.projects()] == [detection_project.pk]
     assert OfflineCache(cache_dir).count() == 0
     assert stored(detection_project) == (3, 3)
 
 
-def test_the_cache_is_bounded(server, token, detection_project, cache_dir, tmp_path, closed_port, capsys):
+def test_item11_queued_items_are_sent_only_to_the_server_they_were_queued_for(
+        server, token, detection_project, cache_dir, tmp_path, closed_port, capsys):
+    """Items queued while pointed at one server were sent by a later `labelapp sync` to
+    another (issue 14 item 11): they remember their server and wait for it."""
+    paths = write_images(tmp_path / "a", range(3), nested=False)
+    assert make_client(closed_port, token, cache_dir).upload(detection_project.pk, paths).offline
+    cache = OfflineCache(cache_dir)
+    assert cache.count(server=normalize_url(closed_port)) == 3
+
+    # Pointed at another server (where the same project id exists), nothing is sent.
+    other = make_client(server, token, cache_dir)
+    report = other.sync()
+    assert (report.sent, report.remaining, report.other_servers) == (0, 0, 3)
+    assert [p["id"] for p in other.projects()] == [detection_project.pk]  # the automatic sync sends nothing either
+    assert cli("sync", "-q", url=server, token=token, cache_dir=cache_dir) == 0
+    assert "3 queued items belong to other servers" in capsys.readouterr().err
+    assert stored(detection_project) == (0, 0) and cache.count() == 3
+    assert cli("cache", "status", cache_dir=cache_dir) == 0
+    assert f"for {normalize_url(closed_port)}: 3" in capsys.readouterr().out
+
+
+def test_item11_a_version_1_cache_keeps_its_items_but_sends_them_nowhere(server, token, detection_project, cache_dir):
+    import sqlite3
+
+    cache_dir.mkdir(parents=True)
+    conn = sqlite3.connect(cache_dir / "cache.sqlite3")
+    conn.executescript("""
+        CREATE TABLE queue (id INTEGER PRIMARY KEY AUTOINCREMENT, project INTEGER NOT NULL, kind TEXT NOT NULL,
+            sha256 TEXT NOT NULL, name TEXT NOT NULL, source_path TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL,
+            queued_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+            UNIQUE (project, kind, sha256));
+        INSERT INTO queue (project, kind, sha256, name, size, queued_at) VALUES (1, 'upload', 'ab', 'old.jpg', 3, 0);
+    """)
+    conn.close()
+    cache = OfflineCache(cache_dir)
+    [item] = cache.items()
+    assert (item.server, item.name) == ("", "old.jpg")
+    report = make_client(server, token, cache_dir).sync()
+    assert (report.sent, report.other_servers) == (0, 1) and stored(detection_project) == (0, 0)
+
+
+def test_the_cache_is_bounded(server, token, detection_project, cache_dir, tmp_path, flaky, capsys):
     paths = write_images(tmp_path / "big", range(6), nested=False)
     sizes = [p.stat().st_size for p in paths]
     limit = sizes[0] + sizes[1] + sizes[2] // 2  # room for two images, not three
 
     cache = OfflineCache(cache_dir, max_bytes=limit)
-    cache.enqueue(project=detection_project.pk, kind="upload", path=paths[0], name=paths[0].name)
-    cache.enqueue(project=detection_project.pk, kind="upload", path=paths[1], name=paths[1].name)
+    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[0], name=paths[0].name)
+    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[1], name=paths[1].name)
     with pytest.raises(CacheFullError, match="offline cache is full"):
-        cache.enqueue(project=detection_project.pk, kind="upload", path=paths[2], name=paths[2].name)
+        cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[2], name=paths[2].name)
     # The same content for the stream shares the blob: no new bytes, so it fits.
-    cache.enqueue(project=detection_project.pk, kind="stream", path=paths[0], name=paths[0].name)
+    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="stream", path=paths[0], name=paths[0].name)
     assert cache.status().bytes == sizes[0] + sizes[1]
     assert not list((cache_dir / "blobs" / "tmp").iterdir()), "a refused copy leaves nothing behind"
 
     code = cli("--cache-max-bytes", limit, "upload", "-p", detection_project.pk, "-q", *paths,
-               url=closed_port, token=token, cache_dir=cache_dir)
+               url=flaky.url, token=token, cache_dir=cache_dir)
     assert code == 4
     err = capsys.readouterr().err
     assert "offline cache is full" in err and "4 files were neither sent nor queued" in err
@@ -231,21 +336,23 @@ def test_the_cache_is_bounded(server, token, detection_project, cache_dir, tmp_p
     # Once synced, the cache has room again.
     cache.drop(project=None)
     assert cli("--cache-max-bytes", limit, "upload", "-p", detection_project.pk, "-q", *paths[:2],
-               url=closed_port, token=token, cache_dir=cache_dir) == 3
-    assert cli("sync", "-q", url=server, token=token, cache_dir=cache_dir) == 0
+               url=flaky.url, token=token, cache_dir=cache_dir) == 3
+    flaky.up()
+    assert cli("sync", "-q", url=flaky.url, token=token, cache_dir=cache_dir) == 0
     assert cache.status().bytes == 0
 
 
 def test_stream_items_queue_offline_and_a_fixable_refusal_keeps_them_queued(
-        server, token, detection_project, cache_dir, tmp_path, closed_port, capsys):
+        server, token, detection_project, cache_dir, tmp_path, flaky, capsys):
     paths = write_images(tmp_path / "cam", range(2), nested=False)
-    assert cli("stream", "-p", detection_project.pk, *paths, url=closed_port, token=token, cache_dir=cache_dir) == 3
+    assert cli("stream", "-p", detection_project.pk, *paths, url=flaky.url, token=token, cache_dir=cache_dir) == 3
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["queued"] for line in lines] == [True, True]
 
     # The project has no trained model yet: 409 no_active_model may succeed later, so the
     # items stay queued (not rejected) and the reason is shown.
-    assert cli("sync", "-q", url=server, token=token, cache_dir=cache_dir) == 1
+    flaky.up()
+    assert cli("sync", "-q", url=flaky.url, token=token, cache_dir=cache_dir) == 1
     assert "no_active_model" in capsys.readouterr().err
     status = OfflineCache(cache_dir).status()
     assert status.by_kind == {"stream": 2} and status.rejected == []
@@ -263,7 +370,7 @@ def test_a_sync_killed_mid_way_loses_nothing_and_stores_nothing_twice(server, to
     stored exactly once."""
     total = 40
     cache = OfflineCache(cache_dir)
-    expected = {cache.enqueue(project=detection_project.pk, kind="upload", data=jpeg_bytes(1000 + i),
+    expected = {cache.enqueue(server=normalize_url(server), project=detection_project.pk, kind="upload", data=jpeg_bytes(1000 + i),
                               name=f"frame{i:02}.jpg")[0] for i in range(total)}
     assert cache.count() == total and len(expected) == total
 
@@ -379,11 +486,12 @@ def test_export_writes_the_file_and_predict_reports_the_servers_reason(server, t
     assert cli("predict", "--project", detection_project.pk, tmp_path / "missing.jpg", url=server, token=token, cache_dir=cache_dir) == 2
 
 
-def test_a_project_the_user_cannot_write_to_keeps_queued_items(server, users, detection_project, cache_dir, tmp_path, closed_port):
+def test_a_project_the_user_cannot_write_to_keeps_queued_items(server, users, detection_project, cache_dir, tmp_path, flaky):
     verifier_token = ApiToken.issue(user=users["verifier"], name="v")[1]
     paths = write_images(tmp_path / "v", range(2), nested=False)
-    assert make_client(closed_port, verifier_token, cache_dir).upload(detection_project.pk, paths).offline
-    report = make_client(server, verifier_token, cache_dir).sync()
+    assert make_client(flaky.url, verifier_token, cache_dir).upload(detection_project.pk, paths).offline
+    flaky.up()
+    report = make_client(flaky.url, verifier_token, cache_dir).sync()
     assert report.remaining == 2 and report.rejected == [] and "HTTP 403" in report.errors[0]
 
 

@@ -19,8 +19,11 @@ from labelapp.training import api as training
 
 
 def route(pattern: str, view, name: str):
-    """`projects/<int:project_id>/x` → a regex route with an optional trailing slash."""
-    regex = re.sub(r"<int:(\w+)>", r"(?P<\1>[0-9]+)", pattern)
+    """`projects/<int:project_id>/x` → a regex route with an optional trailing slash.
+
+    Ids have at most 18 digits, so every id that matches fits the database's 64-bit integers;
+    a longer one matches no route and gets the JSON 404 (issue 14 item 5)."""
+    regex = re.sub(r"<int:(\w+)>", r"(?P<\1>[0-9]{1,18})", pattern)
     return re_path(rf"^{regex}/?$", view, name=name)
 
 

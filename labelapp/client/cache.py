@@ -16,7 +16,9 @@ Invariants, whatever process is killed at whatever moment:
   reason that will never change (recorded in `rejected`). A crash between the server's answer
   and the delete leaves the row; the next sync sends it again, and the server answers
   "duplicate" because it dedups by content per project. Nothing is lost, nothing is stored twice.
-- The queue holds each (project, kind, sha256) at most once (a UNIQUE constraint).
+- The queue holds each (server, project, kind, sha256) at most once (a UNIQUE constraint).
+- Every queued item remembers the server (normalised URL) and project it was meant for, and
+  is only ever sent there: a client pointed at another server leaves it queued.
 - Blobs are deleted only under the database write lock, after re-checking that no row needs
   them, so a concurrent enqueue of the same content never loses its bytes. A blob orphaned by a
   crash is removed by `collect_garbage()`.
@@ -45,11 +47,12 @@ KINDS = ("upload", "stream")
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK = 1024 * 1024
 TMP_MAX_AGE_SECONDS = 3600
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS queue (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    server      TEXT    NOT NULL,
     project     INTEGER NOT NULL,
     kind        TEXT    NOT NULL CHECK (kind IN ('upload', 'stream')),
     sha256      TEXT    NOT NULL,
@@ -59,7 +62,7 @@ CREATE TABLE IF NOT EXISTS queue (
     queued_at   REAL    NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT    NOT NULL DEFAULT '',
-    UNIQUE (project, kind, sha256)
+    UNIQUE (server, project, kind, sha256)
 );
 CREATE INDEX IF NOT EXISTS queue_sha256 ON queue (sha256);
 CREATE TABLE IF NOT EXISTS rejected (
@@ -88,6 +91,16 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 """
+# Version 1 queues did not record the server. Their items keep an empty server: no client
+# sends them (they may belong to any server); `labelapp cache` lists them and `cache drop`
+# discards them.
+MIGRATE_V1 = """
+ALTER TABLE queue RENAME TO queue_v1;
+""" + SCHEMA + """
+INSERT INTO queue (id, server, project, kind, sha256, name, source_path, size, queued_at, attempts, last_error)
+    SELECT id, '', project, kind, sha256, name, source_path, size, queued_at, attempts, last_error FROM queue_v1;
+DROP TABLE queue_v1;
+"""
 
 
 def default_cache_dir() -> Path:
@@ -111,6 +124,7 @@ def sha256_file(path: Path) -> tuple[str, int]:
 @dataclass(frozen=True)
 class QueuedItem:
     id: int
+    server: str
     project: int
     kind: str
     sha256: str
@@ -147,6 +161,7 @@ class CacheStatus:
     max_bytes: int
     by_kind: dict[str, int] = field(default_factory=dict)
     by_project: dict[int, int] = field(default_factory=dict)
+    by_server: dict[str, int] = field(default_factory=dict)
     oldest_queued_at: float | None = None
     last_error: str = ""
     confirmed: int = 0
@@ -156,6 +171,7 @@ class CacheStatus:
         return {
             "directory": self.directory, "items": self.items, "bytes": self.bytes, "max_bytes": self.max_bytes,
             "by_kind": self.by_kind, "by_project": {str(k): v for k, v in self.by_project.items()},
+            "by_server": self.by_server,
             "oldest_queued_at": self.oldest_queued_at, "last_error": self.last_error, "confirmed": self.confirmed,
             "rejected": [vars(r) for r in self.rejected],
         }
@@ -191,6 +207,9 @@ class OfflineCache:
             # NORMAL in WAL mode survives a killed process; FULL also survives power loss.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
+            if columns and "server" not in columns:
+                conn.executescript("BEGIN IMMEDIATE;" + MIGRATE_V1 + "COMMIT;")
             conn.executescript(SCHEMA)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._conn = conn
@@ -217,13 +236,16 @@ class OfflineCache:
 
     # --- the queue ------------------------------------------------------------------------
 
-    def enqueue(self, *, project: int, kind: str, name: str, path: str | os.PathLike | None = None,
+    def enqueue(self, *, server: str, project: int, kind: str, name: str, path: str | os.PathLike | None = None,
                 data: bytes | None = None, source_path: str = "") -> tuple[str, bool]:
-        """Copy `path` (or `data`) into the cache and queue it. Returns (sha256, added);
-        `added` is False when the same (project, kind, content) is already queued.
+        """Copy `path` (or `data`) into the cache and queue it for `project` on `server` (a
+        normalised URL). Returns (sha256, added); `added` is False when the same (server,
+        project, kind, content) is already queued.
         Raises CacheFullError (and keeps nothing) if it would pass `max_bytes`."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        if not server:
+            raise ValueError("a queued item needs the server it is meant for")
         if (path is None) == (data is None):
             raise ValueError("pass exactly one of path or data")
         tmp = self.blobs / "tmp" / uuid.uuid4().hex
@@ -231,8 +253,8 @@ class OfflineCache:
         sha256, size = self._copy_in(path, data, tmp)
         try:
             with self._write() as conn:
-                if conn.execute("SELECT 1 FROM queue WHERE project=? AND kind=? AND sha256=?",
-                                (project, kind, sha256)).fetchone():
+                if conn.execute("SELECT 1 FROM queue WHERE server=? AND project=? AND kind=? AND sha256=?",
+                                (server, project, kind, sha256)).fetchone():
                     return sha256, False
                 blob_shared = conn.execute("SELECT 1 FROM queue WHERE sha256=? LIMIT 1", (sha256,)).fetchone()
                 final = self.blob_path(sha256)
@@ -248,9 +270,9 @@ class OfflineCache:
                     final.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(tmp, final)
                 conn.execute(
-                    "INSERT INTO queue (project, kind, sha256, name, source_path, size, queued_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (project, kind, sha256, name, str(source_path), size, time.time()),
+                    "INSERT INTO queue (server, project, kind, sha256, name, source_path, size, queued_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (server, project, kind, sha256, name, str(source_path), size, time.time()),
                 )
             return sha256, True
         finally:
@@ -285,20 +307,28 @@ class OfflineCache:
     def _item(self, row: sqlite3.Row) -> QueuedItem:
         return QueuedItem(**{key: row[key] for key in row.keys()}, blob=self.blob_path(row["sha256"]))
 
-    def count(self, *, kind: str | None = None) -> int:
+    def count(self, *, kind: str | None = None, server: str | None = None) -> int:
+        """Queued items (of one kind, for one server when given)."""
+        where, args = [], []
         if kind:
-            return self.conn.execute("SELECT COUNT(*) FROM queue WHERE kind=?", (kind,)).fetchone()[0]
-        return self.conn.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+            where.append("kind=?")
+            args.append(kind)
+        if server is not None:
+            where.append("server=?")
+            args.append(server)
+        sql = "SELECT COUNT(*) FROM queue" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.conn.execute(sql, args).fetchone()[0]
 
-    def queued_projects(self, kind: str) -> list[int]:
-        return [r[0] for r in self.conn.execute("SELECT DISTINCT project FROM queue WHERE kind=? ORDER BY project", (kind,))]
+    def queued_projects(self, kind: str, *, server: str) -> list[int]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT project FROM queue WHERE kind=? AND server=? ORDER BY project", (kind, server))]
 
-    def pending(self, *, project: int, kind: str, limit: int, after_id: int = 0) -> list[QueuedItem]:
-        """Up to `limit` queued items of one project and kind, oldest first, with distinct
-        names (the server reports a rejected file by its name)."""
+    def pending(self, *, server: str, project: int, kind: str, limit: int, after_id: int = 0) -> list[QueuedItem]:
+        """Up to `limit` queued items of one project of `server` and kind, oldest first, with
+        distinct names (the server reports a rejected file by its name)."""
         rows = self.conn.execute(
-            "SELECT * FROM queue WHERE project=? AND kind=? AND id>? ORDER BY id LIMIT ?",
-            (project, kind, after_id, limit * 4),
+            "SELECT * FROM queue WHERE server=? AND project=? AND kind=? AND id>? ORDER BY id LIMIT ?",
+            (server, project, kind, after_id, limit * 4),
         ).fetchall()
         items, names = [], set()
         for row in rows:
@@ -469,10 +499,11 @@ class OfflineCache:
         conn = self.conn
         by_kind = {r[0]: r[1] for r in conn.execute("SELECT kind, COUNT(*) FROM queue GROUP BY kind")}
         by_project = {r[0]: r[1] for r in conn.execute("SELECT project, COUNT(*) FROM queue GROUP BY project")}
+        by_server = {r[0]: r[1] for r in conn.execute("SELECT server, COUNT(*) FROM queue GROUP BY server")}
         oldest = conn.execute("SELECT MIN(queued_at) FROM queue").fetchone()[0]
         return CacheStatus(
             directory=str(self.directory), items=sum(by_kind.values()), bytes=self._bytes(conn),
-            max_bytes=self.max_bytes, by_kind=by_kind, by_project=by_project, oldest_queued_at=oldest,
+            max_bytes=self.max_bytes, by_kind=by_kind, by_project=by_project, by_server=by_server, oldest_queued_at=oldest,
             last_error=self._meta("last_error"),
             confirmed=conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0], rejected=self.rejected(),
         )

@@ -304,6 +304,9 @@ def cmd_sync(ctx: Context) -> int:
     _err(f"sent {report.sent} ({report.created} new, {report.duplicates} already on the server, "
          f"{len(report.streamed)} stream decisions), {len(report.rejected)} rejected, {report.remaining} still queued "
          f"({time.monotonic() - started:.1f}s).")
+    if report.other_servers:
+        _err(f"{report.other_servers} queued items belong to other servers and were not sent here; "
+             "`labelapp cache` lists them by server.")
     if report.offline:
         return EXIT_OFFLINE
     if report.rejected or report.errors:
@@ -330,6 +333,8 @@ def cmd_cache(ctx: Context) -> int:
         _out(f"  {kind}: {n}")
     for project, n in sorted(status.by_project.items()):
         _out(f"  project {project}: {n}")
+    for server, n in sorted(status.by_server.items()):
+        _out(f"  for {server or 'an unknown server (queued before servers were recorded)'}: {n}")
     if status.oldest_queued_at:
         _out(f"oldest queued: {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status.oldest_queued_at))}")
     if status.last_error:

@@ -133,6 +133,8 @@ class SyncReport:
     rejected: list[Rejection] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     remaining: int = 0
+    #: Items queued for other servers: left alone, sent only by a client pointed there.
+    other_servers: int = 0
     offline: bool = False
     locked: bool = False
 
@@ -521,7 +523,7 @@ class LabelappClient:
                     result.rejected = self._reject(project_id, "stream", item, exc.status, exc.code, exc.detail)
             if offline:
                 try:
-                    self.cache.enqueue(project=project_id, kind="stream", data=data, name=path.name, source_path=str(path))
+                    self.cache.enqueue(server=self.base_url, project=project_id, kind="stream", data=data, name=path.name, source_path=str(path))
                 except CacheFullError as exc:
                     exc.results = results
                     raise
@@ -543,7 +545,7 @@ class LabelappClient:
             report.not_queued.append(source)
             return
         try:
-            self.cache.enqueue(project=project_id, kind=kind, name=name, path=path, data=data, source_path=source)
+            self.cache.enqueue(server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source)
             report.queued.append(source)
         except CacheFullError as exc:
             report.cache_error = str(exc)
@@ -563,7 +565,7 @@ class LabelappClient:
         if not self.auto_sync or self._syncing:
             return
         try:
-            if not self.cache.count() or not self.cache.sync_due():
+            if not self.cache.count(server=self.base_url) or not self.cache.sync_due():
                 return
             report = self.sync(blocking=False)
             if report.sent or report.rejected:
@@ -588,14 +590,14 @@ class LabelappClient:
             with self.cache.sync_lock(blocking=blocking) as acquired:
                 if not acquired:
                     report.locked = True
-                    report.remaining = self.cache.count()
+                    report.remaining = self.cache.count(server=self.base_url)
                     return report
                 self.cache.collect_garbage()
-                bar = tqdm(total=self.cache.count(), unit="img", desc="sync", disable=not progress, file=sys.stderr,
+                bar = tqdm(total=self.cache.count(server=self.base_url), unit="img", desc="sync", disable=not progress, file=sys.stderr,
                            dynamic_ncols=True)
                 try:
                     for kind in ("upload", "stream"):
-                        for project_id in self.cache.queued_projects(kind):
+                        for project_id in self.cache.queued_projects(kind, server=self.base_url):
                             try:
                                 if kind == "upload":
                                     self._sync_uploads(project_id, size, report, bar)
@@ -612,7 +614,8 @@ class LabelappClient:
                     self.cache.sync_failed("; ".join(report.errors))
                 else:
                     self.cache.sync_succeeded()
-                report.remaining = self.cache.count()
+                report.remaining = self.cache.count(server=self.base_url)
+                report.other_servers = self.cache.count() - report.remaining
                 return report
         finally:
             self._syncing = False
@@ -631,7 +634,7 @@ class LabelappClient:
         return outgoing
 
     def _sync_uploads(self, project_id: int, size: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(project=project_id, kind="upload", limit=size):
+        while items := self.cache.pending(server=self.base_url, project=project_id, kind="upload", limit=size):
             outgoing = self._outgoing(items, report)
             if not outgoing:
                 continue
@@ -658,7 +661,7 @@ class LabelappClient:
                 return
 
     def _sync_stream(self, project_id: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(project=project_id, kind="stream", limit=self.batch_size):
+        while items := self.cache.pending(server=self.base_url, project=project_id, kind="stream", limit=self.batch_size):
             for item in self._outgoing(items, report):
                 try:
                     decision = self._send_stream(project_id, item)

@@ -11,7 +11,8 @@ from .models import CreditEntry
 
 
 class CreditEntryOutputSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                         help_text="Who; null for the system (expiries, beat jobs).")
 
     class Meta:
         model = CreditEntry
@@ -19,7 +20,7 @@ class CreditEntryOutputSerializer(serializers.ModelSerializer):
 
 
 class CreditGrantInputSerializer(serializers.Serializer):
-    amount = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    amount = serializers.IntegerField(min_value=1, max_value=services.MAX_GRANT)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 

@@ -42,9 +42,10 @@ class CreditBalance(models.Model):
     """
 
     project = models.OneToOneField("projects.Project", on_delete=models.CASCADE, related_name="credit_balance")
-    granted = models.PositiveIntegerField(default=0)
-    reserved = models.PositiveIntegerField(default=0)
-    spent = models.PositiveIntegerField(default=0)
+    # 64-bit: PostgreSQL's 32-bit integer overflowed after 214 grants of 10 M (issue 14 item 5).
+    granted = models.PositiveBigIntegerField(default=0)
+    reserved = models.PositiveBigIntegerField(default=0)
+    spent = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -9,6 +9,11 @@ from labelapp.core.errors import ConflictError, ServiceError
 
 from .models import CreditBalance, CreditEntry, EntryKind
 
+#: One grant is at most 10 million credits, and a project's grants add up to at most 10^12:
+#: far below the 64-bit counters, so no sum or difference of them can overflow.
+MAX_GRANT = 10_000_000
+MAX_GRANTED_TOTAL = 10**12
+
 
 def balance_lock(*, project) -> CreditBalance:
     """The project's balance row, locked for this transaction (created on first use)."""
@@ -25,9 +30,14 @@ def balance_get(*, project) -> CreditBalance:
 
 @transaction.atomic
 def credit_grant(*, project, amount: int, actor=None, note: str = "") -> CreditEntry:
-    if not isinstance(amount, int) or amount <= 0:
-        raise ServiceError("Grant a positive whole number of credits.", code="invalid_amount")
+    if not isinstance(amount, int) or amount <= 0 or amount > MAX_GRANT:
+        raise ServiceError(f"Grant a whole number of credits from 1 to {MAX_GRANT}.", code="invalid_amount")
     balance = balance_lock(project=project)
+    if balance.granted + amount > MAX_GRANTED_TOTAL:
+        raise ServiceError(
+            f"A project's grants add up to at most {MAX_GRANTED_TOTAL} credits; {balance.granted} are granted already.",
+            code="grant_cap",
+        )
     balance.granted += amount
     balance.save(update_fields=["granted"])
     return CreditEntry.objects.create(project=project, kind=EntryKind.GRANT, amount=amount, actor=actor, note=note)

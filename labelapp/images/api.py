@@ -72,7 +72,8 @@ class ImageListCreateView(ProjectScopedMixin, generics.ListAPIView):
     def project_queryset(self):
         return Image.objects.filter(project=self.project).order_by("id")
 
-    @extend_schema(request={"multipart/form-data": ImageUploadInputSerializer}, responses={201: ImageUploadOutputSerializer})
+    @extend_schema(request={"multipart/form-data": ImageUploadInputSerializer},
+                   responses={201: ImageUploadOutputSerializer, 200: ImageUploadOutputSerializer})  # 200: all duplicates
     def post(self, request, project_id):
         uploads = request.FILES.getlist("files") or request.FILES.getlist("file")
         files = [(f.name, f.read(), f.content_type) for f in uploads]

@@ -1,4 +1,4 @@
-"""Celery tasks: thin, ids only; the work is in dataset_import."""
+"""Celery tasks: thin, idempotent; the work is in the modules they call."""
 
 from celery import shared_task
 
@@ -8,3 +8,10 @@ def import_dataset_task(job_id: int) -> str:
     from .dataset_import import import_run
 
     return import_run(job_id=job_id)
+
+
+@shared_task(name="labelapp.images.sweep_orphan_files")
+def sweep_orphan_files_task() -> int:
+    from .orphans import orphan_files_sweep
+
+    return orphan_files_sweep()

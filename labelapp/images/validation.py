@@ -6,8 +6,9 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
+import numpy as np
 from PIL import Image as PilImage
-from PIL import UnidentifiedImageError
+from PIL import ImageOps, UnidentifiedImageError
 
 from labelapp.core.errors import ServiceError
 
@@ -28,12 +29,68 @@ class UploadRejected(ServiceError):
 
 @dataclass(frozen=True)
 class ValidImage:
+    """`data` is what is stored: the upload itself, or its normalised re-encoding (see
+    `normalized_for_storage`). `sha256` is always of the upload as sent, so a re-upload of the
+    same file is found as a duplicate and clients can match the answer to their files."""
+
     name: str
     data: bytes
     sha256: str
     width: int
     height: int
     format: str
+
+
+EXIF_ORIENTATION = 0x0112
+HIGH_BIT_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def normalized_for_storage(image: PilImage.Image) -> PilImage.Image | None:
+    """The image to store instead of the upload, or None to store the upload as it is.
+
+    Issue 14 item 8: one coordinate system and one set of pixels for the stored size, the
+    thumbnail, the file the browser shows and the training tensor.
+    - An EXIF orientation other than 1 is applied to the pixels (and removed from the
+      metadata): browsers rotate by it, so boxes drawn there are in rotated coordinates.
+    - 16-bit and float greyscale is scaled to 8 bits: a plain conversion clips every value
+      over 255 to white, which turned 16-bit PNGs black and white.
+    Animated images are left alone (re-encoding would keep only the first frame)."""
+    if getattr(image, "is_animated", False):
+        return None
+    changed = None
+    if image.getexif().get(EXIF_ORIENTATION, 1) not in (0, 1):
+        changed = ImageOps.exif_transpose(image)
+    source = changed or image
+    if source.mode in HIGH_BIT_DEPTH_MODES:
+        pixels = np.asarray(source, dtype=np.float64)
+        if source.mode == "F":
+            low, high = float(np.nanmin(pixels)), float(np.nanmax(pixels))
+            scaled = (pixels - low) / (high - low or 1.0) * 255.0
+        else:
+            # Integer modes hold 16-bit samples (PNG, TIFF): 0..65535 → 0..255.
+            scaled = pixels / 257.0
+        changed = PilImage.fromarray(np.clip(np.nan_to_num(scaled), 0, 255).round().astype(np.uint8), mode="L")
+        changed.info = {key: value for key, value in source.info.items() if key in ("icc_profile", "dpi")}
+    return changed
+
+
+def _encode(image: PilImage.Image, fmt: str) -> bytes:
+    out = io.BytesIO()
+    options = {}
+    if image.info.get("icc_profile"):
+        options["icc_profile"] = image.info["icc_profile"]
+    exif = image.getexif()
+    if exif:
+        exif.pop(EXIF_ORIENTATION, None)
+        options["exif"] = exif.tobytes()
+    if fmt == "JPEG":
+        options.update(quality=95, subsampling=0)
+        if image.mode not in ("RGB", "L", "CMYK"):
+            image = image.convert("RGB")
+    elif fmt == "WEBP":
+        options.update(quality=95)
+    image.save(out, format=fmt, **options)
+    return out.getvalue()
 
 
 def clean_file_name(name: str) -> str:
@@ -75,6 +132,10 @@ def validate_image_bytes(name: str, data: bytes, *, content_type: str | None = N
             # verify() does not decode pixel data; a full load catches truncated files.
             with PilImage.open(io.BytesIO(data)) as full:
                 full.load()
+                normalized = normalized_for_storage(full) if fmt in ALLOWED_FORMATS else None
+                if normalized is not None:
+                    stored = _encode(normalized, fmt)
+                    width, height = normalized.size
     except UploadRejected:
         raise
     except (PilImage.DecompressionBombError, PilImage.DecompressionBombWarning):
@@ -102,5 +163,6 @@ def validate_image_bytes(name: str, data: bytes, *, content_type: str | None = N
     elif content_type and not content_type.startswith(("image/", "application/octet-stream")):
         raise UploadRejected(f"{name}: the declared content type {content_type} is not an image type.", code="content_type_mismatch")
     return ValidImage(
-        name=name, data=data, sha256=hashlib.sha256(data).hexdigest(), width=width, height=height, format=fmt
+        name=name, data=stored if normalized is not None else data, sha256=hashlib.sha256(data).hexdigest(),
+        width=width, height=height, format=fmt,
     )

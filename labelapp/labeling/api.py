@@ -4,6 +4,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import MAX_ID, IdField
 from labelapp.credits.services import balance_get
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.projects.api import BalanceOutputSerializer
@@ -12,6 +13,7 @@ from labelapp.training.selectors import prediction_for_labeling
 
 from . import services
 from .models import Annotation, Reservation
+from .validation import MAX_BOXES
 
 
 class BoxSerializer(serializers.Serializer):
@@ -56,11 +58,12 @@ class QueueNextOutputSerializer(serializers.Serializer):
 
 
 class QueueSkipInputSerializer(serializers.Serializer):
-    image = serializers.IntegerField()
+    image = IdField()
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer):
-    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
+                                             help_text="null for labels no person made (imported, affirmed).")
     boxes = BoxSerializer(many=True)
 
     class Meta:
@@ -69,15 +72,16 @@ class AnnotationOutputSerializer(serializers.ModelSerializer):
 
 
 class AnnotationSubmitInputSerializer(serializers.Serializer):
-    image = serializers.IntegerField()
-    label_class = serializers.IntegerField(required=False, allow_null=True, help_text="Classification projects.")
-    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, help_text="Detection projects: [{x, y, w, h, label_class}].")
+    image = IdField()
+    label_class = IdField(required=False, allow_null=True, help_text="Classification projects.")
+    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, max_length=MAX_BOXES,
+                                  help_text="Detection projects: [{x, y, w, h, label_class}].")
     seconds_spent = serializers.FloatField(required=False, default=0, min_value=0, max_value=86400)
 
 
 class AnnotationUpdateInputSerializer(serializers.Serializer):
-    label_class = serializers.IntegerField(required=False, allow_null=True)
-    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True)
+    label_class = IdField(required=False, allow_null=True)
+    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, max_length=MAX_BOXES)
     seconds_spent = serializers.FloatField(required=False, min_value=0, max_value=86400)
 
 
@@ -132,7 +136,8 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
             queryset = queryset.filter(created_at__gte=midnight)
         image = self.request.query_params.get("image")
         if image and image.isdigit():
-            queryset = queryset.filter(image_id=int(image))
+            # Beyond 64 bits no image matches (and the database cannot take the number).
+            queryset = queryset.filter(image_id=int(image)) if int(image) <= MAX_ID else queryset.none()
         return queryset.order_by("-id")
 
     @extend_schema(

@@ -5,6 +5,10 @@ import math
 from labelapp.core.errors import ServiceError
 
 
+#: Boxes in one annotation (issue 14 item 5): dense scenes have hundreds, never thousands.
+MAX_BOXES = 1000
+
+
 class InvalidAnnotation(ServiceError):
     code = "invalid_annotation"
 
@@ -16,6 +20,8 @@ def clean_boxes(*, boxes, class_ids: set[int], width: int, height: int) -> list[
     rather than silently clipped, because it means the client's coordinates are wrong."""
     if not isinstance(boxes, list):
         raise InvalidAnnotation("boxes must be a list of {x, y, w, h, label_class}.")
+    if len(boxes) > MAX_BOXES:
+        raise InvalidAnnotation(f"{len(boxes)} boxes: an annotation holds at most {MAX_BOXES}.")
     cleaned = []
     for index, box in enumerate(boxes):
         where = f"boxes[{index}]"

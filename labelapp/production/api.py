@@ -16,6 +16,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import MAX_INT32, IdField
 from labelapp.labeling.api import ScoredBoxSerializer
 from labelapp.projects.models import Role, TaskType
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, LABELERS, ProjectScopedMixin
@@ -203,9 +204,9 @@ class VerificationNextOutputSerializer(serializers.Serializer):
 
 
 class VerificationRecordInputSerializer(serializers.Serializer):
-    prediction = serializers.IntegerField()
+    prediction = IdField()
     verdict = serializers.ChoiceField(choices=list(services.VERIFIABLE))
-    true_count = serializers.IntegerField(min_value=0, required=False, allow_null=True,
+    true_count = serializers.IntegerField(min_value=0, max_value=MAX_INT32, required=False, allow_null=True,
                                           help_text="The real count; one that differs from the prediction makes it incorrect.")
 
 
@@ -302,7 +303,7 @@ class VerificationStatsView(ProjectScopedMixin, APIView):
 
 
 class SynthesisStartInputSerializer(serializers.Serializer):
-    allowance = serializers.IntegerField(min_value=1, help_text="At most this many synthetic images, one credit each.")
+    allowance = serializers.IntegerField(min_value=1, max_value=MAX_INT32, help_text="At most this many synthetic images, one credit each.")
 
 
 class SynthesisPlanItemOutputSerializer(serializers.Serializer):

@@ -401,20 +401,30 @@ def held_credits_release_expired(*, now: datetime | None = None, limit: int = 10
     now = now or timezone.now()
     released = 0
     project_ids = StreamHold.objects.filter(state=HoldState.HELD).values_list("project_id", flat=True).distinct()
-    for project in Project.objects.filter(pk__in=list(project_ids)):
-        cutoff = now - timedelta(hours=project.config["held_credit_hours"])
-        expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
-        for hold_id in expired.order_by("id").values_list("pk", flat=True)[: limit - released]:
-            with transaction.atomic():
-                hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
-                if hold is None:
-                    continue
-                credits.credit_release(project=project, actor=None, image=hold.image, note="held credit expired")
-                hold.state, hold.released_at = HoldState.RELEASED, now
-                hold.save(update_fields=["state", "released_at"])
-                released += 1
+    for project in Project.objects.filter(pk__in=list(project_ids)).order_by("id"):
+        try:
+            released += _held_credits_release_expired_of(project=project, now=now, limit=limit - released)
+        except Exception:
+            # One project's bad data must not stop the job for the others (issue 14 item 5).
+            logger.exception("releasing expired held credits failed for project %s", project.pk)
         if released >= limit:
             break
+    return released
+
+
+def _held_credits_release_expired_of(*, project, now: datetime, limit: int) -> int:
+    released = 0
+    cutoff = now - timedelta(hours=project.config["held_credit_hours"])
+    expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
+    for hold_id in expired.order_by("id").values_list("pk", flat=True)[:limit]:
+        with transaction.atomic():
+            hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
+            if hold is None:
+                continue
+            credits.credit_release(project=project, actor=None, image=hold.image, note="held credit expired")
+            hold.state, hold.released_at = HoldState.RELEASED, now
+            hold.save(update_fields=["state", "released_at"])
+            released += 1
     return released
 
 
@@ -562,33 +572,43 @@ def verifications_affirm(*, now: datetime | None = None, limit: int = 500) -> in
     affirmed = 0
     project_ids = set(VerificationItem.objects.filter(state=VerificationState.PENDING).values_list("project_id", flat=True))
     for project in Project.objects.filter(pk__in=project_ids).order_by("id"):
-        config = project.config
-        if not config["affirmation_enabled"]:
-            continue
-        cutoff = now - timedelta(hours=config["affirmation_window_hours"])
-        ids = list(
-            VerificationItem.objects.filter(project=project, state=VerificationState.PENDING, created_at__lte=cutoff)
-            .order_by("id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        class_ids = set(LabelClass.objects.filter(project=project).values_list("id", flat=True)) if ids else set()
-        for item_id in ids:
-            with transaction.atomic():
-                item = (
-                    VerificationItem.objects.select_for_update(skip_locked=True, of=("self",))
-                    .select_related("prediction", "model_version")
-                    .filter(pk=item_id, state=VerificationState.PENDING)
-                    .first()
-                )
-                if item is None:
-                    continue
-                item.state, item.decided_at, item.leased_to, item.lease_expires_at = VerificationState.AFFIRMED, now, None, None
-                item.save(update_fields=["state", "decided_at", "leased_to", "lease_expires_at"])
-                image = Image.objects.select_for_update().get(pk=item.image_id)
-                _label_from_prediction(
-                    project=project, image=image, item=item, kind=AnnotationKind.AFFIRMED, user=None, now=now, class_ids=class_ids
-                )
-                affirmed += 1
+        try:
+            affirmed += _verifications_affirm_of(project=project, now=now, limit=limit)
+        except Exception:
+            # One project's bad data must not stop the job for the others (issue 14 item 5).
+            logger.exception("affirming unflagged predictions failed for project %s", project.pk)
     if affirmed:
         logger.info("affirmed %s unflagged predictions", affirmed)
+    return affirmed
+
+
+def _verifications_affirm_of(*, project, now: datetime, limit: int) -> int:
+    affirmed = 0
+    config = project.config
+    if not config["affirmation_enabled"]:
+        return 0
+    cutoff = now - timedelta(hours=config["affirmation_window_hours"])
+    ids = list(
+        VerificationItem.objects.filter(project=project, state=VerificationState.PENDING, created_at__lte=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    class_ids = set(LabelClass.objects.filter(project=project).values_list("id", flat=True)) if ids else set()
+    for item_id in ids:
+        with transaction.atomic():
+            item = (
+                VerificationItem.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("prediction", "model_version")
+                .filter(pk=item_id, state=VerificationState.PENDING)
+                .first()
+            )
+            if item is None:
+                continue
+            item.state, item.decided_at, item.leased_to, item.lease_expires_at = VerificationState.AFFIRMED, now, None, None
+            item.save(update_fields=["state", "decided_at", "leased_to", "lease_expires_at"])
+            image = Image.objects.select_for_update().get(pk=item.image_id)
+            _label_from_prediction(
+                project=project, image=image, item=item, kind=AnnotationKind.AFFIRMED, user=None, now=now, class_ids=class_ids
+            )
+            affirmed += 1
     return affirmed

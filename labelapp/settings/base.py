@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so its request id exists when a later middleware or a view fails.
+    "labelapp.core.middleware.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -127,6 +129,8 @@ LABELAPP_MAX_IMAGE_PIXELS = env.int("LABELAPP_MAX_IMAGE_PIXELS", default=40_000_
 # Dataset imports: the ZIP as uploaded (streamed to disk), and everything it unpacks to.
 LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=2 * 1024**3)
 LABELAPP_MAX_IMPORT_UNPACKED_BYTES = env.int("LABELAPP_MAX_IMPORT_UNPACKED_BYTES", default=4 * 1024**3)
+# Image files no row names (an upload killed before its commit) are deleted after this long.
+LABELAPP_ORPHAN_GRACE_SECONDS = env.int("LABELAPP_ORPHAN_GRACE_SECONDS", default=6 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("LABELAPP_MAX_FILES_PER_REQUEST", default=200)
@@ -138,6 +142,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bodies only, so the schema offers no form bodies that cannot carry nested fields
+    # (settings, boxes); the upload views declare multipart themselves (issue 14 item 12).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "labelapp.core.pagination.PageNumberPagination",
@@ -168,6 +175,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "labelapp.api.schema.add_error_responses",
+        "labelapp.api.schema.add_links",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "labelapp.images.models.Status",
@@ -200,12 +208,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labelapp.production.recover_stale_synthesis",
         "schedule": 30.0,
     },
+    "sweep-orphan-files": {
+        "task": "labelapp.images.sweep_orphan_files",
+        "schedule": 3600.0,
+    },
     "affirm-unflagged-predictions": {
         "task": "labelapp.production.affirm_unflagged",
         "schedule": 300.0,
     },
 }
 
+CSRF_FAILURE_VIEW = "labelapp.core.views.csrf_failure"  # JSON like every other error
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the SPA reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,9 +1,11 @@
+from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import NULLABLE_RESPONSE
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 
 from . import selectors, services
@@ -19,7 +21,8 @@ class ModelVersionOutputSerializer(serializers.ModelSerializer):
 
 class TrainingRunOutputSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
-    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True,
+                                                 help_text="Version number it made; null until it succeeds.")
 
     class Meta:
         model = TrainingRun
@@ -46,8 +49,12 @@ class LearningCurveOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "strategy", "metric", "points", "created_at"]
 
 
+class LiveLearningCurveOutputSerializer(LearningCurveOutputSerializer):
+    created_at = serializers.DateTimeField(allow_null=True, help_text="When its newest point was made; null before the first model version.")
+
+
 class LearningCurvesOutputSerializer(serializers.Serializer):
-    live = LearningCurveOutputSerializer(help_text="This project's own model versions: credits spent → metric.")
+    live = LiveLearningCurveOutputSerializer(help_text="This project's own model versions: credits spent → metric.")
     runs = LearningCurveOutputSerializer(many=True, help_text="Stored simulations (active vs random).")
 
 
@@ -92,14 +99,15 @@ class RescoreProgressView(ProjectScopedMixin, APIView):
 
     read_roles = ADMINS
 
-    @extend_schema(responses=RescoreJobOutputSerializer(allow_null=True))
+    @extend_schema(responses=RescoreJobOutputSerializer, extensions={NULLABLE_RESPONSE: True})
     def get(self, request, project_id):
         # The newest version's pool rescore, not the one-image jobs that score new uploads.
         job = (
             RescoreJob.objects.filter(project=self.project).select_related("model_version")
             .order_by("-model_version__number", "-images_total", "-id").first()
         )
-        return Response(RescoreJobOutputSerializer(job).data if job else None)
+        # JSON `null` (not an empty body) before the first rescore, as the schema says.
+        return JsonResponse(RescoreJobOutputSerializer(job).data if job else None, safe=False)
 
 
 class LearningCurveView(ProjectScopedMixin, APIView):
@@ -108,9 +116,9 @@ class LearningCurveView(ProjectScopedMixin, APIView):
     @extend_schema(responses=LearningCurvesOutputSerializer)
     def get(self, request, project_id):
         metric = "map50" if self.project.task_type == "detection" else "accuracy"
-        versions = ModelVersion.objects.filter(project=self.project).order_by("number")
+        versions = list(ModelVersion.objects.filter(project=self.project).order_by("number"))
         live = {
-            "id": 0, "strategy": "live", "metric": metric, "created_at": None,
+            "id": 0, "strategy": "live", "metric": metric, "created_at": versions[-1].created_at if versions else None,
             "points": [
                 {"credits_spent": v.credits_spent, "labels": v.labels_seen, "model_version": v.number,
                  **{f"{split}{suffix}": (v.metrics.get(split) or {}).get(key)

@@ -1029,8 +1029,8 @@ export interface components {
             image: number;
             label_class?: number | null;
             boxes: components["schemas"]["Box"][];
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly annotator: string;
+            /** @description null for labels no person made (imported, affirmed). */
+            readonly annotator: string | null;
             /** Format: double */
             seconds_spent?: number;
             kind?: components["schemas"]["AnnotationOutputKindEnum"];
@@ -1050,8 +1050,12 @@ export interface components {
          */
         AnnotationOutputKindEnum: "human" | "imported" | "verified" | "affirmed";
         AnnotationSubmitInputRequest: {
+            /** Format: int64 */
             image: number;
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
@@ -1252,8 +1256,8 @@ export interface components {
             kind: components["schemas"]["CreditEntryOutputKindEnum"];
             /** Format: int64 */
             amount: number;
-            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
-            readonly actor: string;
+            /** @description Who; null for the system (expiries, beat jobs). */
+            readonly actor: string | null;
             image?: number | null;
             note?: string;
             /** Format: date-time */
@@ -1471,9 +1475,21 @@ export interface components {
         };
         LearningCurvesOutput: {
             /** @description This project's own model versions: credits spent → metric. */
-            live: components["schemas"]["LearningCurveOutput"];
+            live: components["schemas"]["LiveLearningCurveOutput"];
             /** @description Stored simulations (active vs random). */
             runs: components["schemas"]["LearningCurveOutput"][];
+        };
+        LiveLearningCurveOutput: {
+            readonly id: number;
+            strategy: string;
+            metric?: string;
+            /** @description [{"credits_spent", "labels", "val", "test", "model_version"}] */
+            points?: unknown;
+            /**
+             * Format: date-time
+             * @description When its newest point was made; null before the first model version.
+             */
+            created_at: string | null;
         };
         LoginInputRequest: {
             username: string;
@@ -1640,6 +1656,7 @@ export interface components {
             results: components["schemas"]["UserAdminOutput"][];
         };
         PatchedAnnotationUpdateInputRequest: {
+            /** Format: int64 */
             label_class?: number | null;
             boxes?: {
                 [key: string]: unknown;
@@ -2064,6 +2081,7 @@ export interface components {
             balance: components["schemas"]["BalanceOutput"];
         };
         QueueSkipInputRequest: {
+            /** Format: int64 */
             image: number;
         };
         Reason: {
@@ -2364,8 +2382,11 @@ export interface components {
             error?: string;
             /** Format: int64 */
             labels_at_start?: number;
-            /** Format: int64 */
-            readonly model_version: number;
+            /**
+             * Format: int64
+             * @description Version number it made; null until it succeeds.
+             */
+            readonly model_version: number | null;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -2464,6 +2485,7 @@ export interface components {
             model_version: number;
         };
         VerificationRecordInputRequest: {
+            /** Format: int64 */
             prediction: number;
             verdict: components["schemas"]["VerificationRecordInputVerdictEnum"];
             /** @description The real count; one that differs from the prediction makes it incorrect. */
@@ -2593,6 +2615,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2614,8 +2654,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LoginInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LoginInputRequest"];
-                "multipart/form-data": components["schemas"]["LoginInputRequest"];
             };
         };
         responses: {
@@ -2665,6 +2703,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2737,6 +2793,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2817,6 +2891,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2838,8 +2930,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SetPasswordInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SetPasswordInputRequest"];
-                "multipart/form-data": components["schemas"]["SetPasswordInputRequest"];
             };
         };
         responses: {
@@ -2888,6 +2978,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2968,6 +3076,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -2989,8 +3115,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ApiTokenCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ApiTokenCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["ApiTokenCreateInputRequest"];
             };
         };
         responses: {
@@ -3040,6 +3164,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3114,6 +3256,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3201,6 +3361,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3222,8 +3400,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ProjectCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ProjectCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["ProjectCreateInputRequest"];
             };
         };
         responses: {
@@ -3273,6 +3449,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3355,6 +3549,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3429,6 +3641,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3452,8 +3682,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedProjectUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedProjectUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedProjectUpdateInputRequest"];
             };
         };
         responses: {
@@ -3503,6 +3731,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3596,6 +3842,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3619,8 +3883,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AnnotationSubmitInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["AnnotationSubmitInputRequest"];
-                "multipart/form-data": components["schemas"]["AnnotationSubmitInputRequest"];
             };
         };
         responses: {
@@ -3670,6 +3932,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3753,6 +4033,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -3777,8 +4075,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedAnnotationUpdateInputRequest"];
             };
         };
         responses: {
@@ -3828,6 +4124,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4060,6 +4374,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4083,8 +4415,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LabelClassInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LabelClassInputRequest"];
-                "multipart/form-data": components["schemas"]["LabelClassInputRequest"];
             };
         };
         responses: {
@@ -4134,6 +4464,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4217,6 +4565,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4292,6 +4658,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4316,8 +4700,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedLabelClassInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedLabelClassInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedLabelClassInputRequest"];
             };
         };
         responses: {
@@ -4367,6 +4749,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4449,6 +4849,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4472,8 +4890,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CreditGrantInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["CreditGrantInputRequest"];
-                "multipart/form-data": components["schemas"]["CreditGrantInputRequest"];
             };
         };
         responses: {
@@ -4523,6 +4939,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4603,6 +5037,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5110,6 +5562,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5191,6 +5661,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5261,6 +5749,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5384,6 +5890,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5410,6 +5934,14 @@ export interface operations {
             };
         };
         responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageUploadOutput"];
+                };
+            };
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -5456,6 +5988,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5539,6 +6089,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5615,6 +6183,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5684,6 +6270,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5926,6 +6530,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5994,6 +6616,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6079,6 +6719,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6154,6 +6812,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6177,8 +6853,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MembershipCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["MembershipCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["MembershipCreateInputRequest"];
             };
         };
         responses: {
@@ -6228,6 +6902,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6311,6 +7003,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6386,6 +7096,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6410,8 +7138,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedMembershipUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedMembershipUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedMembershipUpdateInputRequest"];
             };
         };
         responses: {
@@ -6461,6 +7187,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6548,6 +7292,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6620,6 +7382,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6710,6 +7490,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6733,8 +7531,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["QueueSkipInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["QueueSkipInputRequest"];
-                "multipart/form-data": components["schemas"]["QueueSkipInputRequest"];
             };
         };
         responses: {
@@ -6791,6 +7587,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6818,7 +7632,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["RescoreJobOutput"];
+                    "application/json": components["schemas"]["RescoreJobOutput"] | null;
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */
@@ -6859,6 +7673,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7100,6 +7932,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7187,6 +8037,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7262,6 +8130,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7285,8 +8171,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["SynthesisStartInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SynthesisStartInputRequest"];
-                "multipart/form-data": components["schemas"]["SynthesisStartInputRequest"];
             };
         };
         responses: {
@@ -7336,6 +8220,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7412,6 +8314,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7499,6 +8419,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7567,6 +8505,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7654,6 +8610,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7722,6 +8696,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7805,6 +8797,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -7828,8 +8838,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["VerificationRecordInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["VerificationRecordInputRequest"];
-                "multipart/form-data": components["schemas"]["VerificationRecordInputRequest"];
             };
         };
         responses: {
@@ -7879,6 +8887,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7961,6 +8987,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -8029,6 +9073,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8114,6 +9176,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -8135,8 +9215,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["UserCreateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["UserCreateInputRequest"];
-                "multipart/form-data": components["schemas"]["UserCreateInputRequest"];
             };
         };
         responses: {
@@ -8186,6 +9264,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8268,6 +9364,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -8291,8 +9405,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["PatchedUserUpdateInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["PatchedUserUpdateInputRequest"];
-                "multipart/form-data": components["schemas"]["PatchedUserUpdateInputRequest"];
             };
         };
         responses: {
@@ -8342,6 +9454,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8417,6 +9547,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
