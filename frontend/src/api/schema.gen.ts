@@ -4224,6 +4224,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -4292,6 +4310,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5178,6 +5214,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5247,6 +5301,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5330,6 +5402,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5405,6 +5495,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -5429,8 +5537,6 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["LabelEditInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["LabelEditInputRequest"];
-                "multipart/form-data": components["schemas"]["LabelEditInputRequest"];
             };
         };
         responses: {
@@ -5480,6 +5586,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6374,6 +6498,24 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Too many requests (login throttling). */
             429: {
                 headers: {
@@ -6447,6 +6589,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7721,8 +7881,6 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ReviewDecisionInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["ReviewDecisionInputRequest"];
-                "multipart/form-data": components["schemas"]["ReviewDecisionInputRequest"];
             };
         };
         responses: {
@@ -7772,6 +7930,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7850,6 +8026,24 @@ export interface operations {
             };
             /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
