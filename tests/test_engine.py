@@ -246,3 +246,20 @@ def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_mar
     label_queue(project, users["annotator"], truth, 18)
     top = retrain_and_plan()  # 11 labels per class
     assert top.score_reason == "plan:uncertainty" and top.pick_reason.startswith("margin")
+
+
+def test_detection_trains_the_pretrained_detector_through_the_training_service(detection_project, users):
+    project = detection_project
+    project.settings = {**project.settings, "max_epochs": 2}
+    project.save(update_fields=["settings"])
+    brown = project.label_classes.order_by("id").first().pk
+    images = ingest(project, [(seed, RED) for seed in range(6)])
+    for image in images:
+        Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
+                                  boxes=[{"x": 8, "y": 8, "w": 20, "h": 20, "label_class": brown}])
+        Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
+
+    version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
+
+    assert version is not None and version.model_name == "centernet_mobilenet"
+    assert engine.load_version(version).predict(engine.prepared_images(project, images[:1], size=version.input_size))

@@ -29,7 +29,7 @@ from labelapp.learning.backbone import MobileNetV2, configured_features, configu
 from labelapp.learning.models.base import ImageModel
 from labelapp.learning.models.centernet import CenterNetDetector, TopDownHeads
 from labelapp.learning.models.torch_base import Normalize
-from labelapp.learning.training import EpochReport, FitResult, TrainConfig
+from labelapp.learning.training import EpochReport, FitResult, Resumable, TrainConfig
 
 __all__ = ["CenterNetMobileNetDetector", "MobileNetCenterNetNet"]
 
@@ -199,6 +199,7 @@ class CenterNetMobileNetDetector(CenterNetDetector):
         config: TrainConfig,
         progress: Callable[[EpochReport], None] | None = None,
         warm_start: ImageModel | None = None,
+        resumable: Resumable | None = None,
     ) -> FitResult:
         """As :meth:`CenterNetDetector.fit`, never stopping before ``min_epochs``."""
         if isinstance(config, TrainConfig):
@@ -206,5 +207,5 @@ class CenterNetMobileNetDetector(CenterNetDetector):
             config = dataclasses.replace(config, min_epochs=floor)
         return super().fit(
             train_images, train_targets, val_images, val_targets,
-            config=config, progress=progress, warm_start=warm_start,
+            config=config, progress=progress, warm_start=warm_start, resumable=resumable,
         )

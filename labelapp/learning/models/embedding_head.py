@@ -23,7 +23,7 @@ from labelapp.learning.models.base import (
     check_classification_targets,
     check_images,
 )
-from labelapp.learning.training import EpochReport, FitResult, TrainConfig, torch_threads
+from labelapp.learning.training import EpochReport, FitResult, Resumable, TrainConfig, torch_threads
 
 __all__ = ["EmbeddingClassifier", "L2_GRID"]
 
@@ -138,8 +138,9 @@ class EmbeddingClassifier(ImageModel):
 
     def fit(self, train_images: np.ndarray, train_targets: Any, val_images: np.ndarray, val_targets: Any, *,
             config: TrainConfig, progress: Callable[[EpochReport], None] | None = None,
-            warm_start: ImageModel | None = None) -> FitResult:
-        """Embed, then :meth:`fit_vectors` (a convex fit: a warm start would change nothing)."""
+            warm_start: ImageModel | None = None, resumable: Resumable | None = None) -> FitResult:
+        """Embed, then :meth:`fit_vectors`. A convex fit of seconds: a warm start would change
+        nothing and there is nothing worth resuming, so ``resumable`` is not used."""
         if warm_start is not None and not self.can_warm_start(warm_start):
             raise ValueError("warm_start model does not fit this model")
         return self.fit_vectors(self.embed(train_images), train_targets, self.embed(val_images), val_targets,
