@@ -462,7 +462,8 @@ def main(argv: list[str] | None = None) -> None:
         for s in args.strategies.split(",") if args.strategies else []:
             curves[s] = [
                 cached_run({"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
-                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS, "code": head_code},
+                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
+                            "code": RESULTS_VERSION if s == "random" else head_code},
                            lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets))
                 for seed in range(args.seeds)
             ]
