@@ -197,22 +197,22 @@ class SoftmaxHead:
     The standardisation uses the whole pool's statistics (unlabeled data, allowed).
     """
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, num_classes: int, l2: float = 1e-3, iters: int = 300):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, num_classes: int, l2: float = 1e-3, iters: int = 200):
         self.mean, self.std, self.c, self.l2, self.iters = mean, std, num_classes, l2, iters
         self.w = None
 
     def _x(self, e: np.ndarray) -> np.ndarray:
-        x = (e - self.mean) / self.std
+        x = ((e - self.mean) / self.std).astype(np.float32)
         return np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)
 
     def fit(self, e: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> "SoftmaxHead":
         x = self._x(e)
         sw = np.ones(len(y)) if weights is None else weights
-        sw = (sw / sw.sum())[:, None]
-        w = np.zeros((x.shape[1], self.c), dtype=np.float64)
+        sw = (sw / sw.sum())[:, None].astype(np.float32)
+        w = np.zeros((x.shape[1], self.c), dtype=np.float32)
         m, v = np.zeros_like(w), np.zeros_like(w)
-        onehot = np.eye(self.c)[y]
-        lr, b1, b2 = 0.01, 0.9, 0.999
+        onehot = np.eye(self.c, dtype=np.float32)[y]
+        lr, b1, b2 = 0.015, 0.9, 0.999
         for t in range(1, self.iters + 1):
             p = self._softmax(x @ w)
             g = x.T @ ((p - onehot) * sw) + self.l2 * w
@@ -333,6 +333,8 @@ def cached_run(key: dict, compute) -> dict:
     path = CACHE / "runs" / f"{key['set']}-{key['strategy']}-{key['seed']}-{digest}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if CACHED_ONLY:
+        return None
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result))
@@ -348,8 +350,9 @@ def code_digest(*modules: str) -> str:
     return h.hexdigest()[:16]
 
 
+CACHED_ONLY = False
 # Bump when the simulation itself (head, budgets handling, data) changes.
-RESULTS_VERSION = "1"
+RESULTS_VERSION = "2"
 HEAD_CODE = ("labelapp/learning/selection.py", "labelapp/learning/coverage.py", "labelapp/learning/propagation.py",
              "labelapp/learning/strategies.py")
 CNN_CODE = ("labelapp/learning/strategies.py", "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
@@ -440,8 +443,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnn-seeds", type=int, default=0, help="seeds for the from-scratch CNN (slow)")
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="budgets 20, 60, 100, 200")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="report the runs already cached (up to --seeds per strategy), compute nothing new")
     parser.add_argument("--scale", type=int, default=0, help="only time plan_batch on a pool of this many rows")
     args = parser.parse_args(argv)
+    global CACHED_ONLY
+    CACHED_ONLY = args.cached_only
     if args.scale:
         scale_check(args.scale)
         return
@@ -453,7 +460,12 @@ def main(argv: list[str] | None = None) -> None:
         data = load_set(name)
         if args.strategies:
             emb = embeddings(data, args.embedding)
-            full = full_accuracy(emb, data)
+            full = cached_run({"set": name, "strategy": "full", "seed": 0, "embedding": args.embedding,
+                               "code": RESULTS_VERSION}, lambda: {"acc": full_accuracy(emb, data)})
+            if full is None:
+                print(f"   {name}: nothing cached yet")
+                continue
+            full = full["acc"]
             print(f"   {name}: full-pool accuracy of the head {full:.3f}", flush=True)
         else:  # the CNN alone: no embedding needed, no target to compare with
             emb, full = None, float("nan")
@@ -476,6 +488,8 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in range(args.cnn_seeds)
             ]
             extra["cnn"] = {"budgets": cnn_budgets}
+        curves = {s: [r for r in runs if r is not None] for s, runs in curves.items()}
+        curves = {s: runs for s, runs in curves.items() if runs}
         counts = np.bincount(data["y"][data["pool"]], minlength=len(data["names"]))
         report(f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "
                f"class counts {counts.tolist()}, {args.embedding} embedding)", len(data["names"]), full, curves, budgets, extra)
