@@ -469,16 +469,18 @@ def main(argv: list[str] | None = None) -> None:
             print(f"   {name}: full-pool accuracy of the head {full:.3f}", flush=True)
         else:  # the CNN alone: no embedding needed, no target to compare with
             emb, full = None, float("nan")
-        curves, extra = {}, {}
+        extra = {}
         head_code = code_digest(*HEAD_CODE)
-        for s in args.strategies.split(",") if args.strategies else []:
-            curves[s] = [
-                cached_run({"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
-                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
-                            "code": RESULTS_VERSION if s == "random" else head_code},
-                           lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets))
-                for seed in range(args.seeds)
-            ]
+        names = args.strategies.split(",") if args.strategies else []
+        curves = {s: [] for s in names}
+        # Seeds outermost: an interrupted run still has every strategy on the same seeds.
+        for seed in range(args.seeds):
+            for s in names:
+                curves[s].append(cached_run(
+                    {"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
+                     "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
+                     "code": RESULTS_VERSION if s == "random" else head_code},
+                    lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets)))
         if args.cnn_seeds:
             cnn_code = code_digest(*CNN_CODE)
             curves["cnn"] = [
