@@ -423,11 +423,15 @@ def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None
         m = min(50_000, n - start)
         block = centres[rng.integers(50, size=m)] + rng.normal(0, 0.7, (m, dim)).astype(np.float32)
         pool[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    for labels in (100, 2000):
+    # Cover phase at its most expensive (480 labels + k = 500 clusters, no model yet),
+    # then the uncertainty phase.
+    for labels, with_model in ((480, False), (2000, True)):
         lab = pool[:labels].astype(np.float32)
         lab_y = rng.integers(classes, size=labels)
-        logits = rng.normal(size=(n, classes))
-        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        probs = None
+        if with_model:
+            logits = rng.normal(size=(n, classes))
+            probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
         started, cpu = time.perf_counter(), time.process_time()
         plan = selection.plan_batch(pool, lab, lab_y, probs, k, rng, num_classes=classes)
         print(f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
