@@ -13,15 +13,14 @@ class probabilities over the pool.  Two phases:
 
 The switch (:func:`choose_phase`) is *labels per class*: uncertainty starts
 once the labeled set holds at least ``UNCERTAINTY_FROM_LABELS_PER_CLASS``
-labels per class on average.  Evidence so far
-(``benchmarks/bench_embedding_strategies.py``, MobileNetV2 embeddings, only
-1-2 seeds on a saturated machine): kept in the cover phase, TypiClust leads
-random by 0.15-0.19 accuracy at 20 labels on digits and 0.06 on porch, but
-falls behind the switched default later (digits: from 100 labels = 10 per
-class; porch: from 100 labels = 25 per class, slightly behind at 60-80).
-So the crossover is of the order of ten labels per class on both sets, not
-at one absolute budget; the floor of 10 was set from that, not tuned, and
-the pure-margin curves that would pin the crossover down were not finished.
+labels per class on average.  Evidence (``benchmarks/bench_embedding_strategies.py``,
+MobileNetV2 embeddings, only 1-2 seeds per strategy on a saturated machine):
+pure margin sampling stays ahead of pure TypiClust from 100 labels = 10 per
+class on digits (10 classes) and from 80 labels = 20 per class on porch (4
+classes); before that TypiClust is ahead or level.  The crossover is of the
+order of 10-20 labels per class on both sets, not at one absolute budget;
+the floor of 10 was set from that, not tuned to either set, and more seeds
+are needed to place it better.
 
 Whatever the phase, a batch never floods one predicted class: at most
 ``ceil(BALANCE_SHARE * k / classes_predicted)`` picks per predicted class
