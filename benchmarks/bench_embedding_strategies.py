@@ -197,22 +197,22 @@ class SoftmaxHead:
     The standardisation uses the whole pool's statistics (unlabeled data, allowed).
     """
 
-    def __init__(self, mean: np.ndarray, std: np.ndarray, num_classes: int, l2: float = 1e-3, iters: int = 300):
+    def __init__(self, mean: np.ndarray, std: np.ndarray, num_classes: int, l2: float = 1e-3, iters: int = 200):
         self.mean, self.std, self.c, self.l2, self.iters = mean, std, num_classes, l2, iters
         self.w = None
 
     def _x(self, e: np.ndarray) -> np.ndarray:
-        x = (e - self.mean) / self.std
+        x = ((e - self.mean) / self.std).astype(np.float32)
         return np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)
 
     def fit(self, e: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> "SoftmaxHead":
         x = self._x(e)
         sw = np.ones(len(y)) if weights is None else weights
-        sw = (sw / sw.sum())[:, None]
-        w = np.zeros((x.shape[1], self.c), dtype=np.float64)
+        sw = (sw / sw.sum())[:, None].astype(np.float32)
+        w = np.zeros((x.shape[1], self.c), dtype=np.float32)
         m, v = np.zeros_like(w), np.zeros_like(w)
-        onehot = np.eye(self.c)[y]
-        lr, b1, b2 = 0.01, 0.9, 0.999
+        onehot = np.eye(self.c, dtype=np.float32)[y]
+        lr, b1, b2 = 0.015, 0.9, 0.999
         for t in range(1, self.iters + 1):
             p = self._softmax(x @ w)
             g = x.T @ ((p - onehot) * sw) + self.l2 * w
@@ -333,6 +333,8 @@ def cached_run(key: dict, compute) -> dict:
     path = CACHE / "runs" / f"{key['set']}-{key['strategy']}-{key['seed']}-{digest}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if CACHED_ONLY:
+        return None
     result = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result))
@@ -348,8 +350,9 @@ def code_digest(*modules: str) -> str:
     return h.hexdigest()[:16]
 
 
+CACHED_ONLY = False
 # Bump when the simulation itself (head, budgets handling, data) changes.
-RESULTS_VERSION = "1"
+RESULTS_VERSION = "2"
 HEAD_CODE = ("labelapp/learning/selection.py", "labelapp/learning/coverage.py", "labelapp/learning/propagation.py",
              "labelapp/learning/strategies.py")
 CNN_CODE = ("labelapp/learning/strategies.py", "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
@@ -420,15 +423,19 @@ def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None
         m = min(50_000, n - start)
         block = centres[rng.integers(50, size=m)] + rng.normal(0, 0.7, (m, dim)).astype(np.float32)
         pool[start : start + m] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    for labels in (100, 2000):
+    # Cover phase at its most expensive (480 labels + k = 500 clusters, no model yet),
+    # then the uncertainty phase.
+    for labels, with_model in ((480, False), (2000, True)):
         lab = pool[:labels].astype(np.float32)
         lab_y = rng.integers(classes, size=labels)
-        logits = rng.normal(size=(n, classes))
-        probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
-        started = time.perf_counter()
+        probs = None
+        if with_model:
+            logits = rng.normal(size=(n, classes))
+            probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        started, cpu = time.perf_counter(), time.process_time()
         plan = selection.plan_batch(pool, lab, lab_y, probs, k, rng, num_classes=classes)
         print(f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
-              f"{time.perf_counter() - started:.1f} s; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+              f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -440,8 +447,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnn-seeds", type=int, default=0, help="seeds for the from-scratch CNN (slow)")
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="budgets 20, 60, 100, 200")
+    parser.add_argument("--cached-only", action="store_true",
+                        help="report the runs already cached (up to --seeds per strategy), compute nothing new")
     parser.add_argument("--scale", type=int, default=0, help="only time plan_batch on a pool of this many rows")
     args = parser.parse_args(argv)
+    global CACHED_ONLY
+    CACHED_ONLY = args.cached_only
     if args.scale:
         scale_check(args.scale)
         return
@@ -453,19 +464,27 @@ def main(argv: list[str] | None = None) -> None:
         data = load_set(name)
         if args.strategies:
             emb = embeddings(data, args.embedding)
-            full = full_accuracy(emb, data)
+            full = cached_run({"set": name, "strategy": "full", "seed": 0, "embedding": args.embedding,
+                               "code": RESULTS_VERSION}, lambda: {"acc": full_accuracy(emb, data)})
+            if full is None:
+                print(f"   {name}: nothing cached yet")
+                continue
+            full = full["acc"]
             print(f"   {name}: full-pool accuracy of the head {full:.3f}", flush=True)
         else:  # the CNN alone: no embedding needed, no target to compare with
             emb, full = None, float("nan")
-        curves, extra = {}, {}
+        extra = {}
         head_code = code_digest(*HEAD_CODE)
-        for s in args.strategies.split(",") if args.strategies else []:
-            curves[s] = [
-                cached_run({"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
-                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS, "code": head_code},
-                           lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets))
-                for seed in range(args.seeds)
-            ]
+        names = args.strategies.split(",") if args.strategies else []
+        curves = {s: [] for s in names}
+        # Seeds outermost: an interrupted run still has every strategy on the same seeds.
+        for seed in range(args.seeds):
+            for s in names:
+                curves[s].append(cached_run(
+                    {"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
+                     "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
+                     "code": RESULTS_VERSION if s == "random" else head_code},
+                    lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets)))
         if args.cnn_seeds:
             cnn_code = code_digest(*CNN_CODE)
             curves["cnn"] = [
@@ -475,6 +494,8 @@ def main(argv: list[str] | None = None) -> None:
                 for seed in range(args.cnn_seeds)
             ]
             extra["cnn"] = {"budgets": cnn_budgets}
+        curves = {s: [r for r in runs if r is not None] for s, runs in curves.items()}
+        curves = {s: runs for s, runs in curves.items() if runs}
         counts = np.bincount(data["y"][data["pool"]], minlength=len(data["names"]))
         report(f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "
                f"class counts {counts.tolist()}, {args.embedding} embedding)", len(data["names"]), full, curves, budgets, extra)

@@ -73,3 +73,14 @@ def test_kmeans32_finds_separated_groups():
     centres = coverage.kmeans32(x, 2, np.random.default_rng(0))
     got = centres[np.argsort(centres[:, 0])]
     np.testing.assert_allclose(got, [[1 / 3, 1 / 3], [31 / 3, 31 / 3]], rtol=1e-5)
+
+
+def test_randomised_projection_finds_the_top_directions():
+    rng = np.random.default_rng(0)
+    # 200 rows in 50-D with variance 100 and 25 along two axes, noise elsewhere.
+    x = rng.normal(0, 0.1, (200, 50))
+    x[:, 3] += rng.normal(0, 10, 200)
+    x[:, 7] += rng.normal(0, 5, 200)
+    proj = coverage.fit_projection(x, rng, dim=2)
+    basis = np.abs(proj.components)
+    assert basis[3, 0] > 0.99 and basis[7, 1] > 0.99
