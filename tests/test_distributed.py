@@ -22,7 +22,7 @@ from labelapp.images.models import Image, Status
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 from labelapp.training.services import rescore_start, training_request
 
-from .conftest import WorkerProcess, wait_for
+from .conftest import WorkerProcess, assert_priorities_are_scores, wait_for
 
 pytestmark = [
     pytest.mark.worker,
@@ -158,9 +158,7 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool
     assert Prediction.objects.filter(model_version=version).count() == len(pool)
     two_workers = _priorities(project)
-    scores = dict(Prediction.objects.filter(model_version=version).values_list("image_id", "score"))
-    # Priorities are the version's scores, up to batch diversity's permutation of the top.
-    assert sorted(two_workers.values()) == pytest.approx(sorted(scores.values()), abs=1e-9)
+    assert_priorities_are_scores(project, version)
 
     # The same rescore on one worker, from a clean slate.
     workers[1].kill()
