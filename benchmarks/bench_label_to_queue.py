@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_rescore import Worker, temp_environment, wait_until  # noqa: E402
+from bench_rescore import Worker, temp_environment, time_label_to_queue  # noqa: E402
 
 CLASSES = [f"class_{i}" for i in range(10)]
 
@@ -117,58 +117,6 @@ def build_project(*, images: int, scenes: int, free: int, progress=print):
     return project, truth
 
 
-def cpu_seconds(worker) -> float:
-    """CPU time (user + system) so far of the worker and its pool children: a figure that a
-    busy shared machine distorts far less than wall-clock time."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in worker.pids():
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def time_label_to_queue(project, truth, worker, *, every: int, timeout: float, progress=print):
-    from django.db.models import Max
-
-    from labelapp.core.simulation import simulator_user
-    from labelapp.credits.services import credit_grant
-    from labelapp.labeling.services import annotation_submit, image_reserve_next
-    from labelapp.projects.services import project_update_settings
-    from labelapp.training.models import RescoreJob, RunStatus, TrainingRun
-
-    project = project_update_settings(project=project, changes={"auto_retrain_every": every})
-    credit_grant(project=project, amount=every * 3, note="bench")
-    user = simulator_user(project)
-    last = TrainingRun.objects.filter(project=project).aggregate(n=Max("id"))["n"] or 0
-    submitted = 0
-    while True:
-        item = image_reserve_next(project=project, user=user)
-        annotation_submit(project=project, user=user, image_id=item.image.pk, label_class=truth[item.image.pk])
-        submitted += 1
-        run = TrainingRun.objects.filter(project=project, pk__gt=last).first()
-        if run is not None:
-            break
-        if submitted > every * 3:
-            raise RuntimeError("no auto-retrain fired")
-    started, cpu_started = time.monotonic(), cpu_seconds(worker)
-    run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
-                     timeout=timeout, what="the training", worker=worker)
-    trained = time.monotonic() - started
-    if run.status != RunStatus.SUCCEEDED:
-        raise RuntimeError(f"training failed: {run.error}")
-    job = wait_until(lambda: RescoreJob.objects.filter(model_version_id=run.model_version_id,
-                                                       status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
-                     timeout=timeout, what="the rescore after training", worker=worker)
-    total = time.monotonic() - started
-    return {"labels": submitted, "train_s": trained, "rescore_s": total - trained, "total_s": total, "job": job,
-            "run": run, "cpu_s": cpu_seconds(worker) - cpu_started}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=100_000, help="pool Image rows (default 100,000)")
@@ -190,9 +138,10 @@ def main() -> None:
         worker = Worker(root, concurrency=1, name="l2q")
         worker.wait_ready()
         # A first version, so the measured retrain replaces an active model as in production.
-        first = time_label_to_queue(project, truth, worker, every=args.retrain_every, timeout=args.timeout)
+        label = lambda pk: {"label_class": truth[pk]}  # noqa: E731
+        first = time_label_to_queue(project, label, worker, every=args.retrain_every, timeout=args.timeout)
         print(f"  first model: {first['total_s']:.1f}s (training {first['train_s']:.1f}s)")
-        lat = time_label_to_queue(project, truth, worker, every=args.retrain_every, timeout=args.timeout)
+        lat = time_label_to_queue(project, label, worker, every=args.retrain_every, timeout=args.timeout)
         version = ModelVersion.objects.get(pk=lat["run"].model_version_id)
         top = Image.objects.filter(project=project, status="unlabeled").order_by("-priority").first()
         print(f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the retrain "

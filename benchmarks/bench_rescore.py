@@ -128,6 +128,20 @@ class Worker:
                     self.peak[pid] = (role, hwm)
             self._stop.wait(0.5)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) so far of the worker and its pool children: a figure that a
+        busy shared machine distorts far less than wall-clock time."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
+
     def peak_text(self) -> str:
         return ", ".join(f"{role} {pid}: {kb / 1024:.0f} MB" for pid, (role, kb) in sorted(self.peak.items()))
 
@@ -294,16 +308,16 @@ def time_forward(project, version, ids, *, chunk_size: int, limit: int | None) -
     return spent, len(todo)
 
 
-def time_label_to_queue(project, truths, ids, worker: Worker, *, every: int, timeout: float, progress=print):
+def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeout: float, progress=print):
+    """Submit labels (``label_for(image_id)`` gives annotation_submit's label keywords) until
+    the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
     from labelapp.core.simulation import simulator_user
+    from labelapp.credits.services import credit_grant
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
     from labelapp.training.models import RescoreJob, RunStatus, TrainingRun
-    from labelapp.credits.services import credit_grant
-
-    import numpy as np
 
     project = project_update_settings(project=project, changes={"auto_retrain_every": every})
     credit_grant(project=project, amount=every * 3, note="bench")
@@ -312,16 +326,15 @@ def time_label_to_queue(project, truths, ids, worker: Worker, *, every: int, tim
     submitted = 0
     while True:
         item = image_reserve_next(project=project, user=user)
-        boxes = truths[int(np.searchsorted(ids, item.image.pk)) % len(truths)]
-        annotation_submit(project=project, user=user, image_id=item.image.pk, boxes=boxes)
+        annotation_submit(project=project, user=user, image_id=item.image.pk, **label_for(item.image.pk))
         submitted += 1
         run = TrainingRun.objects.filter(project=project, pk__gt=last).first()
         if run is not None:
             break
         if submitted > every * 3:
             raise RuntimeError("no auto-retrain fired")
-    started = time.monotonic()
-    progress(f"  label {submitted} ({run.labels_at_start} train labels) queued training run {run.pk}")
+    started, cpu_started = time.monotonic(), worker.cpu_seconds()
+    progress(f"  label {submitted} ({run.labels_at_start} labels) queued training run {run.pk}")
     run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
                      timeout=timeout, what="the training", worker=worker)
     trained = time.monotonic() - started
@@ -331,7 +344,8 @@ def time_label_to_queue(project, truths, ids, worker: Worker, *, every: int, tim
                                                        status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
                      timeout=timeout, what="the rescore after training", worker=worker)
     total = time.monotonic() - started
-    return {"labels": submitted, "train_s": trained, "rescore_s": total - trained, "total_s": total, "job": job}
+    return {"labels": submitted, "train_s": trained, "rescore_s": total - trained, "total_s": total, "job": job,
+            "run": run, "cpu_s": worker.cpu_seconds() - cpu_started}
 
 
 def main() -> None:
@@ -382,13 +396,16 @@ def main() -> None:
             for count, seconds in results.items():
                 print(f"  ratio rescore/forward with {count} worker process(es): {pool / seconds / rate:.2f} (target ≥ 0.7)")
         if args.retrain_every:
+            import numpy as np
+
             from labelapp.projects.services import project_update_settings
 
             worker = Worker(root, concurrency=1, name="latency")
             workers.append(worker)
             worker.wait_ready()
             project_update_settings(project=project, changes={"max_epochs": args.latency_epochs})
-            lat = time_label_to_queue(project, truths, ids, worker, every=args.retrain_every, timeout=args.timeout)
+            lat = time_label_to_queue(project, lambda pk: {"boxes": truths[int(np.searchsorted(ids, pk)) % len(truths)]},
+                                      worker, every=args.retrain_every, timeout=args.timeout)
             print(f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the "
                   f"retrain (K={args.retrain_every}, {args.latency_epochs} max epochs): training {lat['train_s']:.1f}s, "
                   f"rescore of {lat['job'].images_total} images {lat['rescore_s']:.1f}s; peak RSS {worker.peak_text()}")
