@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -83,7 +84,9 @@ def _lock_annotator(user) -> None:
     """Serialise one annotator's queue requests (PostgreSQL; SQLite serialises writers anyway):
     without it, parallel requests all see "no reservation yet" and each reserves one.
     NO KEY UPDATE leaves the KEY SHARE locks of foreign keys to the user free."""
-    type(user).objects.select_for_update(no_key=connection.features.has_select_for_no_key_update).filter(pk=user.pk).values_list("pk", flat=True).first()
+    # The user model, not type(user): a session's request.user is a lazy wrapper.
+    get_user_model().objects.select_for_update(no_key=connection.features.has_select_for_no_key_update).filter(
+        pk=user.pk).values_list("pk", flat=True).first()
 
 
 def image_reserve_next(*, project, user) -> QueueItem:
