@@ -19,7 +19,7 @@ from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
 from labelapp.training import embeddings, engine, services
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus
-from labelapp.training.preprocess import images_preprocess
+from labelapp.training.preprocess import cold_start_priorities, images_preprocess
 from labelapp.training.selectors import prediction_for_labeling
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +213,7 @@ def test_before_any_model_the_queue_starts_with_covering_picks_and_says_why(clas
     for seed in range(30):
         colours[seed] = (RED, BLUE, GREEN)[seed % 3]
     images = ingest(project, colours.items())
+    cold_start_priorities(project=project)  # a debounced worker task after uploads
     colour_of = {image.pk: colours[int(image.original_name[1:-4])] for image in images}
     credit_grant(project=project, amount=10, actor=users["admin"])
 

@@ -30,6 +30,10 @@ def default_model(task_type: str) -> str:
     return (PRETRAINED_MODEL if backbone() is not None else FROM_SCRATCH_MODEL)[task_type]
 
 
+#: Registered models that read cached embeddings (by name, for code that must not import torch).
+VECTOR_MODELS = frozenset({"embedding_classifier"})
+
+
 def reads_vectors(model) -> bool:
     """Whether a model reads cached embeddings (the fast path) instead of pixels."""
     return hasattr(model, "predict_vectors")

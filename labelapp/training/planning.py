@@ -87,7 +87,21 @@ def plan_next_batch(*, project, version=None) -> list[int] | None:
     ranked = np.argsort(-plan.scores, kind="stable")[: 3 * k]
     picks = drop_near_duplicates(ranked, pool_vectors, k, avoid=labeled_vectors)
     _write(project, ids, picks, plan, reasons, version=version)
+    if probs is not None:
+        _store_predictions(version, [ids[i] for i in picks], probs[picks], plan.scores[picks])
     return [ids[i] for i in picks]
+
+
+def _store_predictions(version, image_ids: list[int], probs: np.ndarray, scores: np.ndarray) -> None:
+    """The planned batch's pre-annotations, so that handing it out needs no model in the web
+    process (rescoring a pool from the vector cache stores none)."""
+    from .models import Prediction
+
+    rows = [Prediction(image_id=pk, model_version=version, probs=[round(float(p), 6) for p in row],
+                       confidence=float(row.max()), score=float(score), counts={str(version.classes[int(row.argmax())]): 1})
+            for pk, row, score in zip(image_ids, probs, scores)]
+    Prediction.objects.bulk_create(rows, update_conflicts=True, unique_fields=["image", "model_version"],
+                                   update_fields=["probs", "counts", "confidence", "score"])
 
 
 def _class_evidence(version, classes) -> dict:

@@ -33,6 +33,8 @@ def _head_prediction(image) -> dict | None:
     from . import embeddings
 
     version = image.scored_by
+    if version.model_name not in engine.VECTOR_MODELS:
+        return None  # checked by name: loading a model means importing torch in the web process
     try:
         model = engine.load_version(version)
     except (OSError, ValueError) as exc:  # a checkpoint file gone from storage: no pre-annotation
