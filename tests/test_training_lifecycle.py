@@ -66,7 +66,7 @@ def test_item12_queued_tasks_of_a_deleted_project_end_quietly(eager_celery, capl
     """Issue 14 item 12: deleting a project left its queued preprocess, training and rescore
     tasks failing with tracebacks in the worker log; they end with one info line each."""
     from labelapp.training.tasks import (
-        preprocess_images_task, rescore_chunk_task, rescore_finish_task, train_model_task,
+        preprocess_backlog_task, rescore_chunk_task, rescore_finish_task, train_model_task,
     )
 
     project, users = _porch()
@@ -81,7 +81,7 @@ def test_item12_queued_tasks_of_a_deleted_project_end_quietly(eager_celery, capl
 
     caplog.clear()
     with caplog.at_level(logging.INFO):
-        assert preprocess_images_task(project_id, pool) == 0
+        assert preprocess_backlog_task(project_id) == 0
         assert train_model_task(run_id) is None
         assert rescore_chunk_task(job_id, pool) == 0
         rescore_finish_task(job_id)

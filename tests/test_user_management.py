@@ -127,7 +127,7 @@ def test_member_candidates_are_active_non_members_matching_the_search(client_for
     # "annotator" matches but is a member already; the inactive account is not offered.
     assert [u["username"] for u in found] == ["annabel"]
     assert set(found[0]) == {"id", "username", "first_name", "last_name"}
-    assert [u["username"] for u in client_for("admin").get(path).json()] == ["annabel", "nobody", "outsider_admin"]
+    assert [u["username"] for u in client_for("admin").get(path).json()] == ["annabel", "nobody", "outsider_admin", "reviewer"]
 
 
 def test_a_deactivated_user_cannot_be_added_as_a_member(client_for, detection_project):

@@ -16,6 +16,7 @@ costs were paid per 16 images. Now:
 A pending task whose message was lost (its worker died and the broker dropped it) stops
 counting as pending after its countdown plus LABELAPP_TRAINING_STALE_SECONDS."""
 
+import logging
 import time
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ from .models import PoolUpkeep, PreprocessBacklog
 
 #: Images per images_preprocess call: bounds the arrays one call holds.
 PREPROCESS_CHUNK = 512
+
+logger = logging.getLogger(__name__)
 
 
 def _claim(project_id: int, kind: str, delay: float) -> bool:
@@ -62,6 +65,7 @@ def preprocess_backlog_run(*, project_id: int) -> int:
 
     PoolUpkeep.objects.filter(project_id=project_id).update(preprocess_pending=False)
     if not Project.objects.filter(pk=project_id).exists():  # deleted meanwhile (its backlog with it)
+        logger.info("project %s was deleted: nothing to preprocess", project_id)
         return 0
     rows = list(PreprocessBacklog.objects.filter(project_id=project_id).values_list("pk", "image_ids"))
     ids = sorted({image_id for _, image_ids in rows for image_id in image_ids})
@@ -99,6 +103,7 @@ def cold_start_run(*, project_id: int) -> int:
     PoolUpkeep.objects.filter(project_id=project_id).update(cold_start_pending=False)
     project = Project.objects.filter(pk=project_id).first()
     if project is None:  # deleted meanwhile
+        logger.info("project %s was deleted: nothing to rank", project_id)
         return 0
     started = time.monotonic()
     ranked = cold_start_priorities(project=project)
