@@ -259,7 +259,8 @@ class GoldItemView(ProjectScopedMixin, APIView):
         services.gold_mark(project=self.project, image_id=image.pk, user=request.user)
         return Response(image_record(_fresh_image(self.project, image_id)))
 
-    @extend_schema(request=None, responses=ImageRecordOutputSerializer)
+    # 200 with the record (a DELETE is documented as 204 unless said otherwise).
+    @extend_schema(request=None, responses={200: ImageRecordOutputSerializer})
     def delete(self, request, project_id, image_id):
         image = _fresh_image(self.project, image_id)
         services.gold_unmark(project=self.project, image_id=image.pk)

@@ -5443,12 +5443,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description No response body */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImageRecordOutput"];
+                };
             };
             /** @description Invalid input: the body says which field or file and why. */
             400: {
