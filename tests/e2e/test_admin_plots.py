@@ -65,6 +65,7 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.get_by_test_id("learning-curve-panel").screenshot(path=str(SCREENSHOTS / "admin-learning-curve-hover-desktop.png"))
 
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/data")  # the health check's tab
     health = page.get_by_test_id("health")
     heatmap = health.get_by_test_id("heatmap").first
     expect(heatmap.get_by_test_id("color-scale")).to_contain_text("box centres per cell")
@@ -77,6 +78,7 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     expect(sizes.locator("text.recharts-label", has_text="box size")).to_be_visible()
     expect(sizes.locator(".recharts-yAxis-tick-labels text").first).to_have_text("0")
 
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/model")  # the model versions' tab
     versions = page.get_by_test_id("model-versions-panel")
     versions.get_by_role("button", name="v1").click()
     table = versions.get_by_test_id("metrics-table")

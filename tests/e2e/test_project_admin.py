@@ -72,6 +72,12 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
         files=[{"name": "shelf.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
     importer.get_by_role("button", name="Import").click()
     status = page.get_by_test_id("import-status")
+    expect(status).to_contain_text("Queued: waiting for a worker")
+    # Play the worker: the page polls the job until it has run.
+    from labelapp.images.dataset_import import import_run
+    from labelapp.images.models import ImportJob
+
+    import_run(job_id=ImportJob.objects.get(project=project).pk)
     expect(status).to_contain_text("Import finished.")
     expect(status).to_contain_text("2 new images")
     assert project.images.count() == 2
@@ -115,7 +121,7 @@ def test_staff_invite_a_user_who_sets_a_password_and_is_added_by_name(page, live
     add.get_by_label("User").fill("mar")
     expect(members.get_by_test_id("member-candidates").locator("option")).to_have_attribute("value", "maria")
     add.get_by_label("User").fill("maria")
-    expect(add.get_by_label("Role").locator("option")).to_have_count(3)  # the server's role choices
+    expect(add.get_by_label("Role").locator("option")).to_have_count(4)  # the server's role choices, reviewer included
     add.get_by_label("Role").select_option("annotator")
     add.get_by_role("button", name="Add").click()
     expect(members.get_by_test_id("member-maria")).to_be_visible()
@@ -200,8 +206,9 @@ def test_each_tab_loads_only_its_own_data(page, live_server, login, shoot, porch
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url) if "/api/projects/" in request.url else None)
     expected = {
+        # The health plots colour by class.
         "overview": ("/credits", "/learning-curve"),
-        "data": ("/health",),
+        "data": ("/health", "/classes"),
         "model": ("/engine", "/training-runs", "/rescore", "/model-versions", "/synthesis"),
         "settings": ("/classes",),
         "members": ("/members", "/annotator-stats"),

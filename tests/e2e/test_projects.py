@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 LINKS = {
-    "admin": ["Label", "Verify", "Upload", "Admin"],
+    "admin": ["Label", "Verify", "Upload", "Data", "Review", "Admin"],
     "annotator": ["Label", "Upload"],
     "verifier": ["Verify"],
 }

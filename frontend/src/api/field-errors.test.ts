@@ -17,6 +17,11 @@ describe("field errors", () => {
     expect(flattenErrors({ detail: "No.", code: "x" })).toEqual({ "": "No." });
   });
 
+  it("reads the field errors of a 400 that also carries a summary detail", () => {
+    const body = { detail: "n: too small", code: "invalid", collection_rules: [{ n: ["Too small."] }] };
+    expect(flattenErrors(body)).toEqual({ "collection_rules.0.n": "Too small." });
+  });
+
   it("gives a nested 400 a readable message instead of 'Request failed (HTTP 400)'", () => {
     // The admin page showed "Request failed (HTTP 400) (HTTP 400)" for a bad rule.
     const body = { collection_rules: [{ kind: ['"sometimes" is not a valid choice.'] }] };

@@ -1,7 +1,8 @@
 /**
  * DRF answers a bad body with errors shaped like the body itself:
  *   {"collection_rules": [{}, {"n": ["Ensure this value is greater than or equal to 1."]}]}
- * and a service error with {detail, code, field?}. These helpers flatten either into
+ * (with a summary in `detail` and `code: "invalid"` beside them) and a service error with
+ * {detail, code, field?}. These helpers flatten either into
  * dotted paths ("collection_rules.1.n") so a form can show each message at its field.
  */
 
@@ -33,7 +34,13 @@ export function flattenErrors(body: unknown, prefix = ""): FieldErrors {
     }
   };
   if (isRecord(body) && typeof body.detail === "string") {
-    add(typeof body.field === "string" ? join(prefix, body.field) : prefix, body.detail);
+    // A bad body's 400 keeps its per-field errors beside the summary in `detail`.
+    const { detail, code, field, ...fields } = body;
+    if (code === "invalid" && Object.keys(fields).length > 0) {
+      walk(fields, prefix);
+      return out;
+    }
+    add(typeof field === "string" ? join(prefix, field) : prefix, detail as string);
     return out;
   }
   walk(body, prefix);
