@@ -202,9 +202,10 @@ def _set(job: ImportJob, **fields) -> None:
 
 
 def _finish(job: ImportJob, status: str, *, detail: str, errors: list | None = None) -> None:
-    _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
+    # The archive goes first: whoever sees the job finished finds nothing of it left.
     if job.archive:
         storage_cleanup([job.archive])
+    _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
 
 
 @contextmanager
