@@ -7,6 +7,7 @@ from labelapp.core.simulation import SimulationError, simulate
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation
+from labelapp.labeling.services import EVALUATION_REASON
 from labelapp.training.models import LearningCurve, ModelVersion, RunStatus, TrainingRun
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
@@ -71,19 +72,20 @@ def test_simulation_active_then_random_on_a_copy(celery_workers, settings, tmp_p
     worker = celery_workers(concurrency=1, OMP_NUM_THREADS=1, MKL_NUM_THREADS=1)
 
     active, log = _run(worker, project=project)
-    assert active.project.pk == project.pk and active.strategy == "detection_mean"
+    assert active.project.pk == project.pk and active.strategy == "adaptive"
     _check_run(active, project=project)
     assert any("retrain triggered" in line for line in log)
     # After every retrain the next image came from a queue ordered by that model's rescore.
     reasons = set(Reservation.objects.filter(project=project).values_list("reason", flat=True))
-    assert "detection_mean" in reasons
+    # (the adaptive planner's batches, or the detector's uncertainty between them)
+    assert reasons & {"plan:cover", "plan:uncertainty", "detection_mean"}
 
     before = _snapshot(project)
     # (no final retrain here: the active run covered it; the curve ends at the last auto-retrain)
     baseline, _ = _run(worker, project=project, strategy="random", final_retrain=False)
     copy = baseline.project
     assert copy.pk != project.pk and copy.config["strategy"] == "random"
-    assert project.config.get("strategy") in (None, "detection_mean")
+    assert project.config.get("strategy") in (None, "adaptive")
     _check_run(baseline, project=copy, final=False)
     assert _snapshot(project) == before, "the random run touched the original project"
     # The copy shares the stored files, not the rows; its free labels and kept truth are the same.
@@ -94,10 +96,11 @@ def test_simulation_active_then_random_on_a_copy(celery_workers, settings, tmp_p
     assert set(copies.values_list("file", flat=True)) == set(originals.values_list("file", flat=True))
     assert Annotation.objects.filter(project=copy, is_free=True).count() == 30
     assert KeptTruth.objects.filter(image__project=copy).count() == 80
-    assert set(Reservation.objects.filter(project=copy).values_list("reason", flat=True)) <= {"random"}
+    # Random picks, and the random evaluation draws every project makes.
+    assert set(Reservation.objects.filter(project=copy).values_list("reason", flat=True)) <= {"random", EVALUATION_REASON}
     assert set(ModelVersion.objects.filter(project=copy).values_list("strategy", flat=True)) == {"random"}
 
     # The curves: one per strategy on the original (so its admin page compares them), one on the copy.
     on_original = LearningCurve.objects.filter(project=project)
-    assert sorted(on_original.values_list("strategy", flat=True)) == ["detection_mean", "random"]
+    assert sorted(on_original.values_list("strategy", flat=True)) == ["adaptive", "random"]
     assert LearningCurve.objects.filter(project=copy).get().points == baseline.curve.points
