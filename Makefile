@@ -55,7 +55,8 @@ test-frontend: $(FRONTEND_STAMP)
 	cd frontend && npm test
 
 test-python: $(STAMP) $(FRONTEND_BUILD)
-	$(VENV)/bin/pytest -m "not postgres"
+	$(VENV)/bin/pytest -m "not postgres and not isolated"
+	$(VENV)/bin/pytest -m "isolated and not postgres"
 
 test-postgres: $(STAMP)
 	.ci/with-postgres .ci/with-redis $(VENV)/bin/pytest -m postgres

@@ -540,6 +540,7 @@ def noise_jpeg(seed: int, side: int = 256) -> bytes:
 
 
 @pytest.mark.slow
+@pytest.mark.isolated
 def test_the_upload_is_not_read_into_memory_and_the_worker_holds_one_member_at_a_time(
         classification_project, users, media, settings):
     """Issue 14 item 3: the request read the whole archive and every member into memory
@@ -621,6 +622,7 @@ def test_a_few_thousand_tiny_images_import(classification_project, client_for, m
 
 @pytest.mark.worker
 @pytest.mark.slow
+@pytest.mark.isolated
 def test_an_import_runs_on_a_real_worker_and_reports_progress(celery_workers, classification_project, client_for, settings, tmp_path):
     from tests.conftest import wait_for
 
