@@ -48,7 +48,9 @@ def test_admin_browses_opens_an_image_and_edits_its_label_with_history(page, liv
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(3)
     expect(page.get_by_test_id("thumb-grid").locator("li").first.get_by_role("button")).to_have_attribute(
         "data-testid", f"thumb-{images[0].pk}")
-    page.get_by_label("Suspected errors").check()
+    # A controlled checkbox follows the URL, which React Router updates in a transition: click, then wait.
+    page.get_by_label("Suspected errors").click()
+    expect(page.get_by_label("Suspected errors")).to_be_checked()
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(1)
     shoot("data-browser")
 
