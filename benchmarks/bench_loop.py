@@ -1,8 +1,8 @@
 """Active vs random on the whole loop: labels spent to reach 95 % of the full-data mAP@0.5.
 
 A benchmark that prints figures, not a test. In a temporary folder (SQLite database,
-media, var, broker: see bench_rescore.temp_environment) it creates a fresh porch demo
-project, starts one real Celery worker process, and runs `labelapp.core.simulation.simulate`
+media, var, broker: see bench_rescore.temp_environment) it creates a fresh demo project
+(porch scenes, or pills with `--kind pills`), starts one real Celery worker process, and runs `labelapp.core.simulation.simulate`
 twice on copies of it: the project's active strategy, then `random`. Every training and
 rescore runs on the worker, exactly as with `manage.py simulate`.
 
@@ -92,6 +92,7 @@ def evaluate_versions(versions, arrays, targets, class_names, threshold) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kind", choices=["porch", "pills"], default="porch", help="which demo scenes")
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--free", type=int, default=40, help="free (imported) labels")
     parser.add_argument("--credits", type=int, default=300)
@@ -109,16 +110,17 @@ def main() -> None:
     started = time.monotonic()
     try:
         temp_environment(root)
-        from labelapp.core.demo import PORCH, demo_project, demo_users
+        from labelapp.core.demo import PILLS, PORCH, demo_project, demo_users
         from labelapp.core.simulation import Waiter, curve_table, simulate
-        from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
+        from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, pill_scene, porch_scene
         from labelapp.training.models import ModelVersion
         from labelapp.training.services import training_request
 
-        print(f"bench_loop: porch demo of {args.images} images, {args.free} free labels, {args.credits} credits, "
+        name, scene, class_names = {"porch": (PORCH, porch_scene, PORCH_CLASSES), "pills": (PILLS, pill_scene, PILL_CLASSES)}[args.kind]
+        print(f"bench_loop: {args.kind} demo of {args.images} images, {args.free} free labels, {args.credits} credits, "
               f"K={args.retrain_every}, max_epochs {args.max_epochs}; temp {root}")
         source = demo_project(
-            name=PORCH, description="bench", scene=porch_scene, class_names=PORCH_CLASSES, count=args.images,
+            name=name, description="bench", scene=scene, class_names=class_names, count=args.images,
             free_labels=args.free, credits=args.credits, seed=args.seed, users=demo_users(),
             settings={"auto_retrain_every": args.retrain_every, "max_epochs": args.max_epochs},
         )
