@@ -622,8 +622,7 @@ def test_a_few_thousand_tiny_images_import(classification_project, client_for, m
 
 @pytest.mark.worker
 @pytest.mark.slow
-@pytest.mark.isolated
-def test_an_import_runs_on_a_real_worker_and_reports_progress(celery_workers, classification_project, client_for, settings, tmp_path):
+def test_an_import_runs_on_a_real_worker_and_reports_progress(media, celery_workers, classification_project, client_for):
     from tests.conftest import wait_for
 
     worker = celery_workers(concurrency=1)
@@ -639,7 +638,8 @@ def test_an_import_runs_on_a_real_worker_and_reports_progress(celery_workers, cl
     assert job["done"] == job["total"] == 120 and job["finished_at"]
     listed = admin.get(f"/api/projects/{classification_project.pk}/imports").json()
     assert [j["id"] for j in listed["results"]] == [job["id"]]
-    assert not list((Path(settings.MEDIA_ROOT) / "imports").rglob("*.zip"))  # the archive is removed when done
+    # The archive is removed when done (in this test's own media folder: other tests leave queued jobs' archives).
+    assert not list((media / "imports").rglob("*.zip"))
 
 
 def test_damaged_archives_are_refused_or_fail_their_job_never_an_error(detection_project, client_for, media):
