@@ -63,6 +63,12 @@ class ProjectSettingsSerializer(serializers.Serializer):
         min_value=0, max_value=0.5, default=0.15, help_text="Imported labels: share that goes to test (see val_fraction).",
     )
     model = serializers.CharField(max_length=60, required=False, help_text="A registered model name; default by task type.")
+    finetune = serializers.ChoiceField(
+        choices=["auto", "off"], default="auto",
+        help_text="Classification on the pretrained backbone: auto = once every class has enough training labels, "
+                  "also fine-tune the backbone's last blocks and activate that model only if it beats the embedding "
+                  "head on the validation sample by more than noise; off = the head only.",
+    )
     input_size = serializers.IntegerField(min_value=32, max_value=512, required=False, help_text="Side of the square the model sees, in pixels; default by model.")
     detection_threshold = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.3, help_text="Boxes under this confidence are not reported.")
     max_epochs = serializers.IntegerField(min_value=1, max_value=500, default=30, help_text="Upper bound per training; early stopping usually ends sooner.")

@@ -144,9 +144,33 @@ class EvaluationSampleSerializer(serializers.Serializer):
     credits_spent = serializers.IntegerField(help_text="Credits spent on evaluation picks so far.")
 
 
+class ValidationFigureSerializer(serializers.Serializer):
+    accuracy = serializers.FloatField(allow_null=True)
+    images = serializers.IntegerField()
+    interval = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="95 % Wilson interval.")
+
+
+class ClassifierChoiceSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(help_text="The active version this choice made.")
+    chosen = serializers.CharField(help_text="embedding_classifier (the head) or mobilenet_finetune.")
+    tried = serializers.BooleanField(help_text="Whether a fine-tune was trained at all.")
+    reason = serializers.CharField()
+    head = ValidationFigureSerializer(help_text="The embedding head on the validation sample.")
+    finetuned = ValidationFigureSerializer(allow_null=True, help_text="The fine-tuned model on the same images.")
+    wins = serializers.IntegerField(required=False, help_text="Validation images only the fine-tuned model got right.")
+    losses = serializers.IntegerField(required=False, help_text="Validation images only the head got right.")
+    p_value = serializers.FloatField(required=False, help_text="One-sided sign test on wins against losses.")
+    finetune_cpu_seconds = serializers.FloatField(required=False)
+    finetune_images = serializers.IntegerField(required=False)
+    finetune_epochs = serializers.IntegerField(required=False)
+
+
 class EngineStatusSerializer(serializers.Serializer):
     backbone = BackboneStatusSerializer()
     model = serializers.CharField(help_text="The model the next training uses.")
+    finetune = serializers.ChoiceField(choices=["auto", "off"], help_text="The project's fine-tuning setting.")
+    classifier_choice = ClassifierChoiceSerializer(
+        allow_null=True, help_text="Classification: how the active version chose between the head and a fine-tune.")
     evaluation = EvaluationSampleSerializer()
 
 

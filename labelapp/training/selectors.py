@@ -114,9 +114,13 @@ def engine_status(*, project) -> dict:
     for row in (Image.objects.filter(project=project, status=Status.LABELED, split__in=list(counts))
                 .values("split").annotate(n=Count("id"))):
         counts[row["split"]] = row["n"]
+    active = ModelVersion.objects.filter(project=project, is_active=True).values("number", "model_name", "metrics").first()
+    choice = (active["metrics"] or {}).get("model_choice") if active else None
     return {
         "backbone": embeddings.backbone_status(),
         "model": config.get("model") or engine.default_model(project.task_type),
+        "finetune": config["finetune"],
+        "classifier_choice": {**choice, "model_version": active["number"]} if choice else None,
         "evaluation": {
             "share": config["evaluation_share"],
             "val_images": counts[Split.VAL],

@@ -401,12 +401,18 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
             resumable=Resumable(state=resume, save=lambda state: _save_checkpoint(run_id, plan, state),
                                 between_batches=between_batches),
         )
-    test_images, test_targets, _ = _training_data(project, Split.TEST, class_index, size, model)
+    test_images, test_targets, test_ids = _training_data(project, Split.TEST, class_index, size, model)
     threshold = config["detection_threshold"]
     metrics = {
         "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
         "test": evaluate(model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold),
     }
+    if project.task_type == TaskType.CLASSIFICATION and plan["model"] == "embedding_classifier":
+        model, plan["model"], metrics = _classifier_choice(
+            project, model, metrics, class_names=class_names, size=size, seed=plan["number"],
+            max_epochs=plan["max_epochs"], train=(train_ids + auto_ids, train_targets), val=(val_ids, val_targets, val_images),
+            test=(test_ids, test_targets), between_batches=between_batches,
+        )
     buffer = io.BytesIO()
     import torch
 
@@ -438,6 +444,75 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
         default_storage.delete(stored)
         raise liveness.TrainingStopped("lost")
     return version
+
+
+#: A fine-tune candidate trains this many epochs (no early stopping: see FineTunedClassifier.fit).
+FINETUNE_EPOCHS = 4
+#: At most this many training images per fine-tune (a uniform sample beyond): its cost is one
+#: forward pass of the frozen blocks per image, about 10–30 ms of CPU each.
+FINETUNE_MAX_IMAGES = 2000
+
+
+def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], size: int, seed: int, max_epochs: int,
+                       train, val, test, between_batches):
+    """The embedding head, or a fine-tuned backbone when the project allows it, enough labels
+    exist and it beats the head on the validation sample by more than noise
+    (labelapp.learning.model_choice). Returns (model, model name, metrics); the metrics record
+    the choice, both validation figures and the fine-tune's cost."""
+    import time
+
+    from labelapp.learning import metrics as learning_metrics
+    from labelapp.learning.model_choice import choose_classifier, finetune_eligible
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import Resumable, TrainConfig
+
+    (train_ids, train_targets), (val_ids, val_targets, val_vectors), (test_ids, test_targets) = train, val, test
+    head_val = metrics["val"]
+    choice = {"chosen": head.name, "tried": False,
+              "head": {key: head_val.get(key) for key in ("accuracy", "images", "interval")}, "finetuned": None}
+    if project.config["finetune"] == "off":
+        return head, head.name, {**metrics, "model_choice": {**choice, "reason": "fine-tuning is off (project setting)"}}
+    eligible, reason = finetune_eligible(np.bincount(train_targets, minlength=len(class_names)), len(val_ids))
+    if not eligible:
+        return head, head.name, {**metrics, "model_choice": {**choice, "reason": reason}}
+
+    def pixels(ids: list[int]) -> np.ndarray:
+        by_id = Image.objects.in_bulk(ids)
+        return engine.prepared_images(project, [by_id[i] for i in ids], size=size)
+
+    started = time.process_time()
+    rng = np.random.default_rng(seed)
+    keep = np.arange(len(train_ids))
+    if len(keep) > FINETUNE_MAX_IMAGES:
+        keep = np.sort(rng.choice(keep, FINETUNE_MAX_IMAGES, replace=False))
+    candidate = create_model("mobilenet_finetune", classes=class_names, input_size=size)
+    weights = head.get_weights()
+    candidate.start_from_head(weights["weight"], weights["bias"], weights["mean"], weights["scale"])
+    val_pixels = pixels(val_ids)
+    candidate.fit(pixels([train_ids[i] for i in keep]), np.asarray(train_targets)[keep], val_pixels, val_targets,
+                  config=TrainConfig(seed=seed, max_epochs=min(FINETUNE_EPOCHS, max_epochs), batch_size=32, lr=3e-4),
+                  resumable=Resumable(between_batches=between_batches))
+    head_right = head.predict_vectors(val_vectors).probs.argmax(1) == val_targets
+    tuned_right = candidate.predict(val_pixels).probs.argmax(1) == val_targets
+    seconds = time.process_time() - started
+    verdict = choose_classifier(head_right, tuned_right)
+    tuned_val = {"accuracy": float(tuned_right.mean()), "images": len(val_ids),
+                 "interval": list(learning_metrics.wilson_interval(int(tuned_right.sum()), len(val_ids)))}
+    choice = {**choice, "tried": True, "chosen": head.name if verdict.chosen == "head" else candidate.name,
+              "reason": verdict.reason, "finetuned": engine.jsonable(tuned_val), "wins": verdict.wins,
+              "losses": verdict.losses, "p_value": round(verdict.p_value, 4), "finetune_cpu_seconds": round(seconds, 2),
+              "finetune_images": int(len(keep)), "finetune_epochs": min(FINETUNE_EPOCHS, max_epochs)}
+    logger.info("project %s: classifier choice %s (%s)", project.pk, choice["chosen"], verdict.reason)
+    if verdict.chosen == "head":
+        return head, head.name, {**metrics, "model_choice": choice}
+    threshold = project.config["detection_threshold"]
+    chosen_metrics = {
+        "val": evaluate(candidate, val_pixels, val_targets, task=project.task_type, class_names=class_names,
+                        threshold=threshold),
+        "test": evaluate(candidate, pixels(test_ids), test_targets, task=project.task_type, class_names=class_names,
+                         threshold=threshold),
+    }
+    return candidate, candidate.name, {**chosen_metrics, "model_choice": choice}
 
 
 def _batch_size(train_images: int) -> int:
