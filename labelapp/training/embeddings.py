@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from . import engine
 
@@ -123,4 +124,6 @@ def near_duplicates_flag(project, images: list) -> int:
         if similarity >= NEAR_DUPLICATE_SIMILARITY:
             flagged += Image.objects.filter(pk=image_id).update(near_duplicate_of_id=other,
                                                                 near_duplicate_similarity=round(similarity, 4))
+    # The upload report tells "checked, none found" from "not checked yet" by this.
+    Image.objects.filter(pk__in=ids.tolist()).update(duplicates_checked_at=timezone.now())
     return flagged
