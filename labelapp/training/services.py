@@ -446,13 +446,6 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     return version
 
 
-#: A fine-tune candidate trains this many epochs (no early stopping: see FineTunedClassifier.fit).
-FINETUNE_EPOCHS = 4
-#: At most this many training images per fine-tune (a uniform sample beyond): its cost is one
-#: forward pass of the frozen blocks per image, about 10–30 ms of CPU each.
-FINETUNE_MAX_IMAGES = 2000
-
-
 def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], size: int, seed: int, max_epochs: int,
                        train, val, test, between_batches):
     """The embedding head, or a fine-tuned backbone when the project allows it, enough labels
@@ -462,7 +455,14 @@ def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], 
     import time
 
     from labelapp.learning import metrics as learning_metrics
-    from labelapp.learning.model_choice import choose_classifier, finetune_eligible
+    from labelapp.learning.model_choice import (
+        FINETUNE_BATCH_SIZE,
+        FINETUNE_EPOCHS,
+        FINETUNE_LR,
+        FINETUNE_MAX_IMAGES,
+        choose_classifier,
+        finetune_eligible,
+    )
     from labelapp.learning.models import create_model
     from labelapp.learning.training import Resumable, TrainConfig
 
@@ -490,7 +490,8 @@ def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], 
     candidate.start_from_head(weights["weight"], weights["bias"], weights["mean"], weights["scale"])
     val_pixels = pixels(val_ids)
     candidate.fit(pixels([train_ids[i] for i in keep]), np.asarray(train_targets)[keep], val_pixels, val_targets,
-                  config=TrainConfig(seed=seed, max_epochs=min(FINETUNE_EPOCHS, max_epochs), batch_size=32, lr=3e-4),
+                  config=TrainConfig(seed=seed, max_epochs=min(FINETUNE_EPOCHS, max_epochs), batch_size=FINETUNE_BATCH_SIZE,
+                                     lr=FINETUNE_LR),
                   resumable=Resumable(between_batches=between_batches))
     head_right = head.predict_vectors(val_vectors).probs.argmax(1) == val_targets
     tuned_right = candidate.predict(val_pixels).probs.argmax(1) == val_targets
