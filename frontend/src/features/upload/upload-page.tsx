@@ -38,17 +38,19 @@ function NearDuplicatesPanel({ projectId, ids }: { projectId: number; ids: numbe
       <header className="panel-header">
         <h2>Near-duplicates</h2>
       </header>
-      <p className="muted small">{status}</p>
-      {lines.length > 0 ? (
-        <ul className="problem-list">
-          {lines.map((line) => (
-            <li key={line} className="problem">
-              <span className="badge badge-upload-duplicate">Looks alike</span>
-              <span className="problem-reason">{line}</span>
-            </li>
-          ))}
-        </ul>
-      ) : null}
+      <div className="panel-body">
+        <p className="muted small">{status}</p>
+        {lines.length > 0 ? (
+          <ul className="problem-list">
+            {lines.map((line) => (
+              <li key={line} className="problem">
+                <span className="badge badge-upload-duplicate">Looks alike</span>
+                <span className="problem-reason">{line}</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
     </section>
   );
 }

@@ -1,0 +1,37 @@
+import pytest
+from PIL import ImageEnhance
+from playwright.sync_api import expect
+
+from labelapp.images.models import Image
+from labelapp.images.services import images_ingest
+from labelapp.training import embeddings
+from labelapp.training.preprocess import images_preprocess
+from tests.test_upload_duplicates import BEACH, PORCH, jpeg
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_upload_page_names_the_look_alikes_the_worker_found(page, live_server, login, shoot, classification_project):
+    project = classification_project
+    embeddings.reset()
+    [earlier] = images_ingest(project=project, files=[("img_3.jpg", jpeg(PORCH), "image/jpeg")]).created
+    images_preprocess(project_id=project.pk, image_ids=[earlier.pk])
+    login("annotator")
+    page.goto(f"{live_server.url}/projects/{project.pk}/upload")
+    page.get_by_test_id("file-input").set_input_files([
+        {"name": "img_7.jpg", "mimeType": "image/jpeg",
+         "buffer": jpeg(ImageEnhance.Brightness(PORCH).enhance(1.08), quality=80)},
+        {"name": "beach.jpg", "mimeType": "image/jpeg", "buffer": jpeg(BEACH)},
+    ])
+    expect(page.get_by_test_id("upload-list").locator("li[data-status='created']")).to_have_count(2)
+    panel = page.get_by_test_id("near-duplicates")
+    # No worker in tests: the page says the check is pending and asks again.
+    expect(panel).to_contain_text("Checking 2 new images for near-duplicates")
+
+    new = list(Image.objects.filter(project=project).exclude(pk=earlier.pk).values_list("pk", flat=True))
+    images_preprocess(project_id=project.pk, image_ids=new)
+
+    expect(panel).to_contain_text(f"img_7.jpg looks like img_3.jpg (image #{earlier.pk}, cosine 0.9", timeout=15_000)
+    expect(panel).to_contain_text("1 of 2 new images look like an earlier image")
+    expect(panel).not_to_contain_text("beach.jpg")
+    shoot("upload-near-duplicates", full_page=True)
