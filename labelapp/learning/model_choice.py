@@ -20,6 +20,7 @@ __all__ = [
     "FINETUNE_EPOCHS",
     "FINETUNE_LR",
     "FINETUNE_MAX_IMAGES",
+    "FINETUNE_MAX_VAL_IMAGES",
     "FINETUNE_MIN_TRAIN_PER_CLASS",
     "FINETUNE_MIN_VAL_IMAGES",
     "FINETUNE_SIGNIFICANCE",
@@ -48,6 +49,10 @@ FINETUNE_BATCH_SIZE = 32
 #: At most this many training images per fine-tune (a uniform sample beyond): its cost is one
 #: forward pass of the frozen blocks per image, about 10–30 ms of CPU each.
 FINETUNE_MAX_IMAGES = 2000
+#: The head and the fine-tuned model are compared on at most this many validation images (a
+#: uniform sample of a larger one): a paired test on 2,000 images already resolves a 1-2 point
+#: difference, and more would cost a forward pass each.
+FINETUNE_MAX_VAL_IMAGES = 2000
 
 
 def finetune_eligible(train_per_class: np.ndarray, val_images: int) -> tuple[bool, str]:

@@ -460,6 +460,7 @@ def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], 
         FINETUNE_EPOCHS,
         FINETUNE_LR,
         FINETUNE_MAX_IMAGES,
+        FINETUNE_MAX_VAL_IMAGES,
         choose_classifier,
         finetune_eligible,
     )
@@ -480,11 +481,14 @@ def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], 
         by_id = Image.objects.in_bulk(ids)
         return engine.prepared_images(project, [by_id[i] for i in ids], size=size)
 
+    def sample(n: int, most: int) -> np.ndarray:
+        """A uniform subset when there are more than `most`: bounds the fine-tune's cost."""
+        return np.sort(rng.choice(n, most, replace=False)) if n > most else np.arange(n)
+
     started = time.process_time()
     rng = np.random.default_rng(seed)
-    keep = np.arange(len(train_ids))
-    if len(keep) > FINETUNE_MAX_IMAGES:
-        keep = np.sort(rng.choice(keep, FINETUNE_MAX_IMAGES, replace=False))
+    keep, judged = sample(len(train_ids), FINETUNE_MAX_IMAGES), sample(len(val_ids), FINETUNE_MAX_VAL_IMAGES)
+    val_ids, val_targets, val_vectors = [val_ids[i] for i in judged], np.asarray(val_targets)[judged], val_vectors[judged]
     candidate = create_model("mobilenet_finetune", classes=class_names, input_size=size)
     weights = head.get_weights()
     candidate.start_from_head(weights["weight"], weights["bias"], weights["mean"], weights["scale"])
@@ -497,19 +501,25 @@ def _classifier_choice(project, head, metrics: dict, *, class_names: list[str], 
     tuned_right = candidate.predict(val_pixels).probs.argmax(1) == val_targets
     seconds = time.process_time() - started
     verdict = choose_classifier(head_right, tuned_right)
-    tuned_val = {"accuracy": float(tuned_right.mean()), "images": len(val_ids),
-                 "interval": list(learning_metrics.wilson_interval(int(tuned_right.sum()), len(val_ids)))}
+
+    def figure(right: np.ndarray) -> dict:
+        return {"accuracy": float(right.mean()), "images": len(right),
+                "interval": list(learning_metrics.wilson_interval(int(right.sum()), len(right)))}
+
+    # Both figures on the same images (all of the validation sample up to the cap).
     choice = {**choice, "tried": True, "chosen": head.name if verdict.chosen == "head" else candidate.name,
-              "reason": verdict.reason, "finetuned": engine.jsonable(tuned_val), "wins": verdict.wins,
+              "reason": verdict.reason, "head": figure(head_right), "finetuned": figure(tuned_right), "wins": verdict.wins,
               "losses": verdict.losses, "p_value": round(verdict.p_value, 4), "finetune_cpu_seconds": round(seconds, 2),
               "finetune_images": int(len(keep)), "finetune_epochs": min(FINETUNE_EPOCHS, max_epochs)}
+    choice = engine.jsonable(choice)
     logger.info("project %s: classifier choice %s (%s)", project.pk, choice["chosen"], verdict.reason)
     if verdict.chosen == "head":
         return head, head.name, {**metrics, "model_choice": choice}
     threshold = project.config["detection_threshold"]
+    full_val = val[0]
     chosen_metrics = {
-        "val": evaluate(candidate, val_pixels, val_targets, task=project.task_type, class_names=class_names,
-                        threshold=threshold),
+        "val": evaluate(candidate, val_pixels if len(judged) == len(full_val) else pixels(full_val), val[1],
+                        task=project.task_type, class_names=class_names, threshold=threshold),
         "test": evaluate(candidate, pixels(test_ids), test_targets, task=project.task_type, class_names=class_names,
                          threshold=threshold),
     }
