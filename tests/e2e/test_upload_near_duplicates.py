@@ -62,3 +62,17 @@ def test_the_model_tab_shows_which_classifier_was_chosen_and_both_validation_fig
     expect(facts).to_contain_text("fine-tuned 0.93 [0.80–0.97] on 40 images")
     expect(page.get_by_test_id("engine")).to_contain_text("fine-tuning: auto")
     shoot("model-tab-classifier-choice")
+
+
+def test_fine_tuning_is_switched_off_in_the_settings_form(page, live_server, login, classification_project):
+    project = classification_project
+    login("admin")
+    page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/settings")
+    settings = page.get_by_test_id("settings-panel")
+    field = settings.get_by_label("Fine-tuning")
+    expect(field).to_have_value("auto")
+    field.select_option("off")
+    settings.get_by_role("button", name="Save settings").click()
+    expect(settings.get_by_text("Settings saved.")).to_be_visible()
+    project.refresh_from_db()
+    assert project.settings["finetune"] == "off"
