@@ -183,7 +183,7 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from labelapp.core.demo import _jpeg, demo_users
+    from labelapp.demo.data import _jpeg, demo_users
     from labelapp.images.models import Image, Split, Status
     from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
     from labelapp.labeling.services import split_for
@@ -313,7 +313,7 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
-    from labelapp.core.simulation import simulator_user
+    from labelapp.demo.simulation import simulator_user
     from labelapp.credits.services import credit_grant
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings

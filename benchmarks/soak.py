@@ -179,7 +179,7 @@ def wait_until(condition, *, timeout: float, what: str, processes=(), interval: 
 def build_project(*, images: int, free: int, credits: int, epochs: int, annotators: int, seed: int = 2026):
     """The porch demo project, the annotator users and every token the clients use."""
     from labelapp.accounts.models import ApiToken, User
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.images.models import KeptTruth
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.projects.models import Membership, Role

@@ -2,8 +2,8 @@
 
 import pytest
 
-from labelapp.core.demo import PORCH, demo_project, demo_users
-from labelapp.core.simulation import SimulationError, simulate
+from labelapp.demo.data import PORCH, demo_project, demo_users
+from labelapp.demo.simulation import SimulationError, simulate
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation

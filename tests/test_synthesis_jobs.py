@@ -86,7 +86,7 @@ def train_now(project, user) -> ModelVersion:
 
 
 def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_before_after(client_for, monkeypatch):
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
     users = demo_users()

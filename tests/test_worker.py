@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from labelapp.core.demo import demo_project, demo_users
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState

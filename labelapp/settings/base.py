@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "labelapp.training",
     "labelapp.production",
     "labelapp.review",
+    "labelapp.demo",
 ]
 
 MIDDLEWARE = [
