@@ -410,7 +410,7 @@ def check(project, results: list[dict], train_result: dict, media_root: Path, lo
     from labelapp.credits.services import balance_get, ledger_totals
     from labelapp.images.models import Image
     from labelapp.labeling.models import Annotation, AnnotationKind, Reservation, ReservationState
-    from labelapp.production.models import HoldState, StreamHold
+    from labelapp.credits.models import HoldState, StreamHold
     from labelapp.training.models import ModelVersion, RescoreJob, RunStatus
 
     checks = []
