@@ -313,8 +313,8 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
-    from labelapp.demo.simulation import simulator_user
     from labelapp.credits.services import credit_grant
+    from labelapp.demo.simulation import simulator_user
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
     from labelapp.training.models import RescoreJob, RunStatus, TrainingRun

@@ -2,9 +2,9 @@
 
 import pytest
 
+from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.demo.data import PORCH, demo_project, demo_users
 from labelapp.demo.simulation import SimulationError, simulate
-from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation
 from labelapp.labeling.services import EVALUATION_REASON

@@ -10,8 +10,8 @@ there; this command only labels and waits. See labelapp/demo/simulation.py.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labelapp.demo.data import PORCH
 from labelapp.core.errors import ServiceError
+from labelapp.demo.data import PORCH
 from labelapp.demo.simulation import curve_table, simulate
 from labelapp.projects.models import Project
 from labelapp.projects.settings_schema import STRATEGY_CHOICES
