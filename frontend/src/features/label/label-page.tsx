@@ -6,7 +6,7 @@ import { ErrorMessage } from "../../components/error-message";
 import { roundRect } from "../../components/image-stage/geometry";
 import { ImageStage, type ImageStageHandle, type StageBox } from "../../components/image-stage/image-stage";
 import { Spinner } from "../../components/spinner";
-import { useClasses, useProject, useStats } from "../projects/api";
+import { useClasses, useProject, useStats } from "../projects";
 import { BoxList } from "./box-list";
 import { ClassPicker } from "./class-picker";
 import { DisplayControls } from "./display-controls";

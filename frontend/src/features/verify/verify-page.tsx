@@ -5,8 +5,8 @@ import { isNotAvailable } from "../../api/client";
 import { ErrorMessage } from "../../components/error-message";
 import { ImageStage, type StageBox } from "../../components/image-stage/image-stage";
 import { Spinner } from "../../components/spinner";
-import { isTypingTarget } from "../label/shortcuts";
-import { useClasses } from "../projects/api";
+import { isTypingTarget } from "../label";
+import { useClasses } from "../projects";
 import { fetchNextVerification, recordVerification } from "./api";
 import { countSentence, totalCount } from "./count-sentence";
 
