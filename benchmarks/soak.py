@@ -110,7 +110,7 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict):
         self.name, self.log_path = name, log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes to it until stop() closes it
         self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
