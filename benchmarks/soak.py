@@ -577,7 +577,6 @@ def run_soak(args) -> bool:
         train_result: dict = {"errors": []}
         time.sleep(max(0.0, start_at + args.seconds / 2 - time.time()))
         rec = Recorder()
-        requested = time.monotonic()
         response = rec.call("train", _session(tokens["admin"]).post, f"{base}/api/projects/{project.pk}/train")
         train_result["errors"] = rec.errors
         log(f"  t={time.time() - start_at:.0f}s: POST /train → {response.status_code if response is not None else 'error'}")
