@@ -46,6 +46,8 @@ test: $(STAMP) $(FRONTEND_BUILD)
 	$(MAKE) lint test-frontend test-python test-postgres
 
 lint: $(STAMP) $(FRONTEND_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	cd frontend && npm run lint
 	.ci/check-api-schema
