@@ -75,7 +75,7 @@ class Worker:
 
     def __init__(self, root: Path, *, concurrency: int = 1, name: str = "bench", extra_env: dict | None = None):
         self.log_path = root / f"worker-{name}.log"
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the worker writes to it until stop() closes it
         env = {**os.environ, "LABELAPP_LOG_LEVEL": "INFO", **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",

@@ -110,7 +110,7 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict):
         self.name, self.log_path = name, log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes to it until stop() closes it
         self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -577,7 +577,6 @@ def run_soak(args) -> bool:
         train_result: dict = {"errors": []}
         time.sleep(max(0.0, start_at + args.seconds / 2 - time.time()))
         rec = Recorder()
-        requested = time.monotonic()
         response = rec.call("train", _session(tokens["admin"]).post, f"{base}/api/projects/{project.pk}/train")
         train_result["errors"] = rec.errors
         log(f"  t={time.time() - start_at:.0f}s: POST /train → {response.status_code if response is not None else 'error'}")

@@ -32,7 +32,7 @@ def _run(worker, **kwargs):
 
     def progress(line):
         log.append(line)
-        print(f"{time.monotonic() - started:6.1f}s {line}")
+        print(f"{time.monotonic() - started:6.1f}s {line}")  # noqa: T201 - live progress under pytest -s
 
     try:
         return simulate(progress=progress, queued_timeout=90, timeout=150, poll_interval=0.1, **kwargs), log
