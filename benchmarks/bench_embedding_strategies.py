@@ -435,7 +435,8 @@ def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None
         started, cpu = time.perf_counter(), time.process_time()
         plan = selection.plan_batch(pool, lab, lab_y, probs, k, rng, num_classes=classes)
         print(f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
-              f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+              f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; "
+              f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -465,7 +466,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.strategies:
             emb = embeddings(data, args.embedding)
             full = cached_run({"set": name, "strategy": "full", "seed": 0, "embedding": args.embedding,
-                               "code": RESULTS_VERSION}, lambda: {"acc": full_accuracy(emb, data)})
+                               "code": RESULTS_VERSION}, lambda emb=emb, data=data: {"acc": full_accuracy(emb, data)})
             if full is None:
                 print(f"   {name}: nothing cached yet")
                 continue
@@ -484,13 +485,13 @@ def main(argv: list[str] | None = None) -> None:
                     {"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
                      "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
                      "code": RESULTS_VERSION if s == "random" else head_code},
-                    lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets)))
+                    lambda s=s, seed=seed, emb=emb, data=data: head_run(s, emb, data, seed, budgets)))
         if args.cnn_seeds:
             cnn_code = code_digest(*CNN_CODE)
             curves["cnn"] = [
                 cached_run({"set": name, "strategy": "cnn", "seed": seed, "budgets": cnn_budgets,
                             "epochs": args.cnn_epochs, "code": cnn_code},
-                           lambda seed=seed: cnn_run(data, seed, cnn_budgets, args.cnn_epochs))
+                           lambda seed=seed, data=data: cnn_run(data, seed, cnn_budgets, args.cnn_epochs))
                 for seed in range(args.cnn_seeds)
             ]
             extra["cnn"] = {"budgets": cnn_budgets}

@@ -64,7 +64,7 @@ def build_project(*, images: int, scenes: int, free: int, progress=print):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from labelapp.core.demo import demo_users
+    from labelapp.demo.data import demo_users
     from labelapp.images.models import Image, Split, Status
     from labelapp.labeling.models import Annotation, AnnotationKind
     from labelapp.learning.data import decode_rgb, prepare

@@ -2,7 +2,7 @@
 
 A benchmark that prints figures, not a test. In a temporary folder (SQLite database,
 media, var, broker: see bench_rescore.temp_environment) it creates a fresh demo project
-(porch scenes, or pills with `--kind pills`), starts one real Celery worker process, and runs `labelapp.core.simulation.simulate`
+(porch scenes, or pills with `--kind pills`), starts one real Celery worker process, and runs `labelapp.demo.simulation.simulate`
 twice on copies of it: the project's active strategy, then `random`. Every training and
 rescore runs on the worker, exactly as with `manage.py simulate`.
 
@@ -40,7 +40,7 @@ from bench_rescore import Worker, temp_environment  # noqa: E402
 
 def full_data_copy(source):
     """A copy of `source` with every kept-truth image labeled (free)."""
-    from labelapp.core.simulation import project_copy
+    from labelapp.demo.simulation import project_copy
     from labelapp.images.models import Image, KeptTruth, Status
     from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
     from labelapp.labeling.services import split_for
@@ -110,8 +110,8 @@ def main() -> None:
     started = time.monotonic()
     try:
         temp_environment(root)
-        from labelapp.core.demo import PILLS, PORCH, demo_project, demo_users
-        from labelapp.core.simulation import Waiter, curve_table, simulate
+        from labelapp.demo.data import PILLS, PORCH, demo_project, demo_users
+        from labelapp.demo.simulation import Waiter, curve_table, simulate
         from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, pill_scene, porch_scene
         from labelapp.training.models import ModelVersion
         from labelapp.training.services import training_request

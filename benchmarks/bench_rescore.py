@@ -75,7 +75,7 @@ class Worker:
 
     def __init__(self, root: Path, *, concurrency: int = 1, name: str = "bench", extra_env: dict | None = None):
         self.log_path = root / f"worker-{name}.log"
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the worker writes to it until stop() closes it
         env = {**os.environ, "LABELAPP_LOG_LEVEL": "INFO", **(extra_env or {})}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
@@ -183,7 +183,7 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from labelapp.core.demo import _jpeg, demo_users
+    from labelapp.demo.data import _jpeg, demo_users
     from labelapp.images.models import Image, Split, Status
     from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
     from labelapp.labeling.services import split_for
@@ -313,8 +313,8 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
-    from labelapp.core.simulation import simulator_user
     from labelapp.credits.services import credit_grant
+    from labelapp.demo.simulation import simulator_user
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
     from labelapp.training.models import RescoreJob, RunStatus, TrainingRun

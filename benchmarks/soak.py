@@ -110,7 +110,7 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict):
         self.name, self.log_path = name, log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes to it until stop() closes it
         self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -179,7 +179,7 @@ def wait_until(condition, *, timeout: float, what: str, processes=(), interval: 
 def build_project(*, images: int, free: int, credits: int, epochs: int, annotators: int, seed: int = 2026):
     """The porch demo project, the annotator users and every token the clients use."""
     from labelapp.accounts.models import ApiToken, User
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.images.models import KeptTruth
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.projects.models import Membership, Role
@@ -410,7 +410,7 @@ def check(project, results: list[dict], train_result: dict, media_root: Path, lo
     from labelapp.credits.services import balance_get, ledger_totals
     from labelapp.images.models import Image
     from labelapp.labeling.models import Annotation, AnnotationKind, Reservation, ReservationState
-    from labelapp.production.models import HoldState, StreamHold
+    from labelapp.credits.models import HoldState, StreamHold
     from labelapp.training.models import ModelVersion, RescoreJob, RunStatus
 
     checks = []
@@ -577,7 +577,6 @@ def run_soak(args) -> bool:
         train_result: dict = {"errors": []}
         time.sleep(max(0.0, start_at + args.seconds / 2 - time.time()))
         rec = Recorder()
-        requested = time.monotonic()
         response = rec.call("train", _session(tokens["admin"]).post, f"{base}/api/projects/{project.pk}/train")
         train_result["errors"] = rec.errors
         log(f"  t={time.time() - start_at:.0f}s: POST /train → {response.status_code if response is not None else 'error'}")

@@ -95,7 +95,7 @@ class WorkerProcess:
         import sys
 
         self.log_path = log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until stop() closes it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
              "--concurrency", env.pop("WORKER_CONCURRENCY", "2"), "--without-gossip", "--without-mingle",

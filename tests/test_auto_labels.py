@@ -63,7 +63,7 @@ def test_auto_labels_never_enter_val_or_test(detection_project, users):
 
 @pytest.mark.slow
 def test_the_next_version_trains_on_auto_labels_only_when_the_project_says_so(users):
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.training.models import ModelVersion
 

@@ -36,7 +36,7 @@ def _race(workers: int, target) -> list:
         try:
             barrier.wait()
             results[i] = target(i)
-        except Exception as exc:  # recorded and asserted by the caller
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
             results[i] = exc
         finally:
             connections.close_all()

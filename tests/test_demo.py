@@ -4,8 +4,8 @@ And the demo's production traffic gives verifiers something to verify."""
 import pytest
 from django.core.management import call_command
 
-from labelapp.core.demo import PILLS, PORCH, demo_production_traffic
 from labelapp.credits.services import balance_get
+from labelapp.demo.data import PILLS, PORCH, demo_production_traffic
 from labelapp.images.models import Image, KeptTruth, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project

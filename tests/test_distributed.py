@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from labelapp.core.demo import demo_project, demo_users
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 from labelapp.training.services import rescore_start, training_request

@@ -16,9 +16,9 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun

@@ -122,8 +122,8 @@ def test_item5_one_grant_and_the_total_are_capped(client_for, detection_project)
 def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, users, caplog):
     """A project whose stored settings are out of range (written before the bounds existed)
     must not stop the beat job for the others."""
-    from labelapp.production.models import HoldState, StreamHold
-    from labelapp.production.services import held_credits_release_expired
+    from labelapp.credits.models import HoldState, StreamHold
+    from labelapp.credits.services import held_credits_release_expired
     from labelapp.projects.services import project_create
     from labelapp.images.services import images_ingest
     from labelapp.credits.services import credit_reserve

@@ -10,8 +10,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labelapp.core.errors import ConflictError
-from labelapp.credits.models import CreditEntry, EntryKind
-from labelapp.credits.services import balance_get, credit_grant, ledger_totals
+from labelapp.credits.models import CreditEntry, EntryKind, HoldState, StreamHold
+from labelapp.credits.services import balance_get, credit_grant, held_credits_release_expired, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
 from labelapp.images.services import images_ingest
 from labelapp.images.validation import UploadRejected
@@ -19,7 +19,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.learning.models import ClassificationOutput, Detections
 from labelapp.production import services
-from labelapp.production.models import StreamHold, VerificationItem, VerificationState
+from labelapp.production.models import VerificationItem, VerificationState
 from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 
@@ -337,8 +337,6 @@ def test_a_held_stream_credit_is_handed_out_even_when_nothing_else_is_available(
 def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(detection_project, users):
     from django.utils import timezone
 
-    from labelapp.production.models import HoldState
-
     version = activate_model(detection_project)
     script_model(version, lambda i: detections([0.5]))  # confidence 0: always queried
     set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=24)
@@ -351,9 +349,9 @@ def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(d
     assert balance_get(project=detection_project).reserved == 2
     now = timezone.now()
 
-    assert services.held_credits_release_expired(now=now + timedelta(hours=23)) == 0
-    assert services.held_credits_release_expired(now=now + timedelta(hours=25)) == 1
-    assert services.held_credits_release_expired(now=now + timedelta(hours=26)) == 0, "released once"
+    assert held_credits_release_expired(now=now + timedelta(hours=23)) == 0
+    assert held_credits_release_expired(now=now + timedelta(hours=25)) == 1
+    assert held_credits_release_expired(now=now + timedelta(hours=26)) == 0, "released once"
     hold = StreamHold.objects.get(image=waiting.image)
     assert hold.state == HoldState.RELEASED and hold.released_at == now + timedelta(hours=25)
     assert StreamHold.objects.get(image=taken.image).state == HoldState.CLAIMED, "an annotator's credit is theirs"

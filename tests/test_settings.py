@@ -119,3 +119,12 @@ def test_env_example_holds_no_real_secret():
     # Empty or an obvious placeholder, and short enough that Django's deploy check refuses it.
     assert value == "" or ("change" in value.lower() and len(value) < 50)
     assert re.search(r"^DJANGO_DEBUG=(false|0|)$", example, re.M | re.I)
+
+
+def test_every_beat_job_names_a_registered_task(settings):
+    """Beat sends tasks by name: a task moved to another app must keep a name the schedule uses."""
+    from labelapp.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled and scheduled <= set(app.tasks), scheduled - set(app.tasks)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from labelapp.core.demo import PORCH, demo_project, demo_users
-from labelapp.core.simulation import SimulationError, simulate
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import PORCH, demo_project, demo_users
+from labelapp.demo.simulation import SimulationError, simulate
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation
 from labelapp.labeling.services import EVALUATION_REASON
@@ -32,7 +32,7 @@ def _run(worker, **kwargs):
 
     def progress(line):
         log.append(line)
-        print(f"{time.monotonic() - started:6.1f}s {line}")
+        print(f"{time.monotonic() - started:6.1f}s {line}")  # noqa: T201 - live progress under pytest -s
 
     try:
         return simulate(progress=progress, queued_timeout=90, timeout=150, poll_interval=0.1, **kwargs), log

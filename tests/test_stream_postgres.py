@@ -5,12 +5,13 @@ import pytest
 from django.db import connection
 
 from labelapp.accounts.models import User
-from labelapp.credits.services import balance_get, credit_grant, ledger_totals
+from labelapp.credits.models import StreamHold
+from labelapp.credits.services import balance_get, credit_grant, held_credits_release_expired, ledger_totals
 from labelapp.images.models import Image, Source
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import image_reserve_next
 from labelapp.production import services
-from labelapp.production.models import StreamHold, StreamSampler
+from labelapp.production.models import StreamSampler
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import engine
@@ -112,7 +113,7 @@ def test_held_credits_expiring_while_annotators_take_the_images_move_each_credit
 
     def work(i):
         if i % 2 == 0:
-            return services.held_credits_release_expired(now=later)
+            return held_credits_release_expired(now=later)
         return image_reserve_next(project=project, user=annotators[i // 2])
 
     results = _race(16, work)

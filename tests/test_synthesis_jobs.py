@@ -7,7 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from labelapp.credits.models import CreditEntry, EntryKind
+from labelapp.credits.models import CreditEntry, EntryKind, HoldState, StreamHold
 from labelapp.credits.services import balance_get, credit_grant, credit_reserve, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.images.services import images_ingest
@@ -15,7 +15,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.learning.data import decode_rgb
 from labelapp.learning.synthesis import SynthesisItem
-from labelapp.production.models import HoldState, StreamHold, SynthesisImage, SynthesisJob, SynthesisStatus
+from labelapp.production.models import SynthesisImage, SynthesisJob, SynthesisStatus
 from labelapp.production.synthesis import synthesis_run, synthesis_start
 from labelapp.training import engine
 from labelapp.training import services as training
@@ -86,7 +86,7 @@ def train_now(project, user) -> ModelVersion:
 
 
 def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_before_after(client_for, monkeypatch):
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
     users = demo_users()

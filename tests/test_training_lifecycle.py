@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from django.db import connection
 
-from labelapp.core.demo import demo_project, demo_users
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.projects.services import project_delete
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun

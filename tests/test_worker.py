@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
 from labelapp.training.services import training_request
 
-from .conftest import assert_priorities_are_scores, wait_for
+from .conftest import NO_EVALUATION_PICKS, assert_priorities_are_scores, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -26,7 +26,7 @@ def small_porch_project(count=70, free=40, epochs=3):
     return demo_project(
         name="Porch packages", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=count,
         free_labels=free, credits=20, seed=1, users=users,
-        settings={"max_epochs": epochs, "auto_retrain_every": 0},
+        settings={"max_epochs": epochs, "auto_retrain_every": 0, **NO_EVALUATION_PICKS},
     ), users
 
 

@@ -220,13 +220,11 @@ def _ledger_note(reason: str) -> str:
 
 
 def _stream_held_credit(image):
-    """A stream-queried or synthetic image already holds the credit reserved for it
-    (labelapp.production): the reservation takes that one over instead of a second one."""
+    """A stream-queried or synthetic image already holds the credit reserved for it: the
+    reservation takes that one over instead of a second one."""
     if image.score_reason not in HELD_CREDIT_REASONS:
         return None
-    from labelapp.production.services import stream_hold_claim
-
-    return stream_hold_claim(image=image)
+    return credits.credit_hold_claim(image=image)
 
 
 def _held_reservation(*, project, user, image_id) -> Reservation:

@@ -1,5 +1,5 @@
 """The production loop: collection-rule counters and quotas, the persisted stream sampler,
-stream credit holds, verification items and synthesis jobs."""
+verification items and synthesis jobs."""
 
 from django.conf import settings
 from django.db import models
@@ -51,31 +51,6 @@ class StreamSampler(models.Model):
     expected_items = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
-
-
-class HoldState(models.TextChoices):
-    HELD = "held"
-    CLAIMED = "claimed"
-    RELEASED = "released"
-
-
-class StreamHold(models.Model):
-    """The credit reserved when the stream queried an image (or a synthesis job made one),
-    before any annotator holds it.
-
-    The annotator who later gets the image from the queue takes over this reserve entry as
-    the credit of their Reservation (state → claimed) instead of reserving a second one;
-    from then on the usual spend (submit) or release (skip, expiry) applies. A hold nobody
-    claims within the project's `held_credit_hours` is released (state → released): the
-    credit goes back to the budget, and whoever takes the image later reserves a new one."""
-
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
-    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="stream_hold")
-    credit_entry = models.OneToOneField("credits.CreditEntry", on_delete=models.CASCADE, related_name="stream_hold")
-    state = models.CharField(max_length=8, choices=HoldState.choices, default=HoldState.HELD)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    released_at = models.DateTimeField(null=True, blank=True)
 
 
 class VerificationState(models.TextChoices):

@@ -5,10 +5,10 @@ Invariants kept here, once:
 - a 1-in-N rule keeps exactly 1 in N of the new images it sees (a counter under its row
   lock, not a coin flip), and no rule keeps more than its per-hour / per-day quota, even in
   a concurrent burst (conditional UPDATEs on the window rows);
-- a stream query reserves its credit with `credit_reserve` under the project's balance lock,
-  and the stream decides on the balance it just locked, so it never overspends; the credit
-  is held by a StreamHold until an annotator's reservation takes it over (see
-  `stream_hold_claim`): spent + reserved ≤ granted and the ledger equals the balance;
+- a stream query reserves its credit with `credits.credit_hold` under the project's balance
+  lock, and the stream decides on the balance it just locked, so it never overspends; the
+  credit is held until an annotator's reservation takes it over (see
+  `credits.credit_hold_claim`): spent + reserved ≤ granted and the ledger equals the balance;
 - a verification item is leased to one verifier at a time and decided once; auto labels
   (stream accepts) stay Predictions, while verified and affirmed labels are free
   Annotations of their own kinds.
@@ -39,11 +39,9 @@ from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 
 from .models import (
-    HoldState,
     KeptCount,
     QuotaWindow,
     RuleCounter,
-    StreamHold,
     StreamSampler,
     VerificationItem,
     VerificationState,
@@ -343,8 +341,7 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
                 rng=np.random.default_rng([project.pk, state.seen]),
             )
             if decision.query:
-                entry = credits.credit_reserve(project=project, actor=user, image=image, balance=balance, note="stream query")
-                StreamHold.objects.create(project=project, image=image, credit_entry=entry)
+                credits.credit_hold(project=project, actor=user, image=image, balance=balance, note="stream query")
                 image.priority, image.score_reason = PINNED_PRIORITY, "stream_query"
             else:
                 image.status = Status.AUTO_LABELED
@@ -373,59 +370,6 @@ def _duplicate(*, project, image, run, confidence) -> StreamResult:
         credits_left=credits.balance_get(project=project).available, image=image, run=run,
         sampler=StreamSampler.objects.filter(project=project).first(),
     )
-
-
-def stream_hold_claim(*, image) -> "credits.CreditEntry | None":
-    """Called by the labeling queue (inside its transaction) when it hands out `image`: the
-    credit the stream reserved for it becomes the reservation's credit, so no second credit
-    is reserved. Returns None when the image holds no stream credit (any more)."""
-    hold = (
-        StreamHold.objects.select_for_update()
-        .select_related("credit_entry")
-        .filter(image=image, state=HoldState.HELD)
-        .first()
-    )
-    if hold is None:
-        return None
-    hold.state, hold.claimed_at = HoldState.CLAIMED, timezone.now()
-    hold.save(update_fields=["state", "claimed_at"])
-    return hold.credit_entry
-
-
-def held_credits_release_expired(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Give back the credits of holds no annotator took within the project's
-    `held_credit_hours` (a beat job). The image keeps its place at the top of the queue;
-    whoever takes it later reserves a credit then, like for any pool image. Each hold is
-    re-checked under its row lock, so a hold the queue claims concurrently is either
-    claimed (and kept) or released (and the queue reserves a fresh credit), never both."""
-    now = now or timezone.now()
-    released = 0
-    project_ids = StreamHold.objects.filter(state=HoldState.HELD).values_list("project_id", flat=True).distinct()
-    for project in Project.objects.filter(pk__in=list(project_ids)).order_by("id"):
-        try:
-            released += _held_credits_release_expired_of(project=project, now=now, limit=limit - released)
-        except Exception:
-            # One project's bad data must not stop the job for the others (issue 14 item 5).
-            logger.exception("releasing expired held credits failed for project %s", project.pk)
-        if released >= limit:
-            break
-    return released
-
-
-def _held_credits_release_expired_of(*, project, now: datetime, limit: int) -> int:
-    released = 0
-    cutoff = now - timedelta(hours=project.config["held_credit_hours"])
-    expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
-    for hold_id in expired.order_by("id").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
-            if hold is None:
-                continue
-            credits.credit_release(project=project, actor=None, image=hold.image, note="held credit expired")
-            hold.state, hold.released_at = HoldState.RELEASED, now
-            hold.save(update_fields=["state", "released_at"])
-            released += 1
-    return released
 
 
 # --- verification ------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import TaskType
 from labelapp.training.models import ModelVersion, Prediction
 
-from .models import StreamHold, SynthesisImage, SynthesisJob, SynthesisStatus
+from .models import SynthesisImage, SynthesisJob, SynthesisStatus
 
 logger = logging.getLogger(__name__)
 
@@ -289,9 +289,8 @@ def _make_one(*, job, version, source: Annotation, plan: list[dict], entry: dict
             if not created:
                 storage_cleanup(written)
                 return False
-            entry_row = credits.credit_reserve(project=project, actor=job.requested_by, image=stored, balance=balance,
-                                               note=f"synthesis job {job.pk}")
-            StreamHold.objects.create(project=project, image=stored, credit_entry=entry_row)
+            credits.credit_hold(project=project, actor=job.requested_by, image=stored, balance=balance,
+                                note=f"synthesis job {job.pk}")
             Prediction.objects.create(image=stored, model_version=version, confidence=1.0, score=0.0, **prediction)
             stored.priority, stored.score_reason, stored.scored_by = PINNED_PRIORITY, SCORE_REASON, version
             stored.save(update_fields=["priority", "score_reason", "scored_by"])

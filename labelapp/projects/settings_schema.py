@@ -97,7 +97,8 @@ class ProjectSettingsSerializer(serializers.Serializer):
     )
     gold_rate = serializers.FloatField(
         min_value=0, max_value=1, default=0.0,
-        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).",
+        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has "
+        "some left to see; 1 = every gold item first (a qualification round).",
     )
 
     def validate_model(self, value):

@@ -7,7 +7,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_label_page_on_demo_porch_scenes(page, live_server, login, shoot, users):
-    from labelapp.core.demo import demo_project
+    from labelapp.demo.data import demo_project
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
     project = demo_project(name="Porch packages", description="Doorbell-camera scenes.", scene=porch_scene,

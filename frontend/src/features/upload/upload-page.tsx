@@ -6,7 +6,7 @@ import type { ImageUploadResult, UploadDuplicatesReport } from "../../api/types"
 import { uploadForm } from "../../api/upload";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
-import { useProject } from "../projects/api";
+import { useProject } from "../projects";
 import {
   createdIds,
   filesFromDataTransfer,

@@ -1,7 +1,7 @@
 """`manage.py simulate`: play the annotators of a demo project with its kept-aside truth.
 
 Needs a running Celery worker (`make run` starts one): every training and rescore runs
-there; this command only labels and waits. See labelapp/core/simulation.py.
+there; this command only labels and waits. See labelapp/demo/simulation.py.
 
     manage.py simulate                      # the porch demo, its own strategy, all credits
     manage.py simulate --strategy random    # the same on a copy, random baseline
@@ -10,9 +10,9 @@ there; this command only labels and waits. See labelapp/core/simulation.py.
 
 from django.core.management.base import BaseCommand, CommandError
 
-from labelapp.core.demo import PORCH
 from labelapp.core.errors import ServiceError
-from labelapp.core.simulation import curve_table, simulate
+from labelapp.demo.data import PORCH
+from labelapp.demo.simulation import curve_table, simulate
 from labelapp.projects.models import Project
 from labelapp.projects.settings_schema import STRATEGY_CHOICES
 
