@@ -46,8 +46,10 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=500)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    print("set  labels/class  seed  head_test  tuned_test  head_val  tuned_val  chosen  chosen_test  "
-          "finetune_cpu_s  pixels_ms/img  vectors_ms/img")
+    print(
+        "set  labels/class  seed  head_test  tuned_test  head_val  tuned_val  chosen  chosen_test  "
+        "finetune_cpu_s  pixels_ms/img  vectors_ms/img"
+    )
     for name in args.sets.split(","):
         images, y, names = SETS[name][0]()
         rng0 = np.random.default_rng(12345)
@@ -67,24 +69,40 @@ def main() -> None:
                 w = head.get_weights()
                 tuned.start_from_head(w["weight"], w["bias"], w["mean"], w["scale"])
                 started = time.process_time()
-                tuned.fit(images[train], y[train], images[val], y[val],
-                          config=TrainConfig(seed=seed, max_epochs=FINETUNE_EPOCHS, batch_size=FINETUNE_BATCH_SIZE, lr=FINETUNE_LR,
-                                             num_threads=1))
+                tuned.fit(
+                    images[train],
+                    y[train],
+                    images[val],
+                    y[val],
+                    config=TrainConfig(
+                        seed=seed,
+                        max_epochs=FINETUNE_EPOCHS,
+                        batch_size=FINETUNE_BATCH_SIZE,
+                        lr=FINETUNE_LR,
+                        num_threads=1,
+                    ),
+                )
                 fit_cpu = time.process_time() - started
                 head_val = head.predict_vectors(vectors[val]).probs.argmax(1) == y[val]
                 tuned_val_probs = tuned.predict(images[val]).probs
                 tuned_val = tuned_val_probs.argmax(1) == y[val]
                 holder = {}
-                pixels_ms = cpu_ms_per_image(lambda: holder.setdefault("p", tuned.predict(images[test]).probs), len(test))
-                vectors_ms = cpu_ms_per_image(lambda: holder.setdefault("h", head.predict_vectors(vectors[test]).probs),
-                                              len(test))
+                pixels_ms = cpu_ms_per_image(
+                    lambda: holder.setdefault("p", tuned.predict(images[test]).probs), len(test)
+                )
+                vectors_ms = cpu_ms_per_image(
+                    lambda: holder.setdefault("h", head.predict_vectors(vectors[test]).probs), len(test)
+                )
                 head_test = float((holder["h"].argmax(1) == y[test]).mean())
                 tuned_test = float((holder["p"].argmax(1) == y[test]).mean())
                 choice = choose_classifier(head_val, tuned_val)
                 chosen_test = tuned_test if choice.chosen == "finetuned" else head_test
-                print(f"{name}  {per_class}  {seed}  {head_test:.3f}  {tuned_test:.3f}  {head_val.mean():.3f}  "
-                      f"{tuned_val.mean():.3f}  {choice.chosen} (+{choice.wins}/-{choice.losses}, p={choice.p_value:.3f})  "
-                      f"{chosen_test:.3f}  {fit_cpu:.1f}  {pixels_ms:.1f}  {vectors_ms:.3f}", flush=True)
+                print(
+                    f"{name}  {per_class}  {seed}  {head_test:.3f}  {tuned_test:.3f}  {head_val.mean():.3f}  "
+                    f"{tuned_val.mean():.3f}  {choice.chosen} (+{choice.wins}/-{choice.losses}, p={choice.p_value:.3f})  "
+                    f"{chosen_test:.3f}  {fit_cpu:.1f}  {pixels_ms:.1f}  {vectors_ms:.3f}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from .test_client import _isolated_config, cli, server, token  # noqa: F401 (fix
 from .test_engine import _fresh_engine  # noqa: F401 (fixture)
 from .test_upload_duplicates import BEACH, PORCH, jpeg
 
-pytestmark = [pytest.mark.django_db(transaction=True),
-              pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
+]
 
 
 def test_upload_prints_the_near_duplicates_the_worker_found(server, token, classification_project, tmp_path, capsys):
@@ -28,14 +30,21 @@ def test_upload_prints_the_near_duplicates_the_worker_found(server, token, class
     assert cli("upload", "-p", classification_project.pk, "-q", first, url=server, token=token, cache_dir=cache) == 0
     # No worker runs in tests: nothing is checked yet, and the CLI says so without waiting.
     assert "1 new images are not checked for near-duplicates yet" in capsys.readouterr().err
-    images_preprocess(project_id=classification_project.pk,
-                      image_ids=list(Image.objects.filter(project=classification_project).values_list("pk", flat=True)))
+    images_preprocess(
+        project_id=classification_project.pk,
+        image_ids=list(Image.objects.filter(project=classification_project).values_list("pk", flat=True)),
+    )
 
     assert cli("upload", "-p", classification_project.pk, "-q", second, url=server, token=token, cache_dir=cache) == 0
     assert "not checked for near-duplicates yet" in capsys.readouterr().err
-    images_preprocess(project_id=classification_project.pk,
-                      image_ids=list(Image.objects.filter(project=classification_project, duplicates_checked_at=None)
-                                     .values_list("pk", flat=True)))
+    images_preprocess(
+        project_id=classification_project.pk,
+        image_ids=list(
+            Image.objects.filter(project=classification_project, duplicates_checked_at=None).values_list(
+                "pk", flat=True
+            )
+        ),
+    )
 
     from labelapp.client.client import LabelappClient
 
@@ -57,5 +66,6 @@ def test_upload_prints_the_near_duplicates_the_worker_found(server, token, class
 
     _print_near_duplicates(client, classification_project.pk, [img_9.pk], wait=0)
     # Its nearest earlier image is one of the two porch copies.
-    assert re.search(r"near-duplicate: img_9\.jpg looks like img_[37]\.jpg \(image \d+, cosine 0\.9\d\)",
-                     capsys.readouterr().err)
+    assert re.search(
+        r"near-duplicate: img_9\.jpg looks like img_[37]\.jpg \(image \d+, cosine 0\.9\d\)", capsys.readouterr().err
+    )

@@ -13,7 +13,7 @@ from django.core.files.base import ContentFile
 from labelapp.images.models import Image, Split, Status
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.learning.backbone import default_weights_path
-from labelapp.learning.model_choice import FINETUNE_MIN_TRAIN_PER_CLASS, FINETUNE_MIN_VAL_IMAGES, choose_classifier
+from labelapp.learning.model_choice import FINETUNE_MIN_TRAIN_PER_CLASS, FINETUNE_MIN_VAL_IMAGES
 from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
 from labelapp.projects.services import project_update_settings
@@ -24,8 +24,10 @@ from labelapp.training.selectors import prediction_for_labeling
 
 from .test_engine import BLUE, RED, _fresh_engine, ingest  # noqa: F401 (the fixture resets the engine per test)
 
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
+]
 
 
 def _labeled_project(project, *, train_per_class: int, val: int, pool: int = 6):
@@ -36,8 +38,9 @@ def _labeled_project(project, *, train_per_class: int, val: int, pool: int = 6):
     truth = {image.pk: cat if int(image.original_name[1:-4]) % 2 else dog for image in images}
     for position, image in enumerate(images[: total - pool]):
         split = Split.TRAIN if position < 2 * train_per_class else Split.VAL
-        Annotation.objects.create(project=project, image=image, label_class_id=truth[image.pk],
-                                  kind=AnnotationKind.IMPORTED, is_free=True)
+        Annotation.objects.create(
+            project=project, image=image, label_class_id=truth[image.pk], kind=AnnotationKind.IMPORTED, is_free=True
+        )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=split)
     return truth
 
@@ -48,7 +51,8 @@ def _train(project, user):
 
 
 def test_with_enough_labels_a_fine_tune_is_judged_on_validation_and_both_figures_are_stored(
-        classification_project, users, client_for):
+    classification_project, users, client_for
+):
     project = classification_project
     _labeled_project(project, train_per_class=FINETUNE_MIN_TRAIN_PER_CLASS, val=FINETUNE_MIN_VAL_IMAGES)
 
@@ -95,19 +99,34 @@ def test_a_fine_tune_that_beats_the_head_on_validation_is_the_model_returned(cla
     index = {cat: 0, dog: 1}
 
     def split(name):
-        ids = list(Image.objects.filter(project=project, split=name, status=Status.LABELED)
-                   .order_by("id").values_list("pk", flat=True))
+        ids = list(
+            Image.objects.filter(project=project, split=name, status=Status.LABELED)
+            .order_by("id")
+            .values_list("pk", flat=True)
+        )
         return ids, np.array([index[truth[pk]] for pk in ids])
 
     (train_ids, train_y), (val_ids, val_y) = split(Split.TRAIN), split(Split.VAL)
     head = create_model("embedding_classifier", classes=["cat", "dog"], input_size=64)
     val_vectors = embeddings.embeddings_for(project, list(Image.objects.filter(pk__in=val_ids).order_by("id")))
-    metrics = {"val": services.evaluate(head, val_vectors, val_y, task="classification", class_names=["cat", "dog"],
-                                        threshold=0.5), "test": {"images": 0}}
+    metrics = {
+        "val": services.evaluate(
+            head, val_vectors, val_y, task="classification", class_names=["cat", "dog"], threshold=0.5
+        ),
+        "test": {"images": 0},
+    }
 
     model, name, stored = services._classifier_choice(
-        project, head, metrics, class_names=["cat", "dog"], size=64, seed=1, max_epochs=30,
-        train=(train_ids, train_y), val=(val_ids, val_y, val_vectors), test=([], np.zeros(0, int)),
+        project,
+        head,
+        metrics,
+        class_names=["cat", "dog"],
+        size=64,
+        seed=1,
+        max_epochs=30,
+        train=(train_ids, train_y),
+        val=(val_ids, val_y, val_vectors),
+        test=([], np.zeros(0, int)),
         between_batches=lambda: None,
     )
 
@@ -125,15 +144,28 @@ def test_a_fine_tuned_version_rescores_the_pool_from_pixels_and_plans_on_its_pre
     labeled = list(Image.objects.filter(project=project, status=Status.LABELED).order_by("id"))
     model = create_model("mobilenet_finetune", classes=["cat", "dog"], input_size=64)
     head = create_model("embedding_classifier", classes=["cat", "dog"], input_size=64)
-    head.fit_vectors(embeddings.embeddings_for(project, labeled), np.array([int(truth[i.pk] == dog) for i in labeled]),
-                     np.zeros((0, 1280), np.float32), np.zeros(0, int), config=TrainConfig())
+    head.fit_vectors(
+        embeddings.embeddings_for(project, labeled),
+        np.array([int(truth[i.pk] == dog) for i in labeled]),
+        np.zeros((0, 1280), np.float32),
+        np.zeros(0, int),
+        config=TrainConfig(),
+    )
     weights = head.get_weights()
     model.start_from_head(weights["weight"], weights["bias"], weights["mean"], weights["scale"])
     buffer = io.BytesIO()
     torch.save(model.checkpoint(), buffer)
-    version = ModelVersion.objects.create(project=project, number=1, model_name=model.name, classes=[cat, dog],
-                                          input_size=64, labels_seen=len(labeled), metrics={}, is_active=True,
-                                          checkpoint=ContentFile(buffer.getvalue(), name="v1.pt"))
+    version = ModelVersion.objects.create(
+        project=project,
+        number=1,
+        model_name=model.name,
+        classes=[cat, dog],
+        input_size=64,
+        labels_seen=len(labeled),
+        metrics={},
+        is_active=True,
+        checkpoint=ContentFile(buffer.getvalue(), name="v1.pt"),
+    )
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).order_by("id"))
     job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
 
@@ -149,4 +181,3 @@ def test_a_fine_tuned_version_rescores_the_pool_from_pixels_and_plans_on_its_pre
     engine._LOADED.clear()
     planned = plan_next_batch(project=project, version=version)
     assert planned and set(planned) <= {image.pk for image in pool}
-

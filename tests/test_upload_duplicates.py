@@ -13,8 +13,10 @@ from labelapp.training.preprocess import images_preprocess
 
 from .test_engine import _fresh_engine  # noqa: F401 (the fixture resets the engine per test)
 
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
+]
 
 
 def scene(background, shapes) -> PilImage.Image:
@@ -31,14 +33,21 @@ def jpeg(picture: PilImage.Image, quality: int = 90) -> bytes:
     return out.getvalue()
 
 
-PORCH = scene((120, 160, 200), [("ellipse", (20, 20, 60, 70), (200, 60, 40)), ("rect", (60, 10, 110, 40), (30, 120, 30))])
-BEACH = scene((230, 210, 150), [("rect", (0, 60, 120, 90), (40, 90, 200)), ("ellipse", (80, 5, 110, 35), (250, 220, 40))])
+PORCH = scene(
+    (120, 160, 200), [("ellipse", (20, 20, 60, 70), (200, 60, 40)), ("rect", (60, 10, 110, 40), (30, 120, 30))]
+)
+BEACH = scene(
+    (230, 210, 150), [("rect", (0, 60, 120, 90), (40, 90, 200)), ("ellipse", (80, 5, 110, 35), (250, 220, 40))]
+)
 KITCHEN = scene((90, 60, 40), [("rect", (10, 10, 50, 80), (240, 240, 240)), ("rect", (70, 30, 110, 60), (20, 20, 20))])
 
 
 def upload(client, project, files):
-    response = client.post(f"/api/projects/{project.pk}/images",
-                           {"files": [io.BytesIO(data) for data in files.values()]}, format="multipart")
+    response = client.post(
+        f"/api/projects/{project.pk}/images",
+        {"files": [io.BytesIO(data) for data in files.values()]},
+        format="multipart",
+    )
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -51,15 +60,20 @@ def named(files: dict):
 
 
 def test_a_brightened_re_encoded_copy_is_reported_to_the_uploader_and_distinct_images_are_not(
-        classification_project, client_for):
+    classification_project, client_for
+):
     project, client = classification_project, client_for("annotator")
-    first = client.post(f"/api/projects/{project.pk}/images",
-                        {"files": list(named({"img_3.jpg": jpeg(PORCH), "beach.jpg": jpeg(BEACH)}))},
-                        format="multipart").json()
+    first = client.post(
+        f"/api/projects/{project.pk}/images",
+        {"files": list(named({"img_3.jpg": jpeg(PORCH), "beach.jpg": jpeg(BEACH)}))},
+        format="multipart",
+    ).json()
     brighter = jpeg(ImageEnhance.Brightness(PORCH).enhance(1.08), quality=80)
-    second = client.post(f"/api/projects/{project.pk}/images",
-                         {"files": list(named({"img_7.jpg": brighter, "kitchen.jpg": jpeg(KITCHEN)}))},
-                         format="multipart").json()
+    second = client.post(
+        f"/api/projects/{project.pk}/images",
+        {"files": list(named({"img_7.jpg": brighter, "kitchen.jpg": jpeg(KITCHEN)}))},
+        format="multipart",
+    ).json()
     report_url = second["near_duplicates_report"]
     new_ids = [image["id"] for image in second["created"]]
     assert report_url == f"/api/projects/{project.pk}/images/near-duplicates?ids={new_ids[0]},{new_ids[1]}"
@@ -86,7 +100,9 @@ def test_a_brightened_re_encoded_copy_is_reported_to_the_uploader_and_distinct_i
 
 @pytest.mark.parametrize("ids", ["", "4,x", "0", "-3", "9" * 30, ",".join(str(i) for i in range(1, 1003))])
 def test_a_bad_id_list_is_a_clear_400(classification_project, client_for, ids):
-    response = client_for("annotator").get(f"/api/projects/{classification_project.pk}/images/near-duplicates?ids={ids}")
+    response = client_for("annotator").get(
+        f"/api/projects/{classification_project.pk}/images/near-duplicates?ids={ids}"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_ids" and response.json()["detail"]
@@ -95,6 +111,8 @@ def test_a_bad_id_list_is_a_clear_400(classification_project, client_for, ids):
 def test_ids_of_another_project_report_nothing(classification_project, detection_project, client_for):
     other = upload(client_for("admin"), detection_project, {"x.jpg": jpeg(BEACH)})["created"][0]["id"]
 
-    report = client_for("admin").get(f"/api/projects/{classification_project.pk}/images/near-duplicates?ids={other}").json()
+    report = (
+        client_for("admin").get(f"/api/projects/{classification_project.pk}/images/near-duplicates?ids={other}").json()
+    )
 
     assert (report["checked"], report["pending"], report["near_duplicates"]) == (0, [], [])

@@ -68,11 +68,14 @@ def finetune_eligible(train_per_class: np.ndarray, val_images: int) -> tuple[boo
     counts = np.asarray(train_per_class, dtype=np.int64)
     fewest = int(counts.min()) if len(counts) else 0
     if fewest < FINETUNE_MIN_TRAIN_PER_CLASS:
-        return False, (f"not tried: the rarest class has {fewest} training labels, "
-                       f"fine-tuning needs {FINETUNE_MIN_TRAIN_PER_CLASS} per class")
+        return False, (
+            f"not tried: the rarest class has {fewest} training labels, "
+            f"fine-tuning needs {FINETUNE_MIN_TRAIN_PER_CLASS} per class"
+        )
     if val_images < FINETUNE_MIN_VAL_IMAGES:
-        return False, (f"not tried: the validation sample has {val_images} images, "
-                       f"choosing needs {FINETUNE_MIN_VAL_IMAGES}")
+        return False, (
+            f"not tried: the validation sample has {val_images} images, choosing needs {FINETUNE_MIN_VAL_IMAGES}"
+        )
     return True, "tried"
 
 
@@ -82,7 +85,7 @@ def sign_test_p(wins: int, losses: int) -> float:
     n = wins + losses
     if n == 0:
         return 1.0
-    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2 ** n
+    return sum(math.comb(n, k) for k in range(wins, n + 1)) / 2**n
 
 
 @dataclass(frozen=True)
@@ -107,8 +110,9 @@ class Choice:
     reason: str
 
 
-def choose_classifier(head_correct: np.ndarray, finetuned_correct: np.ndarray, *,
-                      significance: float = FINETUNE_SIGNIFICANCE) -> Choice:
+def choose_classifier(
+    head_correct: np.ndarray, finetuned_correct: np.ndarray, *, significance: float = FINETUNE_SIGNIFICANCE
+) -> Choice:
     """Keep the fine-tuned model only if it beats the head on the same validation images by
     more than noise: a paired comparison (McNemar's exact form, the sign test on the images
     where the two disagree), one-sided at ``significance``.
@@ -130,9 +134,19 @@ def choose_classifier(head_correct: np.ndarray, finetuned_correct: np.ndarray, *
     wins, losses = int(np.sum(tuned & ~head)), int(np.sum(head & ~tuned))
     p = sign_test_p(wins, losses)
     if wins > losses and p < significance:
-        return Choice("finetuned", wins, losses, p,
-                      f"fine-tuned right on {wins} validation images the head got wrong, wrong on {losses} it got "
-                      f"right (sign test p = {p:.3f} < {significance})")
-    return Choice("head", wins, losses, p,
-                  f"fine-tuned right on {wins} validation images the head got wrong, wrong on {losses} it got right "
-                  f"(sign test p = {p:.3f}, needs < {significance}): not better by more than noise")
+        return Choice(
+            "finetuned",
+            wins,
+            losses,
+            p,
+            f"fine-tuned right on {wins} validation images the head got wrong, wrong on {losses} it got "
+            f"right (sign test p = {p:.3f} < {significance})",
+        )
+    return Choice(
+        "head",
+        wins,
+        losses,
+        p,
+        f"fine-tuned right on {wins} validation images the head got wrong, wrong on {losses} it got right "
+        f"(sign test p = {p:.3f}, needs < {significance}): not better by more than noise",
+    )

@@ -32,14 +32,17 @@ def _correct(wins: int, losses: int, both: int, neither: int):
     return np.array(head), np.array(tuned)
 
 
-@pytest.mark.parametrize(("wins", "losses", "chosen"), [
-    (5, 0, "finetuned"),   # p = 0.031
-    (4, 0, "head"),        # p = 0.0625: four disagreements cannot tell
-    (6, 1, "head"),        # p = 0.0625
-    (8, 1, "finetuned"),   # p = 0.0195
-    (3, 3, "head"),        # a tie keeps the cheap head
-    (0, 6, "head"),
-])
+@pytest.mark.parametrize(
+    "wins, losses, chosen",
+    [
+        (5, 0, "finetuned"),  # p = 0.031
+        (4, 0, "head"),  # p = 0.0625: four disagreements cannot tell
+        (6, 1, "head"),  # p = 0.0625
+        (8, 1, "finetuned"),  # p = 0.0195
+        (3, 3, "head"),  # a tie keeps the cheap head
+        (0, 6, "head"),
+    ],
+)
 def test_the_fine_tuned_model_is_kept_only_when_it_wins_by_more_than_noise(wins, losses, chosen):
     head, tuned = _correct(wins, losses, both=20, neither=3)
 

@@ -29,20 +29,20 @@ from labelapp.learning.models.embedding_head import EmbeddingClassifier
 from labelapp.learning.models.finetuned import FineTunedClassifier
 
 __all__ = [
-    "ImageModel",
-    "ClassificationOutput",
-    "Detections",
     "CNNClassifier",
     "CenterNetDetector",
+    "CenterNetMobileNetDetector",
+    "ClassificationOutput",
+    "Detections",
     "EmbeddingClassifier",
     "FineTunedClassifier",
-    "CenterNetMobileNetDetector",
-    "register_model",
+    "ImageModel",
+    "available_models",
     "create_model",
     "load_model",
-    "available_models",
     "model_class",
     "read_checkpoint",
+    "register_model",
 ]
 
 # Registry of model classes by name (classes, not loaded models: nothing is cached).

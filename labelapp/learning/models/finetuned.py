@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,7 +32,7 @@ from labelapp.learning.models.base import (
 )
 from labelapp.learning.training import EpochReport, FitResult, Resumable, TrainConfig, torch_threads
 
-__all__ = ["FineTunedClassifier", "TAIL_FROM"]
+__all__ = ["TAIL_FROM", "FineTunedClassifier"]
 
 #: First trained block of ``features``: 17 is the last inverted residual (160→320 channels) and
 #: 18 the 1×1 convolution to 1,280, about 0.9 M parameters; the 16 blocks before stay frozen.
@@ -58,8 +59,15 @@ class FineTunedClassifier(ImageModel):
     name = "mobilenet_finetune"
     task = "classification"
 
-    def __init__(self, *, classes: list[str], input_size: int, embed_size: int = 112,
-                 backbone_sha256: str | None = None, tail_from: int = TAIL_FROM):
+    def __init__(
+        self,
+        *,
+        classes: list[str],
+        input_size: int,
+        embed_size: int = 112,
+        backbone_sha256: str | None = None,
+        tail_from: int = TAIL_FROM,
+    ):
         super().__init__(classes=classes, input_size=input_size)
         if isinstance(tail_from, bool) or not isinstance(tail_from, int) or not 1 <= tail_from <= 18:
             raise ValueError(f"tail_from must be an int in 1..18, got {tail_from!r}")
@@ -78,7 +86,9 @@ class FineTunedClassifier(ImageModel):
     def _architecture(self) -> dict[str, Any]:
         return {"embed_size": self.embed_size, "tail_from": self.tail_from}
 
-    def start_from_head(self, weight: torch.Tensor, bias: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor) -> None:
+    def start_from_head(
+        self, weight: torch.Tensor, bias: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor
+    ) -> None:
         """Start the linear head where a softmax head on standardised embeddings ended
         (``EmbeddingClassifier.get_weights()``): before any epoch this model then predicts what
         that head predicts, and fine-tuning only has to improve on it."""
@@ -92,17 +102,28 @@ class FineTunedClassifier(ImageModel):
         """The frozen blocks' output for prepared images: ``(N, C, h, w)`` float32."""
         check_images(images, self.input_size)
         prefix = self._backbone.network.features[: self.tail_from]
-        parts = [prefix(self._backbone.normalise(images[start : start + batch_size]))
-                 for start in range(0, len(images), batch_size)]
+        parts = [
+            prefix(self._backbone.normalise(images[start : start + batch_size]))
+            for start in range(0, len(images), batch_size)
+        ]
         return torch.cat(parts) if parts else torch.zeros(0)
 
     def _pooled(self, features: torch.Tensor) -> torch.Tensor:
         # Unit length, like the cached embeddings the head was fit on.
         return F.normalize(F.adaptive_avg_pool2d(self.tail(features), 1).flatten(1), dim=1)
 
-    def fit(self, train_images: np.ndarray, train_targets: Any, val_images: np.ndarray, val_targets: Any, *,
-            config: TrainConfig, progress: Callable[[EpochReport], None] | None = None,
-            warm_start: ImageModel | None = None, resumable: Resumable | None = None) -> FitResult:
+    def fit(
+        self,
+        train_images: np.ndarray,
+        train_targets: Any,
+        val_images: np.ndarray,
+        val_targets: Any,
+        *,
+        config: TrainConfig,
+        progress: Callable[[EpochReport], None] | None = None,
+        warm_start: ImageModel | None = None,
+        resumable: Resumable | None = None,
+    ) -> FitResult:
         """Exactly ``config.max_epochs`` epochs (no early stopping): the validation sample then
         stays out of training decisions and can judge this model against the head fairly.
         Batch norm keeps its ImageNet statistics (a few hundred labels estimate them worse);
@@ -112,7 +133,9 @@ class FineTunedClassifier(ImageModel):
             if not self.can_warm_start(warm_start):
                 raise ValueError("warm_start model does not fit this model")
             self.set_weights(warm_start.get_weights())
-        y = torch.from_numpy(check_classification_targets(train_targets, len(train_images), self.num_classes, "train_y"))
+        y = torch.from_numpy(
+            check_classification_targets(train_targets, len(train_images), self.num_classes, "train_y")
+        )
         y_val = check_classification_targets(val_targets, len(val_images), self.num_classes, "val_y")
         if len(y) == 0:
             raise ValueError("train_images is empty")
@@ -122,9 +145,13 @@ class FineTunedClassifier(ImageModel):
             torch.manual_seed(config.seed)
             features = self.frozen_features(train_images)
             val_features = self.frozen_features(val_images) if len(val_images) else None
-            optimiser = torch.optim.AdamW([{"params": self.tail.parameters(), "lr": config.lr * 0.1},
-                                           {"params": self.head.parameters(), "lr": config.lr}],
-                                          weight_decay=config.weight_decay)
+            optimiser = torch.optim.AdamW(
+                [
+                    {"params": self.tail.parameters(), "lr": config.lr * 0.1},
+                    {"params": self.head.parameters(), "lr": config.lr},
+                ],
+                weight_decay=config.weight_decay,
+            )
             generator = torch.Generator().manual_seed(config.seed)
             for epoch in range(1, config.max_epochs + 1):
                 self.tail.eval()  # batch norm statistics stay; the weights still train
@@ -145,13 +172,20 @@ class FineTunedClassifier(ImageModel):
                 if val_features is not None:
                     with torch.no_grad():
                         accuracy = float((self.head(self._pooled(val_features)).argmax(1).numpy() == y_val).mean())
-                report = EpochReport(epoch=epoch, epochs_max=config.max_epochs, loss=total / len(y), val_metric=accuracy,
-                                     metric_name="accuracy", seconds=time.perf_counter() - started)
+                report = EpochReport(
+                    epoch=epoch,
+                    epochs_max=config.max_epochs,
+                    loss=total / len(y),
+                    val_metric=accuracy,
+                    metric_name="accuracy",
+                    seconds=time.perf_counter() - started,
+                )
                 history.append(report)
                 if progress is not None:
                     progress(report)
-        return FitResult(epochs_run=len(history), best_epoch=len(history), best_val_metric=history[-1].val_metric,
-                         history=history)
+        return FitResult(
+            epochs_run=len(history), best_epoch=len(history), best_val_metric=history[-1].val_metric, history=history
+        )
 
     @torch.no_grad()
     def predict(self, images: np.ndarray, *, batch_size: int = 64) -> ClassificationOutput:
@@ -176,8 +210,10 @@ class FineTunedClassifier(ImageModel):
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         expected = set(self.get_weights())
         if set(weights) != expected:
-            raise ValueError(f"weights do not fit: missing {sorted(expected - set(weights))[:5]}, "
-                             f"unexpected {sorted(set(weights) - expected)[:5]}")
+            raise ValueError(
+                f"weights do not fit: missing {sorted(expected - set(weights))[:5]}, "
+                f"unexpected {sorted(set(weights) - expected)[:5]}"
+            )
         try:
             self.tail.load_state_dict({k[5:]: v for k, v in weights.items() if k.startswith("tail.")}, strict=True)
             self.head.load_state_dict({k[5:]: v for k, v in weights.items() if k.startswith("head.")}, strict=True)
