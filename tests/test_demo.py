@@ -24,7 +24,10 @@ def test_demo_creates_users_projects_and_truth_once(capsys):
     assert free.count() == 30 and all(a.is_free for a in free)  # 100 free labels, capped by the 30 images
     assert balance_get(project=porch).granted == 300
     assert set(porch.memberships.values_list("user__username", "role")) == {
-        ("admin", "admin"), ("annotator", "annotator"), ("verifier", "verifier")}
+        ("admin", "admin"),
+        ("annotator", "annotator"),
+        ("verifier", "verifier"),
+    }
     assert "admin / labelapp-admin" in capsys.readouterr().out
     call_command("demo", "--porch-images", "30", "--pill-images", "12", "--no-train")
     assert Project.objects.filter(name=PORCH).count() == 1

@@ -17,7 +17,20 @@ from .errors import (
 )
 
 __all__ = [
-    "ApiError", "AuthenticationError", "CacheFullError", "ConflictError", "LabelappClient", "LabelappError",
-    "NotFoundError", "OfflineCache", "OfflineError", "PermissionDeniedError", "Rejection", "ServerError",
-    "StreamResult", "SyncReport", "UploadReport", "UsageError",
+    "ApiError",
+    "AuthenticationError",
+    "CacheFullError",
+    "ConflictError",
+    "LabelappClient",
+    "LabelappError",
+    "NotFoundError",
+    "OfflineCache",
+    "OfflineError",
+    "PermissionDeniedError",
+    "Rejection",
+    "ServerError",
+    "StreamResult",
+    "SyncReport",
+    "UploadReport",
+    "UsageError",
 ]

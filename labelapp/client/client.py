@@ -161,11 +161,23 @@ class LabelappClient:
     something must be queued, synced or skipped, so predict-only use creates nothing on disk
     until the server is unreachable."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, cache: OfflineCache | None = None,
-                 cache_dir: str | os.PathLike | None = None, max_cache_bytes: int | None = None,
-                 retries: int = 4, backoff: float = 0.5, max_backoff: float = 30.0, timeout: float = 60.0,
-                 batch_size: int = DEFAULT_BATCH_SIZE, auto_sync: bool = True,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        cache: OfflineCache | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        max_cache_bytes: int | None = None,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        timeout: float = 60.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        auto_sync: bool = True,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.base_url = normalize_url(base_url)
         self.token = token
         self.cache = cache or OfflineCache(cache_dir, max_bytes=max_cache_bytes)
@@ -197,10 +209,19 @@ class LabelappClient:
                 pass
         return delay
 
-    def _request(self, method: str, path: str, *, json: dict | None = None,
-                 files: Callable[[], list] | None = None, params: dict | None = None, stream: bool = False,
-                 headers: dict | None = None, session: requests.Session | None = None,
-                 auth: bool = True) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        files: Callable[[], list] | None = None,
+        params: dict | None = None,
+        stream: bool = False,
+        headers: dict | None = None,
+        session: requests.Session | None = None,
+        auth: bool = True,
+    ) -> requests.Response:
         """One API call with retries. `files` is a callable so each attempt re-reads them."""
         session = session or self.session
         url = self._url(path)
@@ -211,8 +232,14 @@ class LabelappClient:
         while True:
             try:
                 response = session.request(
-                    method, url, json=json, files=files() if files else None, params=params, stream=stream,
-                    headers=send_headers, timeout=self.timeout,
+                    method,
+                    url,
+                    json=json,
+                    files=files() if files else None,
+                    params=params,
+                    stream=stream,
+                    headers=send_headers,
+                    timeout=self.timeout,
                 )
             except requests.exceptions.SSLError as exc:
                 raise LabelappError(f"TLS error talking to {self.base_url}: {exc}") from exc
@@ -222,7 +249,9 @@ class LabelappClient:
                 if attempt >= self.retries:
                     raise OfflineError(f"Cannot reach {self.base_url} ({type(exc).__name__}).") from exc
                 delay = self._delay(attempt, None)
-                logger.info("%s %s failed (%s); retry %d in %.1fs", method, path, type(exc).__name__, attempt + 1, delay)
+                logger.info(
+                    "%s %s failed (%s); retry %d in %.1fs", method, path, type(exc).__name__, attempt + 1, delay
+                )
             else:
                 status = response.status_code
                 if status < 400:
@@ -254,8 +283,13 @@ class LabelappClient:
                 detail = str(raw)
             code = str(payload.get("code") or "")
             errors = payload.get("errors") if isinstance(payload.get("errors"), list) else []
-        return api_error_for(response.status_code, detail or response.reason or "error",
-                             code or f"http_{response.status_code}", errors=errors, payload=payload)
+        return api_error_for(
+            response.status_code,
+            detail or response.reason or "error",
+            code or f"http_{response.status_code}",
+            errors=errors,
+            payload=payload,
+        )
 
     # --- accounts and tokens ----------------------------------------------------------------
 
@@ -268,13 +302,20 @@ class LabelappClient:
         try:
             csrf = self._request("GET", "auth/csrf", session=session, auth=False).json()["csrf_token"]
             headers = {"X-CSRFToken": csrf, "Referer": f"{self.base_url}/"}
-            response = self._request("POST", "auth/login", json={"username": username, "password": password},
-                                     headers=headers, session=session, auth=False)
+            response = self._request(
+                "POST",
+                "auth/login",
+                json={"username": username, "password": password},
+                headers=headers,
+                session=session,
+                auth=False,
+            )
             # Logging in rotates the CSRF token.
             headers["X-CSRFToken"] = response.cookies.get("csrftoken") or session.cookies.get("csrftoken") or csrf
             name = token_name or f"labelapp CLI on {socket.gethostname()}"
-            token = self._request("POST", "auth/tokens", json={"name": name}, headers=headers,
-                                  session=session, auth=False).json()
+            token = self._request(
+                "POST", "auth/tokens", json={"name": name}, headers=headers, session=session, auth=False
+            ).json()
             try:
                 self._request("POST", "auth/logout", headers=headers, session=session, auth=False)
             except LabelappError:
@@ -313,11 +354,18 @@ class LabelappClient:
                 return found
             page += 1
 
-    def create_project(self, name: str, task_type: str, *, classes: list[dict] | None = None, budget: int = 0,
-                       description: str = "") -> dict:
+    def create_project(
+        self, name: str, task_type: str, *, classes: list[dict] | None = None, budget: int = 0, description: str = ""
+    ) -> dict:
         """Create a project (the caller becomes its admin) with its classes (`{name, color?,
         hotkey?}`) and a first budget; returns the project as the server stored it."""
-        body = {"name": name, "task_type": task_type, "description": description, "classes": classes or [], "budget": budget}
+        body = {
+            "name": name,
+            "task_type": task_type,
+            "description": description,
+            "classes": classes or [],
+            "budget": budget,
+        }
         return self._request("POST", "projects", json=body).json()
 
     def set_project_archived(self, project_id: int, archived: bool) -> dict:
@@ -353,14 +401,23 @@ class LabelappClient:
         data = _read(path)
         self._auto_sync()
         return self._request(
-            "POST", f"projects/{int(project_id)}/predict",
+            "POST",
+            f"projects/{int(project_id)}/predict",
             files=lambda: [("file", (path.name, data, _content_type(path.name)))],
         ).json()
 
     # --- upload -----------------------------------------------------------------------------
 
-    def upload(self, project_id: int, paths: Iterable[str | os.PathLike], *, batch_size: int | None = None,
-               skip_confirmed: bool = True, queue_offline: bool = True, progress: bool = False) -> UploadReport:
+    def upload(
+        self,
+        project_id: int,
+        paths: Iterable[str | os.PathLike],
+        *,
+        batch_size: int | None = None,
+        skip_confirmed: bool = True,
+        queue_offline: bool = True,
+        progress: bool = False,
+    ) -> UploadReport:
         """Upload files and the images in folders, in batches; resumable.
 
         Files whose content this server already confirmed for this project (the manifest) or
@@ -379,7 +436,9 @@ class LabelappClient:
         batch: list[_Outgoing] = []
         batch_bytes = 0
         seen: set[str] = set()
-        bar = tqdm(total=len(files), unit="img", desc="upload", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(files), unit="img", desc="upload", disable=not progress, file=sys.stderr, dynamic_ncols=True
+        )
 
         def flush() -> None:
             nonlocal batch, batch_bytes
@@ -396,16 +455,21 @@ class LabelappClient:
                     self._queue(report, project_id, "upload", item.path, data=item.data, name=item.name)
                 bar.update(len(outgoing))
                 return
-            self.cache.record_confirmed(server=self.base_url, project=project_id,
-                                        entries=[(item.sha256, image.get("id"), item.name) for item, image, _ in confirmed])
-            for item, image, created in confirmed:
+            self.cache.record_confirmed(
+                server=self.base_url,
+                project=project_id,
+                entries=[(item.sha256, image.get("id"), item.name) for item, image, _ in confirmed],
+            )
+            for _item, image, created in confirmed:
                 (report.created if created else report.duplicates).append(image)
             for item, status, code, detail in rejected:
                 report.rejected.append(self._reject(project_id, "upload", item, status, code, detail))
             for item in unmatched:
                 logger.warning("%s: the server's answer did not list it; it will be sent again next time", item.path)
             bar.update(len(outgoing))
-            bar.set_postfix(new=len(report.created), dup=len(report.duplicates), skip=report.skipped, refused=len(report.rejected))
+            bar.set_postfix(
+                new=len(report.created), dup=len(report.duplicates), skip=report.skipped, refused=len(report.rejected)
+            )
 
         try:
             for path in files:
@@ -417,15 +481,22 @@ class LabelappClient:
                     bar.update(1)
                     continue
                 sha = hashlib.sha256(data).hexdigest()
-                if sha in seen or (skip_confirmed and (
+                if sha in seen or (
+                    skip_confirmed
+                    and (
                         self.cache.is_confirmed(server=self.base_url, project=project_id, sha256=sha)
-                        or self.cache.is_rejected(project=project_id, kind="upload", sha256=sha))):
+                        or self.cache.is_rejected(project=project_id, kind="upload", sha256=sha)
+                    )
+                ):
                     report.skipped += 1
                     bar.update(1)
                     continue
                 seen.add(sha)
-                if not report.offline and (len(batch) >= size or batch_bytes + len(data) > MAX_BATCH_BYTES
-                                           or any(o.name == path.name for o in batch)):
+                if not report.offline and (
+                    len(batch) >= size
+                    or batch_bytes + len(data) > MAX_BATCH_BYTES
+                    or any(o.name == path.name for o in batch)
+                ):
                     flush()
                 if report.offline:
                     if not queue_offline:
@@ -443,15 +514,17 @@ class LabelappClient:
             bar.close()
         return report
 
-    def _send_upload_batch(self, project_id: int, items: list[_Outgoing]
-                           ) -> tuple[list[tuple[_Outgoing, dict, bool]], list[tuple[_Outgoing, int, str, str]], list[_Outgoing]]:
+    def _send_upload_batch(
+        self, project_id: int, items: list[_Outgoing]
+    ) -> tuple[list[tuple[_Outgoing, dict, bool]], list[tuple[_Outgoing, int, str, str]], list[_Outgoing]]:
         """POST one batch. The server stores all of a batch or nothing: when it refuses some
         files (400 with `errors` naming them), those are rejected and the rest is sent again.
         Returns (confirmed: item, image, created), (rejected: item, status, code, detail),
         and items the answer did not mention."""
         try:
             response = self._request(
-                "POST", f"projects/{project_id}/images",
+                "POST",
+                f"projects/{project_id}/images",
                 files=lambda: [("files", (item.name, item.data, _content_type(item.name))) for item in items],
             )
         except ApiError as exc:
@@ -460,8 +533,10 @@ class LabelappClient:
             by_name = {item.name: item for item in items}
             named = {e["file"]: e for e in exc.errors if isinstance(e, dict) and e.get("file") in by_name}
             if named:
-                rejected = [(by_name[name], exc.status, str(e.get("code") or exc.code), str(e.get("detail") or exc.detail))
-                            for name, e in named.items()]
+                rejected = [
+                    (by_name[name], exc.status, str(e.get("code") or exc.code), str(e.get("detail") or exc.detail))
+                    for name, e in named.items()
+                ]
                 rest = [item for item in items if item.name not in named]
             elif len(items) == 1:
                 return [], [(items[0], exc.status, exc.code, exc.detail)], []
@@ -492,8 +567,9 @@ class LabelappClient:
         (`query`, `accept` or `duplicate`), or `queued=True` when the server is unreachable."""
         return self.stream_many(project_id, [path], queue_offline=queue_offline)[0]
 
-    def stream_many(self, project_id: int, paths: Iterable[str | os.PathLike], *, queue_offline: bool = True,
-                    progress: bool = False) -> list[StreamResult]:
+    def stream_many(
+        self, project_id: int, paths: Iterable[str | os.PathLike], *, queue_offline: bool = True, progress: bool = False
+    ) -> list[StreamResult]:
         """`stream()` for several images, in order; once the server is unreachable the rest
         are queued without trying again. Raises `CacheFullError` if the queue is full."""
         project_id = int(project_id)
@@ -523,7 +599,14 @@ class LabelappClient:
                     result.rejected = self._reject(project_id, "stream", item, exc.status, exc.code, exc.detail)
             if offline:
                 try:
-                    self.cache.enqueue(server=self.base_url, project=project_id, kind="stream", data=data, name=path.name, source_path=str(path))
+                    self.cache.enqueue(
+                        server=self.base_url,
+                        project=project_id,
+                        kind="stream",
+                        data=data,
+                        name=path.name,
+                        source_path=str(path),
+                    )
                 except CacheFullError as exc:
                     exc.results = results
                     raise
@@ -533,19 +616,31 @@ class LabelappClient:
 
     def _send_stream(self, project_id: int, item: _Outgoing) -> dict:
         return self._request(
-            "POST", f"projects/{project_id}/stream",
+            "POST",
+            f"projects/{project_id}/stream",
             files=lambda: [("file", (item.name, item.data, _content_type(item.name)))],
         ).json()
 
     # --- the offline queue ------------------------------------------------------------------
 
-    def _queue(self, report: UploadReport, project_id: int, kind: str, source: str, *, name: str,
-               path: Path | None = None, data: bytes | None = None) -> None:
+    def _queue(
+        self,
+        report: UploadReport,
+        project_id: int,
+        kind: str,
+        source: str,
+        *,
+        name: str,
+        path: Path | None = None,
+        data: bytes | None = None,
+    ) -> None:
         if report.cache_error:
             report.not_queued.append(source)
             return
         try:
-            self.cache.enqueue(server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source)
+            self.cache.enqueue(
+                server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source
+            )
             report.queued.append(source)
         except CacheFullError as exc:
             report.cache_error = str(exc)
@@ -555,8 +650,17 @@ class LabelappClient:
             report.unreadable.append(source)
 
     def _reject(self, project_id: int, kind: str, item: _Outgoing, status: int, code: str, detail: str) -> Rejection:
-        self.cache.reject(project=project_id, kind=kind, sha256=item.sha256, name=item.name, source_path=item.path,
-                          status=status, code=code, detail=detail, queued=item.queued)
+        self.cache.reject(
+            project=project_id,
+            kind=kind,
+            sha256=item.sha256,
+            name=item.name,
+            source_path=item.path,
+            status=status,
+            code=code,
+            detail=detail,
+            queued=item.queued,
+        )
         return Rejection(path=item.path, name=item.name, sha256=item.sha256, status=status, code=code, detail=detail)
 
     def _auto_sync(self) -> None:
@@ -593,8 +697,14 @@ class LabelappClient:
                     report.remaining = self.cache.count(server=self.base_url)
                     return report
                 self.cache.collect_garbage()
-                bar = tqdm(total=self.cache.count(server=self.base_url), unit="img", desc="sync", disable=not progress, file=sys.stderr,
-                           dynamic_ncols=True)
+                bar = tqdm(
+                    total=self.cache.count(server=self.base_url),
+                    unit="img",
+                    desc="sync",
+                    disable=not progress,
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
                 try:
                     for kind in ("upload", "stream"):
                         for project_id in self.cache.queued_projects(kind, server=self.base_url):
@@ -604,7 +714,9 @@ class LabelappClient:
                                 else:
                                     self._sync_stream(project_id, report, bar)
                             except ApiError as exc:
-                                report.errors.append(f"project {project_id} ({kind}): {exc.detail} ({exc.code}, HTTP {exc.status})")
+                                report.errors.append(
+                                    f"project {project_id} ({kind}): {exc.detail} ({exc.code}, HTTP {exc.status})"
+                                )
                 except OfflineError as exc:
                     report.offline = True
                     report.errors.append(str(exc))
@@ -626,11 +738,23 @@ class LabelappClient:
             try:
                 data = queued.read()
             except FileNotFoundError:
-                item = _Outgoing(name=queued.name, sha256=queued.sha256, data=b"", path=queued.source_path, queued=queued)
-                report.rejected.append(self._reject(queued.project, queued.kind, item, 0, "missing_from_cache",
-                                                    f"The cached copy is gone from {self.cache.directory}."))
+                item = _Outgoing(
+                    name=queued.name, sha256=queued.sha256, data=b"", path=queued.source_path, queued=queued
+                )
+                report.rejected.append(
+                    self._reject(
+                        queued.project,
+                        queued.kind,
+                        item,
+                        0,
+                        "missing_from_cache",
+                        f"The cached copy is gone from {self.cache.directory}.",
+                    )
+                )
                 continue
-            outgoing.append(_Outgoing(name=queued.name, sha256=queued.sha256, data=data, path=queued.source_path, queued=queued))
+            outgoing.append(
+                _Outgoing(name=queued.name, sha256=queued.sha256, data=data, path=queued.source_path, queued=queued)
+            )
         return outgoing
 
     def _sync_uploads(self, project_id: int, size: int, report: SyncReport, bar) -> None:
@@ -643,9 +767,12 @@ class LabelappClient:
             except (OfflineError, ApiError) as exc:
                 self.cache.note_attempt([item.queued.id for item in outgoing], str(exc))
                 raise
-            self.cache.confirm([item.queued for item, _, _ in confirmed], server=self.base_url,
-                               image_ids={item.sha256: image.get("id") for item, image, _ in confirmed})
-            for item, _, created in confirmed:
+            self.cache.confirm(
+                [item.queued for item, _, _ in confirmed],
+                server=self.base_url,
+                image_ids={item.sha256: image.get("id") for item, image, _ in confirmed},
+            )
+            for _item, _, created in confirmed:
                 if created:
                     report.created += 1
                 else:
@@ -655,13 +782,17 @@ class LabelappClient:
             bar.update(len(confirmed) + len(rejected))
             if unmatched:
                 self.cache.note_attempt([item.queued.id for item in unmatched], "not listed in the server's answer")
-                report.errors.append(f"project {project_id}: {len(unmatched)} uploads were not listed in the server's answer")
+                report.errors.append(
+                    f"project {project_id}: {len(unmatched)} uploads were not listed in the server's answer"
+                )
                 return
             if not confirmed and not rejected and len(outgoing) == len(items):
                 return
 
     def _sync_stream(self, project_id: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(server=self.base_url, project=project_id, kind="stream", limit=self.batch_size):
+        while items := self.cache.pending(
+            server=self.base_url, project=project_id, kind="stream", limit=self.batch_size
+        ):
             for item in self._outgoing(items, report):
                 try:
                     decision = self._send_stream(project_id, item)

@@ -38,5 +38,8 @@ class JsonErrorMiddleware:
 
 def server_error_response(request_id: str):
     return json_error(
-        500, f"Internal server error; it was logged with request id {request_id}.", "server_error", request_id=request_id
+        500,
+        f"Internal server error; it was logged with request id {request_id}.",
+        "server_error",
+        request_id=request_id,
     )

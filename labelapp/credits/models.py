@@ -19,7 +19,9 @@ class CreditEntry(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="credit_entries")
     kind = models.CharField(max_length=10, choices=EntryKind.choices)
     amount = models.PositiveIntegerField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -62,7 +62,9 @@ def credit_reserve(*, project, actor, image, balance: CreditBalance | None = Non
         raise ConflictError("The labeling budget is exhausted: ask an admin to grant credits.", code="budget_exhausted")
     balance.reserved += 1
     balance.save(update_fields=["reserved"])
-    return CreditEntry.objects.create(project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note)
+    return CreditEntry.objects.create(
+        project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note
+    )
 
 
 def credit_reserve_one(*, project, actor, image, note: str = "") -> tuple[CreditEntry, dict]:
@@ -82,7 +84,9 @@ def credit_reserve_one(*, project, actor, image, note: str = "") -> tuple[Credit
     if row is None:
         raise ConflictError("The labeling budget is exhausted: ask an admin to grant credits.", code="budget_exhausted")
     granted, reserved, spent = row
-    entry = CreditEntry.objects.create(project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note)
+    entry = CreditEntry.objects.create(
+        project=project, kind=EntryKind.RESERVE, amount=1, actor=actor, image=image, note=note
+    )
     return entry, {"granted": granted, "reserved": reserved, "spent": spent, "available": granted - reserved - spent}
 
 
@@ -94,7 +98,9 @@ def credit_spend(*, project, actor, image, balance: CreditBalance | None = None,
     balance.reserved -= 1
     balance.spent += 1
     balance.save(update_fields=["reserved", "spent"])
-    return CreditEntry.objects.create(project=project, kind=EntryKind.SPEND, amount=1, actor=actor, image=image, note=note)
+    return CreditEntry.objects.create(
+        project=project, kind=EntryKind.SPEND, amount=1, actor=actor, image=image, note=note
+    )
 
 
 def credit_release(*, project, actor, image, balance: CreditBalance | None = None, note: str = "") -> CreditEntry:
@@ -104,17 +110,22 @@ def credit_release(*, project, actor, image, balance: CreditBalance | None = Non
         raise ConflictError("No reserved credit to release.", code="nothing_reserved")
     balance.reserved -= 1
     balance.save(update_fields=["reserved"])
-    return CreditEntry.objects.create(project=project, kind=EntryKind.RELEASE, amount=1, actor=actor, image=image, note=note)
+    return CreditEntry.objects.create(
+        project=project, kind=EntryKind.RELEASE, amount=1, actor=actor, image=image, note=note
+    )
 
 
 def ledger_totals(*, project) -> dict:
     """The balance recomputed from the ledger alone, to check it equals the counters."""
+
     def total(kind):
         return Sum(Case(When(kind=kind, then="amount"), default=0, output_field=IntegerField()))
 
     sums = CreditEntry.objects.filter(project=project).aggregate(
-        grant=total(EntryKind.GRANT), reserve=total(EntryKind.RESERVE),
-        spend=total(EntryKind.SPEND), release=total(EntryKind.RELEASE),
+        grant=total(EntryKind.GRANT),
+        reserve=total(EntryKind.RESERVE),
+        spend=total(EntryKind.SPEND),
+        release=total(EntryKind.RELEASE),
     )
     grant, reserve, spend, release = (sums[k] or 0 for k in ("grant", "reserve", "spend", "release"))
     reserved = reserve - spend - release
@@ -174,7 +185,12 @@ def _held_credits_release_expired_of(*, project, now: datetime, limit: int) -> i
     expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
     for hold_id in expired.order_by("id").values_list("pk", flat=True)[:limit]:
         with transaction.atomic():
-            hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
+            hold = (
+                expired.select_for_update(skip_locked=True, of=("self",))
+                .select_related("image")
+                .filter(pk=hold_id)
+                .first()
+            )
             if hold is None:
                 continue
             credit_release(project=project, actor=None, image=hold.image, note="held credit expired")

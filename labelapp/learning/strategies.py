@@ -56,8 +56,9 @@ between them are within what one seed can show.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -305,7 +306,7 @@ def weighted_by_class(
     class_weights: Any,
     *,
     probs: Any = None,
-    detections: Optional[Sequence[Any]] = None,
+    detections: Sequence[Any] | None = None,
     floor: float = DETECTION_FLOOR,
 ) -> np.ndarray:
     """Multiply scores by how much the image concerns weak classes.
@@ -378,7 +379,7 @@ def select_top_k(scores: Any, k: int, rng: np.random.Generator) -> np.ndarray:
     return order[:k].astype(np.int64)
 
 
-def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: Optional[np.ndarray] = None) -> np.ndarray:
+def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
     """Squared Euclidean distances (N, K); ``x_sq`` = precomputed row norms of x."""
     if x_sq is None:
         x_sq = (x * x).sum(1)
@@ -386,9 +387,7 @@ def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: Optional[np.ndarray] = None) -
     return np.maximum(d, 0.0)
 
 
-def kmeans(
-    x: Any, k: int, rng: np.random.Generator, *, n_iter: int = 25
-) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(x: Any, k: int, rng: np.random.Generator, *, n_iter: int = 25) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means with k-means++ seeding.
 
     Parameters
@@ -577,9 +576,7 @@ def _block_means(gray: np.ndarray, out: int) -> np.ndarray:
     return sums / area[None]
 
 
-def simple_image_features(
-    images: Any, *, bins: int = 8, thumb: int = 8, chunk: int = 256
-) -> np.ndarray:
+def simple_image_features(images: Any, *, bins: int = 8, thumb: int = 8, chunk: int = 256) -> np.ndarray:
     """Cheap model-free image features for cold start.
 
     Per image: a ``bins``-bin histogram per RGB channel (fractions of pixels)
@@ -673,7 +670,7 @@ class StrategyConfig:
 
     scoring: str
     detection_scoring: str
-    diversity: Optional[str]
+    diversity: str | None
     cold_start: bool
 
 
@@ -692,7 +689,7 @@ def score_pool(
     strategy: str,
     class_weights: Any = None,
     threshold: float = 0.3,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Score a pool of model outputs: the single entry point for the app side.
 

@@ -37,7 +37,9 @@ class KeptCount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "rule_key", "window", "window_start"], name="one_kept_count_per_window"),
+            models.UniqueConstraint(
+                fields=["project", "rule_key", "window", "window_start"], name="one_kept_count_per_window"
+            ),
         ]
 
 
@@ -72,9 +74,13 @@ class VerificationItem(models.Model):
     predicted_count = models.PositiveIntegerField(default=0)
     verdict = models.CharField(max_length=10, blank=True)
     true_count = models.PositiveIntegerField(null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
-    leased_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    leased_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -102,18 +108,30 @@ class SynthesisJob(models.Model):
     the first version trained after the job's last confirmed image (filled lazily, once)."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="synthesis_jobs")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     allowance = models.PositiveIntegerField(help_text="At most this many images, so at most this many credits.")
     status = models.CharField(max_length=10, choices=SynthesisStatus.choices, default=SynthesisStatus.QUEUED)
-    plan = models.JSONField(default=list, blank=True, help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.")
+    plan = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.",
+    )
     images_made = models.PositiveIntegerField(default=0)
-    stop_reason = models.CharField(max_length=40, blank=True, help_text="Why the job made fewer images than its allowance.")
+    stop_reason = models.CharField(
+        max_length=40, blank=True, help_text="Why the job made fewer images than its allowance."
+    )
     error = models.TextField(blank=True)
     metric = models.CharField(max_length=10, blank=True, help_text="ap50 (detection) or f1 (classification).")
     ap_before = models.JSONField(default=dict, blank=True, help_text="Class name → val metric of version_before.")
     ap_after = models.JSONField(null=True, blank=True, help_text="Class name → val metric of version_after.")
-    version_before = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    version_after = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    version_before = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version_after = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it.")
@@ -134,7 +152,9 @@ class SynthesisImage(models.Model):
     job = models.ForeignKey(SynthesisJob, on_delete=models.CASCADE, related_name="made")
     image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="synthesis")
     source_image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     ops = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -18,8 +18,7 @@ The model runs outside every transaction; transactions only hold the rows they c
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import IntegrityError, transaction
@@ -105,8 +104,11 @@ def model_run(*, project, item: ValidImage) -> ModelRun:
     strategy = scoring_strategy(version.strategy or default_strategy(project.task_type), project.task_type)
     is_classification = project.task_type == TaskType.CLASSIFICATION
     scores = score_pool(
-        project.task_type, outputs.probs if is_classification else outputs,
-        strategy=strategy, threshold=threshold, rng=np.random.default_rng(int(item.sha256[:8], 16)),
+        project.task_type,
+        outputs.probs if is_classification else outputs,
+        strategy=strategy,
+        threshold=threshold,
+        rng=np.random.default_rng(int(item.sha256[:8], 16)),
     )
     image = Image(project=project, sha256=item.sha256, width=item.width, height=item.height, original_name=item.name)
     row = _prediction_row(image, version, outputs, 0, scores[0], threshold, project.task_type)
@@ -153,7 +155,7 @@ def rule_key(index: int, rule: dict) -> str:
 
 
 def _utc_windows(now: datetime) -> tuple[datetime, datetime]:
-    hour = now.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return hour, hour.replace(hour=0)
 
 
@@ -180,8 +182,13 @@ def _quota_take(*, project, key: str, rule: dict, now: datetime) -> bool:
     hour, day = _utc_windows(now)
     try:
         with transaction.atomic():
-            for window, start, limit in ((QuotaWindow.HOUR, hour, rule.get("per_hour")), (QuotaWindow.DAY, day, rule.get("per_day"))):
-                row, _ = KeptCount.objects.get_or_create(project=project, rule_key=key, window=window, window_start=start)
+            for window, start, limit in (
+                (QuotaWindow.HOUR, hour, rule.get("per_hour")),
+                (QuotaWindow.DAY, day, rule.get("per_day")),
+            ):
+                row, _ = KeptCount.objects.get_or_create(
+                    project=project, rule_key=key, window=window, window_start=start
+                )
                 rows = KeptCount.objects.filter(pk=row.pk)
                 if limit is not None:
                     rows = rows.filter(kept__lt=limit)
@@ -196,7 +203,9 @@ def _quota_give_back(*, project, keys: list[str], now: datetime) -> None:
     hour, day = _utc_windows(now)
     KeptCount.objects.filter(
         Q(window=QuotaWindow.HOUR, window_start=hour) | Q(window=QuotaWindow.DAY, window_start=day),
-        project=project, rule_key__in=keys, kept__gt=0,
+        project=project,
+        rule_key__in=keys,
+        kept__gt=0,
     ).update(kept=F("kept") - 1)
 
 
@@ -227,7 +236,9 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
     verification item. Images already in the project are never kept again nor counted."""
     item = upload_validate(upload=upload)
     run = model_run(project=project, item=item)
-    result = PredictResult(run=run, class_names=dict(LabelClass.objects.filter(project=project).values_list("id", "name")))
+    result = PredictResult(
+        run=run, class_names=dict(LabelClass.objects.filter(project=project).values_list("id", "name"))
+    )
     existing = Image.objects.filter(project=project, sha256=item.sha256).first()
     if existing is not None:
         result.image, result.duplicate = existing, True
@@ -248,7 +259,9 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
     written: list[str] = []
     try:
         with transaction.atomic():
-            image, created = _stored(project=project, run=run, source=Source.PRODUCTION, status=Status.UNLABELED, written=written)
+            image, created = _stored(
+                project=project, run=run, source=Source.PRODUCTION, status=Status.UNLABELED, written=written
+            )
             result.image = image
             if not created:
                 # The same content arrived concurrently and was stored first: not a new keep.
@@ -260,8 +273,12 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
                 image.save(update_fields=["priority", "score_reason", "scored_by"])
                 if any(hit["kind"] == "verification_sample" for hit in result.kept_by):
                     result.verification = VerificationItem.objects.create(
-                        project=project, prediction=run.prediction, image=image, model_version=run.version,
-                        predicted_count=sum(run.prediction.counts.values()), created_at=now,
+                        project=project,
+                        prediction=run.prediction,
+                        image=image,
+                        model_version=run.version,
+                        predicted_count=sum(run.prediction.counts.values()),
+                        created_at=now,
                     )
                 transaction.on_commit(lambda: _after_store(project.pk, image.pk))
     except Exception:
@@ -329,15 +346,21 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
     written: list[str] = []
     try:
         with transaction.atomic():
-            image, created = _stored(project=project, run=run, source=Source.STREAM, status=Status.UNLABELED, written=written)
+            image, created = _stored(
+                project=project, run=run, source=Source.STREAM, status=Status.UNLABELED, written=written
+            )
             if not created:
                 raise _Duplicate(image)
             sampler = _sampler_lock(project=project, config=config)
             balance = credits.balance_lock(project=project)
             state = replace(StreamState.from_dict(sampler.state), credits_left=max(balance.available, 0))
             decision: Decision = decide(
-                confidence, state, mode=config["stream_mode"], threshold=config["stream_threshold"],
-                hard_cap=config.get("stream_hard_cap"), exploration=config["stream_exploration"],
+                confidence,
+                state,
+                mode=config["stream_mode"],
+                threshold=config["stream_threshold"],
+                hard_cap=config.get("stream_hard_cap"),
+                exploration=config["stream_exploration"],
                 rng=np.random.default_rng([project.pk, state.seen]),
             )
             if decision.query:
@@ -359,15 +382,26 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
         raise
     threshold = decision.threshold if np.isfinite(decision.threshold) else None
     return StreamResult(
-        decision="query" if decision.query else "accept", reason=decision.reason, confidence=confidence,
-        threshold=threshold, credits_left=balance.available, image=image, run=run, sampler=sampler,
+        decision="query" if decision.query else "accept",
+        reason=decision.reason,
+        confidence=confidence,
+        threshold=threshold,
+        credits_left=balance.available,
+        image=image,
+        run=run,
+        sampler=sampler,
     )
 
 
 def _duplicate(*, project, image, run, confidence) -> StreamResult:
     return StreamResult(
-        decision="duplicate", reason="already_in_project", confidence=confidence, threshold=None,
-        credits_left=credits.balance_get(project=project).available, image=image, run=run,
+        decision="duplicate",
+        reason="already_in_project",
+        confidence=confidence,
+        threshold=None,
+        credits_left=credits.balance_get(project=project).available,
+        image=image,
+        run=run,
         sampler=StreamSampler.objects.filter(project=project).first(),
     )
 
@@ -445,12 +479,27 @@ def verification_record(
         item.state = VerificationState.CORRECT if correct else VerificationState.INCORRECT
         item.verdict, item.true_count, item.decided_by, item.decided_at = verdict, true_count, user, now
         item.leased_to, item.lease_expires_at = None, None
-        item.save(update_fields=["state", "verdict", "true_count", "decided_by", "decided_at", "leased_to", "lease_expires_at"])
+        item.save(
+            update_fields=[
+                "state",
+                "verdict",
+                "true_count",
+                "decided_by",
+                "decided_at",
+                "leased_to",
+                "lease_expires_at",
+            ]
+        )
         image = Image.objects.select_for_update().get(pk=item.image_id)
         outcome = VerificationOutcome(item=item)
         if correct:
             outcome.label_created = _label_from_prediction(
-                project=project, image=image, item=item, kind=AnnotationKind.VERIFIED, user=user, now=now,
+                project=project,
+                image=image,
+                item=item,
+                kind=AnnotationKind.VERIFIED,
+                user=user,
+                now=now,
                 class_ids=set(LabelClass.objects.filter(project=project).values_list("id", flat=True)),
             )
         else:
@@ -467,7 +516,9 @@ def _flag(*, image: Image) -> bool:
     return True
 
 
-def _label_from_prediction(*, project, image: Image, item: VerificationItem, kind: str, user, now, class_ids: set) -> bool:
+def _label_from_prediction(
+    *, project, image: Image, item: VerificationItem, kind: str, user, now, class_ids: set
+) -> bool:
     """Turn a prediction into a free label of `kind` (caller's transaction, image locked).
     Images labeled or reserved by an annotator keep the human label instead."""
     if image.status not in (Status.UNLABELED, Status.SKIPPED, Status.AUTO_LABELED):
@@ -488,8 +539,13 @@ def _label_from_prediction(*, project, image: Image, item: VerificationItem, kin
     try:
         with transaction.atomic():
             Annotation.objects.create(
-                project=project, image=image, annotator=user, label_class_id=label_class_id, boxes=boxes,
-                kind=kind, is_free=True,
+                project=project,
+                image=image,
+                annotator=user,
+                label_class_id=label_class_id,
+                boxes=boxes,
+                kind=kind,
+                is_free=True,
             )
     except IntegrityError:
         return False
@@ -514,7 +570,9 @@ def verifications_affirm(*, now: datetime | None = None, limit: int = 500) -> in
     re-checked under its row lock, so two runs affirm it once."""
     now = now or timezone.now()
     affirmed = 0
-    project_ids = set(VerificationItem.objects.filter(state=VerificationState.PENDING).values_list("project_id", flat=True))
+    project_ids = set(
+        VerificationItem.objects.filter(state=VerificationState.PENDING).values_list("project_id", flat=True)
+    )
     for project in Project.objects.filter(pk__in=project_ids).order_by("id"):
         try:
             affirmed += _verifications_affirm_of(project=project, now=now, limit=limit)
@@ -548,11 +606,22 @@ def _verifications_affirm_of(*, project, now: datetime, limit: int) -> int:
             )
             if item is None:
                 continue
-            item.state, item.decided_at, item.leased_to, item.lease_expires_at = VerificationState.AFFIRMED, now, None, None
+            item.state, item.decided_at, item.leased_to, item.lease_expires_at = (
+                VerificationState.AFFIRMED,
+                now,
+                None,
+                None,
+            )
             item.save(update_fields=["state", "decided_at", "leased_to", "lease_expires_at"])
             image = Image.objects.select_for_update().get(pk=item.image_id)
             _label_from_prediction(
-                project=project, image=image, item=item, kind=AnnotationKind.AFFIRMED, user=None, now=now, class_ids=class_ids
+                project=project,
+                image=image,
+                item=item,
+                kind=AnnotationKind.AFFIRMED,
+                user=None,
+                now=now,
+                class_ids=class_ids,
             )
             affirmed += 1
     return affirmed

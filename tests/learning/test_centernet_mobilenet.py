@@ -35,8 +35,9 @@ def test_registered_with_its_options():
     assert "width" not in model.options
 
 
-@pytest.mark.parametrize("options", [{"finetune_stages": 4}, {"finetune_stages": True}, {"min_epochs": 0},
-                                     {"input_size": 40}])
+@pytest.mark.parametrize(
+    "options", [{"finetune_stages": 4}, {"finetune_stages": True}, {"min_epochs": 0}, {"input_size": 40}]
+)
 def test_rejects_bad_options(options):
     with pytest.raises(ValueError):
         create_model("centernet_mobilenet", classes=["a"], **{"input_size": 32, **options})
@@ -49,7 +50,7 @@ def test_refuses_a_backbone_file_with_another_digest():
 
 def test_learns_squares_and_trains_only_the_heads(trained, squares_data):
     model, result = trained
-    _, (xv, yv) = squares_data
+    _, (xv, _yv) = squares_data
     assert result.epochs_run >= 10  # min_epochs held off early stopping
     assert result.best_val_metric > 0.8
     dets = model.predict(xv)
@@ -79,7 +80,7 @@ def test_frozen_checkpoint_leaves_the_backbone_out_and_round_trips(tmp_path, tra
 
 
 def test_finetuned_stage_is_trained_and_stored(squares_data):
-    (x, y), (xv, yv) = squares_data
+    (x, y), (xv, _yv) = squares_data
     model = _model(finetune_stages=1, min_epochs=1)
     model.fit(x[:16], y[:16], xv[:0], [], config=TrainConfig(num_threads=1, max_epochs=1, batch_size=8, lr=1e-2))
     weights = model.get_weights()

@@ -66,9 +66,7 @@ def test_detection_uncertainty_hand_computed():
         {"scores": np.array([0.3]), "labels": np.array([2])},  # u = 0.6
         SimpleNamespace(scores=np.zeros(0, np.float32), labels=np.zeros(0, np.int64)),
     ]
-    np.testing.assert_allclose(
-        st.detection_uncertainty(dets, aggregate="mean", empty_score=0.7), [0.6, 0.7, 0.6, 0.7]
-    )
+    np.testing.assert_allclose(st.detection_uncertainty(dets, aggregate="mean", empty_score=0.7), [0.6, 0.7, 0.6, 0.7])
     np.testing.assert_allclose(st.detection_uncertainty(dets, aggregate="max"), [1.0, 0.6, 0.6, 0.6])
     # near_threshold with t=0.3: 1 - |s - .3| / .7
     np.testing.assert_allclose(
@@ -92,9 +90,7 @@ def test_weighted_by_class_classification_and_detection():
     w = np.array([0.1, 1.0, 0.5])
     scores = np.array([1.0, 1.0, 0.5, 2.0])
     out = st.weighted_by_class(scores, w, probs=PROBS)
-    np.testing.assert_allclose(
-        out, [0.1, 0.55, 0.5 * (0.06 + 0.3 + 0.05), 2.0 * (1.6 / 3)]
-    )
+    np.testing.assert_allclose(out, [0.1, 0.55, 0.5 * (0.06 + 0.3 + 0.05), 2.0 * (1.6 / 3)])
     dets = [
         (np.array([0.9, 0.5]), np.array([0, 2])),  # max(0.1, 0.5)
         (np.array([0.01]), np.array([0])),  # nothing above floor -> max weight 1.0
@@ -171,7 +167,7 @@ def test_cold_start_covers_clusters():
 def test_kmeans_recovers_clusters():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
-    cent, assign = st.kmeans(x, 2, rng)
+    _cent, assign = st.kmeans(x, 2, rng)
     assert len(set(assign[:20])) == 1 and len(set(assign[20:])) == 1
     assert assign[0] != assign[20]
     with pytest.raises(ValueError):
@@ -219,9 +215,6 @@ def test_learning_does_not_import_django():
     import subprocess
     import sys
 
-    code = (
-        "import sys; import labelapp.learning.strategies, labelapp.learning.metrics;"
-        "print('django' in sys.modules)"
-    )
+    code = "import sys; import labelapp.learning.strategies, labelapp.learning.metrics;print('django' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
