@@ -34,12 +34,12 @@ def test_migrating_across_the_move_keeps_every_credit_hold(detection_project, us
     try:
         before = _migrate(BEFORE_THE_MOVE)
         old_apps = before.loader.project_state(BEFORE_THE_MOVE).apps
-        OldHold = old_apps.get_model("production", "StreamHold")
-        assert list(OldHold.objects.values_list("pk", "image_id", "state")) == [(held.pk, first.pk, "claimed")]
+        old_hold = old_apps.get_model("production", "StreamHold")
+        assert list(old_hold.objects.values_list("pk", "image_id", "state")) == [(held.pk, first.pk, "claimed")]
         # A hold written by the code of before the move.
         with transaction.atomic():
             entry = credit_reserve(project=detection_project, actor=None, image=second, note="synthesis job 1")
-        OldHold.objects.create(project_id=detection_project.pk, image_id=second.pk, credit_entry_id=entry.pk)
+        old_hold.objects.create(project_id=detection_project.pk, image_id=second.pk, credit_entry_id=entry.pk)
     finally:
         _migrate(leaf)
 

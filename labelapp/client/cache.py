@@ -268,7 +268,7 @@ class OfflineCache:
         if (path is None) == (data is None):
             raise ValueError("pass exactly one of path or data")
         tmp = self.blobs / "tmp" / uuid.uuid4().hex
-        self.conn  # creates the directories
+        self.conn  # noqa: B018 - the property creates the directories
         sha256, size = self._copy_in(path, data, tmp)
         try:
             with self._write() as conn:
@@ -330,7 +330,7 @@ class OfflineCache:
         return int(row[0])
 
     def _item(self, row: sqlite3.Row) -> QueuedItem:
-        return QueuedItem(**{key: row[key] for key in row.keys()}, blob=self.blob_path(row["sha256"]))
+        return QueuedItem(**{key: row[key] for key in row.keys()}, blob=self.blob_path(row["sha256"]))  # noqa: SIM118 - a Row iterates values
 
     def count(self, *, kind: str | None = None, server: str | None = None) -> int:
         """Queued items (of one kind, for one server when given)."""
@@ -537,8 +537,8 @@ class OfflineCache:
     def sync_lock(self, *, blocking: bool) -> Iterator[bool]:
         """Only one process sends the queue at a time. Yields whether the lock was taken; the
         kernel releases it if the process dies, so a killed sync never blocks the next one."""
-        self.conn  # creates the directory
-        handle = open(self.directory / "sync.lock", "a+b")
+        self.conn  # noqa: B018 - the property creates the directory
+        handle = open(self.directory / "sync.lock", "a+b")  # noqa: SIM115 - the lock lives until the finally below
         try:
             acquired = _lock(handle, blocking=blocking)
             try:

@@ -145,7 +145,7 @@ class ImportJob(models.Model):
         default=dict, blank=True, help_text="Name in the archive → existing class it was matched to."
     )
     errors = models.JSONField(default=list, blank=True)
-    detail = models.TextField(null=True, blank=True)
+    detail = models.TextField(null=True, blank=True)  # noqa: DJ001 - null until there is a detail to show
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
