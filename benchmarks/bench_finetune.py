@@ -88,10 +88,16 @@ def main() -> None:
                 tuned_val = tuned_val_probs.argmax(1) == y[val]
                 holder = {}
                 pixels_ms = cpu_ms_per_image(
-                    lambda: holder.setdefault("p", tuned.predict(images[test]).probs), len(test)
+                    lambda tuned=tuned, images=images, test=test, holder=holder: holder.setdefault(
+                        "p", tuned.predict(images[test]).probs
+                    ),
+                    len(test),
                 )
                 vectors_ms = cpu_ms_per_image(
-                    lambda: holder.setdefault("h", head.predict_vectors(vectors[test]).probs), len(test)
+                    lambda head=head, vectors=vectors, test=test, holder=holder: holder.setdefault(
+                        "h", head.predict_vectors(vectors[test]).probs
+                    ),
+                    len(test),
                 )
                 head_test = float((holder["h"].argmax(1) == y[test]).mean())
                 tuned_test = float((holder["p"].argmax(1) == y[test]).mean())

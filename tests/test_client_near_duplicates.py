@@ -19,7 +19,7 @@ pytestmark = [
 ]
 
 
-def test_upload_prints_the_near_duplicates_the_worker_found(server, token, classification_project, tmp_path, capsys):
+def test_upload_prints_the_near_duplicates_the_worker_found(server, token, classification_project, tmp_path, capsys):  # noqa: F811 - fixtures imported above
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     (first / "img_3.jpg").write_bytes(jpeg(PORCH))

@@ -460,7 +460,7 @@ class LabelappClient:
                 project=project_id,
                 entries=[(item.sha256, image.get("id"), item.name) for item, image, _ in confirmed],
             )
-            for item, image, created in confirmed:
+            for _item, image, created in confirmed:
                 (report.created if created else report.duplicates).append(image)
             for item, status, code, detail in rejected:
                 report.rejected.append(self._reject(project_id, "upload", item, status, code, detail))
@@ -806,7 +806,7 @@ class LabelappClient:
                 server=self.base_url,
                 image_ids={item.sha256: image.get("id") for item, image, _ in confirmed},
             )
-            for item, _, created in confirmed:
+            for _item, _, created in confirmed:
                 if created:
                     report.created += 1
                 else:
