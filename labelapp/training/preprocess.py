@@ -57,7 +57,8 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
 def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
     """Rank the unscored pool before the first model: the adaptive planner's covering picks on
     the embeddings; without a backbone, k-means medoids of simple image features first."""
-    from labelapp.learning.strategies import cold_start, simple_image_features
+    from labelapp.learning.strategies.features import simple_image_features
+    from labelapp.learning.strategies.selection import cold_start
 
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by__isnull=True).order_by("id"))
     if not pool:

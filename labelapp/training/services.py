@@ -451,7 +451,7 @@ def scoring_strategy(strategy: str, task_type: str) -> str:
     (classification) or detection uncertainty between its planned batches."""
     if strategy != ADAPTIVE:
         return strategy
-    from labelapp.learning.strategies import DEFAULT_STRATEGY
+    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
 
     return DEFAULT_STRATEGY.scoring if task_type == TaskType.CLASSIFICATION else DEFAULT_STRATEGY.detection_scoring
 
@@ -616,7 +616,8 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
 
 def _scores(project, version, outputs, *, first_id: int):
     """(per-image scores, the strategy's name) for a chunk of model outputs."""
-    from labelapp.learning.strategies import class_weights_from_ap, score_pool
+    from labelapp.learning.strategies.registry import score_pool
+    from labelapp.learning.strategies.weighting import class_weights_from_ap
 
     # The project's strategy now, not the one the version was trained under: a strategy
     # change re-ranks the pool with the active model at once (rescore_project).
@@ -676,9 +677,10 @@ def rescore_finish(*, job_id: int) -> None:
 def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list[int]:
     """Make the next batch (the labels until the next retrain) informative *and* diverse:
     among the top `batch × shortlist_factor` of the queue, the images k-means on the
-    model's embeddings picks (labelapp.learning.strategies.select_diverse) take the highest
+    model's embeddings picks (labelapp.learning.strategies.selection.select_diverse) take the highest
     priorities. Priorities are permuted, never invented, so scores keep their meaning."""
-    from labelapp.learning.strategies import DEFAULT_STRATEGY, select_diverse
+    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
+    from labelapp.learning.strategies.selection import select_diverse
 
     batch = project.config["auto_retrain_every"] or 20
     shortlist = list(
