@@ -250,11 +250,12 @@ def train_version(project, *, epochs: int, progress=print):
     import torch
     from django.core.files.base import ContentFile
 
+    from labelapp.core.jobs import JobStatus
     from labelapp.images.models import Split
     from labelapp.learning.models import create_model
     from labelapp.learning.training import TrainConfig
     from labelapp.training import engine
-    from labelapp.training.models import ModelVersion, RunStatus, TrainingRun
+    from labelapp.training.models import ModelVersion, TrainingRun
     from labelapp.training.services import _training_data
 
     classes = list(project.label_classes.order_by("id"))
@@ -272,7 +273,7 @@ def train_version(project, *, epochs: int, progress=print):
     version.checkpoint.save(f"project-{project.pk}/v1.pt", ContentFile(buffer.getvalue()), save=False)
     version.save()
     # As if the worker had trained it: the auto-retrain counts new labels from this run on.
-    TrainingRun.objects.create(project=project, status=RunStatus.SUCCEEDED, trigger="bench", model_version=version,
+    TrainingRun.objects.create(project=project, status=JobStatus.SUCCEEDED, trigger="bench", model_version=version,
                                labels_at_start=len(x), epoch=epochs, epochs_max=epochs)
     progress(f"  model v1 trained here on {len(x)} labels, {epochs} epochs, in {time.monotonic() - started:.1f}s")
     return version
@@ -282,12 +283,13 @@ def train_version(project, *, epochs: int, progress=print):
 
 
 def time_rescore(version, worker: Worker, *, timeout: float) -> tuple[float, object]:
-    from labelapp.training.models import RescoreJob, RunStatus
+    from labelapp.core.jobs import JobStatus
+    from labelapp.training.models import RescoreJob
     from labelapp.training.services import rescore_start
 
     started = time.monotonic()
     job = rescore_start(version_id=version.pk)
-    job = wait_until(lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+    job = wait_until(lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
                      timeout=timeout, what="the rescore", worker=worker)
     return time.monotonic() - started, job
 
@@ -313,11 +315,12 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
+    from labelapp.core.jobs import JobStatus
     from labelapp.core.simulation import simulator_user
     from labelapp.credits.services import credit_grant
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
-    from labelapp.training.models import RescoreJob, RunStatus, TrainingRun
+    from labelapp.training.models import RescoreJob, TrainingRun
 
     project = project_update_settings(project=project, changes={"auto_retrain_every": every})
     credit_grant(project=project, amount=every * 3, note="bench")
@@ -335,13 +338,13 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
             raise RuntimeError("no auto-retrain fired")
     started, cpu_started = time.monotonic(), worker.cpu_seconds()
     progress(f"  label {submitted} ({run.labels_at_start} labels) queued training run {run.pk}")
-    run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+    run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
                      timeout=timeout, what="the training", worker=worker)
     trained = time.monotonic() - started
-    if run.status != RunStatus.SUCCEEDED:
+    if run.status != JobStatus.SUCCEEDED:
         raise RuntimeError(f"training failed: {run.error}")
     job = wait_until(lambda: RescoreJob.objects.filter(model_version_id=run.model_version_id,
-                                                       status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+                                                       status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
                      timeout=timeout, what="the rescore after training", worker=worker)
     total = time.monotonic() - started
     return {"labels": submitted, "train_s": trained, "rescore_s": total - trained, "total_s": total, "job": job,

@@ -7,6 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.models import CreditEntry, EntryKind
 from labelapp.credits.services import balance_get, credit_grant, credit_reserve, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
@@ -15,7 +16,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.learning.data import decode_rgb
 from labelapp.learning.synthesis import SynthesisItem
-from labelapp.production.models import HoldState, StreamHold, SynthesisImage, SynthesisJob, SynthesisStatus
+from labelapp.production.models import HoldState, StreamHold, SynthesisImage, SynthesisJob
 from labelapp.production.synthesis import synthesis_run, synthesis_start
 from labelapp.training import engine
 from labelapp.training import services as training
@@ -112,7 +113,7 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
     assert body["ap_after"] is None and body["metric"] == "ap50"
 
     job = synthesis_run(job_id=body["id"])
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert synthesis_run(job_id=job.pk) is None  # a redelivered message finds nothing to claim
     made = list(Image.objects.filter(project=project, source=Source.SYNTHETIC).order_by("id"))
     assert job.images_made == len(made) == 5 == sum(item["made"] for item in job.plan)
@@ -230,7 +231,7 @@ def test_a_job_stops_when_the_credits_run_out_and_never_overspends(detection_pro
         for _ in range(2):
             credit_reserve(project=detection_project, actor=users["admin"], image=None)
     job = synthesis_run(job_id=job.pk)
-    assert job.status == SynthesisStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert job.images_made == 1 and job.stop_reason == "budget_exhausted"
     balance = balance_get(project=detection_project)
     assert (balance.granted, balance.reserved, balance.available) == (3, 3, 0)
@@ -261,17 +262,17 @@ def test_a_job_whose_worker_died_is_resumed_and_stays_within_its_allowance(detec
         synthesis_run(job_id=job.pk)
     monkeypatch.setattr(synthesis, "_encode_png", encode)
     job.refresh_from_db()
-    assert (job.status, job.images_made, job.plan[0]["made"]) == (SynthesisStatus.RUNNING, 1, 1)
+    assert (job.status, job.images_made, job.plan[0]["made"]) == (JobStatus.RUNNING, 1, 1)
 
     dispatched = []
     monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
     assert synthesis.synthesis_recover_stale() == [], "a live heartbeat is left alone"
     SynthesisJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
-    assert SynthesisJob.objects.get(pk=job.pk).status == SynthesisStatus.QUEUED
+    assert SynthesisJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
 
     job = synthesis_run(job_id=job.pk)
-    assert job.status == SynthesisStatus.SUCCEEDED and job.stop_reason == "", job.error
+    assert job.status == JobStatus.SUCCEEDED and job.stop_reason == "", job.error
     assert job.images_made == job.plan[0]["made"] == 3
     assert Image.objects.filter(project=detection_project, source=Source.SYNTHETIC).count() == 3
     assert SynthesisImage.objects.filter(job=job).count() == 3
@@ -306,7 +307,7 @@ def test_the_real_planner_aims_at_the_rare_classes(detection_project, users):
     labeled_source(detection_project, seed=1, boxes=many + [{"x": 40.0, "y": 30.0, "w": 8.0, "h": 8.0, "label_class": classes[1].pk}])
     credit_grant(project=detection_project, amount=4)
     job = synthesis_run(job_id=synthesis_start(project=detection_project, user=users["admin"], allowance=4).pk)
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert 1 <= job.images_made <= 4
     assert {item["class_name"] for item in job.plan} == {classes[1].name}  # the rare one; the missing one has no source
     assert CreditEntry.objects.filter(project=detection_project, kind=EntryKind.RESERVE).count() == job.images_made
@@ -364,7 +365,7 @@ def test_classification_images_carry_their_class_as_the_suggestion(classificatio
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
     credit_grant(project=classification_project, amount=2)
     job = synthesis_run(job_id=synthesis_start(project=classification_project, user=users["admin"], allowance=2).pk)
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.images_made == 2 and job.metric == "f1"
     for image in Image.objects.filter(project=classification_project, source=Source.SYNTHETIC):
         prediction = Prediction.objects.get(image=image, model_version=version)

@@ -39,13 +39,15 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
     embeddings.near_duplicates_flag(project, images)
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     if active is not None:
+        from labelapp.core.jobs import JobStatus
+
         from .services import rescore_chunk
-        from .models import RescoreJob, RunStatus
+        from .models import RescoreJob
 
         job = RescoreJob.objects.create(project=project, model_version=active, chunks_total=1, images_total=len(images),
-                                        status=RunStatus.RUNNING)
+                                        status=JobStatus.RUNNING)
         rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in images])
-        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED)
+        RescoreJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
     else:
         # Ranks the whole pool: debounced per project, not once per upload batch.
         from .pool_upkeep import cold_start_request

@@ -8,7 +8,6 @@ chunk twice writes the same rows once.
 
 import io
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +17,19 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, FloatField, Max, Q, Value, When
 from django.utils import timezone
 
+from labelapp.core import liveness
 from labelapp.core.db import retry_when_locked
 from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.core.jobs import JobStatus, stale_after
 from labelapp.credits.models import CreditBalance
 from labelapp.images.models import PINNED_REASONS, Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
 from labelapp.projects.settings_schema import ADAPTIVE
 
-from . import embeddings, engine, liveness
+from . import embeddings, engine
 from .events import model_version_activated
-from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from .models import ModelVersion, Prediction, RescoreJob, TrainingRun
 
 logger = logging.getLogger(__name__)
 LABELED_STATUSES = [Status.LABELED]
@@ -88,39 +89,10 @@ def _has_training_labels(project) -> bool:
     return project.config["train_on_auto_labels"] and Image.objects.filter(project=project, status=Status.AUTO_LABELED).exists()
 
 
-def stale_after() -> timedelta:
-    from django.conf import settings
-
-    return timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
-
-
 def training_claim(*, run_id: int, owner: liveness.Owner) -> bool:
-    """Claim a run for `owner`. A queued run can be claimed, and a running one whose owner is
-    gone (same host, process ended) or silent past the stale limit; a live owner keeps its
-    run however long an epoch takes. The UPDATE re-checks what was read, so of two
-    claimants racing for one run only one wins."""
-    row = TrainingRun.objects.filter(pk=run_id).values("status", "heartbeat_at", "owner_host", "owner_pid", "owner_started").first()
-    if row is None:
-        return False
-    now = timezone.now()
-    if row["status"] == RunStatus.QUEUED:
-        unchanged = Q(status=RunStatus.QUEUED)
-    elif row["status"] == RunStatus.RUNNING and _abandoned(row, now - stale_after()):
-        unchanged = Q(status=RunStatus.RUNNING, heartbeat_at=row["heartbeat_at"], owner_host=row["owner_host"],
-                      owner_pid=row["owner_pid"])
-    else:
-        return False
-    return bool(
-        TrainingRun.objects.filter(unchanged, pk=run_id).update(
-            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now,
-            owner_host=owner.host, owner_pid=owner.pid, owner_started=owner.started,
-        )
-    )
-
-
-def _abandoned(row: dict, cutoff) -> bool:
-    return (row["heartbeat_at"] is None or row["heartbeat_at"] < cutoff
-            or liveness.owner_gone(row["owner_host"], row["owner_pid"], row["owner_started"]))
+    """Claim a run for `owner`: a queued one, or a running one whose worker is gone or silent
+    (it resumes from its checkpoint); a live owner keeps its run however long an epoch takes."""
+    return TrainingRun.objects.claim(run_id, owner, take_over=True)
 
 
 def model_inputs(project, model, images: list, *, size: int) -> np.ndarray:
@@ -265,12 +237,12 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         return None
     stop = liveness.StopRequest()
     try:
-        with liveness.Heartbeat(run_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop), \
+        with liveness.Heartbeat(jobs=TrainingRun.objects, job_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop), \
                 liveness.stop_on_sigterm(stop):
             version = _train(run_id, owner, stop)
         _drop_checkpoint(run_id)
         return version
-    except liveness.TrainingStopped as stopped:
+    except liveness.JobStopped as stopped:
         return _training_stopped(run_id, owner, stopped.reason)
     except Exception as exc:
         if not TrainingRun.objects.filter(pk=run_id).exists():
@@ -281,9 +253,8 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
         # Only this owner's run fails: a claimant that took the run over (this worker went
         # silent) must not see the run it is training marked as failed.
-        failed = retry_when_locked(lambda: TrainingRun.objects.filter(
-            pk=run_id, status=RunStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid,
-        ).update(status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()),
+        failed = retry_when_locked(
+            lambda: TrainingRun.objects.held_by(owner, pk=run_id).finish(JobStatus.FAILED, error=message),
             what=f"training run {run_id}: mark failed")
         if failed:
             _drop_checkpoint(run_id)
@@ -293,10 +264,8 @@ def training_run(*, run_id: int) -> ModelVersion | None:
 def _training_stopped(run_id: int, owner: liveness.Owner, reason: str) -> None:
     if reason == "shutdown":
         # Back in the queue with its checkpoint: recovery sends it again once a worker runs.
-        requeued = retry_when_locked(lambda: TrainingRun.objects.filter(
-            pk=run_id, status=RunStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid,
-        ).update(status=RunStatus.QUEUED, heartbeat_at=None, owner_host="", owner_pid=None, owner_started=None),
-            what=f"training run {run_id}: requeue")
+        requeued = retry_when_locked(lambda: TrainingRun.objects.release(owner, run_id),
+                                     what=f"training run {run_id}: requeue")
         if requeued:
             logger.info("training run %s stopped by a worker shutdown; it resumes from its last epoch checkpoint", run_id)
             return None
@@ -369,22 +338,20 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
         history = [{"epoch": r["epoch"], "loss": engine.finite_or_none(r["loss"]), "val_metric": engine.finite_or_none(r["val_metric"]),
                     "metric": r["metric_name"]} for r in resume["history"]]
         logger.info("training run %s resumes after epoch %d", run_id, resume["epoch"])
-    mine = Q(pk=run_id, owner_host=owner.host, owner_pid=owner.pid)
-
     def progress(report):
         loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
         history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
-        retry_when_locked(lambda: TrainingRun.objects.filter(mine).update(
+        retry_when_locked(lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
             epoch=report.epoch, epochs_max=report.epochs_max, loss=loss, val_metric=val_metric,
             heartbeat_at=timezone.now(), history=history,
         ), what=f"training run {run_id}: progress")
 
     def between_batches():
         if stop.is_set():
-            raise liveness.TrainingStopped(stop.reason)
+            raise liveness.JobStopped(stop.reason)
 
     last = history[-1] if history else {}
-    retry_when_locked(lambda: TrainingRun.objects.filter(mine).update(
+    retry_when_locked(lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
         epochs_max=plan["max_epochs"], epoch=last.get("epoch", 0), loss=last.get("loss"),
         val_metric=last.get("val_metric"), history=history, heartbeat_at=timezone.now(),
     ), what=f"training run {run_id}: start")
@@ -417,7 +384,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
 
     def activate() -> ModelVersion | None:
         with transaction.atomic():
-            if not TrainingRun.objects.select_for_update().filter(mine, status=RunStatus.RUNNING).exists():
+            if not TrainingRun.objects.select_for_update().held_by(owner, pk=run_id).exists():
                 return None  # taken over (this worker had gone silent): the other claimant finishes it
             version = ModelVersion.objects.create(
                 project=project, number=plan["number"], model_name=plan["model"], classes=plan["classes"], input_size=size,
@@ -426,9 +393,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
             )
             ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=version.pk).update(is_active=False)
             ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
-            TrainingRun.objects.filter(pk=run_id).update(
-                status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
-            )
+            TrainingRun.objects.filter(pk=run_id).finish(JobStatus.SUCCEEDED, model_version=version)
             transaction.on_commit(lambda: rescore_start(version_id=version.pk))
             transaction.on_commit(lambda: model_version_activated.send(sender=ModelVersion, version_id=version.pk))
             return version
@@ -436,7 +401,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     version = retry_when_locked(activate, what=f"training run {run_id}: activate")
     if version is None:
         default_storage.delete(stored)
-        raise liveness.TrainingStopped("lost")
+        raise liveness.JobStopped("lost")
     return version
 
 
@@ -470,17 +435,10 @@ def recover_stale_work() -> dict:
     from .tasks import train_model_task
 
     cutoff = timezone.now() - stale_after()
-    stale_runs = []
-    for row in TrainingRun.objects.filter(
-        Q(status=RunStatus.RUNNING) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff)
-    ).values("pk", "status", "heartbeat_at", "owner_host", "owner_pid", "owner_started").order_by("pk"):
-        if row["status"] == RunStatus.QUEUED or _abandoned(row, cutoff):
-            stale_runs.append(row["pk"])
+    stale_runs = [row["pk"] for row in TrainingRun.objects.stale(cutoff)]
     for run_id in stale_runs:
         train_model_task.delay(run_id)
-    stale_jobs = list(
-        RescoreJob.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
-    )
+    stale_jobs = [row["pk"] for row in RescoreJob.objects.stale(cutoff)]
     for job_id in stale_jobs:
         rescore_resume(job_id=job_id)
     return {"trainings": stale_runs, "rescores": stale_jobs}
@@ -500,8 +458,8 @@ def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJ
         Image.objects.filter(project=version.project, status=Status.UNLABELED).order_by("id").values_list("pk", flat=True)
     )
     job = RescoreJob.objects.create(
-        project=version.project, model_version=version, images_total=len(ids), status=RunStatus.RUNNING,
-        heartbeat_at=timezone.now(),
+        project=version.project, model_version=version, images_total=len(ids), status=JobStatus.RUNNING,
+        started_at=timezone.now(), heartbeat_at=timezone.now(),
     )
     _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
     return job
@@ -514,7 +472,7 @@ def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
 
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     if not chunks:
-        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+        RescoreJob.objects.filter(pk=job.pk).finish(JobStatus.SUCCEEDED)
         return
     RescoreJob.objects.filter(pk=job.pk).update(chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now())
     chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
@@ -542,7 +500,7 @@ def rescore_resume(*, job_id: int) -> None:
 
     job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
     if not job.model_version.is_active:
-        RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.FAILED, finished_at=timezone.now())
+        RescoreJob.objects.filter(pk=job_id).finish(JobStatus.FAILED, error="Its model version is no longer active.")
         return
     remaining = list(
         Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
@@ -671,7 +629,7 @@ def rescore_finish(*, job_id: int) -> None:
                    if _strategy_name(project) == ADAPTIVE else None)
         if planned is None and project.config["batch_diversity"]:
             diversify_next_batch(project=project, version=version)
-    RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    RescoreJob.objects.filter(pk=job_id).finish(JobStatus.SUCCEEDED)
 
 
 def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list[int]:
