@@ -282,6 +282,35 @@ def test_a_job_whose_worker_died_is_resumed_and_stays_within_its_allowance(detec
     assert synthesis.synthesis_recover_stale() == []
 
 
+def test_a_job_whose_worker_process_ended_is_resumed_without_waiting_for_silence(detection_project, users, monkeypatch):
+    """The one job lifecycle (labelapp.core.jobs): like a training run, a synthesis job whose
+    owner ran on this host and whose process has ended goes back to the queue at once, not
+    only once its heartbeat is older than the stale time."""
+    import subprocess
+    import sys
+
+    from django.utils import timezone
+
+    from labelapp.core.liveness import current_owner
+    from labelapp.production import synthesis
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=2)
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=1)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    SynthesisJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
+        owner_host=current_owner().host, owner_pid=ended.pid,
+    )
+    dispatched = []
+    monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
+    assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.owner_host, job.owner_pid) == (JobStatus.QUEUED, "", None)
+
+
 def test_a_queued_job_whose_message_was_lost_is_dispatched_again(detection_project, users, monkeypatch):
     from datetime import timedelta
 
