@@ -30,9 +30,6 @@ class JobStatus(models.TextChoices):
     FAILED = "failed"
 
 
-OPEN_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
 def stale_after() -> timedelta:
     from django.conf import settings
 
