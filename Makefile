@@ -45,9 +45,12 @@ test: $(STAMP) $(FRONTEND_BUILD)
 	.ci/system-deps
 	$(MAKE) lint test-frontend test-python test-postgres
 
-lint: $(STAMP)
+lint: $(STAMP) $(FRONTEND_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	DJANGO_SETTINGS_MODULE=labelapp.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+	cd frontend && npm run lint
+	.ci/check-api-schema
 	DJANGO_SETTINGS_MODULE=labelapp.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
 

@@ -37,10 +37,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labelapp.learning.metrics import detection_report  # noqa: E402
-from labelapp.learning.models import create_model  # noqa: E402
-from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, make_detection_set, pill_scene, porch_scene  # noqa: E402
-from labelapp.learning.training import TrainConfig, torch_threads  # noqa: E402
+from labelapp.learning.metrics import detection_report
+from labelapp.learning.models import create_model
+from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, make_detection_set, pill_scene, porch_scene
+from labelapp.learning.training import TrainConfig, torch_threads
 
 SCENES = {"porch": (porch_scene, PORCH_CLASSES), "pills": (pill_scene, PILL_CLASSES)}
 # Seeds of the scene generator, apart from the training seeds so no test scene is in a pool.
@@ -64,16 +64,22 @@ def max_epochs_for(n: int) -> int:
     return min(30, 6000 // n)
 
 
-def run_one(scene: str, spec: str, n: int, seed: int, pools: dict, test: tuple, threads: int | None,
-            max_epochs: int | None) -> dict:
+def run_one(
+    scene: str, spec: str, n: int, seed: int, pools: dict, test: tuple, threads: int | None, max_epochs: int | None
+) -> dict:
     name, options = parse_model(spec)
     pool_x, pool_t, val_x, val_t = pools[(scene, seed)]
     test_x, test_t = test
     classes = SCENES[scene][1]
     n_val = max(16, n // 4)
     model = create_model(name, classes=classes, input_size=128, **options)
-    config = TrainConfig(seed=seed, max_epochs=max_epochs or max_epochs_for(n), patience=5,
-                         batch_size=max(8, min(64, n // 4)), num_threads=threads)
+    config = TrainConfig(
+        seed=seed,
+        max_epochs=max_epochs or max_epochs_for(n),
+        patience=5,
+        batch_size=max(8, min(64, n // 4)),
+        num_threads=threads,
+    )
     cpu, wall = time.process_time(), time.perf_counter()
     result = model.fit(pool_x[:n], pool_t[:n], val_x[:n_val], val_t[:n_val], config=config)
     fit_cpu, fit_wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -83,11 +89,22 @@ def run_one(scene: str, spec: str, n: int, seed: int, pools: dict, test: tuple, 
         predict_cpu = time.process_time() - cpu
     report = detection_report(test_t, preds, len(classes))
     return {
-        "scene": scene, "model": spec, "labels": n, "seed": seed, "val_images": n_val,
-        "test_images": len(test_x), "map50": float(report["map50"]), "map": float(report["map"]),
-        "count_mae": float(report["count_mae"]), "epochs": result.epochs_run, "best_epoch": result.best_epoch,
-        "val_map50": result.best_val_metric, "fit_cpu_s": fit_cpu, "fit_wall_s": fit_wall,
-        "predict_cpu_ms_per_image": 1000 * predict_cpu / len(test_x), "threads": threads,
+        "scene": scene,
+        "model": spec,
+        "labels": n,
+        "seed": seed,
+        "val_images": n_val,
+        "test_images": len(test_x),
+        "map50": float(report["map50"]),
+        "map": float(report["map"]),
+        "count_mae": float(report["count_mae"]),
+        "epochs": result.epochs_run,
+        "best_epoch": result.best_epoch,
+        "val_map50": result.best_val_metric,
+        "fit_cpu_s": fit_cpu,
+        "fit_wall_s": fit_wall,
+        "predict_cpu_ms_per_image": 1000 * predict_cpu / len(test_x),
+        "threads": threads,
         "load": os.getloadavg()[0],
     }
 
@@ -96,15 +113,19 @@ def print_table(rows: list[dict]) -> None:
     groups = defaultdict(list)
     for row in rows:
         groups[(row["scene"], row["labels"], row["model"])].append(row)
-    print(f"\n{'scene':6} {'labels':>6} {'model':42} {'seeds':>5} {'test mAP@0.5':>14} {'epochs (best)':>14} "
-          f"{'fit CPU s':>10} {'predict CPU ms/img':>18}")
+    print(
+        f"\n{'scene':6} {'labels':>6} {'model':42} {'seeds':>5} {'test mAP@0.5':>14} {'epochs (best)':>14} "
+        f"{'fit CPU s':>10} {'predict CPU ms/img':>18}"
+    )
     for (scene, labels, model), runs in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
         maps = np.array([r["map50"] for r in runs])
         spread = f"±{maps.std():.3f}" if len(maps) > 1 else "      "
         epochs = "/".join(f"{r['epochs']}({r['best_epoch']})" for r in sorted(runs, key=lambda r: r["seed"]))
-        print(f"{scene:6} {labels:>6} {model:42} {len(runs):>5} {maps.mean():>7.3f} {spread} {epochs:>14} "
-              f"{np.mean([r['fit_cpu_s'] for r in runs]):>10.0f} "
-              f"{np.mean([r['predict_cpu_ms_per_image'] for r in runs]):>18.1f}")
+        print(
+            f"{scene:6} {labels:>6} {model:42} {len(runs):>5} {maps.mean():>7.3f} {spread} {epochs:>14} "
+            f"{np.mean([r['fit_cpu_s'] for r in runs]):>10.0f} "
+            f"{np.mean([r['predict_cpu_ms_per_image'] for r in runs]):>18.1f}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -112,8 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenes", default="porch,pills", help="comma-separated: porch, pills")
     parser.add_argument("--labels", default="50,100,200,400", help="comma-separated label budgets (largest = full)")
     parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--models", default="centernet_detector,centernet_mobilenet:finetune_stages=0,centernet_mobilenet:finetune_stages=1",
-                        help="comma-separated registry names, options after ':' as key=int joined by '+'")
+    parser.add_argument(
+        "--models",
+        default="centernet_detector,centernet_mobilenet:finetune_stages=0,centernet_mobilenet:finetune_stages=1",
+        help="comma-separated registry names, options after ':' as key=int joined by '+'",
+    )
     parser.add_argument("--test", type=int, default=200, help="held-out test scenes per scene kind")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--max-epochs", type=int, default=None, help="override the per-budget epoch cap (smoke runs)")
@@ -129,8 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     # Options inside one model spec are joined by '+' on the command line (',' separates models).
     specs = [spec.replace("+", ",") for spec in args.models.split(",")]
-    print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; scenes {scenes}, labels {budgets}, "
-          f"seeds {seeds}, models {specs}, test {args.test}", flush=True)
+    print(
+        f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; scenes {scenes}, labels {budgets}, "
+        f"seeds {seeds}, models {specs}, test {args.test}",
+        flush=True,
+    )
     pools, tests = {}, {}
     for scene in scenes:
         draw = SCENES[scene][0]

@@ -184,7 +184,9 @@ def embeddings(data: dict, kind: str) -> np.ndarray:
         emb /= np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12
     emb = emb.astype(np.float32)
     np.save(path, emb)
-    print(f"   embedded {len(images)} {data['name']} images ({kind}) in {time.perf_counter() - started:.0f} s -> {path}")
+    print(
+        f"   embedded {len(images)} {data['name']} images ({kind}) in {time.perf_counter() - started:.0f} s -> {path}"
+    )
     return emb
 
 
@@ -205,7 +207,7 @@ class SoftmaxHead:
         x = ((e - self.mean) / self.std).astype(np.float32)
         return np.concatenate([x, np.ones((len(x), 1), np.float32)], axis=1)
 
-    def fit(self, e: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> "SoftmaxHead":
+    def fit(self, e: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> SoftmaxHead:
         x = self._x(e)
         sw = np.ones(len(y)) if weights is None else weights
         sw = (sw / sw.sum())[:, None].astype(np.float32)
@@ -248,7 +250,7 @@ def head_run(strategy: str, emb: np.ndarray, data: dict, seed: int, budgets: lis
     for b in budgets:
         need = b - len(labeled)
         unl = np.setdiff1d(np.arange(len(pool)), labeled)
-        base, _, floor_text = strategy.partition("@")  # "default@5": the default with another floor
+        _base, _, floor_text = strategy.partition("@")  # "default@5": the default with another floor
         if strategy == "random":
             pick = rng.choice(unl, size=need, replace=False)
             phases.append("-")
@@ -258,7 +260,9 @@ def head_run(strategy: str, emb: np.ndarray, data: dict, seed: int, budgets: lis
                 0.0 if strategy == "margin" else float(floor_text) if floor_text else floor
             )
             try:
-                plan = selection.plan_batch(e_pool[unl], e_pool[labeled], y_pool[labeled], probs, need, rng, num_classes=c)
+                plan = selection.plan_batch(
+                    e_pool[unl], e_pool[labeled], y_pool[labeled], probs, need, rng, num_classes=c
+                )
             finally:
                 selection.UNCERTAINTY_FROM_LABELS_PER_CLASS = floor
             pick = unl[plan.order]
@@ -291,8 +295,8 @@ def full_accuracy(emb: np.ndarray, data: dict) -> float:
 
 
 def cnn_run(data: dict, seed: int, budgets: list[int], epochs: int) -> dict:
-    from labelapp.learning.strategies import features, selection, uncertainty
     from labelapp.learning.models import create_model
+    from labelapp.learning.strategies import features, selection, uncertainty
     from labelapp.learning.training import TrainConfig
 
     images, y, pool, test = data["images"], data["y"], data["pool"], data["test"]
@@ -313,8 +317,15 @@ def cnn_run(data: dict, seed: int, budgets: list[int], epochs: int) -> dict:
             pick = unl[selection.select_diverse(uncertainty.margin(probs), feats, need, rng, method="kmeans")]
         labeled = np.concatenate([labeled, pick])
         model = create_model("cnn_classifier", classes=data["names"], input_size=64)
-        model.fit(x_pool[labeled], y_pool[labeled], empty_x, np.zeros(0, np.int64),
-                  config=TrainConfig(seed=seed, max_epochs=epochs, batch_size=min(32, max(8, len(labeled) // 4)), num_threads=1))
+        model.fit(
+            x_pool[labeled],
+            y_pool[labeled],
+            empty_x,
+            np.zeros(0, np.int64),
+            config=TrainConfig(
+                seed=seed, max_epochs=epochs, batch_size=min(32, max(8, len(labeled) // 4)), num_threads=1
+            ),
+        )
         acc.append(float(np.mean(model.predict(images[test]).labels == y[test])))
         print(f"      cnn seed {seed} {b} labels: {acc[-1]:.3f}", flush=True)
     return {"acc": acc}
@@ -353,8 +364,16 @@ def code_digest(*modules: str) -> str:
 CACHED_ONLY = False
 # Bump when the simulation itself (head, budgets handling, data) changes.
 RESULTS_VERSION = "2"
-STRATEGY_CODE = tuple(f"labelapp/learning/strategies/{m}.py" for m in ("features", "registry", "selection", "uncertainty", "validation", "weighting"))
-HEAD_CODE = ("labelapp/learning/selection.py", "labelapp/learning/coverage.py", "labelapp/learning/propagation.py", *STRATEGY_CODE)
+STRATEGY_CODE = tuple(
+    f"labelapp/learning/strategies/{m}.py"
+    for m in ("features", "registry", "selection", "uncertainty", "validation", "weighting")
+)
+HEAD_CODE = (
+    "labelapp/learning/selection.py",
+    "labelapp/learning/coverage.py",
+    "labelapp/learning/propagation.py",
+    *STRATEGY_CODE,
+)
 CNN_CODE = (*STRATEGY_CODE, "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
 
 # ----------------------------------------------------------------------------- report
@@ -379,12 +398,17 @@ def report(name: str, n_classes: int, full: float, curves: dict, budgets: list[i
         mean = np.mean([r["acc"] for r in runs], axis=0)
         reach[s] = labels_to_reach(mean, bs, target)
         cells = {b: f"{a:6.3f}" for b, a in zip(bs, mean)}
-        print(f"   {s:<15s} " + " ".join(cells.get(b, "     -") for b in budgets)
-              + f"   {fmt_labels(reach[s], bs):>6s}   ({len(runs)} seeds)")
+        print(
+            f"   {s:<15s} "
+            + " ".join(cells.get(b, "     -") for b in budgets)
+            + f"   {fmt_labels(reach[s], bs):>6s}   ({len(runs)} seeds)"
+        )
     for s, runs in curves.items():
         if "phases" in runs[0]:
-            print(f"   {s:<15s} phases {''.join(runs[0]['phases'])}; largest one-class share of a batch "
-                  f"(mean over batches, seeds) {np.mean([r['flood'] for r in runs]):.2f}, worst {np.max([r['flood'] for r in runs]):.2f}")
+            print(
+                f"   {s:<15s} phases {''.join(runs[0]['phases'])}; largest one-class share of a batch "
+                f"(mean over batches, seeds) {np.mean([r['flood'] for r in runs]):.2f}, worst {np.max([r['flood'] for r in runs]):.2f}"
+            )
     if "cover" in curves and "margin" in curves:
         cov = np.mean([r["acc"] for r in curves["cover"]], axis=0)
         mar = np.mean([r["acc"] for r in curves["margin"]], axis=0)
@@ -395,7 +419,9 @@ def report(name: str, n_classes: int, full: float, curves: dict, budgets: list[i
         if cross is None:
             print("   crossover: margin never stays ahead of cover")
         else:
-            print(f"   crossover: margin >= cover from {budgets[cross]} labels = {budgets[cross] / n_classes:.0f} labels per class")
+            print(
+                f"   crossover: margin >= cover from {budgets[cross]} labels = {budgets[cross] / n_classes:.0f} labels per class"
+            )
     if "default" in curves and "random" in curves:
         d = np.mean([r["acc"] for r in curves["default"]], axis=0)
         r = np.mean([r["acc"] for r in curves["random"]], axis=0)
@@ -407,9 +433,13 @@ def report(name: str, n_classes: int, full: float, curves: dict, budgets: list[i
         else:
             ratio = "n/a (default did not reach the target)"
         worst = np.argmin(d - r)
-        print(f"   labels to 95 %: default {fmt_labels(rd, budgets)}, random {fmt_labels(rr, budgets)}; ratio default/random {ratio}")
-        print(f"   default >= random at every budget from {budgets[0]}: {bool(np.all(d >= r - 1e-9))} "
-              f"(smallest difference {d[worst] - r[worst]:+.3f} at {budgets[worst]} labels)")
+        print(
+            f"   labels to 95 %: default {fmt_labels(rd, budgets)}, random {fmt_labels(rr, budgets)}; ratio default/random {ratio}"
+        )
+        print(
+            f"   default >= random at every budget from {budgets[0]}: {bool(np.all(d >= r - 1e-9))} "
+            f"(smallest difference {d[worst] - r[worst]:+.3f} at {budgets[worst]} labels)"
+        )
 
 
 def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None:
@@ -434,8 +464,11 @@ def scale_check(n: int, dim: int = 1280, classes: int = 10, k: int = 20) -> None
             probs = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
         started, cpu = time.perf_counter(), time.process_time()
         plan = selection.plan_batch(pool, lab, lab_y, probs, k, rng, num_classes=classes)
-        print(f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
-              f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"   plan_batch N={n:,} D={dim} float16, {labels} labels, k={k}: phase {plan.phase}, "
+            f"{time.perf_counter() - started:.1f} s wall, {time.process_time() - cpu:.1f} s CPU; "
+            f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -447,8 +480,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cnn-seeds", type=int, default=0, help="seeds for the from-scratch CNN (slow)")
     parser.add_argument("--cnn-epochs", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="budgets 20, 60, 100, 200")
-    parser.add_argument("--cached-only", action="store_true",
-                        help="report the runs already cached (up to --seeds per strategy), compute nothing new")
+    parser.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="report the runs already cached (up to --seeds per strategy), compute nothing new",
+    )
     parser.add_argument("--scale", type=int, default=0, help="only time plan_batch on a pool of this many rows")
     args = parser.parse_args(argv)
     global CACHED_ONLY
@@ -464,8 +500,10 @@ def main(argv: list[str] | None = None) -> None:
         data = load_set(name)
         if args.strategies:
             emb = embeddings(data, args.embedding)
-            full = cached_run({"set": name, "strategy": "full", "seed": 0, "embedding": args.embedding,
-                               "code": RESULTS_VERSION}, lambda: {"acc": full_accuracy(emb, data)})
+            full = cached_run(
+                {"set": name, "strategy": "full", "seed": 0, "embedding": args.embedding, "code": RESULTS_VERSION},
+                lambda emb=emb, data=data: {"acc": full_accuracy(emb, data)},
+            )
             if full is None:
                 print(f"   {name}: nothing cached yet")
                 continue
@@ -480,25 +518,49 @@ def main(argv: list[str] | None = None) -> None:
         # Seeds outermost: an interrupted run still has every strategy on the same seeds.
         for seed in range(args.seeds):
             for s in names:
-                curves[s].append(cached_run(
-                    {"set": name, "strategy": s, "seed": seed, "budgets": budgets, "embedding": args.embedding,
-                     "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
-                     "code": RESULTS_VERSION if s == "random" else head_code},
-                    lambda s=s, seed=seed: head_run(s, emb, data, seed, budgets)))
+                curves[s].append(
+                    cached_run(
+                        {
+                            "set": name,
+                            "strategy": s,
+                            "seed": seed,
+                            "budgets": budgets,
+                            "embedding": args.embedding,
+                            "floor": selection.UNCERTAINTY_FROM_LABELS_PER_CLASS,
+                            "code": RESULTS_VERSION if s == "random" else head_code,
+                        },
+                        lambda s=s, seed=seed, emb=emb, data=data: head_run(s, emb, data, seed, budgets),
+                    )
+                )
         if args.cnn_seeds:
             cnn_code = code_digest(*CNN_CODE)
             curves["cnn"] = [
-                cached_run({"set": name, "strategy": "cnn", "seed": seed, "budgets": cnn_budgets,
-                            "epochs": args.cnn_epochs, "code": cnn_code},
-                           lambda seed=seed: cnn_run(data, seed, cnn_budgets, args.cnn_epochs))
+                cached_run(
+                    {
+                        "set": name,
+                        "strategy": "cnn",
+                        "seed": seed,
+                        "budgets": cnn_budgets,
+                        "epochs": args.cnn_epochs,
+                        "code": cnn_code,
+                    },
+                    lambda seed=seed, data=data: cnn_run(data, seed, cnn_budgets, args.cnn_epochs),
+                )
                 for seed in range(args.cnn_seeds)
             ]
             extra["cnn"] = {"budgets": cnn_budgets}
         curves = {s: [r for r in runs if r is not None] for s, runs in curves.items()}
         curves = {s: runs for s, runs in curves.items() if runs}
         counts = np.bincount(data["y"][data["pool"]], minlength=len(data["names"]))
-        report(f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "
-               f"class counts {counts.tolist()}, {args.embedding} embedding)", len(data["names"]), full, curves, budgets, extra)
+        report(
+            f"{name} ({len(data['pool'])} pool, {len(data['test'])} test, {len(data['names'])} classes, "
+            f"class counts {counts.tolist()}, {args.embedding} embedding)",
+            len(data["names"]),
+            full,
+            curves,
+            budgets,
+            extra,
+        )
         print(f"   ({time.perf_counter() - started:.0f} s)", flush=True)
 
 

@@ -73,9 +73,16 @@ def bench_classification(seed: int) -> dict:
         model = LogisticRegression(max_iter=2000).fit(pool_v, labels)
         return float((model.predict(test_v) == test_y).mean())
 
-    return {"k": k, "precision": precision, "recall": recall, "seconds": elapsed,
-            "acc_noisy": accuracy(noisy), "acc_fixed": accuracy(fixed), "acc_clean": accuracy(pool_y),
-            "example": next(s.reason for s, c in zip(suspects, corrupted) if c and s.reason)}
+    return {
+        "k": k,
+        "precision": precision,
+        "recall": recall,
+        "seconds": elapsed,
+        "acc_noisy": accuracy(noisy),
+        "acc_fixed": accuracy(fixed),
+        "acc_clean": accuracy(pool_y),
+        "example": next(s.reason for s, c in zip(suspects, corrupted) if c and s.reason),
+    }
 
 
 def corrupt_boxes(targets: list[dict], rng: np.random.Generator, share: float, num_classes: int, size: int):
@@ -120,12 +127,17 @@ def bench_detection(seed: int, images: int, epochs: int, cache_dir: str | None =
     if cache is not None and cache.exists():
         stored = np.load(cache, allow_pickle=True)["predictions"]
         predictions = list(stored)
-    for fold in (() if predictions[0] is not None else (0, 1)):
+    for fold in () if predictions[0] is not None else (0, 1):
         train = np.flatnonzero(folds != fold)
         held_out = np.flatnonzero(folds == fold)
         model = create_model("centernet_detector", classes=PORCH_CLASSES, input_size=size)
-        model.fit(x[train], [noisy[i] for i in train], np.empty((0, size, size, 3), np.uint8), [],
-                  config=TrainConfig(seed=seed + fold, max_epochs=epochs, patience=5, batch_size=32))
+        model.fit(
+            x[train],
+            [noisy[i] for i in train],
+            np.empty((0, size, size, 3), np.uint8),
+            [],
+            config=TrainConfig(seed=seed + fold, max_epochs=epochs, patience=5, batch_size=32),
+        )
         for i, out in zip(held_out, model.predict(x[held_out])):
             predictions[i] = {"boxes": out.boxes, "labels": out.labels, "scores": out.scores}
     if cache is not None and not cache.exists():
@@ -135,8 +147,14 @@ def bench_detection(seed: int, images: int, epochs: int, cache_dir: str | None =
     elapsed = time.perf_counter() - start
     scores = np.array([s.score for s in suspects])
     precision, recall, k = precision_recall_at_k(scores, corrupted)
-    return {"k": k, "boxes": int(sum(len(t["labels"]) for t in targets)), "precision": precision, "recall": recall,
-            "seconds": elapsed, "example": next((s.reason for s, c in zip(suspects, corrupted) if c and s.reason), "")}
+    return {
+        "k": k,
+        "boxes": int(sum(len(t["labels"]) for t in targets)),
+        "precision": precision,
+        "recall": recall,
+        "seconds": elapsed,
+        "example": next((s.reason for s, c in zip(suspects, corrupted) if c and s.reason), ""),
+    }
 
 
 def main() -> None:
@@ -146,22 +164,31 @@ def main() -> None:
     parser.add_argument("--det-epochs", type=int, default=15)
     parser.add_argument("--skip-detection", action="store_true")
     parser.add_argument("--skip-classification", action="store_true")
-    parser.add_argument("--cache-dir", default=None,
-                        help="Keep the out-of-fold detector outputs here, so scoring can be re-run without training.")
+    parser.add_argument(
+        "--cache-dir",
+        default=None,
+        help="Keep the out-of-fold detector outputs here, so scoring can be re-run without training.",
+    )
     args = parser.parse_args()
 
     if not args.skip_classification:
         print("classification: digits, 1,500-image pool, 5 % of labels flipped")
-        print(f"{'seed':>4} {'k':>4} {'precision@k':>12} {'recall@k':>9} {'acc noisy':>10} {'acc fixed':>10} {'acc clean':>10} {'s':>6}")
+        print(
+            f"{'seed':>4} {'k':>4} {'precision@k':>12} {'recall@k':>9} {'acc noisy':>10} {'acc fixed':>10} {'acc clean':>10} {'s':>6}"
+        )
         for seed in args.seeds:
             r = bench_classification(seed)
-            print(f"{seed:>4} {r['k']:>4} {r['precision']:>12.3f} {r['recall']:>9.3f} {r['acc_noisy']:>10.3f} "
-                  f"{r['acc_fixed']:>10.3f} {r['acc_clean']:>10.3f} {r['seconds']:>6.1f}")
+            print(
+                f"{seed:>4} {r['k']:>4} {r['precision']:>12.3f} {r['recall']:>9.3f} {r['acc_noisy']:>10.3f} "
+                f"{r['acc_fixed']:>10.3f} {r['acc_clean']:>10.3f} {r['seconds']:>6.1f}"
+            )
         print(f"  e.g. {r['example']}")
     if args.skip_detection:
         return
-    print(f"\ndetection: porch scenes, {args.det_images} images, 5 % of boxes dropped/shifted/relabeled, "
-          f"2-fold out-of-fold CenterNet ({args.det_epochs} epochs)")
+    print(
+        f"\ndetection: porch scenes, {args.det_images} images, 5 % of boxes dropped/shifted/relabeled, "
+        f"2-fold out-of-fold CenterNet ({args.det_epochs} epochs)"
+    )
     print(f"{'seed':>4} {'boxes':>6} {'k imgs':>7} {'precision@k':>12} {'recall@k':>9} {'s':>7}")
     for seed in args.seeds:
         r = bench_detection(seed, args.det_images, args.det_epochs, args.cache_dir)

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_rescore import Worker, temp_environment, time_label_to_queue  # noqa: E402
+from bench_rescore import Worker, temp_environment, time_label_to_queue
 
 CLASSES = [f"class_{i}" for i in range(10)]
 
@@ -46,8 +46,20 @@ def scene(rng, label: int):
     import numpy as np
     from PIL import Image, ImageDraw
 
-    hue = np.array([(255, 60, 60), (60, 255, 60), (60, 60, 255), (255, 255, 60), (255, 60, 255),
-                    (60, 255, 255), (255, 160, 40), (140, 80, 40), (200, 200, 200), (40, 40, 40)][label])
+    hue = np.array(
+        [
+            (255, 60, 60),
+            (60, 255, 60),
+            (60, 60, 255),
+            (255, 255, 60),
+            (255, 60, 255),
+            (60, 255, 255),
+            (255, 160, 40),
+            (140, 80, 40),
+            (200, 200, 200),
+            (40, 40, 40),
+        ][label]
+    )
     background = tuple(int(v) for v in rng.integers(60, 200, 3))
     image = Image.new("RGB", (96, 96), background)
     draw = ImageDraw.Draw(image)
@@ -64,7 +76,7 @@ def build_project(*, images: int, scenes: int, free: int, progress=print):
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from labelapp.core.demo import demo_users
+    from labelapp.demo.data import demo_users
     from labelapp.images.models import Image, Split, Status
     from labelapp.labeling.models import Annotation, AnnotationKind
     from labelapp.learning.data import decode_rgb, prepare
@@ -73,8 +85,13 @@ def build_project(*, images: int, scenes: int, free: int, progress=print):
     from labelapp.training import embeddings
 
     users = demo_users()
-    project = project_create(name="Label-to-queue bench", task_type="classification", created_by=users["admin"],
-                             class_names=CLASSES, settings={"auto_retrain_every": 0})
+    project = project_create(
+        name="Label-to-queue bench",
+        task_type="classification",
+        created_by=users["admin"],
+        class_names=CLASSES,
+        settings={"auto_retrain_every": 0},
+    )
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     class_ids = list(project.label_classes.order_by("id").values_list("pk", flat=True))
     backbone = embeddings.backbone()
@@ -89,29 +106,40 @@ def build_project(*, images: int, scenes: int, free: int, progress=print):
     started, cpu = time.perf_counter(), time.process_time()
     scene_vectors = backbone.embed(np.stack(prepared))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    progress(f"  embedding at ingest: {scenes} images in {wall:.1f}s wall = {scenes / wall:.0f} images/s "
-             f"({cpu / scenes * 1000:.1f} ms CPU per image, {backbone.embed_size} px, {os.cpu_count()} cores); "
-             f"{backbone.dim * 2} bytes per image cached (float16)")
+    progress(
+        f"  embedding at ingest: {scenes} images in {wall:.1f}s wall = {scenes / wall:.0f} images/s "
+        f"({cpu / scenes * 1000:.1f} ms CPU per image, {backbone.embed_size} px, {os.cpu_count()} cores); "
+        f"{backbone.dim * 2} bytes per image cached (float16)"
+    )
     batch = []
     for i in range(images):
         sha = hashlib.sha256(f"bench-{i}".encode()).hexdigest()
-        batch.append(Image(project=project, file=names[i % scenes], sha256=sha, width=96, height=96,
-                           original_name=f"bench-{i:06d}.jpg"))
+        batch.append(
+            Image(
+                project=project,
+                file=names[i % scenes],
+                sha256=sha,
+                width=96,
+                height=96,
+                original_name=f"bench-{i:06d}.jpg",
+            )
+        )
         if len(batch) == 5000 or i == images - 1:
             Image.objects.bulk_create(batch)
             batch = []
     ids = np.array(Image.objects.filter(project=project).order_by("id").values_list("pk", flat=True), dtype=np.int64)
     cache = embeddings.vector_cache(project, backbone)
     for start in range(0, len(ids), 20_000):
-        chunk = ids[start:start + 20_000]
+        chunk = ids[start : start + 20_000]
         vectors = scene_vectors[np.arange(start, start + len(chunk)) % scenes]
         vectors = vectors + rng.normal(0, 0.01, vectors.shape).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         cache.write_chunk(f"bench{start // 20_000:04d}", chunk, vectors.astype(np.float16))
     truth = {int(pk): class_ids[labels[i % scenes]] for i, pk in enumerate(ids)}
     for pk in ids[:free].tolist():
-        Annotation.objects.create(project=project, image_id=pk, label_class_id=truth[pk], kind=AnnotationKind.IMPORTED,
-                                  is_free=True)
+        Annotation.objects.create(
+            project=project, image_id=pk, label_class_id=truth[pk], kind=AnnotationKind.IMPORTED, is_free=True
+        )
     Image.objects.filter(pk__in=ids[:free].tolist()).update(status=Status.LABELED, split=Split.TRAIN)
     progress(f"  {images} Image rows, {len(ids)} cached vectors, {free} free labels")
     return project, truth
@@ -144,13 +172,17 @@ def main() -> None:
         lat = time_label_to_queue(project, label, worker, every=args.retrain_every, timeout=args.timeout)
         version = ModelVersion.objects.get(pk=lat["run"].model_version_id)
         top = Image.objects.filter(project=project, status="unlabeled").order_by("-priority").first()
-        print(f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the retrain "
-              f"(target ≤ 15 s): training {lat['train_s']:.1f}s ({version.model_name}, {version.labels_seen} labels), "
-              f"rescore + plan of {lat['job'].images_total} images {lat['rescore_s']:.1f}s "
-              f"({lat['job'].chunks_total} chunks); worker CPU time {lat['cpu_s']:.1f}s; "
-              f"queue head: {top.score_reason} — {top.pick_reason!r}")
-        print(f"  peak RSS: worker {worker.peak_text()}; this process "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        print(
+            f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the retrain "
+            f"(target ≤ 15 s): training {lat['train_s']:.1f}s ({version.model_name}, {version.labels_seen} labels), "
+            f"rescore + plan of {lat['job'].images_total} images {lat['rescore_s']:.1f}s "
+            f"({lat['job'].chunks_total} chunks); worker CPU time {lat['cpu_s']:.1f}s; "
+            f"queue head: {top.score_reason} — {top.pick_reason!r}"
+        )
+        print(
+            f"  peak RSS: worker {worker.peak_text()}; this process "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+        )
     finally:
         if worker is not None:
             worker.stop()

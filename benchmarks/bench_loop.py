@@ -2,7 +2,7 @@
 
 A benchmark that prints figures, not a test. In a temporary folder (SQLite database,
 media, var, broker: see bench_rescore.temp_environment) it creates a fresh demo project
-(porch scenes, or pills with `--kind pills`), starts one real Celery worker process, and runs `labelapp.core.simulation.simulate`
+(porch scenes, or pills with `--kind pills`), starts one real Celery worker process, and runs `labelapp.demo.simulation.simulate`
 twice on copies of it: the project's active strategy, then `random`. Every training and
 rescore runs on the worker, exactly as with `manage.py simulate`.
 
@@ -35,12 +35,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_rescore import Worker, temp_environment  # noqa: E402
+from bench_rescore import Worker, temp_environment
 
 
 def full_data_copy(source):
     """A copy of `source` with every kept-truth image labeled (free)."""
-    from labelapp.core.simulation import project_copy
+    from labelapp.demo.simulation import project_copy
     from labelapp.images.models import Image, KeptTruth, Status
     from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
     from labelapp.labeling.services import split_for
@@ -52,10 +52,18 @@ def full_data_copy(source):
         truth = truths.get(image.pk)
         if truth is None:
             continue
-        Annotation.objects.create(project=copy, image=image, boxes=truth.boxes, kind=AnnotationKind.IMPORTED, is_free=True,
-                                  class_index=class_index_for(None, truth.boxes))
+        Annotation.objects.create(
+            project=copy,
+            image=image,
+            boxes=truth.boxes,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            class_index=class_index_for(None, truth.boxes),
+        )
         image.status = Status.LABELED
-        image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+        image.split = split_for(
+            sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+        )
         image.save(update_fields=["status", "split"])
     return copy
 
@@ -68,14 +76,19 @@ def held_out_set(source):
 
     config = source.config
     images = [
-        image for image in Image.objects.filter(project=source).select_related("kept_truth").order_by("id")
-        if split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]) == Split.TEST
+        image
+        for image in Image.objects.filter(project=source).select_related("kept_truth").order_by("id")
+        if split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+        == Split.TEST
     ]
     classes = list(source.label_classes.order_by("id"))
     class_index = {c.pk: i for i, c in enumerate(classes)}
     size = engine.input_size_for(source)
     arrays = engine.prepared_images(source, images, size=size)
-    targets = [engine.detection_target(image.kept_truth.boxes, class_index, engine.letterbox_for(image, size)) for image in images]
+    targets = [
+        engine.detection_target(image.kept_truth.boxes, class_index, engine.letterbox_for(image, size))
+        for image in images
+    ]
     return arrays, targets, [c.name for c in classes]
 
 
@@ -86,7 +99,9 @@ def evaluate_versions(versions, arrays, targets, class_names, threshold) -> dict
     out = {}
     for version in versions:
         model = engine.load_version(version)
-        out[version.pk] = evaluate(model, arrays, targets, task="detection", class_names=class_names, threshold=threshold)["map50"]
+        out[version.pk] = evaluate(
+            model, arrays, targets, task="detection", class_names=class_names, threshold=threshold
+        )["map50"]
     return out
 
 
@@ -110,18 +125,30 @@ def main() -> None:
     started = time.monotonic()
     try:
         temp_environment(root)
-        from labelapp.core.demo import PILLS, PORCH, demo_project, demo_users
-        from labelapp.core.simulation import Waiter, curve_table, simulate
+        from labelapp.demo.data import PILLS, PORCH, demo_project, demo_users
+        from labelapp.demo.simulation import Waiter, curve_table, simulate
         from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, pill_scene, porch_scene
         from labelapp.training.models import ModelVersion
         from labelapp.training.services import training_request
 
-        name, scene, class_names = {"porch": (PORCH, porch_scene, PORCH_CLASSES), "pills": (PILLS, pill_scene, PILL_CLASSES)}[args.kind]
-        print(f"bench_loop: {args.kind} demo of {args.images} images, {args.free} free labels, {args.credits} credits, "
-              f"K={args.retrain_every}, max_epochs {args.max_epochs}; temp {root}")
+        name, scene, class_names = {
+            "porch": (PORCH, porch_scene, PORCH_CLASSES),
+            "pills": (PILLS, pill_scene, PILL_CLASSES),
+        }[args.kind]
+        print(
+            f"bench_loop: {args.kind} demo of {args.images} images, {args.free} free labels, {args.credits} credits, "
+            f"K={args.retrain_every}, max_epochs {args.max_epochs}; temp {root}"
+        )
         source = demo_project(
-            name=name, description="bench", scene=scene, class_names=class_names, count=args.images,
-            free_labels=args.free, credits=args.credits, seed=args.seed, users=demo_users(),
+            name=name,
+            description="bench",
+            scene=scene,
+            class_names=class_names,
+            count=args.images,
+            free_labels=args.free,
+            credits=args.credits,
+            seed=args.seed,
+            users=demo_users(),
             settings={"auto_retrain_every": args.retrain_every, "max_epochs": args.max_epochs},
         )
         extra = {"OMP_NUM_THREADS": str(args.threads)} if args.threads else {}
@@ -148,28 +175,42 @@ def main() -> None:
         threshold = source.config["detection_threshold"]
         full_map = evaluate_versions([full_version], arrays, targets, class_names, threshold)[full_version.pk]
         goal = 0.95 * full_map
-        print(f"\nfull data: v{full_version.number} trained on {full_version.labels_seen} labels "
-              f"(up to {args.full_epochs} epochs); fixed held-out set of "
-              f"{len(arrays)} images: mAP@0.5 {full_map:.3f} → 95 % = {goal:.3f}")
+        print(
+            f"\nfull data: v{full_version.number} trained on {full_version.labels_seen} labels "
+            f"(up to {args.full_epochs} epochs); fixed held-out set of "
+            f"{len(arrays)} images: mAP@0.5 {full_map:.3f} → 95 % = {goal:.3f}"
+        )
         if full_map <= 0:
-            print("  WARNING: the full-data model found nothing (mAP 0): '95 % of it' is meaningless; raise --max-epochs"
-                  " (and --images) for real figures")
+            print(
+                "  WARNING: the full-data model found nothing (mAP 0): '95 % of it' is meaningless; raise --max-epochs"
+                " (and --images) for real figures"
+            )
         for name, result in runs.items():
-            versions = list(ModelVersion.objects.filter(project=result.project, number__in=result.versions).order_by("number"))
+            versions = list(
+                ModelVersion.objects.filter(project=result.project, number__in=result.versions).order_by("number")
+            )
             fixed = evaluate_versions(versions, arrays, targets, class_names, threshold)
             by_number = {v.number: fixed[v.pk] for v in versions}
             print(f"\n{name} (project {result.project.pk}); stored curve (own val/test splits):")
             print(curve_table(result.curve.points, result.curve.metric))
-            print("  on the fixed held-out set: " + ", ".join(
-                f"{p['credits_spent']} cr → {by_number[p['model_version']]:.3f}" for p in result.curve.points))
+            print(
+                "  on the fixed held-out set: "
+                + ", ".join(
+                    f"{p['credits_spent']} cr → {by_number[p['model_version']]:.3f}" for p in result.curve.points
+                )
+            )
             reached = next((p for p in result.curve.points if by_number[p["model_version"]] >= goal), None)
             if reached is None:
                 best = max(by_number.values())
-                print(f"  {name}: 95 % of full-data mAP NOT reached within {result.credits_spent} credits "
-                      f"(best {best:.3f} = {best / full_map:.0%} of full)")
+                print(
+                    f"  {name}: 95 % of full-data mAP NOT reached within {result.credits_spent} credits "
+                    f"(best {best:.3f} = {best / full_map:.0%} of full)"
+                )
             else:
-                print(f"  {name}: 95 % of full-data mAP reached after {reached['credits_spent']} credits "
-                      f"({reached['labels']} train labels incl. free)")
+                print(
+                    f"  {name}: 95 % of full-data mAP reached after {reached['credits_spent']} credits "
+                    f"({reached['labels']} train labels incl. free)"
+                )
         print(f"\ntotal {time.monotonic() - started:.0f}s")
     finally:
         if worker is not None:

@@ -27,16 +27,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labelapp.learning.data import prepare  # noqa: E402
-from labelapp.learning.metrics import detection_report  # noqa: E402
-from labelapp.learning.models import create_model  # noqa: E402
-from labelapp.learning.scenes import (  # noqa: E402
+from labelapp.learning.data import prepare
+from labelapp.learning.metrics import detection_report
+from labelapp.learning.models import create_model
+from labelapp.learning.scenes import (
     PORCH_CLASSES,
     dominant_class,
     make_detection_set,
     porch_scene,
 )
-from labelapp.learning.training import TrainConfig, torch_threads  # noqa: E402
+from labelapp.learning.training import TrainConfig, torch_threads
 
 
 def forward_rate(model, images: np.ndarray, batch_size: int = 256, repeats: int = 2) -> float:
@@ -70,10 +70,16 @@ def bench_detector(images, targets, args) -> None:
     tr, va, te = split(len(images))
     model = create_model("centernet_detector", classes=PORCH_CLASSES, input_size=128)
     config = TrainConfig(
-        seed=args.seed, max_epochs=args.det_epochs, patience=args.patience, batch_size=64,
-        lr=args.det_lr, num_threads=args.threads,
+        seed=args.seed,
+        max_epochs=args.det_epochs,
+        patience=args.patience,
+        batch_size=64,
+        lr=args.det_lr,
+        num_threads=args.threads,
     )
-    print(f"\n== centernet_detector, 128 px, {len(images[tr])}/{len(images[va])}/{len(images[te])} train/val/test porch scenes")
+    print(
+        f"\n== centernet_detector, 128 px, {len(images[tr])}/{len(images[va])}/{len(images[te])} train/val/test porch scenes"
+    )
     print(f"   {config}")
     started = time.perf_counter()
     result = model.fit(images[tr], targets[tr], images[va], targets[va], config=config, progress=print_epoch)
@@ -87,7 +93,9 @@ def bench_detector(images, targets, args) -> None:
     print(f"   val  mAP@0.5         {val['map50']:.3f}   per class {np.round(val['ap50'], 3).tolist()}")
     print(f"   test mAP@0.5         {test['map50']:.3f}   per class {np.round(test['ap50'], 3).tolist()}")
     print(f"   test mAP@[.5:.95]    {test['map']:.3f}")
-    print(f"   test count MAE       {test['count_mae']:.3f}  exact count {test['exact_count_rate']:.3f} (threshold {model.detection_threshold})")
+    print(
+        f"   test count MAE       {test['count_mae']:.3f}  exact count {test['exact_count_rate']:.3f} (threshold {model.detection_threshold})"
+    )
     print(f"   forward, batch 256   {rate:.0f} images/s")
 
 
@@ -98,11 +106,17 @@ def bench_classifier(images, targets, args) -> None:
     tr, va, te = split(len(x))
     model = create_model("cnn_classifier", classes=names, input_size=64)
     config = TrainConfig(
-        seed=args.seed, max_epochs=args.cls_epochs, patience=args.patience, batch_size=64,
-        lr=args.cls_lr, num_threads=args.threads,
+        seed=args.seed,
+        max_epochs=args.cls_epochs,
+        patience=args.patience,
+        batch_size=64,
+        lr=args.cls_lr,
+        num_threads=args.threads,
     )
     prior = np.bincount(y[tr], minlength=len(names)) / len(y[tr])
-    print(f"\n== cnn_classifier, 64 px, dominant porch class {names}, {len(x[tr])}/{len(x[va])}/{len(x[te])} train/val/test")
+    print(
+        f"\n== cnn_classifier, 64 px, dominant porch class {names}, {len(x[tr])}/{len(x[va])}/{len(x[te])} train/val/test"
+    )
     print(f"   class frequencies (train) {np.round(prior, 3).tolist()}; majority baseline {prior.max():.3f}")
     print(f"   {config}")
     started = time.perf_counter()
@@ -135,8 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} at start")
     started = time.perf_counter()
     images, targets = make_detection_set(porch_scene, args.scenes, seed=args.seed + 1, size=128)
-    print(f"generated {len(images)} porch scenes in {time.perf_counter() - started:.1f} s "
-          f"({sum(len(t['labels']) for t in targets)} objects)")
+    print(
+        f"generated {len(images)} porch scenes in {time.perf_counter() - started:.1f} s "
+        f"({sum(len(t['labels']) for t in targets)} objects)"
+    )
     if not args.skip_detector:
         bench_detector(images, targets, args)
     if not args.skip_classifier:

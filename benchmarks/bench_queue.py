@@ -55,8 +55,13 @@ def build_pool(size: int, annotators: int) -> tuple[int, list[str]]:
     from labelapp.projects.services import project_create
 
     owner, _ = User.objects.get_or_create(username="bench-owner")
-    project = project_create(name=f"bench-{size}", task_type="detection", created_by=owner, class_names=["box"],
-                             settings={"auto_retrain_every": 0})
+    project = project_create(
+        name=f"bench-{size}",
+        task_type="detection",
+        created_by=owner,
+        class_names=["box"],
+        settings={"auto_retrain_every": 0},
+    )
     out = io.BytesIO()
     PilImage.fromarray(np.full((64, 64, 3), 128, np.uint8)).save(out, format="JPEG")
     name = default_storage.save(f"bench/shared-{project.pk}.jpg", ContentFile(out.getvalue()))
@@ -66,8 +71,15 @@ def build_pool(size: int, annotators: int) -> tuple[int, list[str]]:
     for start in range(0, size, batch):
         Image.objects.bulk_create(
             [
-                Image(project=project, file=name, sha256=hashlib.sha256(f"{project.pk}-{i}".encode()).hexdigest(),
-                      width=64, height=64, original_name=f"{i}.jpg", priority=float(priorities[i]))
+                Image(
+                    project=project,
+                    file=name,
+                    sha256=hashlib.sha256(f"{project.pk}-{i}".encode()).hexdigest(),
+                    width=64,
+                    height=64,
+                    original_name=f"{i}.jpg",
+                    priority=float(priorities[i]),
+                )
                 for i in range(start, min(size, start + batch))
             ],
             batch_size=batch,
@@ -103,8 +115,10 @@ def client_loop(base: str, project_id: int, class_id: int, token: str, seconds: 
         image = response.json()["image"]["id"]
         handed.append(image)
         t2 = time.perf_counter()
-        response = session.post(f"{base}/api/projects/{project_id}/annotations",
-                                json={"image": image, "boxes": [{"x": 1, "y": 1, "w": 8, "h": 8, "label_class": class_id}]})
+        response = session.post(
+            f"{base}/api/projects/{project_id}/annotations",
+            json={"image": image, "boxes": [{"x": 1, "y": 1, "w": 8, "h": 8, "label_class": class_id}]},
+        )
         t3 = time.perf_counter()
         if response.status_code != 201:
             errors += 1
@@ -126,7 +140,10 @@ def percentiles(values):
 def run_load(base, project_id, class_id, tokens, clients, seconds):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=client_loop, args=(base, project_id, class_id, tokens[i], seconds, queue)) for i in range(clients)]
+    procs = [
+        ctx.Process(target=client_loop, args=(base, project_id, class_id, tokens[i], seconds, queue))
+        for i in range(clients)
+    ]
     for p in procs:
         p.start()
     results = [queue.get() for _ in procs]
@@ -158,13 +175,18 @@ def main() -> None:
     }
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
-    database = "postgresql" if os.environ.get("DATABASE_URL", env.get("DATABASE_URL", "")).startswith("postgres") else "sqlite"
+    database = (
+        "postgresql" if os.environ.get("DATABASE_URL", env.get("DATABASE_URL", "")).startswith("postgres") else "sqlite"
+    )
     setup_django(env)
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    print(f"queue benchmark on {database}, gunicorn with {args.web_workers} workers, {args.seconds:.0f} s per run, "
-          f"{os.cpu_count()} cores", flush=True)
+    print(
+        f"queue benchmark on {database}, gunicorn with {args.web_workers} workers, {args.seconds:.0f} s per run, "
+        f"{os.cpu_count()} cores",
+        flush=True,
+    )
     print(f"{'pool':>9} {'clients':>7}  {'next':<36} {'submit':<36} {'cycles/s':>8} {'double':>6} {'errors':>6}")
     for size in args.pools:
         t0 = time.perf_counter()
@@ -175,9 +197,18 @@ def main() -> None:
         print(f"  (built a pool of {size} rows in {time.perf_counter() - t0:.0f} s)", flush=True)
         port = free_port()
         server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/gunicorn"), "labelapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
-             "--workers", str(args.web_workers), "--log-level", "warning"],
-            env={**os.environ, **env}, cwd=ROOT,
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "labelapp.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(args.web_workers),
+                "--log-level",
+                "warning",
+            ],
+            env={**os.environ, **env},
+            cwd=ROOT,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -190,9 +221,13 @@ def main() -> None:
                 except requests.RequestException:
                     time.sleep(0.2)
             for clients in args.clients:
-                next_ms, submit_ms, rate, doubles, errors = run_load(base, project_id, class_id, tokens, clients, args.seconds)
-                print(f"{size:>9} {clients:>7}  {percentiles(next_ms):<36} {percentiles(submit_ms):<36} {rate:>8.1f} {doubles:>6} {errors:>6}",
-                      flush=True)
+                next_ms, submit_ms, rate, doubles, errors = run_load(
+                    base, project_id, class_id, tokens, clients, args.seconds
+                )
+                print(
+                    f"{size:>9} {clients:>7}  {percentiles(next_ms):<36} {percentiles(submit_ms):<36} {rate:>8.1f} {doubles:>6} {errors:>6}",
+                    flush=True,
+                )
         finally:
             server.terminate()
             server.wait()

@@ -50,15 +50,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def temp_environment(root: Path) -> None:
     """Point Django, the broker and every worker started later at `root`; set up and migrate."""
     root.mkdir(parents=True, exist_ok=True)
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "labelapp.settings.local",
-        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
-        "LABELAPP_VAR_DIR": str(root / "var"),
-        "LABELAPP_MEDIA_ROOT": str(root / "media"),
-        "CELERY_BROKER_URL": f"sqla+sqlite:///{root / 'broker.sqlite'}",
-        "DJANGO_DEBUG": "false",
-        "LABELAPP_LOG_LEVEL": "WARNING",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "labelapp.settings.local",
+            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "LABELAPP_VAR_DIR": str(root / "var"),
+            "LABELAPP_MEDIA_ROOT": str(root / "media"),
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{root / 'broker.sqlite'}",
+            "DJANGO_DEBUG": "false",
+            "LABELAPP_LOG_LEVEL": "WARNING",
+        }
+    )
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -66,7 +68,9 @@ def temp_environment(root: Path) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    assert str(settings.VAR_DIR).startswith(str(root)) and str(settings.DATABASES["default"]["NAME"]).startswith(str(root))
+    assert str(settings.VAR_DIR).startswith(str(root)) and str(settings.DATABASES["default"]["NAME"]).startswith(
+        str(root)
+    )
     call_command("migrate", verbosity=0)
 
 
@@ -75,13 +79,31 @@ class Worker:
 
     def __init__(self, root: Path, *, concurrency: int = 1, name: str = "bench", extra_env: dict | None = None):
         self.log_path = root / f"worker-{name}.log"
-        self.log = open(self.log_path, "ab")
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - the worker writes to it until stop() closes it
         env = {**os.environ, "LABELAPP_LOG_LEVEL": "INFO", **(extra_env or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
-             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--hostname", f"{name}-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "labelapp.celery",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                str(concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--hostname",
+                f"{name}-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.peak: dict[int, tuple[str, int]] = {}
         self._stop = threading.Event()
@@ -183,7 +205,7 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
 
-    from labelapp.core.demo import _jpeg, demo_users
+    from labelapp.demo.data import _jpeg, demo_users
     from labelapp.images.models import Image, Split, Status
     from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
     from labelapp.labeling.services import split_for
@@ -194,8 +216,13 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     from labelapp.training import engine
 
     users = demo_users()
-    project = project_create(name="Rescore bench", task_type="detection", created_by=users["admin"],
-                             class_names=PORCH_CLASSES, settings={"auto_retrain_every": 0, "max_epochs": epochs})
+    project = project_create(
+        name="Rescore bench",
+        task_type="detection",
+        created_by=users["admin"],
+        class_names=PORCH_CLASSES,
+        settings={"auto_retrain_every": 0, "max_epochs": epochs},
+    )
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     class_ids = list(project.label_classes.order_by("order").values_list("pk", flat=True))
     size = engine.input_size_for(project)
@@ -206,16 +233,34 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
         data = _jpeg(array)
         names.append(default_storage.save(f"projects/{project.pk}/images/bench/scene-{s:03d}.jpg", ContentFile(data)))
         prepared.append(prepare(decode_rgb(data), size, "detection")[0])
-        truths.append([{"x": float(x1), "y": float(y1), "w": float(x2 - x1), "h": float(y2 - y1), "label_class": class_ids[int(c)]}
-                       for (x1, y1, x2, y2), c in zip(boxes, labels)])
+        truths.append(
+            [
+                {
+                    "x": float(x1),
+                    "y": float(y1),
+                    "w": float(x2 - x1),
+                    "h": float(y2 - y1),
+                    "label_class": class_ids[int(c)],
+                }
+                for (x1, y1, x2, y2), c in zip(boxes, labels)
+            ]
+        )
         shape = array.shape
     prepared = np.stack(prepared)
     started = time.monotonic()
     batch = []
     for i in range(images):
         sha = hashlib.sha256(f"bench-{i}".encode()).hexdigest()
-        batch.append(Image(project=project, file=names[i % scenes], sha256=sha, width=shape[1], height=shape[0],
-                           original_name=f"bench-{i:06d}.jpg"))
+        batch.append(
+            Image(
+                project=project,
+                file=names[i % scenes],
+                sha256=sha,
+                width=shape[1],
+                height=shape[0],
+                original_name=f"bench-{i:06d}.jpg",
+            )
+        )
         if len(batch) == 5000 or i == images - 1:
             Image.objects.bulk_create(batch)
             batch = []
@@ -225,19 +270,29 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     labeled = Image.objects.filter(pk__in=ids[:free].tolist())
     for image in labeled:
         boxes = truths[int(np.searchsorted(ids, image.pk)) % scenes]
-        Annotation.objects.create(project=project, image=image, boxes=boxes, kind=AnnotationKind.IMPORTED, is_free=True,
-                                  class_index=class_index_for(None, boxes))
-        image.status, image.split = Status.LABELED, split_for(sha256=image.sha256, val_fraction=config["val_fraction"],
-                                                             test_fraction=config["test_fraction"])
+        Annotation.objects.create(
+            project=project,
+            image=image,
+            boxes=boxes,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            class_index=class_index_for(None, boxes),
+        )
+        image.status, image.split = (
+            Status.LABELED,
+            split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]),
+        )
         image.save(update_fields=["status", "split"])
     started = time.monotonic()
     cache = engine.pool_cache(project, size)
     step = 4096
     for start in range(0, len(ids), step):
-        chunk = ids[start:start + step]
+        chunk = ids[start : start + step]
         cache.write_chunk(f"bench{start // step:05d}", chunk, prepared[np.arange(start, start + len(chunk)) % scenes])
-    progress(f"  pool cache: {len(ids)} entries of {size}x{size}x3 in {time.monotonic() - started:.1f}s "
-             f"({len(ids) * size * size * 3 / 1e9:.2f} GB)")
+    progress(
+        f"  pool cache: {len(ids)} entries of {size}x{size}x3 in {time.monotonic() - started:.1f}s "
+        f"({len(ids) * size * size * 3 / 1e9:.2f} GB)"
+    )
     assert Image.objects.filter(project=project, split=Split.POOL).count() == images - free
     return project, ids, truths
 
@@ -264,17 +319,34 @@ def train_version(project, *, epochs: int, progress=print):
     x, y = _training_data(project, Split.TRAIN, class_index, size)
     vx, vy = _training_data(project, Split.VAL, class_index, size)
     started = time.monotonic()
-    model = create_model("centernet_detector", classes=[c.name for c in classes], input_size=size, detection_threshold=0.3)
+    model = create_model(
+        "centernet_detector", classes=[c.name for c in classes], input_size=size, detection_threshold=0.3
+    )
     model.fit(x, y, vx, vy, config=TrainConfig(seed=1, max_epochs=epochs, patience=5))
     buffer = io.BytesIO()
     torch.save(model.checkpoint(), buffer)
-    version = ModelVersion(project=project, number=1, model_name="centernet_detector", classes=[c.pk for c in classes],
-                           input_size=size, labels_seen=len(x), strategy="detection_mean", is_active=True)
+    version = ModelVersion(
+        project=project,
+        number=1,
+        model_name="centernet_detector",
+        classes=[c.pk for c in classes],
+        input_size=size,
+        labels_seen=len(x),
+        strategy="detection_mean",
+        is_active=True,
+    )
     version.checkpoint.save(f"project-{project.pk}/v1.pt", ContentFile(buffer.getvalue()), save=False)
     version.save()
     # As if the worker had trained it: the auto-retrain counts new labels from this run on.
-    TrainingRun.objects.create(project=project, status=JobStatus.SUCCEEDED, trigger="bench", model_version=version,
-                               labels_at_start=len(x), epoch=epochs, epochs_max=epochs)
+    TrainingRun.objects.create(
+        project=project,
+        status=JobStatus.SUCCEEDED,
+        trigger="bench",
+        model_version=version,
+        labels_at_start=len(x),
+        epoch=epochs,
+        epochs_max=epochs,
+    )
     progress(f"  model v1 trained here on {len(x)} labels, {epochs} epochs, in {time.monotonic() - started:.1f}s")
     return version
 
@@ -289,8 +361,12 @@ def time_rescore(version, worker: Worker, *, timeout: float) -> tuple[float, obj
 
     started = time.monotonic()
     job = rescore_start(version_id=version.pk)
-    job = wait_until(lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
-                     timeout=timeout, what="the rescore", worker=worker)
+    job = wait_until(
+        lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
+        timeout=timeout,
+        what="the rescore",
+        worker=worker,
+    )
     return time.monotonic() - started, job
 
 
@@ -303,7 +379,7 @@ def time_forward(project, version, ids, *, chunk_size: int, limit: int | None) -
     todo = ids if limit is None else ids[:limit]
     spent = 0.0
     for start in range(0, len(todo), chunk_size):
-        arrays = cache.get_many(todo[start:start + chunk_size])
+        arrays = cache.get_many(todo[start : start + chunk_size])
         t = time.perf_counter()
         model.predict(arrays)
         spent += time.perf_counter() - t
@@ -316,8 +392,8 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     from django.db.models import Max
 
     from labelapp.core.jobs import JobStatus
-    from labelapp.core.simulation import simulator_user
     from labelapp.credits.services import credit_grant
+    from labelapp.demo.simulation import simulator_user
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
     from labelapp.training.models import RescoreJob, TrainingRun
@@ -338,17 +414,33 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
             raise RuntimeError("no auto-retrain fired")
     started, cpu_started = time.monotonic(), worker.cpu_seconds()
     progress(f"  label {submitted} ({run.labels_at_start} labels) queued training run {run.pk}")
-    run = wait_until(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
-                     timeout=timeout, what="the training", worker=worker)
+    run = wait_until(
+        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
+        timeout=timeout,
+        what="the training",
+        worker=worker,
+    )
     trained = time.monotonic() - started
     if run.status != JobStatus.SUCCEEDED:
         raise RuntimeError(f"training failed: {run.error}")
-    job = wait_until(lambda: RescoreJob.objects.filter(model_version_id=run.model_version_id,
-                                                       status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
-                     timeout=timeout, what="the rescore after training", worker=worker)
+    job = wait_until(
+        lambda: RescoreJob.objects.filter(
+            model_version_id=run.model_version_id, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
+        ).first(),
+        timeout=timeout,
+        what="the rescore after training",
+        worker=worker,
+    )
     total = time.monotonic() - started
-    return {"labels": submitted, "train_s": trained, "rescore_s": total - trained, "total_s": total, "job": job,
-            "run": run, "cpu_s": worker.cpu_seconds() - cpu_started}
+    return {
+        "labels": submitted,
+        "train_s": trained,
+        "rescore_s": total - trained,
+        "total_s": total,
+        "job": job,
+        "run": run,
+        "cpu_s": worker.cpu_seconds() - cpu_started,
+    }
 
 
 def main() -> None:
@@ -359,7 +451,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the model trained for the rescore")
     parser.add_argument("--retrain-every", type=int, default=20, help="K for the label → queue latency (0: skip)")
     parser.add_argument("--latency-epochs", type=int, default=5, help="max_epochs of the worker's retrain")
-    parser.add_argument("--forward-limit", type=int, default=None, help="time the bare forward pass on the first n only")
+    parser.add_argument(
+        "--forward-limit", type=int, default=None, help="time the bare forward pass on the first n only"
+    )
     parser.add_argument("--timeout", type=float, default=3 * 3600)
     parser.add_argument("--keep", action="store_true", help="keep the temp folder")
     args = parser.parse_args()
@@ -373,8 +467,10 @@ def main() -> None:
 
         from labelapp.training.models import Prediction
 
-        print(f"bench_rescore: N={args.images}, chunk size {settings.LABELAPP_RESCORE_CHUNK_SIZE}, "
-              f"{os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), temp {root}")
+        print(
+            f"bench_rescore: N={args.images}, chunk size {settings.LABELAPP_RESCORE_CHUNK_SIZE}, "
+            f"{os.cpu_count()} CPUs, torch {torch.__version__} ({torch.get_num_threads()} threads), temp {root}"
+        )
         project, ids, truths = build_project(images=args.images, scenes=args.scenes, free=60, epochs=args.epochs)
         version = train_version(project, epochs=args.epochs)
         pool = args.images - 60
@@ -385,19 +481,24 @@ def main() -> None:
             worker.wait_ready()
             seconds, job = time_rescore(version, worker, timeout=args.timeout)
             results[count] = seconds
-            print(f"rescore, {count} worker process(es): {job.images_total} images in {seconds:.1f}s = "
-                  f"{job.images_total / seconds:.0f} images/s ({job.chunks_total} chunks, {job.status}); "
-                  f"peak RSS {worker.peak_text()}")
+            print(
+                f"rescore, {count} worker process(es): {job.images_total} images in {seconds:.1f}s = "
+                f"{job.images_total / seconds:.0f} images/s ({job.chunks_total} chunks, {job.status}); "
+                f"peak RSS {worker.peak_text()}"
+            )
             assert Prediction.objects.filter(model_version=version).count() == pool
             worker.stop()
             workers.remove(worker)
         if 1 in results:
-            forward, n = time_forward(project, version, ids[60:], chunk_size=settings.LABELAPP_RESCORE_CHUNK_SIZE,
-                                      limit=args.forward_limit)
+            forward, n = time_forward(
+                project, version, ids[60:], chunk_size=settings.LABELAPP_RESCORE_CHUNK_SIZE, limit=args.forward_limit
+            )
             rate = n / forward
             print(f"bare forward pass here: {n} images in {forward:.1f}s = {rate:.0f} images/s")
             for count, seconds in results.items():
-                print(f"  ratio rescore/forward with {count} worker process(es): {pool / seconds / rate:.2f} (target ≥ 0.7)")
+                print(
+                    f"  ratio rescore/forward with {count} worker process(es): {pool / seconds / rate:.2f} (target ≥ 0.7)"
+                )
         if args.retrain_every:
             import numpy as np
 
@@ -407,11 +508,18 @@ def main() -> None:
             workers.append(worker)
             worker.wait_ready()
             project_update_settings(project=project, changes={"max_epochs": args.latency_epochs})
-            lat = time_label_to_queue(project, lambda pk: {"boxes": truths[int(np.searchsorted(ids, pk)) % len(truths)]},
-                                      worker, every=args.retrain_every, timeout=args.timeout)
-            print(f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the "
-                  f"retrain (K={args.retrain_every}, {args.latency_epochs} max epochs): training {lat['train_s']:.1f}s, "
-                  f"rescore of {lat['job'].images_total} images {lat['rescore_s']:.1f}s; peak RSS {worker.peak_text()}")
+            lat = time_label_to_queue(
+                project,
+                lambda pk: {"boxes": truths[int(np.searchsorted(ids, pk)) % len(truths)]},
+                worker,
+                every=args.retrain_every,
+                timeout=args.timeout,
+            )
+            print(
+                f"label → queue ordered by the new model: {lat['total_s']:.1f}s after the label that triggered the "
+                f"retrain (K={args.retrain_every}, {args.latency_epochs} max epochs): training {lat['train_s']:.1f}s, "
+                f"rescore of {lat['job'].images_total} images {lat['rescore_s']:.1f}s; peak RSS {worker.peak_text()}"
+            )
     finally:
         for worker in workers:
             worker.stop()

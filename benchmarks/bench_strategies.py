@@ -173,9 +173,7 @@ def predict_proba(w: np.ndarray, x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- loop
 
 
-def run_curve(
-    x_pool, y_pool, x_test, y_test, c, *, scoring, diversity, cold, init, batch, rounds, seed
-) -> np.ndarray:
+def run_curve(x_pool, y_pool, x_test, y_test, c, *, scoring, diversity, cold, init, batch, rounds, seed) -> np.ndarray:
     """Accuracy after each round; budgets init, init+batch, ..., init+rounds*batch."""
     rng = np.random.default_rng(seed)
     n = len(x_pool)
@@ -223,40 +221,71 @@ def classification_benchmark(args, kind: str) -> list[dict]:
     w_full = fit_softmax(x_pool, y_pool, c, iters=400)  # same model, all pool labels
     full_acc = float(np.mean(predict_proba(w_full, x_test).argmax(1) == y_test))
     budgets = args.init + batch * np.arange(args.rounds + 1)
-    print(f"\n=== data: {name}; pool {args.pool}, test {args.test}, D={x_all.shape[1]}, C={c}, "
-          f"class freq {np.round(np.bincount(y_all) / len(y_all), 3).tolist()}")
-    print(f"full-pool accuracy {full_acc:.3f}; 95% target {0.95 * full_acc:.3f}; "
-          f"budgets {budgets[0]}..{budgets[-1]} step {batch}; seeds {args.seeds}")
+    print(
+        f"\n=== data: {name}; pool {args.pool}, test {args.test}, D={x_all.shape[1]}, C={c}, "
+        f"class freq {np.round(np.bincount(y_all) / len(y_all), 3).tolist()}"
+    )
+    print(
+        f"full-pool accuracy {full_acc:.3f}; 95% target {0.95 * full_acc:.3f}; "
+        f"budgets {budgets[0]}..{budgets[-1]} step {batch}; seeds {args.seeds}"
+    )
     rows = []
-    configs = list(itertools.product(
-        ["random", "least_confident", "margin", "entropy"], [None, "kcenter", "kmeans"], [False, True]
-    ))
+    configs = list(
+        itertools.product(
+            ["random", "least_confident", "margin", "entropy"], [None, "kcenter", "kmeans"], [False, True]
+        )
+    )
     t0 = time.time()
     for scoring, diversity, cold in configs:
-        curves = np.array([
-            run_curve(x_pool, y_pool, x_test, y_test, c, scoring=scoring, diversity=diversity,
-                      cold=cold, init=args.init, batch=batch, rounds=args.rounds, seed=s)
-            for s in range(args.seeds)
-        ])
+        curves = np.array(
+            [
+                run_curve(
+                    x_pool,
+                    y_pool,
+                    x_test,
+                    y_test,
+                    c,
+                    scoring=scoring,
+                    diversity=diversity,
+                    cold=cold,
+                    init=args.init,
+                    batch=batch,
+                    rounds=args.rounds,
+                    seed=s,
+                )
+                for s in range(args.seeds)
+            ]
+        )
         mean = curves.mean(0)
         per_seed = [labels_to_reach(budgets, cv, 0.95 * full_acc) for cv in curves]
-        rows.append({
-            "scoring": scoring, "diversity": diversity or "-", "cold": cold,
-            "to95": labels_to_reach(budgets, mean, 0.95 * full_acc),
-            "to95_median_seed": float(np.median(per_seed)),
-            "aulc": float(mean.mean()), "aulc_sd": float(curves.mean(1).std()),
-            "final": float(mean[-1]),
-            # Unreached counts as one batch past the end, so it can be averaged.
-            "to95_num": min(labels_to_reach(budgets, mean, 0.95 * full_acc), budgets[-1] + batch),
-        })
-    rows.sort(key=lambda r: (-r["aulc"]))
-    print(f"\n{'scoring':16s} {'diversity':9s} {'cold':5s} {'to95(mean)':>10s} "
-          f"{'to95(med)':>9s} {'AULC':>6s} {'±sd':>6s} {'final':>6s}")
+        rows.append(
+            {
+                "scoring": scoring,
+                "diversity": diversity or "-",
+                "cold": cold,
+                "to95": labels_to_reach(budgets, mean, 0.95 * full_acc),
+                "to95_median_seed": float(np.median(per_seed)),
+                "aulc": float(mean.mean()),
+                "aulc_sd": float(curves.mean(1).std()),
+                "final": float(mean[-1]),
+                # Unreached counts as one batch past the end, so it can be averaged.
+                "to95_num": min(labels_to_reach(budgets, mean, 0.95 * full_acc), budgets[-1] + batch),
+            }
+        )
+    rows.sort(key=lambda r: -r["aulc"])
+    print(
+        f"\n{'scoring':16s} {'diversity':9s} {'cold':5s} {'to95(mean)':>10s} "
+        f"{'to95(med)':>9s} {'AULC':>6s} {'±sd':>6s} {'final':>6s}"
+    )
     for r in rows:
+
         def fmt(v):
             return f">{budgets[-1]}" if v == float("inf") else f"{v:.0f}"
-        print(f"{r['scoring']:16s} {r['diversity']:9s} {str(r['cold']):5s} {fmt(r['to95']):>10s} "
-              f"{fmt(r['to95_median_seed']):>9s} {r['aulc']:6.3f} {r['aulc_sd']:6.3f} {r['final']:6.3f}")
+
+        print(
+            f"{r['scoring']:16s} {r['diversity']:9s} {r['cold']!s:5s} {fmt(r['to95']):>10s} "
+            f"{fmt(r['to95_median_seed']):>9s} {r['aulc']:6.3f} {r['aulc_sd']:6.3f} {r['final']:6.3f}"
+        )
     print(f"\n({len(configs)} configs x {args.seeds} seeds in {time.time() - t0:.0f}s)")
     return rows
 
@@ -280,10 +309,13 @@ def detection_benchmark(args) -> None:
     pool_t, test_t = targets[: args.det_pool], targets[args.det_pool :]
     empty_i = np.zeros((0, size, size, 3), np.uint8)
     budgets = [args.det_init + args.det_batch * r for r in range(args.det_rounds + 1)]
-    print(f"\n=== detection: centernet_detector at {size} px, porch pool {args.det_pool}, test {args.det_test}, "
-          f"budgets {budgets}, {args.det_epochs} epochs per fit, seeds {args.det_seeds}")
-    print(f"{'strategy':26s} " + " ".join(f"{'mAP50@' + str(b):>10s}" for b in budgets)
-          + f" {'mean':>6s} {'MAE@end':>8s}")
+    print(
+        f"\n=== detection: centernet_detector at {size} px, porch pool {args.det_pool}, test {args.det_test}, "
+        f"budgets {budgets}, {args.det_epochs} epochs per fit, seeds {args.det_seeds}"
+    )
+    print(
+        f"{'strategy':26s} " + " ".join(f"{'mAP50@' + str(b):>10s}" for b in budgets) + f" {'mean':>6s} {'MAE@end':>8s}"
+    )
     t0 = time.time()
     for strategy in ["random", "detection_mean", "detection_max", "detection_near_threshold"]:
         maps, maes = [], []
@@ -294,8 +326,13 @@ def detection_benchmark(args) -> None:
             curve_map, curve_mae = [], []
             for r in range(args.det_rounds + 1):
                 model = models.create_model("centernet_detector", classes=classes, input_size=size)
-                model.fit(pool_i[labeled], [pool_t[i] for i in labeled], empty_i, [],
-                          config=TrainConfig(seed=seed, max_epochs=args.det_epochs, batch_size=16))
+                model.fit(
+                    pool_i[labeled],
+                    [pool_t[i] for i in labeled],
+                    empty_i,
+                    [],
+                    config=TrainConfig(seed=seed, max_epochs=args.det_epochs, batch_size=16),
+                )
                 rep = detection_report(test_t, model.predict(test_i), len(classes))
                 curve_map.append(rep["map50"])
                 curve_mae.append(rep["count_mae"])
@@ -308,8 +345,7 @@ def detection_benchmark(args) -> None:
             maps.append(curve_map)
             maes.append(curve_mae)
         m = np.mean(maps, 0)
-        print(f"{strategy:26s} " + " ".join(f"{v:10.3f}" for v in m)
-              + f" {m.mean():6.3f} {np.mean(maes, 0)[-1]:8.2f}")
+        print(f"{strategy:26s} " + " ".join(f"{v:10.3f}" for v in m) + f" {m.mean():6.3f} {np.mean(maes, 0)[-1]:8.2f}")
     print(f"({time.time() - t0:.0f}s)")
 
 
@@ -356,7 +392,7 @@ def main() -> None:
     )
     print(f"\n=== over {', '.join(kinds)}: labels to 95% relative to random (lower is better), mean AULC")
     for rel, aulc, (scoring, diversity, cold) in summary:
-        print(f"{scoring:16s} {diversity:9s} cold={str(cold):5s} {rel:6.2f} {aulc:6.3f}")
+        print(f"{scoring:16s} {diversity:9s} cold={cold!s:5s} {rel:6.2f} {aulc:6.3f}")
     rel, aulc, best = summary[0]
     print(f"winner: scoring={best[0]} diversity={best[1]} cold_start={best[2]}")
     if args.detection:

@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labelapp.learning.stream import decide, new_state, update  # noqa: E402
+from labelapp.learning.stream import decide, new_state, update
 
 
 def simulate(confs: np.ndarray, credits: int, *, mode: str, threshold: float, seed: int):
@@ -46,10 +46,13 @@ def shapes(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
 
 def main() -> None:
     n, credits, threshold = 3000, 150, 0.5
-    print(f"stream of {n} items, budget {credits} credits (5%), threshold mode at {threshold}, "
-          f"pacing with 2% exploration; mean over 3 seeds\n")
-    print(f"{'stream':26s} {'mode':9s} {'spent':>6s} {'ran out at':>10s} {'mean conf queried':>18s} "
-          f"{'stream mean':>11s}")
+    print(
+        f"stream of {n} items, budget {credits} credits (5%), threshold mode at {threshold}, "
+        f"pacing with 2% exploration; mean over 3 seeds\n"
+    )
+    print(
+        f"{'stream':26s} {'mode':9s} {'spent':>6s} {'ran out at':>10s} {'mean conf queried':>18s} {'stream mean':>11s}"
+    )
     for name in shapes(n, np.random.default_rng(0)):
         for mode in ("threshold", "pacing"):
             spent, out_at, mc, sm = [], [], [], []
@@ -63,8 +66,7 @@ def main() -> None:
                 sm.append(confs.mean())
             out = np.nanmean(out_at) if not np.all(np.isnan(out_at)) else np.nan
             out_s = "never" if np.isnan(out) else f"{out:.0%}"
-            print(f"{name:26s} {mode:9s} {np.mean(spent):6.0%} {out_s:>10s} {np.nanmean(mc):18.3f} "
-                  f"{np.mean(sm):11.3f}")
+            print(f"{name:26s} {mode:9s} {np.mean(spent):6.0%} {out_s:>10s} {np.nanmean(mc):18.3f} {np.mean(sm):11.3f}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_rescore import Worker, temp_environment, wait_until  # noqa: E402
+from bench_rescore import Worker, temp_environment, wait_until
 
 CLI_BATCH = 16
 TASK_LINE = re.compile(r"Task (labelapp\.[\w.]+)\[[^\]]+\] succeeded in ([0-9.e-]+)s")
@@ -113,14 +113,17 @@ def main() -> None:
     classes = ["a", "b"]
     print(f"generating {args.images} images ...", flush=True)
     files = [(f"img{i:06d}.jpg", image_bytes(i), "image/jpeg") for i in range(args.images)]
-    print(f"  {sum(len(f[1]) for f in files) / args.images / 1024:.1f} KB each; cold start delay "
-          f"{settings.LABELAPP_COLD_START_DELAY_SECONDS:g} s, spacing ×{settings.LABELAPP_COLD_START_SPACING:g}", flush=True)
+    print(
+        f"  {sum(len(f[1]) for f in files) / args.images / 1024:.1f} KB each; cold start delay "
+        f"{settings.LABELAPP_COLD_START_DELAY_SECONDS:g} s, spacing ×{settings.LABELAPP_COLD_START_SPACING:g}",
+        flush=True,
+    )
 
     worker = Worker(root, concurrency=1, name="uploads")
     try:
         worker.wait_ready()
         burst = project_create(name="Burst", task_type=args.task, created_by=admin, class_names=classes)
-        batches = [files[i:i + CLI_BATCH] for i in range(0, len(files), CLI_BATCH)]
+        batches = [files[i : i + CLI_BATCH] for i in range(0, len(files), CLI_BATCH)]
         started = time.monotonic()
         for number, batch in enumerate(batches, start=1):
             images_ingest(project=burst, files=batch)
@@ -131,15 +134,22 @@ def main() -> None:
 
         def idle(project, log: str) -> bool:
             upkeep = PoolUpkeep.objects.filter(project=project).first()
-            return (upkeep is not None and not upkeep.preprocess_pending and not upkeep.cold_start_pending
-                    and upkeep.cold_start_runs > 0 and not PreprocessBacklog.objects.filter(project=project).exists()
-                    and log.count("] received") == sum(task_counts(log).values()))
+            return (
+                upkeep is not None
+                and not upkeep.preprocess_pending
+                and not upkeep.cold_start_pending
+                and upkeep.cold_start_runs > 0
+                and not PreprocessBacklog.objects.filter(project=project).exists()
+                and log.count("] received") == sum(task_counts(log).values())
+            )
 
         def burst_done() -> bool:
             log = worker.log_path.read_text(errors="replace")
             return idle(burst, log) and not pool.filter(score_reason="").exists()
 
-        wait_until(burst_done, timeout=6 * 3600, what="the burst to be preprocessed and ranked", worker=worker, interval=1.0)
+        wait_until(
+            burst_done, timeout=6 * 3600, what="the burst to be preprocessed and ranked", worker=worker, interval=1.0
+        )
         finished = time.monotonic()
         burst_log = worker.log_path.read_text(errors="replace")
         burst_seconds = task_seconds(burst_log)
@@ -155,8 +165,13 @@ def main() -> None:
                     ids.append(image_store(project=baseline, item=item, source=Source.UPLOAD)[0].pk)
         offset = len(burst_log)
         preprocess_request(project_id=baseline.pk, image_ids=ids)
-        wait_until(lambda: idle(baseline, worker.log_path.read_text(errors="replace")[offset:]),
-                   timeout=6 * 3600, what="the baseline", worker=worker, interval=1.0)
+        wait_until(
+            lambda: idle(baseline, worker.log_path.read_text(errors="replace")[offset:]),
+            timeout=6 * 3600,
+            what="the baseline",
+            worker=worker,
+            interval=1.0,
+        )
         baseline_seconds = task_seconds(worker.log_path.read_text(errors="replace")[offset:])
         baseline_cpu = worker_cpu_seconds(worker) - burst_cpu
     finally:
@@ -164,14 +179,22 @@ def main() -> None:
 
     total_burst, total_base = sum(burst_seconds.values()), sum(baseline_seconds.values())
     print(f"\n{args.images} images, {args.task}, {len(batches)} batches of {CLI_BATCH} (CLI default); 1 worker process")
-    print(f"upload burst: uploads took {uploaded - started:.0f} s; worker done {finished - uploaded:.0f} s after the last upload")
-    print(f"  worker seconds: {total_burst:.1f} = preprocess {burst_seconds['preprocess_backlog']:.1f} "
-          f"({burst_counts['preprocess_backlog']} tasks) + cold-start ranking {burst_seconds['cold_start']:.1f} "
-          f"({rankings} rankings)")
-    print(f"baseline (one task over all {args.images} images, then one ranking): {total_base:.1f} worker seconds = "
-          f"preprocess {baseline_seconds['preprocess_backlog']:.1f} + ranking {baseline_seconds['cold_start']:.1f}")
-    print(f"burst ÷ baseline: {total_burst / total_base:.2f} in task seconds; "
-          f"{burst_cpu:.1f} ÷ {baseline_cpu:.1f} = {burst_cpu / baseline_cpu:.2f} in CPU seconds of the pool process  (target ≤ 1.5)")
+    print(
+        f"upload burst: uploads took {uploaded - started:.0f} s; worker done {finished - uploaded:.0f} s after the last upload"
+    )
+    print(
+        f"  worker seconds: {total_burst:.1f} = preprocess {burst_seconds['preprocess_backlog']:.1f} "
+        f"({burst_counts['preprocess_backlog']} tasks) + cold-start ranking {burst_seconds['cold_start']:.1f} "
+        f"({rankings} rankings)"
+    )
+    print(
+        f"baseline (one task over all {args.images} images, then one ranking): {total_base:.1f} worker seconds = "
+        f"preprocess {baseline_seconds['preprocess_backlog']:.1f} + ranking {baseline_seconds['cold_start']:.1f}"
+    )
+    print(
+        f"burst ÷ baseline: {total_burst / total_base:.2f} in task seconds; "
+        f"{burst_cpu:.1f} ÷ {baseline_cpu:.1f} = {burst_cpu / baseline_cpu:.2f} in CPU seconds of the pool process  (target ≤ 1.5)"
+    )
     if args.keep:
         print(f"kept {root}")
     else:

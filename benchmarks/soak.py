@@ -110,9 +110,10 @@ class Process:
 
     def __init__(self, name: str, argv: list[str], log_path: Path, env: dict):
         self.name, self.log_path = name, log_path
-        self.log = open(log_path, "ab")
-        self.process = subprocess.Popen(argv, cwd=ROOT, env={**os.environ, **env}, stdout=self.log,
-                                        stderr=subprocess.STDOUT, start_new_session=True)
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the process writes to it until stop() closes it
+        self.process = subprocess.Popen(
+            argv, cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -132,9 +133,23 @@ class Process:
 
 
 def start_worker(root: Path, env: dict, concurrency: int) -> Process:
-    argv = [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--hostname", f"soak-{os.getpid()}@%h"]
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "labelapp.celery",
+        "worker",
+        "--loglevel",
+        "INFO",
+        "--concurrency",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--hostname",
+        f"soak-{os.getpid()}@%h",
+    ]
     worker = Process("worker", argv, root / "worker.log", {**env, "LABELAPP_LOG_LEVEL": "INFO"})
     wait_until(lambda: "ready." in worker.output(), timeout=120, what="the worker to start", processes=[worker])
     return worker
@@ -144,8 +159,18 @@ def start_web(root: Path, env: dict, workers: int) -> tuple[Process, str]:
     import requests
 
     port = free_port()
-    argv = [str(ROOT / ".venv/bin/gunicorn"), "labelapp.wsgi:application", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(workers), "--timeout", "120", "--log-level", "warning"]
+    argv = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "labelapp.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+    ]
     web = Process("gunicorn", argv, root / "web.log", env)
     base = f"http://127.0.0.1:{port}"
 
@@ -179,15 +204,22 @@ def wait_until(condition, *, timeout: float, what: str, processes=(), interval: 
 def build_project(*, images: int, free: int, credits: int, epochs: int, annotators: int, seed: int = 2026):
     """The porch demo project, the annotator users and every token the clients use."""
     from labelapp.accounts.models import ApiToken, User
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.images.models import KeptTruth
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.projects.models import Membership, Role
 
     users = demo_users()
     project = demo_project(
-        name="Soak porch", description="soak", scene=porch_scene, class_names=PORCH_CLASSES, count=images,
-        free_labels=free, credits=credits, seed=seed, users=users,
+        name="Soak porch",
+        description="soak",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=images,
+        free_labels=free,
+        credits=credits,
+        seed=seed,
+        users=users,
         settings={"auto_retrain_every": 0, "max_epochs": epochs},
     )
     tokens = {"annotators": []}
@@ -200,8 +232,7 @@ def build_project(*, images: int, free: int, credits: int, epochs: int, annotato
         Membership.objects.get_or_create(project=project, user=user, defaults={"role": Role.ANNOTATOR})
         tokens[name] = ApiToken.issue(user=user, name="soak")[1]
     tokens["admin"] = ApiToken.issue(user=users["admin"], name="soak")[1]
-    truths = {image_id: boxes for image_id, boxes in KeptTruth.objects.filter(image__project=project)
-              .values_list("image_id", "boxes")}
+    truths = dict(KeptTruth.objects.filter(image__project=project).values_list("image_id", "boxes"))
     class_ids = list(project.label_classes.order_by("order").values_list("pk", flat=True))
     return project, tokens, truths, class_ids
 
@@ -219,16 +250,23 @@ def wait_training(run_id: int, *, timeout: float, processes=()):
     from labelapp.training.models import RescoreJob, TrainingRun
 
     done = (JobStatus.SUCCEEDED, JobStatus.FAILED)
-    run = wait_until(lambda: TrainingRun.objects.filter(pk=run_id, status__in=done).first(), timeout=timeout,
-                     what=f"training run {run_id}", processes=processes)
+    run = wait_until(
+        lambda: TrainingRun.objects.filter(pk=run_id, status__in=done).first(),
+        timeout=timeout,
+        what=f"training run {run_id}",
+        processes=processes,
+    )
     if run.status != JobStatus.SUCCEEDED:
         return run, None
     # The rescore of a new version is the job covering the pool (not a preprocess job for
     # freshly uploaded images, which the worker also records as a RescoreJob of one chunk).
     job = wait_until(
-        lambda: RescoreJob.objects.filter(model_version_id=run.model_version_id, status__in=done)
-        .order_by("id").first(),
-        timeout=timeout, what=f"the rescore of version {run.model_version_id}", processes=processes,
+        lambda: (
+            RescoreJob.objects.filter(model_version_id=run.model_version_id, status__in=done).order_by("id").first()
+        ),
+        timeout=timeout,
+        what=f"the rescore of version {run.model_version_id}",
+        processes=processes,
     )
     return run, job
 
@@ -267,8 +305,12 @@ class Recorder:
         return response
 
     def result(self, **extra) -> dict:
-        return {"latency": dict(self.latency), "errors": self.errors,
-                "statuses": {k: dict(v) for k, v in self.statuses.items()}, **extra}
+        return {
+            "latency": dict(self.latency),
+            "errors": self.errors,
+            "statuses": {k: dict(v) for k, v in self.statuses.items()},
+            **extra,
+        }
 
 
 def _wait_start(start_at: float) -> None:
@@ -294,7 +336,9 @@ def annotator_loop(base, project_id, token, truths, class_id, start_at, seconds,
         if response.status_code == 201:
             handed.append(image["id"])
         if rng.random() < skip_rate:
-            if rec.call("skip", session.post, f"{base}/api/projects/{project_id}/queue/skip", json={"image": image["id"]}):
+            if rec.call(
+                "skip", session.post, f"{base}/api/projects/{project_id}/queue/skip", json={"image": image["id"]}
+            ):
                 skipped += 1
             continue
         boxes = truths.get(image["id"]) or [
@@ -353,8 +397,10 @@ def uploader_loop(base, project_id, token, start_at, seconds, interval, run_id, 
             answered = {row["sha256"] for row in body["created"]} | {row["sha256"] for row in body["duplicates"]}
             if answered != set(shas) or len(body["created"]) + len(body["duplicates"]) != len(shas):
                 mismatches += 1
-                rec.errors.append(f"upload: answer does not match the files sent: {len(shas)} sent, "
-                                  f"{len(body['created'])} created, {len(body['duplicates'])} duplicates")
+                rec.errors.append(
+                    f"upload: answer does not match the files sent: {len(shas)} sent, "
+                    f"{len(body['created'])} created, {len(body['duplicates'])} duplicates"
+                )
             for sha in shas:
                 if sha in sent and sha not in {row["sha256"] for row in body["duplicates"]}:
                     mismatches += 1
@@ -383,8 +429,12 @@ def streamer_loop(base, project_id, token, start_at, seconds, interval, run_id, 
             data = _scene_jpeg(f"{run_id}-stream-{new}")
             new += 1
         sha = hashlib.sha256(data).hexdigest()
-        response = rec.call("stream", session.post, f"{base}/api/projects/{project_id}/stream",
-                            files={"file": (f"stream-{sha[:12]}.jpg", data, "image/jpeg")})
+        response = rec.call(
+            "stream",
+            session.post,
+            f"{base}/api/projects/{project_id}/stream",
+            files={"file": (f"stream-{sha[:12]}.jpg", data, "image/jpeg")},
+        )
         if response is not None:
             decisions[response.json()["decision"]] += 1
         sent[sha] = sent.get(sha, 0) + 1
@@ -404,15 +454,17 @@ def percentiles(values: list[float]) -> str:
     return f"p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  max {max(values):7.1f} ms"
 
 
-def check(project, results: list[dict], train_result: dict, media_root: Path, logs: dict[str, str]) -> list[tuple[str, bool, str]]:
+def check(
+    project, results: list[dict], train_result: dict, media_root: Path, logs: dict[str, str]
+) -> list[tuple[str, bool, str]]:
     """Every invariant as (name, holds, figures)."""
     from django.db.models import Count
 
     from labelapp.core.jobs import JobStatus
+    from labelapp.credits.models import HoldState, StreamHold
     from labelapp.credits.services import balance_get, ledger_totals
     from labelapp.images.models import Image
     from labelapp.labeling.models import Annotation, AnnotationKind, Reservation, ReservationState
-    from labelapp.production.models import HoldState, StreamHold
     from labelapp.training.models import ModelVersion, RescoreJob
 
     checks = []
@@ -421,34 +473,63 @@ def check(project, results: list[dict], train_result: dict, media_root: Path, lo
 
     handed = [i for r in results if r["role"] == "annotator" for i in r["handed"]]
     client_doubles = len(handed) - len(set(handed))
-    server_doubles = (Reservation.objects.filter(project=project).values("image").annotate(n=Count("id"))
-                      .filter(n__gt=1).count())
-    active_per_image = (Reservation.objects.filter(project=project, state=ReservationState.ACTIVE).values("image")
-                        .annotate(n=Count("id")).filter(n__gt=1).count())
-    checks.append(("zero double hand-outs", client_doubles == 0 and server_doubles == 0 and active_per_image == 0,
-                   f"{len(handed)} hand-outs, {client_doubles} images handed twice (clients), {server_doubles} images "
-                   f"with two reservations (database), {active_per_image} with two active"))
+    server_doubles = (
+        Reservation.objects.filter(project=project).values("image").annotate(n=Count("id")).filter(n__gt=1).count()
+    )
+    active_per_image = (
+        Reservation.objects.filter(project=project, state=ReservationState.ACTIVE)
+        .values("image")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    checks.append(
+        (
+            "zero double hand-outs",
+            client_doubles == 0 and server_doubles == 0 and active_per_image == 0,
+            f"{len(handed)} hand-outs, {client_doubles} images handed twice (clients), {server_doubles} images "
+            f"with two reservations (database), {active_per_image} with two active",
+        )
+    )
 
     balance = balance_get(project=project).as_dict()
     ledger = ledger_totals(project=project)
     active = Reservation.objects.filter(project=project, state=ReservationState.ACTIVE).count()
     held = StreamHold.objects.filter(project=project, state=HoldState.HELD).count()
     checks.append(("ledger == balance", ledger == balance, f"ledger {ledger}, balance {balance}"))
-    checks.append(("spent + reserved <= granted", balance["spent"] + balance["reserved"] <= balance["granted"],
-                   f"{balance['spent']} + {balance['reserved']} <= {balance['granted']}"))
-    checks.append(("reserved == active reservations + stream holds", balance["reserved"] == active + held,
-                   f"reserved {balance['reserved']}, {active} active reservations, {held} stream holds"))
+    checks.append(
+        (
+            "spent + reserved <= granted",
+            balance["spent"] + balance["reserved"] <= balance["granted"],
+            f"{balance['spent']} + {balance['reserved']} <= {balance['granted']}",
+        )
+    )
+    checks.append(
+        (
+            "reserved == active reservations + stream holds",
+            balance["reserved"] == active + held,
+            f"reserved {balance['reserved']}, {active} active reservations, {held} stream holds",
+        )
+    )
 
     submitted = sum(r.get("submitted", 0) for r in results)
     skipped = sum(r.get("skipped", 0) for r in results)
     users = [f"soak-annotator-{i:02d}" for i in range(len([r for r in results if r["role"] == "annotator"]))]
-    labels = Annotation.objects.filter(project=project, kind=AnnotationKind.HUMAN, annotator__username__in=users).count()
-    released = Reservation.objects.filter(project=project, state=ReservationState.RELEASED, user__username__in=users).count()
+    labels = Annotation.objects.filter(
+        project=project, kind=AnnotationKind.HUMAN, annotator__username__in=users
+    ).count()
+    released = Reservation.objects.filter(
+        project=project, state=ReservationState.RELEASED, user__username__in=users
+    ).count()
     spent_by_labels = Reservation.objects.filter(project=project, state=ReservationState.SUBMITTED).count()
-    checks.append(("labels and skips seen == stored", labels == submitted and released == skipped
-                   and spent_by_labels == balance["spent"],
-                   f"{submitted} submits answered 201, {labels} human labels stored; {skipped} skips answered 200, "
-                   f"{released} reservations released; {spent_by_labels} submitted reservations, {balance['spent']} spent"))
+    checks.append(
+        (
+            "labels and skips seen == stored",
+            labels == submitted and released == skipped and spent_by_labels == balance["spent"],
+            f"{submitted} submits answered 201, {labels} human labels stored; {skipped} skips answered 200, "
+            f"{released} reservations released; {spent_by_labels} submitted reservations, {balance['spent']} spent",
+        )
+    )
 
     sent: dict[str, int] = defaultdict(int)
     for r in results:
@@ -457,7 +538,7 @@ def check(project, results: list[dict], train_result: dict, media_root: Path, lo
     shas = list(sent)
     rows = 0
     for start in range(0, len(shas), 500):
-        rows += Image.objects.filter(project=project, sha256__in=shas[start:start + 500]).count()
+        rows += Image.objects.filter(project=project, sha256__in=shas[start : start + 500]).count()
     duplicated = Image.objects.filter(project=project).values("sha256").annotate(n=Count("id")).filter(n__gt=1).count()
     total_rows = Image.objects.filter(project=project).count()
     stored_files = [p for p in (media_root / f"projects/{project.pk}/images").rglob("*") if p.is_file()]
@@ -468,39 +549,69 @@ def check(project, results: list[dict], train_result: dict, media_root: Path, lo
     files_off = [sha for sha in shas if per_sha.get(sha, 0) != 1]
     resent = sum(n - 1 for n in sent.values())
     rows_with_thumbs = Image.objects.filter(project=project).exclude(thumbnail="").count()
-    checks.append(("every sent image stored exactly once",
-                   rows == len(shas) and duplicated == 0 and not files_off and len(stored_files) == total_rows
-                   and len(stored_thumbs) == rows_with_thumbs,
-                   f"{len(shas)} distinct images sent ({resent} re-sends), {rows} rows with those sha256, "
-                   f"{duplicated} sha256 stored twice; {len(stored_files)} image files for {total_rows} rows, "
-                   f"{len(stored_thumbs)} thumbnails for {rows_with_thumbs} rows, {len(files_off)} sent images "
-                   f"without exactly one file"))
+    checks.append(
+        (
+            "every sent image stored exactly once",
+            rows == len(shas)
+            and duplicated == 0
+            and not files_off
+            and len(stored_files) == total_rows
+            and len(stored_thumbs) == rows_with_thumbs,
+            f"{len(shas)} distinct images sent ({resent} re-sends), {rows} rows with those sha256, "
+            f"{duplicated} sha256 stored twice; {len(stored_files)} image files for {total_rows} rows, "
+            f"{len(stored_thumbs)} thumbnails for {rows_with_thumbs} rows, {len(files_off)} sent images "
+            f"without exactly one file",
+        )
+    )
 
     run, job = train_result.get("run"), train_result.get("job")
-    ok = (run is not None and run.status == JobStatus.SUCCEEDED and job is not None and job.status == JobStatus.SUCCEEDED
-          and job.chunks_done == job.chunks_total and job.images_total > 0
-          and ModelVersion.objects.filter(project=project, is_active=True).values_list("pk", flat=True).first()
-          == run.model_version_id)
-    figures = "no training" if run is None else (
-        f"run {run.pk} {run.status} ({run.epoch}/{run.epochs_max} epochs, {train_result['train_s']:.1f}s after the "
-        f"request) {run.error or ''}".strip())
+    ok = (
+        run is not None
+        and run.status == JobStatus.SUCCEEDED
+        and job is not None
+        and job.status == JobStatus.SUCCEEDED
+        and job.chunks_done == job.chunks_total
+        and job.images_total > 0
+        and ModelVersion.objects.filter(project=project, is_active=True).values_list("pk", flat=True).first()
+        == run.model_version_id
+    )
+    figures = (
+        "no training"
+        if run is None
+        else (
+            f"run {run.pk} {run.status} ({run.epoch}/{run.epochs_max} epochs, {train_result['train_s']:.1f}s after the "
+            f"request) {run.error or ''}".strip()
+        )
+    )
     if job is not None:
-        figures += (f"; rescore of v{job.model_version.number}: {job.status}, {job.chunks_done}/{job.chunks_total} chunks, "
-                    f"{job.images_total} images, done {train_result['rescore_s']:.1f}s after the request")
+        figures += (
+            f"; rescore of v{job.model_version.number}: {job.status}, {job.chunks_done}/{job.chunks_total} chunks, "
+            f"{job.images_total} images, done {train_result['rescore_s']:.1f}s after the request"
+        )
     checks.append(("mid-soak retrain and rescore succeeded", ok, figures))
 
     open_jobs = RescoreJob.objects.filter(project=project).exclude(status=JobStatus.SUCCEEDED).count()
     all_jobs = RescoreJob.objects.filter(project=project).count()
-    checks.append(("every rescore job (incl. new-image scoring) finished", open_jobs == 0,
-                   f"{all_jobs} jobs, {open_jobs} not succeeded"))
+    checks.append(
+        (
+            "every rescore job (incl. new-image scoring) finished",
+            open_jobs == 0,
+            f"{all_jobs} jobs, {open_jobs} not succeeded",
+        )
+    )
 
     bad_lines = []
     for name, text in logs.items():
         for line in text.splitlines():
             if "Traceback" in line or " ERROR" in line or "CRITICAL" in line or "[ERROR]" in line:
                 bad_lines.append(f"{name}: {line[:200]}")
-    checks.append(("no error in the worker and web logs", not bad_lines,
-                   f"{len(bad_lines)} lines" + "".join(f"\n      {line}" for line in bad_lines[:10])))
+    checks.append(
+        (
+            "no error in the worker and web logs",
+            not bad_lines,
+            f"{len(bad_lines)} lines" + "".join(f"\n      {line}" for line in bad_lines[:10]),
+        )
+    )
     return checks
 
 
@@ -512,8 +623,9 @@ def warm_up(base: str, project_id: int, token: str, web_workers: int) -> None:
     data = _scene_jpeg("warm-up")
 
     def one(_):
-        response = _session(token).post(f"{base}/api/projects/{project_id}/predict", timeout=120,
-                                        files={"file": ("warm.jpg", data, "image/jpeg")})
+        response = _session(token).post(
+            f"{base}/api/projects/{project_id}/predict", timeout=120, files={"file": ("warm.jpg", data, "image/jpeg")}
+        )
         if response.status_code != 200 or response.json()["collection"]["kept"]:
             raise RuntimeError(f"warm-up predict: HTTP {response.status_code} {response.text[:300]}")
 
@@ -538,14 +650,19 @@ def run_soak(args) -> bool:
         from labelapp.accounts.models import User
         from labelapp.core.jobs import JobStatus
 
-        log(f"soak: {args.seconds:.0f} s, {args.annotators} annotators + 1 uploader + 1 streamer, database {database}, "
+        log(
+            f"soak: {args.seconds:.0f} s, {args.annotators} annotators + 1 uploader + 1 streamer, database {database}, "
             f"broker {broker}, gunicorn {args.web_workers} workers, celery worker concurrency {args.worker_concurrency}, "
-            f"{os.cpu_count()} CPUs, temp {root}")
+            f"{os.cpu_count()} CPUs, temp {root}"
+        )
         started = time.monotonic()
         project, tokens, truths, class_ids = build_project(
-            images=args.images, free=args.free, credits=args.credits, epochs=args.epochs, annotators=args.annotators)
-        log(f"  project {project.pk}: {args.images} porch images ({args.free} free labels), {args.credits} credits, "
-            f"max_epochs {args.epochs}, auto-retrain off ({time.monotonic() - started:.1f}s)")
+            images=args.images, free=args.free, credits=args.credits, epochs=args.epochs, annotators=args.annotators
+        )
+        log(
+            f"  project {project.pk}: {args.images} porch images ({args.free} free labels), {args.credits} credits, "
+            f"max_epochs {args.epochs}, auto-retrain off ({time.monotonic() - started:.1f}s)"
+        )
 
         worker = start_worker(root, env, args.worker_concurrency)
         processes.append(worker)
@@ -554,8 +671,10 @@ def run_soak(args) -> bool:
         run, job = train_and_rescore(project, admin, timeout=args.timeout, processes=[worker])
         if run.status != JobStatus.SUCCEEDED or job is None or job.status != JobStatus.SUCCEEDED:
             raise RuntimeError(f"the first training failed: {run.status} {run.error}\n{worker.output()[-3000:]}")
-        log(f"  model v1 trained and the pool rescored on the worker in {time.monotonic() - started:.1f}s "
-            f"({job.images_total} images)")
+        log(
+            f"  model v1 trained and the pool rescored on the worker in {time.monotonic() - started:.1f}s "
+            f"({job.images_total} images)"
+        )
 
         web, base = start_web(root, env, args.web_workers)
         processes.append(web)
@@ -566,12 +685,36 @@ def run_soak(args) -> bool:
         start_at = time.time() + 3.0  # every client starts its clock at the same instant
         run_id = hashlib.sha256(str(root).encode()).hexdigest()[:8]
         for i, token in enumerate(tokens["annotators"]):
-            clients.append(ctx.Process(target=annotator_loop, args=(
-                base, project.pk, token, truths, class_ids[0], start_at, args.seconds, args.skip_rate, args.rate, i, out)))
-        clients.append(ctx.Process(target=uploader_loop, args=(
-            base, project.pk, tokens["uploader"], start_at, args.seconds, args.upload_interval, run_id, out)))
-        clients.append(ctx.Process(target=streamer_loop, args=(
-            base, project.pk, tokens["streamer"], start_at, args.seconds, args.stream_interval, run_id, out)))
+            clients.append(
+                ctx.Process(
+                    target=annotator_loop,
+                    args=(
+                        base,
+                        project.pk,
+                        token,
+                        truths,
+                        class_ids[0],
+                        start_at,
+                        args.seconds,
+                        args.skip_rate,
+                        args.rate,
+                        i,
+                        out,
+                    ),
+                )
+            )
+        clients.append(
+            ctx.Process(
+                target=uploader_loop,
+                args=(base, project.pk, tokens["uploader"], start_at, args.seconds, args.upload_interval, run_id, out),
+            )
+        )
+        clients.append(
+            ctx.Process(
+                target=streamer_loop,
+                args=(base, project.pk, tokens["streamer"], start_at, args.seconds, args.stream_interval, run_id, out),
+            )
+        )
         for client in clients:
             client.start()
 
@@ -579,10 +722,11 @@ def run_soak(args) -> bool:
         train_result: dict = {"errors": []}
         time.sleep(max(0.0, start_at + args.seconds / 2 - time.time()))
         rec = Recorder()
-        requested = time.monotonic()
         response = rec.call("train", _session(tokens["admin"]).post, f"{base}/api/projects/{project.pk}/train")
         train_result["errors"] = rec.errors
-        log(f"  t={time.time() - start_at:.0f}s: POST /train → {response.status_code if response is not None else 'error'}")
+        log(
+            f"  t={time.time() - start_at:.0f}s: POST /train → {response.status_code if response is not None else 'error'}"
+        )
 
         results = [out.get(timeout=args.seconds + 300) for _ in clients]
         for client in clients:
@@ -597,12 +741,17 @@ def run_soak(args) -> bool:
             run_pk = response.json()["id"]
             run, job = wait_training(run_pk, timeout=args.timeout, processes=[worker])
             train_result.update(run=run, job=job)
-            train_result["train_s"] = ((run.finished_at - run.created_at).total_seconds() if run.finished_at else 0)
-            train_result["rescore_s"] = ((job.finished_at - run.created_at).total_seconds()
-                                         if job is not None and job.finished_at else 0)
+            train_result["train_s"] = (run.finished_at - run.created_at).total_seconds() if run.finished_at else 0
+            train_result["rescore_s"] = (
+                (job.finished_at - run.created_at).total_seconds() if job is not None and job.finished_at else 0
+            )
             # New images keep being scored by the worker after the load stops: let it drain.
-            wait_until(lambda: not RescoreJob.objects.filter(project=project).exclude(status=JobStatus.SUCCEEDED).exists(),
-                       timeout=args.timeout, what="the worker to finish scoring new images", processes=[worker])
+            wait_until(
+                lambda: not RescoreJob.objects.filter(project=project).exclude(status=JobStatus.SUCCEEDED).exists(),
+                timeout=args.timeout,
+                what="the worker to finish scoring new images",
+                processes=[worker],
+            )
         log(f"  settled {time.monotonic() - soak_end:.1f}s after the load\n")
 
         # Figures.
@@ -618,11 +767,15 @@ def run_soak(args) -> bool:
         for kind in ("next", "submit", "skip", "upload", "stream", "train"):
             values = latency.get(kind, [])
             codes = ", ".join(f"{code}: {n}" for code, n in sorted(statuses[kind].items()))
-            log(f"  {kind:<7} {len(values):>6}  ({len(values) / args.seconds:6.1f}/s)  {percentiles(values)}  [{codes}]")
+            log(
+                f"  {kind:<7} {len(values):>6}  ({len(values) / args.seconds:6.1f}/s)  {percentiles(values)}  [{codes}]"
+            )
         annotators = [r for r in results if r["role"] == "annotator"]
         cycles = sum(r["submitted"] + r["skipped"] for r in annotators)
-        log(f"  labels: {sum(r['submitted'] for r in annotators)} submitted, {sum(r['skipped'] for r in annotators)} "
-            f"skipped ({cycles / args.seconds:.1f} cycles/s)")
+        log(
+            f"  labels: {sum(r['submitted'] for r in annotators)} submitted, {sum(r['skipped'] for r in annotators)} "
+            f"skipped ({cycles / args.seconds:.1f} cycles/s)"
+        )
         stream = next(r for r in results if r["role"] == "streamer")
         log(f"  stream decisions: {stream['decisions']}")
         log("")
@@ -651,18 +804,29 @@ def run_soak(args) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--annotators", type=int, default=16)
-    parser.add_argument("--images", type=int, default=None,
-                        help="porch demo images (default: free + annotators × seconds × rate + 60, so the "
-                             "annotators can never empty the pool)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        help="porch demo images (default: free + annotators × seconds × rate + 60, so the "
+        "annotators can never empty the pool)",
+    )
     parser.add_argument("--free", type=int, default=60, help="of which imported with free labels")
     parser.add_argument("--credits", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=3, help="max_epochs of every training")
-    parser.add_argument("--rate", type=float, default=0.75, help="at most this many next → submit cycles a second "
-                        "per annotator (default 0.75)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.75,
+        help="at most this many next → submit cycles a second per annotator (default 0.75)",
+    )
     parser.add_argument("--skip-rate", type=float, default=0.08)
     parser.add_argument("--upload-interval", type=float, default=0.5, help="mean pause between uploads (s)")
     parser.add_argument("--stream-interval", type=float, default=0.25, help="mean pause between streamed images (s)")

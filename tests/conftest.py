@@ -38,7 +38,9 @@ def make_user(db):
 
 @pytest.fixture
 def users(make_user):
-    return {name: make_user(name) for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")}
+    return {
+        name: make_user(name) for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")
+    }
 
 
 # Queue-order tests need every hand-out to be the top of the queue: the random evaluation
@@ -48,8 +50,13 @@ NO_EVALUATION_PICKS = {"evaluation_share": 0}
 
 @pytest.fixture
 def detection_project(users):
-    project = project_create(name="Porch", task_type="detection", created_by=users["admin"],
-                             class_names=["brown_box", "white_envelope", "yellow_box"], settings=NO_EVALUATION_PICKS)
+    project = project_create(
+        name="Porch",
+        task_type="detection",
+        created_by=users["admin"],
+        class_names=["brown_box", "white_envelope", "yellow_box"],
+        settings=NO_EVALUATION_PICKS,
+    )
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     Membership.objects.create(project=project, user=users["verifier"], role=Role.VERIFIER)
     project_create(name="Elsewhere", task_type="detection", created_by=users["outsider_admin"], class_names=["x"])
@@ -58,8 +65,13 @@ def detection_project(users):
 
 @pytest.fixture
 def classification_project(users):
-    project = project_create(name="Cats", task_type="classification", created_by=users["admin"], class_names=["cat", "dog"],
-                             settings=NO_EVALUATION_PICKS)
+    project = project_create(
+        name="Cats",
+        task_type="classification",
+        created_by=users["admin"],
+        class_names=["cat", "dog"],
+        settings=NO_EVALUATION_PICKS,
+    )
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     return project
 
@@ -67,7 +79,9 @@ def classification_project(users):
 @pytest.fixture
 def pool(detection_project):
     """Five unlabeled images with priorities 0.5, 0.4, ... and 10 credits."""
-    result = images_ingest(project=detection_project, files=[(f"img{i}.jpg", jpeg_bytes(i), "image/jpeg") for i in range(5)])
+    result = images_ingest(
+        project=detection_project, files=[(f"img{i}.jpg", jpeg_bytes(i), "image/jpeg") for i in range(5)]
+    )
     for index, image in enumerate(result.created):
         image.priority = 0.5 - index * 0.1
         image.save(update_fields=["priority"])
@@ -95,12 +109,28 @@ class WorkerProcess:
         import sys
 
         self.log_path = log_path
-        self.log = open(log_path, "ab")
+        self.log = open(log_path, "ab")  # noqa: SIM115 - the worker writes to it until stop() closes it
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "labelapp.celery", "worker", "--loglevel", "INFO",
-             "--concurrency", env.pop("WORKER_CONCURRENCY", "2"), "--without-gossip", "--without-mingle",
-             "--hostname", f"test-{id(self)}@%h"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "labelapp.celery",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                env.pop("WORKER_CONCURRENCY", "2"),
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                f"test-{id(self)}@%h",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def kill(self) -> None:
@@ -194,6 +224,10 @@ def assert_priorities_are_scores(project, version) -> None:
     planned = list(pool.filter(priority__gte=PLANNED_PRIORITY))
     assert len(planned) <= batch_size(project)
     assert all(image.score_reason.startswith("plan:") and image.pick_reason for image in planned)
-    priorities = Counter(round(p, 9) for p in pool.filter(priority__lt=PLANNED_PRIORITY).values_list("priority", flat=True))
-    scores = Counter(round(s, 9) for s in Prediction.objects.filter(model_version=version).values_list("score", flat=True))
+    priorities = Counter(
+        round(p, 9) for p in pool.filter(priority__lt=PLANNED_PRIORITY).values_list("priority", flat=True)
+    )
+    scores = Counter(
+        round(s, 9) for s in Prediction.objects.filter(model_version=version).values_list("score", flat=True)
+    )
     assert priorities - scores == Counter()

@@ -23,8 +23,9 @@ def anonymous() -> APIClient:
 def login(client: APIClient, username: str, password: str, **extra):
     """As the browser app does: fetch the CSRF cookie, then send it back as X-CSRFToken."""
     token = client.get("/api/auth/csrf").json()["csrf_token"]
-    return client.post("/api/auth/login", {"username": username, "password": password}, format="json",
-                       HTTP_X_CSRFTOKEN=token, **extra)
+    return client.post(
+        "/api/auth/login", {"username": username, "password": password}, format="json", HTTP_X_CSRFTOKEN=token, **extra
+    )
 
 
 def create_token(users, username: str = "annotator", name: str = "cli") -> str:
@@ -127,8 +128,9 @@ def test_session_write_with_the_csrf_token_succeeds(users, detection_project):
     assert "csrftoken" in csrf.cookies
 
     created = client.post("/api/auth/tokens", {"name": "cli"}, format="json", HTTP_X_CSRFTOKEN=token)
-    granted = client.post(f"/api/projects/{detection_project.pk}/credits/grant", {"amount": 3}, format="json",
-                          HTTP_X_CSRFTOKEN=token)
+    granted = client.post(
+        f"/api/projects/{detection_project.pk}/credits/grant", {"amount": 3}, format="json", HTTP_X_CSRFTOKEN=token
+    )
     without = client.post(f"/api/projects/{detection_project.pk}/credits/grant", {"amount": 3}, format="json")
 
     assert created.status_code == 201
@@ -205,7 +207,10 @@ def test_token_reaches_project_endpoints_with_the_users_role(users, detection_pr
     client = anonymous()
 
     assert client.get(f"/api/projects/{detection_project.pk}", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
-    assert client.post(f"/api/projects/{detection_project.pk}/queue/next", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
+    assert (
+        client.post(f"/api/projects/{detection_project.pk}/queue/next", HTTP_AUTHORIZATION=f"Token {key}").status_code
+        == 403
+    )
 
 
 @pytest.mark.parametrize("param", ["token", "auth_token", "key", "api_key", "access_token"])

@@ -63,14 +63,22 @@ def test_auto_labels_never_enter_val_or_test(detection_project, users):
 
 @pytest.mark.slow
 def test_the_next_version_trains_on_auto_labels_only_when_the_project_says_so(users):
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.training.models import ModelVersion
 
     demo = demo_users()
     project = demo_project(
-        name="Porch packages", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=24, free_labels=24,
-        credits=10, seed=3, users=demo, settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
+        name="Porch packages",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=24,
+        free_labels=24,
+        credits=10,
+        seed=3,
+        users=demo,
+        settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
     )
     humans = Image.objects.filter(project=project, status=Status.LABELED, split=Split.TRAIN).count()
 
@@ -83,7 +91,9 @@ def test_the_next_version_trains_on_auto_labels_only_when_the_project_says_so(us
     v1 = train()
     assert (v1.labels_seen, v1.auto_labels_seen) == (humans, 0)
     set_settings(project, stream_mode="threshold", stream_threshold=0.0)
-    results = [services.stream_image_ingest(project=project, user=demo["admin"], upload=upload(700 + i)) for i in range(5)]
+    results = [
+        services.stream_image_ingest(project=project, user=demo["admin"], upload=upload(700 + i)) for i in range(5)
+    ]
     assert [r.decision for r in results] == ["accept"] * 5
     assert train().auto_labels_seen == 0, "off by default"
     set_settings(project, train_on_auto_labels=True)

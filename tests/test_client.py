@@ -27,7 +27,7 @@ from labelapp.client import (
 from labelapp.client.cli import main
 from labelapp.client.http import normalize_url
 from labelapp.images.models import Image
-from tests.conftest import jpeg_bytes, wait_for
+from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -165,7 +165,9 @@ def stored(project) -> tuple[int, int]:
 # --- upload ---------------------------------------------------------------------------------
 
 
-def test_folder_upload_shows_progress_and_a_rerun_sends_nothing(server, token, detection_project, cache_dir, tmp_path, capsys):
+def test_folder_upload_shows_progress_and_a_rerun_sends_nothing(
+    server, token, detection_project, cache_dir, tmp_path, capsys
+):
     folder = tmp_path / "photos"
     paths = write_images(folder, range(12))
     (folder / "notes.txt").write_text("not an image, and not named like one: skipped by the walk")
@@ -187,13 +189,27 @@ def test_folder_upload_shows_progress_and_a_rerun_sends_nothing(server, token, d
     assert stored(detection_project) == (12, 12)
 
     # --force sends everything again; the server answers "duplicate" for each.
-    assert cli("upload", "--project", detection_project.pk, "--force", "-q", folder, url=server, token=token, cache_dir=cache_dir) == 0
+    assert (
+        cli(
+            "upload",
+            "--project",
+            detection_project.pk,
+            "--force",
+            "-q",
+            folder,
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 0
+    )
     assert "0 new, 12 already on the server" in capsys.readouterr().err
     assert stored(detection_project) == (12, 12)
 
 
 def test_a_bad_file_in_a_batch_is_rejected_with_the_servers_reason_and_the_rest_is_stored(
-        server, token, detection_project, cache_dir, tmp_path, capsys):
+    server, token, detection_project, cache_dir, tmp_path, capsys
+):
     folder = tmp_path / "mixed"
     write_images(folder, range(5), nested=False)
     (folder / "broken.jpg").write_bytes(b"this is not a JPEG")
@@ -216,7 +232,9 @@ def test_a_bad_file_in_a_batch_is_rejected_with_the_servers_reason_and_the_rest_
 # --- offline cache --------------------------------------------------------------------------
 
 
-def test_offline_uploads_are_queued_then_synced_once(server, token, detection_project, cache_dir, tmp_path, flaky, capsys):
+def test_offline_uploads_are_queued_then_synced_once(
+    server, token, detection_project, cache_dir, tmp_path, flaky, capsys
+):
     folder = tmp_path / "field"
     write_images(folder, range(10))
     (folder / "bad.png").write_bytes(b"\x89PNG but truncated")
@@ -253,11 +271,26 @@ def test_offline_uploads_are_queued_then_synced_once(server, token, detection_pr
     assert "queued: 0 items, 0 bytes" in out and "bad.png" in out and rejected.detail in out
 
     # Back online, the upload finds everything confirmed.
-    assert cli("upload", "-p", detection_project.pk, "-q", tmp_path / "moved", folder, url=flaky.url, token=token, cache_dir=cache_dir) == 0
+    assert (
+        cli(
+            "upload",
+            "-p",
+            detection_project.pk,
+            "-q",
+            tmp_path / "moved",
+            folder,
+            url=flaky.url,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 0
+    )
     assert "0 new, 0 already on the server, 11 skipped" in capsys.readouterr().err
 
 
-def test_the_queue_syncs_automatically_at_the_start_of_the_next_call(server, token, detection_project, cache_dir, tmp_path, flaky):
+def test_the_queue_syncs_automatically_at_the_start_of_the_next_call(
+    server, token, detection_project, cache_dir, tmp_path, flaky
+):
     paths = write_images(tmp_path / "a", range(3), nested=False)
     offline = make_client(flaky.url, token, cache_dir)
     assert offline.upload(detection_project.pk, paths).offline
@@ -271,7 +304,8 @@ def test_the_queue_syncs_automatically_at_the_start_of_the_next_call(server, tok
 
 
 def test_item11_queued_items_are_sent_only_to_the_server_they_were_queued_for(
-        server, token, detection_project, cache_dir, tmp_path, closed_port, capsys):
+    server, token, detection_project, cache_dir, tmp_path, closed_port, capsys
+):
     """Items queued while pointed at one server were sent by a later `labelapp sync` to
     another (issue 14 item 11): they remember their server and wait for it."""
     paths = write_images(tmp_path / "a", range(3), nested=False)
@@ -317,17 +351,35 @@ def test_the_cache_is_bounded(server, token, detection_project, cache_dir, tmp_p
     limit = sizes[0] + sizes[1] + sizes[2] // 2  # room for two images, not three
 
     cache = OfflineCache(cache_dir, max_bytes=limit)
-    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[0], name=paths[0].name)
-    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[1], name=paths[1].name)
+    cache.enqueue(
+        server="http://testserver", project=detection_project.pk, kind="upload", path=paths[0], name=paths[0].name
+    )
+    cache.enqueue(
+        server="http://testserver", project=detection_project.pk, kind="upload", path=paths[1], name=paths[1].name
+    )
     with pytest.raises(CacheFullError, match="offline cache is full"):
-        cache.enqueue(server="http://testserver", project=detection_project.pk, kind="upload", path=paths[2], name=paths[2].name)
+        cache.enqueue(
+            server="http://testserver", project=detection_project.pk, kind="upload", path=paths[2], name=paths[2].name
+        )
     # The same content for the stream shares the blob: no new bytes, so it fits.
-    cache.enqueue(server="http://testserver", project=detection_project.pk, kind="stream", path=paths[0], name=paths[0].name)
+    cache.enqueue(
+        server="http://testserver", project=detection_project.pk, kind="stream", path=paths[0], name=paths[0].name
+    )
     assert cache.status().bytes == sizes[0] + sizes[1]
     assert not list((cache_dir / "blobs" / "tmp").iterdir()), "a refused copy leaves nothing behind"
 
-    code = cli("--cache-max-bytes", limit, "upload", "-p", detection_project.pk, "-q", *paths,
-               url=flaky.url, token=token, cache_dir=cache_dir)
+    code = cli(
+        "--cache-max-bytes",
+        limit,
+        "upload",
+        "-p",
+        detection_project.pk,
+        "-q",
+        *paths,
+        url=flaky.url,
+        token=token,
+        cache_dir=cache_dir,
+    )
     assert code == 4
     err = capsys.readouterr().err
     assert "offline cache is full" in err and "4 files were neither sent nor queued" in err
@@ -335,15 +387,29 @@ def test_the_cache_is_bounded(server, token, detection_project, cache_dir, tmp_p
 
     # Once synced, the cache has room again.
     cache.drop(project=None)
-    assert cli("--cache-max-bytes", limit, "upload", "-p", detection_project.pk, "-q", *paths[:2],
-               url=flaky.url, token=token, cache_dir=cache_dir) == 3
+    assert (
+        cli(
+            "--cache-max-bytes",
+            limit,
+            "upload",
+            "-p",
+            detection_project.pk,
+            "-q",
+            *paths[:2],
+            url=flaky.url,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 3
+    )
     flaky.up()
     assert cli("sync", "-q", url=flaky.url, token=token, cache_dir=cache_dir) == 0
     assert cache.status().bytes == 0
 
 
 def test_stream_items_queue_offline_and_a_fixable_refusal_keeps_them_queued(
-        server, token, detection_project, cache_dir, tmp_path, flaky, capsys):
+    server, token, detection_project, cache_dir, tmp_path, flaky, capsys
+):
     paths = write_images(tmp_path / "cam", range(2), nested=False)
     assert cli("stream", "-p", detection_project.pk, *paths, url=flaky.url, token=token, cache_dir=cache_dir) == 3
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -362,7 +428,9 @@ def test_stream_items_queue_offline_and_a_fixable_refusal_keeps_them_queued(
 # --- the key test: a sync killed with SIGKILL -------------------------------------------------
 
 
-def test_a_sync_killed_mid_way_loses_nothing_and_stores_nothing_twice(server, token, detection_project, cache_dir, monkeypatch):
+def test_a_sync_killed_mid_way_loses_nothing_and_stores_nothing_twice(
+    server, token, detection_project, cache_dir, monkeypatch
+):
     """40 queued images; `labelapp sync` (a real process, one image per request) is killed with
     SIGKILL right after the server committed the 10th image and before the client heard back:
     the worst moment, where the server has the image and the queue still holds it. The
@@ -370,8 +438,16 @@ def test_a_sync_killed_mid_way_loses_nothing_and_stores_nothing_twice(server, to
     stored exactly once."""
     total = 40
     cache = OfflineCache(cache_dir)
-    expected = {cache.enqueue(server=normalize_url(server), project=detection_project.pk, kind="upload", data=jpeg_bytes(1000 + i),
-                              name=f"frame{i:02}.jpg")[0] for i in range(total)}
+    expected = {
+        cache.enqueue(
+            server=normalize_url(server),
+            project=detection_project.pk,
+            kind="upload",
+            data=jpeg_bytes(1000 + i),
+            name=f"frame{i:02}.jpg",
+        )[0]
+        for i in range(total)
+    }
     assert cache.count() == total and len(expected) == total
 
     # Hold the 10th answer back after its commit (a slow network), so the kill lands there.
@@ -391,8 +467,21 @@ def test_a_sync_killed_mid_way_loses_nothing_and_stores_nothing_twice(server, to
 
     monkeypatch.setattr(services, "images_ingest", slow_tenth)
     env = {**os.environ, "LABELAPP_CONFIG": str(cache_dir.parent / "no-config.json"), "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "labelapp.client.cli", "--url", server, "--token", token,
-               "--cache-dir", str(cache_dir), "-q", "sync", "--batch-size", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "labelapp.client.cli",
+        "--url",
+        server,
+        "--token",
+        token,
+        "--cache-dir",
+        str(cache_dir),
+        "-q",
+        "sync",
+        "--batch-size",
+        "1",
+    ]
 
     first = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -434,7 +523,12 @@ def test_login_stores_a_private_config_and_the_token_works(server, users, detect
     assert "Wrong username or password. (bad_credentials, HTTP 400)" in capsys.readouterr().err
     assert not config.exists()
 
-    assert main(["login", "--url", server + "/", "--username", "admin", "--password", "pw-admin", "--token-name", "laptop"]) == 0
+    assert (
+        main(
+            ["login", "--url", server + "/", "--username", "admin", "--password", "pw-admin", "--token-name", "laptop"]
+        )
+        == 0
+    )
     saved = json.loads(config.read_text())
     assert saved["url"] == server and saved["token_name"] == "laptop"
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
@@ -464,29 +558,72 @@ def test_login_stores_a_private_config_and_the_token_works(server, users, detect
     assert "Not logged in" in capsys.readouterr().err
 
 
-def test_export_writes_the_file_and_predict_reports_the_servers_reason(server, token, detection_project, cache_dir, tmp_path, capsys):
+def test_export_writes_the_file_and_predict_reports_the_servers_reason(
+    server, token, detection_project, cache_dir, tmp_path, capsys
+):
     paths = write_images(tmp_path / "e", range(2), nested=False)
     client = make_client(server, token, cache_dir)
     client.upload(detection_project.pk, paths)
 
     out = tmp_path / "out" / "coco.json"
-    assert cli("export", "--project", detection_project.pk, "--format", "coco", "-o", out, url=server, token=token, cache_dir=cache_dir) == 0
+    assert (
+        cli(
+            "export",
+            "--project",
+            detection_project.pk,
+            "--format",
+            "coco",
+            "-o",
+            out,
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 0
+    )
     coco = json.loads(out.read_text())
     assert {"images", "annotations", "categories"} <= set(coco)
-    assert client.export(detection_project.pk, "csv", tmp_path / "labels.csv").read_text().startswith("image_id,file_name")
+    assert (
+        client.export(detection_project.pk, "csv", tmp_path / "labels.csv").read_text().startswith("image_id,file_name")
+    )
 
     with pytest.raises(ConflictError) as no_model:
         client.predict(detection_project.pk, paths[0])
     assert no_model.value.code == "no_active_model" and no_model.value.detail
-    assert cli("predict", "--project", detection_project.pk, paths[0], url=server, token=token, cache_dir=cache_dir) == 1
+    assert (
+        cli("predict", "--project", detection_project.pk, paths[0], url=server, token=token, cache_dir=cache_dir) == 1
+    )
     assert "(no_active_model, HTTP 409)" in capsys.readouterr().err
 
-    assert cli("predict", "--project", detection_project.pk, paths[0], url=server.rsplit(":", 1)[0] + ":9",
-               token=token, cache_dir=cache_dir) == 3
-    assert cli("predict", "--project", detection_project.pk, tmp_path / "missing.jpg", url=server, token=token, cache_dir=cache_dir) == 2
+    assert (
+        cli(
+            "predict",
+            "--project",
+            detection_project.pk,
+            paths[0],
+            url=server.rsplit(":", 1)[0] + ":9",
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 3
+    )
+    assert (
+        cli(
+            "predict",
+            "--project",
+            detection_project.pk,
+            tmp_path / "missing.jpg",
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 2
+    )
 
 
-def test_a_project_the_user_cannot_write_to_keeps_queued_items(server, users, detection_project, cache_dir, tmp_path, flaky):
+def test_a_project_the_user_cannot_write_to_keeps_queued_items(
+    server, users, detection_project, cache_dir, tmp_path, flaky
+):
     verifier_token = ApiToken.issue(user=users["verifier"], name="v")[1]
     paths = write_images(tmp_path / "v", range(2), nested=False)
     assert make_client(flaky.url, verifier_token, cache_dir).upload(detection_project.pk, paths).offline
@@ -527,32 +664,56 @@ class _FlakySession:
 def test_retries_back_off_exponentially_with_jitter(tmp_path):
     sleeps = []
     session = _FlakySession(["refused", 503, 500, 429])
-    client = LabelappClient("http://example.invalid", "t", cache_dir=tmp_path, retries=5, backoff=1.0,
-                            session=session, sleep=sleeps.append)
+    client = LabelappClient(
+        "http://example.invalid", "t", cache_dir=tmp_path, retries=5, backoff=1.0, session=session, sleep=sleeps.append
+    )
     assert client.me() == {"ok": True}
     assert session.calls == 5
     for attempt, delay in enumerate(sleeps):
         assert 2**attempt / 2 <= delay <= 2**attempt
 
-    gone = LabelappClient("http://example.invalid", "t", cache_dir=tmp_path, retries=2, backoff=0.1,
-                          session=_FlakySession(["refused"] * 5), sleep=lambda s: None)
+    gone = LabelappClient(
+        "http://example.invalid",
+        "t",
+        cache_dir=tmp_path,
+        retries=2,
+        backoff=0.1,
+        session=_FlakySession(["refused"] * 5),
+        sleep=lambda s: None,
+    )
     with pytest.raises(OfflineError):
         gone.me()
-    broken = LabelappClient("http://example.invalid", "t", cache_dir=tmp_path, retries=1, backoff=0.1,
-                            session=_FlakySession([500, 500]), sleep=lambda s: None)
+    broken = LabelappClient(
+        "http://example.invalid",
+        "t",
+        cache_dir=tmp_path,
+        retries=1,
+        backoff=0.1,
+        session=_FlakySession([500, 500]),
+        sleep=lambda s: None,
+    )
     with pytest.raises(ApiError) as error:
         broken.me()
     assert (error.value.status, error.value.detail) == (500, "busy")
     waited = []
-    LabelappClient("http://example.invalid", "t", cache_dir=tmp_path, retries=1, backoff=0.1,
-                   session=_FlakySession([429], retry_after="7"), sleep=waited.append).me()
+    LabelappClient(
+        "http://example.invalid",
+        "t",
+        cache_dir=tmp_path,
+        retries=1,
+        backoff=0.1,
+        session=_FlakySession([429], retry_after="7"),
+        sleep=waited.append,
+    ).me()
     assert waited == [7.0]
 
 
 def test_the_client_imports_without_django():
     """It runs on users' machines with only requests and tqdm."""
-    code = ("import sys, labelapp.client, labelapp.client.cli; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'rest_framework', 'celery', 'torch', 'numpy', 'PIL'}))")
+    code = (
+        "import sys, labelapp.client, labelapp.client.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'django', 'rest_framework', 'celery', 'torch', 'numpy', 'PIL'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -560,13 +721,36 @@ def test_the_client_imports_without_django():
 def test_project_create_archive_and_restore_from_the_cli(server, token, cache_dir, users, capsys):
     from labelapp.projects.models import Project
 
-    assert cli("project", "create", "Shelf", "--type", "detection", "--class", "can", "--class", "yellow_lid::7",
-               "--class", "jar:#123456", "--budget", "40", "--json", url=server, token=token, cache_dir=cache_dir) == 0
+    assert (
+        cli(
+            "project",
+            "create",
+            "Shelf",
+            "--type",
+            "detection",
+            "--class",
+            "can",
+            "--class",
+            "yellow_lid::7",
+            "--class",
+            "jar:#123456",
+            "--budget",
+            "40",
+            "--json",
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 0
+    )
     created = json.loads(capsys.readouterr().out)
     project = Project.objects.get(pk=created["id"])
     assert project.memberships.get().user == users["admin"]
     assert [(c.name, c.color, c.hotkey) for c in project.label_classes.all()] == [
-        ("can", "#e6194b", "1"), ("yellow_lid", "#ffe119", "7"), ("jar", "#123456", "2")]
+        ("can", "#e6194b", "1"),
+        ("yellow_lid", "#ffe119", "7"),
+        ("jar", "#123456", "2"),
+    ]
     assert created["balance"]["available"] == 40
 
     assert cli("project", "archive", project.pk, url=server, token=token, cache_dir=cache_dir) == 0
@@ -576,7 +760,22 @@ def test_project_create_archive_and_restore_from_the_cli(server, token, cache_di
     assert Project.objects.get(pk=project.pk).archived_at is None
 
     # A bad request names the field; nothing is created.
-    assert cli("project", "create", "Bad", "--type", "detection", "--class", "a", "--class", "a",
-               url=server, token=token, cache_dir=cache_dir) == 1
+    assert (
+        cli(
+            "project",
+            "create",
+            "Bad",
+            "--type",
+            "detection",
+            "--class",
+            "a",
+            "--class",
+            "a",
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 1
+    )
     assert "classes" in capsys.readouterr().err
     assert not Project.objects.filter(name="Bad").exists()

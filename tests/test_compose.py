@@ -35,8 +35,12 @@ def _settings_source() -> str:
 
 def test_the_compose_file_validates_against_the_compose_spec():
     checker = Path(sys.executable).with_name("check-jsonschema")
-    result = subprocess.run([str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(checker), "--builtin-schema", "vendor.compose-spec", str(COMPOSE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -69,8 +73,14 @@ def test_the_app_runs_the_production_settings_against_the_compose_services(compo
     assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
     assert env["LABELAPP_S3_ENDPOINT_URL"] == "http://minio:9000"
     assert "SECRET_KEY" in env and "LABELAPP_SSL_REDIRECT" in env
-    for required in ("SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "LABELAPP_S3_BUCKET", "LABELAPP_S3_ACCESS_KEY",
-                     "LABELAPP_S3_SECRET_KEY", "CELERY_RESULT_BACKEND"):
+    for required in (
+        "SECRET_KEY",
+        "DJANGO_ALLOWED_HOSTS",
+        "LABELAPP_S3_BUCKET",
+        "LABELAPP_S3_ACCESS_KEY",
+        "LABELAPP_S3_SECRET_KEY",
+        "CELERY_RESULT_BACKEND",
+    ):
         assert env.get(required), f"{name}: {required} is empty"
 
 
@@ -101,7 +111,11 @@ def test_the_dockerfile_builds_the_frontend_with_node_and_pins_cpu_torch():
     assert "torch==2.13.0" in (ROOT / "requirements.lock").read_text()
     assert "collectstatic" in dockerfile
     # Everything the image copies exists, and .dockerignore does not exclude it.
-    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     for source in re.findall(r"^COPY\s+(?!--from)(.+?)\s+\S+$", dockerfile, flags=re.M):
         for path in source.split():
             assert (ROOT / path).exists(), path

@@ -36,7 +36,7 @@ def _race(workers: int, target) -> list:
         try:
             barrier.wait()
             results[i] = target(i)
-        except Exception as exc:  # recorded and asserted by the caller
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
             results[i] = exc
         finally:
             connections.close_all()
@@ -54,7 +54,10 @@ def _project_with_annotators(count: int, images: int, credits: int):
     project = project_create(name="Race", task_type="detection", created_by=owner, class_names=["box"])
     annotators = [User.objects.create_user(f"annotator{i}") for i in range(count)]
     Membership.objects.bulk_create([Membership(project=project, user=u, role=Role.ANNOTATOR) for u in annotators])
-    images_ingest(project=project, files=[(f"{i}.png", jpeg_bytes(i, size=(16, 16), fmt="PNG"), "image/png") for i in range(images)])
+    images_ingest(
+        project=project,
+        files=[(f"{i}.png", jpeg_bytes(i, size=(16, 16), fmt="PNG"), "image/png") for i in range(images)],
+    )
     credit_grant(project=project, amount=credits)
     return project, annotators
 
@@ -88,8 +91,12 @@ def test_racing_reserve_submit_and_skip_keep_the_ledger_equal_to_the_balance():
             if (i + round_) % 3 == 0:
                 image_skip(project=project, user=user, image_id=item.image.pk)
             else:
-                annotation_submit(project=project, user=user, image_id=item.image.pk,
-                                  boxes=[{"x": 1, "y": 1, "w": 4, "h": 4, "label_class": class_id}])
+                annotation_submit(
+                    project=project,
+                    user=user,
+                    image_id=item.image.pk,
+                    boxes=[{"x": 1, "y": 1, "w": 4, "h": 4, "label_class": class_id}],
+                )
                 done += 1
         return done
 
@@ -143,5 +150,10 @@ def test_item6_the_database_refuses_a_second_active_reservation_for_one_annotato
     held = image_reserve_next(project=project, user=annotator)
     second = Image.objects.filter(project=project, status=Status.UNLABELED).first()
     with pytest.raises(IntegrityError), transaction.atomic():
-        Reservation.objects.create(project=project, image=second, user=annotator, credit_entry=held.reservation.credit_entry,
-                                   expires_at=held.reservation.expires_at)
+        Reservation.objects.create(
+            project=project,
+            image=second,
+            user=annotator,
+            credit_entry=held.reservation.credit_entry,
+            expires_at=held.reservation.expires_at,
+        )

@@ -4,8 +4,8 @@ And the demo's production traffic gives verifiers something to verify."""
 import pytest
 from django.core.management import call_command
 
-from labelapp.core.demo import PILLS, PORCH, demo_production_traffic
 from labelapp.credits.services import balance_get
+from labelapp.demo.data import PILLS, PORCH, demo_production_traffic
 from labelapp.images.models import Image, KeptTruth, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project
@@ -24,7 +24,10 @@ def test_demo_creates_users_projects_and_truth_once(capsys):
     assert free.count() == 30 and all(a.is_free for a in free)  # 100 free labels, capped by the 30 images
     assert balance_get(project=porch).granted == 300
     assert set(porch.memberships.values_list("user__username", "role")) == {
-        ("admin", "admin"), ("annotator", "annotator"), ("verifier", "verifier")}
+        ("admin", "admin"),
+        ("annotator", "annotator"),
+        ("verifier", "verifier"),
+    }
     assert "admin / labelapp-admin" in capsys.readouterr().out
     call_command("demo", "--porch-images", "30", "--pill-images", "12", "--no-train")
     assert Project.objects.filter(name=PORCH).count() == 1

@@ -11,14 +11,13 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from urllib.parse import quote
 
 import pytest
 from django.db import connection
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.core.jobs import JobStatus
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import rescore_start, training_request
@@ -29,8 +28,10 @@ pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,
     pytest.mark.postgres,
-    pytest.mark.skipif(not os.environ.get("REDIS_URL") and not shutil.which("redis-server"),
-                       reason="needs redis-server (.ci/system-deps) or REDIS_URL"),
+    pytest.mark.skipif(
+        not os.environ.get("REDIS_URL") and not shutil.which("redis-server"),
+        reason="needs redis-server (.ci/system-deps) or REDIS_URL",
+    ),
 ]
 
 HANG_GUARD = 240.0  # seconds; bounds a hung test only
@@ -51,9 +52,27 @@ def redis_url(tmp_path_factory):
         port = probe.getsockname()[1]
     pidfile = directory / "redis.pid"
     subprocess.run(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", "",
-         "--appendonly", "no", "--daemonize", "yes", "--pidfile", str(pidfile), "--logfile", str(directory / "redis.log")],
-        check=True, timeout=30,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(directory),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(pidfile),
+            "--logfile",
+            str(directory / "redis.log"),
+        ],
+        check=True,
+        timeout=30,
     )
     import redis
 
@@ -79,9 +98,9 @@ def _pings(client) -> bool:
 def redis_workers(redis_url, tmp_path, settings, transactional_db):
     """Like conftest's `celery_workers`, on the compose topology: Redis broker, PostgreSQL
     test database, and the media folder and pool cache shared as volumes would be."""
-    from labelapp.celery import app
-
     import redis
+
+    from labelapp.celery import app
 
     redis.Redis.from_url(redis_url).flushdb()
     previous = app.conf.broker_url
@@ -90,8 +109,10 @@ def redis_workers(redis_url, tmp_path, settings, transactional_db):
     app.amqp._producer_pool = None
     settings.CELERY_BROKER_URL = redis_url
     db = connection.settings_dict
-    database_url = (f"postgres://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
-                    f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}")
+    database_url = (
+        f"postgres://{quote(db['USER'] or '', safe='')}:{quote(db['PASSWORD'] or '', safe='')}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
     started: list[WorkerProcess] = []
 
     def start(**extra_env) -> WorkerProcess:
@@ -136,8 +157,16 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
 
     users = demo_users()
     project = demo_project(
-        name="Porch distributed", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=48, free_labels=18,
-        credits=5, seed=5, users=users, settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
+        name="Porch distributed",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=48,
+        free_labels=18,
+        credits=5,
+        seed=5,
+        users=users,
+        settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
     )
     pool = set(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
     chunks = -(-len(pool) // CHUNK_SIZE)
@@ -147,12 +176,18 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
 
     # A first tiny model; its activation starts the rescore chord, which both workers serve.
     run = training_request(project=project, user=users["admin"])
-    run = wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
-                   timeout=HANG_GUARD, workers=workers)
+    run = wait_for(
+        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
+        timeout=HANG_GUARD,
+        workers=workers,
+    )
     assert run.status == JobStatus.SUCCEEDED, run.error
     version = ModelVersion.objects.get(project=project, is_active=True)
-    job = wait_for(lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(),
-                   timeout=HANG_GUARD, workers=workers)
+    job = wait_for(
+        lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(),
+        timeout=HANG_GUARD,
+        workers=workers,
+    )
     assert job.chunks_total == job.chunks_done == chunks
     received = [_chunks_received(w) for w in workers]
     assert sum(received) == chunks and all(n >= 1 for n in received), f"chunks per worker: {received}"
@@ -166,8 +201,11 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
     Prediction.objects.filter(model_version=version).delete()
     Image.objects.filter(pk__in=pool).update(priority=0.0, scored_by=None, score_reason="")
     alone = rescore_start(version_id=version.pk, chunk_size=CHUNK_SIZE)
-    alone = wait_for(lambda: RescoreJob.objects.filter(pk=alone.pk, status=JobStatus.SUCCEEDED).first(),
-                     timeout=HANG_GUARD, workers=workers[:1])
+    alone = wait_for(
+        lambda: RescoreJob.objects.filter(pk=alone.pk, status=JobStatus.SUCCEEDED).first(),
+        timeout=HANG_GUARD,
+        workers=workers[:1],
+    )
     assert alone.chunks_done == chunks
     assert _chunks_received(workers[0]) == received[0] + chunks
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool

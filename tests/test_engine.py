@@ -106,7 +106,9 @@ def test_a_stored_head_predicts_from_pixels_like_from_its_cached_vectors(classif
     np.testing.assert_allclose(from_pixels, from_cache, atol=0.05)
 
 
-def test_without_the_backbone_the_from_scratch_models_train_and_the_api_says_why(settings, classification_project, client_for):
+def test_without_the_backbone_the_from_scratch_models_train_and_the_api_says_why(
+    settings, classification_project, client_for
+):
     settings.LABELAPP_BACKBONE = "none"
 
     ingest(classification_project, [(1, RED)])
@@ -118,7 +120,9 @@ def test_without_the_backbone_the_from_scratch_models_train_and_the_api_says_why
     assert status["model"] == "cnn_classifier"
 
 
-def test_a_weights_file_with_the_wrong_digest_is_refused_and_reported(settings, tmp_path, classification_project, client_for):
+def test_a_weights_file_with_the_wrong_digest_is_refused_and_reported(
+    settings, tmp_path, classification_project, client_for
+):
     altered = tmp_path / "mobilenet.pth"
     torch.save(MobileNetV2().state_dict(), altered)
     settings.LABELAPP_BACKBONE_WEIGHTS = str(altered)
@@ -130,7 +134,9 @@ def test_a_weights_file_with_the_wrong_digest_is_refused_and_reported(settings, 
     assert "sha256" in status["backbone"]["detail"] and status["model"] == "cnn_classifier"
 
 
-def test_an_evaluation_pick_is_the_pool_image_with_the_smallest_key_and_pinned_images_still_come_first(classification_project):
+def test_an_evaluation_pick_is_the_pool_image_with_the_smallest_key_and_pinned_images_still_come_first(
+    classification_project,
+):
     images = ingest(classification_project, [(seed, RED) for seed in range(5)])
     keys = [0.9, 0.2, 0.7, 0.05, 0.5]
     for image, key in zip(images, keys):
@@ -171,7 +177,9 @@ def test_model_versions_report_the_evaluation_sample_size_and_interval(classific
     for image in images[:12]:
         split = Split.TRAIN if image.pk % 3 else Split.VAL
         label = cat if int(image.original_name[1:-4]) % 2 else dog
-        Annotation.objects.create(project=project, image=image, label_class_id=label, kind=AnnotationKind.IMPORTED, is_free=True)
+        Annotation.objects.create(
+            project=project, image=image, label_class_id=label, kind=AnnotationKind.IMPORTED, is_free=True
+        )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=split)
 
     run = services.training_request(project=project, user=users["admin"])
@@ -183,7 +191,9 @@ def test_model_versions_report_the_evaluation_sample_size_and_interval(classific
     assert 0 <= low <= val["accuracy"] <= high <= 1
 
 
-def test_a_re_encoded_copy_is_flagged_as_a_near_duplicate_and_shows_in_the_health_check(classification_project, client_for):
+def test_a_re_encoded_copy_is_flagged_as_a_near_duplicate_and_shows_in_the_health_check(
+    classification_project, client_for
+):
     scene = PilImage.new("RGB", (96, 96), (120, 160, 200))
     ImageDraw.Draw(scene).ellipse((20, 20, 60, 70), fill=(200, 60, 40))
     ImageDraw.Draw(scene).rectangle((50, 10, 90, 40), fill=(30, 120, 30))
@@ -191,9 +201,14 @@ def test_a_re_encoded_copy_is_flagged_as_a_near_duplicate_and_shows_in_the_healt
     scene.save(first, format="PNG")
     scene.save(copy, format="JPEG", quality=95)  # cosine 0.98 to the PNG
     PilImage.fromarray(np.full((96, 96, 3), 230, np.uint8)).save(other, format="PNG")
-    created = images_ingest(project=classification_project, files=[
-        ("a.png", first.getvalue(), "image/png"), ("b.jpg", copy.getvalue(), "image/jpeg"),
-        ("c.png", other.getvalue(), "image/png")]).created
+    created = images_ingest(
+        project=classification_project,
+        files=[
+            ("a.png", first.getvalue(), "image/png"),
+            ("b.jpg", copy.getvalue(), "image/jpeg"),
+            ("c.png", other.getvalue(), "image/png"),
+        ],
+    ).created
     images_preprocess(project_id=classification_project.pk, image_ids=[image.pk for image in created])
 
     flagged = {image.pk: image.near_duplicate_of_id for image in Image.objects.filter(project=classification_project)}
@@ -227,7 +242,9 @@ def test_before_any_model_the_queue_starts_with_covering_picks_and_says_why(clas
     assert body["reason"]["explanation"].startswith("typical")
 
 
-def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_margins_with_enough_labels(classification_project, users):
+def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_margins_with_enough_labels(
+    classification_project, users
+):
     project = classification_project
     project.settings = {**project.settings, "auto_retrain_every": 2}
     project.save(update_fields=["settings"])
@@ -238,8 +255,12 @@ def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_mar
 
     def retrain_and_plan():
         version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
-        job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING)
-        services.rescore_chunk(job_id=job.pk, image_ids=list(Image.objects.filter(project=project).values_list("pk", flat=True)))
+        job = RescoreJob.objects.create(
+            project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING
+        )
+        services.rescore_chunk(
+            job_id=job.pk, image_ids=list(Image.objects.filter(project=project).values_list("pk", flat=True))
+        )
         services.rescore_finish(job_id=job.pk)
         return Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
 
@@ -257,8 +278,13 @@ def test_detection_trains_the_pretrained_detector_through_the_training_service(d
     brown = project.label_classes.order_by("id").first().pk
     images = ingest(project, [(seed, RED) for seed in range(6)])
     for image in images:
-        Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
-                                  boxes=[{"x": 8, "y": 8, "w": 20, "h": 20, "label_class": brown}])
+        Annotation.objects.create(
+            project=project,
+            image=image,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            boxes=[{"x": 8, "y": 8, "w": 20, "h": 20, "label_class": brown}],
+        )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
 
     version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)

@@ -24,13 +24,19 @@ def test_item10_201_files_in_one_upload_is_a_json_400(client_for, detection_proj
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     data = jpeg_bytes(1, size=(8, 8))
-    files = [SimpleUploadedFile(f"f{i}.jpg", data, "image/jpeg") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)]
-    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/images", {"files": files}, format="multipart")
+    files = [
+        SimpleUploadedFile(f"f{i}.jpg", data, "image/jpeg") for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FILES + 1)
+    ]
+    response = client_for("admin").post(
+        f"/api/projects/{detection_project.pk}/images", {"files": files}, format="multipart"
+    )
     body = _is_json_error(response, 400, "too_many_files")
     assert str(settings.DATA_UPLOAD_MAX_NUMBER_FILES) in body["detail"]
 
 
-def test_item10_unhandled_error_in_an_api_view_is_json_with_a_logged_request_id(client_for, detection_project, monkeypatch, caplog):
+def test_item10_unhandled_error_in_an_api_view_is_json_with_a_logged_request_id(
+    client_for, detection_project, monkeypatch, caplog
+):
     from labelapp.projects import api
 
     def broken(*args, **kwargs):

@@ -16,10 +16,10 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.core.jobs import JobStatus
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
@@ -39,8 +39,15 @@ def _porch_project(*, count: int, free: int, epochs: int):
 
     users = demo_users()
     project = demo_project(
-        name="Porch faults", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=count,
-        free_labels=free, credits=20, seed=3, users=users,
+        name="Porch faults",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=count,
+        free_labels=free,
+        credits=20,
+        seed=3,
+        users=users,
         settings={"max_epochs": epochs, "auto_retrain_every": 0, "input_size": 64},
     )
     # One credit reserved, so a credit moving anywhere would show in the balance.
@@ -76,8 +83,12 @@ class _Recovery:
 
         row = self.model.objects.get(pk=self.pk)
         quiet_since = timezone.now() - timedelta(seconds=STALE_SECONDS + 0.5)
-        if (row.status == JobStatus.RUNNING and row.heartbeat_at < quiet_since and not self.reclaimed(row)
-                and time.monotonic() - self.last > STALE_SECONDS + 1):
+        if (
+            row.status == JobStatus.RUNNING
+            and row.heartbeat_at < quiet_since
+            and not self.reclaimed(row)
+            and time.monotonic() - self.last > STALE_SECONDS + 1
+        ):
             recover_stale_work_task.delay()
             self.last = time.monotonic()
 
@@ -85,9 +96,18 @@ class _Recovery:
 def _assert_pool_scored_once_by(project, version) -> None:
     pool = set(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
     assert pool
-    assert set(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by=version).values_list("pk", flat=True)) == pool
+    assert (
+        set(
+            Image.objects.filter(project=project, status=Status.UNLABELED, scored_by=version).values_list(
+                "pk", flat=True
+            )
+        )
+        == pool
+    )
     assert set(Prediction.objects.filter(model_version=version).values_list("image_id", flat=True)) == pool
-    pairs = Prediction.objects.filter(image__project=project).values("image_id", "model_version_id").annotate(n=Count("id"))
+    pairs = (
+        Prediction.objects.filter(image__project=project).values("image_id", "model_version_id").annotate(n=Count("id"))
+    )
     assert [p for p in pairs if p["n"] != 1] == []
     assert Prediction.objects.filter(image__project=project).count() == len(pairs)
     assert_priorities_are_scores(project, version)
@@ -99,24 +119,36 @@ def _assert_credits_unchanged(project, before) -> None:
     assert ledger_totals(project=project) == balance
 
 
-def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_until_the_new_one_is_ready(celery_workers):
+def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_until_the_new_one_is_ready(
+    celery_workers,
+):
     """Also issue 14 item 1: the recovered run resumes after its last epoch checkpoint, and
     since its owner's process is gone from this host, recovery need not wait for silence."""
     project, users = _porch_project(count=56, free=32, epochs=1)
     credits_before = _credits(project)
     first = celery_workers(concurrency=1, LABELAPP_RESCORE_CHUNK_SIZE=16)
     run1 = training_request(project=project, user=users["admin"])
-    assert wait_for(lambda: _finished(TrainingRun, run1.pk), timeout=HANG_GUARD, workers=[first]).status == JobStatus.SUCCEEDED
+    assert (
+        wait_for(lambda: _finished(TrainingRun, run1.pk), timeout=HANG_GUARD, workers=[first]).status
+        == JobStatus.SUCCEEDED
+    )
     v1 = ModelVersion.objects.get(project=project, is_active=True)
-    wait_for(lambda: RescoreJob.objects.filter(model_version=v1, status=JobStatus.SUCCEEDED).exists(), timeout=HANG_GUARD,
-             workers=[first])
+    wait_for(
+        lambda: RescoreJob.objects.filter(model_version=v1, status=JobStatus.SUCCEEDED).exists(),
+        timeout=HANG_GUARD,
+        workers=[first],
+    )
 
     # A longer second training (early stopping may still end it sooner), killed after its second epoch.
     project.settings = {**project.settings, "max_epochs": 6}
     project.save(update_fields=["settings"])
     run2 = training_request(project=project, user=users["admin"])
-    wait_for(lambda: TrainingRun.objects.filter(pk=run2.pk, status=JobStatus.RUNNING, epoch__gte=2).exists(),
-             timeout=HANG_GUARD, interval=0.05, workers=[first])
+    wait_for(
+        lambda: TrainingRun.objects.filter(pk=run2.pk, status=JobStatus.RUNNING, epoch__gte=2).exists(),
+        timeout=HANG_GUARD,
+        interval=0.05,
+        workers=[first],
+    )
     first.kill()
     killed = TrainingRun.objects.get(pk=run2.pk)
     assert killed.status == JobStatus.RUNNING and killed.epoch >= 2
@@ -152,8 +184,11 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     assert ModelVersion.objects.filter(project=project).count() == 2
     assert seen <= {(v1.pk,), (v2.pk,)}
 
-    job = wait_for(lambda: _finished(RescoreJob, RescoreJob.objects.filter(model_version=v2).values_list("pk", flat=True).first()),
-                   timeout=HANG_GUARD, workers=[second])
+    job = wait_for(
+        lambda: _finished(RescoreJob, RescoreJob.objects.filter(model_version=v2).values_list("pk", flat=True).first()),
+        timeout=HANG_GUARD,
+        workers=[second],
+    )
     assert job.status == JobStatus.SUCCEEDED
     _assert_pool_scored_once_by(project, v2)
     _assert_credits_unchanged(project, credits_before)
@@ -205,8 +240,12 @@ def test_item1_a_worker_shutdown_stops_training_at_its_next_batch_and_the_run_re
     project, users = _porch_project(count=56, free=32, epochs=200)
     first = celery_workers(concurrency=1)
     run = training_request(project=project, user=users["admin"])
-    wait_for(lambda: TrainingRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING, epoch__gte=1).exists(),
-             timeout=HANG_GUARD, interval=0.05, workers=[first])
+    wait_for(
+        lambda: TrainingRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING, epoch__gte=1).exists(),
+        timeout=HANG_GUARD,
+        interval=0.05,
+        workers=[first],
+    )
     first.process.send_signal(signal.SIGTERM)
     first.process.wait(timeout=HANG_GUARD)
     stopped = TrainingRun.objects.get(pk=run.pk)
@@ -231,7 +270,10 @@ def test_a_worker_killed_during_a_rescore_chord_is_replaced_and_every_pool_image
     credits_before = _credits(project)
     first = celery_workers(concurrency=1, LABELAPP_RESCORE_CHUNK_SIZE=2)
     run = training_request(project=project, user=users["admin"])
-    assert wait_for(lambda: _finished(TrainingRun, run.pk), timeout=HANG_GUARD, workers=[first]).status == JobStatus.SUCCEEDED
+    assert (
+        wait_for(lambda: _finished(TrainingRun, run.pk), timeout=HANG_GUARD, workers=[first]).status
+        == JobStatus.SUCCEEDED
+    )
     version = ModelVersion.objects.get(project=project, is_active=True)
     pool_size = Image.objects.filter(project=project, status=Status.UNLABELED).count()
 

@@ -41,28 +41,40 @@ def wsgi_app(transactional_db, settings):
 
 
 def _config(role_headers: dict, project_id: int, *, phase: str) -> SchemathesisConfig:
-    checks = {name: {"enabled": name in CHECKS} for name in (
-        *CHECKS, "negative_data_rejection", "positive_data_acceptance", "use_after_free", "ensure_resource_availability",
-        "ignored_auth", "missing_required_header", "unsupported_method", "response_headers_conformance",
-    )}
-    return SchemathesisConfig.from_dict({
-        "seed": 14,
-        # No state carried between runs (nor files written into the repository).
-        "cache": {"enabled": False},
-        "workers": 1,
-        "max-time": SECONDS_PER_PHASE[phase],
-        "headers": role_headers,
-        # Pin the project so requests get past the 404 of a project that does not exist.
-        "parameters": {"project_id": project_id},
-        "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
-        "checks": checks,
-        "phases": {
-            **{name: {"enabled": name == phase} for name in SECONDS_PER_PHASE if name != "stateful"},
-            # Links are taken from the schema as they are (calibration needs the earlier phases).
-            "stateful": {"enabled": phase == "stateful", "max-steps": 6, "link-calibration": False},
-        },
-        "suppress-health-check": ["all"],
-    })
+    checks = {
+        name: {"enabled": name in CHECKS}
+        for name in (
+            *CHECKS,
+            "negative_data_rejection",
+            "positive_data_acceptance",
+            "use_after_free",
+            "ensure_resource_availability",
+            "ignored_auth",
+            "missing_required_header",
+            "unsupported_method",
+            "response_headers_conformance",
+        )
+    }
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": 14,
+            # No state carried between runs (nor files written into the repository).
+            "cache": {"enabled": False},
+            "workers": 1,
+            "max-time": SECONDS_PER_PHASE[phase],
+            "headers": role_headers,
+            # Pin the project so requests get past the 404 of a project that does not exist.
+            "parameters": {"project_id": project_id},
+            "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
+            "checks": checks,
+            "phases": {
+                **{name: {"enabled": name == phase} for name in SECONDS_PER_PHASE if name != "stateful"},
+                # Links are taken from the schema as they are (calibration needs the earlier phases).
+                "stateful": {"enabled": phase == "stateful", "max-steps": 6, "link-calibration": False},
+            },
+            "suppress-health-check": ["all"],
+        }
+    )
 
 
 def _run(app, headers: dict, project_id: int, *, phase: str) -> tuple[list[str], dict[str, str]]:
@@ -81,14 +93,20 @@ def _run(app, headers: dict, project_id: int, *, phase: str) -> tuple[list[str],
                         case = event.recorder.cases[case_id].value
                         failure = check.failure_info.failure if check.failure_info else None
                         message = " ".join(getattr(failure, "message", "").split())[:300]
-                        failures.append(f"{check.name}: {case.method} {case.path} {getattr(failure, 'title', '')}: {message}")
+                        failures.append(
+                            f"{check.name}: {case.method} {case.path} {getattr(failure, 'title', '')}: {message}"
+                        )
         elif isinstance(event, (events.NonFatalError, events.FatalError)):
-            failures.append(f"engine error: {getattr(event, 'value', None) or getattr(event, 'exception', None)!r}"[:600])
+            failures.append(
+                f"engine error: {getattr(event, 'value', None) or getattr(event, 'exception', None)!r}"[:600]
+            )
     return failures, phases
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_item13_every_phase_every_role_no_server_error_and_schema_conformant(wsgi_app, pool, detection_project, users, role):
+def test_item13_every_phase_every_role_no_server_error_and_schema_conformant(
+    wsgi_app, pool, detection_project, users, role
+):
     credit_grant(project=detection_project, amount=50)
     headers = {}
     if role != "anonymous":
@@ -103,5 +121,9 @@ def test_item13_every_phase_every_role_no_server_error_and_schema_conformant(wsg
     # must run. The stateful phase must start (its links apply); on a busy machine it may end
     # its time budget before a scenario with checks completes, so a skip for that is allowed.
     summary = " ".join(f"{k}={v}" for k, v in ran.items())
-    assert "examples" in ran and not ran["coverage"].startswith("skip") and not ran["fuzzing"].startswith("skip"), summary
-    assert ran["stateful"] != "None" and not any(r in ran["stateful"] for r in ("not_applicable", "disabled", "not_supported")), summary
+    assert "examples" in ran and not ran["coverage"].startswith("skip") and not ran["fuzzing"].startswith("skip"), (
+        summary
+    )
+    assert ran["stateful"] != "None" and not any(
+        r in ran["stateful"] for r in ("not_applicable", "disabled", "not_supported")
+    ), summary

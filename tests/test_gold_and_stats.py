@@ -23,11 +23,15 @@ def cats(classification_project, users, make_user):
     """Four images: the first labeled `cat` by the annotator and marked gold by the admin."""
     project = classification_project
     Membership.objects.create(project=project, user=users["reviewer"], role=Role.REVIEWER)
-    images = images_ingest(project=project, files=[(f"g{i}.jpg", jpeg_bytes(500 + i), "image/jpeg") for i in range(4)]).created
+    images = images_ingest(
+        project=project, files=[(f"g{i}.jpg", jpeg_bytes(500 + i), "image/jpeg") for i in range(4)]
+    ).created
     credit_grant(project=project, amount=10)
     cat, dog = project.label_classes.order_by("id")
     item = image_reserve_next(project=project, user=users["annotator"])
-    annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, label_class=cat.pk, seconds_spent=5)
+    annotation_submit(
+        project=project, user=users["annotator"], image_id=item.image.pk, label_class=cat.pk, seconds_spent=5
+    )
     second = make_user("second")
     Membership.objects.create(project=project, user=second, role=Role.ANNOTATOR)
     return {"project": project, "gold_image": item.image, "cat": cat, "dog": dog, "second": second, "images": images}
@@ -54,8 +58,11 @@ def test_gold_items_are_handed_out_like_any_image_spend_no_credit_and_are_scored
     body = client.post(f"/api/projects/{project.pk}/queue/next").json()
     assert body["image"]["id"] == gold_image.pk
     assert set(body) == {"reservation", "image", "prediction", "reason", "balance"}
-    response = client.post(f"/api/projects/{project.pk}/annotations",
-                           {"image": gold_image.pk, "label_class": cats["dog"].pk, "seconds_spent": 7}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations",
+        {"image": gold_image.pk, "label_class": cats["dog"].pk, "seconds_spent": 7},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     answer = GoldAnswer.objects.get(annotator=second)
     assert (answer.score, answer.label_class, answer.seconds_spent) == (0.0, cats["dog"], 7)
@@ -84,7 +91,9 @@ def test_a_gold_answer_with_a_bad_label_is_refused_and_nothing_is_scored(cats, c
     client = APIClient(HTTP_HOST="localhost")
     client.force_authenticate(second)
     assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
-    response = client.post(f"/api/projects/{project.pk}/annotations", {"image": gold_image.pk, "label_class": 999}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations", {"image": gold_image.pk, "label_class": 999}, format="json"
+    )
     assert response.status_code == 400
     assert GoldAnswer.objects.get(annotator=second).answered_at is None
 
@@ -103,10 +112,14 @@ def test_annotator_statistics_and_csv(cats, client_for, users):
     annotator = users["annotator"]
     for seconds in (3, 9):
         item = image_reserve_next(project=project, user=annotator)
-        annotation_submit(project=project, user=annotator, image_id=item.image.pk, label_class=cats["dog"].pk, seconds_spent=seconds)
+        annotation_submit(
+            project=project, user=annotator, image_id=item.image.pk, label_class=cats["dog"].pk, seconds_spent=seconds
+        )
     labeled = list(Annotation.objects.filter(project=project, annotator=annotator).order_by("id"))
     review_decide(project=project, image_id=labeled[0].image_id, reviewer=users["reviewer"], verdict="approve")
-    review_decide(project=project, image_id=labeled[1].image_id, reviewer=users["reviewer"], verdict="reject", reason="wrong")
+    review_decide(
+        project=project, image_id=labeled[1].image_id, reviewer=users["reviewer"], verdict="reject", reason="wrong"
+    )
     from labelapp.labeling.models import GoldItem
 
     gold = GoldItem.objects.create(project=project, image=labeled[2].image, label_class=cats["dog"])
@@ -131,7 +144,10 @@ def test_annotator_statistics_and_csv(cats, client_for, users):
 def test_a_gold_items_label_cannot_be_rejected_from_under_it(cats, client_for):
     project, gold_image = cats["project"], cats["gold_image"]
     client_for("admin").post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
-    response = client_for("reviewer").post(f"/api/projects/{project.pk}/review",
-                                           {"image": gold_image.pk, "verdict": "reject", "reason": "wrong"}, format="json")
+    response = client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review",
+        {"image": gold_image.pk, "verdict": "reject", "reason": "wrong"},
+        format="json",
+    )
     assert (response.status_code, response.json()["code"]) == (409, "gold_item")
     assert Annotation.objects.filter(image=gold_image).exists()

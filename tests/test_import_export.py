@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image as PilImage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PilImage
 
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get
@@ -56,26 +56,30 @@ def coco_json(images: list[tuple[str, int, int]], boxes: list[tuple[int, str, li
     """images: (file_name, width, height), ids from 1; boxes: (image id, class name, [x, y, w, h])."""
     names = sorted({name for _, name, _ in boxes})
     category = {name: 10 + i for i, name in enumerate(names)}
-    return json.dumps({
-        "images": [{"id": i + 1, "file_name": f, "width": w, "height": h} for i, (f, w, h) in enumerate(images)],
-        "annotations": [
-            {"id": n + 1, "image_id": image_id, "category_id": category[name], "bbox": bbox}
-            for n, (image_id, name, bbox) in enumerate(boxes)
-        ],
-        "categories": [{"id": category[name], "name": name} for name in names],
-    }).encode()
+    return json.dumps(
+        {
+            "images": [{"id": i + 1, "file_name": f, "width": w, "height": h} for i, (f, w, h) in enumerate(images)],
+            "annotations": [
+                {"id": n + 1, "image_id": image_id, "category_id": category[name], "bbox": bbox}
+                for n, (image_id, name, bbox) in enumerate(boxes)
+            ],
+            "categories": [{"id": category[name], "name": name} for name in names],
+        }
+    ).encode()
 
 
 def coco_zip() -> bytes:
     """Two 64×48 images in images/, three boxes, one new class (red_bag) and one existing."""
-    return make_zip({
-        "dataset/annotations.json": coco_json(
-            [("a.jpg", 64, 48), ("b.jpg", 64, 48)],
-            [(1, "brown_box", [4, 4, 20, 10]), (1, "red_bag", [30, 20, 16, 16]), (2, "brown_box", [0, 0, 64, 48])],
-        ),
-        "dataset/images/a.jpg": jpeg_bytes(101),
-        "dataset/images/b.jpg": jpeg_bytes(102),
-    })
+    return make_zip(
+        {
+            "dataset/annotations.json": coco_json(
+                [("a.jpg", 64, 48), ("b.jpg", 64, 48)],
+                [(1, "brown_box", [4, 4, 20, 10]), (1, "red_bag", [30, 20, 16, 16]), (2, "brown_box", [0, 0, 64, 48])],
+            ),
+            "dataset/images/a.jpg": jpeg_bytes(101),
+            "dataset/images/b.jpg": jpeg_bytes(102),
+        }
+    )
 
 
 def post_import(client, project, archive: bytes, name: str = "dataset.zip"):
@@ -148,22 +152,32 @@ def test_importing_the_same_archive_again_adds_nothing(detection_project, client
 
 
 def test_folder_per_class_import_for_classification(classification_project, users, client_for, media):
-    archive = make_zip({
-        "cat/1.jpg": jpeg_bytes(201),
-        "cat/2.png": jpeg_bytes(202, fmt="PNG"),
-        "dog/3.jpg": jpeg_bytes(203),
-        "bird/4.jpg": jpeg_bytes(204),
-        "__MACOSX/cat/._1.jpg": b"resource fork junk",
-        "README.txt": b"ignored",
-    })
+    archive = make_zip(
+        {
+            "cat/1.jpg": jpeg_bytes(201),
+            "cat/2.png": jpeg_bytes(202, fmt="PNG"),
+            "dog/3.jpg": jpeg_bytes(203),
+            "bird/4.jpg": jpeg_bytes(204),
+            "__MACOSX/cat/._1.jpg": b"resource fork junk",
+            "README.txt": b"ignored",
+        }
+    )
     job = run_import(client_for("admin"), classification_project, archive)
 
     assert counts(job) == {"status": "succeeded", "created": 4, "labels": 4, "duplicates": 0, "classes_created": 1}
-    labels = dict(Annotation.objects.filter(project=classification_project).values_list("image__original_name", "label_class__name"))
+    labels = dict(
+        Annotation.objects.filter(project=classification_project).values_list(
+            "image__original_name", "label_class__name"
+        )
+    )
     assert labels == {"1.jpg": "cat", "2.png": "cat", "3.jpg": "dog", "4.jpg": "bird"}
     assert all(Annotation.objects.filter(project=classification_project).values_list("is_free", flat=True))
     assert not CreditEntry.objects.filter(project=classification_project).exists()
-    assert set(Image.objects.filter(project=classification_project).values_list("split", flat=True)) <= {"train", "val", "test"}
+    assert set(Image.objects.filter(project=classification_project).values_list("split", flat=True)) <= {
+        "train",
+        "val",
+        "test",
+    }
 
 
 def test_classification_import_needs_class_folders(classification_project, client_for, media):
@@ -207,7 +221,9 @@ def test_coco_export_round_trips_into_a_fresh_project(detection_project, users, 
         }
 
     assert boxes_by_file(fresh) == boxes_by_file(detection_project)
-    assert set(Image.objects.filter(project=fresh).values_list("sha256", flat=True)) == {i["sha256"] for i in coco["images"]}
+    assert set(Image.objects.filter(project=fresh).values_list("sha256", flat=True)) == {
+        i["sha256"] for i in coco["images"]
+    }
 
 
 def test_yolo_export_has_normalised_lines_and_data_yaml(detection_project, client_for, media):
@@ -227,12 +243,14 @@ def test_yolo_export_has_normalised_lines_and_data_yaml(detection_project, clien
         lines = archive.read(label_path).decode().splitlines()
         image_bytes = archive.read(f"images/{image_a.split}/{image_a.pk}_a.jpg")
     assert image_bytes == jpeg_bytes(101)
-    assert sorted(lines) == sorted([
-        # brown_box [4, 4, 20, 10] on 64×48: centre (14, 9), size (20, 10)
-        f"{index['brown_box']} 0.218750 0.187500 0.312500 0.208333",
-        # red_bag [30, 20, 16, 16]: centre (38, 28)
-        f"{index['red_bag']} 0.593750 0.583333 0.250000 0.333333",
-    ])
+    assert sorted(lines) == sorted(
+        [
+            # brown_box [4, 4, 20, 10] on 64×48: centre (14, 9), size (20, 10)
+            f"{index['brown_box']} 0.218750 0.187500 0.312500 0.208333",
+            # red_bag [30, 20, 16, 16]: centre (38, 28)
+            f"{index['red_bag']} 0.593750 0.583333 0.250000 0.333333",
+        ]
+    )
     for line in lines:
         assert all(0.0 <= float(v) <= 1.0 for v in line.split()[1:])
     assert len([n for n in names if n.startswith("labels/")]) == 2
@@ -250,7 +268,9 @@ def test_csv_export_has_one_row_per_box(detection_project, client_for, media):
     assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.content.decode())))
     assert sorted((r["file_name"], r["label_class"], r["x"], r["w"]) for r in rows) == [
-        ("a.jpg", "brown_box", "4.0", "20.0"), ("a.jpg", "red_bag", "30.0", "16.0"), ("b.jpg", "brown_box", "0.0", "64.0"),
+        ("a.jpg", "brown_box", "4.0", "20.0"),
+        ("a.jpg", "red_bag", "30.0", "16.0"),
+        ("b.jpg", "brown_box", "0.0", "64.0"),
     ]
     assert {r["split"] for r in rows} <= {"train", "val", "test"}
 
@@ -261,10 +281,17 @@ def test_classification_exports(classification_project, client_for, media):
     names = dict(LabelClass.objects.filter(project=classification_project).values_list("pk", "name"))
 
     coco = admin.get(f"/api/projects/{classification_project.pk}/export?format=coco").json()
-    rows = list(csv.DictReader(io.StringIO(admin.get(f"/api/projects/{classification_project.pk}/export?format=csv").content.decode())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(admin.get(f"/api/projects/{classification_project.pk}/export?format=csv").content.decode())
+        )
+    )
 
     files = {i["id"]: i["file_name"] for i in coco["images"]}
-    assert {files[a["image_id"]]: names[a["category_id"]] for a in coco["annotations"]} == {"1.jpg": "cat", "2.jpg": "dog"}
+    assert {files[a["image_id"]]: names[a["category_id"]] for a in coco["annotations"]} == {
+        "1.jpg": "cat",
+        "2.jpg": "dog",
+    }
     assert {r["file_name"]: r["label_class"] for r in rows} == {"1.jpg": "cat", "2.jpg": "dog"}
 
 
@@ -291,13 +318,27 @@ def _unsafe_archives():
     good = {**GOOD, "images/a.jpg": jpeg_bytes(401)}
     zeros = b"\x00" * (50 * 1024 * 1024)
     return [
-        pytest.param(make_zip({**good, "../evil.jpg": jpeg_bytes(402)}), "'..' path components are not allowed", id="zip-slip-dotdot"),
-        pytest.param(make_zip({**good, "images/../../evil.jpg": jpeg_bytes(403)}), "'..' path components are not allowed",
-                     id="zip-slip-nested"),
-        pytest.param(make_zip({**good, "/abs.jpg": jpeg_bytes(404)}), "absolute paths are not allowed", id="zip-slip-absolute"),
-        pytest.param(make_zip({**good, "C:/win.jpg": jpeg_bytes(405)}), "absolute paths are not allowed", id="zip-slip-drive"),
-        pytest.param(make_zip(good, infos=[(_symlink_info("images/link.jpg"), "/etc/passwd")]),
-                     "symbolic links are not allowed", id="symlink"),
+        pytest.param(
+            make_zip({**good, "../evil.jpg": jpeg_bytes(402)}),
+            "'..' path components are not allowed",
+            id="zip-slip-dotdot",
+        ),
+        pytest.param(
+            make_zip({**good, "images/../../evil.jpg": jpeg_bytes(403)}),
+            "'..' path components are not allowed",
+            id="zip-slip-nested",
+        ),
+        pytest.param(
+            make_zip({**good, "/abs.jpg": jpeg_bytes(404)}), "absolute paths are not allowed", id="zip-slip-absolute"
+        ),
+        pytest.param(
+            make_zip({**good, "C:/win.jpg": jpeg_bytes(405)}), "absolute paths are not allowed", id="zip-slip-drive"
+        ),
+        pytest.param(
+            make_zip(good, infos=[(_symlink_info("images/link.jpg"), "/etc/passwd")]),
+            "symbolic links are not allowed",
+            id="symlink",
+        ),
         pytest.param(make_zip({**good, "padding.bin": zeros}), "looks like a zip bomb", id="zip-bomb-ratio"),
         pytest.param(b"PK\x03\x04 this is not really a zip", "not a ZIP archive", id="not-a-zip"),
         pytest.param(jpeg_bytes(406), "not a ZIP archive", id="an-image-not-a-zip"),
@@ -307,7 +348,9 @@ def _unsafe_archives():
 
 
 @pytest.mark.parametrize("archive, message", _unsafe_archives())
-def test_unsafe_or_wrong_archive_is_refused_and_nothing_is_written(detection_project, client_for, media, archive, message):
+def test_unsafe_or_wrong_archive_is_refused_and_nothing_is_written(
+    detection_project, client_for, media, archive, message
+):
     response = post_import(client_for("admin"), detection_project, archive)
 
     assert response.status_code == 400, response.content
@@ -337,61 +380,165 @@ def _bad_contents():
     image = {"images/a.jpg": jpeg_bytes(410)}
 
     def coco(**parts) -> bytes:
-        body = {"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [], "categories": [{"id": 1, "name": "brown_box"}]}
+        body = {
+            "images": [{"id": 1, "file_name": "a.jpg"}],
+            "annotations": [],
+            "categories": [{"id": 1, "name": "brown_box"}],
+        }
         return json.dumps({**body, **parts}).encode()
 
     nested = b"[" * 100_000 + b"]" * 100_000
     return [
-        pytest.param(make_zip({"annotations.json": GOOD["annotations.json"]} | {"images/b.jpg": jpeg_bytes(411)}),
-                     "a.jpg", None, "COCO image 'a.jpg' (id 1) is not in the archive", id="coco-names-a-missing-image"),
-        pytest.param(make_zip({**image, "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [50, 40, 30, 30])])}),
-                     "images/a.jpg", 1, "annotation 1: the box (50, 40, 30×30) lies outside the 64×48 image", id="box-outside-its-image"),
-        pytest.param(make_zip({**image, "images/bad.jpg": b"not an image",
-                               "annotations.json": coco_json([("a.jpg", 64, 48), ("bad.jpg", 64, 48)], [])}),
-                     "images/bad.jpg", None, "not an image", id="member-is-not-an-image"),
-        pytest.param(make_zip({**image, "annotations.json": b"{not json"}), "annotations.json", None, "not a valid COCO file",
-                     id="coco-not-json"),
-        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[{"id": 7, "image_id": 1, "category_id": 99, "bbox": [1, 1, 2, 2]}])}),
-                     "images/a.jpg", 7, "annotation 7: category_id 99 is not a category", id="coco-unknown-category"),
+        pytest.param(
+            make_zip({"annotations.json": GOOD["annotations.json"]} | {"images/b.jpg": jpeg_bytes(411)}),
+            "a.jpg",
+            None,
+            "COCO image 'a.jpg' (id 1) is not in the archive",
+            id="coco-names-a-missing-image",
+        ),
+        pytest.param(
+            make_zip(
+                {**image, "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "brown_box", [50, 40, 30, 30])])}
+            ),
+            "images/a.jpg",
+            1,
+            "annotation 1: the box (50, 40, 30×30) lies outside the 64×48 image",
+            id="box-outside-its-image",
+        ),
+        pytest.param(
+            make_zip(
+                {
+                    **image,
+                    "images/bad.jpg": b"not an image",
+                    "annotations.json": coco_json([("a.jpg", 64, 48), ("bad.jpg", 64, 48)], []),
+                }
+            ),
+            "images/bad.jpg",
+            None,
+            "not an image",
+            id="member-is-not-an-image",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": b"{not json"}),
+            "annotations.json",
+            None,
+            "not a valid COCO file",
+            id="coco-not-json",
+        ),
+        pytest.param(
+            make_zip(
+                {
+                    **image,
+                    "annotations.json": coco(
+                        annotations=[{"id": 7, "image_id": 1, "category_id": 99, "bbox": [1, 1, 2, 2]}]
+                    ),
+                }
+            ),
+            "images/a.jpg",
+            7,
+            "annotation 7: category_id 99 is not a category",
+            id="coco-unknown-category",
+        ),
         # Issue 14 item 4: each of these was a 500 or a silently dropped image.
-        pytest.param(make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": 5}])}),
-                     "annotations.json", None, "image 1: 'file_name' must be a non-empty string (got 5)", id="file-name-a-number"),
-        pytest.param(make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": ["a.jpg"]}])}),
-                     "annotations.json", None, "'file_name' must be a non-empty string (got a list of 1 items)", id="file-name-a-list"),
-        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[5])}),
-                     "annotations.json", None, "annotations[0] must be an object, not 5", id="annotations-of-numbers"),
-        pytest.param(make_zip({**image, "annotations.json": coco(images={"id": 1})}),
-                     "annotations.json", None, "'images' must be a list", id="images-not-a-list"),
-        pytest.param(make_zip({**image, "annotations.json": nested}), "annotations.json", None, "nested too deeply", id="deeply-nested-json"),
-        pytest.param(make_zip({**image, "images/b.jpg": jpeg_bytes(412),
-                               "annotations.json": coco(images=[{"id": 1, "file_name": "a.jpg"}, {"id": 1, "file_name": "b.jpg"}])}),
-                     "b.jpg", None, "image id 1 is used by two images", id="duplicate-image-ids"),
-        pytest.param(make_zip({**image, "annotations.json": coco(categories=[{"id": 1, "name": "x" * 101}])}),
-                     "annotations.json", None, "category 1: the name must be 1 to 100 characters (got 101)", id="class-name-too-long"),
-        pytest.param(make_zip({**image, "annotations.json": coco(annotations=[{"id": 3, "image_id": 1, "category_id": 1, "bbox": [1, 2, "x", 4]}])}),
-                     "images/a.jpg", 3, "annotation 3: 'bbox' must be [x, y, width, height] numbers", id="bbox-not-numbers"),
+        pytest.param(
+            make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": 5}])}),
+            "annotations.json",
+            None,
+            "image 1: 'file_name' must be a non-empty string (got 5)",
+            id="file-name-a-number",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": coco(images=[{"id": 1, "file_name": ["a.jpg"]}])}),
+            "annotations.json",
+            None,
+            "'file_name' must be a non-empty string (got a list of 1 items)",
+            id="file-name-a-list",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": coco(annotations=[5])}),
+            "annotations.json",
+            None,
+            "annotations[0] must be an object, not 5",
+            id="annotations-of-numbers",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": coco(images={"id": 1})}),
+            "annotations.json",
+            None,
+            "'images' must be a list",
+            id="images-not-a-list",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": nested}),
+            "annotations.json",
+            None,
+            "nested too deeply",
+            id="deeply-nested-json",
+        ),
+        pytest.param(
+            make_zip(
+                {
+                    **image,
+                    "images/b.jpg": jpeg_bytes(412),
+                    "annotations.json": coco(images=[{"id": 1, "file_name": "a.jpg"}, {"id": 1, "file_name": "b.jpg"}]),
+                }
+            ),
+            "b.jpg",
+            None,
+            "image id 1 is used by two images",
+            id="duplicate-image-ids",
+        ),
+        pytest.param(
+            make_zip({**image, "annotations.json": coco(categories=[{"id": 1, "name": "x" * 101}])}),
+            "annotations.json",
+            None,
+            "category 1: the name must be 1 to 100 characters (got 101)",
+            id="class-name-too-long",
+        ),
+        pytest.param(
+            make_zip(
+                {
+                    **image,
+                    "annotations.json": coco(
+                        annotations=[{"id": 3, "image_id": 1, "category_id": 1, "bbox": [1, 2, "x", 4]}]
+                    ),
+                }
+            ),
+            "images/a.jpg",
+            3,
+            "annotation 3: 'bbox' must be [x, y, width, height] numbers",
+            id="bbox-not-numbers",
+        ),
     ]
 
 
 @pytest.mark.parametrize("archive, file, annotation, message", _bad_contents())
 def test_wrong_contents_fail_the_job_naming_file_and_annotation_and_nothing_is_written(
-        detection_project, client_for, media, archive, file, annotation, message):
+    detection_project, client_for, media, archive, file, annotation, message
+):
     """Issue 14 item 4: errors name the image file and the annotation id; nothing is half-written."""
     job = run_import(client_for("admin"), detection_project, archive)
 
     assert job["status"] == "failed", job
     assert job["done"] == 0 and job["detail"].startswith("Nothing was imported")
-    assert any(e["file"] == file and e["annotation"] == annotation and message in e["detail"] for e in job["errors"]), job["errors"]
+    assert any(e["file"] == file and e["annotation"] == annotation and message in e["detail"] for e in job["errors"]), (
+        job["errors"]
+    )
     assert_nothing_written(detection_project, media, classes_before=3)
 
 
 def test_every_problem_is_listed_not_only_the_first(detection_project, client_for, media):
     """Issue 14 item 4: one failed job lists each bad box with its file and annotation id."""
-    archive = make_zip({
-        "images/a.jpg": jpeg_bytes(413), "images/b.jpg": jpeg_bytes(414),
-        "annotations.json": coco_json([("a.jpg", 64, 48), ("b.jpg", 64, 48)],
-                                      [(1, "brown_box", [60, 0, 30, 10]), (2, "brown_box", [1, 1, 5, 5]), (2, "brown_box", [0, 40, 5, 30])]),
-    })
+    archive = make_zip(
+        {
+            "images/a.jpg": jpeg_bytes(413),
+            "images/b.jpg": jpeg_bytes(414),
+            "annotations.json": coco_json(
+                [("a.jpg", 64, 48), ("b.jpg", 64, 48)],
+                [(1, "brown_box", [60, 0, 30, 10]), (2, "brown_box", [1, 1, 5, 5]), (2, "brown_box", [0, 40, 5, 30])],
+            ),
+        }
+    )
 
     job = run_import(client_for("admin"), detection_project, archive)
 
@@ -404,8 +551,15 @@ def test_every_problem_is_listed_not_only_the_first(detection_project, client_fo
 def test_class_names_match_existing_classes_ignoring_case(detection_project, client_for, media):
     """Issue 14 item 4: `Brown_Box` in a COCO file labels with the existing `brown_box`
     instead of creating a second class; the job reports the match."""
-    archive = make_zip({"images/a.jpg": jpeg_bytes(415), "annotations.json": coco_json(
-        [("a.jpg", 64, 48)], [(1, "Brown_Box", [4, 4, 20, 10]), (1, "Red_Bag", [30, 20, 16, 16]), (1, "red_bag", [1, 1, 4, 4])])})
+    archive = make_zip(
+        {
+            "images/a.jpg": jpeg_bytes(415),
+            "annotations.json": coco_json(
+                [("a.jpg", 64, 48)],
+                [(1, "Brown_Box", [4, 4, 20, 10]), (1, "Red_Bag", [30, 20, 16, 16]), (1, "red_bag", [1, 1, 4, 4])],
+            ),
+        }
+    )
 
     job = run_import(client_for("admin"), detection_project, archive)
 
@@ -420,13 +574,20 @@ def test_class_names_match_existing_classes_ignoring_case(detection_project, cli
 
 def test_case_insensitive_match_with_two_candidates_is_refused(detection_project, client_for, media):
     LabelClass.objects.create(project=detection_project, name="Brown_box")
-    archive = make_zip({"images/a.jpg": jpeg_bytes(416),
-                        "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "BROWN_BOX", [4, 4, 20, 10])])})
+    archive = make_zip(
+        {
+            "images/a.jpg": jpeg_bytes(416),
+            "annotations.json": coco_json([("a.jpg", 64, 48)], [(1, "BROWN_BOX", [4, 4, 20, 10])]),
+        }
+    )
 
     job = run_import(client_for("admin"), detection_project, archive)
 
     assert job["status"] == "failed"
-    assert "matches several classes of the project when case is ignored (Brown_box, brown_box)" in job["errors"][0]["detail"]
+    assert (
+        "matches several classes of the project when case is ignored (Brown_box, brown_box)"
+        in job["errors"][0]["detail"]
+    )
     assert not Image.objects.filter(project=detection_project).exists()
 
 
@@ -487,7 +648,9 @@ def _set_retrain_every(project, k: int) -> None:
     project_update_settings(project=project, changes={"auto_retrain_every": k})
 
 
-def test_imported_labels_count_toward_auto_retrain(classification_project, client_for, media, django_capture_on_commit_callbacks):
+def test_imported_labels_count_toward_auto_retrain(
+    classification_project, client_for, media, django_capture_on_commit_callbacks
+):
     """Issue 14 item 12: 40 imported labels with K = 20 queue a training; before, imported
     labels never triggered one, and nothing trained until 20 paid labels."""
     from labelapp.training.models import TrainingRun
@@ -504,7 +667,8 @@ def test_imported_labels_count_toward_auto_retrain(classification_project, clien
 
 
 def test_auto_retrain_counts_labels_since_the_last_training_not_spent_credits(
-        classification_project, users, client_for, media, django_capture_on_commit_callbacks):
+    classification_project, users, client_for, media, django_capture_on_commit_callbacks
+):
     """Issue 14 item 12: the check ran only when the spent-credit count was a multiple of K.
     Two imported labels and one paid label after the last training make K = 3."""
     from labelapp.core.jobs import JobStatus
@@ -515,16 +679,23 @@ def test_auto_retrain_counts_labels_since_the_last_training_not_spent_credits(
 
     _set_retrain_every(classification_project, 3)
     TrainingRun.objects.create(project=classification_project, status=JobStatus.SUCCEEDED)
-    run_import(client_for("admin"), classification_project,
-               make_zip({"cat/a.jpg": jpeg_bytes(601), "dog/b.jpg": jpeg_bytes(602)}))
+    run_import(
+        client_for("admin"),
+        classification_project,
+        make_zip({"cat/a.jpg": jpeg_bytes(601), "dog/b.jpg": jpeg_bytes(602)}),
+    )
     assert TrainingRun.objects.filter(project=classification_project).count() == 1
     images_ingest(project=classification_project, files=[("c.jpg", jpeg_bytes(603), "image/jpeg")])
     credit_grant(project=classification_project, amount=5, note="test")
     item = image_reserve_next(project=classification_project, user=users["annotator"])
 
     with django_capture_on_commit_callbacks(execute=True):
-        annotation_submit(project=classification_project, user=users["annotator"], image_id=item.image.pk,
-                          label_class=classification_project.label_classes.first().pk)
+        annotation_submit(
+            project=classification_project,
+            user=users["annotator"],
+            image_id=item.image.pk,
+            label_class=classification_project.label_classes.first().pk,
+        )
 
     assert TrainingRun.objects.filter(project=classification_project).count() == 2
 
@@ -543,7 +714,8 @@ def noise_jpeg(seed: int, side: int = 256) -> bytes:
 @pytest.mark.slow
 @pytest.mark.isolated
 def test_the_upload_is_not_read_into_memory_and_the_worker_holds_one_member_at_a_time(
-        classification_project, users, media, settings):
+    classification_project, users, media, settings
+):
     """Issue 14 item 3: the request read the whole archive and every member into memory
     (one web worker went from 423 MB to 884 MB). Now the request reads only the ZIP's
     directory and the worker one member at a time."""
@@ -589,8 +761,11 @@ def test_images_are_stored_in_short_transactions(classification_project, users, 
     from labelapp.images.dataset_import import BATCH_IMAGES, import_start
 
     archive = make_zip({f"cat/{i}.jpg": jpeg_bytes(800 + i, size=(16, 16)) for i in range(130)})
-    job = import_start(project=classification_project, user=users["admin"],
-                       upload=SimpleUploadedFile("a.zip", archive, content_type="application/zip"))
+    job = import_start(
+        project=classification_project,
+        user=users["admin"],
+        upload=SimpleUploadedFile("a.zip", archive, content_type="application/zip"),
+    )
     inserts_per_transaction = [0]
 
     def count(execute, sql, params, many, context):
@@ -616,14 +791,22 @@ def test_a_few_thousand_tiny_images_import(classification_project, client_for, m
 
     job = run_import(client_for("admin"), classification_project, archive)
 
-    assert counts(job) == {"status": "succeeded", "created": 3000, "labels": 3000, "duplicates": 0, "classes_created": 5}
+    assert counts(job) == {
+        "status": "succeeded",
+        "created": 3000,
+        "labels": 3000,
+        "duplicates": 0,
+        "classes_created": 5,
+    }
     assert (job["done"], job["total"], job["checked"]) == (3000, 3000, 3000)
     assert Annotation.objects.filter(project=classification_project, kind=AnnotationKind.IMPORTED).count() == 3000
 
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_an_import_runs_on_a_real_worker_and_reports_progress(media, celery_workers, classification_project, client_for):
+def test_an_import_runs_on_a_real_worker_and_reports_progress(
+    media, celery_workers, classification_project, client_for
+):
     from tests.conftest import wait_for
 
     worker = celery_workers(concurrency=1)
@@ -634,7 +817,9 @@ def test_an_import_runs_on_a_real_worker_and_reports_progress(media, celery_work
 
     assert response.status_code == 202
     url = f"/api/projects/{classification_project.pk}/imports/{response.json()['id']}"
-    job = wait_for(lambda: (body := admin.get(url).json())["status"] in ("succeeded", "failed") and body, workers=[worker])
+    job = wait_for(
+        lambda: (body := admin.get(url).json())["status"] in ("succeeded", "failed") and body, workers=[worker]
+    )
     assert counts(job) == {"status": "succeeded", "created": 120, "labels": 120, "duplicates": 0, "classes_created": 0}
     assert job["done"] == job["total"] == 120 and job["finished_at"]
     listed = admin.get(f"/api/projects/{classification_project.pk}/imports").json()

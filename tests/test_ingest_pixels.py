@@ -62,7 +62,9 @@ def test_item8_exif_orientation_is_applied_once_at_ingest(detection_project, cli
     annotator = client_for("annotator")
     assert annotator.post(f"/api/projects/{detection_project.pk}/queue/next").json()["image"]["id"] == image.pk
     box = {"x": 5, "y": 50, "w": 30, "h": 25, "label_class": detection_project.label_classes.first().pk}
-    response = annotator.post(f"/api/projects/{detection_project.pk}/annotations", {"image": image.pk, "boxes": [box]}, format="json")
+    response = annotator.post(
+        f"/api/projects/{detection_project.pk}/annotations", {"image": image.pk, "boxes": [box]}, format="json"
+    )
     assert response.status_code == 201, response.content
     # Re-uploading the same phone file is still found as a duplicate.
     again = images_ingest(project=detection_project, files=[("phone.jpg", data, "image/jpeg")])

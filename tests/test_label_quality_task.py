@@ -27,12 +27,22 @@ def _colour_png(seed: int, red: bool) -> bytes:
 
 
 @pytest.mark.slow
-def test_a_flipped_label_is_the_top_suspect_after_a_retrain(classification_project, users, django_capture_on_commit_callbacks):
+def test_a_flipped_label_is_the_top_suspect_after_a_retrain(
+    classification_project, users, django_capture_on_commit_callbacks
+):
     project = classification_project
-    project.settings = {**project.settings, "max_epochs": 2, "auto_retrain_every": 0, "val_fraction": 0, "test_fraction": 0}
+    project.settings = {
+        **project.settings,
+        "max_epochs": 2,
+        "auto_retrain_every": 0,
+        "val_fraction": 0,
+        "test_fraction": 0,
+    }
     project.save()
     cat, dog = project.label_classes.order_by("id")
-    images_ingest(project=project, files=[(f"c{i}.png", _colour_png(i, red=i % 2 == 0), "image/png") for i in range(16)])
+    images_ingest(
+        project=project, files=[(f"c{i}.png", _colour_png(i, red=i % 2 == 0), "image/png") for i in range(16)]
+    )
     credit_grant(project=project, amount=16)
     flipped = None
     for _ in range(16):
@@ -44,7 +54,9 @@ def test_a_flipped_label_is_the_top_suspect_after_a_retrain(classification_proje
         annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, label_class=label.pk)
 
     activated = []
-    model_version_activated.connect(lambda sender, version_id, **kw: activated.append(version_id), weak=False, dispatch_uid="t")
+    model_version_activated.connect(
+        lambda sender, version_id, **kw: activated.append(version_id), weak=False, dispatch_uid="t"
+    )
     try:
         run = training.training_request(project=project, user=users["admin"])
         with django_capture_on_commit_callbacks(execute=True):

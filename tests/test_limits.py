@@ -35,10 +35,18 @@ def test_item5_ids_beyond_64_bits_in_bodies_are_400(client_for, pool, detection_
 def test_item5_ids_beyond_64_bits_in_paths_are_404(client_for, pool, detection_project, value):
     admin = client_for("admin")
     base = f"/api/projects/{detection_project.pk}"
-    for path in [f"/api/projects/{value}", f"/api/projects/{value}/images", f"{base}/images/{value}",
-                 f"{base}/images/{value}/file", f"{base}/annotations/{value}", f"{base}/classes/{value}",
-                 f"{base}/members/{value}", f"{base}/training-runs/{value}", f"{base}/synthesis/{value}",
-                 f"/api/auth/tokens/{value}"]:
+    for path in [
+        f"/api/projects/{value}",
+        f"/api/projects/{value}/images",
+        f"{base}/images/{value}",
+        f"{base}/images/{value}/file",
+        f"{base}/annotations/{value}",
+        f"{base}/classes/{value}",
+        f"{base}/members/{value}",
+        f"{base}/training-runs/{value}",
+        f"{base}/synthesis/{value}",
+        f"/api/auth/tokens/{value}",
+    ]:
         method = admin.delete if path.startswith("/api/auth/tokens") else admin.get
         response = method(path)
         assert response.status_code == 404, (path, response.status_code, response.content[:300])
@@ -49,21 +57,33 @@ def test_item5_ids_beyond_64_bits_in_paths_are_404(client_for, pool, detection_p
 def test_item5_huge_list_filters_are_400_or_empty(client_for, pool, detection_project, value):
     admin = client_for("admin")
     base = f"/api/projects/{detection_project.pk}"
-    for path in [f"{base}/images?label_class={value}", f"{base}/annotations?image={value}", f"{base}/images?page={value}",
-                 f"{base}/credits/ledger?page={value}"]:
+    for path in [
+        f"{base}/images?label_class={value}",
+        f"{base}/annotations?image={value}",
+        f"{base}/images?page={value}",
+        f"{base}/credits/ledger?page={value}",
+    ]:
         response = admin.get(path)
         assert response.status_code in (200, 400, 404), (path, response.status_code, response.content[:300])
         if response.status_code == 200:
             assert response.json()["results"] == []
 
 
-@pytest.mark.parametrize("setting, value", [
-    ("held_credit_hours", 1e300), ("affirmation_window_hours", 1e300), ("stream_expected_items", 10**30),
-    ("auto_retrain_every", 10**30), ("stream_hard_cap", 10**30),
-    ("collection_rules", [{"kind": "random_1_in_n", "n": 10**30}]),
-])
+@pytest.mark.parametrize(
+    "setting, value",
+    [
+        ("held_credit_hours", 1e300),
+        ("affirmation_window_hours", 1e300),
+        ("stream_expected_items", 10**30),
+        ("auto_retrain_every", 10**30),
+        ("stream_hard_cap", 10**30),
+        ("collection_rules", [{"kind": "random_1_in_n", "n": 10**30}]),
+    ],
+)
 def test_item5_settings_have_upper_bounds(client_for, detection_project, setting, value):
-    response = client_for("admin").patch(f"/api/projects/{detection_project.pk}", {"settings": {setting: value}}, format="json")
+    response = client_for("admin").patch(
+        f"/api/projects/{detection_project.pk}", {"settings": {setting: value}}, format="json"
+    )
     assert response.status_code == 400, response.content[:300]
 
 
@@ -74,8 +94,11 @@ def test_item5_boxes_per_annotation_are_bounded(client_for, pool, detection_proj
     item = annotator.post(f"/api/projects/{detection_project.pk}/queue/next").json()
     class_id = detection_project.label_classes.first().pk
     boxes = [{"x": 1, "y": 1, "w": 2, "h": 2, "label_class": class_id}] * (MAX_BOXES + 1)
-    response = annotator.post(f"/api/projects/{detection_project.pk}/annotations",
-                              {"image": item["image"]["id"], "boxes": boxes}, format="json")
+    response = annotator.post(
+        f"/api/projects/{detection_project.pk}/annotations",
+        {"image": item["image"]["id"], "boxes": boxes},
+        format="json",
+    )
     assert response.status_code == 400 and str(MAX_BOXES) in response.json()["detail"], response.json()
 
 
@@ -105,8 +128,12 @@ def test_item5_credit_counters_hold_more_than_32_bits_on_postgresql(pool, detect
     # The queue's reserve is a raw UPDATE on the counters: it must work past 2^31 as well.
     response = client.post(f"/api/projects/{detection_project.pk}/queue/next")
     assert response.status_code == 201, response.content
-    assert response.json()["balance"] == {"granted": before + 216 * MAX_GRANT, "reserved": 1, "spent": 0,
-                                           "available": before + 216 * MAX_GRANT - 1}
+    assert response.json()["balance"] == {
+        "granted": before + 216 * MAX_GRANT,
+        "reserved": 1,
+        "spent": 0,
+        "available": before + 216 * MAX_GRANT - 1,
+    }
 
 
 def test_item5_one_grant_and_the_total_are_capped(client_for, detection_project):
@@ -122,11 +149,10 @@ def test_item5_one_grant_and_the_total_are_capped(client_for, detection_project)
 def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, users, caplog):
     """A project whose stored settings are out of range (written before the bounds existed)
     must not stop the beat job for the others."""
-    from labelapp.production.models import HoldState, StreamHold
-    from labelapp.production.services import held_credits_release_expired
-    from labelapp.projects.services import project_create
+    from labelapp.credits.models import HoldState, StreamHold
+    from labelapp.credits.services import credit_reserve, held_credits_release_expired
     from labelapp.images.services import images_ingest
-    from labelapp.credits.services import credit_reserve
+    from labelapp.projects.services import project_create
     from tests.conftest import jpeg_bytes
 
     broken = project_create(name="Broken", task_type="detection", created_by=users["admin"], class_names=["a"])
@@ -135,7 +161,9 @@ def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, us
     # The broken project gets the lower id, so it is met first.
     for index, project in enumerate(sorted([broken, detection_project], key=lambda p: p.pk)):
         credit_grant(project=project, amount=1)
-        image = images_ingest(project=project, files=[(f"h{index}.jpg", jpeg_bytes(100 + index), "image/jpeg")]).created[0]
+        image = images_ingest(
+            project=project, files=[(f"h{index}.jpg", jpeg_bytes(100 + index), "image/jpeg")]
+        ).created[0]
         from django.db import transaction
 
         with transaction.atomic():

@@ -29,8 +29,8 @@ import zipfile
 from typing import NamedTuple
 
 import pytest
-from django.db import transaction
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from labelapp.accounts.models import ApiToken, User
@@ -38,9 +38,9 @@ from labelapp.credits.services import credit_grant
 from labelapp.images.models import Image, ImportJob
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import annotation_submit, image_reserve_next
+from labelapp.production.models import SynthesisJob, VerificationItem
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
-from labelapp.production.models import SynthesisJob, VerificationItem
 from labelapp.training.models import ModelVersion, Prediction, TrainingRun
 from tests.conftest import jpeg_bytes
 
@@ -177,8 +177,10 @@ def _module_db(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="module")
 def users(_module_db):
     """Overrides the conftest fixture for this module: the same users, created once."""
-    return {name: User.objects.create_user(username=name, password="pw-" + name)
-            for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")}
+    return {
+        name: User.objects.create_user(username=name, password="pw-" + name)
+        for name in ("admin", "annotator", "verifier", "reviewer", "outsider_admin", "nobody")
+    }
 
 
 @pytest.fixture(scope="module")
@@ -186,13 +188,19 @@ def world(users):
     """The conftest detection project and pool, built once, plus one of each object the routes
     name: a label (by the annotator), a token (the annotator's), a finished training run, a
     model version with a prediction waiting for verification."""
-    project = project_create(name="Porch", task_type="detection", created_by=users["admin"],
-                             class_names=["brown_box", "white_envelope", "yellow_box"])
+    project = project_create(
+        name="Porch",
+        task_type="detection",
+        created_by=users["admin"],
+        class_names=["brown_box", "white_envelope", "yellow_box"],
+    )
     Membership.objects.create(project=project, user=users["annotator"], role=Role.ANNOTATOR)
     Membership.objects.create(project=project, user=users["verifier"], role=Role.VERIFIER)
     Membership.objects.create(project=project, user=users["reviewer"], role=Role.REVIEWER)
     project_create(name="Elsewhere", task_type="detection", created_by=users["outsider_admin"], class_names=["x"])
-    pool = images_ingest(project=project, files=[(f"img{i}.jpg", jpeg_bytes(i), "image/jpeg") for i in range(5)]).created
+    pool = images_ingest(
+        project=project, files=[(f"img{i}.jpg", jpeg_bytes(i), "image/jpeg") for i in range(5)]
+    ).created
     for index, image in enumerate(pool):
         Image.objects.filter(pk=image.pk).update(priority=0.5 - index * 0.1)
     credit_grant(project=project, amount=10, note="test")
@@ -200,7 +208,9 @@ def world(users):
     classes = list(project.label_classes.all())
     held = image_reserve_next(project=project, user=users["annotator"])
     annotation = annotation_submit(
-        project=project, user=users["annotator"], image_id=held.image.pk,
+        project=project,
+        user=users["annotator"],
+        image_id=held.image.pk,
         boxes=[{"x": 2, "y": 2, "w": 10, "h": 10, "label_class": classes[0].pk}],
     )
     # In the train split whatever its hash says: a training needs a training label.
@@ -210,8 +220,13 @@ def world(users):
     run = TrainingRun.objects.create(project=project, status="succeeded", trigger="manual")
     # A (not active) model version with one prediction waiting for verification.
     version = ModelVersion.objects.create(
-        project=project, number=1, model_name="test", checkpoint="checkpoints/none.pt",
-        classes=[c.pk for c in classes], input_size=64, is_active=False,
+        project=project,
+        number=1,
+        model_name="test",
+        checkpoint="checkpoints/none.pt",
+        classes=[c.pk for c in classes],
+        input_size=64,
+        is_active=False,
     )
     prediction = Prediction.objects.create(image=pool[2], model_version=version, boxes=[], counts={})
     VerificationItem.objects.create(project=project, prediction=prediction, image=pool[2], model_version=version)
@@ -261,18 +276,22 @@ def _resolve(body, world, caller):
     if body == PREDICT:
         return {"file": SimpleUploadedFile("query.jpg", jpeg_bytes(4343), content_type="image/jpeg")}, "multipart"
     if body == IMPORT:
-        return {"file": SimpleUploadedFile("dataset.zip", _coco_zip("brown_box"), content_type="application/zip")}, "multipart"
+        return {
+            "file": SimpleUploadedFile("dataset.zip", _coco_zip("brown_box"), content_type="application/zip")
+        }, "multipart"
     labelers = {"admin": world["users"]["admin"], "annotator": world["users"]["annotator"]}
     held_id = None
 
     def value(item):
         nonlocal held_id
-        if item == HELD or item == BOX:
+        if item in (HELD, BOX):
             if held_id is None:
                 # Only a labeler can hold an image; for anyone else any id will do (refused first).
                 user = labelers.get(caller)
                 held_id = (
-                    image_reserve_next(project=world["project_obj"], user=user).image.pk if user else world["ids"]["image"]
+                    image_reserve_next(project=world["project_obj"], user=user).image.pk
+                    if user
+                    else world["ids"]["image"]
                 )
             if item == HELD:
                 return held_id
@@ -314,11 +333,18 @@ def test_permission_matrix(world, client_for, row):
     assert not wrong, f"{row.method} {row.path}: " + "; ".join(f"{c} {w}" for c, w in wrong.items())
 
 
-STAFF_ALLOWED = {("GET", "user-list"): 200, ("POST", "user-list"): 201, ("GET", "user-detail"): 200,
-                 ("PATCH", "user-detail"): 200, ("POST", "user-reset-password"): 200}
+STAFF_ALLOWED = {
+    ("GET", "user-list"): 200,
+    ("POST", "user-list"): 201,
+    ("GET", "user-detail"): 200,
+    ("PATCH", "user-detail"): 200,
+    ("POST", "user-reset-password"): 200,
+}
 
 
-@pytest.mark.parametrize("row", [row for row in MATRIX if row.name.startswith("user-")], ids=lambda row: f"{row.method} {row.name}")
+@pytest.mark.parametrize(
+    "row", [row for row in MATRIX if row.name.startswith("user-")], ids=lambda row: f"{row.method} {row.name}"
+)
 def test_staff_manage_user_accounts(world, row):
     """The allowed side of the staff-only rows: a staff member with no project role at all."""
     from rest_framework.test import APIClient
@@ -376,7 +402,9 @@ def _api_routes():
                 view = getattr(pattern.callback, "cls", None) or getattr(pattern.callback, "view_class", None)
                 assert view is not None, f"{full}: not a class-based view, cannot list its methods"
                 methods = {
-                    m.upper() for m in view.http_method_names if m not in ("options", "head", "trace") and hasattr(view, m)
+                    m.upper()
+                    for m in view.http_method_names
+                    if m not in ("options", "head", "trace") and hasattr(view, m)
                 }
                 for method in methods:
                     found.add((pattern.name, method))
@@ -406,7 +434,9 @@ def test_admin_can_delete_a_project_with_labels_reservations_and_a_ledger(reques
     images_ingest(project=project, files=[(f"d{i}.jpg", jpeg_bytes(700 + i), "image/jpeg") for i in range(2)])
     credit_grant(project=project, amount=5)
     labeled = image_reserve_next(project=project, user=users["annotator"])
-    label = {"label_class": project.label_classes.first().pk} if project.task_type == "classification" else {"boxes": []}
+    label = (
+        {"label_class": project.label_classes.first().pk} if project.task_type == "classification" else {"boxes": []}
+    )
     annotation_submit(project=project, user=users["annotator"], image_id=labeled.image.pk, **label)
     image_reserve_next(project=project, user=users["annotator"])  # an active lease too
 

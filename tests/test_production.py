@@ -1,8 +1,7 @@
 """The production loop: predict with collection rules, stream sampling, verification."""
 
 import io
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -10,16 +9,15 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labelapp.core.errors import ConflictError
-from labelapp.credits.models import CreditEntry, EntryKind
-from labelapp.credits.services import balance_get, credit_grant, ledger_totals
+from labelapp.credits.models import CreditEntry, EntryKind, HoldState, StreamHold
+from labelapp.credits.services import balance_get, credit_grant, held_credits_release_expired, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
 from labelapp.images.services import images_ingest
-from labelapp.images.validation import UploadRejected
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.learning.models import ClassificationOutput, Detections
 from labelapp.production import services
-from labelapp.production.models import StreamHold, VerificationItem, VerificationState
+from labelapp.production.models import VerificationItem, VerificationState
 from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 
@@ -52,8 +50,14 @@ def activate_model(project, number: int = 1) -> ModelVersion:
     buffer = io.BytesIO()
     torch.save(model.checkpoint(), buffer)
     ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
-    version = ModelVersion(project=project, number=number, model_name=name, classes=[c.pk for c in classes],
-                           input_size=size, is_active=True)
+    version = ModelVersion(
+        project=project,
+        number=number,
+        model_name=name,
+        classes=[c.pk for c in classes],
+        input_size=size,
+        is_active=True,
+    )
     version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
     version.save()
     return version
@@ -102,8 +106,11 @@ def set_settings(project, **values):
 
 def post_file(client, url, seed: int, data: bytes | None = None, name: str | None = None):
     content = jpeg_bytes(seed) if data is None else data
-    return client.post(url, {"file": SimpleUploadedFile(name or f"f{seed}.jpg", content, content_type="image/jpeg")},
-                       format="multipart")
+    return client.post(
+        url,
+        {"file": SimpleUploadedFile(name or f"f{seed}.jpg", content, content_type="image/jpeg")},
+        format="multipart",
+    )
 
 
 def assert_ledger_consistent(project):
@@ -135,9 +142,15 @@ def test_predict_detection_with_a_real_model_returns_boxes_counts_and_version(de
     assert set(body["counts"]) <= names
     assert body["total_count"] == sum(body["counts"].values()) == sum(body["counts_by_id"].values())
     for box in body["boxes"]:
-        assert 0 <= box["x"] and box["x"] + box["w"] <= 64.01 and box["y"] + box["h"] <= 48.01
+        assert box["x"] >= 0 and box["x"] + box["w"] <= 64.01 and box["y"] + box["h"] <= 48.01
         assert 0 <= box["score"] <= 1
-    assert body["collection"] == {"kept": False, "kept_by": [], "image": None, "duplicate": False, "verification": False}
+    assert body["collection"] == {
+        "kept": False,
+        "kept_by": [],
+        "image": None,
+        "duplicate": False,
+        "verification": False,
+    }
     assert not Image.objects.filter(project=detection_project).exists()
 
 
@@ -150,11 +163,14 @@ def test_predict_classification_returns_class_probabilities(classification_proje
     assert body["label_class"] == best["label_class"] and body["counts"] == {best["name"]: 1}
 
 
-@pytest.mark.parametrize("data, name, code", [
-    (b"not an image at all", "x.jpg", "not_an_image"),
-    (jpeg_bytes(4, fmt="PNG"), "looks.jpg", "extension_mismatch"),
-    (None, None, "no_file"),
-])
+@pytest.mark.parametrize(
+    "data, name, code",
+    [
+        (b"not an image at all", "x.jpg", "not_an_image"),
+        (jpeg_bytes(4, fmt="PNG"), "looks.jpg", "extension_mismatch"),
+        (None, None, "no_file"),
+    ],
+)
 def test_predict_bad_file_is_400_and_nothing_is_stored(detection_project, client_for, data, name, code):
     activate_model(detection_project)
     set_settings(detection_project, collection_rules=[{"kind": "random_1_in_n", "n": 1}])
@@ -162,7 +178,9 @@ def test_predict_bad_file_is_400_and_nothing_is_stored(detection_project, client
     if data is None:
         response = client_for("admin").post(url, {}, format="multipart")
     else:
-        response = client_for("admin").post(url, {"file": SimpleUploadedFile(name, data, content_type="image/jpeg")}, format="multipart")
+        response = client_for("admin").post(
+            url, {"file": SimpleUploadedFile(name, data, content_type="image/jpeg")}, format="multipart"
+        )
     assert response.status_code == 400, response.content
     assert response.json()["code"] in (code, "upload_rejected")
     assert code in str(response.json())
@@ -178,9 +196,7 @@ def test_random_1_in_n_keeps_exactly_one_in_n(classification_project):
     script_model(version, class_probs(0.9))
     n = 4
     set_settings(classification_project, collection_rules=[{"kind": "random_1_in_n", "n": n}])
-    kept = [
-        services.prediction_make(project=classification_project, upload=upload(i)).kept for i in range(3 * n)
-    ]
+    kept = [services.prediction_make(project=classification_project, upload=upload(i)).kept for i in range(3 * n)]
     assert kept == [i % n == 0 for i in range(3 * n)]
     stored = Image.objects.filter(project=classification_project)
     assert stored.count() == 3
@@ -203,7 +219,9 @@ def test_low_confidence_rule_for_detection_is_near_the_threshold_or_nothing_foun
     version = activate_model(detection_project)
     outputs = [detections([0.95, 0.9]), detections([0.95, 0.33]), detections([]), detections([0.1, 0.9])]
     script_model(version, lambda i: outputs[i])
-    set_settings(detection_project, detection_threshold=0.3, collection_rules=[{"kind": "low_confidence", "epsilon": 0.05}])
+    set_settings(
+        detection_project, detection_threshold=0.3, collection_rules=[{"kind": "low_confidence", "epsilon": 0.05}]
+    )
     kept = [services.prediction_make(project=detection_project, upload=upload(i)).kept for i in range(4)]
     assert kept == [False, True, True, False]
 
@@ -211,8 +229,10 @@ def test_low_confidence_rule_for_detection_is_near_the_threshold_or_nothing_foun
 def test_quotas_per_hour_and_day_with_a_frozen_clock(classification_project):
     version = activate_model(classification_project)
     script_model(version, class_probs(0.9))
-    set_settings(classification_project, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 2, "per_day": 3}])
-    t = datetime(2026, 3, 1, 10, 5, tzinfo=dt_timezone.utc)
+    set_settings(
+        classification_project, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 2, "per_day": 3}]
+    )
+    t = datetime(2026, 3, 1, 10, 5, tzinfo=UTC)
     seeds = iter(range(100))
 
     def keep(now):
@@ -260,7 +280,13 @@ def test_stream_threshold_mode_with_a_hard_cap(detection_project, client_for):
     url = f"/api/projects/{detection_project.pk}/stream"
     bodies = [post_file(client_for("annotator"), url, i).json() for i in range(5)]
     assert [b["decision"] for b in bodies] == ["query", "accept", "query", "accept", "accept"]
-    assert [b["reason"] for b in bodies] == ["below_threshold", "above_threshold", "below_threshold", "hard_cap", "hard_cap"]
+    assert [b["reason"] for b in bodies] == [
+        "below_threshold",
+        "above_threshold",
+        "below_threshold",
+        "hard_cap",
+        "hard_cap",
+    ]
     assert bodies[0]["confidence"] == pytest.approx(0.1, abs=1e-3) and bodies[0]["threshold"] == 0.5
     assert bodies[0]["credits_left"] == 9 and bodies[-1]["credits_left"] == 8
     assert bodies[-1]["stream"] == {"seen": 5, "queried": 2, "accepted": 3, "expected_remaining": 9995}
@@ -287,7 +313,9 @@ def test_stream_pacing_never_exceeds_the_budget(classification_project, client_f
     script_model(version, lambda i: class_probs(float(confidences[i]))(i))
     credit_grant(project=classification_project, amount=5)
     set_settings(classification_project, stream_mode="pacing", stream_expected_items=40, stream_exploration=0.1)
-    results = [services.stream_image_ingest(project=classification_project, user=None, upload=upload(i)) for i in range(60)]
+    results = [
+        services.stream_image_ingest(project=classification_project, user=None, upload=upload(i)) for i in range(60)
+    ]
     queried = [r for r in results if r.decision == "query"]
     assert 1 <= len(queried) <= 5
     assert results[-1].credits_left == 5 - len(queried)
@@ -309,7 +337,12 @@ def test_a_stream_query_reaches_the_annotator_first_on_its_held_credit(detection
     assert CreditEntry.objects.filter(project=detection_project, kind=EntryKind.RESERVE).count() == reserves
     assert balance_get(project=detection_project).reserved == 1
     annotation_submit(project=detection_project, user=users["annotator"], image_id=result.image.pk, boxes=[])
-    assert balance_get(project=detection_project).as_dict() == {"granted": 10, "reserved": 0, "spent": 1, "available": 9}
+    assert balance_get(project=detection_project).as_dict() == {
+        "granted": 10,
+        "reserved": 0,
+        "spent": 1,
+        "available": 9,
+    }
     assert_ledger_consistent(detection_project)
 
 
@@ -337,8 +370,6 @@ def test_a_held_stream_credit_is_handed_out_even_when_nothing_else_is_available(
 def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(detection_project, users):
     from django.utils import timezone
 
-    from labelapp.production.models import HoldState
-
     version = activate_model(detection_project)
     script_model(version, lambda i: detections([0.5]))  # confidence 0: always queried
     set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=24)
@@ -351,9 +382,9 @@ def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(d
     assert balance_get(project=detection_project).reserved == 2
     now = timezone.now()
 
-    assert services.held_credits_release_expired(now=now + timedelta(hours=23)) == 0
-    assert services.held_credits_release_expired(now=now + timedelta(hours=25)) == 1
-    assert services.held_credits_release_expired(now=now + timedelta(hours=26)) == 0, "released once"
+    assert held_credits_release_expired(now=now + timedelta(hours=23)) == 0
+    assert held_credits_release_expired(now=now + timedelta(hours=25)) == 1
+    assert held_credits_release_expired(now=now + timedelta(hours=26)) == 0, "released once"
     hold = StreamHold.objects.get(image=waiting.image)
     assert hold.state == HoldState.RELEASED and hold.released_at == now + timedelta(hours=25)
     assert StreamHold.objects.get(image=taken.image).state == HoldState.CLAIMED, "an annotator's credit is theirs"
@@ -365,7 +396,10 @@ def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(d
     # The queried image still comes first; its annotator now reserves a credit of their own.
     item = image_reserve_next(project=detection_project, user=users["admin"])
     assert item.image.pk == waiting.image.pk
-    assert item.reservation.credit_entry.kind == EntryKind.RESERVE and item.reservation.credit_entry_id != hold.credit_entry_id
+    assert (
+        item.reservation.credit_entry.kind == EntryKind.RESERVE
+        and item.reservation.credit_entry_id != hold.credit_entry_id
+    )
     annotation_submit(project=detection_project, user=users["admin"], image_id=waiting.image.pk, boxes=[])
     assert balance_get(project=detection_project).as_dict() == {"granted": 3, "reserved": 1, "spent": 1, "available": 1}
     assert_ledger_consistent(detection_project)
@@ -398,9 +432,15 @@ def test_verification_next_has_the_shape_the_verify_page_uses(detection_project,
     prediction = response.json()["prediction"]
     first = verification_items[0]
     assert prediction["id"] == first.prediction_id
-    assert prediction["image"] == {"id": first.image_id, "file_url": f"/api/projects/{detection_project.pk}/images/{first.image_id}/file",
-                                   "width": 64, "height": 48}
-    assert prediction["counts"] == {"brown_box": 2} and prediction["total_count"] == 2 and prediction["model_version"] == 1
+    assert prediction["image"] == {
+        "id": first.image_id,
+        "file_url": f"/api/projects/{detection_project.pk}/images/{first.image_id}/file",
+        "width": 64,
+        "height": 48,
+    }
+    assert (
+        prediction["counts"] == {"brown_box": 2} and prediction["total_count"] == 2 and prediction["model_version"] == 1
+    )
     assert {"x", "y", "w", "h", "label_class", "score"} <= set(prediction["boxes"][0])
     # Only the counted boxes are shown (the 0.1 box is below the detection threshold).
     assert sorted(b["score"] for b in prediction["boxes"]) == pytest.approx([0.8, 0.9], abs=1e-3)
@@ -410,8 +450,11 @@ def test_verification_next_has_the_shape_the_verify_page_uses(detection_project,
 def test_correct_makes_a_free_verified_label_and_moves_no_credit(detection_project, verification_items, client_for):
     credit_grant(project=detection_project, amount=3)
     item = verification_items[0]
-    response = client_for("verifier").post(f"/api/projects/{detection_project.pk}/verifications",
-                                           {"prediction": item.prediction_id, "verdict": "correct"}, format="json")
+    response = client_for("verifier").post(
+        f"/api/projects/{detection_project.pk}/verifications",
+        {"prediction": item.prediction_id, "verdict": "correct"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert response.json()["state"] == "correct" and response.json()["label_created"] is True
     annotation = Annotation.objects.get(image_id=item.image_id)
@@ -419,15 +462,23 @@ def test_correct_makes_a_free_verified_label_and_moves_no_credit(detection_proje
     assert len(annotation.boxes) == 2 and "score" not in annotation.boxes[0]
     assert Image.objects.get(pk=item.image_id).status == Status.LABELED
     assert balance_get(project=detection_project).as_dict() == {"granted": 3, "reserved": 0, "spent": 0, "available": 3}
-    again = client_for("admin").post(f"/api/projects/{detection_project.pk}/verifications",
-                                     {"prediction": item.prediction_id, "verdict": "incorrect"}, format="json")
+    again = client_for("admin").post(
+        f"/api/projects/{detection_project.pk}/verifications",
+        {"prediction": item.prediction_id, "verdict": "incorrect"},
+        format="json",
+    )
     assert again.status_code == 409 and again.json()["code"] == "already_verified"
 
 
-def test_incorrect_sends_the_image_to_the_top_of_the_labeling_queue(detection_project, verification_items, pool, users, client_for):
+def test_incorrect_sends_the_image_to_the_top_of_the_labeling_queue(
+    detection_project, verification_items, pool, users, client_for
+):
     item = verification_items[1]
-    response = client_for("verifier").post(f"/api/projects/{detection_project.pk}/verifications",
-                                           {"prediction": item.prediction_id, "verdict": "incorrect"}, format="json")
+    response = client_for("verifier").post(
+        f"/api/projects/{detection_project.pk}/verifications",
+        {"prediction": item.prediction_id, "verdict": "incorrect"},
+        format="json",
+    )
     assert response.json()["state"] == "incorrect" and response.json()["queued_for_labeling"] is True
     image = Image.objects.get(pk=item.image_id)
     assert (image.status, image.priority, image.score_reason) == (Status.UNLABELED, PINNED_PRIORITY, "flagged")
@@ -435,16 +486,26 @@ def test_incorrect_sends_the_image_to_the_top_of_the_labeling_queue(detection_pr
 
 
 def test_a_corrected_count_is_stored_and_counts_as_incorrect(detection_project, verification_items, users):
-    outcome = services.verification_record(project=detection_project, user=users["verifier"], prediction_id=verification_items[2].prediction_id,
-                                           verdict="correct", true_count=3)
+    outcome = services.verification_record(
+        project=detection_project,
+        user=users["verifier"],
+        prediction_id=verification_items[2].prediction_id,
+        verdict="correct",
+        true_count=3,
+    )
     assert outcome.item.state == VerificationState.INCORRECT and outcome.item.true_count == 3 and outcome.queued
-    same = services.verification_record(project=detection_project, user=users["verifier"], prediction_id=verification_items[1].prediction_id,
-                                        verdict="correct", true_count=2)
+    same = services.verification_record(
+        project=detection_project,
+        user=users["verifier"],
+        prediction_id=verification_items[1].prediction_id,
+        verdict="correct",
+        true_count=2,
+    )
     assert same.item.state == VerificationState.CORRECT
 
 
 def test_each_item_is_leased_to_one_verifier_at_a_time(detection_project, verification_items, users):
-    now = datetime(2026, 1, 1, tzinfo=dt_timezone.utc)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
     mine = services.verification_next(project=detection_project, user=users["verifier"], now=now)
     assert services.verification_next(project=detection_project, user=users["verifier"], now=now).pk == mine.pk
     theirs = services.verification_next(project=detection_project, user=users["admin"], now=now)
@@ -454,8 +515,9 @@ def test_each_item_is_leased_to_one_verifier_at_a_time(detection_project, verifi
         services.verification_next(project=detection_project, user=users["nobody"], now=now)
     assert nothing.value.code == "nothing_to_verify"
     with pytest.raises(ConflictError) as leased:
-        services.verification_record(project=detection_project, user=users["admin"], prediction_id=mine.prediction_id,
-                                     verdict="correct", now=now)
+        services.verification_record(
+            project=detection_project, user=users["admin"], prediction_id=mine.prediction_id, verdict="correct", now=now
+        )
     assert leased.value.code == "leased_to_another"
     later = now + services.VERIFICATION_LEASE + timedelta(seconds=1)
     assert services.verification_next(project=detection_project, user=users["nobody"], now=later).pk == mine.pk
@@ -471,8 +533,12 @@ def test_unflagged_predictions_are_affirmed_after_the_window(detection_project, 
 
     assert affirm_unflagged_task.name == "labelapp.production.affirm_unflagged"
     created = verification_items[0].created_at
-    services.verification_record(project=detection_project, user=users["verifier"], prediction_id=verification_items[1].prediction_id,
-                                 verdict="incorrect")
+    services.verification_record(
+        project=detection_project,
+        user=users["verifier"],
+        prediction_id=verification_items[1].prediction_id,
+        verdict="incorrect",
+    )
     assert services.verifications_affirm(now=created + timedelta(hours=100)) == 0, "disabled by default"
     set_settings(detection_project, affirmation_enabled=True, affirmation_window_hours=24)
     assert services.verifications_affirm(now=created + timedelta(hours=23)) == 0
@@ -485,16 +551,39 @@ def test_unflagged_predictions_are_affirmed_after_the_window(detection_project, 
 
 def test_flag_rate_per_model_version(detection_project, verification_items, client_for, users):
     for item, verdict in zip(verification_items[:2], ["correct", "incorrect"]):
-        services.verification_record(project=detection_project, user=users["verifier"], prediction_id=item.prediction_id, verdict=verdict)
+        services.verification_record(
+            project=detection_project, user=users["verifier"], prediction_id=item.prediction_id, verdict=verdict
+        )
     version2 = activate_model(detection_project, number=2)
     script_model(version2, lambda i: detections([0.9]))
     second = services.prediction_make(project=detection_project, upload=upload(300)).verification
-    services.verification_record(project=detection_project, user=users["verifier"], prediction_id=second.prediction_id, verdict="correct",
-                                 true_count=5)
+    services.verification_record(
+        project=detection_project,
+        user=users["verifier"],
+        prediction_id=second.prediction_id,
+        verdict="correct",
+        true_count=5,
+    )
     body = client_for("admin").get(f"/api/projects/{detection_project.pk}/verifications/stats").json()
     assert body["versions"] == [
-        {"model_version": 2, "pending": 0, "correct": 0, "incorrect": 1, "affirmed": 0, "corrected_counts": 1, "flag_rate": 1.0},
-        {"model_version": 1, "pending": 1, "correct": 1, "incorrect": 1, "affirmed": 0, "corrected_counts": 0, "flag_rate": 0.5},
+        {
+            "model_version": 2,
+            "pending": 0,
+            "correct": 0,
+            "incorrect": 1,
+            "affirmed": 0,
+            "corrected_counts": 1,
+            "flag_rate": 1.0,
+        },
+        {
+            "model_version": 1,
+            "pending": 1,
+            "correct": 1,
+            "incorrect": 1,
+            "affirmed": 0,
+            "corrected_counts": 0,
+            "flag_rate": 0.5,
+        },
     ]
 
 
@@ -521,7 +610,9 @@ def test_permissions(detection_project, verification_items, client_for, method, 
         if path in ("predict", "stream"):
             response = post_file(client, base, 400 + index)
         elif method == "POST":
-            response = client.post(base, {"prediction": verification_items[index % 3].prediction_id, "verdict": "correct"}, format="json")
+            response = client.post(
+                base, {"prediction": verification_items[index % 3].prediction_id, "verdict": "correct"}, format="json"
+            )
         else:
             response = client.get(base)
         actual.append(response.status_code)
@@ -529,9 +620,14 @@ def test_permissions(detection_project, verification_items, client_for, method, 
 
 
 @pytest.mark.parametrize("extra", [0, 30])
-def test_query_counts_do_not_grow_with_the_pool(detection_project, verification_items, client_for, django_assert_max_num_queries, extra):
+def test_query_counts_do_not_grow_with_the_pool(
+    detection_project, verification_items, client_for, django_assert_max_num_queries, extra
+):
     if extra:
-        images_ingest(project=detection_project, files=[(f"more{i}.png", jpeg_bytes(600 + i, size=(8, 8), fmt="PNG"), "image/png") for i in range(extra)])
+        images_ingest(
+            project=detection_project,
+            files=[(f"more{i}.png", jpeg_bytes(600 + i, size=(8, 8), fmt="PNG"), "image/png") for i in range(extra)],
+        )
     credit_grant(project=detection_project, amount=5)
     base = f"/api/projects/{detection_project.pk}"
     with django_assert_max_num_queries(24):
@@ -541,7 +637,9 @@ def test_query_counts_do_not_grow_with_the_pool(detection_project, verification_
     with django_assert_max_num_queries(7):
         prediction = client_for("verifier").get(f"{base}/verifications/next").json()["prediction"]["id"]
     with django_assert_max_num_queries(12):
-        response = client_for("verifier").post(f"{base}/verifications", {"prediction": prediction, "verdict": "correct"}, format="json")
+        response = client_for("verifier").post(
+            f"{base}/verifications", {"prediction": prediction, "verdict": "correct"}, format="json"
+        )
         assert response.status_code == 201
     with django_assert_max_num_queries(2):
         assert client_for("verifier").get(f"{base}/verifications/stats").status_code == 200

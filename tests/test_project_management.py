@@ -25,13 +25,18 @@ def test_without_a_colour_word_the_first_unused_palette_colour_is_taken():
 
 def test_the_demo_classes_are_drawn_in_their_own_colours_and_are_distinct(detection_project):
     colors = dict(detection_project.label_classes.values_list("name", "color"))
-    assert colors == {"brown_box": NAMED_COLORS["brown"], "white_envelope": NAMED_COLORS["white"],
-                      "yellow_box": NAMED_COLORS["yellow"]}
+    assert colors == {
+        "brown_box": NAMED_COLORS["brown"],
+        "white_envelope": NAMED_COLORS["white"],
+        "yellow_box": NAMED_COLORS["yellow"],
+    }
 
 
 def test_create_a_project_with_classes_and_a_first_budget(client_for, users):
     body = {
-        "name": "Shelf", "task_type": "detection", "budget": 250,
+        "name": "Shelf",
+        "task_type": "detection",
+        "budget": 250,
         "classes": [{"name": "can"}, {"name": "green_bottle", "hotkey": "5"}, {"name": "lid", "color": "#123456"}],
     }
     response = client_for("nobody").post("/api/projects", body, format="json")
@@ -59,7 +64,9 @@ def test_create_a_project_with_classes_and_a_first_budget(client_for, users):
 )
 def test_a_bad_create_is_refused_at_its_field_and_stores_nothing(client_for, body, field):
     before = Project.objects.count()
-    response = client_for("nobody").post("/api/projects", {"name": "Bad", "task_type": "detection", **body}, format="json")
+    response = client_for("nobody").post(
+        "/api/projects", {"name": "Bad", "task_type": "detection", **body}, format="json"
+    )
 
     assert response.status_code == 400, response.content
     assert field in response.json()
@@ -105,7 +112,9 @@ def test_rename_and_recolour_a_class(client_for, detection_project):
 def test_a_rename_onto_another_class_is_a_400_not_a_500(client_for, detection_project, body, code):
     """Names are unique per project (a database constraint) and keys select one class each."""
     label_class = detection_project.label_classes.get(name="brown_box")
-    response = client_for("admin").patch(f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", body, format="json")
+    response = client_for("admin").patch(
+        f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", body, format="json"
+    )
 
     assert response.status_code == 400, response.content
     assert response.json()["code"] == code
@@ -116,7 +125,9 @@ def test_a_rename_onto_another_class_is_a_400_not_a_500(client_for, detection_pr
 
 def test_a_bad_colour_is_refused_at_the_field(client_for, detection_project):
     label_class = detection_project.label_classes.first()
-    response = client_for("admin").patch(f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", {"color": "red"}, format="json")
+    response = client_for("admin").patch(
+        f"/api/projects/{detection_project.pk}/classes/{label_class.pk}", {"color": "red"}, format="json"
+    )
     assert response.status_code == 400
     assert "color" in response.json()
 

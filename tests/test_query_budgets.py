@@ -13,11 +13,16 @@ pytestmark = pytest.mark.django_db
 
 def grow_pool(project, extra: int):
     if extra:
-        images_ingest(project=project, files=[(f"more{i}.png", jpeg_bytes(100 + i, size=(8, 8), fmt="PNG"), "image/png") for i in range(extra)])
+        images_ingest(
+            project=project,
+            files=[(f"more{i}.png", jpeg_bytes(100 + i, size=(8, 8), fmt="PNG"), "image/png") for i in range(extra)],
+        )
 
 
 @pytest.mark.parametrize("extra", [0, 30])
-def test_next_submit_and_skip_query_counts_do_not_grow_with_the_pool(pool, detection_project, client_for, django_assert_max_num_queries, extra):
+def test_next_submit_and_skip_query_counts_do_not_grow_with_the_pool(
+    pool, detection_project, client_for, django_assert_max_num_queries, extra
+):
     grow_pool(detection_project, extra)
     client = client_for("annotator")
     base = f"/api/projects/{detection_project.pk}"
@@ -28,7 +33,11 @@ def test_next_submit_and_skip_query_counts_do_not_grow_with_the_pool(pool, detec
     with django_assert_max_num_queries(9):  # the same, checked under the lock: 7 and the savepoint pair
         assert client.post(f"{base}/queue/next").status_code == 200
     with django_assert_max_num_queries(11):  # 9, plus the savepoint pair
-        response = client.post(f"{base}/annotations", {"image": image, "boxes": [{"x": 1, "y": 1, "w": 3, "h": 3, "label_class": class_id}]}, format="json")
+        response = client.post(
+            f"{base}/annotations",
+            {"image": image, "boxes": [{"x": 1, "y": 1, "w": 3, "h": 3, "label_class": class_id}]},
+            format="json",
+        )
         assert response.status_code == 201
     image = client.post(f"{base}/queue/next").json()["image"]["id"]
     with django_assert_max_num_queries(10):
@@ -36,7 +45,9 @@ def test_next_submit_and_skip_query_counts_do_not_grow_with_the_pool(pool, detec
 
 
 @pytest.mark.parametrize("extra", [0, 40])
-def test_image_list_query_count_does_not_grow_with_the_page(pool, detection_project, client_for, django_assert_max_num_queries, extra):
+def test_image_list_query_count_does_not_grow_with_the_page(
+    pool, detection_project, client_for, django_assert_max_num_queries, extra
+):
     grow_pool(detection_project, extra)
     with django_assert_max_num_queries(4):
         response = client_for("annotator").get(f"/api/projects/{detection_project.pk}/images?page_size=100")
@@ -45,8 +56,9 @@ def test_image_list_query_count_does_not_grow_with_the_page(pool, detection_proj
 
 @pytest.mark.parametrize("extra", [0, 40])
 @pytest.mark.parametrize("sort", ["newest", "priority", "suspicion"])
-def test_data_browser_page_query_count_does_not_grow_with_the_page(pool, detection_project, users, client_for,
-                                                                   django_assert_max_num_queries, extra, sort):
+def test_data_browser_page_query_count_does_not_grow_with_the_page(
+    pool, detection_project, users, client_for, django_assert_max_num_queries, extra, sort
+):
     """Membership, the page (with its suspicion joined), the labels and their annotators."""
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.review.models import LabelQuality

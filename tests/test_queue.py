@@ -42,13 +42,22 @@ def test_submit_spends_the_credit_and_moves_the_image_to_a_split(pool, detection
     class_id = detection_project.label_classes.first().pk
     response = client.post(
         f"/api/projects/{detection_project.pk}/annotations",
-        {"image": image["id"], "boxes": [{"x": 1, "y": 2, "w": 10, "h": 12, "label_class": class_id}], "seconds_spent": 4.5},
+        {
+            "image": image["id"],
+            "boxes": [{"x": 1, "y": 2, "w": 10, "h": 12, "label_class": class_id}],
+            "seconds_spent": 4.5,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
     stored = Image.objects.get(pk=image["id"])
     assert stored.status == Status.LABELED and stored.split in {"train", "val", "test"}
-    assert balance_get(project=detection_project).as_dict() == {"granted": 10, "reserved": 0, "spent": 1, "available": 9}
+    assert balance_get(project=detection_project).as_dict() == {
+        "granted": 10,
+        "reserved": 0,
+        "spent": 1,
+        "available": 9,
+    }
     assert ledger_totals(project=detection_project) == balance_get(project=detection_project).as_dict()
 
 
@@ -68,10 +77,17 @@ def test_bad_boxes_are_refused_with_the_reason_and_nothing_moves(pool, detection
     class_id = detection_project.label_classes.first().pk
     if isinstance(boxes, list):
         boxes = [{k: (class_id if v == "CLASS" else v) for k, v in box.items()} for box in boxes]
-    response = client.post(f"/api/projects/{detection_project.pk}/annotations", {"image": image["id"], "boxes": boxes}, format="json")
+    response = client.post(
+        f"/api/projects/{detection_project.pk}/annotations", {"image": image["id"], "boxes": boxes}, format="json"
+    )
     assert response.status_code == 400
     assert message in str(response.json())
-    assert balance_get(project=detection_project).as_dict() == {"granted": 10, "reserved": 1, "spent": 0, "available": 9}
+    assert balance_get(project=detection_project).as_dict() == {
+        "granted": 10,
+        "reserved": 1,
+        "spent": 0,
+        "available": 9,
+    }
 
 
 def test_classification_needs_a_class_of_the_project(classification_project, client_for):
@@ -128,8 +144,11 @@ def test_expired_lease_releases_its_credit_and_returns_the_image(pool, detection
     assert ledger_totals(project=detection_project) == balance.as_dict()
     # The expired holder cannot submit any more.
     class_id = detection_project.label_classes.first().pk
-    late = client.post(f"/api/projects/{detection_project.pk}/annotations",
-                       {"image": image["id"], "boxes": [{"x": 1, "y": 1, "w": 2, "h": 2, "label_class": class_id}]}, format="json")
+    late = client.post(
+        f"/api/projects/{detection_project.pk}/annotations",
+        {"image": image["id"], "boxes": [{"x": 1, "y": 1, "w": 2, "h": 2, "label_class": class_id}]},
+        format="json",
+    )
     assert late.status_code == 409
 
 
@@ -137,7 +156,9 @@ def test_editing_ones_own_annotation_moves_no_credit(pool, detection_project, cl
     client = client_for("annotator")
     image = client.post(f"/api/projects/{detection_project.pk}/queue/next").json()["image"]
     class_id = detection_project.label_classes.first().pk
-    annotation = client.post(f"/api/projects/{detection_project.pk}/annotations", {"image": image["id"], "boxes": []}, format="json").json()
+    annotation = client.post(
+        f"/api/projects/{detection_project.pk}/annotations", {"image": image["id"], "boxes": []}, format="json"
+    ).json()
     url = f"/api/projects/{detection_project.pk}/annotations/{annotation['id']}"
     edited = client.patch(url, {"boxes": [{"x": 3, "y": 3, "w": 5, "h": 5, "label_class": class_id}]}, format="json")
     assert edited.status_code == 200 and len(edited.json()["boxes"]) == 1

@@ -19,7 +19,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 def api_walkthrough() -> str:
     text = README.read_text()
-    section = text[text.index("\n## API\n"):]
+    section = text[text.index("\n## API\n") :]
     return re.search(r"```sh\n(.*?)```", section, re.S).group(1)
 
 
@@ -30,7 +30,9 @@ def test_the_api_walkthrough_runs_as_written(live_server, settings, tmp_path):
     (tmp_path / "b.png").write_bytes(jpeg_bytes(2, fmt="PNG"))
     script = api_walkthrough().replace("http://127.0.0.1:8000", live_server.url)
 
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
 
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     project = Project.objects.get(name="Shelf")

@@ -29,7 +29,9 @@ def cats(classification_project, users, reviewer):
     from labelapp.credits.services import credit_grant
 
     project = classification_project
-    created = images_ingest(project=project, files=[(f"c{i}.jpg", jpeg_bytes(300 + i), "image/jpeg") for i in range(6)]).created
+    created = images_ingest(
+        project=project, files=[(f"c{i}.jpg", jpeg_bytes(300 + i), "image/jpeg") for i in range(6)]
+    ).created
     for index, image in enumerate(created):
         Image.objects.filter(pk=image.pk).update(priority=1 - index * 0.1)
     credit_grant(project=project, amount=20)
@@ -37,15 +39,37 @@ def cats(classification_project, users, reviewer):
     labeled = []
     for class_ in (cat, cat, dog, dog):
         item = image_reserve_next(project=project, user=users["annotator"])
-        annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, label_class=class_.pk, seconds_spent=3)
+        annotation_submit(
+            project=project, user=users["annotator"], image_id=item.image.pk, label_class=class_.pk, seconds_spent=3
+        )
         labeled.append(item.image)
-    version = ModelVersion.objects.create(project=project, number=1, model_name="t", checkpoint="checkpoints/t.pt",
-                                          classes=[cat.pk, dog.pk], input_size=64, is_active=True)
+    version = ModelVersion.objects.create(
+        project=project,
+        number=1,
+        model_name="t",
+        checkpoint="checkpoints/t.pt",
+        classes=[cat.pk, dog.pk],
+        input_size=64,
+        is_active=True,
+    )
     Prediction.objects.create(image=labeled[1], model_version=version, probs=[0.03, 0.97])
     for image, suspicion in zip(labeled, (0.1, 0.9, 0.3, 0.7)):
-        LabelQuality.objects.create(project=project, image=image, suspicion=suspicion, scored_at=image.created_at,
-                                    model_disagrees=suspicion > 0.5, reason="model 0.97 `dog`" if suspicion == 0.9 else "")
-    return {"project": project, "labeled": labeled, "unlabeled": created[4:], "cat": cat, "dog": dog, "version": version}
+        LabelQuality.objects.create(
+            project=project,
+            image=image,
+            suspicion=suspicion,
+            scored_at=image.created_at,
+            model_disagrees=suspicion > 0.5,
+            reason="model 0.97 `dog`" if suspicion == 0.9 else "",
+        )
+    return {
+        "project": project,
+        "labeled": labeled,
+        "unlabeled": created[4:],
+        "cat": cat,
+        "dog": dog,
+        "version": version,
+    }
 
 
 def _browse(client, project, **params):
@@ -58,7 +82,9 @@ def _review_order(client, project) -> list[int]:
     """Every image the review queue hands out, in order, skipping each one after seeing it."""
     seen = []
     while True:
-        item = client.get(f"/api/projects/{project.pk}/review/next", {"skip": ",".join(map(str, seen))} if seen else {}).json()["item"]
+        item = client.get(
+            f"/api/projects/{project.pk}/review/next", {"skip": ",".join(map(str, seen))} if seen else {}
+        ).json()["item"]
         if item is None:
             return seen
         seen.append(item["image"]["id"])
@@ -90,8 +116,13 @@ def test_browse_newest_pages_cover_every_image_once(cats, client_for):
 def test_browse_filters(cats, client_for, users):
     client, project = client_for("admin"), cats["project"]
     labeled = cats["labeled"]
-    assert {i["id"] for i in _browse(client, project, label_class=cats["dog"].pk)["results"]} == {labeled[2].pk, labeled[3].pk}
-    assert {i["id"] for i in _browse(client, project, status="unlabeled")["results"]} == {i.pk for i in cats["unlabeled"]}
+    assert {i["id"] for i in _browse(client, project, label_class=cats["dog"].pk)["results"]} == {
+        labeled[2].pk,
+        labeled[3].pk,
+    }
+    assert {i["id"] for i in _browse(client, project, status="unlabeled")["results"]} == {
+        i.pk for i in cats["unlabeled"]
+    }
     assert {i["id"] for i in _browse(client, project, suspected="true")["results"]} == {labeled[1].pk, labeled[3].pk}
     assert {i["id"] for i in _browse(client, project, disagreement="true")["results"]} == {labeled[1].pk, labeled[3].pk}
     assert len(_browse(client, project, annotator=users["annotator"].pk)["results"]) == 4
@@ -100,10 +131,16 @@ def test_browse_filters(cats, client_for, users):
     assert (item["label_class"], item["annotator"], item["suspicion"]) == (cats["dog"].pk, "annotator", 0.3)
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"sort": "random"}, "sort"), ({"status": "lost"}, "status"), ({"page_size": "0"}, "page_size"),
-    ({"created_from": "yesterday"}, "created_from"), ({"cursor": "not-a-cursor"}, None),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"sort": "random"}, "sort"),
+        ({"status": "lost"}, "status"),
+        ({"page_size": "0"}, "page_size"),
+        ({"created_from": "yesterday"}, "created_from"),
+        ({"cursor": "not-a-cursor"}, None),
+    ],
+)
 def test_browse_rejects_bad_queries_with_a_clear_400(cats, client_for, params, field):
     response = client_for("admin").get(f"/api/projects/{cats['project'].pk}/data", params)
     assert response.status_code == 400
@@ -117,7 +154,9 @@ def test_browse_rejects_bad_queries_with_a_clear_400(cats, client_for, params, f
 def test_an_edit_is_a_new_revision_and_the_history_keeps_the_old_label(cats, client_for):
     project, image = cats["project"], cats["labeled"][1]
     client = client_for("reviewer")
-    response = client.post(f"/api/projects/{project.pk}/data/{image.pk}/label", {"label_class": cats["dog"].pk}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/data/{image.pk}/label", {"label_class": cats["dog"].pk}, format="json"
+    )
     assert response.status_code == 200, response.content
     record = response.json()
     assert record["label"]["label_class"] == cats["dog"].pk
@@ -133,12 +172,16 @@ def test_an_edit_is_a_new_revision_and_the_history_keeps_the_old_label(cats, cli
 
 def test_an_edit_with_a_bad_label_changes_nothing(cats, client_for):
     project, image = cats["project"], cats["labeled"][0]
-    response = client_for("admin").post(f"/api/projects/{project.pk}/data/{image.pk}/label", {"label_class": 999999}, format="json")
+    response = client_for("admin").post(
+        f"/api/projects/{project.pk}/data/{image.pk}/label", {"label_class": 999999}, format="json"
+    )
     assert response.status_code == 400
     assert "label_class" in response.json()["detail"]
     assert not LabelRevision.objects.filter(image=image).exists()
     unlabeled = cats["unlabeled"][0]
-    response = client_for("admin").post(f"/api/projects/{project.pk}/data/{unlabeled.pk}/label", {"label_class": cats["cat"].pk}, format="json")
+    response = client_for("admin").post(
+        f"/api/projects/{project.pk}/data/{unlabeled.pk}/label", {"label_class": cats["cat"].pk}, format="json"
+    )
     assert (response.status_code, response.json()["code"]) == (409, "not_labeled")
 
 
@@ -148,19 +191,28 @@ def test_review_queue_hands_out_the_most_suspect_label_first_and_approve_moves_o
     item = client.get(f"/api/projects/{project.pk}/review/next").json()["item"]
     assert item["image"]["id"] == labeled[1].pk
     assert item["quality"]["reason"] == "model 0.97 `dog`"
-    response = client.post(f"/api/projects/{project.pk}/review", {"image": labeled[1].pk, "verdict": "approve"}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/review", {"image": labeled[1].pk, "verdict": "approve"}, format="json"
+    )
     assert response.status_code == 201, response.content
     assert client.get(f"/api/projects/{project.pk}/review/next").json()["item"]["image"]["id"] == labeled[3].pk
     skipped = client.get(f"/api/projects/{project.pk}/review/next", {"skip": f"{labeled[3].pk}"}).json()["item"]
     assert skipped["image"]["id"] == labeled[2].pk
 
 
-def test_a_rejected_label_goes_to_the_top_of_the_labeling_queue_and_its_relabel_spends_a_noted_credit(cats, client_for, users):
+def test_a_rejected_label_goes_to_the_top_of_the_labeling_queue_and_its_relabel_spends_a_noted_credit(
+    cats, client_for, users
+):
     client, project, image = client_for("reviewer"), cats["project"], cats["labeled"][1]
-    response = client.post(f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "reject"}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "reject"}, format="json"
+    )
     assert (response.status_code, response.json()["code"]) == (400, "reason_required")
-    response = client.post(f"/api/projects/{project.pk}/review",
-                           {"image": image.pk, "verdict": "reject", "reason": "that is a dog"}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/review",
+        {"image": image.pk, "verdict": "reject", "reason": "that is a dog"},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     image.refresh_from_db()
     assert (image.status, image.priority, image.score_reason) == ("unlabeled", PINNED_PRIORITY, "rejected")
@@ -173,7 +225,9 @@ def test_a_rejected_label_goes_to_the_top_of_the_labeling_queue_and_its_relabel_
     assert spend.note == "re-label: a reviewer rejected the previous label"
     record = client.get(f"/api/projects/{project.pk}/data/{image.pk}").json()
     assert [(e["kind"], e["action"]) for e in record["history"]] == [
-        ("revision", "labeled"), ("review", "reject"), ("revision", "labeled"),
+        ("revision", "labeled"),
+        ("review", "reject"),
+        ("revision", "labeled"),
     ]
     assert record["history"][1]["reason"] == "that is a dog"
     # The new label needs review again.
@@ -182,8 +236,11 @@ def test_a_rejected_label_goes_to_the_top_of_the_labeling_queue_and_its_relabel_
 
 def test_fix_in_review_is_a_revision_and_records_the_decision(cats, client_for):
     client, project, image = client_for("reviewer"), cats["project"], cats["labeled"][0]
-    response = client.post(f"/api/projects/{project.pk}/review",
-                           {"image": image.pk, "verdict": "fix", "label_class": cats["dog"].pk}, format="json")
+    response = client.post(
+        f"/api/projects/{project.pk}/review",
+        {"image": image.pk, "verdict": "fix", "label_class": cats["dog"].pk},
+        format="json",
+    )
     assert response.status_code == 201, response.content
     assert Annotation.objects.get(image=image).label_class == cats["dog"]
     assert ReviewDecision.objects.get(image=image).annotator.username == "annotator"
@@ -205,7 +262,9 @@ def test_review_mode_decides_which_labels_are_reviewed(cats, client_for, mode, e
 
 
 def test_review_settings_are_validated(cats, client_for):
-    response = client_for("admin").patch(f"/api/projects/{cats['project'].pk}", {"settings": {"review_mode": "some"}}, format="json")
+    response = client_for("admin").patch(
+        f"/api/projects/{cats['project'].pk}", {"settings": {"review_mode": "some"}}, format="json"
+    )
     assert response.status_code == 400
     assert "review_mode" in str(response.json())
 
@@ -213,4 +272,11 @@ def test_review_settings_are_validated(cats, client_for):
 def test_annotators_and_verifiers_cannot_browse_or_review(cats, client_for):
     project = cats["project"]
     assert client_for("annotator").get(f"/api/projects/{project.pk}/data").status_code == 403
-    assert client_for("annotator").post(f"/api/projects/{project.pk}/review", {"image": cats["labeled"][0].pk, "verdict": "approve"}, format="json").status_code == 403
+    assert (
+        client_for("annotator")
+        .post(
+            f"/api/projects/{project.pk}/review", {"image": cats["labeled"][0].pk, "verdict": "approve"}, format="json"
+        )
+        .status_code
+        == 403
+    )

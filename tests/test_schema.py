@@ -58,7 +58,8 @@ def test_item12_json_bodies_are_offered_only_as_json(client_for):
     schema = _schema(client_for(None))
     form_operations = sorted(
         f"{method.upper()} {path}"
-        for path, item in schema["paths"].items() for method, operation in item.items()
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
         if isinstance(operation, dict)
         for media in operation.get("requestBody", {}).get("content", {})
         if media != "application/json"

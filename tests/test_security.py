@@ -17,8 +17,10 @@ def test_login_is_throttled_after_the_configured_rate(users, client_for, monkeyp
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "3/min"})
     cache.clear()
     client = client_for(None)
-    codes = [client.post("/api/auth/login", {"username": "annotator", "password": "wrong"}, format="json").status_code
-             for _ in range(5)]
+    codes = [
+        client.post("/api/auth/login", {"username": "annotator", "password": "wrong"}, format="json").status_code
+        for _ in range(5)
+    ]
     assert codes[:3] == [400, 400, 400]
     assert codes[3:] == [429, 429]
     # Even the right password waits until the window passes.
@@ -50,13 +52,21 @@ def test_no_endpoint_fetches_user_given_urls():
     from pathlib import Path
 
     server_code = [p for p in Path("labelapp").rglob("*.py") if "client" not in p.parts and "learning" not in p.parts]
-    offenders = [str(p) for p in server_code if any(w in p.read_text() for w in ("requests.get(", "urlopen(", "httpx.", "urllib.request"))]
+    offenders = [
+        str(p)
+        for p in server_code
+        if any(w in p.read_text() for w in ("requests.get(", "urlopen(", "httpx.", "urllib.request"))
+    ]
     assert offenders == []
 
 
 def _wrong_logins(client, times: int, **headers) -> list[int]:
-    return [client.post("/api/auth/login", {"username": "annotator", "password": "wrong"}, format="json", **headers).status_code
-            for _ in range(times)]
+    return [
+        client.post(
+            "/api/auth/login", {"username": "annotator", "password": "wrong"}, format="json", **headers
+        ).status_code
+        for _ in range(times)
+    ]
 
 
 def test_item7_a_new_x_forwarded_for_on_each_request_does_not_escape_the_login_throttle(users, client_for, monkeypatch):
@@ -72,7 +82,9 @@ def test_item7_a_new_x_forwarded_for_on_each_request_does_not_escape_the_login_t
     cache.clear()
 
 
-def test_item7_behind_one_configured_proxy_the_address_it_appended_is_the_client(users, client_for, monkeypatch, settings):
+def test_item7_behind_one_configured_proxy_the_address_it_appended_is_the_client(
+    users, client_for, monkeypatch, settings
+):
     """Issue 14 item 7: X-Forwarded-For is trusted only as far as LABELAPP_NUM_PROXIES proxies
     reach: the client cannot forge the entry its own proxy appends."""
     from rest_framework.throttling import ScopedRateThrottle
@@ -108,8 +120,12 @@ def test_item7_login_attempts_are_counted_across_processes(users, client_for, mo
         "print([c.post('/api/auth/login', {'username': 'annotator', 'password': 'wrong'}, format='json').status_code"
         " for _ in range(3)])\n"
     )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "labelapp.settings.test", "LABELAPP_LOGIN_RATE": "4/min",
-           "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "labelapp.settings.test",
+        "LABELAPP_LOGIN_RATE": "4/min",
+        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+    }
     other = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert other.stdout.strip().splitlines()[-1] == "[400, 400, 400]", other.stderr[-2000:]
     assert _wrong_logins(client_for(None), 2) == [400, 429]

@@ -15,7 +15,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_DIR = ROOT / "labelapp" / "settings"
-ENV_READ = re.compile(r"""\benv(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']|os\.(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']""")
+ENV_READ = re.compile(
+    r"""\benv(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']|os\.(?:environ\.get|getenv)\(\s*["']([A-Z][A-Z0-9_]*)["']"""
+)
 
 
 def _clean_env(tmp_path, **extra) -> dict:
@@ -38,7 +40,10 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import labelapp.settings.production"],
         env=_clean_env(tmp_path, DJANGO_SETTINGS_MODULE="labelapp.settings.production"),
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode != 0
@@ -52,9 +57,16 @@ def _start_deploy_check() -> tuple[subprocess.Popen, str]:
     var_dir = Path(tempfile.mkdtemp(prefix="labelapp-deploy-check-"))
     process = subprocess.Popen(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=_clean_env(var_dir, DJANGO_SETTINGS_MODULE="labelapp.settings.production", SECRET_KEY=key,
-                       DJANGO_ALLOWED_HOSTS="labels.example.com"),
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_clean_env(
+            var_dir,
+            DJANGO_SETTINGS_MODULE="labelapp.settings.production",
+            SECRET_KEY=key,
+            DJANGO_ALLOWED_HOSTS="labels.example.com",
+        ),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     atexit.register(lambda: process.poll() is None and process.kill())
     return process, key
@@ -119,3 +131,12 @@ def test_env_example_holds_no_real_secret():
     # Empty or an obvious placeholder, and short enough that Django's deploy check refuses it.
     assert value == "" or ("change" in value.lower() and len(value) < 50)
     assert re.search(r"^DJANGO_DEBUG=(false|0|)$", example, re.M | re.I)
+
+
+def test_every_beat_job_names_a_registered_task(settings):
+    """Beat sends tasks by name: a task moved to another app must keep a name the schedule uses."""
+    from labelapp.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled and scheduled <= set(app.tasks), scheduled - set(app.tasks)

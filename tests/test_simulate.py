@@ -1,11 +1,13 @@
 """`manage.py simulate` logic on a real Celery worker: a small porch demo, active then random."""
 
+import itertools
+
 import pytest
 
-from labelapp.core.demo import PORCH, demo_project, demo_users
 from labelapp.core.jobs import JobStatus
-from labelapp.core.simulation import SimulationError, simulate
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import PORCH, demo_project, demo_users
+from labelapp.demo.simulation import SimulationError, simulate
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation
 from labelapp.labeling.services import EVALUATION_REASON
@@ -18,9 +20,14 @@ BUDGET = 20
 
 def _snapshot(project):
     return {
-        "images": list(Image.objects.filter(project=project).order_by("id").values_list(
-            "id", "status", "split", "priority", "scored_by_id", "score_reason", "file")),
-        "annotations": list(Annotation.objects.filter(project=project).order_by("id").values_list("id", "image_id", "boxes")),
+        "images": list(
+            Image.objects.filter(project=project)
+            .order_by("id")
+            .values_list("id", "status", "split", "priority", "scored_by_id", "score_reason", "file")
+        ),
+        "annotations": list(
+            Annotation.objects.filter(project=project).order_by("id").values_list("id", "image_id", "boxes")
+        ),
         "versions": list(ModelVersion.objects.filter(project=project).values_list("id", "is_active")),
         "balance": balance_get(project=project).as_dict(),
     }
@@ -33,7 +40,7 @@ def _run(worker, **kwargs):
 
     def progress(line):
         log.append(line)
-        print(f"{time.monotonic() - started:6.1f}s {line}")
+        print(f"{time.monotonic() - started:6.1f}s {line}")  # noqa: T201 - live progress under pytest -s
 
     try:
         return simulate(progress=progress, queued_timeout=90, timeout=150, poll_interval=0.1, **kwargs), log
@@ -50,7 +57,7 @@ def _check_run(result, *, project, final=True):
     assert len(points) >= 2
     spent = [p["credits_spent"] for p in points]
     assert spent[0] == 0 and (spent[-1] == BUDGET or not final)
-    assert all(a < b for a, b in zip(spent, spent[1:])), spent
+    assert all(a < b for a, b in itertools.pairwise(spent)), spent
     assert all(p["val"] is not None and p["test"] is not None for p in points), points
     # A model version per retrain: the first one, every auto-retrain and the final one.
     runs = TrainingRun.objects.filter(project=project)
@@ -66,8 +73,16 @@ def test_simulation_active_then_random_on_a_copy(celery_workers, settings, tmp_p
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
     project = demo_project(
-        name=PORCH, description="", scene=porch_scene, class_names=PORCH_CLASSES, count=80, free_labels=30,
-        credits=BUDGET, seed=11, users=demo_users(), settings={"auto_retrain_every": 10, "max_epochs": 2},
+        name=PORCH,
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=80,
+        free_labels=30,
+        credits=BUDGET,
+        seed=11,
+        users=demo_users(),
+        settings={"auto_retrain_every": 10, "max_epochs": 2},
     )
     # One pool process, one torch thread: modest on a shared 2-core machine.
     worker = celery_workers(concurrency=1, OMP_NUM_THREADS=1, MKL_NUM_THREADS=1)
@@ -98,7 +113,10 @@ def test_simulation_active_then_random_on_a_copy(celery_workers, settings, tmp_p
     assert Annotation.objects.filter(project=copy, is_free=True).count() == 30
     assert KeptTruth.objects.filter(image__project=copy).count() == 80
     # Random picks, and the random evaluation draws every project makes.
-    assert set(Reservation.objects.filter(project=copy).values_list("reason", flat=True)) <= {"random", EVALUATION_REASON}
+    assert set(Reservation.objects.filter(project=copy).values_list("reason", flat=True)) <= {
+        "random",
+        EVALUATION_REASON,
+    }
     assert set(ModelVersion.objects.filter(project=copy).values_list("strategy", flat=True)) == {"random"}
 
     # The curves: one per strategy on the original (so its admin page compares them), one on the copy.

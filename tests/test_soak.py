@@ -22,15 +22,33 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_short_soak_holds_every_invariant():
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
-    argv = [sys.executable, str(ROOT / "benchmarks/soak.py"), "--seconds", "25", "--annotators", "6",
-            "--epochs", "1", "--web-workers", "3", "--timeout", "240"]
+    argv = [
+        sys.executable,
+        str(ROOT / "benchmarks/soak.py"),
+        "--seconds",
+        "25",
+        "--annotators",
+        "6",
+        "--epochs",
+        "1",
+        "--web-workers",
+        "3",
+        "--timeout",
+        "240",
+    ]
     done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-6000:]
     assert "SOAK OK: every invariant holds" in done.stdout, output[-6000:]
     assert "[FAIL]" not in done.stdout, output[-6000:]
-    for name in ("zero errors", "zero double hand-outs", "ledger == balance", "spent + reserved <= granted",
-                 "every sent image stored exactly once", "mid-soak retrain and rescore succeeded"):
+    for name in (
+        "zero errors",
+        "zero double hand-outs",
+        "ledger == balance",
+        "spent + reserved <= granted",
+        "every sent image stored exactly once",
+        "mid-soak retrain and rescore succeeded",
+    ):
         assert f"[ok] {name}" in done.stdout, output[-6000:]
     # The load really ran: labels were submitted and images uploaded and streamed.
     for kind in ("next", "submit", "upload", "stream", "train"):

@@ -5,12 +5,13 @@ import pytest
 from django.db import connection
 
 from labelapp.accounts.models import User
-from labelapp.credits.services import balance_get, credit_grant, ledger_totals
+from labelapp.credits.models import StreamHold
+from labelapp.credits.services import balance_get, credit_grant, held_credits_release_expired, ledger_totals
 from labelapp.images.models import Image, Source
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import image_reserve_next
 from labelapp.production import services
-from labelapp.production.models import StreamHold, StreamSampler
+from labelapp.production.models import StreamSampler
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import engine
@@ -33,7 +34,9 @@ def _require_postgres():
 
 def _project(*, credits: int, annotators: int = 0, **settings):
     owner = User.objects.create_user("owner")
-    project = project_create(name="Stream race", task_type="detection", created_by=owner, class_names=["box"], settings=settings)
+    project = project_create(
+        name="Stream race", task_type="detection", created_by=owner, class_names=["box"], settings=settings
+    )
     users = [User.objects.create_user(f"annotator{i}") for i in range(annotators)]
     Membership.objects.bulk_create([Membership(project=project, user=u, role=Role.ANNOTATOR) for u in users])
     if credits:
@@ -72,7 +75,10 @@ def test_thirty_concurrent_streams_against_six_credits_query_exactly_six():
 
 def test_pacing_streams_racing_annotators_never_overspend():
     project, owner, annotators = _project(credits=8, annotators=10, stream_mode="pacing", stream_expected_items=20)
-    images_ingest(project=project, files=[(f"pool{i}.png", jpeg_bytes(2000 + i, size=(16, 16), fmt="PNG"), "image/png") for i in range(10)])
+    images_ingest(
+        project=project,
+        files=[(f"pool{i}.png", jpeg_bytes(2000 + i, size=(16, 16), fmt="PNG"), "image/png") for i in range(10)],
+    )
 
     def work(i):
         if i % 3 == 0:
@@ -89,7 +95,9 @@ def test_pacing_streams_racing_annotators_never_overspend():
 
 
 def test_a_concurrent_burst_never_exceeds_a_collection_quota():
-    project, owner, _ = _project(credits=0, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 4, "per_day": 100}])
+    project, _owner, _ = _project(
+        credits=0, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 4, "per_day": 100}]
+    )
     results = _race(24, lambda i: services.prediction_make(project=project, upload=_upload(i)))
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
@@ -104,15 +112,16 @@ def test_held_credits_expiring_while_annotators_take_the_images_move_each_credit
 
     from labelapp.labeling.models import Reservation
 
-    project, owner, annotators = _project(credits=10, annotators=8, stream_mode="threshold", stream_threshold=0.5,
-                                          held_credit_hours=1)
+    project, owner, annotators = _project(
+        credits=10, annotators=8, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=1
+    )
     queried = [services.stream_image_ingest(project=project, user=owner, upload=_upload(i)) for i in range(8)]
     assert {r.decision for r in queried} == {"query"}
     later = timezone.now() + timedelta(hours=2)
 
     def work(i):
         if i % 2 == 0:
-            return services.held_credits_release_expired(now=later)
+            return held_credits_release_expired(now=later)
         return image_reserve_next(project=project, user=annotators[i // 2])
 
     results = _race(16, work)

@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 
 from labelapp.core.jobs import JobStatus
-from labelapp.credits.models import CreditEntry, EntryKind
+from labelapp.credits.models import CreditEntry, EntryKind, HoldState, StreamHold
 from labelapp.credits.services import balance_get, credit_grant, credit_reserve, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.images.services import images_ingest
@@ -16,7 +16,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.learning.data import decode_rgb
 from labelapp.learning.synthesis import SynthesisItem
-from labelapp.production.models import HoldState, StreamHold, SynthesisImage, SynthesisJob
+from labelapp.production.models import SynthesisImage, SynthesisJob
 from labelapp.production.synthesis import synthesis_run, synthesis_start
 from labelapp.training import engine
 from labelapp.training import services as training
@@ -48,8 +48,15 @@ def activate_untrained(project) -> ModelVersion:
     buffer = io.BytesIO()
     torch.save(model.checkpoint(), buffer)
     metrics = {"val": {"per_class": {c.name: {"ap50": 0.1 * i} for i, c in enumerate(classes)}}}
-    version = ModelVersion(project=project, number=1, model_name=name, classes=[c.pk for c in classes],
-                           input_size=size, is_active=True, metrics=metrics)
+    version = ModelVersion(
+        project=project,
+        number=1,
+        model_name=name,
+        classes=[c.pk for c in classes],
+        input_size=size,
+        is_active=True,
+        metrics=metrics,
+    )
     version.checkpoint.save(f"project-{project.pk}/v1.pt", ContentFile(buffer.getvalue()), save=False)
     version.save()
     return version
@@ -87,14 +94,22 @@ def train_now(project, user) -> ModelVersion:
 
 
 def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_before_after(client_for, monkeypatch):
-    from labelapp.core.demo import demo_project, demo_users
+    from labelapp.demo.data import demo_project, demo_users
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
     users = demo_users()
     # The small porch project of test_worker, smaller still: in-process training stays quick.
     project = demo_project(
-        name="Porch packages", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=30, free_labels=26,
-        credits=20, seed=1, users=users, settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
+        name="Porch packages",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=30,
+        free_labels=26,
+        credits=20,
+        seed=1,
+        users=users,
+        settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
     )
     v1 = train_now(project, users["admin"])
     v1.refresh_from_db()
@@ -125,7 +140,11 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
     assert_ledger_consistent(project)
     for image in made:
         assert (image.status, image.priority, image.score_reason, image.scored_by_id) == (
-            Status.UNLABELED, PINNED_PRIORITY, "synthetic", v1.pk)
+            Status.UNLABELED,
+            PINNED_PRIORITY,
+            "synthetic",
+            v1.pk,
+        )
         hold = StreamHold.objects.get(image=image)
         assert hold.state == HoldState.HELD and hold.credit_entry.kind == EntryKind.RESERVE
         assert not Annotation.objects.filter(image=image).exists()
@@ -133,8 +152,8 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
         planned = SynthesisImage.objects.get(image=image).label_class_id
         assert planned in {box["label_class"] for box in suggestion["boxes"]}
         for box in suggestion["boxes"]:
-            assert 0 <= box["x"] and box["x"] + box["w"] <= image.width + 0.01
-            assert 0 <= box["y"] and box["y"] + box["h"] <= image.height + 0.01
+            assert box["x"] >= 0 and box["x"] + box["w"] <= image.width + 0.01
+            assert box["y"] >= 0 and box["y"] + box["h"] <= image.height + 0.01
 
     # Pinned first in the queue; the reservation takes over the held credit.
     first = image_reserve_next(project=project, user=users["annotator"])
@@ -143,7 +162,9 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
     assert balance_get(project=project).reserved == 5
 
     # Confirm (keeping the carried-over boxes): the credit is spent, the image trains.
-    boxes = [{k: b[k] for k in ("x", "y", "w", "h", "label_class")} for b in prediction_for_labeling(image=made[0])["boxes"]]
+    boxes = [
+        {k: b[k] for k in ("x", "y", "w", "h", "label_class")} for b in prediction_for_labeling(image=made[0])["boxes"]
+    ]
     annotation_submit(project=project, user=users["annotator"], image_id=made[0].pk, boxes=boxes)
     confirmed = Image.objects.get(pk=made[0].pk)
     assert (confirmed.status, confirmed.split) == (Status.LABELED, Split.TRAIN)
@@ -301,8 +322,11 @@ def test_a_job_whose_worker_process_ended_is_resumed_without_waiting_for_silence
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
     SynthesisJob.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, started_at=timezone.now(), heartbeat_at=timezone.now(),
-        owner_host=current_owner().host, owner_pid=ended.pid,
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        owner_host=current_owner().host,
+        owner_pid=ended.pid,
     )
     dispatched = []
     monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
@@ -333,7 +357,11 @@ def test_the_real_planner_aims_at_the_rare_classes(detection_project, users):
     activate_untrained(detection_project)
     classes = list(detection_project.label_classes.order_by("id"))
     many = [{"x": 2.0 + 6 * i, "y": 4.0, "w": 5.0, "h": 5.0, "label_class": classes[0].pk} for i in range(6)]
-    labeled_source(detection_project, seed=1, boxes=many + [{"x": 40.0, "y": 30.0, "w": 8.0, "h": 8.0, "label_class": classes[1].pk}])
+    labeled_source(
+        detection_project,
+        seed=1,
+        boxes=many + [{"x": 40.0, "y": 30.0, "w": 8.0, "h": 8.0, "label_class": classes[1].pk}],
+    )
     credit_grant(project=detection_project, amount=4)
     job = synthesis_run(job_id=synthesis_start(project=detection_project, user=users["admin"], allowance=4).pk)
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -350,7 +378,9 @@ def test_an_allowance_above_the_available_credits_is_409(detection_project, clie
     activate_untrained(detection_project)
     labeled_source(detection_project)
     credit_grant(project=detection_project, amount=2)
-    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/synthesis", {"allowance": 3}, format="json")
+    response = client_for("admin").post(
+        f"/api/projects/{detection_project.pk}/synthesis", {"allowance": 3}, format="json"
+    )
     assert response.status_code == 409 and response.json()["code"] == "budget_exhausted"
     assert response.json()["available"] == 2
     assert not SynthesisJob.objects.exists()
@@ -360,7 +390,9 @@ def test_without_labeled_images_it_is_400_with_a_reason(detection_project, clien
     activate_untrained(detection_project)
     images_ingest(project=detection_project, files=[("pool.jpg", jpeg_bytes(3), "image/jpeg")])
     credit_grant(project=detection_project, amount=2)
-    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/synthesis", {"allowance": 1}, format="json")
+    response = client_for("admin").post(
+        f"/api/projects/{detection_project.pk}/synthesis", {"allowance": 1}, format="json"
+    )
     assert response.status_code == 400 and response.json()["code"] == "no_source_images"
     assert "label" in response.json()["detail"]
 
@@ -389,8 +421,12 @@ def test_classification_images_carry_their_class_as_the_suggestion(classificatio
     version = activate_untrained(classification_project)
     cat, dog = classification_project.label_classes.order_by("id")
     for seed, label in ((1, cat), (2, cat), (3, cat), (4, dog)):
-        image = images_ingest(project=classification_project, files=[(f"c{seed}.jpg", jpeg_bytes(seed), "image/jpeg")]).created[0]
-        Annotation.objects.create(project=classification_project, image=image, label_class=label, kind=AnnotationKind.HUMAN)
+        image = images_ingest(
+            project=classification_project, files=[(f"c{seed}.jpg", jpeg_bytes(seed), "image/jpeg")]
+        ).created[0]
+        Annotation.objects.create(
+            project=classification_project, image=image, label_class=label, kind=AnnotationKind.HUMAN
+        )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
     credit_grant(project=classification_project, amount=2)
     job = synthesis_run(job_id=synthesis_start(project=classification_project, user=users["admin"], allowance=2).pk)

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 from django.db import connection
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.core.jobs import JobStatus
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.projects.services import project_delete
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
@@ -34,8 +34,15 @@ def _porch(count=24, free=16, **settings):
 
     users = demo_users()
     project = demo_project(
-        name="Porch lifecycle", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=count,
-        free_labels=free, credits=10, seed=5, users=users,
+        name="Porch lifecycle",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=count,
+        free_labels=free,
+        credits=10,
+        seed=5,
+        users=users,
         settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64, **settings},
     )
     return project, users
@@ -67,7 +74,10 @@ def test_item12_queued_tasks_of_a_deleted_project_end_quietly(eager_celery, capl
     """Issue 14 item 12: deleting a project left its queued preprocess, training and rescore
     tasks failing with tracebacks in the worker log; they end with one info line each."""
     from labelapp.training.tasks import (
-        preprocess_backlog_task, rescore_chunk_task, rescore_finish_task, train_model_task,
+        preprocess_backlog_task,
+        rescore_chunk_task,
+        rescore_finish_task,
+        train_model_task,
     )
 
     project, users = _porch()
@@ -95,7 +105,8 @@ def test_item12_queued_tasks_of_a_deleted_project_end_quietly(eager_celery, capl
 
 
 def test_item12_a_strategy_change_rescores_the_pool_at_once_with_the_active_model(
-        eager_celery, client_for, django_capture_on_commit_callbacks):
+    eager_celery, client_for, django_capture_on_commit_callbacks
+):
     """Issue 14 item 12: the admin page said "saved" but the queue kept the old order until
     the next training. Saving a new strategy rescores the pool with the active model now."""
     project, users = _porch(strategy="detection_mean")
@@ -117,8 +128,9 @@ def test_item12_a_strategy_change_rescores_the_pool_at_once_with_the_active_mode
     assert RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).count() == 2
 
 
-def test_item12_a_setting_that_does_not_change_scores_queues_no_rescore(eager_celery, client_for,
-                                                                       django_capture_on_commit_callbacks):
+def test_item12_a_setting_that_does_not_change_scores_queues_no_rescore(
+    eager_celery, client_for, django_capture_on_commit_callbacks
+):
     """Issue 14 item 12 (its converse): the lease length changes no score, so no rescore."""
     project, users = _porch()
     with django_capture_on_commit_callbacks(execute=True):
@@ -126,8 +138,10 @@ def test_item12_a_setting_that_does_not_change_scores_queues_no_rescore(eager_ce
     client = client_for(None)
     client.force_authenticate(users["admin"])
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.patch(f"/api/projects/{project.pk}", {"settings": {"lease_minutes": 30}},
-                            format="json").status_code == 200
+        assert (
+            client.patch(f"/api/projects/{project.pk}", {"settings": {"lease_minutes": 30}}, format="json").status_code
+            == 200
+        )
     assert RescoreJob.objects.filter(model_version=version).count() == 1
 
 
@@ -215,8 +229,13 @@ def _running(project, *, owner, heartbeat_age_seconds: float) -> TrainingRun:
     from django.utils import timezone
 
     return TrainingRun.objects.create(
-        project=project, status=JobStatus.RUNNING, owner_host=owner.host, owner_pid=owner.pid, owner_started=owner.started,
-        started_at=timezone.now(), heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_seconds),
+        project=project,
+        status=JobStatus.RUNNING,
+        owner_host=owner.host,
+        owner_pid=owner.pid,
+        owner_started=owner.started,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now() - timedelta(seconds=heartbeat_age_seconds),
     )
 
 
@@ -267,6 +286,8 @@ def test_item1_a_silent_run_of_another_host_is_recovered_only_past_the_stale_lim
     beating = _running(classification_project, owner=elsewhere, heartbeat_age_seconds=30)
     assert recover_stale_work()["trainings"] == []
     assert not training_claim(run_id=beating.pk, owner=current_owner())
-    TrainingRun.objects.filter(pk=beating.pk).update(heartbeat_at=beating.heartbeat_at - __import__("datetime").timedelta(seconds=60))
+    TrainingRun.objects.filter(pk=beating.pk).update(
+        heartbeat_at=beating.heartbeat_at - __import__("datetime").timedelta(seconds=60)
+    )
     assert recover_stale_work()["trainings"] == [beating.pk]
     assert training_claim(run_id=beating.pk, owner=current_owner())

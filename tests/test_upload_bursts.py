@@ -21,7 +21,8 @@ def upload_batches(project, batches: int, size: int = 4, seed: int = 0) -> None:
 
 
 def test_upload_batches_share_one_preprocessing_task_and_one_cold_start_ranking(
-        classification_project, settings, tmp_path, django_capture_on_commit_callbacks):
+    classification_project, settings, tmp_path, django_capture_on_commit_callbacks
+):
     settings.VAR_DIR = tmp_path
     with django_capture_on_commit_callbacks(execute=True) as queued:
         upload_batches(classification_project, batches=5)
@@ -65,25 +66,38 @@ def test_a_pending_task_whose_message_was_lost_does_not_block_forever(classifica
     from django.utils import timezone
 
     settings.LABELAPP_TRAINING_STALE_SECONDS = 60
-    PoolUpkeep.objects.create(project=classification_project, preprocess_pending=True,
-                              preprocess_queued_at=timezone.now() - timedelta(seconds=30))
+    PoolUpkeep.objects.create(
+        project=classification_project,
+        preprocess_pending=True,
+        preprocess_queued_at=timezone.now() - timedelta(seconds=30),
+    )
     from labelapp.training.pool_upkeep import preprocess_request
 
     assert preprocess_request(project_id=classification_project.pk, image_ids=[1]) is False
-    PoolUpkeep.objects.filter(pk=classification_project.pk).update(preprocess_queued_at=timezone.now() - timedelta(seconds=300))
+    PoolUpkeep.objects.filter(pk=classification_project.pk).update(
+        preprocess_queued_at=timezone.now() - timedelta(seconds=300)
+    )
     assert preprocess_request(project_id=classification_project.pk, image_ids=[2]) is True
 
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_a_burst_on_a_real_worker_is_ranked_a_few_times_not_once_per_batch(celery_workers, classification_project, settings):
+def test_a_burst_on_a_real_worker_is_ranked_a_few_times_not_once_per_batch(
+    celery_workers, classification_project, settings
+):
     worker = celery_workers(concurrency=1, LABELAPP_COLD_START_DELAY_SECONDS=2, LABELAPP_PREPROCESS_DELAY_SECONDS=1)
     upload_batches(classification_project, batches=12, seed=100)
 
     pool = Image.objects.filter(project=classification_project, status=Status.UNLABELED)
     upkeep = PoolUpkeep.objects.filter(project=classification_project)
-    wait_for(lambda: not pool.filter(score_reason="").exists()
-             and not upkeep.get().cold_start_pending and not PreprocessBacklog.objects.exists(), workers=[worker])
+    wait_for(
+        lambda: (
+            not pool.filter(score_reason="").exists()
+            and not upkeep.get().cold_start_pending
+            and not PreprocessBacklog.objects.exists()
+        ),
+        workers=[worker],
+    )
     assert 1 <= upkeep.get().cold_start_runs <= 3
     log = worker.output()
     assert 1 <= log.count("preprocess_backlog[") // 2 <= 6  # each task logs "received" and "succeeded"

@@ -45,7 +45,12 @@ def png_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
 def png_bytes(seed: int = 0) -> bytes:
@@ -71,7 +76,9 @@ def test_one_file_is_stored_with_its_thumbnail(detection_project, client_for, me
 
 
 def test_many_files_in_one_request(detection_project, client_for, media):
-    files = [(f"f{i}.jpg", jpeg_bytes(10 + i), "image/jpeg") for i in range(3)] + [("g.png", png_bytes(20), "image/png")]
+    files = [(f"f{i}.jpg", jpeg_bytes(10 + i), "image/jpeg") for i in range(3)] + [
+        ("g.png", png_bytes(20), "image/png")
+    ]
     response = upload(client_for("admin"), detection_project, *files)
 
     assert response.status_code == 201, response.json()
@@ -82,7 +89,9 @@ def test_many_files_in_one_request(detection_project, client_for, media):
 
 def test_same_content_twice_in_one_request_is_stored_once(detection_project, client_for, media):
     data = jpeg_bytes(2)
-    response = upload(client_for("annotator"), detection_project, ("a.jpg", data, "image/jpeg"), ("b.jpg", data, "image/jpeg"))
+    response = upload(
+        client_for("annotator"), detection_project, ("a.jpg", data, "image/jpeg"), ("b.jpg", data, "image/jpeg")
+    )
 
     assert response.status_code == 201
     body = response.json()
@@ -117,11 +126,19 @@ def _bad_cases():
         pytest.param(("notes.jpg", b"just some text\n", "image/jpeg"), "not an image", id="text-named-jpg"),
         pytest.param(("cut.jpg", good[: len(good) // 2], "image/jpeg"), "truncated", id="truncated-jpeg"),
         pytest.param(("bomb.png", png_bomb(), "image/png"), "decompression bomb", id="decompression-bomb"),
-        pytest.param(("lie.jpg", png_bytes(6), "image/jpeg"), "extension .jpg does not match the content, which is PNG",
-                     id="png-named-jpg"),
-        pytest.param(("lie.jpg", jpeg_bytes(7), "image/png"), "content type image/png does not match the content, which is JPEG",
-                     id="jpeg-declared-png"),
-        pytest.param(("page.jpg", jpeg_bytes(8), "text/html"), "text/html is not an image type", id="html-content-type"),
+        pytest.param(
+            ("lie.jpg", png_bytes(6), "image/jpeg"),
+            "extension .jpg does not match the content, which is PNG",
+            id="png-named-jpg",
+        ),
+        pytest.param(
+            ("lie.jpg", jpeg_bytes(7), "image/png"),
+            "content type image/png does not match the content, which is JPEG",
+            id="jpeg-declared-png",
+        ),
+        pytest.param(
+            ("page.jpg", jpeg_bytes(8), "text/html"), "text/html is not an image type", id="html-content-type"
+        ),
         pytest.param(("empty.jpg", b"", "image/jpeg"), "empty", id="empty-file"),
     ]
 
@@ -161,8 +178,10 @@ def test_file_over_the_size_limit_is_refused(detection_project, client_for, medi
 
 def test_one_bad_file_rejects_the_whole_request(detection_project, client_for, media):
     response = upload(
-        client_for("annotator"), detection_project,
-        ("good.jpg", jpeg_bytes(11), "image/jpeg"), ("bad.jpg", b"not an image", "image/jpeg"),
+        client_for("annotator"),
+        detection_project,
+        ("good.jpg", jpeg_bytes(11), "image/jpeg"),
+        ("bad.jpg", b"not an image", "image/jpeg"),
         ("good2.jpg", jpeg_bytes(12), "image/jpeg"),
     )
 
@@ -175,8 +194,10 @@ def test_one_bad_file_rejects_the_whole_request(detection_project, client_for, m
 
 def test_several_bad_files_are_each_named(detection_project, client_for, media):
     response = upload(
-        client_for("annotator"), detection_project,
-        ("a.txt", b"text", "text/plain"), ("b.jpg", png_bytes(13), "image/jpeg"),
+        client_for("annotator"),
+        detection_project,
+        ("a.txt", b"text", "text/plain"),
+        ("b.jpg", png_bytes(13), "image/jpeg"),
     )
 
     assert response.status_code == 400
@@ -233,18 +254,26 @@ def _raw_multipart(field: str, file_name: str, data: bytes, content_type: str) -
 
 
 @pytest.mark.parametrize("name", ["../x.jpg", "a/b.jpg", "../../../../tmp/evil.jpg", "..\\..\\evil.jpg"])
-def test_path_like_names_sent_over_http_never_leave_the_media_folder(detection_project, client_for, media, tmp_path, name):
+def test_path_like_names_sent_over_http_never_leave_the_media_folder(
+    detection_project, client_for, media, tmp_path, name
+):
     """Django's multipart parser strips directories from file names before any view sees them,
     so over HTTP the path never arrives: the file is stored under its content hash inside the
     media folder and the recorded name has no path."""
     body, content_type = _raw_multipart("files", name, jpeg_bytes(17), "image/jpeg")
     before = {p for p in tmp_path.rglob("*") if p.is_file()}
 
-    response = client_for("annotator").generic("POST", f"/api/projects/{detection_project.pk}/images", body, content_type)
+    response = client_for("annotator").generic(
+        "POST", f"/api/projects/{detection_project.pk}/images", body, content_type
+    )
 
     assert response.status_code == 201, response.content
     [created] = response.json()["created"]
-    assert "/" not in created["original_name"] and "\\" not in created["original_name"] and ".." not in created["original_name"]
+    assert (
+        "/" not in created["original_name"]
+        and "\\" not in created["original_name"]
+        and ".." not in created["original_name"]
+    )
     new_files = {p for p in tmp_path.rglob("*") if p.is_file()} - before
     assert new_files and all(media in p.parents for p in new_files)
     image = Image.objects.get(pk=created["id"])
@@ -254,7 +283,9 @@ def test_path_like_names_sent_over_http_never_leave_the_media_folder(detection_p
 def test_a_bare_parent_dir_name_over_http_is_dropped_and_nothing_is_stored(detection_project, client_for, media):
     body, content_type = _raw_multipart("files", "..", jpeg_bytes(18), "image/jpeg")
 
-    response = client_for("annotator").generic("POST", f"/api/projects/{detection_project.pk}/images", body, content_type)
+    response = client_for("annotator").generic(
+        "POST", f"/api/projects/{detection_project.pk}/images", body, content_type
+    )
 
     assert response.status_code == 400
     assert not Image.objects.exists() and stored_files(media) == []
@@ -288,7 +319,9 @@ def test_thumbnail_endpoint_returns_a_small_jpeg(detection_project, client_for, 
 
 
 def test_thumbnail_is_made_again_when_missing(detection_project, client_for, media):
-    created = upload(client_for("annotator"), detection_project, ("p.png", png_bytes(21), "image/png")).json()["created"][0]
+    created = upload(client_for("annotator"), detection_project, ("p.png", png_bytes(21), "image/png")).json()[
+        "created"
+    ][0]
     Image.objects.filter(pk=created["id"]).update(thumbnail="")
 
     response = client_for("annotator").get(created["thumbnail_url"])
@@ -307,9 +340,15 @@ def labeled_pool(pool, detection_project, users):
     class_a, class_b = list(detection_project.label_classes.all())[:2]
     for label_class in (class_a, class_b):
         item = image_reserve_next(project=detection_project, user=users["annotator"])
-        annotation_submit(project=detection_project, user=users["annotator"], image_id=item.image.pk,
-                          boxes=[{"x": 1, "y": 1, "w": 5, "h": 5, "label_class": label_class.pk}])
-    imported = images_ingest(project=detection_project, files=[("imp.jpg", jpeg_bytes(99), "image/jpeg")], source=Source.IMPORT)
+        annotation_submit(
+            project=detection_project,
+            user=users["annotator"],
+            image_id=item.image.pk,
+            boxes=[{"x": 1, "y": 1, "w": 5, "h": 5, "label_class": label_class.pk}],
+        )
+    imported = images_ingest(
+        project=detection_project, files=[("imp.jpg", jpeg_bytes(99), "image/jpeg")], source=Source.IMPORT
+    )
     return {"a": class_a, "b": class_b, "imported": imported.created[0], "pool": pool}
 
 

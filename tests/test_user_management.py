@@ -38,12 +38,16 @@ def as_user(user) -> APIClient:
 def redeem(invite_url: str, password: str):
     query = parse_qs(urlparse(invite_url).query)
     return APIClient(HTTP_HOST="localhost").post(
-        "/api/auth/set-password", {"uid": query["uid"][0], "token": query["token"][0], "password": password}, format="json"
+        "/api/auth/set-password",
+        {"uid": query["uid"][0], "token": query["token"][0], "password": password},
+        format="json",
     )
 
 
 def signs_in(username: str, password: str) -> bool:
-    response = APIClient(HTTP_HOST="localhost").post("/api/auth/login", {"username": username, "password": password}, format="json")
+    response = APIClient(HTTP_HOST="localhost").post(
+        "/api/auth/login", {"username": username, "password": password}, format="json"
+    )
     return response.status_code == 200
 
 
@@ -66,7 +70,9 @@ def test_staff_create_a_user_who_sets_a_password_through_the_invite_link(staff):
 
 @pytest.mark.parametrize("uid, token", [("bm9wZQ", "x-y"), ("", ""), ("MQ", "1-abc"), ("%%%", "?")])
 def test_a_forged_link_is_a_400(uid, token):
-    response = APIClient(HTTP_HOST="localhost").post("/api/auth/set-password", {"uid": uid or "x", "token": token or "y", "password": STRONG}, format="json")
+    response = APIClient(HTTP_HOST="localhost").post(
+        "/api/auth/set-password", {"uid": uid or "x", "token": token or "y", "password": STRONG}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_link"
 
@@ -127,11 +133,18 @@ def test_member_candidates_are_active_non_members_matching_the_search(client_for
     # "annotator" matches but is a member already; the inactive account is not offered.
     assert [u["username"] for u in found] == ["annabel"]
     assert set(found[0]) == {"id", "username", "first_name", "last_name"}
-    assert [u["username"] for u in client_for("admin").get(path).json()] == ["annabel", "nobody", "outsider_admin", "reviewer"]
+    assert [u["username"] for u in client_for("admin").get(path).json()] == [
+        "annabel",
+        "nobody",
+        "outsider_admin",
+        "reviewer",
+    ]
 
 
 def test_a_deactivated_user_cannot_be_added_as_a_member(client_for, detection_project):
     User.objects.create_user(username="gone", is_active=False, password="x")
-    response = client_for("admin").post(f"/api/projects/{detection_project.pk}/members", {"username": "gone", "role": "annotator"}, format="json")
+    response = client_for("admin").post(
+        f"/api/projects/{detection_project.pk}/members", {"username": "gone", "role": "annotator"}, format="json"
+    )
     assert response.status_code == 400
     assert (response.json()["code"], response.json()["field"]) == ("unknown_user", "username")

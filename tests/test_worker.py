@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from labelapp.core.demo import demo_project, demo_users
 from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import balance_get, ledger_totals
+from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import training_request
 
-from .conftest import assert_priorities_are_scores, wait_for
+from .conftest import NO_EVALUATION_PICKS, assert_priorities_are_scores, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -25,9 +25,16 @@ def small_porch_project(count=70, free=40, epochs=3):
 
     users = demo_users()
     return demo_project(
-        name="Porch packages", description="", scene=porch_scene, class_names=PORCH_CLASSES, count=count,
-        free_labels=free, credits=20, seed=1, users=users,
-        settings={"max_epochs": epochs, "auto_retrain_every": 0},
+        name="Porch packages",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=count,
+        free_labels=free,
+        credits=20,
+        seed=1,
+        users=users,
+        settings={"max_epochs": epochs, "auto_retrain_every": 0, **NO_EVALUATION_PICKS},
     ), users
 
 
@@ -47,7 +54,9 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     project, users = small_porch_project()
     worker = celery_workers(LABELAPP_RESCORE_CHUNK_SIZE=8)
     run = training_request(project=project, user=users["admin"])
-    wait_for(lambda: TrainingRun.objects.get(pk=run.pk).status in (JobStatus.SUCCEEDED, JobStatus.FAILED), workers=[worker])
+    wait_for(
+        lambda: TrainingRun.objects.get(pk=run.pk).status in (JobStatus.SUCCEEDED, JobStatus.FAILED), workers=[worker]
+    )
     run.refresh_from_db()
     assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.epoch >= 1 and len(run.history) == run.epoch
@@ -56,7 +65,9 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     assert set(version.metrics) == {"val", "test"}
     assert set(version.metrics["val"]["per_class"]) == {"brown_box", "white_envelope", "yellow_box"}
     pool_ids = set(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
-    job = wait_for(lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(), workers=[worker])
+    job = wait_for(
+        lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(), workers=[worker]
+    )
     assert job.chunks_total == job.chunks_done == int(np.ceil(len(pool_ids) / 8))
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool_ids
     assert Prediction.objects.filter(model_version=version).count() == len(pool_ids)

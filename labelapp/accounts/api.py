@@ -69,7 +69,9 @@ class LoginView(APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request, **data.validated_data)
         if user is None:
-            return Response({"detail": "Wrong username or password.", "code": "bad_credentials"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Wrong username or password.", "code": "bad_credentials"}, status=status.HTTP_400_BAD_REQUEST
+            )
         login(request, user)
         return Response(UserOutputSerializer(user).data)
 
@@ -121,13 +123,24 @@ class TokenDestroyView(generics.DestroyAPIView):
 class UserAdminOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "username", "first_name", "last_name", "email", "is_staff", "is_superuser", "is_active",
-                  "date_joined", "last_login"]
+        fields = [
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "is_staff",
+            "is_superuser",
+            "is_active",
+            "date_joined",
+            "last_login",
+        ]
 
 
 class UserCreateInputSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150,
-                                      error_messages={"invalid": "Letters, digits and @ . + - _ only."})
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Letters, digits and @ . + - _ only."}
+    )
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     email = serializers.EmailField(required=False, allow_blank=True, default="")
@@ -138,7 +151,9 @@ class UserUpdateInputSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
-    is_active = serializers.BooleanField(required=False, help_text="false deactivates: sign-in and API tokens stop working.")
+    is_active = serializers.BooleanField(
+        required=False, help_text="false deactivates: sign-in and API tokens stop working."
+    )
     is_staff = serializers.BooleanField(required=False)
 
 
@@ -186,7 +201,9 @@ class UserListCreateView(generics.ListAPIView):
         users = User.objects.order_by("username")
         search = self.request.query_params.get("search", "").strip()
         if search:
-            users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search))
+            users = users.filter(
+                Q(username__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
+            )
         return users
 
     @extend_schema(request=UserCreateInputSerializer, responses={201: InviteOutputSerializer})

@@ -47,8 +47,9 @@ def _invite(user: User) -> Invite:
 
 
 @transaction.atomic
-def user_create(*, actor: User, username: str, first_name: str = "", last_name: str = "", email: str = "",
-                is_staff: bool = False) -> tuple[User, Invite]:
+def user_create(
+    *, actor: User, username: str, first_name: str = "", last_name: str = "", email: str = "", is_staff: bool = False
+) -> tuple[User, Invite]:
     """A new account with no usable password, and the invite link that lets its owner set one."""
     user_manage_check(actor=actor, making_staff=is_staff)
     if User.objects.filter(username__iexact=username).exists():
@@ -72,9 +73,13 @@ def user_reset_password(*, actor: User, user: User) -> Invite:
 def user_update(*, actor: User, user: User, changes: dict) -> User:
     user_manage_check(actor=actor, target=user, making_staff=bool(changes.get("is_staff")))
     if changes.get("is_active") is False and user == actor:
-        raise ServiceError("You cannot deactivate your own account.", code="self_deactivation", extra={"field": "is_active"})
+        raise ServiceError(
+            "You cannot deactivate your own account.", code="self_deactivation", extra={"field": "is_active"}
+        )
     if "is_staff" in changes and user == actor and not changes["is_staff"]:
-        raise ServiceError("You cannot remove your own staff status.", code="self_demotion", extra={"field": "is_staff"})
+        raise ServiceError(
+            "You cannot remove your own staff status.", code="self_demotion", extra={"field": "is_staff"}
+        )
     for field, value in changes.items():
         setattr(user, field, value)
     user.save(update_fields=list(changes))

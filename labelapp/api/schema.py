@@ -8,7 +8,11 @@ ERROR_SCHEMA = {
     "properties": {
         "detail": {"description": "What is wrong, for people."},
         "code": {"type": "string", "description": "What is wrong, for programs."},
-        "errors": {"type": "array", "items": {"type": "object"}, "description": "Per-file reasons of a rejected upload."},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object"},
+            "description": "Per-file reasons of a rejected upload.",
+        },
     },
     "additionalProperties": True,
 }
@@ -36,7 +40,10 @@ def add_error_responses(result, generator, request, public):
             for status, description in ERROR_STATUSES.items():
                 operation["responses"].setdefault(
                     status,
-                    {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
                 )
     return result
 
@@ -54,7 +61,7 @@ def add_links(result, generator, request, public):
         for item_path, item in paths.items():
             if not item_path.startswith(path) or item_path.count("{") != path.count("{") + 1:
                 continue
-            rest = item_path[len(path):].strip("/")
+            rest = item_path[len(path) :].strip("/")
             if not (rest.startswith("{") and rest.endswith("}")):
                 continue
             parameter = rest[1:-1]
@@ -64,7 +71,10 @@ def add_links(result, generator, request, public):
                     continue
                 mapping = {name: f"$request.path.{name}" for name in _path_parameters(path)}
                 mapping[parameter] = "$response.body#/id"
-                links[f"{method.capitalize()}{_camel(parameter)}"] = {"operationId": operation["operationId"], "parameters": mapping}
+                links[f"{method.capitalize()}{_camel(parameter)}"] = {
+                    "operationId": operation["operationId"],
+                    "parameters": mapping,
+                }
     return result
 
 

@@ -18,7 +18,20 @@ from .errors import (
 from .reports import Rejection, StreamResult, SyncReport, UploadReport
 
 __all__ = [
-    "ApiError", "AuthenticationError", "CacheFullError", "ConflictError", "LabelappClient", "LabelappError",
-    "NotFoundError", "OfflineCache", "OfflineError", "PermissionDeniedError", "Rejection", "ServerError",
-    "StreamResult", "SyncReport", "UploadReport", "UsageError",
+    "ApiError",
+    "AuthenticationError",
+    "CacheFullError",
+    "ConflictError",
+    "LabelappClient",
+    "LabelappError",
+    "NotFoundError",
+    "OfflineCache",
+    "OfflineError",
+    "PermissionDeniedError",
+    "Rejection",
+    "ServerError",
+    "StreamResult",
+    "SyncReport",
+    "UploadReport",
+    "UsageError",
 ]

@@ -37,9 +37,9 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from .cache_db import open_database
 from .errors import CacheFullError, UsageError
@@ -51,6 +51,8 @@ KINDS = ("upload", "stream")
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK = 1024 * 1024
 TMP_MAX_AGE_SECONDS = 3600
+
+
 def default_cache_dir() -> Path:
     """`$LABELAPP_CACHE_DIR`, else `$XDG_CACHE_HOME/labelapp`, else `~/.cache/labelapp`."""
     if os.environ.get("LABELAPP_CACHE_DIR"):
@@ -117,10 +119,16 @@ class CacheStatus:
 
     def as_dict(self) -> dict:
         return {
-            "directory": self.directory, "items": self.items, "bytes": self.bytes, "max_bytes": self.max_bytes,
-            "by_kind": self.by_kind, "by_project": {str(k): v for k, v in self.by_project.items()},
+            "directory": self.directory,
+            "items": self.items,
+            "bytes": self.bytes,
+            "max_bytes": self.max_bytes,
+            "by_kind": self.by_kind,
+            "by_project": {str(k): v for k, v in self.by_project.items()},
             "by_server": self.by_server,
-            "oldest_queued_at": self.oldest_queued_at, "last_error": self.last_error, "confirmed": self.confirmed,
+            "oldest_queued_at": self.oldest_queued_at,
+            "last_error": self.last_error,
+            "confirmed": self.confirmed,
             "rejected": [vars(r) for r in self.rejected],
         }
 
@@ -171,8 +179,17 @@ class OfflineCache:
 
     # --- the queue ------------------------------------------------------------------------
 
-    def enqueue(self, *, server: str, project: int, kind: str, name: str, path: str | os.PathLike | None = None,
-                data: bytes | None = None, source_path: str = "") -> tuple[str, bool]:
+    def enqueue(
+        self,
+        *,
+        server: str,
+        project: int,
+        kind: str,
+        name: str,
+        path: str | os.PathLike | None = None,
+        data: bytes | None = None,
+        source_path: str = "",
+    ) -> tuple[str, bool]:
         """Copy `path` (or `data`) into the cache and queue it for `project` on `server` (a
         normalised URL). Returns (sha256, added); `added` is False when the same (server,
         project, kind, content) is already queued.
@@ -184,12 +201,14 @@ class OfflineCache:
         if (path is None) == (data is None):
             raise ValueError("pass exactly one of path or data")
         tmp = self.blobs / "tmp" / uuid.uuid4().hex
-        self.conn  # creates the directories
+        self.conn  # noqa: B018 - the property creates the directories
         sha256, size = self._copy_in(path, data, tmp)
         try:
             with self._write() as conn:
-                if conn.execute("SELECT 1 FROM queue WHERE server=? AND project=? AND kind=? AND sha256=?",
-                                (server, project, kind, sha256)).fetchone():
+                if conn.execute(
+                    "SELECT 1 FROM queue WHERE server=? AND project=? AND kind=? AND sha256=?",
+                    (server, project, kind, sha256),
+                ).fetchone():
                     return sha256, False
                 blob_shared = conn.execute("SELECT 1 FROM queue WHERE sha256=? LIMIT 1", (sha256,)).fetchone()
                 final = self.blob_path(sha256)
@@ -200,7 +219,9 @@ class OfflineCache:
                             f"The offline cache is full: {name} needs {size} bytes, {used} of "
                             f"{self.max_bytes} are used ({self.directory}). Run `labelapp sync` when "
                             "the server is reachable, or raise --cache-max-bytes / LABELAPP_CACHE_MAX_BYTES.",
-                            needed=size, used=used, limit=self.max_bytes,
+                            needed=size,
+                            used=used,
+                            limit=self.max_bytes,
                         )
                     final.parent.mkdir(parents=True, exist_ok=True)
                     os.replace(tmp, final)
@@ -236,11 +257,13 @@ class OfflineCache:
 
     @staticmethod
     def _bytes(conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM queue GROUP BY sha256)").fetchone()
+        row = conn.execute(
+            "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM queue GROUP BY sha256)"
+        ).fetchone()
         return int(row[0])
 
     def _item(self, row: sqlite3.Row) -> QueuedItem:
-        return QueuedItem(**{key: row[key] for key in row.keys()}, blob=self.blob_path(row["sha256"]))
+        return QueuedItem(**{key: row[key] for key in row.keys()}, blob=self.blob_path(row["sha256"]))  # noqa: SIM118 - a Row iterates values
 
     def count(self, *, kind: str | None = None, server: str | None = None) -> int:
         """Queued items (of one kind, for one server when given)."""
@@ -255,8 +278,12 @@ class OfflineCache:
         return self.conn.execute(sql, args).fetchone()[0]
 
     def queued_projects(self, kind: str, *, server: str) -> list[int]:
-        return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT project FROM queue WHERE kind=? AND server=? ORDER BY project", (kind, server))]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT project FROM queue WHERE kind=? AND server=? ORDER BY project", (kind, server)
+            )
+        ]
 
     def pending(self, *, server: str, project: int, kind: str, limit: int, after_id: int = 0) -> list[QueuedItem]:
         """Up to `limit` queued items of one project of `server` and kind, oldest first, with
@@ -282,9 +309,13 @@ class OfflineCache:
         if not ids:
             return
         with self._write() as conn:
-            conn.executemany("UPDATE queue SET attempts=attempts+1, last_error=? WHERE id=?", [(error[:500], i) for i in ids])
+            conn.executemany(
+                "UPDATE queue SET attempts=attempts+1, last_error=? WHERE id=?", [(error[:500], i) for i in ids]
+            )
 
-    def confirm(self, items: list[QueuedItem], *, server: str | None = None, image_ids: dict[str, int] | None = None) -> None:
+    def confirm(
+        self, items: list[QueuedItem], *, server: str | None = None, image_ids: dict[str, int] | None = None
+    ) -> None:
         """The server holds these items: drop them from the queue (and, for uploads, record
         them in the manifest of `server`) in one transaction, then free their blobs."""
         if not items:
@@ -305,10 +336,14 @@ class OfflineCache:
     def drop(self, *, project: int | None = None) -> int:
         """Discard queued items (all, or one project's) without sending them."""
         with self._write() as conn:
-            rows = conn.execute("SELECT sha256 FROM queue" + (" WHERE project=?" if project is not None else ""),
-                                (() if project is None else (project,))).fetchall()
-            conn.execute("DELETE FROM queue" + (" WHERE project=?" if project is not None else ""),
-                         (() if project is None else (project,)))
+            rows = conn.execute(
+                "SELECT sha256 FROM queue" + (" WHERE project=?" if project is not None else ""),
+                (() if project is None else (project,)),
+            ).fetchall()
+            conn.execute(
+                "DELETE FROM queue" + (" WHERE project=?" if project is not None else ""),
+                (() if project is None else (project,)),
+            )
         self._free_blobs({r[0] for r in rows})
         return len(rows)
 
@@ -345,8 +380,19 @@ class OfflineCache:
 
     # --- rejected ---------------------------------------------------------------------------
 
-    def reject(self, *, project: int, kind: str, sha256: str, name: str, source_path: str = "", status: int,
-               code: str, detail: str, queued: QueuedItem | None = None) -> None:
+    def reject(
+        self,
+        *,
+        project: int,
+        kind: str,
+        sha256: str,
+        name: str,
+        source_path: str = "",
+        status: int,
+        code: str,
+        detail: str,
+        queued: QueuedItem | None = None,
+    ) -> None:
         """Record a refusal that will never succeed; drop the queued row if there is one."""
         with self._write() as conn:
             conn.execute(
@@ -360,8 +406,11 @@ class OfflineCache:
             self._free_blobs({sha256})
 
     def is_rejected(self, *, project: int, kind: str, sha256: str) -> bool:
-        return bool(self.conn.execute("SELECT 1 FROM rejected WHERE project=? AND kind=? AND sha256=?",
-                                      (project, kind, sha256)).fetchone())
+        return bool(
+            self.conn.execute(
+                "SELECT 1 FROM rejected WHERE project=? AND kind=? AND sha256=?", (project, kind, sha256)
+            ).fetchone()
+        )
 
     def rejected(self) -> list[RejectedItem]:
         return [RejectedItem(**dict(r)) for r in self.conn.execute("SELECT * FROM rejected ORDER BY rejected_at, name")]
@@ -373,8 +422,11 @@ class OfflineCache:
     # --- manifest ---------------------------------------------------------------------------
 
     def is_confirmed(self, *, server: str, project: int, sha256: str) -> bool:
-        return bool(self.conn.execute("SELECT 1 FROM manifest WHERE server=? AND project=? AND sha256=?",
-                                      (server, project, sha256)).fetchone())
+        return bool(
+            self.conn.execute(
+                "SELECT 1 FROM manifest WHERE server=? AND project=? AND sha256=?", (server, project, sha256)
+            ).fetchone()
+        )
 
     def record_confirmed(self, *, server: str, project: int, entries: list[tuple[str, int | None, str]]) -> None:
         """(sha256, image id, name) of uploads the server confirmed without the queue."""
@@ -404,7 +456,9 @@ class OfflineCache:
         """Push the next automatic sync back exponentially (5 s, 10 s, ... 10 min). Returns the delay."""
         failures = int(self._meta("sync_failures", "0")) + 1
         delay = min(cap, base * 2 ** (failures - 1))
-        self._set_meta({"sync_failures": str(failures), "next_sync_at": str(time.time() + delay), "last_error": error[:500]})
+        self._set_meta(
+            {"sync_failures": str(failures), "next_sync_at": str(time.time() + delay), "last_error": error[:500]}
+        )
         return delay
 
     def sync_succeeded(self) -> None:
@@ -416,7 +470,7 @@ class OfflineCache:
     def sync_lock(self, *, blocking: bool) -> Iterator[bool]:
         """Only one process sends the queue at a time. Yields whether the lock was taken; the
         kernel releases it if the process dies, so a killed sync never blocks the next one."""
-        self.conn  # creates the directory
+        self.conn  # noqa: B018 - the property creates the directory
         with file_lock(self.directory / "sync.lock", blocking=blocking) as acquired:
             yield acquired
 
@@ -429,8 +483,15 @@ class OfflineCache:
         by_server = {r[0]: r[1] for r in conn.execute("SELECT server, COUNT(*) FROM queue GROUP BY server")}
         oldest = conn.execute("SELECT MIN(queued_at) FROM queue").fetchone()[0]
         return CacheStatus(
-            directory=str(self.directory), items=sum(by_kind.values()), bytes=self._bytes(conn),
-            max_bytes=self.max_bytes, by_kind=by_kind, by_project=by_project, by_server=by_server, oldest_queued_at=oldest,
+            directory=str(self.directory),
+            items=sum(by_kind.values()),
+            bytes=self._bytes(conn),
+            max_bytes=self.max_bytes,
+            by_kind=by_kind,
+            by_project=by_project,
+            by_server=by_server,
+            oldest_queued_at=oldest,
             last_error=self._meta("last_error"),
-            confirmed=conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0], rejected=self.rejected(),
+            confirmed=conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0],
+            rejected=self.rejected(),
         )

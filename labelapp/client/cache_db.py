@@ -53,13 +53,17 @@ CREATE TABLE IF NOT EXISTS meta (
 # Version 1 queues did not record the server. Their items keep an empty server: no client
 # sends them (they may belong to any server); `labelapp cache` lists them and `cache drop`
 # discards them.
-MIGRATE_V1 = """
+MIGRATE_V1 = (
+    """
 ALTER TABLE queue RENAME TO queue_v1;
-""" + SCHEMA + """
+"""
+    + SCHEMA
+    + """
 INSERT INTO queue (id, server, project, kind, sha256, name, source_path, size, queued_at, attempts, last_error)
     SELECT id, '', project, kind, sha256, name, source_path, size, queued_at, attempts, last_error FROM queue_v1;
 DROP TABLE queue_v1;
 """
+)
 
 
 def open_database(path: Path) -> sqlite3.Connection:

@@ -33,7 +33,17 @@ from .http import normalize_url
 from .reports import Rejection
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_OFFLINE, EXIT_CACHE_FULL = 0, 1, 2, 3, 4
-SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3, "t": 1024**4}
+SIZE_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+    "t": 1024**4,
+}
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +52,7 @@ def parse_size(text: str) -> int:
     """`1048576`, `500M`, `2G`, `1.5GB` → bytes."""
     raw = str(text).strip().lower().replace(" ", "")
     number = raw.rstrip("kmgtb")
-    unit = raw[len(number):]
+    unit = raw[len(number) :]
     try:
         value = float(number)
     except ValueError:
@@ -95,7 +105,9 @@ class Context:
     def url(self) -> str:
         url = self.setting("url", "LABELAPP_URL", "url")
         if not url:
-            raise UsageError("No server URL: run `labelapp login --url http://host:8000 --username NAME`, or pass --url.")
+            raise UsageError(
+                "No server URL: run `labelapp login --url http://host:8000 --username NAME`, or pass --url."
+            )
         return normalize_url(url)
 
     def cache(self) -> OfflineCache:
@@ -110,15 +122,25 @@ class Context:
     def client(self, *, need_token: bool = True) -> LabelappClient:
         token = self.setting("token", "LABELAPP_TOKEN", "token")
         if need_token and not token:
-            raise UsageError("Not logged in: run `labelapp login --url http://host:8000 --username NAME` "
-                             "(or pass --token / set LABELAPP_TOKEN).")
+            raise UsageError(
+                "Not logged in: run `labelapp login --url http://host:8000 --username NAME` "
+                "(or pass --token / set LABELAPP_TOKEN)."
+            )
         try:
             retries = int(self.setting("retries", "LABELAPP_RETRIES", "retries", 4))
             backoff = float(self.setting("backoff", "LABELAPP_BACKOFF", "backoff", 0.5))
         except ValueError:
-            raise UsageError("LABELAPP_RETRIES must be a whole number and LABELAPP_BACKOFF a number of seconds.") from None
-        return LabelappClient(self.url, token, cache=self.cache(), retries=retries, backoff=backoff,
-                              batch_size=getattr(self.args, "batch_size", None) or 16)
+            raise UsageError(
+                "LABELAPP_RETRIES must be a whole number and LABELAPP_BACKOFF a number of seconds."
+            ) from None
+        return LabelappClient(
+            self.url,
+            token,
+            cache=self.cache(),
+            retries=retries,
+            backoff=backoff,
+            batch_size=getattr(self.args, "batch_size", None) or 16,
+        )
 
     @property
     def progress(self) -> bool:
@@ -135,8 +157,14 @@ def cmd_login(ctx: Context) -> int:
     password = args.password if args.password is not None else getpass.getpass(f"Password for {username}: ")
     client = ctx.client(need_token=False)
     token = client.login(username, password, token_name=args.token_name)
-    config = {**ctx.config, "url": url, "token": token["key"], "token_id": token["id"],
-              "token_name": token["name"], "username": username}
+    config = {
+        **ctx.config,
+        "url": url,
+        "token": token["key"],
+        "token_id": token["id"],
+        "token_name": token["name"],
+        "username": username,
+    }
     path = save_config(config, ctx.config_path)
     _err(f"Logged in to {url} as {username}; token {token['prefix']}… ({token['name']}) saved to {path}.")
     return EXIT_OK
@@ -157,8 +185,10 @@ def cmd_token(ctx: Context) -> int:
         _out(f"{'ID':>5}  {'PREFIX':10} {'CREATED':20} {'LAST USED':20} NAME")
         for t in tokens:
             mark = "  (this CLI)" if t["id"] == current else ""
-            _out(f"{t['id']:>5}  {t['prefix'] + '…':10} {(t['created_at'] or '')[:19]:20} "
-                 f"{(t['last_used_at'] or '-')[:19]:20} {t['name']}{mark}")
+            _out(
+                f"{t['id']:>5}  {t['prefix'] + '…':10} {(t['created_at'] or '')[:19]:20} "
+                f"{(t['last_used_at'] or '-')[:19]:20} {t['name']}{mark}"
+            )
     else:
         client.revoke_token(ctx.args.id)
         _err(f"Token {ctx.args.id} revoked.")
@@ -198,17 +228,26 @@ def parse_class_spec(text: str) -> dict:
 def cmd_project(ctx: Context) -> int:
     client = ctx.client()
     if ctx.args.project_command == "create":
-        project = client.create_project(ctx.args.name, ctx.args.task_type, classes=ctx.args.classes or [],
-                                        budget=ctx.args.budget, description=ctx.args.description)
+        project = client.create_project(
+            ctx.args.name,
+            ctx.args.task_type,
+            classes=ctx.args.classes or [],
+            budget=ctx.args.budget,
+            description=ctx.args.description,
+        )
     else:
         project = client.set_project_archived(ctx.args.id, ctx.args.project_command == "archive")
     if ctx.args.json:
         _out(json.dumps(project, indent=2))
         return EXIT_OK
-    classes = ", ".join(f"{c['name']} ({c['color']}, key {c['hotkey'] or '-'})" for c in project.get("label_classes", []))
+    classes = ", ".join(
+        f"{c['name']} ({c['color']}, key {c['hotkey'] or '-'})" for c in project.get("label_classes", [])
+    )
     state = "archived" if project.get("archived_at") else "active"
-    _out(f"{project['id']}  {project['name']}  {project['task_type']}  {state}  "
-         f"credits {(project.get('balance') or {}).get('available', 0)}")
+    _out(
+        f"{project['id']}  {project['name']}  {project['task_type']}  {state}  "
+        f"credits {(project.get('balance') or {}).get('available', 0)}"
+    )
     if classes:
         _out(f"classes: {classes}")
     return EXIT_OK
@@ -222,27 +261,38 @@ def _print_rejections(rejections: list[Rejection]) -> None:
 def cmd_upload(ctx: Context) -> int:
     client = ctx.client()
     try:
-        report = client.upload(ctx.args.project, ctx.args.paths, batch_size=ctx.args.batch_size,
-                               skip_confirmed=not ctx.args.force, progress=ctx.progress)
+        report = client.upload(
+            ctx.args.project,
+            ctx.args.paths,
+            batch_size=ctx.args.batch_size,
+            skip_confirmed=not ctx.args.force,
+            progress=ctx.progress,
+        )
     except ApiError as exc:
         report = getattr(exc, "report", None)
         if report is not None:
             _err(f"stopped after {len(report.created)} new and {len(report.duplicates)} known images.")
         raise
     _print_rejections(report.rejected)
-    _err(f"{len(report.created)} new, {len(report.duplicates)} already on the server, {report.skipped} skipped "
-         f"(confirmed before), {len(report.rejected)} rejected, {len(report.queued)} queued offline.")
+    _err(
+        f"{len(report.created)} new, {len(report.duplicates)} already on the server, {report.skipped} skipped "
+        f"(confirmed before), {len(report.rejected)} rejected, {len(report.queued)} queued offline."
+    )
     for path in report.unreadable:
         _err(f"unreadable: {path}")
     if report.not_queued:
-        _err(f"{report.cache_error}\n{len(report.not_queued)} files were neither sent nor queued; "
-             "run the same command again when the server is back.")
+        _err(
+            f"{report.cache_error}\n{len(report.not_queued)} files were neither sent nor queued; "
+            "run the same command again when the server is back."
+        )
         return EXIT_CACHE_FULL
     if report.rejected or report.unreadable:
         return EXIT_REFUSED
     if report.offline:
-        _err(f"{client.base_url} is unreachable: {len(report.queued)} files are queued in {client.cache.directory}; "
-             "they are sent by `labelapp sync` or the next command.")
+        _err(
+            f"{client.base_url} is unreachable: {len(report.queued)} files are queued in {client.cache.directory}; "
+            "they are sent by `labelapp sync` or the next command."
+        )
         return EXIT_OFFLINE
     return EXIT_OK
 
@@ -303,12 +353,16 @@ def cmd_sync(ctx: Context) -> int:
     _print_rejections(report.rejected)
     for error in report.errors:
         _err(f"error: {error}")
-    _err(f"sent {report.sent} ({report.created} new, {report.duplicates} already on the server, "
-         f"{len(report.streamed)} stream decisions), {len(report.rejected)} rejected, {report.remaining} still queued "
-         f"({time.monotonic() - started:.1f}s).")
+    _err(
+        f"sent {report.sent} ({report.created} new, {report.duplicates} already on the server, "
+        f"{len(report.streamed)} stream decisions), {len(report.rejected)} rejected, {report.remaining} still queued "
+        f"({time.monotonic() - started:.1f}s)."
+    )
     if report.other_servers:
-        _err(f"{report.other_servers} queued items belong to other servers and were not sent here; "
-             "`labelapp cache` lists them by server.")
+        _err(
+            f"{report.other_servers} queued items belong to other servers and were not sent here; "
+            "`labelapp cache` lists them by server."
+        )
     if report.offline:
         return EXIT_OFFLINE
     if report.rejected or report.errors:
@@ -329,8 +383,10 @@ def cmd_cache(ctx: Context) -> int:
         _out(json.dumps(status.as_dict(), indent=2))
         return EXIT_OK
     _out(f"cache: {status.directory}")
-    _out(f"queued: {status.items} items, {status.bytes} bytes ({human_bytes(status.bytes)} "
-         f"of {human_bytes(status.max_bytes)})")
+    _out(
+        f"queued: {status.items} items, {status.bytes} bytes ({human_bytes(status.bytes)} "
+        f"of {human_bytes(status.max_bytes)})"
+    )
     for kind, n in sorted(status.by_kind.items()):
         _out(f"  {kind}: {n}")
     for project, n in sorted(status.by_project.items()):
@@ -358,18 +414,41 @@ def build_parser() -> argparse.ArgumentParser:
     g = common.add_argument_group("global options")
     g.add_argument("--url", default=argparse.SUPPRESS, help="server, e.g. http://127.0.0.1:8000 (env LABELAPP_URL)")
     g.add_argument("--token", default=argparse.SUPPRESS, help="API token (env LABELAPP_TOKEN)")
-    g.add_argument("--config", default=argparse.SUPPRESS, help="config file (env LABELAPP_CONFIG; default ~/.config/labelapp/config.json)")
-    g.add_argument("--cache-dir", default=argparse.SUPPRESS, help="offline cache (env LABELAPP_CACHE_DIR; default ~/.cache/labelapp)")
-    g.add_argument("--cache-max-bytes", type=parse_size, default=argparse.SUPPRESS,
-                   help="offline cache size limit, e.g. 500M (env LABELAPP_CACHE_MAX_BYTES; default 2G)")
-    g.add_argument("--retries", type=int, default=argparse.SUPPRESS, help="retries per request (env LABELAPP_RETRIES; default 4)")
-    g.add_argument("--backoff", type=float, default=argparse.SUPPRESS, help="first retry delay in seconds, doubled each time (default 0.5)")
+    g.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (env LABELAPP_CONFIG; default ~/.config/labelapp/config.json)",
+    )
+    g.add_argument(
+        "--cache-dir",
+        default=argparse.SUPPRESS,
+        help="offline cache (env LABELAPP_CACHE_DIR; default ~/.cache/labelapp)",
+    )
+    g.add_argument(
+        "--cache-max-bytes",
+        type=parse_size,
+        default=argparse.SUPPRESS,
+        help="offline cache size limit, e.g. 500M (env LABELAPP_CACHE_MAX_BYTES; default 2G)",
+    )
+    g.add_argument(
+        "--retries", type=int, default=argparse.SUPPRESS, help="retries per request (env LABELAPP_RETRIES; default 4)"
+    )
+    g.add_argument(
+        "--backoff",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="first retry delay in seconds, doubled each time (default 0.5)",
+    )
     g.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="no progress bars")
     g.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log each retry")
 
-    parser = argparse.ArgumentParser(prog="labelapp", parents=[common], description="The labelapp command line client.",
-                                     epilog="Exit codes: 0 ok, 1 refused by the server, 2 usage, 3 offline (queued), "
-                                            "4 offline and the cache is full.")
+    parser = argparse.ArgumentParser(
+        prog="labelapp",
+        parents=[common],
+        description="The labelapp command line client.",
+        epilog="Exit codes: 0 ok, 1 refused by the server, 2 usage, 3 offline (queued), "
+        "4 offline and the cache is full.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -400,13 +479,22 @@ def build_parser() -> argparse.ArgumentParser:
     c = project_sub.add_parser("create", parents=[common], help="create a project; you become its admin")
     c.add_argument("name")
     c.add_argument("--type", "-t", dest="task_type", choices=["classification", "detection"], required=True)
-    c.add_argument("--class", "-c", dest="classes", action="append", type=parse_class_spec, metavar="NAME[:#RRGGBB[:KEY]]",
-                   help="a label class; repeat for each (default colour: the one named in the class name, else a distinct one)")
+    c.add_argument(
+        "--class",
+        "-c",
+        dest="classes",
+        action="append",
+        type=parse_class_spec,
+        metavar="NAME[:#RRGGBB[:KEY]]",
+        help="a label class; repeat for each (default colour: the one named in the class name, else a distinct one)",
+    )
     c.add_argument("--budget", type=int, default=0, help="credits granted at once (default 0)")
     c.add_argument("--description", default="")
     c.add_argument("--json", action="store_true")
-    for action, help_text in (("archive", "hide a project from the default list (nothing is deleted)"),
-                              ("restore", "bring an archived project back")):
+    for action, help_text in (
+        ("archive", "hide a project from the default list (nothing is deleted)"),
+        ("restore", "bring an archived project back"),
+    ):
         a = project_sub.add_parser(action, parents=[common], help=help_text)
         a.add_argument("id", type=int)
         a.add_argument("--json", action="store_true")
@@ -457,8 +545,11 @@ def main(argv: list[str] | None = None) -> int:
         if not hasattr(args, name):
             setattr(args, name, None)
     args.quiet = getattr(args, "quiet", False)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
-                        format="labelapp: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="labelapp: %(message)s",
+        stream=sys.stderr,
+    )
     try:
         ctx = Context(args)
         return args.handler(ctx)

@@ -7,7 +7,6 @@ The endpoints live here; HTTP and retries in `http.py`, the offline queue and `s
 go to the on-disk queue of `OfflineCache`.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -43,13 +42,33 @@ class LabelappClient(OfflineSync, HttpClient):
     something must be queued, synced or skipped, so predict-only use creates nothing on disk
     until the server is unreachable."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, cache: OfflineCache | None = None,
-                 cache_dir: str | os.PathLike | None = None, max_cache_bytes: int | None = None,
-                 retries: int = 4, backoff: float = 0.5, max_backoff: float = 30.0, timeout: float = 60.0,
-                 batch_size: int = DEFAULT_BATCH_SIZE, auto_sync: bool = True,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep):
-        super().__init__(base_url, token, retries=retries, backoff=backoff, max_backoff=max_backoff, timeout=timeout,
-                         session=session, sleep=sleep)
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        cache: OfflineCache | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        max_cache_bytes: int | None = None,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        timeout: float = 60.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        auto_sync: bool = True,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        super().__init__(
+            base_url,
+            token,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            timeout=timeout,
+            session=session,
+            sleep=sleep,
+        )
         self.cache = cache or OfflineCache(cache_dir, max_bytes=max_cache_bytes)
         if retries < 0 or backoff < 0 or batch_size < 1:
             raise UsageError("retries and backoff must be ≥ 0 and batch_size ≥ 1.")
@@ -68,13 +87,20 @@ class LabelappClient(OfflineSync, HttpClient):
         try:
             csrf = self._request("GET", "auth/csrf", session=session, auth=False).json()["csrf_token"]
             headers = {"X-CSRFToken": csrf, "Referer": f"{self.base_url}/"}
-            response = self._request("POST", "auth/login", json={"username": username, "password": password},
-                                     headers=headers, session=session, auth=False)
+            response = self._request(
+                "POST",
+                "auth/login",
+                json={"username": username, "password": password},
+                headers=headers,
+                session=session,
+                auth=False,
+            )
             # Logging in rotates the CSRF token.
             headers["X-CSRFToken"] = response.cookies.get("csrftoken") or session.cookies.get("csrftoken") or csrf
             name = token_name or f"labelapp CLI on {socket.gethostname()}"
-            token = self._request("POST", "auth/tokens", json={"name": name}, headers=headers,
-                                  session=session, auth=False).json()
+            token = self._request(
+                "POST", "auth/tokens", json={"name": name}, headers=headers, session=session, auth=False
+            ).json()
             try:
                 self._request("POST", "auth/logout", headers=headers, session=session, auth=False)
             except LabelappError:
@@ -113,11 +139,18 @@ class LabelappClient(OfflineSync, HttpClient):
                 return found
             page += 1
 
-    def create_project(self, name: str, task_type: str, *, classes: list[dict] | None = None, budget: int = 0,
-                       description: str = "") -> dict:
+    def create_project(
+        self, name: str, task_type: str, *, classes: list[dict] | None = None, budget: int = 0, description: str = ""
+    ) -> dict:
         """Create a project (the caller becomes its admin) with its classes (`{name, color?,
         hotkey?}`) and a first budget; returns the project as the server stored it."""
-        body = {"name": name, "task_type": task_type, "description": description, "classes": classes or [], "budget": budget}
+        body = {
+            "name": name,
+            "task_type": task_type,
+            "description": description,
+            "classes": classes or [],
+            "budget": budget,
+        }
         return self._request("POST", "projects", json=body).json()
 
     def set_project_archived(self, project_id: int, archived: bool) -> dict:
@@ -153,14 +186,23 @@ class LabelappClient(OfflineSync, HttpClient):
         data = read_image_file(path)
         self._auto_sync()
         return self._request(
-            "POST", f"projects/{int(project_id)}/predict",
+            "POST",
+            f"projects/{int(project_id)}/predict",
             files=lambda: [("file", (path.name, data, content_type(path.name)))],
         ).json()
 
     # --- upload -----------------------------------------------------------------------------
 
-    def upload(self, project_id: int, paths: Iterable[str | os.PathLike], *, batch_size: int | None = None,
-               skip_confirmed: bool = True, queue_offline: bool = True, progress: bool = False) -> UploadReport:
+    def upload(
+        self,
+        project_id: int,
+        paths: Iterable[str | os.PathLike],
+        *,
+        batch_size: int | None = None,
+        skip_confirmed: bool = True,
+        queue_offline: bool = True,
+        progress: bool = False,
+    ) -> UploadReport:
         """Upload files and the images in folders, in batches; resumable.
 
         Files whose content this server already confirmed for this project (the manifest) or
@@ -179,7 +221,9 @@ class LabelappClient(OfflineSync, HttpClient):
         batch: list[Outgoing] = []
         batch_bytes = 0
         seen: set[str] = set()
-        bar = tqdm(total=len(files), unit="img", desc="upload", disable=not progress, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(
+            total=len(files), unit="img", desc="upload", disable=not progress, file=sys.stderr, dynamic_ncols=True
+        )
 
         def flush() -> None:
             nonlocal batch, batch_bytes
@@ -196,16 +240,21 @@ class LabelappClient(OfflineSync, HttpClient):
                     self._queue(report, project_id, "upload", item.path, data=item.data, name=item.name)
                 bar.update(len(outgoing))
                 return
-            self.cache.record_confirmed(server=self.base_url, project=project_id,
-                                        entries=[(item.sha256, image.get("id"), item.name) for item, image, _ in confirmed])
-            for item, image, created in confirmed:
+            self.cache.record_confirmed(
+                server=self.base_url,
+                project=project_id,
+                entries=[(item.sha256, image.get("id"), item.name) for item, image, _ in confirmed],
+            )
+            for _item, image, created in confirmed:
                 (report.created if created else report.duplicates).append(image)
             for item, status, code, detail in rejected:
                 report.rejected.append(self._reject(project_id, "upload", item, status, code, detail))
             for item in unmatched:
                 logger.warning("%s: the server's answer did not list it; it will be sent again next time", item.path)
             bar.update(len(outgoing))
-            bar.set_postfix(new=len(report.created), dup=len(report.duplicates), skip=report.skipped, refused=len(report.rejected))
+            bar.set_postfix(
+                new=len(report.created), dup=len(report.duplicates), skip=report.skipped, refused=len(report.rejected)
+            )
 
         try:
             for path in files:
@@ -217,15 +266,22 @@ class LabelappClient(OfflineSync, HttpClient):
                     bar.update(1)
                     continue
                 sha = hashlib.sha256(data).hexdigest()
-                if sha in seen or (skip_confirmed and (
+                if sha in seen or (
+                    skip_confirmed
+                    and (
                         self.cache.is_confirmed(server=self.base_url, project=project_id, sha256=sha)
-                        or self.cache.is_rejected(project=project_id, kind="upload", sha256=sha))):
+                        or self.cache.is_rejected(project=project_id, kind="upload", sha256=sha)
+                    )
+                ):
                     report.skipped += 1
                     bar.update(1)
                     continue
                 seen.add(sha)
-                if not report.offline and (len(batch) >= size or batch_bytes + len(data) > MAX_BATCH_BYTES
-                                           or any(o.name == path.name for o in batch)):
+                if not report.offline and (
+                    len(batch) >= size
+                    or batch_bytes + len(data) > MAX_BATCH_BYTES
+                    or any(o.name == path.name for o in batch)
+                ):
                     flush()
                 if report.offline:
                     if not queue_offline:
@@ -243,15 +299,17 @@ class LabelappClient(OfflineSync, HttpClient):
             bar.close()
         return report
 
-    def _send_upload_batch(self, project_id: int, items: list[Outgoing]
-                           ) -> tuple[list[tuple[Outgoing, dict, bool]], list[tuple[Outgoing, int, str, str]], list[Outgoing]]:
+    def _send_upload_batch(
+        self, project_id: int, items: list[Outgoing]
+    ) -> tuple[list[tuple[Outgoing, dict, bool]], list[tuple[Outgoing, int, str, str]], list[Outgoing]]:
         """POST one batch. The server stores all of a batch or nothing: when it refuses some
         files (400 with `errors` naming them), those are rejected and the rest is sent again.
         Returns (confirmed: item, image, created), (rejected: item, status, code, detail),
         and items the answer did not mention."""
         try:
             response = self._request(
-                "POST", f"projects/{project_id}/images",
+                "POST",
+                f"projects/{project_id}/images",
                 files=lambda: [("files", (item.name, item.data, content_type(item.name))) for item in items],
             )
         except ApiError as exc:
@@ -260,8 +318,10 @@ class LabelappClient(OfflineSync, HttpClient):
             by_name = {item.name: item for item in items}
             named = {e["file"]: e for e in exc.errors if isinstance(e, dict) and e.get("file") in by_name}
             if named:
-                rejected = [(by_name[name], exc.status, str(e.get("code") or exc.code), str(e.get("detail") or exc.detail))
-                            for name, e in named.items()]
+                rejected = [
+                    (by_name[name], exc.status, str(e.get("code") or exc.code), str(e.get("detail") or exc.detail))
+                    for name, e in named.items()
+                ]
                 rest = [item for item in items if item.name not in named]
             elif len(items) == 1:
                 return [], [(items[0], exc.status, exc.code, exc.detail)], []
@@ -292,8 +352,9 @@ class LabelappClient(OfflineSync, HttpClient):
         (`query`, `accept` or `duplicate`), or `queued=True` when the server is unreachable."""
         return self.stream_many(project_id, [path], queue_offline=queue_offline)[0]
 
-    def stream_many(self, project_id: int, paths: Iterable[str | os.PathLike], *, queue_offline: bool = True,
-                    progress: bool = False) -> list[StreamResult]:
+    def stream_many(
+        self, project_id: int, paths: Iterable[str | os.PathLike], *, queue_offline: bool = True, progress: bool = False
+    ) -> list[StreamResult]:
         """`stream()` for several images, in order; once the server is unreachable the rest
         are queued without trying again. Raises `CacheFullError` if the queue is full."""
         project_id = int(project_id)
@@ -323,7 +384,14 @@ class LabelappClient(OfflineSync, HttpClient):
                     result.rejected = self._reject(project_id, "stream", item, exc.status, exc.code, exc.detail)
             if offline:
                 try:
-                    self.cache.enqueue(server=self.base_url, project=project_id, kind="stream", data=data, name=path.name, source_path=str(path))
+                    self.cache.enqueue(
+                        server=self.base_url,
+                        project=project_id,
+                        kind="stream",
+                        data=data,
+                        name=path.name,
+                        source_path=str(path),
+                    )
                 except CacheFullError as exc:
                     exc.results = results
                     raise
@@ -333,6 +401,7 @@ class LabelappClient(OfflineSync, HttpClient):
 
     def _send_stream(self, project_id: int, item: Outgoing) -> dict:
         return self._request(
-            "POST", f"projects/{project_id}/stream",
+            "POST",
+            f"projects/{project_id}/stream",
             files=lambda: [("file", (item.name, item.data, content_type(item.name)))],
         ).json()

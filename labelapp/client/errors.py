@@ -15,8 +15,9 @@ class ApiError(LabelappError):
     per-file list a rejected upload carries (`[{"file", "detail", "code"}]`), else `[]`.
     """
 
-    def __init__(self, status: int, detail: str, code: str = "error", *, errors: list | None = None,
-                 payload: object = None):
+    def __init__(
+        self, status: int, detail: str, code: str = "error", *, errors: list | None = None, payload: object = None
+    ):
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.detail = detail

@@ -4,15 +4,15 @@ releases it when the holder dies, so a killed process never blocks the next one.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, *, blocking: bool) -> Iterator[bool]:
     """Hold the lock on `path` (created if missing) for the block; yields whether it was taken
     (always True when `blocking`)."""
-    handle = open(path, "a+b")
+    handle = open(path, "a+b")  # noqa: SIM115 - the lock lives until the finally below
     try:
         acquired = _lock(handle, blocking=blocking)
         try:

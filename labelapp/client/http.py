@@ -44,9 +44,18 @@ def normalize_url(url: str) -> str:
 class HttpClient:
     """One server as one token sees it: every API call goes through `_request`."""
 
-    def __init__(self, base_url: str, token: str | None = None, *, retries: int = 4, backoff: float = 0.5,
-                 max_backoff: float = 30.0, timeout: float = 60.0, session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        timeout: float = 60.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.base_url = normalize_url(base_url)
         self.token = token
         self.retries = retries
@@ -70,10 +79,19 @@ class HttpClient:
                 pass
         return delay
 
-    def _request(self, method: str, path: str, *, json: dict | None = None,
-                 files: Callable[[], list] | None = None, params: dict | None = None, stream: bool = False,
-                 headers: dict | None = None, session: requests.Session | None = None,
-                 auth: bool = True) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict | None = None,
+        files: Callable[[], list] | None = None,
+        params: dict | None = None,
+        stream: bool = False,
+        headers: dict | None = None,
+        session: requests.Session | None = None,
+        auth: bool = True,
+    ) -> requests.Response:
         """One API call with retries. `files` is a callable so each attempt re-reads them."""
         session = session or self.session
         url = self._url(path)
@@ -84,8 +102,14 @@ class HttpClient:
         while True:
             try:
                 response = session.request(
-                    method, url, json=json, files=files() if files else None, params=params, stream=stream,
-                    headers=send_headers, timeout=self.timeout,
+                    method,
+                    url,
+                    json=json,
+                    files=files() if files else None,
+                    params=params,
+                    stream=stream,
+                    headers=send_headers,
+                    timeout=self.timeout,
                 )
             except requests.exceptions.SSLError as exc:
                 raise LabelappError(f"TLS error talking to {self.base_url}: {exc}") from exc
@@ -95,7 +119,9 @@ class HttpClient:
                 if attempt >= self.retries:
                     raise OfflineError(f"Cannot reach {self.base_url} ({type(exc).__name__}).") from exc
                 delay = self._delay(attempt, None)
-                logger.info("%s %s failed (%s); retry %d in %.1fs", method, path, type(exc).__name__, attempt + 1, delay)
+                logger.info(
+                    "%s %s failed (%s); retry %d in %.1fs", method, path, type(exc).__name__, attempt + 1, delay
+                )
             else:
                 status = response.status_code
                 if status < 400:
@@ -127,5 +153,10 @@ class HttpClient:
                 detail = str(raw)
             code = str(payload.get("code") or "")
             errors = payload.get("errors") if isinstance(payload.get("errors"), list) else []
-        return api_error_for(response.status_code, detail or response.reason or "error",
-                             code or f"http_{response.status_code}", errors=errors, payload=payload)
+        return api_error_for(
+            response.status_code,
+            detail or response.reason or "error",
+            code or f"http_{response.status_code}",
+            errors=errors,
+            payload=payload,
+        )

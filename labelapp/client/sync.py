@@ -29,13 +29,24 @@ class OfflineSync:
     auto_sync: bool
     _syncing: bool
 
-    def _queue(self, report: UploadReport, project_id: int, kind: str, source: str, *, name: str,
-               path: Path | None = None, data: bytes | None = None) -> None:
+    def _queue(
+        self,
+        report: UploadReport,
+        project_id: int,
+        kind: str,
+        source: str,
+        *,
+        name: str,
+        path: Path | None = None,
+        data: bytes | None = None,
+    ) -> None:
         if report.cache_error:
             report.not_queued.append(source)
             return
         try:
-            self.cache.enqueue(server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source)
+            self.cache.enqueue(
+                server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source
+            )
             report.queued.append(source)
         except CacheFullError as exc:
             report.cache_error = str(exc)
@@ -45,8 +56,17 @@ class OfflineSync:
             report.unreadable.append(source)
 
     def _reject(self, project_id: int, kind: str, item: Outgoing, status: int, code: str, detail: str) -> Rejection:
-        self.cache.reject(project=project_id, kind=kind, sha256=item.sha256, name=item.name, source_path=item.path,
-                          status=status, code=code, detail=detail, queued=item.queued)
+        self.cache.reject(
+            project=project_id,
+            kind=kind,
+            sha256=item.sha256,
+            name=item.name,
+            source_path=item.path,
+            status=status,
+            code=code,
+            detail=detail,
+            queued=item.queued,
+        )
         return Rejection(path=item.path, name=item.name, sha256=item.sha256, status=status, code=code, detail=detail)
 
     def _auto_sync(self) -> None:
@@ -83,8 +103,14 @@ class OfflineSync:
                     report.remaining = self.cache.count(server=self.base_url)
                     return report
                 self.cache.collect_garbage()
-                bar = tqdm(total=self.cache.count(server=self.base_url), unit="img", desc="sync", disable=not progress, file=sys.stderr,
-                           dynamic_ncols=True)
+                bar = tqdm(
+                    total=self.cache.count(server=self.base_url),
+                    unit="img",
+                    desc="sync",
+                    disable=not progress,
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
                 try:
                     for kind in ("upload", "stream"):
                         for project_id in self.cache.queued_projects(kind, server=self.base_url):
@@ -94,7 +120,9 @@ class OfflineSync:
                                 else:
                                     self._sync_stream(project_id, report, bar)
                             except ApiError as exc:
-                                report.errors.append(f"project {project_id} ({kind}): {exc.detail} ({exc.code}, HTTP {exc.status})")
+                                report.errors.append(
+                                    f"project {project_id} ({kind}): {exc.detail} ({exc.code}, HTTP {exc.status})"
+                                )
                 except OfflineError as exc:
                     report.offline = True
                     report.errors.append(str(exc))
@@ -116,11 +144,23 @@ class OfflineSync:
             try:
                 data = queued.read()
             except FileNotFoundError:
-                item = Outgoing(name=queued.name, sha256=queued.sha256, data=b"", path=queued.source_path, queued=queued)
-                report.rejected.append(self._reject(queued.project, queued.kind, item, 0, "missing_from_cache",
-                                                    f"The cached copy is gone from {self.cache.directory}."))
+                item = Outgoing(
+                    name=queued.name, sha256=queued.sha256, data=b"", path=queued.source_path, queued=queued
+                )
+                report.rejected.append(
+                    self._reject(
+                        queued.project,
+                        queued.kind,
+                        item,
+                        0,
+                        "missing_from_cache",
+                        f"The cached copy is gone from {self.cache.directory}.",
+                    )
+                )
                 continue
-            outgoing.append(Outgoing(name=queued.name, sha256=queued.sha256, data=data, path=queued.source_path, queued=queued))
+            outgoing.append(
+                Outgoing(name=queued.name, sha256=queued.sha256, data=data, path=queued.source_path, queued=queued)
+            )
         return outgoing
 
     def _sync_uploads(self, project_id: int, size: int, report: SyncReport, bar) -> None:
@@ -133,9 +173,12 @@ class OfflineSync:
             except (OfflineError, ApiError) as exc:
                 self.cache.note_attempt([item.queued.id for item in outgoing], str(exc))
                 raise
-            self.cache.confirm([item.queued for item, _, _ in confirmed], server=self.base_url,
-                               image_ids={item.sha256: image.get("id") for item, image, _ in confirmed})
-            for item, _, created in confirmed:
+            self.cache.confirm(
+                [item.queued for item, _, _ in confirmed],
+                server=self.base_url,
+                image_ids={item.sha256: image.get("id") for item, image, _ in confirmed},
+            )
+            for _item, _, created in confirmed:
                 if created:
                     report.created += 1
                 else:
@@ -145,13 +188,17 @@ class OfflineSync:
             bar.update(len(confirmed) + len(rejected))
             if unmatched:
                 self.cache.note_attempt([item.queued.id for item in unmatched], "not listed in the server's answer")
-                report.errors.append(f"project {project_id}: {len(unmatched)} uploads were not listed in the server's answer")
+                report.errors.append(
+                    f"project {project_id}: {len(unmatched)} uploads were not listed in the server's answer"
+                )
                 return
             if not confirmed and not rejected and len(outgoing) == len(items):
                 return
 
     def _sync_stream(self, project_id: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(server=self.base_url, project=project_id, kind="stream", limit=self.batch_size):
+        while items := self.cache.pending(
+            server=self.base_url, project=project_id, kind="stream", limit=self.batch_size
+        ):
             for item in self._outgoing(items, report):
                 try:
                     decision = self._send_stream(project_id, item)

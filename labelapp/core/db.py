@@ -29,6 +29,7 @@ def retry_when_locked(write, *, what: str, delays=LOCK_RETRY_DELAYS):
         except OperationalError as exc:
             if delay is None or not is_transient_lock(exc):
                 raise
-            logger.warning("%s: database is locked; retrying in %.0f s (attempt %d of %d)",
-                           what, delay, attempt, len(delays) + 1)
+            logger.warning(
+                "%s: database is locked; retrying in %.0f s (attempt %d of %d)", what, delay, attempt, len(delays) + 1
+            )
             time.sleep(delay)

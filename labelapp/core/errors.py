@@ -98,8 +98,11 @@ def exception_handler(exc, context):
         response.data.setdefault("code", getattr(response.data["detail"], "code", "error"))
     elif isinstance(exc, exceptions.ValidationError):
         # Field errors keep their per-field lists and gain the one shape every error has.
-        response.data = {"detail": "; ".join(_messages(response.data)) or "Invalid input.", "code": "invalid",
-                         **_as_dict(response.data)}
+        response.data = {
+            "detail": "; ".join(_messages(response.data)) or "Invalid input.",
+            "code": "invalid",
+            **_as_dict(response.data),
+        }
     return response
 
 

@@ -38,8 +38,11 @@ def stale_after() -> timedelta:
 
 def abandoned(row: dict, cutoff) -> bool:
     """A running job's worker is certainly gone, or silent since before `cutoff`."""
-    return (row["heartbeat_at"] is None or row["heartbeat_at"] < cutoff
-            or liveness.owner_gone(row["owner_host"], row["owner_pid"], row["owner_started"]))
+    return (
+        row["heartbeat_at"] is None
+        or row["heartbeat_at"] < cutoff
+        or liveness.owner_gone(row["owner_host"], row["owner_pid"], row["owner_started"])
+    )
 
 
 _LIVENESS = ("status", "heartbeat_at", "owner_host", "owner_pid", "owner_started")
@@ -62,30 +65,46 @@ class JobQuerySet(models.QuerySet):
         if row["status"] == JobStatus.QUEUED:
             unchanged = Q(status=JobStatus.QUEUED)
         elif take_over and row["status"] == JobStatus.RUNNING and abandoned(row, now - stale_after()):
-            unchanged = Q(status=JobStatus.RUNNING, heartbeat_at=row["heartbeat_at"], owner_host=row["owner_host"],
-                          owner_pid=row["owner_pid"])
+            unchanged = Q(
+                status=JobStatus.RUNNING,
+                heartbeat_at=row["heartbeat_at"],
+                owner_host=row["owner_host"],
+                owner_pid=row["owner_pid"],
+            )
         else:
             return False
         started = Coalesce("started_at", Value(now)) if self.model.keeps_first_start else now
-        return bool(self.filter(unchanged, pk=pk).update(
-            status=JobStatus.RUNNING, started_at=started, heartbeat_at=now,
-            owner_host=owner.host, owner_pid=owner.pid, owner_started=owner.started,
-        ))
+        return bool(
+            self.filter(unchanged, pk=pk).update(
+                status=JobStatus.RUNNING,
+                started_at=started,
+                heartbeat_at=now,
+                owner_host=owner.host,
+                owner_pid=owner.pid,
+                owner_started=owner.started,
+            )
+        )
 
     def stale(self, cutoff) -> list[dict]:
         """Jobs to send again, oldest first: running ones whose worker is gone or silent since
         `cutoff`, and queued ones older than `cutoff` (their message was lost, or a worker
         shutdown put them back)."""
         rows = self.filter(Q(status=JobStatus.RUNNING) | Q(status=JobStatus.QUEUED, created_at__lt=cutoff))
-        return [row for row in rows.values("pk", *_LIVENESS).order_by("pk")
-                if row["status"] == JobStatus.QUEUED or abandoned(row, cutoff)]
+        return [
+            row
+            for row in rows.values("pk", *_LIVENESS).order_by("pk")
+            if row["status"] == JobStatus.QUEUED or abandoned(row, cutoff)
+        ]
 
     def requeue(self, row: dict) -> int:
         """Put a stale job (a row from `stale`) back in the queue, unless it changed since it
         was read: a worker that beats in between keeps its job."""
         return self.filter(
-            pk=row["pk"], status=row["status"], heartbeat_at=row["heartbeat_at"],
-            owner_host=row["owner_host"], owner_pid=row["owner_pid"],
+            pk=row["pk"],
+            status=row["status"],
+            heartbeat_at=row["heartbeat_at"],
+            owner_host=row["owner_host"],
+            owner_pid=row["owner_pid"],
         ).update(status=JobStatus.QUEUED, heartbeat_at=None, owner_host="", owner_pid=None, owner_started=None)
 
     def release(self, owner: liveness.Owner, pk: int) -> int:
@@ -113,7 +132,9 @@ class Job(models.Model):
     # only when this process is gone or its heartbeat went silent.
     owner_host = models.CharField(max_length=255, blank=True)
     owner_pid = models.PositiveIntegerField(null=True, blank=True)
-    owner_started = models.BigIntegerField(null=True, blank=True, help_text="Process start time (clock ticks since boot).")
+    owner_started = models.BigIntegerField(
+        null=True, blank=True, help_text="Process start time (clock ticks since boot)."
+    )
 
     objects = JobQuerySet.as_manager()
 

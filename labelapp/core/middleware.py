@@ -31,11 +31,15 @@ class JsonErrorMiddleware:
         if known is not None:
             return known
         request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
-        logger.exception("unhandled error, request_id=%s %s %s", request_id, request.method, request.path)
+        # Django calls process_exception inside its `except` block, so the traceback is there to log.
+        logger.exception("unhandled error, request_id=%s %s %s", request_id, request.method, request.path)  # noqa: LOG004
         return server_error_response(request_id)
 
 
 def server_error_response(request_id: str):
     return json_error(
-        500, f"Internal server error; it was logged with request id {request_id}.", "server_error", request_id=request_id
+        500,
+        f"Internal server error; it was logged with request id {request_id}.",
+        "server_error",
+        request_id=request_id,
     )

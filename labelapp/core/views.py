@@ -46,5 +46,8 @@ def server_error(request):
 
 
 def csrf_failure(request, reason=""):
-    return json_error(403, f"CSRF check failed: {reason or 'missing or wrong token'}. Send the csrftoken cookie back as X-CSRFToken.",
-                      "csrf_failed")
+    return json_error(
+        403,
+        f"CSRF check failed: {reason or 'missing or wrong token'}. Send the csrftoken cookie back as X-CSRFToken.",
+        "csrf_failed",
+    )

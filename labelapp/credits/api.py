@@ -11,8 +11,12 @@ from .models import CreditEntry
 
 
 class CreditEntryOutputSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                         help_text="Who; null for the system (expiries, beat jobs).")
+    actor = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="Who; null for the system (expiries, beat jobs).",
+    )
 
     class Meta:
         model = CreditEntry

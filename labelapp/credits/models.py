@@ -19,7 +19,9 @@ class CreditEntry(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="credit_entries")
     kind = models.CharField(max_length=10, choices=EntryKind.choices)
     amount = models.PositiveIntegerField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     note = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -61,3 +63,32 @@ class CreditBalance(models.Model):
 
     def as_dict(self) -> dict:
         return {"granted": self.granted, "reserved": self.reserved, "spent": self.spent, "available": self.available}
+
+
+class HoldState(models.TextChoices):
+    HELD = "held"
+    CLAIMED = "claimed"
+    RELEASED = "released"
+
+
+class StreamHold(models.Model):
+    """A credit reserved for an image before any annotator holds it: the stream queried the
+    image, or a synthesis job made it.
+
+    The annotator who later gets the image from the queue takes over this reserve entry as
+    the credit of their Reservation (state → claimed) instead of reserving a second one;
+    from then on the usual spend (submit) or release (skip, expiry) applies. A hold nobody
+    claims within the project's `held_credit_hours` is released (state → released): the
+    credit goes back to the budget, and whoever takes the image later reserves a new one."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="stream_hold")
+    credit_entry = models.OneToOneField(CreditEntry, on_delete=models.CASCADE, related_name="stream_hold")
+    state = models.CharField(max_length=8, choices=HoldState.choices, default=HoldState.HELD)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        # The table of the production app, where holds began: moved without copying a row.
+        db_table = "production_streamhold"

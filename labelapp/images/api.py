@@ -24,8 +24,22 @@ class ImageOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Image
         fields = [
-            "id", "project", "original_name", "width", "height", "sha256", "split", "source", "status",
-            "priority", "score_reason", "scored_by", "file_url", "thumbnail_url", "created_at", "labeled_at",
+            "id",
+            "project",
+            "original_name",
+            "width",
+            "height",
+            "sha256",
+            "split",
+            "source",
+            "status",
+            "priority",
+            "score_reason",
+            "scored_by",
+            "file_url",
+            "thumbnail_url",
+            "created_at",
+            "labeled_at",
         ]
 
     def get_file_url(self, image) -> str:
@@ -72,8 +86,10 @@ class ImageListCreateView(ProjectScopedMixin, generics.ListAPIView):
     def project_queryset(self):
         return Image.objects.filter(project=self.project).order_by("id")
 
-    @extend_schema(request={"multipart/form-data": ImageUploadInputSerializer},
-                   responses={201: ImageUploadOutputSerializer, 200: ImageUploadOutputSerializer})  # 200: all duplicates
+    @extend_schema(
+        request={"multipart/form-data": ImageUploadInputSerializer},
+        responses={201: ImageUploadOutputSerializer, 200: ImageUploadOutputSerializer},
+    )  # 200: all duplicates
     def post(self, request, project_id):
         uploads = request.FILES.getlist("files") or request.FILES.getlist("file")
         files = [(f.name, f.read(), f.content_type) for f in uploads]
@@ -128,7 +144,9 @@ class DatasetImportInputSerializer(serializers.Serializer):
 
 class ImportErrorSerializer(serializers.Serializer):
     file = serializers.CharField(help_text="The archive member (or COCO file_name) the problem is in.")
-    annotation = serializers.IntegerField(allow_null=True, help_text="The COCO annotation id, when the problem is in one.")
+    annotation = serializers.IntegerField(
+        allow_null=True, help_text="The COCO annotation id, when the problem is in one."
+    )
     detail = serializers.CharField()
 
 
@@ -137,16 +155,37 @@ class ImportJobOutputSerializer(serializers.ModelSerializer):
     labels = serializers.IntegerField(source="labels_created", help_text="Free labels added.")
     duplicates = serializers.IntegerField(help_text="Images already in the project, or repeated in the archive.")
     done = serializers.IntegerField(help_text="Images stored so far.")
-    total = serializers.IntegerField(allow_null=True, help_text="Images the archive lists; null until the worker has read it.")
+    total = serializers.IntegerField(
+        allow_null=True, help_text="Images the archive lists; null until the worker has read it."
+    )
     checked = serializers.IntegerField(help_text="Images checked so far (phase `checking`, before anything is stored).")
     errors = ImportErrorSerializer(many=True)
-    class_mapping = serializers.DictField(child=serializers.CharField(),
-                                          help_text="Class name in the archive → the existing class it was matched to (case ignored).")
+    class_mapping = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Class name in the archive → the existing class it was matched to (case ignored).",
+    )
 
     class Meta:
         model = ImportJob
-        fields = ["id", "status", "phase", "done", "total", "checked", "created", "duplicates", "labels", "classes_created",
-                  "class_mapping", "errors", "detail", "archive_name", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "status",
+            "phase",
+            "done",
+            "total",
+            "checked",
+            "created",
+            "duplicates",
+            "labels",
+            "classes_created",
+            "class_mapping",
+            "errors",
+            "detail",
+            "archive_name",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
         read_only_fields = fields
 
 
@@ -158,11 +197,16 @@ class DatasetImportView(ProjectScopedMixin, APIView):
 
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request={"multipart/form-data": DatasetImportInputSerializer}, responses={202: ImportJobOutputSerializer})
+    @extend_schema(
+        request={"multipart/form-data": DatasetImportInputSerializer}, responses={202: ImportJobOutputSerializer}
+    )
     def post(self, request, project_id):
         upload = request.FILES.get("file")
         if upload is None:
-            return Response({"detail": "Send the archive in the multipart field 'file'.", "code": "no_file"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "Send the archive in the multipart field 'file'.", "code": "no_file"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         job = dataset_import.import_start(project=self.project, user=request.user, upload=upload)
         return Response(ImportJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -206,13 +250,19 @@ class DatasetExportView(ProjectScopedMixin, APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["coco", "yolo", "csv"], default="coco")],
-        responses={(200, "application/json"): OpenApiTypes.OBJECT, (200, "application/zip"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.STR},
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     def get(self, request, project_id):
         fmt = request.query_params.get("format", "coco")
         slug = f"project-{self.project.pk}"
         if fmt == "coco":
-            response = HttpResponse(json.dumps(dataset_export.export_coco(project=self.project)), content_type="application/json")
+            response = HttpResponse(
+                json.dumps(dataset_export.export_coco(project=self.project)), content_type="application/json"
+            )
             response["Content-Disposition"] = f'attachment; filename="{slug}-coco.json"'
         elif fmt == "csv":
             response = HttpResponse(dataset_export.export_csv(project=self.project), content_type="text/csv")
@@ -221,5 +271,8 @@ class DatasetExportView(ProjectScopedMixin, APIView):
             response = HttpResponse(dataset_export.export_yolo(project=self.project), content_type="application/zip")
             response["Content-Disposition"] = f'attachment; filename="{slug}-yolo.zip"'
         else:
-            return Response({"detail": "format must be one of coco, yolo, csv.", "code": "bad_format"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "format must be one of coco, yolo, csv.", "code": "bad_format"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return response

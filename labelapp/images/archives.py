@@ -27,8 +27,18 @@ MEMBER_RATIO_MIN_BYTES = 1_000_000
 
 
 #: What zipfile raises on a damaged or hostile archive (found by mutating valid archives at random).
-_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, struct.error, OSError, EOFError, ValueError,
-            IndexError, NotImplementedError, RuntimeError)
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 class ArchiveRejected(ServiceError):
@@ -82,12 +92,16 @@ def read_member(archive: zipfile.ZipFile, member: Member, *, limit: int) -> byte
     """One member's bytes, refused above `limit`. Read in bounded pieces: the size the header
     declares can lie."""
     if member.size > limit:
-        raise ArchiveRejected(f"{member.path}: {member.size} bytes is over the limit of {limit} bytes.", code="too_large")
+        raise ArchiveRejected(
+            f"{member.path}: {member.size} bytes is over the limit of {limit} bytes.", code="too_large"
+        )
     try:
         with archive.open(member.info) as handle:
             content = handle.read(member.size + 1)
     except _DAMAGED as exc:
-        raise ArchiveRejected(f"{member.path}: the archive member cannot be read ({exc}).", code="corrupt_member") from None
+        raise ArchiveRejected(
+            f"{member.path}: the archive member cannot be read ({exc}).", code="corrupt_member"
+        ) from None
     if len(content) > member.size:
         raise ArchiveRejected(f"{member.path}: larger than its header declares (possible zip bomb).", code="zip_bomb")
     return content
@@ -104,9 +118,14 @@ def _check_member(info: zipfile.ZipInfo) -> None:
         raise ArchiveRejected(f"{name}: absolute paths are not allowed in archives.", code="unsafe_path")
     if ".." in name.replace("\\", "/").split("/"):
         raise ArchiveRejected(f"{name}: '..' path components are not allowed in archives.", code="unsafe_path")
-    if info.compress_size and info.file_size > MEMBER_RATIO_MIN_BYTES and info.file_size / info.compress_size > MAX_MEMBER_RATIO:
+    if (
+        info.compress_size
+        and info.file_size > MEMBER_RATIO_MIN_BYTES
+        and info.file_size / info.compress_size > MAX_MEMBER_RATIO
+    ):
         raise ArchiveRejected(
-            f"{name}: compression ratio {info.file_size // info.compress_size}:1 looks like a zip bomb.", code="zip_bomb"
+            f"{name}: compression ratio {info.file_size // info.compress_size}:1 looks like a zip bomb.",
+            code="zip_bomb",
         )
 
 

@@ -13,11 +13,7 @@ from labelapp.projects.models import LabelClass, TaskType
 
 
 def _labeled(project):
-    return (
-        Annotation.objects.filter(project=project)
-        .select_related("image", "label_class")
-        .order_by("image_id")
-    )
+    return Annotation.objects.filter(project=project).select_related("image", "label_class").order_by("image_id")
 
 
 def export_coco(*, project) -> dict:
@@ -25,16 +21,32 @@ def export_coco(*, project) -> dict:
     images, annotations = [], []
     for annotation in _labeled(project):
         image = annotation.image
-        images.append({"id": image.pk, "file_name": image.original_name, "width": image.width, "height": image.height,
-                       "split": image.split, "sha256": image.sha256})
+        images.append(
+            {
+                "id": image.pk,
+                "file_name": image.original_name,
+                "width": image.width,
+                "height": image.height,
+                "split": image.split,
+                "sha256": image.sha256,
+            }
+        )
         if project.task_type == TaskType.DETECTION:
             for box in annotation.boxes:
-                annotations.append({
-                    "id": len(annotations) + 1, "image_id": image.pk, "category_id": box["label_class"],
-                    "bbox": [box["x"], box["y"], box["w"], box["h"]], "area": box["w"] * box["h"], "iscrowd": 0,
-                })
+                annotations.append(
+                    {
+                        "id": len(annotations) + 1,
+                        "image_id": image.pk,
+                        "category_id": box["label_class"],
+                        "bbox": [box["x"], box["y"], box["w"], box["h"]],
+                        "area": box["w"] * box["h"],
+                        "iscrowd": 0,
+                    }
+                )
         else:
-            annotations.append({"id": len(annotations) + 1, "image_id": image.pk, "category_id": annotation.label_class_id})
+            annotations.append(
+                {"id": len(annotations) + 1, "image_id": image.pk, "category_id": annotation.label_class_id}
+            )
     return {
         "info": {"description": project.name, "date_created": timezone.now().isoformat()},
         "images": images,
@@ -84,5 +96,7 @@ def export_yolo(*, project) -> bytes:
                 lines = [str(index[annotation.label_class_id])]
             archive.writestr(f"labels/{split}/{stem}.txt", "\n".join(lines) + ("\n" if lines else ""))
         names = "\n".join(f"  {i}: {json.dumps(c.name)}" for i, c in enumerate(classes))
-        archive.writestr("data.yaml", f"path: .\ntrain: images/train\nval: images/val\ntest: images/test\nnames:\n{names}\n")
+        archive.writestr(
+            "data.yaml", f"path: .\ntrain: images/train\nval: images/val\ntest: images/test\nnames:\n{names}\n"
+        )
     return buffer.getvalue()

@@ -104,7 +104,9 @@ def import_start(*, project, user, upload) -> ImportJob:
     stored = default_storage.save(f"imports/project-{project.pk}/archive.zip", upload)
     try:
         with transaction.atomic():
-            job = ImportJob.objects.create(project=project, requested_by=user, archive=stored, archive_name=upload.name[:255])
+            job = ImportJob.objects.create(
+                project=project, requested_by=user, archive=stored, archive_name=upload.name[:255]
+            )
             transaction.on_commit(lambda: _queue(job.pk))
     except Exception:
         storage_cleanup([stored])
@@ -126,7 +128,8 @@ def _layout_check(project, members: list[Member]) -> None:
         jsons = [m for m in visible if m.path.lower().endswith(".json")]
         if len(jsons) != 1:
             raise ArchiveRejected(
-                f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.", code="bad_layout"
+                f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.",
+                code="bad_layout",
             )
         if jsons[0].size > MAX_COCO_BYTES:
             raise ArchiveRejected(f"{jsons[0].path}: the COCO file is over {MAX_COCO_BYTES} bytes.", code="too_large")
@@ -134,14 +137,17 @@ def _layout_check(project, members: list[Member]) -> None:
         loose = [m.path for m in images if "/" not in m.path]
         if loose:
             raise ArchiveRejected(
-                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg).", code="bad_layout"
+                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg).",
+                code="bad_layout",
             )
     if not images:
         raise ArchiveRejected("The archive holds no images.", code="empty_import")
     limit = settings.LABELAPP_MAX_UPLOAD_BYTES
     big = next((m for m in images if m.size > limit), None)
     if big is not None:
-        raise ArchiveRejected(f"{big.path}: {big.size} bytes is over the upload limit of {limit} bytes.", code="too_large")
+        raise ArchiveRejected(
+            f"{big.path}: {big.size} bytes is over the upload limit of {limit} bytes.", code="too_large"
+        )
 
 
 # --- the worker ------------------------------------------------------------------------------
@@ -167,15 +173,21 @@ def import_run(*, job_id: int) -> str:
         _finish(job, ImportStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
         return "failed"
     except (ArchiveRejected, zipfile.BadZipFile) as exc:
-        _finish(job, ImportStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc}).")
+        _finish(
+            job, ImportStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc})."
+        )
         return "failed"
     except Exception:
         logger.exception("import job %s failed", job_id)
         job.refresh_from_db()
-        _finish(job, ImportStatus.FAILED, detail=(
-            f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
-            "importing the same archive again adds the rest."
-        ))
+        _finish(
+            job,
+            ImportStatus.FAILED,
+            detail=(
+                f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
+                "importing the same archive again adds the rest."
+            ),
+        )
         raise
     _finish(job, ImportStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
     return "succeeded"
@@ -188,10 +200,22 @@ def _claim(job_id: int) -> bool:
 
     now = timezone.now()
     silent = now - timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
-    return bool(ImportJob.objects.filter(
-        Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=silent), pk=job_id,
-    ).update(status=ImportStatus.RUNNING, started_at=now, heartbeat_at=now, checked=0, done=0, images_created=0,
-             duplicates=0, labels_created=0, classes_created=0))
+    return bool(
+        ImportJob.objects.filter(
+            Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=silent),
+            pk=job_id,
+        ).update(
+            status=ImportStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            checked=0,
+            done=0,
+            images_created=0,
+            duplicates=0,
+            labels_created=0,
+            classes_created=0,
+        )
+    )
 
 
 def _set(job: ImportJob, **fields) -> None:
@@ -239,7 +263,8 @@ def _plan_folders(members: list[Member]) -> Plan:
     """The request checked that every image sits in a folder; the folder names the class."""
     images = [
         PlannedImage(path=m.path, class_name=m.path.split("/")[-2])
-        for m in members if _is_image(m.path) and not _hidden(m.path)
+        for m in members
+        if _is_image(m.path) and not _hidden(m.path)
     ]
     return Plan(images=images, declared=sorted({image.class_name for image in images}))
 
@@ -263,13 +288,24 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
 
     categories: dict[int, str] = {}
     for index, category in enumerate(coco["categories"]):
-        if not isinstance(category, dict) or not _is_int(category.get("id")) or not isinstance(category.get("name"), str):
-            errors.append(_error(where, None, f"categories[{index}] must be an object with an integer 'id' and a string 'name'."))
+        if (
+            not isinstance(category, dict)
+            or not _is_int(category.get("id"))
+            or not isinstance(category.get("name"), str)
+        ):
+            errors.append(
+                _error(where, None, f"categories[{index}] must be an object with an integer 'id' and a string 'name'.")
+            )
             continue
         name = category["name"].strip()
         if not name or len(name) > CLASS_NAME_MAX:
-            errors.append(_error(where, None, f"category {category['id']}: the name must be 1 to {CLASS_NAME_MAX} characters "
-                                              f"(got {len(name)})."))
+            errors.append(
+                _error(
+                    where,
+                    None,
+                    f"category {category['id']}: the name must be 1 to {CLASS_NAME_MAX} characters (got {len(name)}).",
+                )
+            )
             continue
         if category["id"] in categories:
             errors.append(_error(where, None, f"category id {category['id']} is declared twice."))
@@ -292,10 +328,20 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
         image_id, file_name = entry["id"], entry.get("file_name")
         if not isinstance(file_name, str) or not file_name.strip():
             bad_images.add(image_id)
-            errors.append(_error(where, None, f"image {image_id}: 'file_name' must be a non-empty string (got {_short(file_name)})."))
+            errors.append(
+                _error(
+                    where, None, f"image {image_id}: 'file_name' must be a non-empty string (got {_short(file_name)})."
+                )
+            )
             continue
         if image_id in planned:
-            errors.append(_error(file_name, None, f"image id {image_id} is used by two images ({planned[image_id].path} and {file_name})."))
+            errors.append(
+                _error(
+                    file_name,
+                    None,
+                    f"image id {image_id} is used by two images ({planned[image_id].path} and {file_name}).",
+                )
+            )
             continue
         member = _find_member(file_name, base_dir, files, by_base)
         if member is None:
@@ -303,7 +349,9 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
             errors.append(_error(file_name, None, f"COCO image {file_name!r} (id {image_id}) is not in the archive."))
             continue
         if member.path in member_of:
-            errors.append(_error(member.path, None, f"images {member_of[member.path]} and {image_id} both name this file."))
+            errors.append(
+                _error(member.path, None, f"images {member_of[member.path]} and {image_id} both name this file.")
+            )
             continue
         member_of[member.path] = image_id
         planned[image_id] = PlannedImage(path=member.path, image_id=image_id)
@@ -320,15 +368,21 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
         file = target.path if target else where
         if target is None:
             if image_id not in bad_images:
-                errors.append(_error(where, ann_id, f"{label}: image_id {_short(image_id)} is not an image of this COCO file."))
+                errors.append(
+                    _error(where, ann_id, f"{label}: image_id {_short(image_id)} is not an image of this COCO file.")
+                )
             continue
         category_id = ann.get("category_id")
         if not _is_int(category_id) or category_id not in categories:
-            errors.append(_error(file, ann_id, f"{label}: category_id {_short(category_id)} is not a category of this COCO file."))
+            errors.append(
+                _error(file, ann_id, f"{label}: category_id {_short(category_id)} is not a category of this COCO file.")
+            )
             continue
         bbox = ann.get("bbox")
         if not isinstance(bbox, list) or len(bbox) != 4 or not all(_is_number(v) for v in bbox):
-            errors.append(_error(file, ann_id, f"{label}: 'bbox' must be [x, y, width, height] numbers (got {_short(bbox)})."))
+            errors.append(
+                _error(file, ann_id, f"{label}: 'bbox' must be [x, y, width, height] numbers (got {_short(bbox)}).")
+            )
             continue
         x, y, w, h = (float(v) for v in bbox)
         target.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id})
@@ -373,8 +427,14 @@ def _resolve_classes(project, plan: Plan) -> tuple[dict[str, object], dict[str, 
             classes[name] = matches[0]
             mapping[name] = matches[0].name
         elif len(matches) > 1:
-            errors.append(_error("", None, f"class {name!r} matches several classes of the project when case is ignored "
-                                           f"({', '.join(sorted(c.name for c in matches))}); rename it in the archive."))
+            errors.append(
+                _error(
+                    "",
+                    None,
+                    f"class {name!r} matches several classes of the project when case is ignored "
+                    f"({', '.join(sorted(c.name for c in matches))}); rename it in the archive.",
+                )
+            )
         elif name.casefold() in created_as:
             classes[name] = created_as[name.casefold()]
             mapping[name] = created_as[name.casefold()]
@@ -401,13 +461,22 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         except (ArchiveRejected, UploadRejected) as exc:
             errors.append(_error(planned.path, None, exc.message))
         else:
-            planned.sha256, planned.width, planned.height, planned.format = valid.sha256, valid.width, valid.height, valid.format
+            planned.sha256, planned.width, planned.height, planned.format = (
+                valid.sha256,
+                valid.width,
+                valid.height,
+                valid.format,
+            )
             planned.duplicate = valid.sha256 in seen
             seen.add(valid.sha256)
             for box in planned.boxes:
                 try:
-                    clean_boxes(boxes=[{**box, "label_class": keys[box["name"]]}], class_ids={keys[box["name"]]},
-                                width=valid.width, height=valid.height)
+                    clean_boxes(
+                        boxes=[{**box, "label_class": keys[box["name"]]}],
+                        class_ids={keys[box["name"]]},
+                        width=valid.width,
+                        height=valid.height,
+                    )
                 except InvalidAnnotation as exc:
                     detail = exc.message.replace("boxes[0]", "the box", 1)
                     errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
@@ -427,8 +496,10 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
 def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, classes: dict) -> None:
     project = job.project
     with transaction.atomic():
-        new = {name: label_class_create(project=project, name=name)
-               for name in dict.fromkeys(c for c in classes.values() if isinstance(c, str))}
+        new = {
+            name: label_class_create(project=project, name=name)
+            for name in dict.fromkeys(c for c in classes.values() if isinstance(c, str))
+        }
         job.classes_created = len(new)
         ImportJob.objects.filter(pk=job.pk).update(classes_created=job.classes_created)
     classes = {name: new[c] if isinstance(c, str) else c for name, c in classes.items()}
@@ -450,8 +521,9 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         transaction.on_commit(lambda: _after_labels(project.pk))
 
 
-def _store_batch(job: ImportJob, archive, members: dict[str, Member], batch: list[PlannedImage], classes: dict,
-                 class_ids: set[int]) -> None:
+def _store_batch(
+    job: ImportJob, archive, members: dict[str, Member], batch: list[PlannedImage], classes: dict, class_ids: set[int]
+) -> None:
     """One transaction for the batch; members are read one at a time, so memory holds one."""
     project = job.project
     config = project.config
@@ -462,8 +534,14 @@ def _store_batch(job: ImportJob, archive, members: dict[str, Member], batch: lis
         with transaction.atomic():
             for planned in batch:
                 data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
-                item = ValidImage(name=posixpath.basename(planned.path), data=data, sha256=planned.sha256,
-                                  width=planned.width, height=planned.height, format=planned.format)
+                item = ValidImage(
+                    name=posixpath.basename(planned.path),
+                    data=data,
+                    sha256=planned.sha256,
+                    width=planned.width,
+                    height=planned.height,
+                    format=planned.format,
+                )
                 image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
                 if created:
                     counts["images_created"] += 1
@@ -474,21 +552,33 @@ def _store_batch(job: ImportJob, archive, members: dict[str, Member], batch: lis
                     continue
                 annotation = Annotation(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True)
                 if project.task_type == TaskType.DETECTION:
-                    boxes = [{**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk} for b in planned.boxes]
-                    annotation.boxes = clean_boxes(boxes=boxes, class_ids=class_ids, width=image.width, height=image.height)
+                    boxes = [
+                        {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
+                        for b in planned.boxes
+                    ]
+                    annotation.boxes = clean_boxes(
+                        boxes=boxes, class_ids=class_ids, width=image.width, height=image.height
+                    )
                 else:
                     annotation.label_class = classes[planned.class_name]
                 annotation.save()
                 image.status = Status.LABELED
-                image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+                image.split = split_for(
+                    sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+                )
                 image.labeled_at = timezone.now()
                 image.save(update_fields=["status", "split", "labeled_at"])
                 counts["labels_created"] += 1
             for name, value in counts.items():
                 setattr(job, name, getattr(job, name) + value)
             job.done += len(batch)
-            _set(job, done=job.done, images_created=job.images_created, duplicates=job.duplicates,
-                 labels_created=job.labels_created)
+            _set(
+                job,
+                done=job.done,
+                images_created=job.images_created,
+                duplicates=job.duplicates,
+                labels_created=job.labels_created,
+            )
             if created_ids:
                 transaction.on_commit(lambda: _after_images(project.pk, created_ids))
     except Exception:
@@ -512,13 +602,17 @@ def _after_labels(project_id: int) -> None:
 
 
 def _success_summary(job: ImportJob, plan: Plan, mapping: dict[str, str]) -> str:
-    parts = [f"Imported {job.images_created} images and {job.labels_created} labels; "
-             f"{job.duplicates} images were already in the project or repeated in the archive."]
+    parts = [
+        f"Imported {job.images_created} images and {job.labels_created} labels; "
+        f"{job.duplicates} images were already in the project or repeated in the archive."
+    ]
     if mapping:
         pairs = ", ".join(f"{name!r} → {target!r}" for name, target in mapping.items())
         parts.append(f"Class names matched to existing classes ignoring case: {pairs}.")
     if plan.unlisted:
-        parts.append(f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported.")
+        parts.append(
+            f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported."
+        )
     return " ".join(parts)
 
 

@@ -101,7 +101,9 @@ class KeptTruth(models.Model):
     it as a label: the simulator reads it to play the annotator."""
 
     image = models.OneToOneField(Image, on_delete=models.CASCADE, related_name="kept_truth")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     boxes = models.JSONField(default=list, blank=True)
 
 
@@ -121,8 +123,12 @@ class ImportJob(models.Model):
     write lock is never held for long. `done`/`total` count images stored / images listed."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="import_jobs")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    archive = models.CharField(max_length=300, blank=True, help_text="Storage name of the uploaded ZIP; removed when the job ends.")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    archive = models.CharField(
+        max_length=300, blank=True, help_text="Storage name of the uploaded ZIP; removed when the job ends."
+    )
     archive_name = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     phase = models.CharField(max_length=10, blank=True, help_text="checking, then importing.")
@@ -133,9 +139,11 @@ class ImportJob(models.Model):
     duplicates = models.PositiveIntegerField(default=0)
     labels_created = models.PositiveIntegerField(default=0)
     classes_created = models.PositiveIntegerField(default=0)
-    class_mapping = models.JSONField(default=dict, blank=True, help_text="Name in the archive → existing class it was matched to.")
+    class_mapping = models.JSONField(
+        default=dict, blank=True, help_text="Name in the archive → existing class it was matched to."
+    )
     errors = models.JSONField(default=list, blank=True)
-    detail = models.TextField(null=True, blank=True)
+    detail = models.TextField(null=True, blank=True)  # noqa: DJ001 - null until there is a detail to show
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)

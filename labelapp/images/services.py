@@ -48,16 +48,29 @@ def images_validate(files: list[tuple[str, bytes, str | None]]) -> list[ValidIma
     return valid
 
 
-def image_store(*, project, item: ValidImage, source: str = Source.UPLOAD, written: list | None = None,
-                split: str = Split.POOL, status: str = Status.UNLABELED) -> tuple[Image, bool]:
+def image_store(
+    *,
+    project,
+    item: ValidImage,
+    source: str = Source.UPLOAD,
+    written: list | None = None,
+    split: str = Split.POOL,
+    status: str = Status.UNLABELED,
+) -> tuple[Image, bool]:
     """Store one validated image, or return the existing one with the same content.
     Appends the storage names it writes to `written` so a rollback can delete them."""
     existing = Image.objects.filter(project=project, sha256=item.sha256).first()
     if existing is not None:
         return existing, False
     image = Image(
-        project=project, sha256=item.sha256, width=item.width, height=item.height,
-        original_name=item.name, source=source, split=split, status=status,
+        project=project,
+        sha256=item.sha256,
+        width=item.width,
+        height=item.height,
+        original_name=item.name,
+        source=source,
+        split=split,
+        status=status,
     )
     image.file.save(item.name, ContentFile(item.data), save=False)
     if written is not None:

@@ -5,8 +5,8 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from django.conf import settings
 import numpy as np
+from django.conf import settings
 from PIL import Image as PilImage
 from PIL import ImageOps, UnidentifiedImageError
 
@@ -139,30 +139,48 @@ def validate_image_bytes(name: str, data: bytes, *, content_type: str | None = N
     except UploadRejected:
         raise
     except (PilImage.DecompressionBombError, PilImage.DecompressionBombWarning):
-        raise UploadRejected(f"{name}: the image is too large to decode (possible decompression bomb).", code="decompression_bomb") from None
+        raise UploadRejected(
+            f"{name}: the image is too large to decode (possible decompression bomb).", code="decompression_bomb"
+        ) from None
     except UnidentifiedImageError:
-        raise UploadRejected(f"{name}: not an image (the content is not a format Pillow can read).", code="not_an_image") from None
+        raise UploadRejected(
+            f"{name}: not an image (the content is not a format Pillow can read).", code="not_an_image"
+        ) from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise UploadRejected(f"{name}: the image is truncated or corrupt ({exc}).", code="corrupt_image") from None
     if fmt not in ALLOWED_FORMATS:
-        raise UploadRejected(f"{name}: {fmt} images are not accepted; use JPEG, PNG, WebP, BMP, GIF or TIFF.", code="unsupported_format")
-    suffix = name[name.rfind("."):].lower() if "." in name else ""
+        raise UploadRejected(
+            f"{name}: {fmt} images are not accepted; use JPEG, PNG, WebP, BMP, GIF or TIFF.", code="unsupported_format"
+        )
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
     if suffix and suffix not in EXTENSIONS_BY_FORMAT[fmt]:
         raise UploadRejected(
             f"{name}: the extension {suffix} does not match the content, which is {fmt}.", code="extension_mismatch"
         )
     if content_type and content_type.startswith("image/") and content_type != "image/*":
         declared = content_type.split(";")[0].strip().lower()
-        expected = {"JPEG": {"image/jpeg", "image/jpg", "image/pjpeg"}, "PNG": {"image/png"}, "WEBP": {"image/webp"},
-                    "BMP": {"image/bmp", "image/x-ms-bmp"}, "GIF": {"image/gif"}, "TIFF": {"image/tiff"}}[fmt]
+        expected = {
+            "JPEG": {"image/jpeg", "image/jpg", "image/pjpeg"},
+            "PNG": {"image/png"},
+            "WEBP": {"image/webp"},
+            "BMP": {"image/bmp", "image/x-ms-bmp"},
+            "GIF": {"image/gif"},
+            "TIFF": {"image/tiff"},
+        }[fmt]
         if declared not in expected:
             raise UploadRejected(
                 f"{name}: the declared content type {declared} does not match the content, which is {fmt}.",
                 code="content_type_mismatch",
             )
     elif content_type and not content_type.startswith(("image/", "application/octet-stream")):
-        raise UploadRejected(f"{name}: the declared content type {content_type} is not an image type.", code="content_type_mismatch")
+        raise UploadRejected(
+            f"{name}: the declared content type {content_type} is not an image type.", code="content_type_mismatch"
+        )
     return ValidImage(
-        name=name, data=stored if normalized is not None else data, sha256=hashlib.sha256(data).hexdigest(),
-        width=width, height=height, format=fmt,
+        name=name,
+        data=stored if normalized is not None else data,
+        sha256=hashlib.sha256(data).hexdigest(),
+        width=width,
+        height=height,
+        format=fmt,
     )

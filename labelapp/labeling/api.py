@@ -45,8 +45,10 @@ class ReasonSerializer(serializers.Serializer):
     strategy = serializers.CharField()
     score = serializers.FloatField()
     explanation = serializers.CharField(
-        allow_null=True, help_text='Why this image, in words: "typical of cluster 12 of 40 (85 images, none labeled)", '
-                                   '"margin 0.04 (dog vs cat)", or an evaluation draw.')
+        allow_null=True,
+        help_text='Why this image, in words: "typical of cluster 12 of 40 (85 images, none labeled)", '
+        '"margin 0.04 (dog vs cat)", or an evaluation draw.',
+    )
 
 
 class QueueNextOutputSerializer(serializers.Serializer):
@@ -62,20 +64,40 @@ class QueueSkipInputSerializer(serializers.Serializer):
 
 
 class AnnotationOutputSerializer(serializers.ModelSerializer):
-    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True,
-                                             help_text="null for labels no person made (imported, affirmed).")
+    annotator = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="null for labels no person made (imported, affirmed).",
+    )
     boxes = BoxSerializer(many=True)
 
     class Meta:
         model = Annotation
-        fields = ["id", "image", "label_class", "boxes", "annotator", "seconds_spent", "kind", "is_free", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "image",
+            "label_class",
+            "boxes",
+            "annotator",
+            "seconds_spent",
+            "kind",
+            "is_free",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class AnnotationSubmitInputSerializer(serializers.Serializer):
     image = IdField()
     label_class = IdField(required=False, allow_null=True, help_text="Classification projects.")
-    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True, max_length=MAX_BOXES,
-                                  help_text="Detection projects: [{x, y, w, h, label_class}].")
+    boxes = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        allow_null=True,
+        max_length=MAX_BOXES,
+        help_text="Detection projects: [{x, y, w, h, label_class}].",
+    )
     seconds_spent = serializers.FloatField(required=False, default=0, min_value=0, max_value=86400)
 
 
@@ -98,8 +120,11 @@ class QueueNextView(ProjectScopedMixin, APIView):
             "reservation": ReservationOutputSerializer(item.reservation).data,
             "image": ImageOutputSerializer(item.image).data,
             "prediction": prediction_for_labeling(image=item.image),
-            "reason": {"strategy": item.reservation.reason or "unscored", "score": item.reservation.score,
-                       "explanation": services.pick_explanation(item)},
+            "reason": {
+                "strategy": item.reservation.reason or "unscored",
+                "score": item.reservation.score,
+                "explanation": services.pick_explanation(item),
+            },
             "balance": item.balance or balance_get(project=self.project).as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)
@@ -156,8 +181,12 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         annotation = services.annotation_submit(
-            project=self.project, user=request.user, image_id=values["image"], label_class=values.get("label_class"),
-            boxes=values.get("boxes"), seconds_spent=values.get("seconds_spent", 0),
+            project=self.project,
+            user=request.user,
+            image_id=values["image"],
+            label_class=values.get("label_class"),
+            boxes=values.get("boxes"),
+            seconds_spent=values.get("seconds_spent", 0),
         )
         return Response(AnnotationOutputSerializer(annotation).data, status=status.HTTP_201_CREATED)
 
@@ -181,7 +210,8 @@ class AnnotationDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         services.annotation_update(
-            annotation=annotation, user=request.user,
+            annotation=annotation,
+            user=request.user,
             label_class=values.get("label_class", annotation.label_class_id if "boxes" not in values else None),
             boxes=values.get("boxes", annotation.boxes if "label_class" not in values else None),
             seconds_spent=values.get("seconds_spent"),

@@ -21,14 +21,20 @@ class Annotation(models.Model):
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="annotations")
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="annotations")
-    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="annotations"
+    )
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     boxes = models.JSONField(default=list, blank=True)
     seconds_spent = models.FloatField(default=0)
     kind = models.CharField(max_length=10, choices=AnnotationKind.choices, default=AnnotationKind.HUMAN)
     is_free = models.BooleanField(default=False, help_text="Imported or verified labels cost no credit.")
     class_index = models.CharField(
-        max_length=1000, blank=True, editable=False,
+        max_length=1000,
+        blank=True,
+        editable=False,
         help_text="',3,5,': the class ids used, so the image list filters by class on any database.",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -71,7 +77,9 @@ class Reservation(models.Model):
         ordering = ["-id"]
         constraints = [
             # An image is never handed to two annotators at once.
-            models.UniqueConstraint(fields=["image"], condition=Q(state="active"), name="one_active_reservation_per_image"),
+            models.UniqueConstraint(
+                fields=["image"], condition=Q(state="active"), name="one_active_reservation_per_image"
+            ),
             # An annotator holds one image of a project at a time (one reserved credit).
             models.UniqueConstraint(
                 fields=["project", "user"], condition=Q(state="active"), name="one_active_reservation_per_annotator"
@@ -90,9 +98,13 @@ class GoldItem(models.Model):
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="gold_items")
     image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="gold")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
     boxes = models.JSONField(default=list, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,7 +118,9 @@ class GoldAnswer(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     gold = models.ForeignKey(GoldItem, on_delete=models.CASCADE, related_name="answers")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     boxes = models.JSONField(default=list, blank=True)
     seconds_spent = models.FloatField(default=0)
     score = models.FloatField(null=True, blank=True)

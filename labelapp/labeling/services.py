@@ -6,7 +6,6 @@ Invariants kept here, once:
 - a submitted label spends that credit; a skip or an expiry releases it.
 """
 
-import hashlib
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -60,7 +59,9 @@ def labeled_split(*, image, reservation_reason: str, config: dict) -> str:
     are val and test. A synthetic image is made from a training image: it always trains."""
     if image.source == Source.SYNTHETIC or reservation_reason != EVALUATION_REASON:
         return Split.TRAIN
-    return evaluation_split(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+    return evaluation_split(
+        sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+    )
 
 
 def pick_explanation(item: QueueItem) -> str | None:
@@ -73,7 +74,11 @@ def pick_explanation(item: QueueItem) -> str | None:
 def _active_reservation(*, project, user):
     """The caller's unexpired reservation; an expired one still marked active is released here
     so its credit is back before a new one is reserved (the beat job does the same for all)."""
-    held = Reservation.objects.select_related("image").filter(project=project, user=user, state=ReservationState.ACTIVE).first()
+    held = (
+        Reservation.objects.select_related("image")
+        .filter(project=project, user=user, state=ReservationState.ACTIVE)
+        .first()
+    )
     if held is not None and held.expires_at <= timezone.now():
         reservations_release_expired(ids=[held.pk])
         return None
@@ -86,7 +91,8 @@ def _lock_annotator(user) -> None:
     NO KEY UPDATE leaves the KEY SHARE locks of foreign keys to the user free."""
     # The user model, not type(user): a session's request.user is a lazy wrapper.
     get_user_model().objects.select_for_update(no_key=connection.features.has_select_for_no_key_update).filter(
-        pk=user.pk).values_list("pk", flat=True).first()
+        pk=user.pk
+    ).values_list("pk", flat=True).first()
 
 
 def image_reserve_next(*, project, user) -> QueueItem:
@@ -116,10 +122,16 @@ def image_reserve_next(*, project, user) -> QueueItem:
         entry = _stream_held_credit(image)
         balance = None
         if entry is None:
-            entry, balance = credits.credit_reserve_one(project=project, actor=user, image=image, note=_ledger_note(image.score_reason))
+            entry, balance = credits.credit_reserve_one(
+                project=project, actor=user, image=image, note=_ledger_note(image.score_reason)
+            )
         reservation = Reservation.objects.create(
-            project=project, image=image, user=user, credit_entry=entry,
-            expires_at=timezone.now() + lease, score=image.priority,
+            project=project,
+            image=image,
+            user=user,
+            credit_entry=entry,
+            expires_at=timezone.now() + lease,
+            score=image.priority,
             reason=EVALUATION_REASON if evaluation else image.score_reason or "unscored",
         )
     return QueueItem(reservation=reservation, image=image, created=True, balance=balance)
@@ -139,8 +151,13 @@ def _claim_top_image(*, project, evaluation: bool = False) -> Image | None:
     # KEY SHARE lock of a foreign-key check: a ledger entry naming this image (the held-credit
     # release job) must not wait for the claim while the claim waits for its hold (deadlock).
     features = connection.features
-    lock = (" FOR NO KEY UPDATE SKIP LOCKED" if features.has_select_for_no_key_update
-            else " FOR UPDATE SKIP LOCKED" if features.has_select_for_update_skip_locked else "")
+    lock = (
+        " FOR NO KEY UPDATE SKIP LOCKED"
+        if features.has_select_for_no_key_update
+        else " FOR UPDATE SKIP LOCKED"
+        if features.has_select_for_update_skip_locked
+        else ""
+    )
     top = f"SELECT id FROM {table} WHERE project_id = %s AND status = %s ORDER BY priority DESC, id ASC LIMIT 1{lock}"
     params = [project.pk, Status.UNLABELED]
     if evaluation:
@@ -163,7 +180,11 @@ def _gold_hand_out(*, project, user) -> QueueItem | None:
     rate = project.config["gold_rate"]
     if not rate:
         return None  # no query on the hot path of projects without gold items
-    held = GoldAnswer.objects.select_related("gold__image").filter(project=project, annotator=user, answered_at__isnull=True).first()
+    held = (
+        GoldAnswer.objects.select_related("gold__image")
+        .filter(project=project, annotator=user, answered_at__isnull=True)
+        .first()
+    )
     created = False
     if held is None:
         if random.random() >= rate:
@@ -174,8 +195,15 @@ def _gold_hand_out(*, project, user) -> QueueItem | None:
         held, created = GoldAnswer.objects.get_or_create(project=project, gold=gold, annotator=user)
     image = held.gold.image
     lease = timedelta(minutes=project.config["lease_minutes"])
-    reservation = Reservation(project=project, image=image, user=user, expires_at=timezone.now() + lease,
-                              reason="unscored", score=0.0, created_at=held.handed_at)
+    reservation = Reservation(
+        project=project,
+        image=image,
+        user=user,
+        expires_at=timezone.now() + lease,
+        reason="unscored",
+        score=0.0,
+        created_at=held.handed_at,
+    )
     return QueueItem(reservation=reservation, image=image, created=created, gold=held)
 
 
@@ -183,8 +211,10 @@ def _held_gold(*, project, user, image_id: int) -> GoldAnswer | None:
     if not project.config["gold_rate"]:
         return None
     return (
-        GoldAnswer.objects.select_for_update().select_related("gold__image")
-        .filter(project=project, annotator=user, gold__image_id=image_id, answered_at__isnull=True).first()
+        GoldAnswer.objects.select_for_update()
+        .select_related("gold__image")
+        .filter(project=project, annotator=user, gold__image_id=image_id, answered_at__isnull=True)
+        .first()
     )
 
 
@@ -198,8 +228,11 @@ def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, secon
     if project.task_type == TaskType.CLASSIFICATION:
         score = class_accuracy(answer.gold.label_class_id, label.pk)
     else:
+
         def xyxy(items):
-            return [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in items], [b["label_class"] for b in items]
+            return [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in items], [
+                b["label_class"] for b in items
+            ]
 
         true_boxes, true_labels = xyxy(answer.gold.boxes)
         answer_boxes, answer_labels = xyxy(clean)
@@ -207,8 +240,15 @@ def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, secon
     answer.label_class, answer.boxes, answer.seconds_spent = label, clean, seconds_spent
     answer.score, answer.answered_at = score, timezone.now()
     answer.save(update_fields=["label_class", "boxes", "seconds_spent", "score", "answered_at"])
-    return Annotation(project=project, image=image, annotator=user, label_class=label, boxes=clean,
-                      seconds_spent=seconds_spent, kind=AnnotationKind.HUMAN)
+    return Annotation(
+        project=project,
+        image=image,
+        annotator=user,
+        label_class=label,
+        boxes=clean,
+        seconds_spent=seconds_spent,
+        kind=AnnotationKind.HUMAN,
+    )
 
 
 #: Ledger notes for credits spent on labeling an image again, so the ledger shows what quality costs.
@@ -220,13 +260,11 @@ def _ledger_note(reason: str) -> str:
 
 
 def _stream_held_credit(image):
-    """A stream-queried or synthetic image already holds the credit reserved for it
-    (labelapp.production): the reservation takes that one over instead of a second one."""
+    """A stream-queried or synthetic image already holds the credit reserved for it: the
+    reservation takes that one over instead of a second one."""
     if image.score_reason not in HELD_CREDIT_REASONS:
         return None
-    from labelapp.production.services import stream_hold_claim
-
-    return stream_hold_claim(image=image)
+    return credits.credit_hold_claim(image=image)
 
 
 def _held_reservation(*, project, user, image_id) -> Reservation:
@@ -271,31 +309,48 @@ def _clean_label(*, project, image, label_class, boxes) -> tuple[object, list]:
             raise InvalidAnnotation(f"label_class {label_class!r} is not a class of this project.")
         return classes[label_class], []
     if label_class is not None:
-        raise InvalidAnnotation("This is a detection project: send boxes (an empty list means nothing to find), not label_class.")
+        raise InvalidAnnotation(
+            "This is a detection project: send boxes (an empty list means nothing to find), not label_class."
+        )
     if boxes is None:
         raise InvalidAnnotation("boxes is required for a detection project (send [] when the image has no objects).")
     return None, clean_boxes(boxes=boxes, class_ids=set(classes), width=image.width, height=image.height)
 
 
-def annotation_submit(*, project, user, image_id: int, label_class=None, boxes=None, seconds_spent: float = 0) -> Annotation:
+def annotation_submit(
+    *, project, user, image_id: int, label_class=None, boxes=None, seconds_spent: float = 0
+) -> Annotation:
     """Label an image the caller holds: spends its reserved credit, moves it to a split."""
     if seconds_spent is None or seconds_spent < 0 or seconds_spent > 24 * 3600:
         raise InvalidAnnotation("seconds_spent must be between 0 and 86400.")
     with transaction.atomic():
         gold = _held_gold(project=project, user=user, image_id=image_id)
         if gold is not None:
-            return _gold_answer(project=project, user=user, answer=gold, label_class=label_class, boxes=boxes,
-                                seconds_spent=seconds_spent)
+            return _gold_answer(
+                project=project,
+                user=user,
+                answer=gold,
+                label_class=label_class,
+                boxes=boxes,
+                seconds_spent=seconds_spent,
+            )
         reservation = _held_reservation(project=project, user=user, image_id=image_id)
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
         balance = credits.balance_lock(project=project)
-        credits.credit_spend(project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason))
+        credits.credit_spend(
+            project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason)
+        )
         # Every label may complete K new ones (imported and verified labels count too).
         transaction.on_commit(lambda: _after_label(project.pk))
         annotation = Annotation.objects.create(
-            project=project, image=image, annotator=user, label_class=label, boxes=clean,
-            seconds_spent=seconds_spent, kind=AnnotationKind.HUMAN,
+            project=project,
+            image=image,
+            annotator=user,
+            label_class=label,
+            boxes=clean,
+            seconds_spent=seconds_spent,
+            kind=AnnotationKind.HUMAN,
         )
         reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
         reservation.save(update_fields=["state", "ended_at"])
@@ -333,7 +388,9 @@ def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] 
     released = 0
     if ids is None:
         ids = list(
-            Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[:limit]
+            Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[
+                :limit
+            ]
         )
     for reservation_id in ids:
         with transaction.atomic():
@@ -345,7 +402,9 @@ def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] 
             )
             if reservation is None:
                 continue
-            credits.credit_release(project=reservation.project, actor=None, image=reservation.image, note="lease expired")
+            credits.credit_release(
+                project=reservation.project, actor=None, image=reservation.image, note="lease expired"
+            )
             reservation.state, reservation.ended_at = ReservationState.EXPIRED, now
             reservation.save(update_fields=["state", "ended_at"])
             Image.objects.filter(pk=reservation.image_id, status=Status.RESERVED).update(status=Status.UNLABELED)

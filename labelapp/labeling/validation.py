@@ -4,7 +4,6 @@ import math
 
 from labelapp.core.errors import ServiceError
 
-
 #: Boxes in one annotation (issue 14 item 5): dense scenes have hundreds, never thousands.
 MAX_BOXES = 1000
 
@@ -39,9 +38,7 @@ def clean_boxes(*, boxes, class_ids: set[int], width: int, height: int) -> list[
         if w <= 0 or h <= 0:
             raise InvalidAnnotation(f"{where}: width and height must be positive (got w={w:g}, h={h:g}).")
         if x < -1 or y < -1 or x + w > width + 1 or y + h > height + 1:
-            raise InvalidAnnotation(
-                f"{where} ({x:g}, {y:g}, {w:g}×{h:g}) lies outside the {width}×{height} image."
-            )
+            raise InvalidAnnotation(f"{where} ({x:g}, {y:g}, {w:g}×{h:g}) lies outside the {width}×{height} image.")
         label_class = box["label_class"]
         if isinstance(label_class, bool) or not isinstance(label_class, int) or label_class not in class_ids:
             raise InvalidAnnotation(f"{where}: label_class {label_class!r} is not a class of this project.")

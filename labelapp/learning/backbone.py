@@ -152,8 +152,13 @@ class Backbone:
         """``uint8`` ``(N, S, S, 3)`` → normalised float ``(N, 3, E, E)`` at ``embed_size``."""
         x = torch.from_numpy(np.require(images, requirements=["C", "W"])).permute(0, 3, 1, 2).float().div_(255.0)
         if x.shape[-1] != self.embed_size or x.shape[-2] != self.embed_size:
-            x = F.interpolate(x, size=(self.embed_size, self.embed_size), mode="bilinear", align_corners=False,
-                              antialias=x.shape[-1] > self.embed_size)
+            x = F.interpolate(
+                x,
+                size=(self.embed_size, self.embed_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=x.shape[-1] > self.embed_size,
+            )
         return (x - _MEAN) / _STD
 
     @torch.no_grad()
@@ -173,8 +178,9 @@ class Backbone:
         return out
 
 
-def load_backbone(path: str | os.PathLike | None = None, *, embed_size: int = 112,
-                  expected_sha256: str | None = MOBILENET_V2_SHA256) -> Backbone:
+def load_backbone(
+    path: str | os.PathLike | None = None, *, embed_size: int = 112, expected_sha256: str | None = MOBILENET_V2_SHA256
+) -> Backbone:
     """Load the pretrained backbone, checking the file before trusting it.
 
     Parameters
@@ -240,8 +246,10 @@ def configured_features(sha256: str) -> MobileNetV2:
     """The configured backbone's network, provided its file has this digest (a detector trained
     on other weights would silently misread its features)."""
     if configured_weights_sha256() != sha256:
-        raise BackboneUnavailable(f"this model was trained on backbone weights {sha256[:12]}…, "
-                                  f"the configured file is {configured_weights_sha256()[:12]}…")
+        raise BackboneUnavailable(
+            f"this model was trained on backbone weights {sha256[:12]}…, "
+            f"the configured file is {configured_weights_sha256()[:12]}…"
+        )
     return shared_backbone().network
 
 

@@ -25,15 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "Projection",
+    "MAX_CLUSTERS",
+    "SAMPLE_CAP",
     "CoverPlan",
+    "Projection",
+    "assign_to_centroids",
     "fit_projection",
     "kmeans32",
-    "assign_to_centroids",
-    "typicality",
     "typical_cover",
-    "SAMPLE_CAP",
-    "MAX_CLUSTERS",
+    "typicality",
 ]
 
 #: k-means and typicality run on at most this many pool rows.

@@ -21,9 +21,10 @@ import logging
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -36,16 +37,16 @@ TASKS = ("classification", "detection")
 PAD_VALUE = 114
 
 __all__ = [
-    "TASKS",
     "PAD_VALUE",
-    "decode_rgb",
-    "resize_square",
-    "Letterbox",
-    "letterbox",
-    "prepare",
+    "TASKS",
     "ChunkStore",
+    "Letterbox",
     "PoolCache",
     "VectorCache",
+    "decode_rgb",
+    "letterbox",
+    "prepare",
+    "resize_square",
 ]
 
 
@@ -259,9 +260,7 @@ def letterbox(img: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
     else:
         resized = np.asarray(Image.fromarray(img).resize((new_w, new_h), Image.BILINEAR))
     out[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
-    return out, Letterbox(
-        scale=float(scale), pad_x=float(pad_x), pad_y=float(pad_y), size=size, width=w, height=h
-    )
+    return out, Letterbox(scale=float(scale), pad_x=float(pad_x), pad_y=float(pad_y), size=size, width=w, height=h)
 
 
 def prepare(img: np.ndarray, size: int, task: str) -> tuple[np.ndarray, Letterbox | None]:
@@ -360,9 +359,7 @@ class ChunkStore:
 
     def _path(self, name: str) -> Path:
         if not isinstance(name, str) or not _CHUNK_NAME.match(name):
-            raise ValueError(
-                f"chunk name must match {_CHUNK_NAME.pattern} (no path separators), got {name!r}"
-            )
+            raise ValueError(f"chunk name must match {_CHUNK_NAME.pattern} (no path separators), got {name!r}")
         return self.directory / (name + _SUFFIX)
 
     def write_chunk(self, name: str, ids: np.ndarray, records: np.ndarray) -> None:
@@ -437,11 +434,7 @@ class ChunkStore:
 
     def chunk_names(self) -> list[str]:
         """Names of the complete chunks, sorted."""
-        return sorted(
-            p.name[: -len(_SUFFIX)]
-            for p in self.directory.glob("*" + _SUFFIX)
-            if not p.name.startswith(".")
-        )
+        return sorted(p.name[: -len(_SUFFIX)] for p in self.directory.glob("*" + _SUFFIX) if not p.name.startswith("."))
 
     def delete_chunk(self, name: str) -> None:
         """Remove a chunk; missing chunks are ignored (idempotent)."""

@@ -8,11 +8,11 @@ similarity.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
-__all__ = ["NEAR_DUPLICATE_SIMILARITY", "nearest_existing", "drop_near_duplicates"]
+__all__ = ["NEAR_DUPLICATE_SIMILARITY", "drop_near_duplicates", "nearest_existing"]
 
 #: Cosine similarity at or above which two images count as near-duplicates. Measured on the
 #: demo's synthetic porch scenes (one porch, 128 px): distinct scenes reach at most 0.92
@@ -21,8 +21,9 @@ __all__ = ["NEAR_DUPLICATE_SIMILARITY", "nearest_existing", "drop_near_duplicate
 NEAR_DUPLICATE_SIMILARITY = 0.95
 
 
-def nearest_existing(new_ids: np.ndarray, new_vectors: np.ndarray,
-                     existing: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def nearest_existing(
+    new_ids: np.ndarray, new_vectors: np.ndarray, existing: Iterable[tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
     """For each new vector, the most similar *earlier* vector (smaller id) among ``existing``
     chunks of ``(ids, vectors)``, read one chunk at a time so a pool of millions never sits in
     memory. Of two near-duplicates, only the later one points at the other.
@@ -51,8 +52,14 @@ def nearest_existing(new_ids: np.ndarray, new_vectors: np.ndarray,
     return best_ids, best
 
 
-def drop_near_duplicates(order: np.ndarray, vectors: np.ndarray, k: int, *,
-                         avoid: np.ndarray | None = None, threshold: float = NEAR_DUPLICATE_SIMILARITY) -> np.ndarray:
+def drop_near_duplicates(
+    order: np.ndarray,
+    vectors: np.ndarray,
+    k: int,
+    *,
+    avoid: np.ndarray | None = None,
+    threshold: float = NEAR_DUPLICATE_SIMILARITY,
+) -> np.ndarray:
     """The first ``k`` of ``order`` (indices into ``vectors``, best first), skipping any that is a
     near-duplicate of one already taken or of a vector in ``avoid`` (e.g. the labeled images).
 

@@ -12,8 +12,14 @@ def class_accuracy(true_class: int, answer_class: int | None) -> float:
     return 1.0 if answer_class is not None and int(answer_class) == int(true_class) else 0.0
 
 
-def box_f1(true_boxes: np.ndarray, true_labels: np.ndarray, answer_boxes: np.ndarray, answer_labels: np.ndarray,
-           *, iou_threshold: float = 0.5) -> float:
+def box_f1(
+    true_boxes: np.ndarray,
+    true_labels: np.ndarray,
+    answer_boxes: np.ndarray,
+    answer_labels: np.ndarray,
+    *,
+    iou_threshold: float = 0.5,
+) -> float:
     """F1 of the answer's boxes against the true ones: a true box is found by at most one answer
     box of its class overlapping it by at least ``iou_threshold`` (greedy, highest IoU first).
 

@@ -13,7 +13,8 @@ pool together; grids are indexed ``[row][col]`` = ``[y][x]``, row 0 at the top.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ def health_stats(
     regions: int = 3,
     size_bins: Sequence[float] = DEFAULT_SIZE_BINS,
     brightness: Any = None,
-    class_names: Optional[Sequence[str]] = None,
+    class_names: Sequence[str] | None = None,
     imbalance_ratio: float = 3.0,
     min_boxes_for_regions: int = 10,
     rare_region_fraction: float = 0.05,
@@ -194,17 +195,19 @@ def health_stats(
             np.add.at(coarse, (labels, ry, rx), 1)
             np.add.at(size_hist, (labels, sb), 1)
             per_image[np.unique(labels)] += 1
-        out.update({
-            "images_per_class": per_image.tolist(),
-            "images_without_boxes": int(empty),
-            "boxes_per_image": float(total_boxes / n) if n else 0.0,
-            "grid": int(grid),
-            "heatmap": heat.tolist(),
-            "regions": int(regions),
-            "region_counts": coarse.tolist(),
-            "size_bins": [float(e) for e in edges],
-            "size_hist": size_hist.tolist(),
-        })
+        out.update(
+            {
+                "images_per_class": per_image.tolist(),
+                "images_without_boxes": int(empty),
+                "boxes_per_image": float(total_boxes / n) if n else 0.0,
+                "grid": int(grid),
+                "heatmap": heat.tolist(),
+                "regions": int(regions),
+                "region_counts": coarse.tolist(),
+                "size_bins": [float(e) for e in edges],
+                "size_hist": size_hist.tolist(),
+            }
+        )
     out["class_counts"] = counts.tolist()
     unit = "boxes" if task == "detection" else "images"
 
@@ -212,19 +215,31 @@ def health_stats(
     top = int(np.argmax(counts)) if counts.size else 0
     for k in range(c):
         if counts[k] == 0:
-            recs.append({
-                "code": "class_missing", "class": k, "class_name": _name(names, k), "severity": "high",
-                "message": f"no {_name(names, k)} examples yet: collect and label some",
-            })
+            recs.append(
+                {
+                    "code": "class_missing",
+                    "class": k,
+                    "class_name": _name(names, k),
+                    "severity": "high",
+                    "message": f"no {_name(names, k)} examples yet: collect and label some",
+                }
+            )
         elif counts[top] >= imbalance_ratio * counts[k]:
             ratio = counts[top] / counts[k]
-            recs.append({
-                "code": "class_imbalance", "class": k, "class_name": _name(names, k),
-                "severity": "high" if ratio >= 3 * imbalance_ratio else "medium",
-                "ratio": float(ratio), "reference_class": top,
-                "message": (f"{_name(names, k)} has {ratio:.0f}\u00d7 fewer {unit} than "
-                            f"{_name(names, top)}: synthesize or collect more"),
-            })
+            recs.append(
+                {
+                    "code": "class_imbalance",
+                    "class": k,
+                    "class_name": _name(names, k),
+                    "severity": "high" if ratio >= 3 * imbalance_ratio else "medium",
+                    "ratio": float(ratio),
+                    "reference_class": top,
+                    "message": (
+                        f"{_name(names, k)} has {ratio:.0f}\u00d7 fewer {unit} than "
+                        f"{_name(names, top)}: synthesize or collect more"
+                    ),
+                }
+            )
 
     if task == "detection":
         coarse_arr = np.asarray(out["region_counts"])
@@ -251,27 +266,45 @@ def health_stats(
                         place = f"{axis_name} region {j} of {regions}"
                     lead = "no" if cnt == 0 else f"only {int(cnt)}"
                     noun = "example" if cnt == 1 else "examples"
-                    recs.append({
-                        "code": "region_gap", "class": k, "class_name": _name(names, k),
-                        "severity": "medium" if cnt == 0 else "low",
-                        "axis": axis_name, "index": j, "count": int(cnt),
-                        "message": f"{lead} {_name(names, k)} {noun} in {place}",
-                    })
+                    recs.append(
+                        {
+                            "code": "region_gap",
+                            "class": k,
+                            "class_name": _name(names, k),
+                            "severity": "medium" if cnt == 0 else "low",
+                            "axis": axis_name,
+                            "index": j,
+                            "count": int(cnt),
+                            "message": f"{lead} {_name(names, k)} {noun} in {place}",
+                        }
+                    )
             hist = np.asarray(out["size_hist"][k])
             if np.count_nonzero(hist) == 1:
                 b = int(np.flatnonzero(hist)[0])
                 lo, hi = out["size_bins"][b], out["size_bins"][b + 1]
-                recs.append({
-                    "code": "size_narrow", "class": k, "class_name": _name(names, k), "severity": "low",
-                    "bin": b,
-                    "message": (f"all {_name(names, k)} boxes have the same relative size "
-                                f"({lo:.2f}-{hi:.2f}): crop/zoom to vary it"),
-                })
+                recs.append(
+                    {
+                        "code": "size_narrow",
+                        "class": k,
+                        "class_name": _name(names, k),
+                        "severity": "low",
+                        "bin": b,
+                        "message": (
+                            f"all {_name(names, k)} boxes have the same relative size "
+                            f"({lo:.2f}-{hi:.2f}): crop/zoom to vary it"
+                        ),
+                    }
+                )
         if n >= 20 and out["images_without_boxes"] == 0:
-            recs.append({
-                "code": "no_empty_images", "class": None, "class_name": None, "severity": "low",
-                "message": "no labeled images without objects: add some so the model learns what is not an object",
-            })
+            recs.append(
+                {
+                    "code": "no_empty_images",
+                    "class": None,
+                    "class_name": None,
+                    "severity": "low",
+                    "message": "no labeled images without objects: add some so the model learns what is not an object",
+                }
+            )
 
     if brightness is not None:
         b = np.asarray(brightness, dtype=np.float64).reshape(-1)
@@ -289,11 +322,18 @@ def health_stats(
             "hist": np.histogram(b, bins=bins)[0].tolist(),
         }
         if n and dark < min_dark_fraction:
-            recs.append({
-                "code": "few_dark_images", "class": None, "class_name": None, "severity": "medium",
-                "dark_fraction": dark,
-                "message": (f"few dark images ({dark:.0%} below brightness {DARK_LEVEL:.0f}): "
-                            f"synthesize darkened copies or collect night-time images"),
-            })
+            recs.append(
+                {
+                    "code": "few_dark_images",
+                    "class": None,
+                    "class_name": None,
+                    "severity": "medium",
+                    "dark_fraction": dark,
+                    "message": (
+                        f"few dark images ({dark:.0%} below brightness {DARK_LEVEL:.0f}): "
+                        f"synthesize darkened copies or collect night-time images"
+                    ),
+                }
+            )
     out["recommendations"] = recs
     return out

@@ -49,8 +49,9 @@ def _check_labels(labels: np.ndarray, n: int, n_classes: int) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def out_of_fold_probs(features: np.ndarray, labels: np.ndarray, n_classes: int, *, n_folds: int = 5,
-                      random_state: int = 0) -> np.ndarray:
+def out_of_fold_probs(
+    features: np.ndarray, labels: np.ndarray, n_classes: int, *, n_folds: int = 5, random_state: int = 0
+) -> np.ndarray:
     """Class probabilities for each item from a logistic regression that never saw it.
 
     Parameters
@@ -81,8 +82,11 @@ def out_of_fold_probs(features: np.ndarray, labels: np.ndarray, n_classes: int, 
     counts = np.bincount(labels, minlength=n_classes)
     present = counts[counts > 0]
     folds = min(n_folds, n)
-    splitter = (StratifiedKFold(folds, shuffle=True, random_state=random_state) if present.min() >= folds
-                else KFold(folds, shuffle=True, random_state=random_state))
+    splitter = (
+        StratifiedKFold(folds, shuffle=True, random_state=random_state)
+        if present.min() >= folds
+        else KFold(folds, shuffle=True, random_state=random_state)
+    )
     probs = np.zeros((n, n_classes), dtype=np.float64)
     for train, held_out in splitter.split(features, labels):
         seen = np.unique(labels[train])
@@ -125,7 +129,9 @@ def self_confidence_suspicion(labels: np.ndarray, pred_probs: np.ndarray) -> tup
     return 1.0 - quality, np.asarray(issues, dtype=bool)
 
 
-def knn_disagreement(embeddings: np.ndarray, labels: np.ndarray, *, k: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def knn_disagreement(
+    embeddings: np.ndarray, labels: np.ndarray, *, k: int = 8
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """How many of each item's ``k`` nearest labeled neighbours (cosine, itself excluded) carry
     another label.
 
@@ -164,8 +170,9 @@ def knn_disagreement(embeddings: np.ndarray, labels: np.ndarray, *, k: int = 8) 
     return share, majority, majority_count
 
 
-def classification_suspects(labels: np.ndarray, pred_probs: np.ndarray, embeddings: np.ndarray | None,
-                            class_names: list[str], *, k: int = 8) -> list[Suspect]:
+def classification_suspects(
+    labels: np.ndarray, pred_probs: np.ndarray, embeddings: np.ndarray | None, class_names: list[str], *, k: int = 8
+) -> list[Suspect]:
     """Each label's suspicion: the mean of the model's doubt (1 − p[label], out of fold) and
     the neighbours' disagreement, raised to at least 0.5 when cleanlab flags the label, so a
     flagged label always counts as suspect at the default threshold.
@@ -193,7 +200,9 @@ def classification_suspects(labels: np.ndarray, pred_probs: np.ndarray, embeddin
             reasons.append(f"model {pred_probs[i, predicted[i]]:.2f} `{class_names[predicted[i]]}`")
         if share is not None and majority[i] != label and share[i] > 0.5:
             reasons.append(f"{majority_count[i]} of {k_used} nearest neighbours are `{class_names[majority[i]]}`")
-        suspects.append(Suspect(score=float(np.clip(score[i], 0, 1)), reasons=reasons, model_disagrees=bool(predicted[i] != label)))
+        suspects.append(
+            Suspect(score=float(np.clip(score[i], 0, 1)), reasons=reasons, model_disagrees=bool(predicted[i] != label))
+        )
     return suspects
 
 
@@ -211,8 +220,9 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-12, None)
 
 
-def _box_mismatches(label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names,
-                    confident: float) -> tuple[list[str], float]:
+def _box_mismatches(
+    label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names, confident: float
+) -> tuple[list[str], float]:
     """What differs between a label and the confident predictions, box by box, in words, and
     how sure the model is of the worst difference (0 when none)."""
     confident_mask = pred_scores >= confident
@@ -225,10 +235,14 @@ def _box_mismatches(label_boxes, label_classes, pred_boxes, pred_classes, pred_s
             reasons.append(f"model {ps[j]:.2f} `{class_names[pc[j]]}` where the label has no box")
             severity = max(severity, ps[j])
         elif label_classes[best] != pc[j] and iou[j, best] >= 0.5:
-            reasons.append(f"model {ps[j]:.2f} `{class_names[pc[j]]}` on a box labeled `{class_names[label_classes[best]]}`")
+            reasons.append(
+                f"model {ps[j]:.2f} `{class_names[pc[j]]}` on a box labeled `{class_names[label_classes[best]]}`"
+            )
             severity = max(severity, ps[j])
         elif iou[j, best] < 0.5:
-            reasons.append(f"a `{class_names[label_classes[best]]}` box overlaps the model's by only {iou[j, best]:.2f} IoU")
+            reasons.append(
+                f"a `{class_names[label_classes[best]]}` box overlaps the model's by only {iou[j, best]:.2f} IoU"
+            )
             severity = max(severity, ps[j] * (1 - iou[j, best]))
     # A label box no prediction overlaps: the stronger the model's nearby evidence, the less sure.
     all_iou = _iou(pred_boxes, label_boxes)
@@ -241,8 +255,9 @@ def _box_mismatches(label_boxes, label_classes, pred_boxes, pred_classes, pred_s
     return reasons, float(severity)
 
 
-def detection_suspects(labels: list[dict], predictions: list[dict], class_names: list[str], *,
-                       confident: float = 0.5) -> list[Suspect]:
+def detection_suspects(
+    labels: list[dict], predictions: list[dict], class_names: list[str], *, confident: float = 0.5
+) -> list[Suspect]:
     """Each image's suspicion: 1 − cleanlab's object-detection label quality score, or the
     model's confidence in the worst box-level mismatch when that is higher (cleanlab only
     counts predictions above 0.95 as evidence of a missing or swapped box, and small
@@ -273,19 +288,28 @@ def detection_suspects(labels: list[dict], predictions: list[dict], class_names:
         p_boxes = np.asarray(prediction["boxes"], dtype=np.float64).reshape(-1, 4)
         p_classes = np.asarray(prediction["labels"], dtype=np.int64).reshape(-1)
         p_scores = np.asarray(prediction["scores"], dtype=np.float64).reshape(-1)
-        cl_predictions.append(np.array(
-            [np.column_stack([p_boxes[p_classes == c], p_scores[p_classes == c]]).reshape(-1, 5) for c in range(n_classes)],
-            dtype=object,
-        ))
+        cl_predictions.append(
+            np.array(
+                [
+                    np.column_stack([p_boxes[p_classes == c], p_scores[p_classes == c]]).reshape(-1, 5)
+                    for c in range(n_classes)
+                ],
+                dtype=object,
+            )
+        )
     if not cl_labels:
         return []
     quality = get_label_quality_scores(cl_labels, cl_predictions, verbose=False)
     suspects = []
     for i, (label, prediction) in enumerate(zip(cl_labels, predictions)):
         reasons, severity = _box_mismatches(
-            label["bboxes"], label["labels"], np.asarray(prediction["boxes"], dtype=np.float64).reshape(-1, 4),
+            label["bboxes"],
+            label["labels"],
+            np.asarray(prediction["boxes"], dtype=np.float64).reshape(-1, 4),
             np.asarray(prediction["labels"], dtype=np.int64).reshape(-1),
-            np.asarray(prediction["scores"], dtype=np.float64).reshape(-1), class_names, confident,
+            np.asarray(prediction["scores"], dtype=np.float64).reshape(-1),
+            class_names,
+            confident,
         )
         score = max(1.0 - float(quality[i]), severity)
         suspects.append(Suspect(score=float(np.clip(score, 0, 1)), reasons=reasons, model_disagrees=bool(reasons)))

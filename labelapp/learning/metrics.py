@@ -19,20 +19,21 @@ like COCO's mean over ``precision > -1``.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "wilson_interval",
-    "bootstrap_interval",
     "IOU_THRESHOLDS",
     "RECALL_THRESHOLDS",
     "average_precision",
+    "bootstrap_interval",
     "classification_report",
     "count_report",
     "detection_report",
     "iou_matrix",
+    "wilson_interval",
 ]
 
 # Same construction as pycocotools' Params so float thresholds compare identically.
@@ -44,9 +45,8 @@ def _as_labels(y: Any, name: str) -> np.ndarray:
     arr = np.asarray(y)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{name} must hold integer class indices")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer) and not np.all(np.equal(np.mod(arr, 1), 0)):
+        raise ValueError(f"{name} must hold integer class indices")
     return arr.astype(np.int64)
 
 
@@ -153,9 +153,7 @@ def iou_matrix(a: Any, b: Any) -> np.ndarray:
     return iou
 
 
-def _match_image(
-    gt_boxes: np.ndarray, dt_boxes: np.ndarray, iou_thresholds: np.ndarray
-) -> np.ndarray:
+def _match_image(gt_boxes: np.ndarray, dt_boxes: np.ndarray, iou_thresholds: np.ndarray) -> np.ndarray:
     """COCO greedy matching for one image and class.
 
     ``dt_boxes`` must already be sorted by descending score. Returns a boolean
@@ -178,9 +176,7 @@ def _match_image(
     return matched
 
 
-def average_precision(
-    tp: np.ndarray, scores: np.ndarray, num_gt: int
-) -> np.ndarray:
+def average_precision(tp: np.ndarray, scores: np.ndarray, num_gt: int) -> np.ndarray:
     """COCO 101-point interpolated AP from pooled detections of one class.
 
     Parameters
@@ -357,9 +353,7 @@ def detection_report(
     ap = ap_by_thr.mean(axis=1)
     has_gt = num_gt > 0
     totals = count_report(gt_counts.sum(axis=1), pred_counts.sum(axis=1))
-    per_class_mae = (
-        np.abs(pred_counts - gt_counts).mean(axis=0) if n_img else np.full(c, np.nan)
-    )
+    per_class_mae = np.abs(pred_counts - gt_counts).mean(axis=0) if n_img else np.full(c, np.nan)
     return {
         "ap50": [float(v) for v in ap50],
         "ap": [float(v) for v in ap],
@@ -390,8 +384,14 @@ def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, 
     return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
-def bootstrap_interval(statistic: Callable[[np.ndarray], float], n: int, rng: np.random.Generator, *,
-                       resamples: int = 200, level: float = 0.95) -> tuple[float, float] | None:
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    resamples: int = 200,
+    level: float = 0.95,
+) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``statistic(indices)`` over ``n`` items resampled with
     replacement (for metrics without a closed form, such as mAP); None for ``n == 0``.
     Resamples whose statistic is not finite (e.g. no ground truth drawn) are left out."""

@@ -25,7 +25,7 @@ import numpy as np
 
 from labelapp.learning.coverage import SAMPLE_CAP, fit_projection
 
-__all__ = ["Propagation", "propagate_labels", "confident_pseudo_labels"]
+__all__ = ["Propagation", "confident_pseudo_labels", "propagate_labels"]
 
 CHUNK = 2_048
 

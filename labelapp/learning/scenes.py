@@ -22,13 +22,13 @@ PILL_CLASSES = ["pill"]
 PORCH_CLASS_WEIGHTS = np.array([6.0, 3.0, 1.0]) / 10.0
 
 __all__ = [
-    "PORCH_CLASSES",
     "PILL_CLASSES",
+    "PORCH_CLASSES",
     "PORCH_CLASS_WEIGHTS",
-    "porch_scene",
-    "pill_scene",
-    "make_detection_set",
     "dominant_class",
+    "make_detection_set",
+    "pill_scene",
+    "porch_scene",
 ]
 
 
@@ -124,9 +124,7 @@ def _draw_yellow_box(canvas, rng, x1, y1, x2, y2) -> None:
 _DRAW = (_draw_brown_box, _draw_envelope, _draw_yellow_box)
 
 
-def porch_scene(
-    rng: np.random.Generator, size: int = 128
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def porch_scene(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw a house-front porch with 0–4 parcels.
 
     The wall (siding texture, sometimes a window) fills the top, a plank
@@ -193,7 +191,14 @@ def porch_scene(
     ) * rng.uniform(0.85, 1.15)
     _fill(canvas, door_x1 - 2 * s, door_y1 - 2 * s, door_x1 + door_w + 2 * s, floor_y, [235, 230, 220])
     _fill(canvas, door_x1, door_y1, door_x1 + door_w, floor_y, door_color)
-    _fill(canvas, door_x1 + 3 * s, door_y1 + 4 * s, door_x1 + door_w - 3 * s, door_y1 + 0.4 * (floor_y - door_y1), door_color * 0.8)
+    _fill(
+        canvas,
+        door_x1 + 3 * s,
+        door_y1 + 4 * s,
+        door_x1 + door_w - 3 * s,
+        door_y1 + 0.4 * (floor_y - door_y1),
+        door_color * 0.8,
+    )
     kx, ky = door_x1 + door_w * 0.8, door_y1 + 0.55 * (floor_y - door_y1)
     _fill(canvas, kx, ky, kx + 2 * s, ky + 2 * s, [200, 170, 60])
     door_cx = door_x1 + door_w / 2
@@ -245,7 +250,14 @@ def porch_scene(
     for i in order:
         x1, y1, x2, y2 = boxes[i]
         if labels[i] != 1:  # a soft contact shadow under boxes
-            _fill(canvas, x1 + 2 * s, y2 - 1, x2 + 3 * s, min(size, y2 + 2 * s), canvas[int(min(size - 1, y2)), int(min(size - 1, x1))] * 0.6)
+            _fill(
+                canvas,
+                x1 + 2 * s,
+                y2 - 1,
+                x2 + 3 * s,
+                min(size, y2 + 2 * s),
+                canvas[int(min(size - 1, y2)), int(min(size - 1, x1))] * 0.6,
+            )
         _DRAW[labels[i]](canvas, rng, x1, y1, x2, y2)
 
     # Lighting: sunny to night; at night the porch light is warm.
@@ -263,9 +275,7 @@ def porch_scene(
     return image, boxes_arr, np.array(labels, dtype=np.int64)
 
 
-def pill_scene(
-    rng: np.random.Generator, size: int = 128
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pill_scene(rng: np.random.Generator, size: int = 128) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw a tray with 0–20 small light pills (round or oval, rotated).
 
     Pills are 6–14 px long (scaled with ``size / 128``), white to cream or
@@ -294,7 +304,9 @@ def pill_scene(
     table = rng.uniform(60, 160, 3).astype(np.float32)
     canvas = np.empty((size, size, 3), dtype=np.float32)
     canvas[:] = table
-    tray = np.array([[70, 100, 160], [90, 90, 95], [60, 130, 110], [150, 140, 120]][int(rng.integers(4))], dtype=np.float32)
+    tray = np.array(
+        [[70, 100, 160], [90, 90, 95], [60, 130, 110], [150, 140, 120]][int(rng.integers(4))], dtype=np.float32
+    )
     tray = tray * rng.uniform(0.8, 1.15)
     m = rng.uniform(3, 8) * s
     _fill(canvas, m, m, size - m, size - m, tray * 0.8)
@@ -326,7 +338,7 @@ def pill_scene(
         y0, y1 = int(max(0, cy - a - 3)), int(min(size, cy + a + 4))
         px, py = xx[y0:y1, x0:x1], yy[y0:y1, x0:x1]
         # Shadow: same ellipse, offset down-right, darkening only.
-        for (ox, oy, col, shade) in ((1.5 * s, 1.5 * s, None, 0.7), (0.0, 0.0, color, None)):
+        for ox, oy, col, shade in ((1.5 * s, 1.5 * s, None, 0.7), (0.0, 0.0, color, None)):
             dx, dy = px - cx - ox, py - cy - oy
             u = (dx * np.cos(th) + dy * np.sin(th)) / a
             v = (-dx * np.sin(th) + dy * np.cos(th)) / b
@@ -346,9 +358,7 @@ def pill_scene(
     return image, boxes_arr, np.zeros(len(boxes), dtype=np.int64)
 
 
-def make_detection_set(
-    scene, n: int, seed: int, size: int = 128
-) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
+def make_detection_set(scene, n: int, seed: int, size: int = 128) -> tuple[np.ndarray, list[dict[str, np.ndarray]]]:
     """Draw ``n`` scenes as a detection data set.
 
     Parameters

@@ -31,8 +31,8 @@ else.  Every pick carries a reason a person can read.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
 
 import numpy as np
 
@@ -41,14 +41,14 @@ from labelapp.learning.strategies.selection import kmeans
 from labelapp.learning.strategies.validation import check_probs
 
 __all__ = [
-    "BatchPlan",
-    "plan_batch",
-    "choose_phase",
-    "balanced_take",
-    "weak_class_weights",
-    "UNCERTAINTY_FROM_LABELS_PER_CLASS",
     "BALANCE_SHARE",
     "CLASS_EVIDENCE_FLOOR",
+    "UNCERTAINTY_FROM_LABELS_PER_CLASS",
+    "BatchPlan",
+    "balanced_take",
+    "choose_phase",
+    "plan_batch",
+    "weak_class_weights",
 ]
 
 #: Mean labeled images per class from which margin sampling beats covering
@@ -99,8 +99,8 @@ def choose_phase(labeled_classes: np.ndarray, num_classes: int, has_model: bool)
 
 
 def weak_class_weights(
-    class_recall: Optional[np.ndarray], class_support: Optional[np.ndarray], num_classes: int
-) -> Optional[np.ndarray]:
+    class_recall: np.ndarray | None, class_support: np.ndarray | None, num_classes: int
+) -> np.ndarray | None:
     """Per-class sampling weights from honest validation recall, or None.
 
     ``w_c = 1 + max(0, mean_recall - recall_c)`` for classes with at least
@@ -123,7 +123,7 @@ def weak_class_weights(
     return np.where(enough, 1.0 + np.maximum(0.0, mean - np.nan_to_num(recall)), 1.0)
 
 
-def balanced_take(priority: np.ndarray, groups: Optional[np.ndarray], k: int, n_groups: int) -> np.ndarray:
+def balanced_take(priority: np.ndarray, groups: np.ndarray | None, k: int, n_groups: int) -> np.ndarray:
     """The first ``k`` of ``priority`` (indices, best first) with at most
     ``ceil(BALANCE_SHARE * k / n_groups)`` per group; if the cap leaves the
     batch short, the best capped-out items fill it.
@@ -145,12 +145,12 @@ def balanced_take(priority: np.ndarray, groups: Optional[np.ndarray], k: int, n_
     return np.concatenate([ok, priority[order_in_group >= cap][: k - len(ok)]])
 
 
-def _class_name(c: int, names: Optional[Sequence[str]]) -> str:
+def _class_name(c: int, names: Sequence[str] | None) -> str:
     return str(names[c]) if names is not None else f"class {c}"
 
 
 def _cover(
-    pool_x: np.ndarray, lab_x: np.ndarray, k: int, rng: np.random.Generator, pred: Optional[np.ndarray], num_classes: int
+    pool_x: np.ndarray, lab_x: np.ndarray, k: int, rng: np.random.Generator, pred: np.ndarray | None, num_classes: int
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     plan = coverage.typical_cover(pool_x, lab_x, k, rng)
     # Shuffle ties, then order by score; only a short head is needed.
@@ -164,13 +164,11 @@ def _cover(
         lab = int(plan.labeled_per_cluster[j])
         labeled = "none labeled" if lab == 0 else f"{lab} labeled"
         nth = "typical" if plan.rank[i] == 0 else f"typical (#{plan.rank[i] + 1})"
-        reasons.append(
-            f"{nth} of cluster {j + 1} of {plan.n_clusters} ({plan.cluster_sizes[j]} images, {labeled})"
-        )
+        reasons.append(f"{nth} of cluster {j + 1} of {plan.n_clusters} ({plan.cluster_sizes[j]} images, {labeled})")
     return pick, plan.scores, reasons
 
 
-def _classes_present(pred: Optional[np.ndarray], num_classes: int) -> int:
+def _classes_present(pred: np.ndarray | None, num_classes: int) -> int:
     if pred is None:
         return 1
     return int(np.count_nonzero(np.bincount(pred, minlength=num_classes)))
@@ -181,8 +179,8 @@ def _uncertainty(
     probs: np.ndarray,
     k: int,
     rng: np.random.Generator,
-    weights: Optional[np.ndarray],
-    names: Optional[Sequence[str]],
+    weights: np.ndarray | None,
+    names: Sequence[str] | None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     n, c = probs.shape
     top2 = np.argsort(probs, axis=1)[:, -2:]
@@ -221,14 +219,14 @@ def plan_batch(
     pool_embeddings: np.ndarray,
     labeled_embeddings: np.ndarray,
     labeled_classes: np.ndarray,
-    probs: Optional[np.ndarray],
+    probs: np.ndarray | None,
     k: int,
     rng: np.random.Generator,
     *,
     num_classes: int,
-    class_recall: Optional[np.ndarray] = None,
-    class_support: Optional[np.ndarray] = None,
-    class_names: Optional[Sequence[str]] = None,
+    class_recall: np.ndarray | None = None,
+    class_support: np.ndarray | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> BatchPlan:
     """Plan the next batch of ``k`` pool images.
 

@@ -26,7 +26,6 @@ credit ledger, which remains the authority on spending.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
 
 import numpy as np
 
@@ -85,7 +84,7 @@ class StreamState:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "StreamState":
+    def from_dict(cls, data: dict) -> StreamState:
         """Inverse of :meth:`to_dict`."""
         return cls(
             credits_left=int(data["credits_left"]),
@@ -154,9 +153,9 @@ def decide(
     *,
     mode: str = "threshold",
     threshold: float = 0.5,
-    hard_cap: Optional[int] = None,
+    hard_cap: int | None = None,
     exploration: float = 0.02,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> Decision:
     """Decide whether to query one incoming image.
 

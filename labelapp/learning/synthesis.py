@@ -23,8 +23,9 @@ and is confirmed by an annotator before it trains anything (app side).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -260,7 +261,7 @@ def paste_object(
     if cx2 <= cx1 or cy2 <= cy1:
         raise ValueError("the destination lies outside the image")
     out = im.copy()
-    out[cy1:cy2, cx1:cx2] = im[sy1 + (cy1 - dy1): sy1 + (cy2 - dy1), sx1 + (cx1 - dx1): sx1 + (cx2 - dx1)]
+    out[cy1:cy2, cx1:cx2] = im[sy1 + (cy1 - dy1) : sy1 + (cy2 - dy1), sx1 + (cx1 - dx1) : sx1 + (cx2 - dx1)]
     new_box = np.array([cx1, cy1, cx2, cy2], dtype=np.float32)
     # Occlusion: visible area of each old box = area minus overlap with the patch.
     area = _area(b)
@@ -270,7 +271,7 @@ def paste_object(
         vis = np.where(area > 0, 1.0 - iw * ih / np.where(area > 0, area, 1), 1.0)
     keep = vis >= min_visibility
     nb = np.concatenate([b[keep], new_box[None]]).astype(np.float32)
-    nl = np.concatenate([lab[keep], lab[index: index + 1]])
+    nl = np.concatenate([lab[keep], lab[index : index + 1]])
     return out, nb, nl
 
 
@@ -322,8 +323,9 @@ def move_to_cell(
     tx = float(np.clip(tx, min(bw / 2, w / 2), max(w - bw / 2, w / 2)))
     ty = float(np.clip(ty, min(bh / 2, h / 2), max(h - bh / 2, h / 2)))
     if mode == "paste":
-        return paste_object(im, b, lab, i, (int(round(tx - bw / 2)), int(round(ty - bh / 2))),
-                            min_visibility=min_visibility)
+        return paste_object(
+            im, b, lab, i, (int(round(tx - bw / 2)), int(round(ty - bh / 2))), min_visibility=min_visibility
+        )
     dx = int(round(tx - (b[i, 0] + b[i, 2]) / 2))
     dy = int(round(ty - (b[i, 1] + b[i, 3]) / 2))
     return translate(im, b, lab, dx, dy, min_visibility=min_visibility)
@@ -340,9 +342,7 @@ def _param(spec: dict, key: str, default: Any, rng: np.random.Generator) -> Any:
     return v
 
 
-def augment(
-    image: Any, boxes: Any, labels: Any, ops: Sequence[dict], rng: np.random.Generator
-) -> Triple:
+def augment(image: Any, boxes: Any, labels: Any, ops: Sequence[dict], rng: np.random.Generator) -> Triple:
     """Apply a list of op specs in order.
 
     Each spec is a dict with ``"op"`` and its parameters; a numeric parameter
@@ -403,8 +403,17 @@ def augment(
                 crop, out_size = (x1, y1, x1 + cw, y1 + ch), (w, h)
             im, b, lab = crop_zoom(im, b, lab, crop, out_size, min_visibility=mv)
         elif op == "move_to_cell":
-            im, b, lab = move_to_cell(im, b, lab, int(spec["class"]), spec["cell"], int(spec.get("regions", 3)),
-                                      rng, mode=spec.get("mode", "paste"), min_visibility=mv)
+            im, b, lab = move_to_cell(
+                im,
+                b,
+                lab,
+                int(spec["class"]),
+                spec["cell"],
+                int(spec.get("regions", 3)),
+                rng,
+                mode=spec.get("mode", "paste"),
+                min_visibility=mv,
+            )
         else:
             raise ValueError(f"unknown op {op!r}")
     return im, b, lab
@@ -432,7 +441,7 @@ class SynthesisItem:
     """
 
     class_index: int
-    cell: Optional[tuple]
+    cell: tuple | None
     ops: list = field(default_factory=list)
     count: int = 1
     reason: str = ""

@@ -23,8 +23,8 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -33,14 +33,14 @@ from torch import nn
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "TrainConfig",
     "EpochReport",
-    "Resumable",
     "FitResult",
-    "train_network",
-    "torch_threads",
+    "Resumable",
+    "TrainConfig",
     "augment_batch",
     "images_to_tensor",
+    "torch_threads",
+    "train_network",
 ]
 
 
@@ -97,9 +97,7 @@ class TrainConfig:
         if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.num_threads is not None and (
-            isinstance(self.num_threads, bool)
-            or not isinstance(self.num_threads, int)
-            or self.num_threads < 1
+            isinstance(self.num_threads, bool) or not isinstance(self.num_threads, int) or self.num_threads < 1
         ):
             raise ValueError(f"num_threads must be None or an int >= 1, got {self.num_threads!r}")
 
@@ -238,8 +236,9 @@ def _stopped_early(last: EpochReport, best_metric: float | None, stale: int, con
     # A model still at 0 on validation has not started learning yet (a detector on a few
     # dozen images can take many epochs): stopping then would keep a useless model.
     # Nor before min_epochs: an early spurious peak must not end a fine-tuning run.
-    return (last.val_metric is not None and stale >= config.patience and best_metric > 0
-            and last.epoch >= config.min_epochs)
+    return (
+        last.val_metric is not None and stale >= config.patience and best_metric > 0 and last.epoch >= config.min_epochs
+    )
 
 
 def train_network(
@@ -296,9 +295,7 @@ def train_network(
     warmup = min(100, max(1, total_steps // 20))
     params = [p for p in net.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, total_steps, warmup)
-    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, total_steps, warmup))
     history: list[EpochReport] = []
     best_metric: float | None = None
     best_epoch = 0
@@ -355,8 +352,12 @@ def train_network(
         history.append(report)
         logger.info(
             "epoch %d/%d loss %.4f %s %s (%.1f s)",
-            epoch, config.max_epochs, report.loss, metric_name,
-            "-" if metric is None else f"{metric:.4f}", report.seconds,
+            epoch,
+            config.max_epochs,
+            report.loss,
+            metric_name,
+            "-" if metric is None else f"{metric:.4f}",
+            report.seconds,
         )
         if metric is None:
             best_epoch = epoch
@@ -367,12 +368,21 @@ def train_network(
             stale += 1
         # Saved before the progress report: a caller that reports epoch k has its state.
         if resumable.save is not None:
-            resumable.save({
-                "epoch": epoch, "net": net.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "rng": json.dumps(rng.bit_generator.state),
-                "torch_rng": torch.get_rng_state(), "best_metric": best_metric, "best_epoch": best_epoch,
-                "stale": stale, "best_state": best_state, "history": [dataclasses.asdict(r) for r in history],
-            })
+            resumable.save(
+                {
+                    "epoch": epoch,
+                    "net": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "rng": json.dumps(rng.bit_generator.state),
+                    "torch_rng": torch.get_rng_state(),
+                    "best_metric": best_metric,
+                    "best_epoch": best_epoch,
+                    "stale": stale,
+                    "best_state": best_state,
+                    "history": [dataclasses.asdict(r) for r in history],
+                }
+            )
         if progress is not None:
             progress(report)
         if _stopped_early(report, best_metric, stale, config):
@@ -380,6 +390,4 @@ def train_network(
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
-    return FitResult(
-        epochs_run=len(history), best_epoch=best_epoch, best_val_metric=best_metric, history=history
-    )
+    return FitResult(epochs_run=len(history), best_epoch=best_epoch, best_val_metric=best_metric, history=history)

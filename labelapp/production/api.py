@@ -67,9 +67,14 @@ class PredictOutputSerializer(serializers.Serializer):
     model_version = serializers.IntegerField(help_text="Version number of the active model.")
     task_type = serializers.ChoiceField(choices=TaskType.choices)
     label_class = serializers.IntegerField(allow_null=True, help_text="Classification: the most probable class id.")
-    probabilities = ClassProbabilityOutputSerializer(many=True, allow_null=True, help_text="Classification, model order.")
+    probabilities = ClassProbabilityOutputSerializer(
+        many=True, allow_null=True, help_text="Classification, model order."
+    )
     boxes = ScoredBoxSerializer(many=True, allow_null=True, help_text="Detection: boxes in image pixels, every score.")
-    counts = serializers.DictField(child=serializers.IntegerField(), help_text="Class name → count (detection: boxes at or above the detection threshold).")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Class name → count (detection: boxes at or above the detection threshold).",
+    )
     counts_by_id = serializers.DictField(child=serializers.IntegerField(), help_text="Class id → count.")
     total_count = serializers.IntegerField()
     confidence = serializers.FloatField()
@@ -138,10 +143,14 @@ class StreamDecisionOutputSerializer(serializers.Serializer):
         help_text="query: a credit is reserved and the image is at the top of the labeling queue; "
         "accept: the model's output is kept as an auto label; duplicate: already in the project, nothing done.",
     )
-    reason = serializers.CharField(help_text="below_threshold, above_threshold, exploration, no_credits, hard_cap, already_in_project.")
+    reason = serializers.CharField(
+        help_text="below_threshold, above_threshold, exploration, no_credits, hard_cap, already_in_project."
+    )
     mode = serializers.CharField(help_text="threshold or pacing (project setting stream_mode).")
     confidence = serializers.FloatField()
-    threshold = serializers.FloatField(allow_null=True, help_text="The threshold in force; null when every image is queried.")
+    threshold = serializers.FloatField(
+        allow_null=True, help_text="The threshold in force; null when every image is queried."
+    )
     credits_left = serializers.IntegerField(help_text="Available credits after this decision.")
     image = serializers.IntegerField()
     image_status = serializers.CharField()
@@ -166,14 +175,25 @@ class StreamView(ProjectScopedMixin, APIView):
         counters = None
         if result.sampler is not None:
             state = result.sampler.state
-            counters = {"seen": state["seen"], "queried": state["queried"], "accepted": result.sampler.accepted,
-                        "expected_remaining": state["expected_remaining"]}
+            counters = {
+                "seen": state["seen"],
+                "queried": state["queried"],
+                "accepted": result.sampler.accepted,
+                "expected_remaining": state["expected_remaining"],
+            }
         class_names = dict(self.project.label_classes.values_list("id", "name"))
         body = {
-            "decision": result.decision, "reason": result.reason, "mode": self.project.config["stream_mode"],
-            "confidence": result.confidence, "threshold": result.threshold, "credits_left": result.credits_left,
-            "image": result.image.pk, "image_status": result.image.status, "model_version": result.run.version.number,
-            "counts": _counts_by_name(result.run.prediction.counts, class_names), "stream": counters,
+            "decision": result.decision,
+            "reason": result.reason,
+            "mode": self.project.config["stream_mode"],
+            "confidence": result.confidence,
+            "threshold": result.threshold,
+            "credits_left": result.credits_left,
+            "image": result.image.pk,
+            "image_status": result.image.status,
+            "model_version": result.run.version.number,
+            "counts": _counts_by_name(result.run.prediction.counts, class_names),
+            "stream": counters,
         }
         created = result.decision != "duplicate"
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -192,7 +212,10 @@ class VerificationImageOutputSerializer(serializers.Serializer):
 class VerificationPredictionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField(help_text="The prediction id to send back with the verdict.")
     image = VerificationImageOutputSerializer()
-    boxes = ScoredBoxSerializer(many=True, help_text="The counted detection boxes (score at or above the detection threshold), image pixels; [] for classification.")
+    boxes = ScoredBoxSerializer(
+        many=True,
+        help_text="The counted detection boxes (score at or above the detection threshold), image pixels; [] for classification.",
+    )
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Class name → count.")
     total_count = serializers.IntegerField()
     label_class = serializers.IntegerField(allow_null=True, help_text="Classification: the predicted class id.")
@@ -207,8 +230,13 @@ class VerificationNextOutputSerializer(serializers.Serializer):
 class VerificationRecordInputSerializer(serializers.Serializer):
     prediction = IdField()
     verdict = serializers.ChoiceField(choices=list(services.VERIFIABLE))
-    true_count = serializers.IntegerField(min_value=0, max_value=MAX_INT32, required=False, allow_null=True,
-                                          help_text="The real count; one that differs from the prediction makes it incorrect.")
+    true_count = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_INT32,
+        required=False,
+        allow_null=True,
+        help_text="The real count; one that differs from the prediction makes it incorrect.",
+    )
 
 
 class VerificationRecordOutputSerializer(serializers.Serializer):
@@ -218,7 +246,9 @@ class VerificationRecordOutputSerializer(serializers.Serializer):
     true_count = serializers.IntegerField(allow_null=True)
     predicted_count = serializers.IntegerField()
     label_created = serializers.BooleanField(help_text="correct: a verified label was created.")
-    queued_for_labeling = serializers.BooleanField(help_text="incorrect: the image is at the top of the labeling queue.")
+    queued_for_labeling = serializers.BooleanField(
+        help_text="incorrect: the image is at the top of the labeling queue."
+    )
 
 
 class VerificationVersionStatsOutputSerializer(serializers.Serializer):
@@ -228,7 +258,9 @@ class VerificationVersionStatsOutputSerializer(serializers.Serializer):
     incorrect = serializers.IntegerField()
     affirmed = serializers.IntegerField()
     corrected_counts = serializers.IntegerField(help_text="Incorrect verdicts that came with a true count.")
-    flag_rate = serializers.FloatField(allow_null=True, help_text="incorrect / (correct + incorrect); null before any verdict.")
+    flag_rate = serializers.FloatField(
+        allow_null=True, help_text="incorrect / (correct + incorrect); null before any verdict."
+    )
 
 
 class VerificationStatsOutputSerializer(serializers.Serializer):
@@ -248,14 +280,22 @@ class VerificationNextView(ProjectScopedMixin, APIView):
         class_names = dict(self.project.label_classes.values_list("id", "name"))
         label_class = None
         if prediction.probs is not None:
-            label_class = item.model_version.classes[max(range(len(prediction.probs)), key=prediction.probs.__getitem__)]
+            label_class = item.model_version.classes[
+                max(range(len(prediction.probs)), key=prediction.probs.__getitem__)
+            ]
         body = {
             "prediction": {
                 "id": prediction.pk,
-                "image": {"id": image.pk, "file_url": f"/api/projects/{image.project_id}/images/{image.pk}/file",
-                          "width": image.width, "height": image.height},
+                "image": {
+                    "id": image.pk,
+                    "file_url": f"/api/projects/{image.project_id}/images/{image.pk}/file",
+                    "width": image.width,
+                    "height": image.height,
+                },
                 # Only the boxes that make the count: the verifier judges "the model counted N".
-                "boxes": [b for b in prediction.boxes or [] if b["score"] >= self.project.config["detection_threshold"]],
+                "boxes": [
+                    b for b in prediction.boxes or [] if b["score"] >= self.project.config["detection_threshold"]
+                ],
                 "counts": _counts_by_name(prediction.counts, class_names),
                 "total_count": sum(prediction.counts.values()),
                 "label_class": label_class,
@@ -278,13 +318,20 @@ class VerificationCreateView(ProjectScopedMixin, APIView):
         data.is_valid(raise_exception=True)
         values = data.validated_data
         outcome = services.verification_record(
-            project=self.project, user=request.user, prediction_id=values["prediction"], verdict=values["verdict"],
+            project=self.project,
+            user=request.user,
+            prediction_id=values["prediction"],
+            verdict=values["verdict"],
             true_count=values.get("true_count"),
         )
         item = outcome.item
         body = {
-            "prediction": item.prediction_id, "state": item.state, "verdict": item.verdict, "true_count": item.true_count,
-            "predicted_count": item.predicted_count, "label_created": outcome.label_created,
+            "prediction": item.prediction_id,
+            "state": item.state,
+            "verdict": item.verdict,
+            "true_count": item.true_count,
+            "predicted_count": item.predicted_count,
+            "label_created": outcome.label_created,
             "queued_for_labeling": outcome.queued,
         }
         return Response(body, status=status.HTTP_201_CREATED)
@@ -304,14 +351,19 @@ class VerificationStatsView(ProjectScopedMixin, APIView):
 
 
 class SynthesisStartInputSerializer(serializers.Serializer):
-    allowance = serializers.IntegerField(min_value=1, max_value=MAX_INT32, help_text="At most this many synthetic images, one credit each.")
+    allowance = serializers.IntegerField(
+        min_value=1, max_value=MAX_INT32, help_text="At most this many synthetic images, one credit each."
+    )
 
 
 class SynthesisPlanItemOutputSerializer(serializers.Serializer):
     class_id = serializers.IntegerField()
     class_name = serializers.CharField()
-    cell = serializers.ListField(child=serializers.IntegerField(), allow_null=True,
-                                 help_text="Target (row, col) of the 3×3 region grid; null = anywhere.")
+    cell = serializers.ListField(
+        child=serializers.IntegerField(),
+        allow_null=True,
+        help_text="Target (row, col) of the 3×3 region grid; null = anywhere.",
+    )
     ops = serializers.ListField(child=serializers.DictField(), help_text="Augmentation op specs, in order.")
     count = serializers.IntegerField(help_text="Planned images.")
     made = serializers.IntegerField(help_text="Images actually made.")
@@ -337,14 +389,21 @@ class SynthesisJobOutputSerializer(serializers.Serializer):
     allowance = serializers.IntegerField()
     images_made = serializers.IntegerField()
     images = SynthesisImagesOutputSerializer()
-    stop_reason = serializers.CharField(help_text="budget_exhausted, sources_exhausted, nothing_to_synthesize, or empty.")
+    stop_reason = serializers.CharField(
+        help_text="budget_exhausted, sources_exhausted, nothing_to_synthesize, or empty."
+    )
     error = serializers.CharField()
     requested_by = serializers.CharField(allow_null=True)
-    metric = serializers.CharField(help_text="The per-class val metric compared: ap50 (detection) or f1 (classification).")
+    metric = serializers.CharField(
+        help_text="The per-class val metric compared: ap50 (detection) or f1 (classification)."
+    )
     model_version_before = serializers.IntegerField(allow_null=True)
     model_version_after = serializers.IntegerField(
-        allow_null=True, help_text="The first version trained after the job's last confirmed image; null until then.")
-    ap_before = serializers.DictField(child=serializers.FloatField(allow_null=True), help_text="Class name → val metric.")
+        allow_null=True, help_text="The first version trained after the job's last confirmed image; null until then."
+    )
+    ap_before = serializers.DictField(
+        child=serializers.FloatField(allow_null=True), help_text="Class name → val metric."
+    )
     ap_after = serializers.DictField(child=serializers.FloatField(allow_null=True), allow_null=True)
     classes = SynthesisClassReportOutputSerializer(many=True, help_text="Before and after per class.")
     plan = SynthesisPlanItemOutputSerializer(many=True)
@@ -367,20 +426,34 @@ def _synthesis_body(job: SynthesisJob) -> dict:
         delta = later - before if before is not None and later is not None else None
         classes.append({"name": name, "before": before, "after": later, "delta": delta})
     return {
-        "id": job.pk, "status": job.status, "allowance": job.allowance, "images_made": job.images_made,
-        "images": synthesis.synthesis_image_counts(job=job), "stop_reason": job.stop_reason, "error": job.error,
-        "requested_by": job.requested_by.username if job.requested_by else None, "metric": job.metric,
+        "id": job.pk,
+        "status": job.status,
+        "allowance": job.allowance,
+        "images_made": job.images_made,
+        "images": synthesis.synthesis_image_counts(job=job),
+        "stop_reason": job.stop_reason,
+        "error": job.error,
+        "requested_by": job.requested_by.username if job.requested_by else None,
+        "metric": job.metric,
         "model_version_before": job.version_before.number if job.version_before else None,
         "model_version_after": job.version_after.number if job.version_after else None,
-        "ap_before": job.ap_before, "ap_after": after, "classes": classes,
-        "plan": [{key: item[key] for key in ("class_id", "class_name", "cell", "ops", "count", "made", "reason")}
-                 for item in job.plan],
-        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+        "ap_before": job.ap_before,
+        "ap_after": after,
+        "classes": classes,
+        "plan": [
+            {key: item[key] for key in ("class_id", "class_name", "cell", "ops", "count", "made", "reason")}
+            for item in job.plan
+        ],
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
     }
 
 
 def _jobs(project):
-    return SynthesisJob.objects.filter(project=project).select_related("requested_by", "version_before", "version_after")
+    return SynthesisJob.objects.filter(project=project).select_related(
+        "requested_by", "version_before", "version_after"
+    )
 
 
 class SynthesisJobListCreateView(ProjectScopedMixin, APIView):
@@ -392,13 +465,17 @@ class SynthesisJobListCreateView(ProjectScopedMixin, APIView):
 
     @extend_schema(operation_id="projects_synthesis_list", responses={200: SynthesisJobListOutputSerializer})
     def get(self, request, project_id):
-        return Response(SynthesisJobListOutputSerializer({"results": [_synthesis_body(job) for job in _jobs(self.project)]}).data)
+        return Response(
+            SynthesisJobListOutputSerializer({"results": [_synthesis_body(job) for job in _jobs(self.project)]}).data
+        )
 
     @extend_schema(request=SynthesisStartInputSerializer, responses={201: SynthesisJobOutputSerializer})
     def post(self, request, project_id):
         data = SynthesisStartInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        job = synthesis.synthesis_start(project=self.project, user=request.user, allowance=data.validated_data["allowance"])
+        job = synthesis.synthesis_start(
+            project=self.project, user=request.user, allowance=data.validated_data["allowance"]
+        )
         job = _jobs(self.project).get(pk=job.pk)
         return Response(SynthesisJobOutputSerializer(_synthesis_body(job)).data, status=status.HTTP_201_CREATED)
 

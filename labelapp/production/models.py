@@ -1,5 +1,5 @@
 """The production loop: collection-rule counters and quotas, the persisted stream sampler,
-stream credit holds, verification items and synthesis jobs."""
+verification items and synthesis jobs."""
 
 from django.conf import settings
 from django.db import models
@@ -39,7 +39,9 @@ class KeptCount(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["project", "rule_key", "window", "window_start"], name="one_kept_count_per_window"),
+            models.UniqueConstraint(
+                fields=["project", "rule_key", "window", "window_start"], name="one_kept_count_per_window"
+            ),
         ]
 
 
@@ -53,31 +55,6 @@ class StreamSampler(models.Model):
     expected_items = models.PositiveIntegerField(default=0)
     accepted = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
-
-
-class HoldState(models.TextChoices):
-    HELD = "held"
-    CLAIMED = "claimed"
-    RELEASED = "released"
-
-
-class StreamHold(models.Model):
-    """The credit reserved when the stream queried an image (or a synthesis job made one),
-    before any annotator holds it.
-
-    The annotator who later gets the image from the queue takes over this reserve entry as
-    the credit of their Reservation (state → claimed) instead of reserving a second one;
-    from then on the usual spend (submit) or release (skip, expiry) applies. A hold nobody
-    claims within the project's `held_credit_hours` is released (state → released): the
-    credit goes back to the budget, and whoever takes the image later reserves a new one."""
-
-    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
-    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="stream_hold")
-    credit_entry = models.OneToOneField("credits.CreditEntry", on_delete=models.CASCADE, related_name="stream_hold")
-    state = models.CharField(max_length=8, choices=HoldState.choices, default=HoldState.HELD)
-    created_at = models.DateTimeField(auto_now_add=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    released_at = models.DateTimeField(null=True, blank=True)
 
 
 class VerificationState(models.TextChoices):
@@ -99,9 +76,13 @@ class VerificationItem(models.Model):
     predicted_count = models.PositiveIntegerField(default=0)
     verdict = models.CharField(max_length=10, blank=True)
     true_count = models.PositiveIntegerField(null=True, blank=True)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
-    leased_to = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    leased_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -122,16 +103,28 @@ class SynthesisJob(Job):
     the first version trained after the job's last confirmed image (filled lazily, once)."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="synthesis_jobs")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     allowance = models.PositiveIntegerField(help_text="At most this many images, so at most this many credits.")
-    plan = models.JSONField(default=list, blank=True, help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.")
+    plan = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.",
+    )
     images_made = models.PositiveIntegerField(default=0)
-    stop_reason = models.CharField(max_length=40, blank=True, help_text="Why the job made fewer images than its allowance.")
+    stop_reason = models.CharField(
+        max_length=40, blank=True, help_text="Why the job made fewer images than its allowance."
+    )
     metric = models.CharField(max_length=10, blank=True, help_text="ap50 (detection) or f1 (classification).")
     ap_before = models.JSONField(default=dict, blank=True, help_text="Class name → val metric of version_before.")
     ap_after = models.JSONField(null=True, blank=True, help_text="Class name → val metric of version_after.")
-    version_before = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    version_after = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    version_before = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    version_after = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     #: A resumed job's duration counts from its first start.
     keeps_first_start = True
@@ -151,7 +144,9 @@ class SynthesisImage(models.Model):
     job = models.ForeignKey(SynthesisJob, on_delete=models.CASCADE, related_name="made")
     image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="synthesis")
     source_image = models.ForeignKey("images.Image", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     ops = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -5,10 +5,10 @@ Invariants kept here, once:
 - a 1-in-N rule keeps exactly 1 in N of the new images it sees (a counter under its row
   lock, not a coin flip), and no rule keeps more than its per-hour / per-day quota, even in
   a concurrent burst (conditional UPDATEs on the window rows);
-- a stream query reserves its credit with `credit_reserve` under the project's balance lock,
-  and the stream decides on the balance it just locked, so it never overspends; the credit
-  is held by a StreamHold until an annotator's reservation takes it over (see
-  `stream_hold_claim`): spent + reserved ≤ granted and the ledger equals the balance;
+- a stream query reserves its credit with `credits.credit_hold` under the project's balance
+  lock, and the stream decides on the balance it just locked, so it never overspends; the
+  credit is held until an annotator's reservation takes it over (see
+  `credits.credit_hold_claim`): spent + reserved ≤ granted and the ledger equals the balance;
 - a verification item is leased to one verifier at a time and decided once; auto labels
   (stream accepts) stay Predictions, while verified and affirmed labels are free
   Annotations of their own kinds.
@@ -18,8 +18,7 @@ The model runs outside every transaction; transactions only hold the rows they c
 
 import logging
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import IntegrityError, transaction
@@ -39,11 +38,9 @@ from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 
 from .models import (
-    HoldState,
     KeptCount,
     QuotaWindow,
     RuleCounter,
-    StreamHold,
     StreamSampler,
     VerificationItem,
     VerificationState,
@@ -107,8 +104,11 @@ def model_run(*, project, item: ValidImage) -> ModelRun:
     strategy = scoring_strategy(version.strategy or default_strategy(project.task_type), project.task_type)
     is_classification = project.task_type == TaskType.CLASSIFICATION
     scores = score_pool(
-        project.task_type, outputs.probs if is_classification else outputs,
-        strategy=strategy, threshold=threshold, rng=np.random.default_rng(int(item.sha256[:8], 16)),
+        project.task_type,
+        outputs.probs if is_classification else outputs,
+        strategy=strategy,
+        threshold=threshold,
+        rng=np.random.default_rng(int(item.sha256[:8], 16)),
     )
     image = Image(project=project, sha256=item.sha256, width=item.width, height=item.height, original_name=item.name)
     row = _prediction_row(image, version, outputs, 0, scores[0], threshold, project.task_type)
@@ -155,7 +155,7 @@ def rule_key(index: int, rule: dict) -> str:
 
 
 def _utc_windows(now: datetime) -> tuple[datetime, datetime]:
-    hour = now.astimezone(dt_timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     return hour, hour.replace(hour=0)
 
 
@@ -182,8 +182,13 @@ def _quota_take(*, project, key: str, rule: dict, now: datetime) -> bool:
     hour, day = _utc_windows(now)
     try:
         with transaction.atomic():
-            for window, start, limit in ((QuotaWindow.HOUR, hour, rule.get("per_hour")), (QuotaWindow.DAY, day, rule.get("per_day"))):
-                row, _ = KeptCount.objects.get_or_create(project=project, rule_key=key, window=window, window_start=start)
+            for window, start, limit in (
+                (QuotaWindow.HOUR, hour, rule.get("per_hour")),
+                (QuotaWindow.DAY, day, rule.get("per_day")),
+            ):
+                row, _ = KeptCount.objects.get_or_create(
+                    project=project, rule_key=key, window=window, window_start=start
+                )
                 rows = KeptCount.objects.filter(pk=row.pk)
                 if limit is not None:
                     rows = rows.filter(kept__lt=limit)
@@ -198,7 +203,9 @@ def _quota_give_back(*, project, keys: list[str], now: datetime) -> None:
     hour, day = _utc_windows(now)
     KeptCount.objects.filter(
         Q(window=QuotaWindow.HOUR, window_start=hour) | Q(window=QuotaWindow.DAY, window_start=day),
-        project=project, rule_key__in=keys, kept__gt=0,
+        project=project,
+        rule_key__in=keys,
+        kept__gt=0,
     ).update(kept=F("kept") - 1)
 
 
@@ -229,7 +236,9 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
     verification item. Images already in the project are never kept again nor counted."""
     item = upload_validate(upload=upload)
     run = model_run(project=project, item=item)
-    result = PredictResult(run=run, class_names=dict(LabelClass.objects.filter(project=project).values_list("id", "name")))
+    result = PredictResult(
+        run=run, class_names=dict(LabelClass.objects.filter(project=project).values_list("id", "name"))
+    )
     existing = Image.objects.filter(project=project, sha256=item.sha256).first()
     if existing is not None:
         result.image, result.duplicate = existing, True
@@ -250,7 +259,9 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
     written: list[str] = []
     try:
         with transaction.atomic():
-            image, created = _stored(project=project, run=run, source=Source.PRODUCTION, status=Status.UNLABELED, written=written)
+            image, created = _stored(
+                project=project, run=run, source=Source.PRODUCTION, status=Status.UNLABELED, written=written
+            )
             result.image = image
             if not created:
                 # The same content arrived concurrently and was stored first: not a new keep.
@@ -262,8 +273,12 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
                 image.save(update_fields=["priority", "score_reason", "scored_by"])
                 if any(hit["kind"] == "verification_sample" for hit in result.kept_by):
                     result.verification = VerificationItem.objects.create(
-                        project=project, prediction=run.prediction, image=image, model_version=run.version,
-                        predicted_count=sum(run.prediction.counts.values()), created_at=now,
+                        project=project,
+                        prediction=run.prediction,
+                        image=image,
+                        model_version=run.version,
+                        predicted_count=sum(run.prediction.counts.values()),
+                        created_at=now,
                     )
                 transaction.on_commit(lambda: _after_store(project.pk, image.pk))
     except Exception:
@@ -331,20 +346,25 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
     written: list[str] = []
     try:
         with transaction.atomic():
-            image, created = _stored(project=project, run=run, source=Source.STREAM, status=Status.UNLABELED, written=written)
+            image, created = _stored(
+                project=project, run=run, source=Source.STREAM, status=Status.UNLABELED, written=written
+            )
             if not created:
                 raise _Duplicate(image)
             sampler = _sampler_lock(project=project, config=config)
             balance = credits.balance_lock(project=project)
             state = replace(StreamState.from_dict(sampler.state), credits_left=max(balance.available, 0))
             decision: Decision = decide(
-                confidence, state, mode=config["stream_mode"], threshold=config["stream_threshold"],
-                hard_cap=config.get("stream_hard_cap"), exploration=config["stream_exploration"],
+                confidence,
+                state,
+                mode=config["stream_mode"],
+                threshold=config["stream_threshold"],
+                hard_cap=config.get("stream_hard_cap"),
+                exploration=config["stream_exploration"],
                 rng=np.random.default_rng([project.pk, state.seen]),
             )
             if decision.query:
-                entry = credits.credit_reserve(project=project, actor=user, image=image, balance=balance, note="stream query")
-                StreamHold.objects.create(project=project, image=image, credit_entry=entry)
+                credits.credit_hold(project=project, actor=user, image=image, balance=balance, note="stream query")
                 image.priority, image.score_reason = PINNED_PRIORITY, "stream_query"
             else:
                 image.status = Status.AUTO_LABELED
@@ -362,70 +382,28 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
         raise
     threshold = decision.threshold if np.isfinite(decision.threshold) else None
     return StreamResult(
-        decision="query" if decision.query else "accept", reason=decision.reason, confidence=confidence,
-        threshold=threshold, credits_left=balance.available, image=image, run=run, sampler=sampler,
+        decision="query" if decision.query else "accept",
+        reason=decision.reason,
+        confidence=confidence,
+        threshold=threshold,
+        credits_left=balance.available,
+        image=image,
+        run=run,
+        sampler=sampler,
     )
 
 
 def _duplicate(*, project, image, run, confidence) -> StreamResult:
     return StreamResult(
-        decision="duplicate", reason="already_in_project", confidence=confidence, threshold=None,
-        credits_left=credits.balance_get(project=project).available, image=image, run=run,
+        decision="duplicate",
+        reason="already_in_project",
+        confidence=confidence,
+        threshold=None,
+        credits_left=credits.balance_get(project=project).available,
+        image=image,
+        run=run,
         sampler=StreamSampler.objects.filter(project=project).first(),
     )
-
-
-def stream_hold_claim(*, image) -> "credits.CreditEntry | None":
-    """Called by the labeling queue (inside its transaction) when it hands out `image`: the
-    credit the stream reserved for it becomes the reservation's credit, so no second credit
-    is reserved. Returns None when the image holds no stream credit (any more)."""
-    hold = (
-        StreamHold.objects.select_for_update()
-        .select_related("credit_entry")
-        .filter(image=image, state=HoldState.HELD)
-        .first()
-    )
-    if hold is None:
-        return None
-    hold.state, hold.claimed_at = HoldState.CLAIMED, timezone.now()
-    hold.save(update_fields=["state", "claimed_at"])
-    return hold.credit_entry
-
-
-def held_credits_release_expired(*, now: datetime | None = None, limit: int = 1000) -> int:
-    """Give back the credits of holds no annotator took within the project's
-    `held_credit_hours` (a beat job). The image keeps its place at the top of the queue;
-    whoever takes it later reserves a credit then, like for any pool image. Each hold is
-    re-checked under its row lock, so a hold the queue claims concurrently is either
-    claimed (and kept) or released (and the queue reserves a fresh credit), never both."""
-    now = now or timezone.now()
-    released = 0
-    project_ids = StreamHold.objects.filter(state=HoldState.HELD).values_list("project_id", flat=True).distinct()
-    for project in Project.objects.filter(pk__in=list(project_ids)).order_by("id"):
-        try:
-            released += _held_credits_release_expired_of(project=project, now=now, limit=limit - released)
-        except Exception:
-            # One project's bad data must not stop the job for the others (issue 14 item 5).
-            logger.exception("releasing expired held credits failed for project %s", project.pk)
-        if released >= limit:
-            break
-    return released
-
-
-def _held_credits_release_expired_of(*, project, now: datetime, limit: int) -> int:
-    released = 0
-    cutoff = now - timedelta(hours=project.config["held_credit_hours"])
-    expired = StreamHold.objects.filter(project=project, state=HoldState.HELD, created_at__lte=cutoff)
-    for hold_id in expired.order_by("id").values_list("pk", flat=True)[:limit]:
-        with transaction.atomic():
-            hold = expired.select_for_update(skip_locked=True, of=("self",)).select_related("image").filter(pk=hold_id).first()
-            if hold is None:
-                continue
-            credits.credit_release(project=project, actor=None, image=hold.image, note="held credit expired")
-            hold.state, hold.released_at = HoldState.RELEASED, now
-            hold.save(update_fields=["state", "released_at"])
-            released += 1
-    return released
 
 
 # --- verification ------------------------------------------------------------------------
@@ -501,12 +479,27 @@ def verification_record(
         item.state = VerificationState.CORRECT if correct else VerificationState.INCORRECT
         item.verdict, item.true_count, item.decided_by, item.decided_at = verdict, true_count, user, now
         item.leased_to, item.lease_expires_at = None, None
-        item.save(update_fields=["state", "verdict", "true_count", "decided_by", "decided_at", "leased_to", "lease_expires_at"])
+        item.save(
+            update_fields=[
+                "state",
+                "verdict",
+                "true_count",
+                "decided_by",
+                "decided_at",
+                "leased_to",
+                "lease_expires_at",
+            ]
+        )
         image = Image.objects.select_for_update().get(pk=item.image_id)
         outcome = VerificationOutcome(item=item)
         if correct:
             outcome.label_created = _label_from_prediction(
-                project=project, image=image, item=item, kind=AnnotationKind.VERIFIED, user=user, now=now,
+                project=project,
+                image=image,
+                item=item,
+                kind=AnnotationKind.VERIFIED,
+                user=user,
+                now=now,
                 class_ids=set(LabelClass.objects.filter(project=project).values_list("id", flat=True)),
             )
         else:
@@ -523,7 +516,9 @@ def _flag(*, image: Image) -> bool:
     return True
 
 
-def _label_from_prediction(*, project, image: Image, item: VerificationItem, kind: str, user, now, class_ids: set) -> bool:
+def _label_from_prediction(
+    *, project, image: Image, item: VerificationItem, kind: str, user, now, class_ids: set
+) -> bool:
     """Turn a prediction into a free label of `kind` (caller's transaction, image locked).
     Images labeled or reserved by an annotator keep the human label instead."""
     if image.status not in (Status.UNLABELED, Status.SKIPPED, Status.AUTO_LABELED):
@@ -544,8 +539,13 @@ def _label_from_prediction(*, project, image: Image, item: VerificationItem, kin
     try:
         with transaction.atomic():
             Annotation.objects.create(
-                project=project, image=image, annotator=user, label_class_id=label_class_id, boxes=boxes,
-                kind=kind, is_free=True,
+                project=project,
+                image=image,
+                annotator=user,
+                label_class_id=label_class_id,
+                boxes=boxes,
+                kind=kind,
+                is_free=True,
             )
     except IntegrityError:
         return False
@@ -570,7 +570,9 @@ def verifications_affirm(*, now: datetime | None = None, limit: int = 500) -> in
     re-checked under its row lock, so two runs affirm it once."""
     now = now or timezone.now()
     affirmed = 0
-    project_ids = set(VerificationItem.objects.filter(state=VerificationState.PENDING).values_list("project_id", flat=True))
+    project_ids = set(
+        VerificationItem.objects.filter(state=VerificationState.PENDING).values_list("project_id", flat=True)
+    )
     for project in Project.objects.filter(pk__in=project_ids).order_by("id"):
         try:
             affirmed += _verifications_affirm_of(project=project, now=now, limit=limit)
@@ -604,11 +606,22 @@ def _verifications_affirm_of(*, project, now: datetime, limit: int) -> int:
             )
             if item is None:
                 continue
-            item.state, item.decided_at, item.leased_to, item.lease_expires_at = VerificationState.AFFIRMED, now, None, None
+            item.state, item.decided_at, item.leased_to, item.lease_expires_at = (
+                VerificationState.AFFIRMED,
+                now,
+                None,
+                None,
+            )
             item.save(update_fields=["state", "decided_at", "leased_to", "lease_expires_at"])
             image = Image.objects.select_for_update().get(pk=item.image_id)
             _label_from_prediction(
-                project=project, image=image, item=item, kind=AnnotationKind.AFFIRMED, user=None, now=now, class_ids=class_ids
+                project=project,
+                image=image,
+                item=item,
+                kind=AnnotationKind.AFFIRMED,
+                user=None,
+                now=now,
+                class_ids=class_ids,
             )
             affirmed += 1
     return affirmed

@@ -42,7 +42,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import TaskType
 from labelapp.training.models import ModelVersion, Prediction
 
-from .models import StreamHold, SynthesisImage, SynthesisJob
+from .models import SynthesisImage, SynthesisJob
 
 logger = logging.getLogger(__name__)
 
@@ -102,16 +102,22 @@ def synthesis_start(*, project, user, allowance: int) -> SynthesisJob:
                 raise ConflictError(
                     f"The allowance ({allowance}) is above the available credits ({balance.available}): "
                     "lower it or ask an admin to grant credits.",
-                    code="budget_exhausted", extra={"available": balance.available},
+                    code="budget_exhausted",
+                    extra={"available": balance.available},
                 )
             job = SynthesisJob.objects.create(
-                project=project, requested_by=user, allowance=allowance, metric=metric,
-                ap_before=_per_class(version, metric), version_before=version,
+                project=project,
+                requested_by=user,
+                allowance=allowance,
+                metric=metric,
+                ap_before=_per_class(version, metric),
+                version_before=version,
             )
             transaction.on_commit(lambda: synthesis_run_task.delay(job.pk))
     except IntegrityError:
-        raise ConflictError("A synthesis job of this project is already queued or running.",
-                            code="synthesis_in_progress") from None
+        raise ConflictError(
+            "A synthesis job of this project is already queued or running.", code="synthesis_in_progress"
+        ) from None
     return job
 
 
@@ -183,8 +189,12 @@ def _make_images(job: SynthesisJob) -> str:
     plan = job.plan
     if not plan:
         plan = [
-            {**item.to_dict(), "class_id": class_ids[item.class_index], "class_name": health["class_names"][item.class_index],
-             "made": 0}
+            {
+                **item.to_dict(),
+                "class_id": class_ids[item.class_index],
+                "class_name": health["class_names"][item.class_index],
+                "made": 0,
+            }
             for item in plan_synthesis(health, job.allowance, rng)
         ]
         SynthesisJob.objects.filter(pk=job.pk).update(plan=plan, heartbeat_at=timezone.now())
@@ -194,8 +204,10 @@ def _make_images(job: SynthesisJob) -> str:
     try:
         for entry in plan:
             candidates = list(
-                _sources(project=project).filter(class_index__contains=f",{entry['class_id']},")
-                .order_by("id").values_list("pk", flat=True)
+                _sources(project=project)
+                .filter(class_index__contains=f",{entry['class_id']},")
+                .order_by("id")
+                .values_list("pk", flat=True)
             )
             attempts = 0
             while candidates and entry["made"] < entry["count"] and attempts < ATTEMPTS_PER_IMAGE * entry["count"]:
@@ -203,8 +215,16 @@ def _make_images(job: SynthesisJob) -> str:
                 if made_total >= job.allowance:  # the plan never exceeds it; this guards the loop
                     break
                 source = Annotation.objects.select_related("image").get(pk=int(rng.choice(candidates)))
-                if _make_one(job=job, version=version, source=source, plan=plan, entry=entry, class_ids=class_ids,
-                             index=made_total, rng=rng):
+                if _make_one(
+                    job=job,
+                    version=version,
+                    source=source,
+                    plan=plan,
+                    entry=entry,
+                    class_ids=class_ids,
+                    index=made_total,
+                    rng=rng,
+                ):
                     made_total += 1
     except _OutOfCredits:
         stop_reason = "budget_exhausted"
@@ -221,8 +241,17 @@ def _encode_png(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def _make_one(*, job, version, source: Annotation, plan: list[dict], entry: dict, class_ids: list[int], index: int,
-              rng: np.random.Generator) -> bool:
+def _make_one(
+    *,
+    job,
+    version,
+    source: Annotation,
+    plan: list[dict],
+    entry: dict,
+    class_ids: list[int],
+    index: int,
+    rng: np.random.Generator,
+) -> bool:
     """Transform one source image with its labels and store it as a pending synthetic image,
     counting it in `entry` and the stored plan in the same transaction (so a resumed job
     knows exactly what was made). False when nothing was made (the result lost the class,
@@ -235,8 +264,9 @@ def _make_one(*, job, version, source: Annotation, plan: list[dict], entry: dict
     with source.image.file.open("rb") as handle:
         array = decode_rgb(handle.read())
     if project.task_type == TaskType.DETECTION:
-        boxes = np.array([[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in source.boxes],
-                         dtype=np.float32).reshape(-1, 4)
+        boxes = np.array(
+            [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in source.boxes], dtype=np.float32
+        ).reshape(-1, 4)
         labels = np.array([position[b["label_class"]] for b in source.boxes], dtype=np.int64)
     else:
         boxes, labels = np.zeros((0, 4), np.float32), np.zeros((0,), np.int64)
@@ -263,27 +293,34 @@ def _make_one(*, job, version, source: Annotation, plan: list[dict], entry: dict
             prediction["counts"][key] = prediction["counts"].get(key, 0) + 1
     else:
         label_class = source.label_class_id
-        prediction = {"probs": [1.0 if class_id == label_class else 0.0 for class_id in version.classes],
-                      "counts": {str(label_class): 1}}
+        prediction = {
+            "probs": [1.0 if class_id == label_class else 0.0 for class_id in version.classes],
+            "counts": {str(label_class): 1},
+        }
     written: list[str] = []
     try:
         with transaction.atomic():
             balance = credits.balance_lock(project=project)
             if balance.available <= 0:
                 raise _OutOfCredits
-            stored, created = image_store(project=project, item=item, source=Source.SYNTHETIC, status=Status.UNLABELED,
-                                          written=written)
+            stored, created = image_store(
+                project=project, item=item, source=Source.SYNTHETIC, status=Status.UNLABELED, written=written
+            )
             if not created:
                 storage_cleanup(written)
                 return False
-            entry_row = credits.credit_reserve(project=project, actor=job.requested_by, image=stored, balance=balance,
-                                               note=f"synthesis job {job.pk}")
-            StreamHold.objects.create(project=project, image=stored, credit_entry=entry_row)
+            credits.credit_hold(
+                project=project, actor=job.requested_by, image=stored, balance=balance, note=f"synthesis job {job.pk}"
+            )
             Prediction.objects.create(image=stored, model_version=version, confidence=1.0, score=0.0, **prediction)
             stored.priority, stored.score_reason, stored.scored_by = PINNED_PRIORITY, SCORE_REASON, version
             stored.save(update_fields=["priority", "score_reason", "scored_by"])
             SynthesisImage.objects.create(
-                job=job, image=stored, source_image=source.image, label_class_id=entry["class_id"], ops=entry["ops"],
+                job=job,
+                image=stored,
+                source_image=source.image,
+                label_class_id=entry["class_id"],
+                ops=entry["ops"],
             )
             entry["made"] += 1
             # Conditional: a resumed run racing a worker that was only slow cannot pass the allowance.
@@ -309,8 +346,16 @@ def _carried_boxes(boxes: np.ndarray, labels: np.ndarray, class_ids: list[int], 
         x2, y2 = min(float(width), x2), min(float(height), y2)
         if x2 - x1 < 0.01 or y2 - y1 < 0.01:
             continue
-        out.append({"x": round(x1, 2), "y": round(y1, 2), "w": round(x2 - x1, 2), "h": round(y2 - y1, 2),
-                    "label_class": class_ids[int(label)], "score": 1.0})
+        out.append(
+            {
+                "x": round(x1, 2),
+                "y": round(y1, 2),
+                "w": round(x2 - x1, 2),
+                "h": round(y2 - y1, 2),
+                "label_class": class_ids[int(label)],
+                "score": 1.0,
+            }
+        )
     return out
 
 

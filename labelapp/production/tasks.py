@@ -10,13 +10,6 @@ def affirm_unflagged_task() -> int:
     return verifications_affirm()
 
 
-@shared_task(name="labelapp.production.release_expired_held_credits")
-def release_expired_held_credits_task() -> int:
-    from .services import held_credits_release_expired
-
-    return held_credits_release_expired()
-
-
 @shared_task(name="labelapp.production.recover_stale_synthesis")
 def recover_stale_synthesis_task() -> list[int]:
     from .synthesis import synthesis_recover_stale

@@ -1,6 +1,6 @@
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -49,7 +49,15 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Project
         fields = [
-            "id", "name", "description", "task_type", "my_role", "settings", "balance", "label_classes", "created_at",
+            "id",
+            "name",
+            "description",
+            "task_type",
+            "my_role",
+            "settings",
+            "balance",
+            "label_classes",
+            "created_at",
             "archived_at",
         ]
 
@@ -68,9 +76,15 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
 class ProjectClassInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
-    color = serializers.RegexField(r"^#[0-9a-fA-F]{6}$", required=False, error_messages={"invalid": "Use a #rrggbb colour."},
-                                   help_text="Default: the colour named in the class name, else a distinct one.")
-    hotkey = serializers.CharField(max_length=1, required=False, allow_blank=True, help_text="Default: the next free digit 1-9.")
+    color = serializers.RegexField(
+        r"^#[0-9a-fA-F]{6}$",
+        required=False,
+        error_messages={"invalid": "Use a #rrggbb colour."},
+        help_text="Default: the colour named in the class name, else a distinct one.",
+    )
+    hotkey = serializers.CharField(
+        max_length=1, required=False, allow_blank=True, help_text="Default: the next free digit 1-9."
+    )
 
 
 class ProjectCreateInputSerializer(serializers.Serializer):
@@ -80,18 +94,27 @@ class ProjectCreateInputSerializer(serializers.Serializer):
     settings = ProjectSettingsSerializer(required=False)
     class_names = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
     classes = ProjectClassInputSerializer(many=True, required=False, default=list)
-    budget = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, default=0,
-                                      help_text="Credits granted at once (the first ledger entry); 0 = none yet.")
+    budget = serializers.IntegerField(
+        min_value=0,
+        max_value=10_000_000,
+        required=False,
+        default=0,
+        help_text="Credits granted at once (the first ledger entry); 0 = none yet.",
+    )
 
     def validate(self, attrs):
         names = [*attrs["class_names"], *(spec["name"] for spec in attrs["classes"])]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
-            raise serializers.ValidationError({"classes": f"Class names must be unique; repeated: {', '.join(duplicates)}."})
+            raise serializers.ValidationError(
+                {"classes": f"Class names must be unique; repeated: {', '.join(duplicates)}."}
+            )
         keys = [spec["hotkey"] for spec in attrs["classes"] if spec.get("hotkey")]
         repeated = sorted({key for key in keys if keys.count(key) > 1})
         if repeated:
-            raise serializers.ValidationError({"classes": f"Each key selects one class; repeated: {', '.join(repeated)}."})
+            raise serializers.ValidationError(
+                {"classes": f"Each key selects one class; repeated: {', '.join(repeated)}."}
+            )
         return attrs
 
 
@@ -99,7 +122,9 @@ class ProjectUpdateInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     settings = serializers.DictField(required=False, help_text="Changed keys only; merged into the current settings.")
-    archived = serializers.BooleanField(required=False, help_text="true hides the project from the default list; false restores it.")
+    archived = serializers.BooleanField(
+        required=False, help_text="true hides the project from the default list; false restores it."
+    )
 
 
 def _roles(user) -> dict:
@@ -129,7 +154,9 @@ class ProjectListCreateView(generics.ListCreateAPIView):
             return super().get_serializer_context()
         return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
 
-    @extend_schema(parameters=[OpenApiParameter("archived", bool, description="true: list the archived projects instead.")])
+    @extend_schema(
+        parameters=[OpenApiParameter("archived", bool, description="true: list the archived projects instead.")]
+    )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
@@ -147,7 +174,8 @@ class ProjectListCreateView(generics.ListCreateAPIView):
                 credit_grant(project=project, amount=budget, actor=request.user, note="first budget")
         project = Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=project.pk)
         return Response(
-            ProjectOutputSerializer(project, context={"roles": {project.pk: Role.ADMIN}}).data, status=status.HTTP_201_CREATED
+            ProjectOutputSerializer(project, context={"roles": {project.pk: Role.ADMIN}}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 
@@ -177,7 +205,9 @@ class ProjectDetailView(ProjectScopedMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _out(self, request):
-        project = Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=self.project.pk)
+        project = (
+            Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=self.project.pk)
+        )
         return ProjectOutputSerializer(project, context={"roles": {project.pk: self.role}}).data
 
 
@@ -231,7 +261,10 @@ class LabelClassDetailView(ProjectScopedMixin, generics.RetrieveUpdateDestroyAPI
 def _class_in_boxes(label_class) -> bool:
     return any(
         any(box.get("label_class") == label_class.pk for box in boxes)
-        for boxes in Annotation.objects.filter(project_id=label_class.project_id).exclude(boxes=[]).values_list("boxes", flat=True).iterator()
+        for boxes in Annotation.objects.filter(project_id=label_class.project_id)
+        .exclude(boxes=[])
+        .values_list("boxes", flat=True)
+        .iterator()
     )
 
 
@@ -267,13 +300,18 @@ class MembershipListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):
         data.is_valid(raise_exception=True)
         user = User.objects.filter(username=data.validated_data["username"], is_active=True).first()
         if user is None:
-            return Response({"detail": "No active user with that username.", "code": "unknown_user", "field": "username"},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "No active user with that username.", "code": "unknown_user", "field": "username"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         membership, created = Membership.objects.get_or_create(
             project=self.project, user=user, defaults={"role": data.validated_data["role"]}
         )
         if not created:
-            return Response({"detail": f"{user.username} is already a member ({membership.role}).", "code": "already_member"}, status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": f"{user.username} is already a member ({membership.role}).", "code": "already_member"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         return Response(MembershipOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
@@ -355,5 +393,7 @@ class MemberCandidateListView(ProjectScopedMixin, generics.ListAPIView):
         users = User.objects.filter(is_active=True).exclude(memberships__project=self.project).order_by("username")
         search = self.request.query_params.get("search", "").strip()
         if search:
-            users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search))
+            users = users.filter(
+                Q(username__icontains=search) | Q(first_name__icontains=search) | Q(last_name__icontains=search)
+            )
         return users[: self.LIMIT]

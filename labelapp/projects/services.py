@@ -10,14 +10,25 @@ from .settings_schema import validate_settings
 
 
 @transaction.atomic
-def project_create(*, name: str, task_type: str, created_by, description: str = "", settings: dict | None = None,
-                   class_names: list[str] | None = None, classes: list[dict] | None = None) -> Project:
+def project_create(
+    *,
+    name: str,
+    task_type: str,
+    created_by,
+    description: str = "",
+    settings: dict | None = None,
+    class_names: list[str] | None = None,
+    classes: list[dict] | None = None,
+) -> Project:
     """Create a project; its creator becomes its admin.
 
     `classes` are `{name, color?, hotkey?}` specs; `class_names` is the short form (names only)."""
     project = Project.objects.create(
-        name=name, task_type=task_type, description=description,
-        settings=_jsonable(validate_settings(settings or {})), created_by=created_by,
+        name=name,
+        task_type=task_type,
+        description=description,
+        settings=_jsonable(validate_settings(settings or {})),
+        created_by=created_by,
     )
     CreditBalance.objects.create(project=project)
     if created_by is not None:
@@ -73,13 +84,18 @@ def _scoring_settings_changed(project_id: int) -> None:
 
 
 def _jsonable(validated: dict) -> dict:
-    return {key: ([dict(rule) for rule in value] if key == "collection_rules" else value) for key, value in validated.items()}
+    return {
+        key: ([dict(rule) for rule in value] if key == "collection_rules" else value)
+        for key, value in validated.items()
+    }
 
 
 def label_class_create(*, project: Project, name: str, color: str | None = None, hotkey: str = "") -> LabelClass:
     existing = list(project.label_classes.values_list("name", "color", "hotkey"))
     if any(other == name for other, _, _ in existing):
-        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"})
+        raise ServiceError(
+            f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"}
+        )
     if hotkey:
         _check_hotkey_free(project=project, hotkey=hotkey)
     elif len(existing) < 9:
@@ -96,7 +112,9 @@ def label_class_update(*, label_class: LabelClass, changes: dict) -> LabelClass:
     others = LabelClass.objects.filter(project_id=label_class.project_id).exclude(pk=label_class.pk)
     name = changes.get("name")
     if name is not None and others.filter(name=name).exists():
-        raise ServiceError(f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"})
+        raise ServiceError(
+            f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"}
+        )
     if changes.get("hotkey"):
         _check_hotkey_free(project=label_class.project, hotkey=changes["hotkey"], exclude=label_class.pk)
     for field, value in changes.items():
@@ -108,21 +126,31 @@ def label_class_update(*, label_class: LabelClass, changes: dict) -> LabelClass:
 def _check_hotkey_free(*, project: Project, hotkey: str, exclude: int | None = None) -> None:
     holder = LabelClass.objects.filter(project=project, hotkey=hotkey).exclude(pk=exclude).first()
     if holder is not None:
-        raise ServiceError(f"The key {hotkey!r} already selects the class {holder.name!r}.", code="duplicate_hotkey",
-                           extra={"field": "hotkey"})
+        raise ServiceError(
+            f"The key {hotkey!r} already selects the class {holder.name!r}.",
+            code="duplicate_hotkey",
+            extra={"field": "hotkey"},
+        )
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     """Remove a member; the last admin cannot be removed (the project would be unmanageable)."""
-    if membership.role == Role.ADMIN and not membership.project.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == Role.ADMIN
+        and not membership.project.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    ):
         raise ServiceError("A project needs at least one admin: promote someone else first.", code="last_admin")
     membership.delete()
 
 
 @transaction.atomic
 def membership_change_role(*, membership: Membership, role: str) -> Membership:
-    if membership.role == Role.ADMIN and role != Role.ADMIN and not membership.project.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists():
+    if (
+        membership.role == Role.ADMIN
+        and role != Role.ADMIN
+        and not membership.project.memberships.filter(role=Role.ADMIN).exclude(pk=membership.pk).exists()
+    ):
         raise ServiceError("A project needs at least one admin: promote someone else first.", code="last_admin")
     membership.role = role
     membership.save(update_fields=["role"])

@@ -36,62 +36,166 @@ def default_strategy(task_type: str) -> str:
 
 class CollectionRuleSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["random_1_in_n", "low_confidence", "verification_sample"])
-    n = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, required=False, help_text="random_1_in_n / verification_sample: keep 1 in n.")
-    threshold = serializers.FloatField(min_value=0, max_value=1, required=False, help_text="low_confidence: keep under this confidence.")
-    epsilon = serializers.FloatField(min_value=0, max_value=1, required=False, help_text="detection: keep when a box is within epsilon of the detection threshold.")
-    per_hour = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False, allow_null=True, help_text="At most this many images kept per hour; empty = no quota.")
-    per_day = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False, allow_null=True, help_text="At most this many images kept per day; empty = no quota.")
+    n = serializers.IntegerField(
+        min_value=1, max_value=MAX_COUNT, required=False, help_text="random_1_in_n / verification_sample: keep 1 in n."
+    )
+    threshold = serializers.FloatField(
+        min_value=0, max_value=1, required=False, help_text="low_confidence: keep under this confidence."
+    )
+    epsilon = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        required=False,
+        help_text="detection: keep when a box is within epsilon of the detection threshold.",
+    )
+    per_hour = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_COUNT,
+        required=False,
+        allow_null=True,
+        help_text="At most this many images kept per hour; empty = no quota.",
+    )
+    per_day = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_COUNT,
+        required=False,
+        allow_null=True,
+        help_text="At most this many images kept per day; empty = no quota.",
+    )
 
 
 class ProjectSettingsSerializer(serializers.Serializer):
-    strategy = serializers.ChoiceField(choices=STRATEGY_CHOICES, required=False, help_text="Default depends on the task type.")
-    batch_diversity = serializers.BooleanField(default=True, help_text="Spread the top of the queue over different-looking images instead of near-copies.")
-    weak_class_weighting = serializers.BooleanField(default=True, help_text="Rank images of classes the model does worst on a little higher.")
-    auto_retrain_every = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, default=20, help_text="Retrain after this many new labels; 0 = never.")
-    lease_minutes = serializers.IntegerField(min_value=1, max_value=24 * 60, default=10, help_text="How long an annotator holds an image (and its credit) before it goes back to the queue.")
+    strategy = serializers.ChoiceField(
+        choices=STRATEGY_CHOICES, required=False, help_text="Default depends on the task type."
+    )
+    batch_diversity = serializers.BooleanField(
+        default=True, help_text="Spread the top of the queue over different-looking images instead of near-copies."
+    )
+    weak_class_weighting = serializers.BooleanField(
+        default=True, help_text="Rank images of classes the model does worst on a little higher."
+    )
+    auto_retrain_every = serializers.IntegerField(
+        min_value=0, max_value=MAX_COUNT, default=20, help_text="Retrain after this many new labels; 0 = never."
+    )
+    lease_minutes = serializers.IntegerField(
+        min_value=1,
+        max_value=24 * 60,
+        default=10,
+        help_text="How long an annotator holds an image (and its credit) before it goes back to the queue.",
+    )
     evaluation_share = serializers.FloatField(
-        min_value=0, max_value=0.5, default=0.125,
+        min_value=0,
+        max_value=0.5,
+        default=0.125,
         help_text="Share of queue hand-outs that are a uniformly random pool image, labeled for val/test so that "
-                  "metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.",
+        "metrics are unbiased; every other hand-out is a strategy pick and trains. 0 = none.",
     )
     val_fraction = serializers.FloatField(
-        min_value=0, max_value=0.5, default=0.15,
+        min_value=0,
+        max_value=0.5,
+        default=0.15,
         help_text="Imported labels: share that goes to val (by content hash). Evaluation picks divide between val "
-                  "and test in the ratio val_fraction : test_fraction.",
+        "and test in the ratio val_fraction : test_fraction.",
     )
     test_fraction = serializers.FloatField(
-        min_value=0, max_value=0.5, default=0.15, help_text="Imported labels: share that goes to test (see val_fraction).",
+        min_value=0,
+        max_value=0.5,
+        default=0.15,
+        help_text="Imported labels: share that goes to test (see val_fraction).",
     )
-    model = serializers.CharField(max_length=60, required=False, help_text="A registered model name; default by task type.")
-    input_size = serializers.IntegerField(min_value=32, max_value=512, required=False, help_text="Side of the square the model sees, in pixels; default by model.")
-    detection_threshold = serializers.FloatField(min_value=0.01, max_value=0.99, default=0.3, help_text="Boxes under this confidence are not reported.")
-    max_epochs = serializers.IntegerField(min_value=1, max_value=500, default=30, help_text="Upper bound per training; early stopping usually ends sooner.")
-    stream_mode = serializers.ChoiceField(choices=["threshold", "pacing"], default="pacing", help_text="threshold: query every image under the stream threshold; pacing: move the threshold so the budget lasts for the expected stream.")
-    stream_threshold = serializers.FloatField(min_value=0, max_value=1, default=0.5, help_text="Stream images under this confidence are queried (sent to annotators).")
-    stream_hard_cap = serializers.IntegerField(min_value=0, max_value=MAX_COUNT, required=False, allow_null=True, help_text="At most this many stream queries in all; empty = only the budget limits them.")
-    stream_expected_items = serializers.IntegerField(min_value=1, max_value=MAX_COUNT, default=10000, help_text="How many images the stream is expected to bring (pacing spreads the budget over them).")
-    stream_exploration = serializers.FloatField(min_value=0, max_value=1, default=0.02, help_text="Share of confident stream images queried anyway, to catch confident mistakes.")
+    model = serializers.CharField(
+        max_length=60, required=False, help_text="A registered model name; default by task type."
+    )
+    input_size = serializers.IntegerField(
+        min_value=32,
+        max_value=512,
+        required=False,
+        help_text="Side of the square the model sees, in pixels; default by model.",
+    )
+    detection_threshold = serializers.FloatField(
+        min_value=0.01, max_value=0.99, default=0.3, help_text="Boxes under this confidence are not reported."
+    )
+    max_epochs = serializers.IntegerField(
+        min_value=1,
+        max_value=500,
+        default=30,
+        help_text="Upper bound per training; early stopping usually ends sooner.",
+    )
+    stream_mode = serializers.ChoiceField(
+        choices=["threshold", "pacing"],
+        default="pacing",
+        help_text="threshold: query every image under the stream threshold; pacing: move the threshold so the budget lasts for the expected stream.",
+    )
+    stream_threshold = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        default=0.5,
+        help_text="Stream images under this confidence are queried (sent to annotators).",
+    )
+    stream_hard_cap = serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_COUNT,
+        required=False,
+        allow_null=True,
+        help_text="At most this many stream queries in all; empty = only the budget limits them.",
+    )
+    stream_expected_items = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_COUNT,
+        default=10000,
+        help_text="How many images the stream is expected to bring (pacing spreads the budget over them).",
+    )
+    stream_exploration = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        default=0.02,
+        help_text="Share of confident stream images queried anyway, to catch confident mistakes.",
+    )
     train_on_auto_labels = serializers.BooleanField(
-        default=False, help_text="Also train on stream-accepted images, with the model's own output as the label (train split only)."
+        default=False,
+        help_text="Also train on stream-accepted images, with the model's own output as the label (train split only).",
     )
     held_credit_hours = serializers.FloatField(
-        min_value=0.01, max_value=MAX_WINDOW_HOURS, default=72,
+        min_value=0.01,
+        max_value=MAX_WINDOW_HOURS,
+        default=72,
         help_text="A credit held for a stream-queried or synthetic image that no annotator has taken after this many hours goes back to the budget.",
     )
-    collection_rules = CollectionRuleSerializer(many=True, default=list, max_length=100, help_text="Which production images the prediction API keeps for labeling.")
-    affirmation_enabled = serializers.BooleanField(default=False, help_text="Count predictions nobody flags within the window as affirmed labels.")
-    affirmation_window_hours = serializers.FloatField(min_value=0, max_value=MAX_WINDOW_HOURS, default=72, help_text="How long a prediction may be flagged before it counts as affirmed.")
+    collection_rules = CollectionRuleSerializer(
+        many=True,
+        default=list,
+        max_length=100,
+        help_text="Which production images the prediction API keeps for labeling.",
+    )
+    affirmation_enabled = serializers.BooleanField(
+        default=False, help_text="Count predictions nobody flags within the window as affirmed labels."
+    )
+    affirmation_window_hours = serializers.FloatField(
+        min_value=0,
+        max_value=MAX_WINDOW_HOURS,
+        default=72,
+        help_text="How long a prediction may be flagged before it counts as affirmed.",
+    )
     review_mode = serializers.ChoiceField(
-        choices=["all", "share", "suspects"], default="all",
+        choices=["all", "share", "suspects"],
+        default="all",
         help_text="Which labels go to the review queue: every one, a random share (review_share), or suspected errors only.",
     )
-    review_share = serializers.FloatField(min_value=0, max_value=1, default=0.2, help_text="review_mode share: the share of labels reviewed.")
+    review_share = serializers.FloatField(
+        min_value=0, max_value=1, default=0.2, help_text="review_mode share: the share of labels reviewed."
+    )
     suspect_threshold = serializers.FloatField(
-        min_value=0, max_value=1, default=0.5, help_text="A label whose suspicion score reaches this is a suspected error.",
+        min_value=0,
+        max_value=1,
+        default=0.5,
+        help_text="A label whose suspicion score reaches this is a suspected error.",
     )
     gold_rate = serializers.FloatField(
-        min_value=0, max_value=1, default=0.0,
-        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has some left to see; 1 = every gold item first (a qualification round).",
+        min_value=0,
+        max_value=1,
+        default=0.0,
+        help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has "
+        "some left to see; 1 = every gold item first (a qualification round).",
     )
 
     def validate_model(self, value):
@@ -110,7 +214,7 @@ class ProjectSettingsSerializer(serializers.Serializer):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({key: "Unknown setting." for key in unknown})
+                raise serializers.ValidationError(dict.fromkeys(unknown, "Unknown setting."))
         return super().to_internal_value(data)
 
 

@@ -39,7 +39,9 @@ class BrowserItemOutputSerializer(serializers.Serializer):
 
 class BrowserPageOutputSerializer(serializers.Serializer):
     results = BrowserItemOutputSerializer(many=True)
-    next_cursor = serializers.CharField(allow_null=True, help_text="Pass as `cursor` for the next page; null at the end.")
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `cursor` for the next page; null at the end."
+    )
 
 
 class CurrentLabelOutputSerializer(serializers.Serializer):
@@ -78,15 +80,20 @@ class ImageRecordOutputSerializer(serializers.Serializer):
 
 class LabelEditInputSerializer(serializers.Serializer):
     label_class = serializers.IntegerField(required=False, allow_null=True, help_text="Classification projects.")
-    boxes = serializers.ListField(child=serializers.DictField(), required=False, allow_null=True,
-                                  help_text="Detection projects: [{x, y, w, h, label_class}].")
+    boxes = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        allow_null=True,
+        help_text="Detection projects: [{x, y, w, h, label_class}].",
+    )
 
 
 class ReviewDecisionInputSerializer(LabelEditInputSerializer):
     image = serializers.IntegerField()
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=500,
-                                   help_text="Required to reject: what is wrong with the label.")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, max_length=500, help_text="Required to reject: what is wrong with the label."
+    )
 
 
 class ReviewDecisionOutputSerializer(serializers.Serializer):
@@ -109,7 +116,9 @@ class BrowserQueryInputSerializer(serializers.Serializer):
     annotator = serializers.IntegerField(required=False, help_text="User id.")
     created_from = serializers.DateTimeField(required=False)
     created_to = serializers.DateTimeField(required=False)
-    disagreement = serializers.BooleanField(required=False, default=False, help_text="Only labels the model disagrees with.")
+    disagreement = serializers.BooleanField(
+        required=False, default=False, help_text="Only labels the model disagrees with."
+    )
     suspected = serializers.BooleanField(required=False, default=False, help_text="Only suspected label errors.")
     sort = serializers.ChoiceField(choices=list(selectors.SORTS), required=False, default="newest")
     cursor = serializers.CharField(required=False)
@@ -120,9 +129,13 @@ def _item(image: Image) -> dict:
     annotation = selectors.current_annotation(image)
     quality = getattr(image, "quality", None)
     return {
-        "id": image.pk, "original_name": image.original_name,
+        "id": image.pk,
+        "original_name": image.original_name,
         "thumbnail_url": f"/api/projects/{image.project_id}/images/{image.pk}/thumbnail",
-        "status": image.status, "split": image.split, "source": image.source, "priority": image.priority,
+        "status": image.status,
+        "split": image.split,
+        "source": image.source,
+        "priority": image.priority,
         "created_at": image.created_at,
         "label_class": annotation.label_class_id if annotation else None,
         "box_count": len(annotation.boxes) if annotation and annotation.label_class_id is None else None,
@@ -144,19 +157,31 @@ def image_record(image: Image) -> dict:
     return {
         "image": ImageOutputSerializer(image).data,
         "gold": GoldItem.objects.filter(image=image).exists(),
-        "label": None if annotation is None else {
-            "label_class": annotation.label_class_id, "boxes": annotation.boxes,
+        "label": None
+        if annotation is None
+        else {
+            "label_class": annotation.label_class_id,
+            "boxes": annotation.boxes,
             "annotator": annotation.annotator.username if annotation.annotator else None,
-            "created_at": annotation.created_at, "updated_at": annotation.updated_at,
+            "created_at": annotation.created_at,
+            "updated_at": annotation.updated_at,
         },
-        "prediction": None if prediction is None else {
-            "model_version": prediction.model_version.number, "score": prediction.score, "boxes": prediction.boxes,
-            "probs": None if prediction.probs is None else {
-                str(c): p for c, p in zip(prediction.model_version.classes, prediction.probs)
-            },
+        "prediction": None
+        if prediction is None
+        else {
+            "model_version": prediction.model_version.number,
+            "score": prediction.score,
+            "boxes": prediction.boxes,
+            "probs": None
+            if prediction.probs is None
+            else {str(c): p for c, p in zip(prediction.model_version.classes, prediction.probs)},
         },
-        "quality": None if quality is None else {
-            "suspicion": quality.suspicion, "reason": quality.reason, "model_disagrees": quality.model_disagrees,
+        "quality": None
+        if quality is None
+        else {
+            "suspicion": quality.suspicion,
+            "reason": quality.reason,
+            "model_disagrees": quality.model_disagrees,
             "review_state": quality.review_state,
         },
         "history": selectors.image_history(image=image),
@@ -173,15 +198,23 @@ class DataBrowseView(ProjectScopedMixin, APIView):
 
     read_roles = CURATORS
 
-    @extend_schema(operation_id="projects_data_list", parameters=[BrowserQueryInputSerializer], responses=BrowserPageOutputSerializer)
+    @extend_schema(
+        operation_id="projects_data_list",
+        parameters=[BrowserQueryInputSerializer],
+        responses=BrowserPageOutputSerializer,
+    )
     def get(self, request, project_id):
         query = BrowserQueryInputSerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         values = dict(query.validated_data)
         sort, cursor, page_size = values.pop("sort"), values.pop("cursor", None), values.pop("page_size")
         rows, next_cursor = selectors.images_browse(
-            project=self.project, filters=selectors.BrowserFilters(**values), sort=sort, cursor=cursor,
-            page_size=page_size, suspect_threshold=self.project.config["suspect_threshold"],
+            project=self.project,
+            filters=selectors.BrowserFilters(**values),
+            sort=sort,
+            cursor=cursor,
+            page_size=page_size,
+            suspect_threshold=self.project.config["suspect_threshold"],
         )
         return Response({"results": [_item(image) for image in rows], "next_cursor": next_cursor})
 
@@ -206,8 +239,13 @@ class DataLabelEditView(ProjectScopedMixin, APIView):
         data = LabelEditInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         image = _fresh_image(self.project, image_id)
-        services.label_edit(project=self.project, image_id=image.pk, user=request.user,
-                            label_class=data.validated_data.get("label_class"), boxes=data.validated_data.get("boxes"))
+        services.label_edit(
+            project=self.project,
+            image_id=image.pk,
+            user=request.user,
+            label_class=data.validated_data.get("label_class"),
+            boxes=data.validated_data.get("boxes"),
+        )
         return Response(image_record(_fresh_image(self.project, image_id)))
 
 
@@ -224,8 +262,10 @@ class ReviewNextView(ProjectScopedMixin, APIView):
         raw = request.query_params.get("skip", "")
         parts = [p for p in raw.split(",") if p.strip()]
         if not all(p.strip().isdigit() for p in parts) or len(parts) > 1000:
-            return Response({"detail": "skip must be up to 1000 comma-separated image ids.", "code": "bad_skip"},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response(
+                {"detail": "skip must be up to 1000 comma-separated image ids.", "code": "bad_skip"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
         image = selectors.review_next(project=self.project, skip=[int(p) for p in parts])
         return Response({"item": image_record(image) if image else None})
 
@@ -242,8 +282,13 @@ class ReviewDecisionView(ProjectScopedMixin, APIView):
         values = data.validated_data
         image = _fresh_image(self.project, values["image"])
         decision = services.review_decide(
-            project=self.project, image_id=image.pk, reviewer=request.user, verdict=values["verdict"],
-            reason=values.get("reason", ""), label_class=values.get("label_class"), boxes=values.get("boxes"),
+            project=self.project,
+            image_id=image.pk,
+            reviewer=request.user,
+            verdict=values["verdict"],
+            reason=values.get("reason", ""),
+            label_class=values.get("label_class"),
+            boxes=values.get("boxes"),
         )
         return Response(ReviewDecisionOutputSerializer(decision).data, status=status.HTTP_201_CREATED)
 
@@ -271,13 +316,19 @@ class AnnotatorStatsAnnotatorSerializer(serializers.Serializer):
     user = serializers.IntegerField()
     username = serializers.CharField()
     labels = serializers.IntegerField()
-    labels_per_day = serializers.ListField(child=serializers.DictField(), help_text='[{"day": "2026-11-28", "labels": 12}] for every day in `days`.')
+    labels_per_day = serializers.ListField(
+        child=serializers.DictField(), help_text='[{"day": "2026-11-28", "labels": 12}] for every day in `days`.'
+    )
     median_seconds = serializers.FloatField(allow_null=True)
     reviewed = serializers.IntegerField(help_text="Their labels a reviewer decided on.")
     rejection_rate = serializers.FloatField(allow_null=True)
-    agreement_with_reviewers = serializers.FloatField(allow_null=True, help_text="Share of reviewed labels approved as they were.")
+    agreement_with_reviewers = serializers.FloatField(
+        allow_null=True, help_text="Share of reviewed labels approved as they were."
+    )
     gold_answers = serializers.IntegerField()
-    gold_score = serializers.FloatField(allow_null=True, help_text="Mean class accuracy or box F1 at IoU 0.5 on gold items.")
+    gold_score = serializers.FloatField(
+        allow_null=True, help_text="Mean class accuracy or box F1 at IoU 0.5 on gold items."
+    )
 
 
 class AnnotatorStatsOutputSerializer(serializers.Serializer):

@@ -34,9 +34,13 @@ class LabelRevision(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="label_revisions")
     annotation_id = models.PositiveBigIntegerField(null=True, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     action = models.CharField(max_length=10, choices=RevisionAction.choices)
-    label_class = models.ForeignKey("projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     boxes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField()
 
@@ -58,7 +62,11 @@ class ReviewDecision(models.Model):
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="review_decisions")
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     annotator = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
         help_text="Who gave the label that was judged.",
     )
     verdict = models.CharField(max_length=10, choices=Verdict.choices)
@@ -79,7 +87,9 @@ class LabelQuality(models.Model):
     suspicion = models.FloatField(default=0.0)
     reason = models.CharField(max_length=300, blank=True)
     model_disagrees = models.BooleanField(default=False, help_text="The model's prediction differs from the label.")
-    model_version = models.ForeignKey("training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    model_version = models.ForeignKey(
+        "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     scored_at = models.DateTimeField(null=True, blank=True)
     review_state = models.CharField(max_length=10, choices=ReviewState.choices, blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)

@@ -14,8 +14,8 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import TaskType
 from labelapp.training import embeddings, engine
-from labelapp.training.services import model_inputs, model_outputs
 from labelapp.training.models import ModelVersion
+from labelapp.training.services import model_inputs, model_outputs
 
 from .models import LabelQuality
 
@@ -46,9 +46,15 @@ def label_quality_recompute(*, version_id: int) -> int:
     names = dict(project.label_classes.values_list("id", "name"))
     class_names = [names.get(class_id, f"class {class_id}") for class_id in version.classes]
     annotations = [
-        a for a in Annotation.objects.filter(project=project, image__status=Status.LABELED).select_related("image").order_by("image_id")
-        if (a.label_class_id in index if project.task_type == TaskType.CLASSIFICATION
-            else all(b["label_class"] in index for b in a.boxes))
+        a
+        for a in Annotation.objects.filter(project=project, image__status=Status.LABELED)
+        .select_related("image")
+        .order_by("image_id")
+        if (
+            a.label_class_id in index
+            if project.task_type == TaskType.CLASSIFICATION
+            else all(b["label_class"] in index for b in a.boxes)
+        )
     ]
     if len(annotations) < 2:
         return 0
@@ -60,20 +66,35 @@ def label_quality_recompute(*, version_id: int) -> int:
         probs = label_quality.out_of_fold_probs(vectors, labels, len(class_names))
         suspects = label_quality.classification_suspects(labels, probs, vectors, class_names)
     else:
-        targets = [engine.detection_target(a.boxes, index, engine.letterbox_for(a.image, version.input_size)) for a in annotations]
+        targets = [
+            engine.detection_target(a.boxes, index, engine.letterbox_for(a.image, version.input_size))
+            for a in annotations
+        ]
         outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
         suspects = label_quality.detection_suspects(
-            targets, [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in outputs], class_names,
+            targets,
+            [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in outputs],
+            class_names,
             confident=max(0.5, project.config["detection_threshold"]),
         )
     now = timezone.now()
     rows = [
-        LabelQuality(project=project, image_id=image.pk, suspicion=s.score, reason=s.reason[:300],
-                     model_disagrees=s.model_disagrees, model_version=version, scored_at=now)
+        LabelQuality(
+            project=project,
+            image_id=image.pk,
+            suspicion=s.score,
+            reason=s.reason[:300],
+            model_disagrees=s.model_disagrees,
+            model_version=version,
+            scored_at=now,
+        )
         for image, s in zip(images, suspects)
     ]
     LabelQuality.objects.bulk_create(
-        rows, batch_size=500, update_conflicts=True, unique_fields=["image"],
+        rows,
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["image"],
         update_fields=["suspicion", "reason", "model_disagrees", "model_version", "scored_at"],
     )
     return len(rows)

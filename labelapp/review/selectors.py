@@ -54,8 +54,15 @@ def _decode_cursor(cursor: str, sort: str):
     return value, image_id
 
 
-def images_browse(*, project, filters: BrowserFilters, sort: str = "newest", cursor: str | None = None,
-                  page_size: int = 60, suspect_threshold: float = 0.5) -> tuple[list[Image], str | None]:
+def images_browse(
+    *,
+    project,
+    filters: BrowserFilters,
+    sort: str = "newest",
+    cursor: str | None = None,
+    page_size: int = 60,
+    suspect_threshold: float = 0.5,
+) -> tuple[list[Image], str | None]:
     """One page of images, newest / highest priority / most suspect first, and the cursor of
     the next page (None at the end)."""
     if sort not in SORTS:
@@ -89,7 +96,8 @@ def images_browse(*, project, filters: BrowserFilters, sort: str = "newest", cur
             queryset = queryset.filter(Q(**{f"{lookup}__lt": value}) | Q(**{lookup: value, "id__lt": last_id}))
     ordering = ["-id"] if lookup is None else [F(column).desc(), "-id"]
     rows = list(
-        queryset.select_related("quality").order_by(*ordering)
+        queryset.select_related("quality")
+        .order_by(*ordering)
         .prefetch_related("annotations__annotator")[: page_size + 1]
     )
     next_cursor = None
@@ -122,18 +130,42 @@ def image_history(*, image: Image) -> list[dict]:
     """Who changed the label, when, and to what; reviewers' decisions in between; oldest first.
     The current label is the last entry (it is a revision of its own once it changes)."""
     entries = [
-        {"kind": "revision", "action": r.action, "who": r.author.username if r.author else None, "at": r.created_at,
-         "label_class": r.label_class_id, "boxes": r.boxes, "reason": "", "_key": (r.annotation_id, r.pk)}
+        {
+            "kind": "revision",
+            "action": r.action,
+            "who": r.author.username if r.author else None,
+            "at": r.created_at,
+            "label_class": r.label_class_id,
+            "boxes": r.boxes,
+            "reason": "",
+            "_key": (r.annotation_id, r.pk),
+        }
         for r in LabelRevision.objects.filter(image=image).select_related("author")
     ]
     seen = {entry["_key"][0] for entry in entries}
     current = Annotation.objects.filter(image=image).select_related("annotator").first()
     if current is not None and current.pk not in seen:
-        entries.append({"kind": "revision", "action": "labeled", "who": current.annotator.username if current.annotator else None,
-                        "at": current.created_at, "label_class": current.label_class_id, "boxes": current.boxes, "reason": ""})
+        entries.append(
+            {
+                "kind": "revision",
+                "action": "labeled",
+                "who": current.annotator.username if current.annotator else None,
+                "at": current.created_at,
+                "label_class": current.label_class_id,
+                "boxes": current.boxes,
+                "reason": "",
+            }
+        )
     entries += [
-        {"kind": "review", "action": d.verdict, "who": d.reviewer.username if d.reviewer else None, "at": d.created_at,
-         "label_class": None, "boxes": [], "reason": d.reason}
+        {
+            "kind": "review",
+            "action": d.verdict,
+            "who": d.reviewer.username if d.reviewer else None,
+            "at": d.created_at,
+            "label_class": None,
+            "boxes": [],
+            "reason": d.reason,
+        }
         for d in ReviewDecision.objects.filter(image=image).select_related("reviewer")
     ]
     for entry in entries:
@@ -151,9 +183,8 @@ def review_next(*, project, skip: list[int] | None = None) -> Image | None:
     """The next label to review: labeled, not yet approved or fixed, chosen by the project's
     review mode, most suspect first (then oldest)."""
     config = project.config
-    queryset = (
-        Image.objects.filter(project=project, status=Status.LABELED)
-        .exclude(quality__review_state__in=[ReviewState.APPROVED, ReviewState.FIXED])
+    queryset = Image.objects.filter(project=project, status=Status.LABELED).exclude(
+        quality__review_state__in=[ReviewState.APPROVED, ReviewState.FIXED]
     )
     if skip:
         queryset = queryset.exclude(pk__in=skip)
@@ -163,4 +194,3 @@ def review_next(*, project, skip: list[int] | None = None) -> Image | None:
     elif mode == "suspects":
         queryset = queryset.filter(quality__suspicion__gte=config["suspect_threshold"])
     return queryset.select_related("quality").order_by(F("quality__suspicion").desc(nulls_last=True), "id").first()
-

@@ -17,8 +17,10 @@ REJECTED_REASON = "rejected"
 
 def _current_annotation(*, project, image_id: int) -> Annotation:
     annotation = (
-        Annotation.objects.select_for_update().select_related("image")
-        .filter(project=project, image_id=image_id).first()
+        Annotation.objects.select_for_update()
+        .select_related("image")
+        .filter(project=project, image_id=image_id)
+        .first()
     )
     if annotation is None or annotation.image.status != Status.LABELED:
         raise ConflictError("This image has no label to change: label it from the queue first.", code="not_labeled")
@@ -29,9 +31,14 @@ def _keep_original(annotation: Annotation) -> None:
     """The first change to an Annotation row keeps its original content as revision 1."""
     if not LabelRevision.objects.filter(image_id=annotation.image_id, annotation_id=annotation.pk).exists():
         LabelRevision.objects.create(
-            project_id=annotation.project_id, image_id=annotation.image_id, annotation_id=annotation.pk,
-            author_id=annotation.annotator_id, action=RevisionAction.LABELED, label_class_id=annotation.label_class_id,
-            boxes=annotation.boxes, created_at=annotation.created_at,
+            project_id=annotation.project_id,
+            image_id=annotation.image_id,
+            annotation_id=annotation.pk,
+            author_id=annotation.annotator_id,
+            action=RevisionAction.LABELED,
+            label_class_id=annotation.label_class_id,
+            boxes=annotation.boxes,
+            created_at=annotation.created_at,
         )
 
 
@@ -51,8 +58,14 @@ def _revise(*, project, annotation: Annotation, user, label_class, boxes, action
     annotation.label_class, annotation.boxes = label, clean
     annotation.save(update_fields=["label_class", "boxes", "updated_at"])
     LabelRevision.objects.create(
-        project=project, image_id=annotation.image_id, annotation_id=annotation.pk, author=user, action=action,
-        label_class=label, boxes=clean, created_at=timezone.now(),
+        project=project,
+        image_id=annotation.image_id,
+        annotation_id=annotation.pk,
+        author=user,
+        action=action,
+        label_class=label,
+        boxes=clean,
+        created_at=timezone.now(),
     )
     return annotation
 
@@ -62,14 +75,22 @@ def label_edit(*, project, image_id: int, user, label_class=None, boxes=None) ->
     """An admin or reviewer changes a label from the data browser: a new revision, and the
     training set uses it from the next retrain on (training reads the current label)."""
     annotation = _current_annotation(project=project, image_id=image_id)
-    annotation = _revise(project=project, annotation=annotation, user=user, label_class=label_class, boxes=boxes,
-                         action=RevisionAction.EDITED)
+    annotation = _revise(
+        project=project,
+        annotation=annotation,
+        user=user,
+        label_class=label_class,
+        boxes=boxes,
+        action=RevisionAction.EDITED,
+    )
     _set_review_state(project=project, image_id=image_id, state=ReviewState.FIXED, clear_suspicion=True)
     return annotation
 
 
 @transaction.atomic
-def review_decide(*, project, image_id: int, reviewer, verdict: str, reason: str = "", label_class=None, boxes=None) -> ReviewDecision:
+def review_decide(
+    *, project, image_id: int, reviewer, verdict: str, reason: str = "", label_class=None, boxes=None
+) -> ReviewDecision:
     """Approve a label, fix it (a new revision), or reject it: the label is kept as a revision,
     the image goes back to the top of the labeling queue and its next label spends a credit
     with a ledger note saying why."""
@@ -85,22 +106,39 @@ def review_decide(*, project, image_id: int, reviewer, verdict: str, reason: str
     if verdict == Verdict.APPROVE:
         _set_review_state(project=project, image_id=image_id, state=ReviewState.APPROVED, clear_suspicion=False)
     elif verdict == Verdict.FIX:
-        _revise(project=project, annotation=annotation, user=reviewer, label_class=label_class, boxes=boxes,
-                action=RevisionAction.FIXED)
+        _revise(
+            project=project,
+            annotation=annotation,
+            user=reviewer,
+            label_class=label_class,
+            boxes=boxes,
+            action=RevisionAction.FIXED,
+        )
         _set_review_state(project=project, image_id=image_id, state=ReviewState.FIXED, clear_suspicion=True)
     else:
         if GoldItem.objects.filter(image_id=image_id).exists():
-            raise ConflictError("This image is a gold item: unmark it (or fix its label and mark it again) before rejecting.",
-                                code="gold_item")
+            raise ConflictError(
+                "This image is a gold item: unmark it (or fix its label and mark it again) before rejecting.",
+                code="gold_item",
+            )
         _keep_original(annotation)
         annotation.delete()
         # Back to the pool, pinned above every scored image (rescoring leaves PINNED_REASONS alone).
         Image.objects.filter(pk=image_id).update(
-            status=Status.UNLABELED, split=Split.POOL, labeled_at=None, priority=PINNED_PRIORITY, score_reason=REJECTED_REASON,
+            status=Status.UNLABELED,
+            split=Split.POOL,
+            labeled_at=None,
+            priority=PINNED_PRIORITY,
+            score_reason=REJECTED_REASON,
         )
         _set_review_state(project=project, image_id=image_id, state=ReviewState.REJECTED, clear_suspicion=True)
     return ReviewDecision.objects.create(
-        project=project, image_id=image_id, reviewer=reviewer, annotator_id=annotator_id, verdict=verdict, reason=reason,
+        project=project,
+        image_id=image_id,
+        reviewer=reviewer,
+        annotator_id=annotator_id,
+        verdict=verdict,
+        reason=reason,
     )
 
 
@@ -110,8 +148,13 @@ def gold_mark(*, project, image_id: int, user) -> GoldItem:
     Marking it again updates the truth to the current label."""
     annotation = _current_annotation(project=project, image_id=image_id)
     gold, _ = GoldItem.objects.update_or_create(
-        image_id=image_id, defaults={"project": project, "label_class": annotation.label_class, "boxes": annotation.boxes,
-                                     "created_by": user},
+        image_id=image_id,
+        defaults={
+            "project": project,
+            "label_class": annotation.label_class,
+            "boxes": annotation.boxes,
+            "created_by": user,
+        },
     )
     return gold
 

@@ -26,7 +26,9 @@ def annotator_statistics(*, project) -> dict:
     names: dict[int, str] = {}
     current = (
         Annotation.objects.filter(project=project, kind=AnnotationKind.HUMAN, annotator__isnull=False)
-        .annotate(day=TruncDate("created_at")).values("annotator_id", "annotator__username", "day").annotate(n=Count("id"))
+        .annotate(day=TruncDate("created_at"))
+        .values("annotator_id", "annotator__username", "day")
+        .annotate(n=Count("id"))
     )
     for row in current:
         per_day[(row["annotator_id"], row["day"].isoformat())] += row["n"]
@@ -35,7 +37,9 @@ def annotator_statistics(*, project) -> dict:
     gone = (
         LabelRevision.objects.filter(project=project, action=RevisionAction.LABELED, author__isnull=False)
         .exclude(annotation_id__in=current_ids)
-        .annotate(day=TruncDate("created_at")).values("author_id", "author__username", "day").annotate(n=Count("id"))
+        .annotate(day=TruncDate("created_at"))
+        .values("author_id", "author__username", "day")
+        .annotate(n=Count("id"))
     )
     for row in gone:
         per_day[(row["author_id"], row["day"].isoformat())] += row["n"]
@@ -48,9 +52,11 @@ def annotator_statistics(*, project) -> dict:
         seconds[annotator_id].append(spent)
 
     verdicts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for row in ReviewDecision.objects.filter(project=project, annotator__isnull=False).values(
-        "annotator_id", "annotator__username", "verdict"
-    ).annotate(n=Count("id")):
+    for row in (
+        ReviewDecision.objects.filter(project=project, annotator__isnull=False)
+        .values("annotator_id", "annotator__username", "verdict")
+        .annotate(n=Count("id"))
+    ):
         verdicts[row["annotator_id"]][row["verdict"]] += row["n"]
         names[row["annotator_id"]] = row["annotator__username"]
 
@@ -60,17 +66,20 @@ def annotator_statistics(*, project) -> dict:
     for user_id, username in sorted(names.items(), key=lambda item: item[1]):
         counts = verdicts.get(user_id, {})
         reviewed = sum(counts.values())
-        rows.append({
-            "user": user_id, "username": username,
-            "labels": sum(n for (uid, _), n in per_day.items() if uid == user_id),
-            "labels_per_day": [{"day": day, "labels": per_day.get((user_id, day), 0)} for day in days],
-            "median_seconds": statistics.median(seconds[user_id]) if seconds.get(user_id) else None,
-            "reviewed": reviewed,
-            "rejection_rate": counts.get(Verdict.REJECT, 0) / reviewed if reviewed else None,
-            "agreement_with_reviewers": counts.get(Verdict.APPROVE, 0) / reviewed if reviewed else None,
-            "gold_answers": gold.get(user_id, (0, None))[0],
-            "gold_score": gold.get(user_id, (0, None))[1],
-        })
+        rows.append(
+            {
+                "user": user_id,
+                "username": username,
+                "labels": sum(n for (uid, _), n in per_day.items() if uid == user_id),
+                "labels_per_day": [{"day": day, "labels": per_day.get((user_id, day), 0)} for day in days],
+                "median_seconds": statistics.median(seconds[user_id]) if seconds.get(user_id) else None,
+                "reviewed": reviewed,
+                "rejection_rate": counts.get(Verdict.REJECT, 0) / reviewed if reviewed else None,
+                "agreement_with_reviewers": counts.get(Verdict.APPROVE, 0) / reviewed if reviewed else None,
+                "gold_answers": gold.get(user_id, (0, None))[0],
+                "gold_score": gold.get(user_id, (0, None))[1],
+            }
+        )
     return {"days": days, "annotators": rows}
 
 
@@ -86,8 +95,16 @@ def _gold_scores(project) -> dict[int, tuple[int, float]]:
     return {user_id: (len(values), sum(values) / len(values)) for user_id, values in scores.items()}
 
 
-CSV_COLUMNS = ["username", "labels", "median_seconds", "reviewed", "rejection_rate", "agreement_with_reviewers",
-               "gold_answers", "gold_score"]
+CSV_COLUMNS = [
+    "username",
+    "labels",
+    "median_seconds",
+    "reviewed",
+    "rejection_rate",
+    "agreement_with_reviewers",
+    "gold_answers",
+    "gold_score",
+]
 
 
 def annotator_statistics_csv(*, project) -> str:
@@ -97,5 +114,7 @@ def annotator_statistics_csv(*, project) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS + [f"labels {day}" for day in stats["days"]])
     for row in stats["annotators"]:
-        writer.writerow([("" if row[c] is None else row[c]) for c in CSV_COLUMNS] + [d["labels"] for d in row["labels_per_day"]])
+        writer.writerow(
+            [("" if row[c] is None else row[c]) for c in CSV_COLUMNS] + [d["labels"] for d in row["labels_per_day"]]
+        )
     return out.getvalue()

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "labelapp.training",
     "labelapp.production",
     "labelapp.review",
+    "labelapp.demo",
 ]
 
 MIDDLEWARE = [
@@ -201,7 +202,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
     },
     "release-expired-held-credits": {
-        "task": "labelapp.production.release_expired_held_credits",
+        "task": "labelapp.credits.release_expired_held_credits",
         "schedule": 300.0,
     },
     "recover-stale-synthesis": {

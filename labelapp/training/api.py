@@ -15,19 +15,49 @@ from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModelVersion
-        fields = ["id", "number", "model_name", "is_active", "labels_seen", "auto_labels_seen", "credits_spent", "input_size", "strategy",
-                  "metrics", "created_at"]
+        fields = [
+            "id",
+            "number",
+            "model_name",
+            "is_active",
+            "labels_seen",
+            "auto_labels_seen",
+            "credits_spent",
+            "input_size",
+            "strategy",
+            "metrics",
+            "created_at",
+        ]
 
 
 class TrainingRunOutputSerializer(serializers.ModelSerializer):
     progress = serializers.SerializerMethodField()
-    model_version = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True,
-                                                 help_text="Version number it made; null until it succeeds.")
+    model_version = serializers.SlugRelatedField(
+        slug_field="number",
+        read_only=True,
+        allow_null=True,
+        help_text="Version number it made; null until it succeeds.",
+    )
 
     class Meta:
         model = TrainingRun
-        fields = ["id", "status", "trigger", "epoch", "epochs_max", "loss", "val_metric", "progress", "history", "error",
-                  "labels_at_start", "model_version", "created_at", "started_at", "finished_at"]
+        fields = [
+            "id",
+            "status",
+            "trigger",
+            "epoch",
+            "epochs_max",
+            "loss",
+            "val_metric",
+            "progress",
+            "history",
+            "error",
+            "labels_at_start",
+            "model_version",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
 
     def get_progress(self, run) -> float:
         if run.status == "succeeded":
@@ -40,7 +70,16 @@ class RescoreJobOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = RescoreJob
-        fields = ["id", "model_version", "status", "chunks_done", "chunks_total", "images_total", "created_at", "finished_at"]
+        fields = [
+            "id",
+            "model_version",
+            "status",
+            "chunks_done",
+            "chunks_total",
+            "images_total",
+            "created_at",
+            "finished_at",
+        ]
 
 
 class LearningCurveOutputSerializer(serializers.ModelSerializer):
@@ -50,7 +89,9 @@ class LearningCurveOutputSerializer(serializers.ModelSerializer):
 
 
 class LiveLearningCurveOutputSerializer(LearningCurveOutputSerializer):
-    created_at = serializers.DateTimeField(allow_null=True, help_text="When its newest point was made; null before the first model version.")
+    created_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its newest point was made; null before the first model version."
+    )
 
 
 class LearningCurvesOutputSerializer(serializers.Serializer):
@@ -103,8 +144,10 @@ class RescoreProgressView(ProjectScopedMixin, APIView):
     def get(self, request, project_id):
         # The newest version's pool rescore, not the one-image jobs that score new uploads.
         job = (
-            RescoreJob.objects.filter(project=self.project).select_related("model_version")
-            .order_by("-model_version__number", "-images_total", "-id").first()
+            RescoreJob.objects.filter(project=self.project)
+            .select_related("model_version")
+            .order_by("-model_version__number", "-images_total", "-id")
+            .first()
         )
         # JSON `null` (not an empty body) before the first rescore, as the schema says.
         return JsonResponse(RescoreJobOutputSerializer(job).data if job else None, safe=False)
@@ -118,12 +161,21 @@ class LearningCurveView(ProjectScopedMixin, APIView):
         metric = "map50" if self.project.task_type == "detection" else "accuracy"
         versions = list(ModelVersion.objects.filter(project=self.project).order_by("number"))
         live = {
-            "id": 0, "strategy": "live", "metric": metric, "created_at": versions[-1].created_at if versions else None,
+            "id": 0,
+            "strategy": "live",
+            "metric": metric,
+            "created_at": versions[-1].created_at if versions else None,
             "points": [
-                {"credits_spent": v.credits_spent, "labels": v.labels_seen, "model_version": v.number,
-                 **{f"{split}{suffix}": (v.metrics.get(split) or {}).get(key)
-                    for split in ("val", "test")
-                    for suffix, key in (("", metric), ("_images", "images"), ("_interval", "interval"))}}
+                {
+                    "credits_spent": v.credits_spent,
+                    "labels": v.labels_seen,
+                    "model_version": v.number,
+                    **{
+                        f"{split}{suffix}": (v.metrics.get(split) or {}).get(key)
+                        for split in ("val", "test")
+                        for suffix, key in (("", metric), ("_images", "images"), ("_interval", "interval"))
+                    },
+                }
                 for v in versions
             ],
         }

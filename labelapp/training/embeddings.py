@@ -19,7 +19,12 @@ def backbone():
     fail their check (then :func:`backbone_status` says why, and the small from-scratch
     models are used)."""
     if "backbone" not in _state:
-        from labelapp.learning.backbone import MOBILENET_V2_SHA256, BackboneUnavailable, configure_backbone, shared_backbone
+        from labelapp.learning.backbone import (
+            MOBILENET_V2_SHA256,
+            BackboneUnavailable,
+            configure_backbone,
+            shared_backbone,
+        )
 
         _state["backbone"], _state["detail"] = None, "switched off (LABELAPP_BACKBONE=none)"
         if settings.LABELAPP_BACKBONE != "none":
@@ -80,8 +85,9 @@ def embeddings_for(project, images: list) -> np.ndarray | None:
         # The same chunk sizes as the pool cache: a batch of ingest, embedded together.
         for start in range(0, len(missing), 256):
             part = missing[start : start + 256]
-            prepared = np.stack([engine.decode_prepared(image, size=current.embed_size, task=project.task_type)[0]
-                                 for image in part])
+            prepared = np.stack(
+                [engine.decode_prepared(image, size=current.embed_size, task=project.task_type)[0] for image in part]
+            )
             vectors = current.embed(prepared).astype(np.float16)
             cache.write_chunk(f"b{part[0].pk}_{part[-1].pk}_{len(part)}", np.array([i.pk for i in part]), vectors)
     cache.refresh()
@@ -121,6 +127,7 @@ def near_duplicates_flag(project, images: list) -> int:
     flagged = 0
     for image_id, other, similarity in zip(ids.tolist(), best_ids.tolist(), best.tolist()):
         if similarity >= NEAR_DUPLICATE_SIMILARITY:
-            flagged += Image.objects.filter(pk=image_id).update(near_duplicate_of_id=other,
-                                                                near_duplicate_similarity=round(similarity, 4))
+            flagged += Image.objects.filter(pk=image_id).update(
+                near_duplicate_of_id=other, near_duplicate_similarity=round(similarity, 4)
+            )
     return flagged

@@ -94,7 +94,9 @@ def prepared_images(project, images: list, *, size: int) -> np.ndarray:
     missing = [image for image in images if image.pk not in index]
     if missing:
         arrays = np.stack([decode_prepared(image, size=size, task=project.task_type)[0] for image in missing])
-        cache.write_chunk(f"b{missing[0].pk}_{missing[-1].pk}_{len(missing)}", np.array([i.pk for i in missing]), arrays)
+        cache.write_chunk(
+            f"b{missing[0].pk}_{missing[-1].pk}_{len(missing)}", np.array([i.pk for i in missing]), arrays
+        )
     cache.refresh()
     return cache.get_many(ids)
 

@@ -26,7 +26,9 @@ class ModelVersion(models.Model):
         ordering = ["-number"]
         constraints = [
             models.UniqueConstraint(fields=["project", "number"], name="unique_version_number"),
-            models.UniqueConstraint(fields=["project"], condition=Q(is_active=True), name="one_active_model_per_project"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_active=True), name="one_active_model_per_project"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -36,13 +38,17 @@ class ModelVersion(models.Model):
 class TrainingRun(Job):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
     trigger = models.CharField(max_length=10, default="manual")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     epoch = models.PositiveIntegerField(default=0)
     epochs_max = models.PositiveIntegerField(default=0)
     loss = models.FloatField(null=True, blank=True)
     val_metric = models.FloatField(null=True, blank=True)
     history = models.JSONField(default=list, blank=True)
-    model_version = models.OneToOneField(ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_run")
+    model_version = models.OneToOneField(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_run"
+    )
     labels_at_start = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -59,7 +65,9 @@ class Prediction(models.Model):
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="predictions")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="predictions")
     probs = models.JSONField(null=True, blank=True, help_text="Classification: probability per class, model order.")
-    boxes = models.JSONField(null=True, blank=True, help_text="Detection: [{x, y, w, h, label_class, score}] in image pixels.")
+    boxes = models.JSONField(
+        null=True, blank=True, help_text="Detection: [{x, y, w, h, label_class, score}] in image pixels."
+    )
     counts = models.JSONField(default=dict, blank=True, help_text="Boxes above the detection threshold, per class id.")
     confidence = models.FloatField(default=1.0)
     score = models.FloatField(default=0.0, help_text="Informativeness under the project's strategy.")
@@ -98,7 +106,6 @@ class LearningCurve(models.Model):
 
     class Meta:
         ordering = ["-id"]
-
 
 
 class PoolUpkeep(models.Model):

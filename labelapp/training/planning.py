@@ -30,8 +30,11 @@ def batch_size(project) -> int:
 
 
 def _candidates(project, rng: np.random.Generator, extra: int) -> list[int]:
-    pool = (Image.objects.filter(project=project, status=Status.UNLABELED)
-            .exclude(score_reason__in=PINNED_REASONS).exclude(source=Source.SYNTHETIC))
+    pool = (
+        Image.objects.filter(project=project, status=Status.UNLABELED)
+        .exclude(score_reason__in=PINNED_REASONS)
+        .exclude(source=Source.SYNTHETIC)
+    )
     ids = list(pool.order_by("id").values_list("pk", flat=True))
     if len(ids) <= PLAN_CANDIDATES:
         return ids
@@ -43,14 +46,21 @@ def _candidates(project, rng: np.random.Generator, extra: int) -> list[int]:
 
 def _labeled(project, class_index: dict[int, int]):
     """Training labels' vectors and classes (detection: the image's most frequent class)."""
-    annotations = list(Annotation.objects.filter(project=project, image__status=Status.LABELED, image__split=Split.TRAIN)
-                       .select_related("image").order_by("image_id"))
+    annotations = list(
+        Annotation.objects.filter(project=project, image__status=Status.LABELED, image__split=Split.TRAIN)
+        .select_related("image")
+        .order_by("image_id")
+    )
     vectors = embeddings.embeddings_for(project, [a.image for a in annotations])
     if project.task_type == TaskType.CLASSIFICATION:
         classes = [class_index.get(a.label_class_id, 0) for a in annotations]
     else:
-        classes = [class_index.get(max({b["label_class"] for b in a.boxes} or {0},
-                                       key=[b["label_class"] for b in a.boxes].count), 0) for a in annotations]
+        classes = [
+            class_index.get(
+                max({b["label_class"] for b in a.boxes} or {0}, key=[b["label_class"] for b in a.boxes].count), 0
+            )
+            for a in annotations
+        ]
     return vectors, np.array(classes, dtype=np.int64)
 
 
@@ -80,9 +90,17 @@ def plan_next_batch(*, project, version=None) -> list[int] | None:
             probs = model.predict_vectors(pool_vectors).probs
     elif version is not None and choose_phase(labeled_classes, num_classes, True) == "uncertainty":
         return None
-    plan = plan_batch(pool_vectors, labeled_vectors, labeled_classes, probs, k, rng, num_classes=num_classes,
-                      class_names=[c.name for c in classes] if len(classes) >= 2 else None,
-                      **_class_evidence(version, classes))
+    plan = plan_batch(
+        pool_vectors,
+        labeled_vectors,
+        labeled_classes,
+        probs,
+        k,
+        rng,
+        num_classes=num_classes,
+        class_names=[c.name for c in classes] if len(classes) >= 2 else None,
+        **_class_evidence(version, classes),
+    )
     reasons = dict(zip(plan.order.tolist(), plan.reasons))
     ranked = np.argsort(-plan.scores, kind="stable")[: 3 * k]
     picks = drop_near_duplicates(ranked, pool_vectors, k, avoid=labeled_vectors)
@@ -97,11 +115,23 @@ def _store_predictions(version, image_ids: list[int], probs: np.ndarray, scores:
     process (rescoring a pool from the vector cache stores none)."""
     from .models import Prediction
 
-    rows = [Prediction(image_id=pk, model_version=version, probs=[round(float(p), 6) for p in row],
-                       confidence=float(row.max()), score=float(score), counts={str(version.classes[int(row.argmax())]): 1})
-            for pk, row, score in zip(image_ids, probs, scores)]
-    Prediction.objects.bulk_create(rows, update_conflicts=True, unique_fields=["image", "model_version"],
-                                   update_fields=["probs", "counts", "confidence", "score"])
+    rows = [
+        Prediction(
+            image_id=pk,
+            model_version=version,
+            probs=[round(float(p), 6) for p in row],
+            confidence=float(row.max()),
+            score=float(score),
+            counts={str(version.classes[int(row.argmax())]): 1},
+        )
+        for pk, row, score in zip(image_ids, probs, scores)
+    ]
+    Prediction.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["image", "model_version"],
+        update_fields=["probs", "counts", "confidence", "score"],
+    )
 
 
 def _class_evidence(version, classes) -> dict:
@@ -110,8 +140,10 @@ def _class_evidence(version, classes) -> dict:
     per_class = ((version.metrics.get("val") or {}).get("per_class") or {}) if version is not None else {}
     if not per_class or "recall" not in next(iter(per_class.values()), {}):
         return {}
-    recall = np.array([np.nan if per_class.get(c.name, {}).get("recall") is None else per_class[c.name]["recall"]
-                       for c in classes], dtype=float)
+    recall = np.array(
+        [np.nan if per_class.get(c.name, {}).get("recall") is None else per_class[c.name]["recall"] for c in classes],
+        dtype=float,
+    )
     support = np.array([per_class.get(c.name, {}).get("support") or 0 for c in classes], dtype=np.int64)
     return {"class_recall": recall, "class_support": support} if len(classes) >= 2 else {}
 
@@ -131,5 +163,8 @@ def _write(project, ids: list[int], picks: np.ndarray, plan, reasons: dict, *, v
             low, span = scores.min(), float(np.ptp(scores)) or 1.0
             set_priorities(ids, (scores - low) / span * 0.999, version=None, reason=f"plan:{plan.phase}")
         for rank, index in enumerate(picks.tolist()):
-            pool.filter(pk=ids[index]).update(priority=PLANNED_PRIORITY + (k - rank), score_reason=f"plan:{plan.phase}",
-                                              pick_reason=reasons.get(index, _NEXT_IN_LINE)[:200])
+            pool.filter(pk=ids[index]).update(
+                priority=PLANNED_PRIORITY + (k - rank),
+                score_reason=f"plan:{plan.phase}",
+                pick_reason=reasons.get(index, _NEXT_IN_LINE)[:200],
+            )

@@ -38,9 +38,12 @@ def _claim(project_id: int, kind: str, delay: float) -> bool:
     PoolUpkeep.objects.get_or_create(project_id=project_id)
     now = timezone.now()
     lost = now - timedelta(seconds=delay + settings.LABELAPP_TRAINING_STALE_SECONDS)
-    return bool(PoolUpkeep.objects.filter(
-        Q(**{f"{kind}_pending": False}) | Q(**{f"{kind}_queued_at__lt": lost}), project_id=project_id,
-    ).update(**{f"{kind}_pending": True, f"{kind}_queued_at": now}))
+    return bool(
+        PoolUpkeep.objects.filter(
+            Q(**{f"{kind}_pending": False}) | Q(**{f"{kind}_queued_at__lt": lost}),
+            project_id=project_id,
+        ).update(**{f"{kind}_pending": True, f"{kind}_queued_at": now})
+    )
 
 
 def preprocess_request(*, project_id: int, image_ids: list[int]) -> bool:
@@ -70,15 +73,17 @@ def preprocess_backlog_run(*, project_id: int) -> int:
     rows = list(PreprocessBacklog.objects.filter(project_id=project_id).values_list("pk", "image_ids"))
     ids = sorted({image_id for _, image_ids in rows for image_id in image_ids})
     for start in range(0, len(ids), PREPROCESS_CHUNK):
-        images_preprocess(project_id=project_id, image_ids=ids[start:start + PREPROCESS_CHUNK])
+        images_preprocess(project_id=project_id, image_ids=ids[start : start + PREPROCESS_CHUNK])
     done = [pk for pk, _ in rows]
     for start in range(0, len(done), 500):  # SQLite caps the parameters of one statement
-        PreprocessBacklog.objects.filter(pk__in=done[start:start + 500]).delete()
+        PreprocessBacklog.objects.filter(pk__in=done[start : start + 500]).delete()
     return len(ids)
 
 
 def cold_start_delay(upkeep: PoolUpkeep) -> float:
-    return max(settings.LABELAPP_COLD_START_DELAY_SECONDS, settings.LABELAPP_COLD_START_SPACING * upkeep.cold_start_seconds)
+    return max(
+        settings.LABELAPP_COLD_START_DELAY_SECONDS, settings.LABELAPP_COLD_START_SPACING * upkeep.cold_start_seconds
+    )
 
 
 def cold_start_request(*, project) -> bool:

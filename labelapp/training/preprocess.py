@@ -12,12 +12,11 @@ from django.db.models import Case, FloatField, Value, When
 
 from labelapp.images.models import Image, Status
 from labelapp.images.services import thumbnail_ensure
-
 from labelapp.projects.settings_schema import ADAPTIVE
 
 from . import embeddings, engine
-from .planning import plan_next_batch
 from .models import ModelVersion
+from .planning import plan_next_batch
 
 logger = logging.getLogger(__name__)
 COLD_START_PICKS = 200
@@ -41,11 +40,12 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
     if active is not None:
         from labelapp.core.jobs import JobStatus
 
-        from .services import rescore_chunk
         from .models import RescoreJob
+        from .services import rescore_chunk
 
-        job = RescoreJob.objects.create(project=project, model_version=active, chunks_total=1, images_total=len(images),
-                                        status=JobStatus.RUNNING)
+        job = RescoreJob.objects.create(
+            project=project, model_version=active, chunks_total=1, images_total=len(images), status=JobStatus.RUNNING
+        )
         rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in images])
         RescoreJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
     else:
@@ -72,8 +72,10 @@ def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
         # The random baseline starts random too: representative picks would be an active choice.
         order = np.random.default_rng(project.pk).random(len(pool))
         Image.objects.filter(pk__in=[image.pk for image in pool]).update(
-            priority=Case(*[When(pk=image.pk, then=Value(float(order[i]))) for i, image in enumerate(pool)],
-                          output_field=FloatField()),
+            priority=Case(
+                *[When(pk=image.pk, then=Value(float(order[i]))) for i, image in enumerate(pool)],
+                output_field=FloatField(),
+            ),
             score_reason="random",
         )
         return len(pool)
@@ -83,8 +85,11 @@ def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
     chosen = cold_start(features, k, np.random.default_rng(project.pk))
     rank = {int(index): k - position for position, index in enumerate(chosen)}
     Image.objects.filter(pk__in=[image.pk for image in pool]).update(
-        priority=Case(*[When(pk=pool[i].pk, then=Value(float(r) / k)) for i, r in rank.items()], default=Value(0.0),
-                      output_field=FloatField()),
+        priority=Case(
+            *[When(pk=pool[i].pk, then=Value(float(r) / k)) for i, r in rank.items()],
+            default=Value(0.0),
+            output_field=FloatField(),
+        ),
         score_reason="cold_start",
     )
     return k

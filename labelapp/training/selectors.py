@@ -43,8 +43,12 @@ def _head_prediction(image) -> dict | None:
     if not engine.reads_vectors(model) or embeddings.backbone() is None:
         return None
     probs = model.predict_vectors(embeddings.vectors_by_ids(image.project, [image.pk])).probs[0]
-    return {"model_version": version.number, "probs": {str(c): round(float(p), 6) for c, p in zip(version.classes, probs)},
-            "boxes": None, "score": image.priority}
+    return {
+        "model_version": version.number,
+        "probs": {str(c): round(float(p), 6) for c, p in zip(version.classes, probs)},
+        "boxes": None,
+        "score": image.priority,
+    }
 
 
 def project_health(*, project) -> dict:
@@ -52,8 +56,8 @@ def project_health(*, project) -> dict:
     human, imported and verified labels (learning.health does the statistics)."""
     import numpy as np
 
-    from labelapp.learning.health import health_stats
     from labelapp.labeling.models import Annotation
+    from labelapp.learning.health import health_stats
 
     from . import engine
 
@@ -61,14 +65,24 @@ def project_health(*, project) -> dict:
     index = {c.pk: i for i, c in enumerate(classes)}
     annotations = list(Annotation.objects.filter(project=project).select_related("image").order_by("image_id"))
     if not classes:
-        return {"task": project.task_type, "num_images": 0, "class_names": [], "class_counts": [], "recommendations": []}
+        return {
+            "task": project.task_type,
+            "num_images": 0,
+            "class_names": [],
+            "class_counts": [],
+            "recommendations": [],
+        }
     images = [a.image for a in annotations]
     prepared = engine.prepared_images(project, images, size=engine.input_size_for(project))
-    brightness = prepared.reshape(len(prepared), -1).mean(axis=1) if len(prepared) else None  # 0–255, as health_stats expects
+    brightness = (
+        prepared.reshape(len(prepared), -1).mean(axis=1) if len(prepared) else None
+    )  # 0–255, as health_stats expects
     if project.task_type == "detection":
         labels = [
             {
-                "boxes": np.array([[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in a.boxes], dtype=np.float32).reshape(-1, 4),
+                "boxes": np.array(
+                    [[b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]] for b in a.boxes], dtype=np.float32
+                ).reshape(-1, 4),
                 "labels": np.array([index[b["label_class"]] for b in a.boxes], dtype=np.int64),
             }
             for a in annotations
@@ -77,16 +91,29 @@ def project_health(*, project) -> dict:
     else:
         labels = [index[a.label_class_id] for a in annotations]
         sizes = None
-    stats = health_stats(labels, sizes, len(classes), task=project.task_type, brightness=brightness,
-                         class_names=[c.name for c in classes])
+    stats = health_stats(
+        labels,
+        sizes,
+        len(classes),
+        task=project.task_type,
+        brightness=brightness,
+        class_names=[c.name for c in classes],
+    )
     stats["class_ids"] = [c.pk for c in classes]
     stats["near_duplicates"] = near_duplicates_summary(project=project)
     if stats["near_duplicates"]["images"]:
-        stats["recommendations"].append({
-            "code": "near_duplicates", "class": None, "class_name": None, "severity": "low",
-            "message": (f"{stats['near_duplicates']['images']} images are near-duplicates of earlier ones "
-                        "(embedding similarity ≥ 0.95): the queue never hands out two of them in one batch"),
-        })
+        stats["recommendations"].append(
+            {
+                "code": "near_duplicates",
+                "class": None,
+                "class_name": None,
+                "severity": "low",
+                "message": (
+                    f"{stats['near_duplicates']['images']} images are near-duplicates of earlier ones "
+                    "(embedding similarity ≥ 0.95): the queue never hands out two of them in one batch"
+                ),
+            }
+        )
     return engine.jsonable(stats)
 
 
@@ -95,9 +122,13 @@ def near_duplicates_summary(*, project, examples: int = 10) -> dict:
     from labelapp.images.models import Image
 
     flagged = Image.objects.filter(project=project, near_duplicate_of__isnull=False)
-    pairs = flagged.order_by("-near_duplicate_similarity", "id").values_list("id", "near_duplicate_of_id", "near_duplicate_similarity")
-    return {"images": flagged.count(),
-            "examples": [{"image": a, "duplicate_of": b, "similarity": sim} for a, b, sim in pairs[:examples]]}
+    pairs = flagged.order_by("-near_duplicate_similarity", "id").values_list(
+        "id", "near_duplicate_of_id", "near_duplicate_similarity"
+    )
+    return {
+        "images": flagged.count(),
+        "examples": [{"image": a, "duplicate_of": b, "similarity": sim} for a, b, sim in pairs[:examples]],
+    }
 
 
 def engine_status(*, project) -> dict:
@@ -111,8 +142,11 @@ def engine_status(*, project) -> dict:
 
     config = project.config
     counts = dict.fromkeys((Split.VAL, Split.TEST), 0)
-    for row in (Image.objects.filter(project=project, status=Status.LABELED, split__in=list(counts))
-                .values("split").annotate(n=Count("id"))):
+    for row in (
+        Image.objects.filter(project=project, status=Status.LABELED, split__in=list(counts))
+        .values("split")
+        .annotate(n=Count("id"))
+    ):
         counts[row["split"]] = row["n"]
     return {
         "backbone": embeddings.backbone_status(),
@@ -121,7 +155,8 @@ def engine_status(*, project) -> dict:
             "share": config["evaluation_share"],
             "val_images": counts[Split.VAL],
             "test_images": counts[Split.TEST],
-            "credits_spent": Reservation.objects.filter(project=project, reason=EVALUATION_REASON,
-                                                        state=ReservationState.SUBMITTED).count(),
+            "credits_spent": Reservation.objects.filter(
+                project=project, reason=EVALUATION_REASON, state=ReservationState.SUBMITTED
+            ).count(),
         },
     }

@@ -14,7 +14,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, FloatField, Max, Q, Value, When
+from django.db.models import Case, F, FloatField, Max, Value, When
 from django.utils import timezone
 
 from labelapp.core import liveness
@@ -49,7 +49,9 @@ def training_maybe_start(*, project_id: int) -> TrainingRun | None:
     every = project.config["auto_retrain_every"]
     if not every or not project.label_classes.exists():
         return None
-    last = TrainingRun.objects.filter(project=project).order_by("-created_at").values_list("created_at", flat=True).first()
+    last = (
+        TrainingRun.objects.filter(project=project).order_by("-created_at").values_list("created_at", flat=True).first()
+    )
     new_labels = Annotation.objects.filter(project=project)
     if last is not None:
         new_labels = new_labels.filter(created_at__gt=last)
@@ -70,7 +72,8 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
     if not _has_training_labels(project):
         raise ServiceError(
             "There is nothing to train on yet: no labeled image is in the train split "
-            "(label images in the queue or import labeled data first).", code="no_training_data",
+            "(label images in the queue or import labeled data first).",
+            code="no_training_data",
         )
     try:
         with transaction.atomic():
@@ -79,14 +82,21 @@ def training_request(*, project, user=None, trigger: str = "manual") -> Training
             )
             transaction.on_commit(lambda: train_model_task.delay(run.pk))
     except IntegrityError:
-        raise ConflictError("A training of this project is already queued or running.", code="training_in_progress") from None
+        raise ConflictError(
+            "A training of this project is already queued or running.", code="training_in_progress"
+        ) from None
     return run
 
 
 def _has_training_labels(project) -> bool:
-    if Annotation.objects.filter(project=project, image__split=Split.TRAIN, image__status__in=LABELED_STATUSES).exists():
+    if Annotation.objects.filter(
+        project=project, image__split=Split.TRAIN, image__status__in=LABELED_STATUSES
+    ).exists():
         return True
-    return project.config["train_on_auto_labels"] and Image.objects.filter(project=project, status=Status.AUTO_LABELED).exists()
+    return (
+        project.config["train_on_auto_labels"]
+        and Image.objects.filter(project=project, status=Status.AUTO_LABELED).exists()
+    )
 
 
 def training_claim(*, run_id: int, owner: liveness.Owner) -> bool:
@@ -107,8 +117,9 @@ def model_outputs(model, inputs):
     return model.predict_vectors(inputs) if engine.reads_vectors(model) else model.predict(inputs)
 
 
-def _training_data(project, split: str, class_index: dict[int, int], size: int, model=None,
-                   only: list[int] | None = None):
+def _training_data(
+    project, split: str, class_index: dict[int, int], size: int, model=None, only: list[int] | None = None
+):
     """(inputs, targets, image ids) of the labeled images of a split, or of `only` those."""
     annotations = Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
     if only is not None:
@@ -118,12 +129,15 @@ def _training_data(project, split: str, class_index: dict[int, int], size: int, 
     if project.task_type == TaskType.CLASSIFICATION:
         targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
     else:
-        targets = [engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations]
+        targets = [
+            engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations
+        ]
     return images, targets, [a.image_id for a in annotations]
 
 
-def _auto_labeled_training_data(project, class_index: dict[int, int], size: int, model=None,
-                                only: list[int] | None = None):
+def _auto_labeled_training_data(
+    project, class_index: dict[int, int], size: int, model=None, only: list[int] | None = None
+):
     """Stream-accepted images with the model output they were accepted on as the label, for
     `train_on_auto_labels`. Only ever training data: evaluating a model on its own outputs
     would measure nothing. Detection keeps the boxes at or above the project's detection
@@ -149,7 +163,8 @@ def _auto_labeled_training_data(project, class_index: dict[int, int], size: int,
     targets = [
         engine.detection_target(
             [b for b in p.boxes or [] if b.get("score", 1.0) >= threshold and b["label_class"] in class_index],
-            class_index, engine.letterbox_for(p.image, size),
+            class_index,
+            engine.letterbox_for(p.image, size),
         )
         for p in predictions
     ]
@@ -165,25 +180,48 @@ def evaluate(model, images, targets, *, task: str, class_names: list[str], thres
     if task == TaskType.CLASSIFICATION:
         report = metrics.classification_report(targets, outputs.probs.argmax(axis=1), len(class_names))
         per_class = {
-            name: {"precision": report["precision"][i], "recall": report["recall"][i], "f1": report["f1"][i], "support": report["support"][i]}
+            name: {
+                "precision": report["precision"][i],
+                "recall": report["recall"][i],
+                "f1": report["f1"][i],
+                "support": report["support"][i],
+            }
             for i, name in enumerate(class_names)
         }
         correct = int(np.sum(outputs.probs.argmax(axis=1) == np.asarray(targets)))
-        return engine.jsonable({"images": len(images), "accuracy": report["accuracy"], "per_class": per_class,
-                                "confusion_matrix": report["confusion_matrix"],
-                                "interval": metrics.wilson_interval(correct, len(images))})
+        return engine.jsonable(
+            {
+                "images": len(images),
+                "accuracy": report["accuracy"],
+                "per_class": per_class,
+                "confusion_matrix": report["confusion_matrix"],
+                "interval": metrics.wilson_interval(correct, len(images)),
+            }
+        )
     report = metrics.detection_report(targets, outputs, len(class_names), count_threshold=threshold)
     interval = metrics.bootstrap_interval(
-        lambda idx: metrics.detection_report([targets[i] for i in idx], [outputs[i] for i in idx], len(class_names),
-                                             count_threshold=threshold)["map50"],
-        len(images), np.random.default_rng(len(images)), resamples=100,
+        lambda idx: metrics.detection_report(
+            [targets[i] for i in idx], [outputs[i] for i in idx], len(class_names), count_threshold=threshold
+        )["map50"],
+        len(images),
+        np.random.default_rng(len(images)),
+        resamples=100,
     )
     per_class = {
-        name: {"ap50": report["ap50"][i], "ap": report["ap"][i], "num_gt": report["num_gt"][i]} for i, name in enumerate(class_names)
+        name: {"ap50": report["ap50"][i], "ap": report["ap"][i], "num_gt": report["num_gt"][i]}
+        for i, name in enumerate(class_names)
     }
-    return engine.jsonable({"images": len(images), "map50": report["map50"], "map": report["map"], "per_class": per_class,
-                            "count_mae": report["count_mae"], "exact_count_rate": report["exact_count_rate"],
-                            "interval": interval})
+    return engine.jsonable(
+        {
+            "images": len(images),
+            "map50": report["map50"],
+            "map": report["map"],
+            "per_class": per_class,
+            "count_mae": report["count_mae"],
+            "exact_count_rate": report["exact_count_rate"],
+            "interval": interval,
+        }
+    )
 
 
 def checkpoint_path(run_id: int) -> Path:
@@ -203,7 +241,9 @@ def _load_checkpoint(run_id: int) -> dict | None:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # a torn or foreign file: train from the start rather than fail
-        logger.warning("training run %s: unreadable checkpoint %s; training from the start", run_id, path, exc_info=True)
+        logger.warning(
+            "training run %s: unreadable checkpoint %s; training from the start", run_id, path, exc_info=True
+        )
         return None
 
 
@@ -237,8 +277,12 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         return None
     stop = liveness.StopRequest()
     try:
-        with liveness.Heartbeat(jobs=TrainingRun.objects, job_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop), \
-                liveness.stop_on_sigterm(stop):
+        with (
+            liveness.Heartbeat(
+                jobs=TrainingRun.objects, job_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop
+            ),
+            liveness.stop_on_sigterm(stop),
+        ):
             version = _train(run_id, owner, stop)
         _drop_checkpoint(run_id)
         return version
@@ -255,7 +299,8 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         # silent) must not see the run it is training marked as failed.
         failed = retry_when_locked(
             lambda: TrainingRun.objects.held_by(owner, pk=run_id).finish(JobStatus.FAILED, error=message),
-            what=f"training run {run_id}: mark failed")
+            what=f"training run {run_id}: mark failed",
+        )
         if failed:
             _drop_checkpoint(run_id)
         return None
@@ -264,10 +309,13 @@ def training_run(*, run_id: int) -> ModelVersion | None:
 def _training_stopped(run_id: int, owner: liveness.Owner, reason: str) -> None:
     if reason == "shutdown":
         # Back in the queue with its checkpoint: recovery sends it again once a worker runs.
-        requeued = retry_when_locked(lambda: TrainingRun.objects.release(owner, run_id),
-                                     what=f"training run {run_id}: requeue")
+        requeued = retry_when_locked(
+            lambda: TrainingRun.objects.release(owner, run_id), what=f"training run {run_id}: requeue"
+        )
         if requeued:
-            logger.info("training run %s stopped by a worker shutdown; it resumes from its last epoch checkpoint", run_id)
+            logger.info(
+                "training run %s stopped by a worker shutdown; it resumes from its last epoch checkpoint", run_id
+            )
             return None
     if not TrainingRun.objects.filter(pk=run_id).exists():
         logger.info("training run %s ended: its project was deleted", run_id)
@@ -293,9 +341,12 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
         plan = None
     if plan is None:
         plan = {
-            "number": number, "classes": sorted(classes_now), "size": engine.input_size_for(project),
+            "number": number,
+            "classes": sorted(classes_now),
+            "size": engine.input_size_for(project),
             "model": config.get("model") or engine.default_model(project.task_type),
-            "max_epochs": config["max_epochs"], "auto": bool(config["train_on_auto_labels"]),
+            "max_epochs": config["max_epochs"],
+            "auto": bool(config["train_on_auto_labels"]),
         }
     classes = [classes_now[pk] for pk in plan["classes"]]
     class_index = {c.pk: i for i, c in enumerate(classes)}
@@ -306,8 +357,11 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
 
     def load(only):
         train = _training_data(project, Split.TRAIN, class_index, size, model, only("train"))
-        auto = (_auto_labeled_training_data(project, class_index, size, model, only("auto_ids"))
-                if plan["auto"] else (train[0][:0], [], []))
+        auto = (
+            _auto_labeled_training_data(project, class_index, size, model, only("auto_ids"))
+            if plan["auto"]
+            else (train[0][:0], [], [])
+        )
         return train, auto, _training_data(project, Split.VAL, class_index, size, model, only("val"))
 
     resume = saved["state"] if saved is not None and "train" in plan else None
@@ -325,8 +379,11 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     human_labels, auto_labels = len(train_images), len(auto_images)
     if auto_labels:
         train_images = np.concatenate([train_images, auto_images])
-        train_targets = (np.concatenate([train_targets, auto_targets])
-                         if project.task_type == TaskType.CLASSIFICATION else train_targets + auto_targets)
+        train_targets = (
+            np.concatenate([train_targets, auto_targets])
+            if project.task_type == TaskType.CLASSIFICATION
+            else train_targets + auto_targets
+        )
     warm = None
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     if active is not None and resume is None:
@@ -335,44 +392,77 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
 
     history = []
     if resume is not None:
-        history = [{"epoch": r["epoch"], "loss": engine.finite_or_none(r["loss"]), "val_metric": engine.finite_or_none(r["val_metric"]),
-                    "metric": r["metric_name"]} for r in resume["history"]]
+        history = [
+            {
+                "epoch": r["epoch"],
+                "loss": engine.finite_or_none(r["loss"]),
+                "val_metric": engine.finite_or_none(r["val_metric"]),
+                "metric": r["metric_name"],
+            }
+            for r in resume["history"]
+        ]
         logger.info("training run %s resumes after epoch %d", run_id, resume["epoch"])
+
     def progress(report):
         loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
         history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
-        retry_when_locked(lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
-            epoch=report.epoch, epochs_max=report.epochs_max, loss=loss, val_metric=val_metric,
-            heartbeat_at=timezone.now(), history=history,
-        ), what=f"training run {run_id}: progress")
+        retry_when_locked(
+            lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
+                epoch=report.epoch,
+                epochs_max=report.epochs_max,
+                loss=loss,
+                val_metric=val_metric,
+                heartbeat_at=timezone.now(),
+                history=history,
+            ),
+            what=f"training run {run_id}: progress",
+        )
 
     def between_batches():
         if stop.is_set():
             raise liveness.JobStopped(stop.reason)
 
     last = history[-1] if history else {}
-    retry_when_locked(lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
-        epochs_max=plan["max_epochs"], epoch=last.get("epoch", 0), loss=last.get("loss"),
-        val_metric=last.get("val_metric"), history=history, heartbeat_at=timezone.now(),
-    ), what=f"training run {run_id}: start")
+    retry_when_locked(
+        lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
+            epochs_max=plan["max_epochs"],
+            epoch=last.get("epoch", 0),
+            loss=last.get("loss"),
+            val_metric=last.get("val_metric"),
+            history=history,
+            heartbeat_at=timezone.now(),
+        ),
+        what=f"training run {run_id}: start",
+    )
     between_batches()
-    train_config = TrainConfig(seed=plan["number"], max_epochs=plan["max_epochs"], patience=5,
-                               batch_size=_batch_size(len(train_images)))
+    train_config = TrainConfig(
+        seed=plan["number"], max_epochs=plan["max_epochs"], patience=5, batch_size=_batch_size(len(train_images))
+    )
     if engine.reads_vectors(model):
         # A head on cached vectors trains in seconds: nothing worth resuming.
         model.fit_vectors(train_images, train_targets, val_images, val_targets, config=train_config, progress=progress)
     else:
         model.fit(
-            train_images, train_targets, val_images, val_targets, config=train_config, progress=progress,
+            train_images,
+            train_targets,
+            val_images,
+            val_targets,
+            config=train_config,
+            progress=progress,
             warm_start=warm,
-            resumable=Resumable(state=resume, save=lambda state: _save_checkpoint(run_id, plan, state),
-                                between_batches=between_batches),
+            resumable=Resumable(
+                state=resume, save=lambda state: _save_checkpoint(run_id, plan, state), between_batches=between_batches
+            ),
         )
     test_images, test_targets, _ = _training_data(project, Split.TEST, class_index, size, model)
     threshold = config["detection_threshold"]
     metrics = {
-        "val": evaluate(model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold),
-        "test": evaluate(model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold),
+        "val": evaluate(
+            model, val_images, val_targets, task=project.task_type, class_names=class_names, threshold=threshold
+        ),
+        "test": evaluate(
+            model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold
+        ),
     }
     buffer = io.BytesIO()
     import torch
@@ -380,16 +470,26 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     torch.save(model.checkpoint(), buffer)
     spent = CreditBalance.objects.filter(project=project).values_list("spent", flat=True).first() or 0
     # Written once, outside the retried transaction: a retry must not store a second file.
-    stored = default_storage.save(f"checkpoints/project-{project.pk}/v{plan['number']}.pt", ContentFile(buffer.getvalue()))
+    stored = default_storage.save(
+        f"checkpoints/project-{project.pk}/v{plan['number']}.pt", ContentFile(buffer.getvalue())
+    )
 
     def activate() -> ModelVersion | None:
         with transaction.atomic():
             if not TrainingRun.objects.select_for_update().held_by(owner, pk=run_id).exists():
                 return None  # taken over (this worker had gone silent): the other claimant finishes it
             version = ModelVersion.objects.create(
-                project=project, number=plan["number"], model_name=plan["model"], classes=plan["classes"], input_size=size,
-                labels_seen=human_labels, auto_labels_seen=auto_labels, credits_spent=spent, metrics=metrics,
-                strategy=_strategy_name(project), checkpoint=stored,
+                project=project,
+                number=plan["number"],
+                model_name=plan["model"],
+                classes=plan["classes"],
+                input_size=size,
+                labels_seen=human_labels,
+                auto_labels_seen=auto_labels,
+                credits_spent=spent,
+                metrics=metrics,
+                strategy=_strategy_name(project),
+                checkpoint=stored,
             )
             ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=version.pk).update(is_active=False)
             ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
@@ -449,17 +549,22 @@ def recover_stale_work() -> dict:
 
 def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJob | None:
     """Split the unlabeled pool into chunks and score them in parallel (a Celery chord)."""
-    from django.conf import settings
 
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     if not version.is_active:
         return None
     ids = list(
-        Image.objects.filter(project=version.project, status=Status.UNLABELED).order_by("id").values_list("pk", flat=True)
+        Image.objects.filter(project=version.project, status=Status.UNLABELED)
+        .order_by("id")
+        .values_list("pk", flat=True)
     )
     job = RescoreJob.objects.create(
-        project=version.project, model_version=version, images_total=len(ids), status=JobStatus.RUNNING,
-        started_at=timezone.now(), heartbeat_at=timezone.now(),
+        project=version.project,
+        model_version=version,
+        images_total=len(ids),
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
     )
     _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
     return job
@@ -474,7 +579,9 @@ def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
     if not chunks:
         RescoreJob.objects.filter(pk=job.pk).finish(JobStatus.SUCCEEDED)
         return
-    RescoreJob.objects.filter(pk=job.pk).update(chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now())
+    RescoreJob.objects.filter(pk=job.pk).update(
+        chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now()
+    )
     chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
 
 
@@ -496,7 +603,6 @@ def rescore_project(*, project_id: int) -> RescoreJob | None:
 
 def rescore_resume(*, job_id: int) -> None:
     """Re-dispatch the pool images a stalled rescore has not scored yet (a worker died)."""
-    from django.conf import settings
 
     job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
     if not job.model_version.is_active:
@@ -540,8 +646,10 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
         if ids:
             outputs = model.predict_vectors(embeddings.vectors_by_ids(project, ids))
             scores, strategy = _scores(project, version, outputs, first_id=ids[0])
-            retry_when_locked(lambda: set_priorities(ids, scores, version=version, reason=strategy),
-                              what=f"rescore job {job_id}: chunk")
+            retry_when_locked(
+                lambda: set_priorities(ids, scores, version=version, reason=strategy),
+                what=f"rescore job {job_id}: chunk",
+            )
     else:
         images = list(pool)
         ids = [image.pk for image in images]
@@ -549,13 +657,17 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
             outputs = model.predict(engine.prepared_images(project, images, size=version.input_size))
             scores, strategy = _scores(project, version, outputs, first_id=ids[0])
             threshold = project.config["detection_threshold"]
-            rows = [_prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
-                    for i, image in enumerate(images)]
+            rows = [
+                _prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
+                for i, image in enumerate(images)
+            ]
 
             def write() -> None:
                 with transaction.atomic():
                     Prediction.objects.bulk_create(
-                        rows, update_conflicts=True, unique_fields=["image", "model_version"],
+                        rows,
+                        update_conflicts=True,
+                        unique_fields=["image", "model_version"],
                         update_fields=["probs", "boxes", "counts", "confidence", "score"],
                     )
                     set_priorities(ids, scores, version=version, reason=strategy)
@@ -567,8 +679,12 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
                     raise
                 logger.info("rescore job %s stopped: its project was deleted", job_id)
                 return 0
-    retry_when_locked(lambda: RescoreJob.objects.filter(pk=job_id).update(chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()),
-                      what=f"rescore job {job_id}: progress")
+    retry_when_locked(
+        lambda: RescoreJob.objects.filter(pk=job_id).update(
+            chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()
+        ),
+        what=f"rescore job {job_id}: progress",
+    )
     return len(ids)
 
 
@@ -584,8 +700,11 @@ def _scores(project, version, outputs, *, first_id: int):
     weighted = project.config["weak_class_weighting"] and strategy != "random"
     weights = _class_weights(version, class_weights_from_ap) if weighted else None
     scores = score_pool(
-        project.task_type, outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
-        strategy=strategy, class_weights=weights, threshold=project.config["detection_threshold"],
+        project.task_type,
+        outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
+        strategy=strategy,
+        class_weights=weights,
+        threshold=project.config["detection_threshold"],
         # One stream per chunk (seeded by its first image too): a seed per version alone
         # would give every chunk the same sequence, so position i of each chunk ties.
         rng=np.random.default_rng([version.pk, first_id]),
@@ -598,8 +717,10 @@ def set_priorities(image_ids: list[int], scores, *, version, reason: str) -> Non
     of the queue by the production loop keep theirs. (A CASE with one WHEN per image costs
     Django about half a millisecond per row just to build.)"""
     table = connection.ops.quote_name(Image._meta.db_table)
-    column = {name: connection.ops.quote_name(Image._meta.get_field(name).column)
-              for name in ("id", "priority", "scored_by", "score_reason", "status")}
+    column = {
+        name: connection.ops.quote_name(Image._meta.get_field(name).column)
+        for name in ("id", "priority", "scored_by", "score_reason", "status")
+    }
     pinned = ", ".join(["%s"] * len(PINNED_REASONS))
     # SQLite binds at most 32,766 parameters per statement: large chunks go in slices.
     for start in range(0, len(image_ids), 10_000):
@@ -625,8 +746,7 @@ def rescore_finish(*, job_id: int) -> None:
         return
     project, version = job.project, job.model_version
     if version.is_active:
-        planned = (plan_next_batch(project=project, version=version)
-                   if _strategy_name(project) == ADAPTIVE else None)
+        planned = plan_next_batch(project=project, version=version) if _strategy_name(project) == ADAPTIVE else None
         if planned is None and project.config["batch_diversity"]:
             diversify_next_batch(project=project, version=version)
     RescoreJob.objects.filter(pk=job_id).finish(JobStatus.SUCCEEDED)
@@ -650,16 +770,29 @@ def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list
         return [image.pk for image in shortlist]
     vectors = embeddings.embeddings_for(project, shortlist)
     if vectors is None:
-        vectors = engine.load_version(version).embed(engine.prepared_images(project, shortlist, size=version.input_size))
+        vectors = engine.load_version(version).embed(
+            engine.prepared_images(project, shortlist, size=version.input_size)
+        )
     scores = np.array([image.priority for image in shortlist])
-    chosen = select_diverse(scores, vectors, batch, np.random.default_rng(version.pk),
-                            shortlist_factor=shortlist_factor, method=DEFAULT_STRATEGY.diversity or "kmeans")
+    chosen = select_diverse(
+        scores,
+        vectors,
+        batch,
+        np.random.default_rng(version.pk),
+        shortlist_factor=shortlist_factor,
+        method=DEFAULT_STRATEGY.diversity or "kmeans",
+    )
     chosen_set = {int(i) for i in chosen}
     order = sorted(chosen_set, key=lambda i: -scores[i]) + [i for i in range(len(shortlist)) if i not in chosen_set]
     values = sorted(scores, reverse=True)
     with transaction.atomic():
-        Image.objects.filter(pk__in=[image.pk for image in shortlist], status=Status.UNLABELED, scored_by=version).update(
-            priority=Case(*[When(pk=shortlist[i].pk, then=Value(float(v))) for i, v in zip(order, values)], output_field=FloatField())
+        Image.objects.filter(
+            pk__in=[image.pk for image in shortlist], status=Status.UNLABELED, scored_by=version
+        ).update(
+            priority=Case(
+                *[When(pk=shortlist[i].pk, then=Value(float(v))) for i, v in zip(order, values)],
+                output_field=FloatField(),
+            )
         )
     return [shortlist[i].pk for i in order[:batch]]
 
@@ -676,9 +809,14 @@ def _class_weights(version, class_weights_from_ap):
 def _prediction_row(image, version, outputs, i, score, threshold, task) -> Prediction:
     if task == TaskType.CLASSIFICATION:
         probs = outputs.probs[i]
-        return Prediction(image=image, model_version=version, probs=[round(float(p), 6) for p in probs],
-                          confidence=float(probs.max()), score=float(score),
-                          counts={str(version.classes[int(probs.argmax())]): 1})
+        return Prediction(
+            image=image,
+            model_version=version,
+            probs=[round(float(p), 6) for p in probs],
+            confidence=float(probs.max()),
+            score=float(score),
+            counts={str(version.classes[int(probs.argmax())]): 1},
+        )
     detections = outputs[i]
     # Every box that counts, and the best few below the threshold for the label page's
     # confidence slider: a detector's 100 candidate peaks per image would make the stored
@@ -688,14 +826,28 @@ def _prediction_row(image, version, outputs, i, score, threshold, task) -> Predi
     boxes, counts = [], {}
     if len(order):
         transform = engine.letterbox_for(image, version.input_size)
-        xyxy = np.clip(transform.to_original(detections.boxes[order]), 0, [image.width, image.height, image.width, image.height])
-        for (x1, y1, x2, y2), s, label in zip(xyxy.tolist(), detections.scores[order].tolist(), detections.labels[order].tolist()):
+        xyxy = np.clip(
+            transform.to_original(detections.boxes[order]), 0, [image.width, image.height, image.width, image.height]
+        )
+        for (x1, y1, x2, y2), s, label in zip(
+            xyxy.tolist(), detections.scores[order].tolist(), detections.labels[order].tolist()
+        ):
             if x2 <= x1 or y2 <= y1:
                 continue
             class_id = version.classes[label]
-            boxes.append({"x": round(x1, 2), "y": round(y1, 2), "w": round(x2 - x1, 2), "h": round(y2 - y1, 2),
-                          "label_class": class_id, "score": round(s, 4)})
+            boxes.append(
+                {
+                    "x": round(x1, 2),
+                    "y": round(y1, 2),
+                    "w": round(x2 - x1, 2),
+                    "h": round(y2 - y1, 2),
+                    "label_class": class_id,
+                    "score": round(s, 4),
+                }
+            )
             if s >= threshold:
                 counts[str(class_id)] = counts.get(str(class_id), 0) + 1
     confidence = float(np.min(np.abs(2 * detections.scores - 1))) if len(detections.scores) else 1.0
-    return Prediction(image=image, model_version=version, boxes=boxes, counts=counts, confidence=confidence, score=float(score))
+    return Prediction(
+        image=image, model_version=version, boxes=boxes, counts=counts, confidence=confidence, score=float(score)
+    )

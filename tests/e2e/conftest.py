@@ -20,8 +20,16 @@ REPO = Path(__file__).resolve().parents[2]
 FRONTEND_INDEX = REPO / "frontend" / "dist" / "index.html"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
@@ -63,7 +71,9 @@ def png_bytes(seed: int, size: tuple[int, int] = (320, 240)) -> bytes:
     array[:] = rng.integers(150, 230, 3, dtype=np.uint8)
     for _ in range(3):
         x, y = int(rng.integers(0, w - 60)), int(rng.integers(0, h - 50))
-        array[y:y + int(rng.integers(20, 50)), x:x + int(rng.integers(25, 60))] = rng.integers(20, 255, 3, dtype=np.uint8)
+        array[y : y + int(rng.integers(20, 50)), x : x + int(rng.integers(25, 60))] = rng.integers(
+            20, 255, 3, dtype=np.uint8
+        )
     out = io.BytesIO()
     PilImage.fromarray(array).save(out, format="PNG")
     return out.getvalue()
@@ -109,20 +119,36 @@ def porch(transactional_db, detection_project):
 
     project = detection_project
     classes = list(project.label_classes.order_by("order"))
-    created = images_ingest(project=project, files=[(f"porch-{i}.png", png_bytes(i), "image/png") for i in range(4)]).created
-    version = ModelVersion.objects.create(project=project, number=1, model_name="e2e", checkpoint="checkpoints/e2e.pt",
-                                          classes=[c.pk for c in classes], input_size=64, is_active=True, labels_seen=12,
-                                          metrics={"val": {"map50": 0.41, "per_class": {c.name: {"ap50": 0.4} for c in classes}},
-                                                   "test": {"map50": 0.38, "per_class": {c.name: {"ap50": 0.35} for c in classes}}})
+    created = images_ingest(
+        project=project, files=[(f"porch-{i}.png", png_bytes(i), "image/png") for i in range(4)]
+    ).created
+    version = ModelVersion.objects.create(
+        project=project,
+        number=1,
+        model_name="e2e",
+        checkpoint="checkpoints/e2e.pt",
+        classes=[c.pk for c in classes],
+        input_size=64,
+        is_active=True,
+        labels_seen=12,
+        metrics={
+            "val": {"map50": 0.41, "per_class": {c.name: {"ap50": 0.4} for c in classes}},
+            "test": {"map50": 0.38, "per_class": {c.name: {"ap50": 0.35} for c in classes}},
+        },
+    )
     for index, image in enumerate(created):
         image.priority = 0.9 - index * 0.1
         image.score_reason = "least_confident"
         image.scored_by = version
         image.save(update_fields=["priority", "score_reason", "scored_by"])
     Prediction.objects.create(
-        image=created[0], model_version=version, score=0.9,
-        boxes=[{"x": 40.0, "y": 30.0, "w": 80.0, "h": 60.0, "label_class": classes[0].pk, "score": 0.92},
-               {"x": 200.0, "y": 120.0, "w": 50.0, "h": 40.0, "label_class": classes[2].pk, "score": 0.2}],
+        image=created[0],
+        model_version=version,
+        score=0.9,
+        boxes=[
+            {"x": 40.0, "y": 30.0, "w": 80.0, "h": 60.0, "label_class": classes[0].pk, "score": 0.92},
+            {"x": 200.0, "y": 120.0, "w": 50.0, "h": 40.0, "label_class": classes[2].pk, "score": 0.2},
+        ],
     )
     credit_grant(project=project, amount=20, note="e2e budget")
     return {"project": project, "images": created, "classes": classes, "version": version}

@@ -84,22 +84,36 @@ def test_annotator_cannot_open_the_admin_page(page, live_server, login, porch):
 
 
 def test_admin_sees_training_rescore_learning_curve_and_health(page, live_server, login, shoot, porch):
-    from labelapp.labeling.models import Annotation, AnnotationKind
     from labelapp.images.models import Image, Split, Status
+    from labelapp.labeling.models import Annotation, AnnotationKind
     from labelapp.training.models import LearningCurve, RescoreJob, TrainingRun
 
     project, images, classes, version = porch["project"], porch["images"], porch["classes"], porch["version"]
-    for image, boxes in ((images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]), (images[3], [(150, 90, 50, 50, 0)])):
-        Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
-                                  boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes])
+    for image, boxes in (
+        (images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]),
+        (images[3], [(150, 90, 50, 50, 0)]),
+    ):
+        Annotation.objects.create(
+            project=project,
+            image=image,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes],
+        )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)  # something to train on
-    RescoreJob.objects.create(project=project, model_version=version, chunks_total=8, chunks_done=3, images_total=400,
-                              status="running")
+    RescoreJob.objects.create(
+        project=project, model_version=version, chunks_total=8, chunks_done=3, images_total=400, status="running"
+    )
     for strategy, values in (("least_confident", (0.2, 0.45, 0.6)), ("random", (0.2, 0.3, 0.4))):
-        LearningCurve.objects.create(project=project, strategy=strategy, metric="map50", points=[
-            {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}
-            for i, (spent, v) in enumerate(zip((20, 60, 100), values))
-        ])
+        LearningCurve.objects.create(
+            project=project,
+            strategy=strategy,
+            metric="map50",
+            points=[
+                {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}
+                for i, (spent, v) in enumerate(zip((20, 60, 100), values))
+            ],
+        )
 
     login("admin")
     page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/overview")
@@ -136,8 +150,13 @@ def test_admin_starts_a_synthesis_job_and_sees_its_progress_and_report(page, liv
     from labelapp.production.models import SynthesisJob
 
     project, images, classes = porch["project"], porch["images"], porch["classes"]
-    Annotation.objects.create(project=project, image=images[3], kind=AnnotationKind.IMPORTED, is_free=True,
-                              boxes=[{"x": 150, "y": 90, "w": 50, "h": 50, "label_class": classes[1].pk}])
+    Annotation.objects.create(
+        project=project,
+        image=images[3],
+        kind=AnnotationKind.IMPORTED,
+        is_free=True,
+        boxes=[{"x": 150, "y": 90, "w": 50, "h": 50, "label_class": classes[1].pk}],
+    )
     Image.objects.filter(pk=images[3].pk).update(status=Status.LABELED, split=Split.TRAIN)
 
     login("admin")
@@ -160,8 +179,12 @@ def test_admin_starts_a_synthesis_job_and_sees_its_progress_and_report(page, liv
     expect(panel.get_by_role("button", name="Synthesizing…")).to_be_disabled()
     names = [c.name for c in classes]
     SynthesisJob.objects.filter(pk=job.pk).update(
-        status="succeeded", images_made=3, stop_reason="budget_exhausted",
-        ap_before={name: 0.4 for name in names}, ap_after={name: 0.55 for name in names}, version_after=porch["version"],
+        status="succeeded",
+        images_made=3,
+        stop_reason="budget_exhausted",
+        ap_before=dict.fromkeys(names, 0.4),
+        ap_after=dict.fromkeys(names, 0.55),
+        version_after=porch["version"],
     )
     expect(panel.get_by_test_id("synthesis-job")).to_contain_text("succeeded", timeout=15000)
     expect(panel).to_contain_text("the credits ran out")

@@ -14,9 +14,17 @@ def label_two_images(porch):
     from labelapp.labeling.models import Annotation, AnnotationKind
 
     project, images, classes = porch["project"], porch["images"], porch["classes"]
-    for image, boxes in ((images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]), (images[3], [(150, 90, 50, 50, 0)])):
-        Annotation.objects.create(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True,
-                                  boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes])
+    for image, boxes in (
+        (images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]),
+        (images[3], [(150, 90, 50, 50, 0)]),
+    ):
+        Annotation.objects.create(
+            project=project,
+            image=image,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            boxes=[{"x": x, "y": y, "w": w, "h": h, "label_class": classes[c].pk} for x, y, w, h, c in boxes],
+        )
 
 
 def test_learning_curve_health_and_metrics_are_readable(page, live_server, login, shoot, porch):
@@ -26,19 +34,36 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     label_two_images(porch)
     version.credits_spent = 8
     version.metrics = {
-        "val": {"images": 40, "map50": 0.41, "interval": [0.3, 0.52],
-                "per_class": {c.name: {"ap50": 0.4, "num_gt": 97} for c in classes}},
+        "val": {
+            "images": 40,
+            "map50": 0.41,
+            "interval": [0.3, 0.52],
+            "per_class": {c.name: {"ap50": 0.4, "num_gt": 97} for c in classes},
+        },
         "test": {"images": 38, "map50": 0.38, "per_class": {c.name: {"ap50": 0.35, "num_gt": 88} for c in classes}},
     }
     version.save()
-    ModelVersion.objects.create(project=project, number=2, model_name="e2e", checkpoint="checkpoints/e2e2.pt",
-                                classes=version.classes, input_size=64, labels_seen=15, credits_spent=16,
-                                metrics={"val": {"images": 40, "map50": 0.47, "interval": [0.36, 0.58]}})
+    ModelVersion.objects.create(
+        project=project,
+        number=2,
+        model_name="e2e",
+        checkpoint="checkpoints/e2e2.pt",
+        classes=version.classes,
+        input_size=64,
+        labels_seen=15,
+        credits_spent=16,
+        metrics={"val": {"images": 40, "map50": 0.47, "interval": [0.36, 0.58]}},
+    )
     for strategy, values in (("least_confident", (0.2, 0.45, 0.6)), ("random", (0.2, 0.3, 0.4))):
-        LearningCurve.objects.create(project=project, strategy=strategy, metric="map50", points=[
-            {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}
-            for i, (spent, v) in enumerate(zip((4, 10, 18), values))
-        ])
+        LearningCurve.objects.create(
+            project=project,
+            strategy=strategy,
+            metric="map50",
+            points=[
+                {"credits_spent": spent, "labels": spent, "val": v, "test": v - 0.03, "model_version": i + 1}
+                for i, (spent, v) in enumerate(zip((4, 10, 18), values))
+            ],
+        )
 
     login("admin")
     page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui")
@@ -63,7 +88,9 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     expect(tooltip).to_contain_text("16 credits spent")
     expect(tooltip).to_contain_text("this project mAP@0.5 val 0.470 [0.360–0.580], n = 40")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.get_by_test_id("learning-curve-panel").screenshot(path=str(SCREENSHOTS / "admin-learning-curve-hover-desktop.png"))
+    page.get_by_test_id("learning-curve-panel").screenshot(
+        path=str(SCREENSHOTS / "admin-learning-curve-hover-desktop.png")
+    )
 
     page.goto(f"{live_server.url}/projects/{project.pk}/admin-ui/data")  # the health check's tab
     health = page.get_by_test_id("health")
@@ -86,7 +113,9 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     expect(row).to_contain_text("97")
     expect(row).not_to_contain_text("97.0")
     expect(table.get_by_role("row", name="mAP@0.5")).to_contain_text("0.410 [0.300–0.520]")
-    expect(table.get_by_test_id("evaluation-sample")).to_have_text("Evaluated on validation: 40 images · test: 38 images · [brackets]: 95% interval")
+    expect(table.get_by_test_id("evaluation-sample")).to_have_text(
+        "Evaluated on validation: 40 images · test: 38 images · [brackets]: 95% interval"
+    )
     shoot("admin-plots", full_page=True)
 
 
@@ -104,4 +133,6 @@ def test_a_single_point_is_a_point_with_a_sentence(page, live_server, login, por
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(250)  # ResizeObserver re-lays the chart out
-        page.get_by_test_id("learning-curve-panel").screenshot(path=str(SCREENSHOTS / f"admin-learning-curve-one-point-{label}.png"))
+        page.get_by_test_id("learning-curve-panel").screenshot(
+            path=str(SCREENSHOTS / f"admin-learning-curve-one-point-{label}.png")
+        )

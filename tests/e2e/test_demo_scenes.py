@@ -7,15 +7,26 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_label_page_on_demo_porch_scenes(page, live_server, login, shoot, users):
-    from labelapp.core.demo import demo_project
+    from labelapp.demo.data import demo_project
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
 
-    project = demo_project(name="Porch packages", description="Doorbell-camera scenes.", scene=porch_scene,
-                           class_names=PORCH_CLASSES, count=3, free_labels=0, credits=5, seed=2026, users=users)
+    project = demo_project(
+        name="Porch packages",
+        description="Doorbell-camera scenes.",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=3,
+        free_labels=0,
+        credits=5,
+        seed=2026,
+        users=users,
+    )
     login("annotator")
     page.goto(f"{live_server.url}/projects/{project.pk}/label")
     stage = page.get_by_test_id("image-stage")
-    page.wait_for_function("() => { const i = document.querySelector('.stage-image'); return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.stage-image'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     box = stage.bounding_box()
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.keyboard.press("1")

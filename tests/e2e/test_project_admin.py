@@ -54,12 +54,16 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
     project = Project.objects.get(name="Shelf audit")
     assert project.task_type == "classification"
     assert [(c.name, c.color, c.hotkey) for c in project.label_classes.all()] == [
-        ("yellow_can", NAMED_COLORS["yellow"], "1"), ("jar", "#123456", "7")]
+        ("yellow_can", NAMED_COLORS["yellow"], "1"),
+        ("jar", "#123456", "7"),
+    ]
     assert project.credit_balance.granted == 150
     assert Membership.objects.get(project=project).user == users["nobody"]
     created = page.get_by_test_id("project-created")
     expect(created).to_contain_text("Shelf audit is ready")
-    expect(created.get_by_role("link", name="upload images")).to_have_attribute("href", f"/projects/{project.pk}/upload")
+    expect(created.get_by_role("link", name="upload images")).to_have_attribute(
+        "href", f"/projects/{project.pk}/upload"
+    )
     shoot("admin-data-created", full_page=True)
 
     # Import a labeled dataset right away: one folder per class for classification.
@@ -69,7 +73,8 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
         zipped.writestr("jar/b.png", png_bytes(32))
     importer = page.get_by_role("form", name="Import a dataset")
     importer.get_by_label("Archive").set_input_files(
-        files=[{"name": "shelf.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}])
+        files=[{"name": "shelf.zip", "mimeType": "application/zip", "buffer": archive.getvalue()}]
+    )
     importer.get_by_role("button", name="Import").click()
     status = page.get_by_test_id("import-status")
     expect(status).to_contain_text("Queued: waiting for a worker")
@@ -81,10 +86,14 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
     expect(status).to_contain_text("Import finished.")
     expect(status).to_contain_text("2 new images")
     assert project.images.count() == 2
-    expect(page.get_by_role("link", name="CSV")).to_have_attribute("href", f"/api/projects/{project.pk}/export?format=csv")
+    expect(page.get_by_role("link", name="CSV")).to_have_attribute(
+        "href", f"/api/projects/{project.pk}/export?format=csv"
+    )
 
 
-def test_staff_invite_a_user_who_sets_a_password_and_is_added_by_name(page, live_server, login, shoot, porch, staff_admin):
+def test_staff_invite_a_user_who_sets_a_password_and_is_added_by_name(
+    page, live_server, login, shoot, porch, staff_admin
+):
     project = porch["project"]
     login("admin")
     page.get_by_role("link", name="Users").click()
@@ -178,9 +187,15 @@ def test_a_bad_collection_rule_shows_the_api_message_at_its_field(page, live_ser
     settings.get_by_role("button", name="Save settings").click()
 
     # The API's own words, at each field: nested rule errors included.
-    expect(settings.get_by_test_id("error-collection_rules.0.n")).to_have_text("Ensure this value is greater than or equal to 1.")
-    expect(settings.get_by_test_id("error-collection_rules.1.threshold")).to_have_text("Ensure this value is less than or equal to 1.")
-    expect(settings.get_by_test_id("error-lease_minutes")).to_have_text("Ensure this value is greater than or equal to 1.")
+    expect(settings.get_by_test_id("error-collection_rules.0.n")).to_have_text(
+        "Ensure this value is greater than or equal to 1."
+    )
+    expect(settings.get_by_test_id("error-collection_rules.1.threshold")).to_have_text(
+        "Ensure this value is less than or equal to 1."
+    )
+    expect(settings.get_by_test_id("error-lease_minutes")).to_have_text(
+        "Ensure this value is greater than or equal to 1."
+    )
     expect(settings).not_to_contain_text("Request failed")
     shoot("admin-settings-errors", full_page=True)
     project.refresh_from_db()

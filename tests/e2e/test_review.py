@@ -24,15 +24,23 @@ def labeled_porch(porch, users):
     ]
     for boxes in labels:
         item = image_reserve_next(project=project, user=users["annotator"])
-        annotation_submit(project=project, user=users["annotator"], image_id=item.image.pk, boxes=boxes, seconds_spent=4)
+        annotation_submit(
+            project=project, user=users["annotator"], image_id=item.image.pk, boxes=boxes, seconds_spent=4
+        )
     images = porch["images"]
     for image, suspicion, reason in (
         (images[0], 0.92, f"model 0.92 `{classes[0].name}` on a box labeled `{classes[2].name}`"),
         (images[1], 0.40, ""),
         (images[2], 0.10, ""),
     ):
-        LabelQuality.objects.create(project=project, image=image, suspicion=suspicion, reason=reason,
-                                    model_disagrees=bool(reason), scored_at=image.created_at)
+        LabelQuality.objects.create(
+            project=project,
+            image=image,
+            suspicion=suspicion,
+            reason=reason,
+            model_disagrees=bool(reason),
+            scored_at=image.created_at,
+        )
     return porch
 
 
@@ -47,7 +55,8 @@ def test_admin_browses_opens_an_image_and_edits_its_label_with_history(page, liv
     page.get_by_label("Sort").select_option("suspicion")
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(3)
     expect(page.get_by_test_id("thumb-grid").locator("li").first.get_by_role("button")).to_have_attribute(
-        "data-testid", f"thumb-{images[0].pk}")
+        "data-testid", f"thumb-{images[0].pk}"
+    )
     # A controlled checkbox follows the URL, which React Router updates in a transition: click, then wait.
     page.get_by_label("Suspected errors").click()
     expect(page.get_by_label("Suspected errors")).to_be_checked()
@@ -97,7 +106,9 @@ def test_reviewer_approves_and_rejects_with_the_keyboard(page, live_server, logi
     assert LabelQuality.objects.get(image=images[0]).review_state == "approved"
 
 
-def test_admin_marks_a_gold_item_and_an_annotator_answers_it_without_spending_a_credit(page, live_server, login, shoot, labeled_porch, users):
+def test_admin_marks_a_gold_item_and_an_annotator_answers_it_without_spending_a_credit(
+    page, live_server, login, shoot, labeled_porch, users
+):
     from labelapp.credits.models import CreditBalance
     from labelapp.labeling.models import GoldAnswer
 

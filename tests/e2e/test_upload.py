@@ -13,11 +13,13 @@ def test_upload_reports_created_duplicate_and_rejected_files(page, live_server, 
     before = Image.objects.filter(project=project).count()
     login("admin")
     page.get_by_test_id(f"project-{project.pk}").get_by_role("link", name="Upload").click()
-    page.get_by_test_id("file-input").set_input_files([
-        {"name": "new-porch.png", "mimeType": "image/png", "buffer": png_bytes(99)},
-        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not an image at all"},
-        {"name": "again.png", "mimeType": "image/png", "buffer": png_bytes(0)},  # porch-0.png's bytes
-    ])
+    page.get_by_test_id("file-input").set_input_files(
+        [
+            {"name": "new-porch.png", "mimeType": "image/png", "buffer": png_bytes(99)},
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"not an image at all"},
+            {"name": "again.png", "mimeType": "image/png", "buffer": png_bytes(0)},  # porch-0.png's bytes
+        ]
+    )
     items = page.get_by_test_id("upload-list").locator("li")
     expect(items).to_have_count(3)
     expect(page.get_by_test_id("upload-list").locator("li[data-status='created']")).to_have_count(1)

@@ -15,13 +15,23 @@ def to_verify(porch):
     from labelapp.training.models import Prediction
 
     project, version, brown = porch["project"], porch["version"], porch["classes"][0]
-    images = images_ingest(project=project, files=[(f"prod-{i}.png", png_bytes(50 + i), "image/png") for i in range(2)]).created
+    images = images_ingest(
+        project=project, files=[(f"prod-{i}.png", png_bytes(50 + i), "image/png") for i in range(2)]
+    ).created
     items = []
     for image, n in zip(images, (3, 2)):
-        boxes = [{"x": 20.0 + 90 * k, "y": 60.0, "w": 70.0, "h": 60.0, "label_class": brown.pk, "score": 0.8} for k in range(n)]
-        prediction = Prediction.objects.create(image=image, model_version=version, boxes=boxes, counts={str(brown.pk): n})
-        items.append(VerificationItem.objects.create(project=project, prediction=prediction, image=image,
-                                                     model_version=version, predicted_count=n))
+        boxes = [
+            {"x": 20.0 + 90 * k, "y": 60.0, "w": 70.0, "h": 60.0, "label_class": brown.pk, "score": 0.8}
+            for k in range(n)
+        ]
+        prediction = Prediction.objects.create(
+            image=image, model_version=version, boxes=boxes, counts={str(brown.pk): n}
+        )
+        items.append(
+            VerificationItem.objects.create(
+                project=project, prediction=prediction, image=image, model_version=version, predicted_count=n
+            )
+        )
     return items
 
 

@@ -52,5 +52,7 @@ def trained_detector(squares_data):
 
     (x, y), (xv, yv) = squares_data
     model = create_model("centernet_detector", classes=["square"], input_size=32, width=8, head=16)
-    result = model.fit(x, y, xv, yv, config=TrainConfig(num_threads=1, max_epochs=25, patience=25, batch_size=16, lr=1e-2))
+    result = model.fit(
+        x, y, xv, yv, config=TrainConfig(num_threads=1, max_epochs=25, patience=25, batch_size=16, lr=1e-2)
+    )
     return model, result

@@ -13,6 +13,7 @@ from labelapp.learning.backbone import (
     load_backbone,
 )
 
+
 def test_shipped_weights_load_strictly_and_embed_unit_vectors():
     backbone = load_backbone()
     images = np.random.default_rng(0).integers(0, 256, (3, 40, 40, 3), dtype=np.uint8)

@@ -6,8 +6,6 @@ from labelapp.learning.backbone import BackboneUnavailable, default_weights_path
 from labelapp.learning.models import CenterNetMobileNetDetector, Detections, available_models, create_model, load_model
 from labelapp.learning.training import TrainConfig
 
-from .model_fixtures import squares_data  # noqa: F401 (fixture)
-
 pytestmark = pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed")
 
 
@@ -16,7 +14,7 @@ def _model(**options) -> CenterNetMobileNetDetector:
 
 
 @pytest.fixture(scope="module")
-def trained(squares_data):  # noqa: F811
+def trained(squares_data):
     (x, y), (xv, yv) = squares_data
     model = _model(finetune_stages=0, min_epochs=10)
     # patience 1 would stop within a few epochs of any early peak; min_epochs holds it to 10.
@@ -37,8 +35,9 @@ def test_registered_with_its_options():
     assert "width" not in model.options
 
 
-@pytest.mark.parametrize("options", [{"finetune_stages": 4}, {"finetune_stages": True}, {"min_epochs": 0},
-                                     {"input_size": 40}])
+@pytest.mark.parametrize(
+    "options", [{"finetune_stages": 4}, {"finetune_stages": True}, {"min_epochs": 0}, {"input_size": 40}]
+)
 def test_rejects_bad_options(options):
     with pytest.raises(ValueError):
         create_model("centernet_mobilenet", classes=["a"], **{"input_size": 32, **options})
@@ -49,9 +48,9 @@ def test_refuses_a_backbone_file_with_another_digest():
         _model(backbone_sha256="0" * 64)
 
 
-def test_learns_squares_and_trains_only_the_heads(trained, squares_data):  # noqa: F811
+def test_learns_squares_and_trains_only_the_heads(trained, squares_data):
     model, result = trained
-    _, (xv, yv) = squares_data
+    _, (xv, _yv) = squares_data
     assert result.epochs_run >= 10  # min_epochs held off early stopping
     assert result.best_val_metric > 0.8
     dets = model.predict(xv)
@@ -66,7 +65,7 @@ def test_learns_squares_and_trains_only_the_heads(trained, squares_data):  # noq
     assert emb.shape == (3, 96) and emb.dtype == np.float32
 
 
-def test_frozen_checkpoint_leaves_the_backbone_out_and_round_trips(tmp_path, trained, squares_data):  # noqa: F811
+def test_frozen_checkpoint_leaves_the_backbone_out_and_round_trips(tmp_path, trained, squares_data):
     model, _ = trained
     _, (xv, _) = squares_data
     weights = model.get_weights()
@@ -80,8 +79,8 @@ def test_frozen_checkpoint_leaves_the_backbone_out_and_round_trips(tmp_path, tra
     np.testing.assert_array_equal(model.embed(xv), loaded.embed(xv))
 
 
-def test_finetuned_stage_is_trained_and_stored(squares_data):  # noqa: F811
-    (x, y), (xv, yv) = squares_data
+def test_finetuned_stage_is_trained_and_stored(squares_data):
+    (x, y), (xv, _yv) = squares_data
     model = _model(finetune_stages=1, min_epochs=1)
     model.fit(x[:16], y[:16], xv[:0], [], config=TrainConfig(num_threads=1, max_epochs=1, batch_size=8, lr=1e-2))
     weights = model.get_weights()
@@ -97,7 +96,7 @@ def test_finetuned_stage_is_trained_and_stored(squares_data):  # noqa: F811
         model.set_weights({k: v for k, v in weights.items() if not k.startswith("features.13.")})
 
 
-def test_warm_start_from_a_frozen_checkpoint(trained, squares_data):  # noqa: F811
+def test_warm_start_from_a_frozen_checkpoint(trained, squares_data):
     previous, _ = trained
     (x, y), _ = squares_data
     model = _model(finetune_stages=0)

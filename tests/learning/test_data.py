@@ -130,7 +130,7 @@ def test_letterbox_wide_image_hand_computed():
 
 def test_letterbox_tall_image_and_round_trip():
     img = _rand_img(120, 40)
-    out, lb = letterbox(img, 96)
+    _out, lb = letterbox(img, 96)
     # scale = 96/120 = 0.8 -> 32 x 96, pad_x = 32.
     assert (lb.scale, lb.pad_x, lb.pad_y) == (0.8, 32.0, 0.0)
     boxes = np.array([[5, 10, 35, 110]], np.float32)
@@ -173,7 +173,9 @@ def test_data_module_does_not_import_torch():
     import sys
 
     code = "import labelapp.learning.data, sys; assert 'torch' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    )
 
 
 # -- PoolCache -----------------------------------------------------------------

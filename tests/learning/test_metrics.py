@@ -9,10 +9,10 @@ import pytest
 
 from labelapp.learning.metrics import (
     average_precision,
+    bootstrap_interval,
     classification_report,
     count_report,
     detection_report,
-    bootstrap_interval,
     iou_matrix,
     wilson_interval,
 )
@@ -110,8 +110,11 @@ def test_count_mae_hand_computed():
     ]
     pred = [
         # scores 0.9, 0.31 count; 0.29 does not (threshold 0.3) -> 2 vs 3
-        {"boxes": np.array([[0, 0, 1, 1]] * 3, float), "scores": np.array([0.9, 0.31, 0.29]),
-         "labels": np.array([0, 0, 1])},
+        {
+            "boxes": np.array([[0, 0, 1, 1]] * 3, float),
+            "scores": np.array([0.9, 0.31, 0.29]),
+            "labels": np.array([0, 0, 1]),
+        },
         # one confident false positive -> 1 vs 0
         {"boxes": np.array([[0, 0, 1, 1]], float), "scores": np.array([0.5]), "labels": np.array([1])},
     ]
@@ -146,12 +149,26 @@ def _coco_eval(gt, pred, num_classes):
         images.append({"id": i + 1, "width": 1000, "height": 1000})
         for box, lab in zip(np.asarray(g["boxes"], float).reshape(-1, 4), g["labels"]):
             w, h = box[2] - box[0], box[3] - box[1]
-            anns.append({"id": ann_id, "image_id": i + 1, "category_id": int(lab) + 1,
-                         "bbox": [box[0], box[1], w, h], "area": w * h, "iscrowd": 0})
+            anns.append(
+                {
+                    "id": ann_id,
+                    "image_id": i + 1,
+                    "category_id": int(lab) + 1,
+                    "bbox": [box[0], box[1], w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
             ann_id += 1
         for box, s, lab in zip(np.asarray(p["boxes"], float).reshape(-1, 4), p["scores"], p["labels"]):
-            dets.append({"image_id": i + 1, "category_id": int(lab) + 1,
-                         "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]], "score": float(s)})
+            dets.append(
+                {
+                    "image_id": i + 1,
+                    "category_id": int(lab) + 1,
+                    "bbox": [box[0], box[1], box[2] - box[0], box[3] - box[1]],
+                    "score": float(s),
+                }
+            )
     cats = [{"id": k + 1, "name": str(k)} for k in range(num_classes)]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
@@ -219,8 +236,9 @@ def _assert_matches_coco(gt, pred, num_classes):
 @pytest.mark.parametrize("seed", range(6))
 def test_ap_matches_pycocotools_random(seed):
     rng = np.random.default_rng(seed)
-    gt, pred = _random_case(rng, n_img=int(rng.integers(3, 25)), num_classes=3,
-                            jitter=float(rng.choice([1.0, 4.0, 10.0])))
+    gt, pred = _random_case(
+        rng, n_img=int(rng.integers(3, 25)), num_classes=3, jitter=float(rng.choice([1.0, 4.0, 10.0]))
+    )
     # Ensure at least one detection overall (pycocotools' loadRes fails on an empty list).
     pred[0] = {"boxes": np.array([[1.0, 1.0, 20.0, 20.0]]), "scores": np.array([0.5]), "labels": np.array([0])}
     _assert_matches_coco(gt, pred, 3)
@@ -230,8 +248,11 @@ def test_ap_matches_pycocotools_class_without_gt():
     rng = np.random.default_rng(42)
     gt, pred = _random_case(rng, n_img=10, num_classes=2)
     # Predictions of class 2 exist, but no GT of class 2 anywhere.
-    pred[0] = {"boxes": np.array([[1.0, 1.0, 20.0, 20.0], [5, 5, 9, 9]]),
-               "scores": np.array([0.5, 0.9]), "labels": np.array([2, 2])}
+    pred[0] = {
+        "boxes": np.array([[1.0, 1.0, 20.0, 20.0], [5, 5, 9, 9]]),
+        "scores": np.array([0.5, 0.9]),
+        "labels": np.array([2, 2]),
+    }
     ours = _assert_matches_coco(gt, pred, 3)
     assert math.isnan(ours["ap"][2])
 
@@ -245,8 +266,11 @@ def test_ap_matches_pycocotools_hand_made():
     ]
     pred = [
         # exact, duplicate of the same GT (FP), partial overlap IoU 0.6ish
-        {"boxes": np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 32]], float),
-         "scores": np.array([0.9, 0.8, 0.7]), "labels": np.array([0, 0, 0])},
+        {
+            "boxes": np.array([[0, 0, 10, 10], [0, 0, 10, 10], [20, 20, 30, 32]], float),
+            "scores": np.array([0.9, 0.8, 0.7]),
+            "labels": np.array([0, 0, 0]),
+        },
         {"boxes": np.array([[0, 0, 10, 10]], float), "scores": np.array([0.95]), "labels": np.array([1])},
         {"boxes": np.zeros((0, 4)), "scores": np.zeros(0), "labels": np.zeros(0, int)},
         {"boxes": np.array([[11, 11, 21, 21]], float), "scores": np.array([0.3]), "labels": np.array([1])},

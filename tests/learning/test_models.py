@@ -17,7 +17,7 @@ from labelapp.learning.models import (
 from labelapp.learning.models.centernet import build_targets
 from labelapp.learning.training import FitResult, TrainConfig
 
-from .model_fixtures import red_blue, red_blue_data, squares_data, trained_detector  # noqa: F401 (fixtures)
+from .model_fixtures import red_blue
 
 FAST = TrainConfig(num_threads=1, max_epochs=8, patience=8, batch_size=16, lr=1e-2)
 

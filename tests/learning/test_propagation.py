@@ -16,8 +16,9 @@ def _groups():
 
 def test_labels_spread_within_their_group():
     pool, labeled = _groups()
-    prop = propagate_labels(pool, labeled, np.array([0, 1]), np.random.default_rng(0), num_classes=2,
-                            n_neighbors=4, dim=3)
+    prop = propagate_labels(
+        pool, labeled, np.array([0, 1]), np.random.default_rng(0), num_classes=2, n_neighbors=4, dim=3
+    )
     assert prop.pool_index.tolist() == list(range(20))
     assert prop.probs.argmax(axis=1).tolist() == [0] * 10 + [1] * 10
     np.testing.assert_allclose(prop.probs.sum(axis=1), 1.0)
@@ -27,16 +28,18 @@ def test_labels_spread_within_their_group():
 def test_unreached_rows_are_uniform_and_uncertain():
     pool, labeled = _groups()
     # only group 0 is labeled: group 1 is a separate component, nothing reaches it
-    prop = propagate_labels(pool, labeled[:1], np.array([0]), np.random.default_rng(0), num_classes=2,
-                            n_neighbors=4, dim=3)
+    prop = propagate_labels(
+        pool, labeled[:1], np.array([0]), np.random.default_rng(0), num_classes=2, n_neighbors=4, dim=3
+    )
     np.testing.assert_allclose(prop.probs[10:], 0.5)
     np.testing.assert_allclose(prop.certainty[10:], 0.0, atol=1e-12)
 
 
 def test_confident_pseudo_labels_threshold_and_cap():
     pool, labeled = _groups()
-    prop = propagate_labels(pool, labeled, np.array([0, 1]), np.random.default_rng(0), num_classes=2,
-                            n_neighbors=4, dim=3)
+    prop = propagate_labels(
+        pool, labeled, np.array([0, 1]), np.random.default_rng(0), num_classes=2, n_neighbors=4, dim=3
+    )
     idx, cls, w = confident_pseudo_labels(prop, min_certainty=0.5, max_per_class=3)
     assert len(idx) == 6 and np.bincount(cls).tolist() == [3, 3]
     assert np.all((idx < 10) == (cls == 0))

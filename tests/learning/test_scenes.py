@@ -72,7 +72,7 @@ def test_pill_statistics():
     rng = np.random.default_rng(0)
     counts = []
     for _ in range(200):
-        image, boxes, labels = pill_scene(rng)
+        _image, boxes, labels = pill_scene(rng)
         counts.append(len(boxes))
         assert np.all(labels == 0)
         assert np.all(boxes >= 0) and np.all(boxes <= 128)

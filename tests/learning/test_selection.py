@@ -44,13 +44,10 @@ def _pool(n=60, d=8, seed=0):
 
 def test_uncertainty_phase_picks_smallest_margins_with_reasons():
     pool = _pool(6)
-    probs = np.array(
-        [[0.9, 0.1], [0.52, 0.48], [0.8, 0.2], [0.45, 0.55], [0.99, 0.01], [0.7, 0.3]]
-    )
+    probs = np.array([[0.9, 0.1], [0.52, 0.48], [0.8, 0.2], [0.45, 0.55], [0.99, 0.01], [0.7, 0.3]])
     lab_y = np.array([0] * 10 + [1] * 10)
     lab_x = _pool(20, seed=1)
-    plan = plan_batch(pool, lab_x, lab_y, probs, 1, np.random.default_rng(0), num_classes=2,
-                      class_names=["cat", "dog"])
+    plan = plan_batch(pool, lab_x, lab_y, probs, 1, np.random.default_rng(0), num_classes=2, class_names=["cat", "dog"])
     assert plan.phase == "uncertainty"
     assert plan.order.tolist() == [1]
     assert plan.reasons == ["margin 0.04 (cat vs dog)"]
@@ -96,8 +93,15 @@ def test_float16_pool_and_bad_input():
     plan = plan_batch(pool, np.zeros((0, 8)), np.zeros(0, np.int64), None, 4, np.random.default_rng(0), num_classes=2)
     assert plan.order.dtype == np.int64 and len(plan.order) == 4 and len(plan.reasons) == 4
     with pytest.raises(ValueError, match="probs has shape"):
-        plan_batch(pool, np.zeros((0, 8)), np.zeros(0, np.int64), np.full((30, 3), 1 / 3), 4,
-                   np.random.default_rng(0), num_classes=2)
+        plan_batch(
+            pool,
+            np.zeros((0, 8)),
+            np.zeros(0, np.int64),
+            np.full((30, 3), 1 / 3),
+            4,
+            np.random.default_rng(0),
+            num_classes=2,
+        )
     with pytest.raises(ValueError, match="labeled_classes"):
         plan_batch(pool, np.zeros((1, 8)), np.array([5]), None, 4, np.random.default_rng(0), num_classes=2)
     with pytest.raises(ValueError, match="k must"):

@@ -92,9 +92,7 @@ def test_weighted_by_class_classification_and_detection():
     w = np.array([0.1, 1.0, 0.5])
     scores = np.array([1.0, 1.0, 0.5, 2.0])
     out = weighting.weighted_by_class(scores, w, probs=PROBS)
-    np.testing.assert_allclose(
-        out, [0.1, 0.55, 0.5 * (0.06 + 0.3 + 0.05), 2.0 * (1.6 / 3)]
-    )
+    np.testing.assert_allclose(out, [0.1, 0.55, 0.5 * (0.06 + 0.3 + 0.05), 2.0 * (1.6 / 3)])
     dets = [
         (np.array([0.9, 0.5]), np.array([0, 2])),  # max(0.1, 0.5)
         (np.array([0.01]), np.array([0])),  # nothing above floor -> max weight 1.0
@@ -171,7 +169,7 @@ def test_cold_start_covers_clusters():
 def test_kmeans_recovers_clusters():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
-    cent, assign = selection.kmeans(x, 2, rng)
+    _cent, assign = selection.kmeans(x, 2, rng)
     assert len(set(assign[:20])) == 1 and len(set(assign[20:])) == 1
     assert assign[0] != assign[20]
     with pytest.raises(ValueError):
@@ -195,7 +193,9 @@ def test_simple_image_features_hand_computed():
 
 def test_score_pool_dispatch():
     rng = np.random.default_rng(0)
-    np.testing.assert_allclose(registry.score_pool("classification", PROBS, strategy="margin"), uncertainty.margin(PROBS))
+    np.testing.assert_allclose(
+        registry.score_pool("classification", PROBS, strategy="margin"), uncertainty.margin(PROBS)
+    )
     w = np.array([1.0, 0.5, 0.5])
     np.testing.assert_allclose(
         registry.score_pool("classification", PROBS, strategy="entropy", class_weights=w),
@@ -220,7 +220,8 @@ def test_learning_does_not_import_django():
     import sys
 
     code = (
-        "import sys; import labelapp.learning.strategies.registry, labelapp.learning.strategies.selection, labelapp.learning.strategies.features, labelapp.learning.metrics;"
+        "import sys; import labelapp.learning.strategies.registry, labelapp.learning.strategies.selection,"
+        " labelapp.learning.strategies.features, labelapp.learning.metrics;"
         "print('django' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -6,14 +6,12 @@ import pytest
 from labelapp.learning.stream import Decision, StreamState, decide, new_state, update
 
 
-def run_stream(confs, credits, *, mode, expected=None, hard_cap=None, threshold=0.5, seed=0,
-               exploration=0.02):
+def run_stream(confs, credits, *, mode, expected=None, hard_cap=None, threshold=0.5, seed=0, exploration=0.02):
     rng = np.random.default_rng(seed)
     state = new_state(credits, len(confs) if expected is None else expected)
     queried = []
     for c in confs:
-        d = decide(float(c), state, mode=mode, threshold=threshold, hard_cap=hard_cap,
-                   exploration=exploration, rng=rng)
+        d = decide(float(c), state, mode=mode, threshold=threshold, hard_cap=hard_cap, exploration=exploration, rng=rng)
         state = update(state, d)
         queried.append(d.query)
     return state, np.array(queried)

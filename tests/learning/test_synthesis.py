@@ -118,7 +118,7 @@ def test_move_to_cell_lands_in_cell():
 def test_augment_specs():
     img, boxes, labels = scene()
     rng = np.random.default_rng(0)
-    out, b, lab = sy.augment(img, boxes, labels, [{"op": "hflip"}, {"op": "translate", "dx": 1, "dy": 0}], rng)
+    out, b, _lab = sy.augment(img, boxes, labels, [{"op": "hflip"}, {"op": "translate", "dx": 1, "dy": 0}], rng)
     np.testing.assert_array_equal(b, [[15, 3, 19, 5], [1, 0, 5, 10]])
     # p=0 never applies; ranges are drawn in range.
     _, b, _ = sy.augment(img, boxes, labels, [{"op": "hflip", "p": 0.0}], rng)
@@ -132,8 +132,7 @@ def test_augment_specs():
 
 
 def health(counts, region_counts, recs=()):
-    return {"class_counts": counts, "region_counts": region_counts,
-            "recommendations": [{"code": c} for c in recs]}
+    return {"class_counts": counts, "region_counts": region_counts, "recommendations": [{"code": c} for c in recs]}
 
 
 def test_plan_fills_deficits_then_cells():
@@ -186,8 +185,12 @@ def test_plan_items_apply_to_a_real_scene():
     for _ in range(30):
         img = rng.integers(0, 255, size=(48, 48, 3), dtype=np.uint8)
         x = float(rng.integers(0, 20))
-        anns.append({"boxes": np.array([[x, 30, x + 8, 40], [30, 30, 38, 40]], np.float32),
-                     "labels": np.array([0, 0 if rng.random() < 0.8 else 1])})
+        anns.append(
+            {
+                "boxes": np.array([[x, 30, x + 8, 40], [30, 30, 38, 40]], np.float32),
+                "labels": np.array([0, 0 if rng.random() < 0.8 else 1]),
+            }
+        )
         imgs.append(img)
     h = health_stats(anns, [(48, 48)] * 30, 2)
     plan = sy.plan_synthesis(h, 8, rng)

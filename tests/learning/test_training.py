@@ -49,7 +49,12 @@ def test_no_validation_runs_fixed_epochs():
     x, y = red_blue(16)
     reports: list[EpochReport] = []
     result = _classifier().fit(
-        x, y, x[:0], y[:0], config=TrainConfig(num_threads=1, max_epochs=3, patience=1, batch_size=8), progress=reports.append
+        x,
+        y,
+        x[:0],
+        y[:0],
+        config=TrainConfig(num_threads=1, max_epochs=3, patience=1, batch_size=8),
+        progress=reports.append,
     )
     assert result.epochs_run == 3 and result.best_epoch == 3 and result.best_val_metric is None
     assert [r.val_metric for r in reports] == [None, None, None]
@@ -66,7 +71,12 @@ def test_early_stopping_restores_best_weights():
         snapshots[report.epoch] = model.get_weights()
 
     result = model.fit(
-        x, y, xv, yv, config=TrainConfig(num_threads=1, max_epochs=30, patience=2, batch_size=8, lr=1e-2), progress=remember
+        x,
+        y,
+        xv,
+        yv,
+        config=TrainConfig(num_threads=1, max_epochs=30, patience=2, batch_size=8, lr=1e-2),
+        progress=remember,
     )
     # Red vs blue reaches accuracy 1.0 fast; nothing beats it, so training stops
     # `patience` epochs later and the weights of the best epoch come back.

@@ -20,7 +20,7 @@ export function uploadForm<T>(url: string, form: FormData, onProgress: (fraction
       if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
     };
     xhr.onload = () => {
-      let data: unknown = null;
+      let data: unknown;
       try {
         data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
       } catch {

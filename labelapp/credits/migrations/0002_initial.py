@@ -6,28 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('credits', '0001_initial'),
-        ('images', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("credits", "0001_initial"),
+        ("images", "0001_initial"),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='creditentry',
-            name='image',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='images.image'),
+            model_name="creditentry",
+            name="image",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="images.image"
+            ),
         ),
         migrations.AddField(
-            model_name='creditentry',
-            name='project',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credit_entries', to='projects.project'),
+            model_name="creditentry",
+            name="project",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="credit_entries", to="projects.project"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditbalance',
-            constraint=models.CheckConstraint(condition=models.Q(('spent__gte', 0), ('reserved__gte', 0), ('granted__gte', django.db.models.expressions.CombinedExpression(models.F('spent'), '+', models.F('reserved')))), name='credits_never_overspent'),
+            model_name="creditbalance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("spent__gte", 0),
+                    ("reserved__gte", 0),
+                    (
+                        "granted__gte",
+                        django.db.models.expressions.CombinedExpression(models.F("spent"), "+", models.F("reserved")),
+                    ),
+                ),
+                name="credits_never_overspent",
+            ),
         ),
     ]

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0002_initial'),
+        ("credits", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='creditbalance',
-            name='granted',
+            model_name="creditbalance",
+            name="granted",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='creditbalance',
-            name='reserved',
+            model_name="creditbalance",
+            name="reserved",
             field=models.PositiveBigIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='creditbalance',
-            name='spent',
+            model_name="creditbalance",
+            name="spent",
             field=models.PositiveBigIntegerField(default=0),
         ),
     ]

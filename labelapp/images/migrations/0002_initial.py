@@ -5,41 +5,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('images', '0001_initial'),
-        ('projects', '0001_initial'),
-        ('training', '0001_initial'),
+        ("images", "0001_initial"),
+        ("projects", "0001_initial"),
+        ("training", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='image',
-            name='scored_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.modelversion'),
+            model_name="image",
+            name="scored_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="training.modelversion",
+            ),
         ),
         migrations.AddField(
-            model_name='kepttruth',
-            name='image',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='kept_truth', to='images.image'),
+            model_name="kepttruth",
+            name="image",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="kept_truth", to="images.image"
+            ),
         ),
         migrations.AddField(
-            model_name='kepttruth',
-            name='label_class',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.labelclass'),
+            model_name="kepttruth",
+            name="label_class",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="+",
+                to="projects.labelclass",
+            ),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['project', 'status', '-priority', 'id'], name='image_queue_idx'),
+            model_name="image",
+            index=models.Index(fields=["project", "status", "-priority", "id"], name="image_queue_idx"),
         ),
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['project', 'split', 'status'], name='image_split_idx'),
+            model_name="image",
+            index=models.Index(fields=["project", "split", "status"], name="image_split_idx"),
         ),
         migrations.AddConstraint(
-            model_name='image',
-            constraint=models.UniqueConstraint(fields=('project', 'sha256'), name='unique_content_per_project'),
+            model_name="image",
+            constraint=models.UniqueConstraint(fields=("project", "sha256"), name="unique_content_per_project"),
         ),
     ]

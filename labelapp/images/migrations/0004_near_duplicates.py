@@ -5,20 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0003_eval_key'),
+        ("images", "0003_eval_key"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='image',
-            name='near_duplicate_of',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='images.image'),
+            model_name="image",
+            name="near_duplicate_of",
+            field=models.ForeignKey(
+                blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name="+", to="images.image"
+            ),
         ),
         migrations.AddField(
-            model_name='image',
-            name='near_duplicate_similarity',
+            model_name="image",
+            name="near_duplicate_similarity",
             field=models.FloatField(blank=True, null=True),
         ),
     ]

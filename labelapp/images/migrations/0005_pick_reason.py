@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0004_near_duplicates'),
+        ("images", "0004_near_duplicates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='image',
-            name='pick_reason',
-            field=models.CharField(blank=True, help_text='Why the batch planner put it first.', max_length=200),
+            model_name="image",
+            name="pick_reason",
+            field=models.CharField(blank=True, help_text="Why the batch planner put it first.", max_length=200),
         ),
     ]

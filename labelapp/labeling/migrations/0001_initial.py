@@ -6,58 +6,153 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('credits', '0001_initial'),
-        ('images', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("credits", "0001_initial"),
+        ("images", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Annotation',
+            name="Annotation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('boxes', models.JSONField(blank=True, default=list)),
-                ('seconds_spent', models.FloatField(default=0)),
-                ('kind', models.CharField(choices=[('human', 'Human'), ('imported', 'Imported'), ('verified', 'Verified'), ('affirmed', 'Affirmed')], default='human', max_length=10)),
-                ('is_free', models.BooleanField(default=False, help_text='Imported or verified labels cost no credit.')),
-                ('class_index', models.CharField(blank=True, editable=False, help_text="',3,5,': the class ids used, so the image list filters by class on any database.", max_length=1000)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('annotator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='annotations', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to='images.image')),
-                ('label_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='projects.labelclass')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='annotations', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("boxes", models.JSONField(blank=True, default=list)),
+                ("seconds_spent", models.FloatField(default=0)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("human", "Human"),
+                            ("imported", "Imported"),
+                            ("verified", "Verified"),
+                            ("affirmed", "Affirmed"),
+                        ],
+                        default="human",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "is_free",
+                    models.BooleanField(default=False, help_text="Imported or verified labels cost no credit."),
+                ),
+                (
+                    "class_index",
+                    models.CharField(
+                        blank=True,
+                        editable=False,
+                        help_text="',3,5,': the class ids used, so the image list filters by class on any database.",
+                        max_length=1000,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="annotations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="annotations", to="images.image"
+                    ),
+                ),
+                (
+                    "label_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="projects.labelclass",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="annotations", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['project', 'annotator', 'created_at'], name='annotation_by_user_idx')],
-                'constraints': [models.UniqueConstraint(fields=('image',), name='one_annotation_per_image')],
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["project", "annotator", "created_at"], name="annotation_by_user_idx")],
+                "constraints": [models.UniqueConstraint(fields=("image",), name="one_annotation_per_image")],
             },
         ),
         migrations.CreateModel(
-            name='Reservation',
+            name="Reservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('active', 'Active'), ('submitted', 'Submitted'), ('released', 'Released'), ('expired', 'Expired')], default='active', max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=40)),
-                ('score', models.FloatField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('expires_at', models.DateTimeField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('credit_entry', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='reservation', to='credits.creditentry')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reservations', to='images.image')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reservations', to='projects.project')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reservations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("active", "Active"),
+                            ("submitted", "Submitted"),
+                            ("released", "Released"),
+                            ("expired", "Expired"),
+                        ],
+                        default="active",
+                        max_length=10,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=40)),
+                ("score", models.FloatField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("expires_at", models.DateTimeField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "credit_entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reservation",
+                        to="credits.creditentry",
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reservations", to="images.image"
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reservations", to="projects.project"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reservations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['project', 'user', 'state'], name='reservation_holder_idx'), models.Index(fields=['state', 'expires_at'], name='reservation_expiry_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('image',), name='one_active_reservation_per_image')],
+                "ordering": ["-id"],
+                "indexes": [
+                    models.Index(fields=["project", "user", "state"], name="reservation_holder_idx"),
+                    models.Index(fields=["state", "expires_at"], name="reservation_expiry_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state", "active")),
+                        fields=("image",),
+                        name="one_active_reservation_per_image",
+                    )
+                ],
             },
         ),
     ]

@@ -5,18 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0002_initial'),
-        ('images', '0002_initial'),
-        ('labeling', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("credits", "0002_initial"),
+        ("images", "0002_initial"),
+        ("labeling", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='reservation',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('project', 'user'), name='one_active_reservation_per_annotator'),
+            model_name="reservation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("project", "user"),
+                name="one_active_reservation_per_annotator",
+            ),
         ),
     ]

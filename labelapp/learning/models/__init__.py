@@ -28,19 +28,19 @@ from labelapp.learning.models.cnn import CNNClassifier
 from labelapp.learning.models.embedding_head import EmbeddingClassifier
 
 __all__ = [
-    "ImageModel",
-    "ClassificationOutput",
-    "Detections",
     "CNNClassifier",
     "CenterNetDetector",
-    "EmbeddingClassifier",
     "CenterNetMobileNetDetector",
-    "register_model",
+    "ClassificationOutput",
+    "Detections",
+    "EmbeddingClassifier",
+    "ImageModel",
+    "available_models",
     "create_model",
     "load_model",
-    "available_models",
     "model_class",
     "read_checkpoint",
+    "register_model",
 ]
 
 # Registry of model classes by name (classes, not loaded models: nothing is cached).

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Union
+from typing import Any, ClassVar, Union
 
 import numpy as np
 import torch
@@ -29,9 +30,9 @@ __all__ = [
     "ClassificationOutput",
     "Detections",
     "ImageModel",
-    "check_images",
     "check_classification_targets",
     "check_detection_targets",
+    "check_images",
 ]
 
 #: Version of the checkpoint dictionary layout written by :meth:`ImageModel.save`.
@@ -122,13 +123,11 @@ class Detections:
         keep = self.scores >= self._threshold(threshold)
         return np.bincount(self.labels[keep], minlength=self.num_classes).astype(np.int64)
 
-    def above(self, threshold: float | None = None) -> "Detections":
+    def above(self, threshold: float | None = None) -> Detections:
         """The subset of boxes with ``score >= threshold`` (default :attr:`threshold`)."""
         t = self._threshold(threshold)
         keep = self.scores >= t
-        return Detections(
-            self.boxes[keep], self.scores[keep], self.labels[keep], self.num_classes, self.threshold
-        )
+        return Detections(self.boxes[keep], self.scores[keep], self.labels[keep], self.num_classes, self.threshold)
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -182,7 +181,11 @@ def check_detection_targets(
     for i, t in enumerate(targets):
         if not isinstance(t, dict) or "boxes" not in t or "labels" not in t:
             raise ValueError(f"{what}[{i}] must be a dict with 'boxes' and 'labels'")
-        boxes = np.asarray(t["boxes"], dtype=np.float32).reshape(-1, 4) if np.size(t["boxes"]) else np.zeros((0, 4), np.float32)
+        boxes = (
+            np.asarray(t["boxes"], dtype=np.float32).reshape(-1, 4)
+            if np.size(t["boxes"])
+            else np.zeros((0, 4), np.float32)
+        )
         labels = np.asarray(t["labels"])
         labels = labels.reshape(-1)
         if len(labels) != len(boxes):
@@ -254,7 +257,7 @@ class ImageModel(ABC):
         *,
         config: TrainConfig,
         progress: Callable[[EpochReport], None] | None = None,
-        warm_start: "ImageModel | None" = None,
+        warm_start: ImageModel | None = None,
         resumable: Resumable | None = None,
     ) -> FitResult:
         """Train on prepared images; see the subclasses for target formats.
@@ -279,7 +282,7 @@ class ImageModel(ABC):
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
         """Load state produced by :meth:`get_weights`; ``ValueError`` if it does not fit."""
 
-    def can_warm_start(self, other: "ImageModel") -> bool:
+    def can_warm_start(self, other: ImageModel) -> bool:
         """Whether ``other``'s weights can initialise this model.
 
         True when both are the same model type with the same classes (in the
@@ -321,4 +324,6 @@ class ImageModel(ABC):
         atomic_write(path, lambda fh: torch.save(checkpoint, fh))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(classes={self.classes!r}, input_size={self.input_size}, options={self.options!r})"
+        return (
+            f"{type(self).__name__}(classes={self.classes!r}, input_size={self.input_size}, options={self.options!r})"
+        )

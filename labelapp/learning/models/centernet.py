@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -41,7 +41,7 @@ from labelapp.learning.training import (
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CenterNetDetector", "CenterNetNet", "TopDownHeads", "STRIDE"]
+__all__ = ["STRIDE", "CenterNetDetector", "CenterNetNet", "TopDownHeads"]
 
 #: Output stride of the heatmap and regression heads.
 STRIDE = 4
@@ -340,7 +340,9 @@ class CenterNetDetector(TorchImageModel):
         check_images(val_images, self.input_size, "val_images")
         if len(train_images) == 0:
             raise ValueError("train_images is empty")
-        train_t = check_detection_targets(train_targets, len(train_images), self.num_classes, self.input_size, "train_targets")
+        train_t = check_detection_targets(
+            train_targets, len(train_images), self.num_classes, self.input_size, "train_targets"
+        )
         val_t = check_detection_targets(val_targets, len(val_images), self.num_classes, self.input_size, "val_targets")
         has_val = len(val_images) > 0 and sum(len(t["labels"]) for t in val_t) > 0
         out_size = self.input_size // STRIDE

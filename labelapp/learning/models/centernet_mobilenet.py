@@ -19,7 +19,7 @@ out and take them from that file again (sha256-checked) when loaded.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -78,7 +78,7 @@ class MobileNetCenterNetNet(TopDownHeads):
     def frozen_keys(self) -> set[str]:
         return {f"features.{k}" for k in self.frozen_layers().state_dict()}
 
-    def train(self, mode: bool = True) -> "MobileNetCenterNetNet":
+    def train(self, mode: bool = True) -> MobileNetCenterNetNet:
         super().train(mode)
         # Frozen blocks keep ImageNet batch-norm statistics: small label batches would drag them.
         self.frozen_layers().train(False)
@@ -147,8 +147,12 @@ class CenterNetMobileNetDetector(CenterNetDetector):
         self.backbone_sha256 = backbone_sha256
         # width is the from-scratch backbone's; unused here, kept at its default.
         super().__init__(
-            classes=classes, input_size=input_size, head=head, min_score=min_score,
-            detection_threshold=detection_threshold, max_detections=max_detections,
+            classes=classes,
+            input_size=input_size,
+            head=head,
+            min_score=min_score,
+            detection_threshold=detection_threshold,
+            max_detections=max_detections,
         )
 
     @property
@@ -206,6 +210,12 @@ class CenterNetMobileNetDetector(CenterNetDetector):
             floor = min(config.max_epochs, max(config.min_epochs, self.min_epochs))
             config = dataclasses.replace(config, min_epochs=floor)
         return super().fit(
-            train_images, train_targets, val_images, val_targets,
-            config=config, progress=progress, warm_start=warm_start, resumable=resumable,
+            train_images,
+            train_targets,
+            val_images,
+            val_targets,
+            config=config,
+            progress=progress,
+            warm_start=warm_start,
+            resumable=resumable,
         )

@@ -10,7 +10,8 @@ like every :class:`ImageModel` and embed them first (the prediction endpoint, pl
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from labelapp.learning.models.base import (
 )
 from labelapp.learning.training import EpochReport, FitResult, Resumable, TrainConfig, torch_threads
 
-__all__ = ["EmbeddingClassifier", "L2_GRID"]
+__all__ = ["L2_GRID", "EmbeddingClassifier"]
 
 #: Ridge strengths tried when the validation sample can tell them apart; the middle one otherwise.
 L2_GRID = (1e-3, 1e-2, 1e-1)
@@ -53,8 +54,15 @@ class EmbeddingClassifier(ImageModel):
     name = "embedding_classifier"
     task = "classification"
 
-    def __init__(self, *, classes: list[str], input_size: int, embed_size: int = 112,
-                 backbone: str | None = None, l2: float = L2_GRID[1]):
+    def __init__(
+        self,
+        *,
+        classes: list[str],
+        input_size: int,
+        embed_size: int = 112,
+        backbone: str | None = None,
+        l2: float = L2_GRID[1],
+    ):
         super().__init__(classes=classes, input_size=input_size)
         current = shared_backbone(embed_size)
         if backbone is not None and backbone != current.name:
@@ -76,8 +84,16 @@ class EmbeddingClassifier(ImageModel):
 
     # -- the fast path: cached vectors ---------------------------------------------------
 
-    def fit_vectors(self, train_x: np.ndarray, train_y: np.ndarray, val_x: np.ndarray, val_y: np.ndarray, *,
-                    config: TrainConfig, progress: Callable[[EpochReport], None] | None = None) -> FitResult:
+    def fit_vectors(
+        self,
+        train_x: np.ndarray,
+        train_y: np.ndarray,
+        val_x: np.ndarray,
+        val_y: np.ndarray,
+        *,
+        config: TrainConfig,
+        progress: Callable[[EpochReport], None] | None = None,
+    ) -> FitResult:
         """Fit on embeddings ``(N, 1280)``; the ridge strength is picked on validation
         accuracy when every present class has a few validation examples, else the default."""
         train_x = self._check_vectors(train_x, "train_x")
@@ -107,8 +123,14 @@ class EmbeddingClassifier(ImageModel):
                 if len(val_x):
                     logits = ((torch.from_numpy(val_x) - self.mean) / self.scale) @ weight.T + bias
                     accuracy = float((logits.argmax(1).numpy() == y_val).mean())
-                report = EpochReport(epoch=epoch, epochs_max=len(grid), loss=loss, val_metric=accuracy,
-                                     metric_name="accuracy", seconds=time.perf_counter() - started)
+                report = EpochReport(
+                    epoch=epoch,
+                    epochs_max=len(grid),
+                    loss=loss,
+                    val_metric=accuracy,
+                    metric_name="accuracy",
+                    seconds=time.perf_counter() - started,
+                )
                 history.append(report)
                 if progress is not None:
                     progress(report)
@@ -136,15 +158,30 @@ class EmbeddingClassifier(ImageModel):
         check_images(images, self.input_size)
         return shared_backbone(self.embed_size).embed(images, batch_size=batch_size)
 
-    def fit(self, train_images: np.ndarray, train_targets: Any, val_images: np.ndarray, val_targets: Any, *,
-            config: TrainConfig, progress: Callable[[EpochReport], None] | None = None,
-            warm_start: ImageModel | None = None, resumable: Resumable | None = None) -> FitResult:
+    def fit(
+        self,
+        train_images: np.ndarray,
+        train_targets: Any,
+        val_images: np.ndarray,
+        val_targets: Any,
+        *,
+        config: TrainConfig,
+        progress: Callable[[EpochReport], None] | None = None,
+        warm_start: ImageModel | None = None,
+        resumable: Resumable | None = None,
+    ) -> FitResult:
         """Embed, then :meth:`fit_vectors`. A convex fit of seconds: a warm start would change
         nothing and there is nothing worth resuming, so ``resumable`` is not used."""
         if warm_start is not None and not self.can_warm_start(warm_start):
             raise ValueError("warm_start model does not fit this model")
-        return self.fit_vectors(self.embed(train_images), train_targets, self.embed(val_images), val_targets,
-                                config=config, progress=progress)
+        return self.fit_vectors(
+            self.embed(train_images),
+            train_targets,
+            self.embed(val_images),
+            val_targets,
+            config=config,
+            progress=progress,
+        )
 
     def predict(self, images: np.ndarray, *, batch_size: int = 64) -> ClassificationOutput:
         return self.predict_vectors(self.embed(images, batch_size=batch_size))
@@ -153,8 +190,12 @@ class EmbeddingClassifier(ImageModel):
         return {"mean": self.mean, "scale": self.scale, "weight": self.weight, "bias": self.bias}
 
     def set_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        expected = {"mean": (EMBED_DIM,), "scale": (EMBED_DIM,), "weight": (self.num_classes, EMBED_DIM),
-                    "bias": (self.num_classes,)}
+        expected = {
+            "mean": (EMBED_DIM,),
+            "scale": (EMBED_DIM,),
+            "weight": (self.num_classes, EMBED_DIM),
+            "bias": (self.num_classes,),
+        }
         if set(weights) != set(expected):
             raise ValueError(f"weights must have keys {sorted(expected)}, got {sorted(weights)}")
         for key, shape in expected.items():
@@ -163,14 +204,16 @@ class EmbeddingClassifier(ImageModel):
         self.mean, self.scale, self.weight, self.bias = (weights[k].float().clone() for k in expected)
 
 
-def _fit_softmax(z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float,
-                 max_iter: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+def _fit_softmax(
+    z: torch.Tensor, y: torch.Tensor, num_classes: int, l2: float, max_iter: int
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """Full-batch L-BFGS on mean cross-entropy + ``l2``·‖W‖²: convex, so it converges to the
     same optimum whatever the seed, in well under a second for thousands of vectors."""
     weight = torch.zeros(num_classes, z.shape[1], requires_grad=True)
     bias = torch.zeros(num_classes, requires_grad=True)
-    optimiser = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=max(20, 10 * max_iter), history_size=10,
-                                  line_search_fn="strong_wolfe")
+    optimiser = torch.optim.LBFGS(
+        [weight, bias], lr=1.0, max_iter=max(20, 10 * max_iter), history_size=10, line_search_fn="strong_wolfe"
+    )
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()

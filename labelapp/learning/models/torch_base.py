@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+
 import numpy as np
 import torch
 from torch import nn
@@ -10,7 +11,7 @@ from torch import nn
 from labelapp.learning.models.base import ImageModel, check_images
 from labelapp.learning.training import TrainConfig, images_to_tensor
 
-__all__ = ["TorchImageModel", "conv_bn", "Normalize"]
+__all__ = ["Normalize", "TorchImageModel", "conv_bn"]
 
 
 def conv_bn(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
@@ -30,8 +31,11 @@ class Normalize(nn.Module):
     network passes the per-channel constants it was trained with.
     """
 
-    def __init__(self, mean: tuple[float, float, float] = (0.45, 0.45, 0.45),
-                 std: tuple[float, float, float] = (0.25, 0.25, 0.25)) -> None:
+    def __init__(
+        self,
+        mean: tuple[float, float, float] = (0.45, 0.45, 0.45),
+        std: tuple[float, float, float] = (0.25, 0.25, 0.25),
+    ) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)

@@ -17,9 +17,7 @@ def _block_means(gray: np.ndarray, out: int) -> np.ndarray:
     return sums / area[None]
 
 
-def simple_image_features(
-    images: Any, *, bins: int = 8, thumb: int = 8, chunk: int = 256
-) -> np.ndarray:
+def simple_image_features(images: Any, *, bins: int = 8, thumb: int = 8, chunk: int = 256) -> np.ndarray:
     """Cheap model-free image features for cold start.
 
     Per image: a ``bins``-bin histogram per RGB channel (fractions of pixels)

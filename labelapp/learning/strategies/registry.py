@@ -3,8 +3,9 @@ the single entry point for the app side."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class StrategyConfig:
 
     scoring: str
     detection_scoring: str
-    diversity: Optional[str]
+    diversity: str | None
     cold_start: bool
 
 
@@ -81,7 +82,7 @@ def score_pool(
     strategy: str,
     class_weights: Any = None,
     threshold: float = 0.3,
-    rng: Optional[np.random.Generator] = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Score a pool of model outputs: the single entry point for the app side.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -31,7 +31,7 @@ def select_top_k(scores: Any, k: int, rng: np.random.Generator) -> np.ndarray:
     return order[:k].astype(np.int64)
 
 
-def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: Optional[np.ndarray] = None) -> np.ndarray:
+def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: np.ndarray | None = None) -> np.ndarray:
     """Squared Euclidean distances (N, K); ``x_sq`` = precomputed row norms of x."""
     if x_sq is None:
         x_sq = (x * x).sum(1)
@@ -39,9 +39,7 @@ def _sq_dists(x: np.ndarray, c: np.ndarray, x_sq: Optional[np.ndarray] = None) -
     return np.maximum(d, 0.0)
 
 
-def kmeans(
-    x: Any, k: int, rng: np.random.Generator, *, n_iter: int = 25
-) -> tuple[np.ndarray, np.ndarray]:
+def kmeans(x: Any, k: int, rng: np.random.Generator, *, n_iter: int = 25) -> tuple[np.ndarray, np.ndarray]:
     """Lloyd's k-means with k-means++ seeding.
 
     Parameters

@@ -5,7 +5,8 @@ Classification scores take ``probs`` (N, C); detection scores take per-image box
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def weighted_by_class(
     class_weights: Any,
     *,
     probs: Any = None,
-    detections: Optional[Sequence[Any]] = None,
+    detections: Sequence[Any] | None = None,
     floor: float = DETECTION_FLOOR,
 ) -> np.ndarray:
     """Multiply scores by how much the image concerns weak classes.

@@ -7,88 +7,187 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('credits', '0002_initial'),
-        ('images', '0002_initial'),
-        ('projects', '0001_initial'),
-        ('training', '0002_learning_curve'),
+        ("credits", "0002_initial"),
+        ("images", "0002_initial"),
+        ("projects", "0001_initial"),
+        ("training", "0002_learning_curve"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StreamHold',
+            name="StreamHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('held', 'Held'), ('claimed', 'Claimed')], default='held', max_length=8)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('credit_entry', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stream_hold', to='credits.creditentry')),
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stream_hold', to='images.image')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(choices=[("held", "Held"), ("claimed", "Claimed")], default="held", max_length=8),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("claimed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "credit_entry",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stream_hold",
+                        to="credits.creditentry",
+                    ),
+                ),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stream_hold", to="images.image"
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StreamSampler',
+            name="StreamSampler",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.JSONField(default=dict, help_text='StreamState.to_dict().')),
-                ('expected_items', models.PositiveIntegerField(default=0)),
-                ('accepted', models.PositiveIntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stream_sampler', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("state", models.JSONField(default=dict, help_text="StreamState.to_dict().")),
+                ("expected_items", models.PositiveIntegerField(default=0)),
+                ("accepted", models.PositiveIntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stream_sampler",
+                        to="projects.project",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='KeptCount',
+            name="KeptCount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rule_key', models.CharField(max_length=60)),
-                ('window', models.CharField(choices=[('hour', 'Hour'), ('day', 'Day')], max_length=4)),
-                ('window_start', models.DateTimeField()),
-                ('kept', models.PositiveIntegerField(default=0)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rule_key", models.CharField(max_length=60)),
+                ("window", models.CharField(choices=[("hour", "Hour"), ("day", "Day")], max_length=4)),
+                ("window_start", models.DateTimeField()),
+                ("kept", models.PositiveIntegerField(default=0)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('project', 'rule_key', 'window', 'window_start'), name='one_kept_count_per_window')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "rule_key", "window", "window_start"), name="one_kept_count_per_window"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RuleCounter',
+            name="RuleCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rule_key', models.CharField(help_text="'<index in collection_rules>:<kind>'.", max_length=60)),
-                ('seen', models.PositiveBigIntegerField(default=0)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rule_key", models.CharField(help_text="'<index in collection_rules>:<kind>'.", max_length=60)),
+                ("seen", models.PositiveBigIntegerField(default=0)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('project', 'rule_key'), name='one_counter_per_rule')],
+                "constraints": [models.UniqueConstraint(fields=("project", "rule_key"), name="one_counter_per_rule")],
             },
         ),
         migrations.CreateModel(
-            name='VerificationItem',
+            name="VerificationItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('correct', 'Correct'), ('incorrect', 'Incorrect'), ('affirmed', 'Affirmed')], default='pending', max_length=10)),
-                ('predicted_count', models.PositiveIntegerField(default=0)),
-                ('verdict', models.CharField(blank=True, max_length=10)),
-                ('true_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='images.image')),
-                ('leased_to', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='training.modelversion')),
-                ('prediction', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='verification_item', to='training.prediction')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verification_items', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("correct", "Correct"),
+                            ("incorrect", "Incorrect"),
+                            ("affirmed", "Affirmed"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("predicted_count", models.PositiveIntegerField(default=0)),
+                ("verdict", models.CharField(blank=True, max_length=10)),
+                ("true_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_expires_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="images.image"),
+                ),
+                (
+                    "leased_to",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="training.modelversion"
+                    ),
+                ),
+                (
+                    "prediction",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verification_item",
+                        to="training.prediction",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verification_items",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'indexes': [models.Index(fields=['project', 'state', 'id'], name='verification_queue_idx'), models.Index(condition=models.Q(('state', 'pending')), fields=['project', 'leased_to'], name='verification_lease_idx')],
+                "ordering": ["id"],
+                "indexes": [
+                    models.Index(fields=["project", "state", "id"], name="verification_queue_idx"),
+                    models.Index(
+                        condition=models.Q(("state", "pending")),
+                        fields=["project", "leased_to"],
+                        name="verification_lease_idx",
+                    ),
+                ],
             },
         ),
     ]

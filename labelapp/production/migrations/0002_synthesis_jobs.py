@@ -6,58 +6,159 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0002_initial'),
-        ('production', '0001_initial'),
-        ('projects', '0001_initial'),
-        ('training', '0002_learning_curve'),
+        ("images", "0002_initial"),
+        ("production", "0001_initial"),
+        ("projects", "0001_initial"),
+        ("training", "0002_learning_curve"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SynthesisJob',
+            name="SynthesisJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('allowance', models.PositiveIntegerField(help_text='At most this many images, so at most this many credits.')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('plan', models.JSONField(blank=True, default=list, help_text='learning.synthesis.plan_synthesis items, with class ids/names and images made.')),
-                ('images_made', models.PositiveIntegerField(default=0)),
-                ('stop_reason', models.CharField(blank=True, help_text='Why the job made fewer images than its allowance.', max_length=40)),
-                ('error', models.TextField(blank=True)),
-                ('metric', models.CharField(blank=True, help_text='ap50 (detection) or f1 (classification).', max_length=10)),
-                ('ap_before', models.JSONField(blank=True, default=dict, help_text='Class name → val metric of version_before.')),
-                ('ap_after', models.JSONField(blank=True, help_text='Class name → val metric of version_after.', null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='synthesis_jobs', to='projects.project')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('version_after', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.modelversion')),
-                ('version_before', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "allowance",
+                    models.PositiveIntegerField(help_text="At most this many images, so at most this many credits."),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="learning.synthesis.plan_synthesis items, with class ids/names and images made.",
+                    ),
+                ),
+                ("images_made", models.PositiveIntegerField(default=0)),
+                (
+                    "stop_reason",
+                    models.CharField(
+                        blank=True, help_text="Why the job made fewer images than its allowance.", max_length=40
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "metric",
+                    models.CharField(blank=True, help_text="ap50 (detection) or f1 (classification).", max_length=10),
+                ),
+                (
+                    "ap_before",
+                    models.JSONField(blank=True, default=dict, help_text="Class name → val metric of version_before."),
+                ),
+                (
+                    "ap_after",
+                    models.JSONField(blank=True, help_text="Class name → val metric of version_after.", null=True),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="synthesis_jobs",
+                        to="projects.project",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "version_after",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="training.modelversion",
+                    ),
+                ),
+                (
+                    "version_before",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="training.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='SynthesisImage',
+            name="SynthesisImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ops', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='synthesis', to='images.image')),
-                ('label_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='projects.labelclass')),
-                ('source_image', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='images.image')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='made', to='production.synthesisjob')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ops", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="synthesis", to="images.image"
+                    ),
+                ),
+                (
+                    "label_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="projects.labelclass",
+                    ),
+                ),
+                (
+                    "source_image",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="images.image",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="made", to="production.synthesisjob"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='synthesisjob',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('project',), name='one_open_synthesis_per_project'),
+            model_name="synthesisjob",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=("project",),
+                name="one_open_synthesis_per_project",
+            ),
         ),
     ]

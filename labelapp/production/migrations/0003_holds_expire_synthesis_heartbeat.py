@@ -4,25 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('production', '0002_synthesis_jobs'),
+        ("production", "0002_synthesis_jobs"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='streamhold',
-            name='released_at',
+            model_name="streamhold",
+            name="released_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='synthesisjob',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='Last sign of life of the worker running it.', null=True),
+            model_name="synthesisjob",
+            name="heartbeat_at",
+            field=models.DateTimeField(blank=True, help_text="Last sign of life of the worker running it.", null=True),
         ),
         migrations.AlterField(
-            model_name='streamhold',
-            name='state',
-            field=models.CharField(choices=[('held', 'Held'), ('claimed', 'Claimed'), ('released', 'Released')], default='held', max_length=8),
+            model_name="streamhold",
+            name="state",
+            field=models.CharField(
+                choices=[("held", "Held"), ("claimed", "Claimed"), ("released", "Released")],
+                default="held",
+                max_length=8,
+            ),
         ),
     ]

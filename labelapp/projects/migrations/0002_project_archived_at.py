@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
+        ("projects", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='project',
-            name='archived_at',
-            field=models.DateTimeField(blank=True, help_text='Set when archived: hidden from the default project list, restorable.', null=True),
+            model_name="project",
+            name="archived_at",
+            field=models.DateTimeField(
+                blank=True, help_text="Set when archived: hidden from the default project list, restorable.", null=True
+            ),
         ),
     ]

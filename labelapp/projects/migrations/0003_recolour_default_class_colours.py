@@ -9,11 +9,29 @@ from django.db import migrations
 OLD_DEFAULTS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#fabed4"]
 # labelapp.projects.colors.NAMED_COLORS as of this migration (a migration must not follow later edits).
 NAMED = {
-    "red": "#e6194b", "green": "#3cb44b", "yellow": "#ffe119", "blue": "#4363d8", "orange": "#f58231",
-    "purple": "#911eb4", "violet": "#8b5cf6", "cyan": "#42d4f4", "magenta": "#f032e6", "pink": "#fabed4",
-    "lime": "#bfef45", "teal": "#469990", "brown": "#9a6324", "maroon": "#800000", "navy": "#000075",
-    "olive": "#808000", "beige": "#fffac8", "gold": "#d4a017", "silver": "#c0c0c0", "white": "#f8fafc",
-    "black": "#111827", "gray": "#a9a9a9", "grey": "#a9a9a9",
+    "red": "#e6194b",
+    "green": "#3cb44b",
+    "yellow": "#ffe119",
+    "blue": "#4363d8",
+    "orange": "#f58231",
+    "purple": "#911eb4",
+    "violet": "#8b5cf6",
+    "cyan": "#42d4f4",
+    "magenta": "#f032e6",
+    "pink": "#fabed4",
+    "lime": "#bfef45",
+    "teal": "#469990",
+    "brown": "#9a6324",
+    "maroon": "#800000",
+    "navy": "#000075",
+    "olive": "#808000",
+    "beige": "#fffac8",
+    "gold": "#d4a017",
+    "silver": "#c0c0c0",
+    "white": "#f8fafc",
+    "black": "#111827",
+    "gray": "#a9a9a9",
+    "grey": "#a9a9a9",
 }
 
 

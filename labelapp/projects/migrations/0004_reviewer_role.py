@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0003_recolour_default_class_colours'),
+        ("projects", "0003_recolour_default_class_colours"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='membership',
-            name='role',
-            field=models.CharField(choices=[('admin', 'Admin'), ('annotator', 'Annotator'), ('verifier', 'Verifier'), ('reviewer', 'Reviewer')], max_length=20),
+            model_name="membership",
+            name="role",
+            field=models.CharField(
+                choices=[
+                    ("admin", "Admin"),
+                    ("annotator", "Annotator"),
+                    ("verifier", "Verifier"),
+                    ("reviewer", "Reviewer"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

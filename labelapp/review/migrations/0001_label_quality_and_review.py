@@ -6,68 +6,165 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('images', '0002_initial'),
-        ('projects', '0004_reviewer_role'),
-        ('training', '0003_modelversion_auto_labels_seen'),
+        ("images", "0002_initial"),
+        ("projects", "0004_reviewer_role"),
+        ("training", "0003_modelversion_auto_labels_seen"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LabelQuality',
+            name="LabelQuality",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('suspicion', models.FloatField(default=0.0)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('model_disagrees', models.BooleanField(default=False, help_text="The model's prediction differs from the label.")),
-                ('scored_at', models.DateTimeField(blank=True, null=True)),
-                ('review_state', models.CharField(blank=True, choices=[('approved', 'Approved'), ('fixed', 'Fixed'), ('rejected', 'Rejected')], max_length=10)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('image', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='quality', to='images.image')),
-                ('model_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='training.modelversion')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("suspicion", models.FloatField(default=0.0)),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                (
+                    "model_disagrees",
+                    models.BooleanField(default=False, help_text="The model's prediction differs from the label."),
+                ),
+                ("scored_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "review_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[("approved", "Approved"), ("fixed", "Fixed"), ("rejected", "Rejected")],
+                        max_length=10,
+                    ),
+                ),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "image",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="quality", to="images.image"
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="training.modelversion",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', '-suspicion', 'image'], name='quality_suspicion_idx'), models.Index(fields=['project', 'review_state', '-suspicion'], name='quality_review_idx')],
+                "indexes": [
+                    models.Index(fields=["project", "-suspicion", "image"], name="quality_suspicion_idx"),
+                    models.Index(fields=["project", "review_state", "-suspicion"], name="quality_review_idx"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='LabelRevision',
+            name="LabelRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('annotation_id', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('action', models.CharField(choices=[('labeled', 'Labeled'), ('edited', 'Edited'), ('fixed', 'Fixed')], max_length=10)),
-                ('boxes', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField()),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='label_revisions', to='images.image')),
-                ('label_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='projects.labelclass')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("annotation_id", models.PositiveBigIntegerField(blank=True, null=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[("labeled", "Labeled"), ("edited", "Edited"), ("fixed", "Fixed")], max_length=10
+                    ),
+                ),
+                ("boxes", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="label_revisions", to="images.image"
+                    ),
+                ),
+                (
+                    "label_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="projects.labelclass",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['image', 'created_at'], name='revision_by_image_idx')],
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["image", "created_at"], name="revision_by_image_idx")],
             },
         ),
         migrations.CreateModel(
-            name='ReviewDecision',
+            name="ReviewDecision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('verdict', models.CharField(choices=[('approve', 'Approve'), ('fix', 'Fix'), ('reject', 'Reject')], max_length=10)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('annotator', models.ForeignKey(blank=True, help_text='Who gave the label that was judged.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='review_decisions', to='images.image')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
-                ('reviewer', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "verdict",
+                    models.CharField(
+                        choices=[("approve", "Approve"), ("fix", "Fix"), ("reject", "Reject")], max_length=10
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "annotator",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Who gave the label that was judged.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="review_decisions", to="images.image"
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
+                (
+                    "reviewer",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
-                'indexes': [models.Index(fields=['project', 'annotator', 'verdict'], name='decision_by_annotator_idx')],
+                "ordering": ["-id"],
+                "indexes": [models.Index(fields=["project", "annotator", "verdict"], name="decision_by_annotator_idx")],
             },
         ),
     ]

@@ -6,111 +6,222 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('images', '0001_initial'),
-        ('projects', '0001_initial'),
+        ("images", "0001_initial"),
+        ("projects", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ModelVersion',
+            name="ModelVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('model_name', models.CharField(max_length=60)),
-                ('checkpoint', models.FileField(max_length=300, upload_to='checkpoints/')),
-                ('classes', models.JSONField(default=list, help_text='Label class ids in model output order.')),
-                ('input_size', models.PositiveIntegerField()),
-                ('is_active', models.BooleanField(default=False)),
-                ('labels_seen', models.PositiveIntegerField(default=0, help_text='Labeled training images it was trained on.')),
-                ('credits_spent', models.PositiveIntegerField(default=0, help_text='Project credits spent when training started.')),
-                ('metrics', models.JSONField(blank=True, default=dict, help_text='{"val": {...}, "test": {...}} per class.')),
-                ('strategy', models.CharField(blank=True, max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='model_versions', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("model_name", models.CharField(max_length=60)),
+                ("checkpoint", models.FileField(max_length=300, upload_to="checkpoints/")),
+                ("classes", models.JSONField(default=list, help_text="Label class ids in model output order.")),
+                ("input_size", models.PositiveIntegerField()),
+                ("is_active", models.BooleanField(default=False)),
+                (
+                    "labels_seen",
+                    models.PositiveIntegerField(default=0, help_text="Labeled training images it was trained on."),
+                ),
+                (
+                    "credits_spent",
+                    models.PositiveIntegerField(default=0, help_text="Project credits spent when training started."),
+                ),
+                (
+                    "metrics",
+                    models.JSONField(blank=True, default=dict, help_text='{"val": {...}, "test": {...}} per class.'),
+                ),
+                ("strategy", models.CharField(blank=True, max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="model_versions",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
+                "ordering": ["-number"],
             },
         ),
         migrations.CreateModel(
-            name='Prediction',
+            name="Prediction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('probs', models.JSONField(blank=True, help_text='Classification: probability per class, model order.', null=True)),
-                ('boxes', models.JSONField(blank=True, help_text='Detection: [{x, y, w, h, label_class, score}] in image pixels.', null=True)),
-                ('counts', models.JSONField(blank=True, default=dict, help_text='Boxes above the detection threshold, per class id.')),
-                ('confidence', models.FloatField(default=1.0)),
-                ('score', models.FloatField(default=0.0, help_text="Informativeness under the project's strategy.")),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='images.image')),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='predictions', to='training.modelversion')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "probs",
+                    models.JSONField(
+                        blank=True, help_text="Classification: probability per class, model order.", null=True
+                    ),
+                ),
+                (
+                    "boxes",
+                    models.JSONField(
+                        blank=True,
+                        help_text="Detection: [{x, y, w, h, label_class, score}] in image pixels.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "counts",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Boxes above the detection threshold, per class id."
+                    ),
+                ),
+                ("confidence", models.FloatField(default=1.0)),
+                ("score", models.FloatField(default=0.0, help_text="Informativeness under the project's strategy.")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="predictions", to="images.image"
+                    ),
+                ),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="predictions",
+                        to="training.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='RescoreJob',
+            name="RescoreJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('chunks_total', models.PositiveIntegerField(default=0)),
-                ('chunks_done', models.PositiveIntegerField(default=0)),
-                ('images_total', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('model_version', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rescore_jobs', to='training.modelversion')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rescore_jobs', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("chunks_total", models.PositiveIntegerField(default=0)),
+                ("chunks_done", models.PositiveIntegerField(default=0)),
+                ("images_total", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "model_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rescore_jobs",
+                        to="training.modelversion",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="rescore_jobs", to="projects.project"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='TrainingRun',
+            name="TrainingRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('trigger', models.CharField(default='manual', max_length=10)),
-                ('epoch', models.PositiveIntegerField(default=0)),
-                ('epochs_max', models.PositiveIntegerField(default=0)),
-                ('loss', models.FloatField(blank=True, null=True)),
-                ('val_metric', models.FloatField(blank=True, null=True)),
-                ('history', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('labels_at_start', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('model_version', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='training_run', to='training.modelversion')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='training_runs', to='projects.project')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("trigger", models.CharField(default="manual", max_length=10)),
+                ("epoch", models.PositiveIntegerField(default=0)),
+                ("epochs_max", models.PositiveIntegerField(default=0)),
+                ("loss", models.FloatField(blank=True, null=True)),
+                ("val_metric", models.FloatField(blank=True, null=True)),
+                ("history", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("labels_at_start", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "model_version",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="training_run",
+                        to="training.modelversion",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="training_runs", to="projects.project"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(fields=('project', 'number'), name='unique_version_number'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(fields=("project", "number"), name="unique_version_number"),
         ),
         migrations.AddConstraint(
-            model_name='modelversion',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('project',), name='one_active_model_per_project'),
+            model_name="modelversion",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)), fields=("project",), name="one_active_model_per_project"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='prediction',
-            constraint=models.UniqueConstraint(fields=('image', 'model_version'), name='one_prediction_per_image_and_version'),
+            model_name="prediction",
+            constraint=models.UniqueConstraint(
+                fields=("image", "model_version"), name="one_prediction_per_image_and_version"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='trainingrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('project',), name='one_open_training_per_project'),
+            model_name="trainingrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["queued", "running"])),
+                fields=("project",),
+                name="one_open_training_per_project",
+            ),
         ),
     ]

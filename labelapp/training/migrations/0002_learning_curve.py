@@ -5,25 +5,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
-        ('training', '0001_initial'),
+        ("projects", "0001_initial"),
+        ("training", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LearningCurve',
+            name="LearningCurve",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('strategy', models.CharField(max_length=40)),
-                ('metric', models.CharField(default='map50', max_length=20)),
-                ('points', models.JSONField(default=list, help_text='[{"credits_spent", "labels", "val", "test", "model_version"}]')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='learning_curves', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("strategy", models.CharField(max_length=40)),
+                ("metric", models.CharField(default="map50", max_length=20)),
+                (
+                    "points",
+                    models.JSONField(
+                        default=list, help_text='[{"credits_spent", "labels", "val", "test", "model_version"}]'
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="learning_curves",
+                        to="projects.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
     ]

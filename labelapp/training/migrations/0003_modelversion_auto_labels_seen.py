@@ -4,15 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0002_learning_curve'),
+        ("training", "0002_learning_curve"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='modelversion',
-            name='auto_labels_seen',
-            field=models.PositiveIntegerField(default=0, help_text='Stream-accepted images it also trained on (train_on_auto_labels), with its own labels.'),
+            model_name="modelversion",
+            name="auto_labels_seen",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Stream-accepted images it also trained on (train_on_auto_labels), with its own labels.",
+            ),
         ),
     ]

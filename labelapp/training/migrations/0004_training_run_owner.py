@@ -4,25 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0003_modelversion_auto_labels_seen'),
+        ("training", "0003_modelversion_auto_labels_seen"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='trainingrun',
-            name='owner_host',
+            model_name="trainingrun",
+            name="owner_host",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='trainingrun',
-            name='owner_pid',
+            model_name="trainingrun",
+            name="owner_pid",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='trainingrun',
-            name='owner_started',
-            field=models.BigIntegerField(blank=True, help_text='Process start time (clock ticks since boot).', null=True),
+            model_name="trainingrun",
+            name="owner_started",
+            field=models.BigIntegerField(
+                blank=True, help_text="Process start time (clock ticks since boot).", null=True
+            ),
         ),
     ]

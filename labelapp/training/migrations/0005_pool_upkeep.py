@@ -5,32 +5,45 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('projects', '0001_initial'),
-        ('training', '0004_training_run_owner'),
+        ("projects", "0001_initial"),
+        ("training", "0004_training_run_owner"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PoolUpkeep',
+            name="PoolUpkeep",
             fields=[
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='projects.project')),
-                ('preprocess_pending', models.BooleanField(default=False)),
-                ('preprocess_queued_at', models.DateTimeField(blank=True, null=True)),
-                ('cold_start_pending', models.BooleanField(default=False)),
-                ('cold_start_queued_at', models.DateTimeField(blank=True, null=True)),
-                ('cold_start_seconds', models.FloatField(default=0.0, help_text='How long the last ranking took.')),
-                ('cold_start_runs', models.PositiveIntegerField(default=0)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="projects.project",
+                    ),
+                ),
+                ("preprocess_pending", models.BooleanField(default=False)),
+                ("preprocess_queued_at", models.DateTimeField(blank=True, null=True)),
+                ("cold_start_pending", models.BooleanField(default=False)),
+                ("cold_start_queued_at", models.DateTimeField(blank=True, null=True)),
+                ("cold_start_seconds", models.FloatField(default=0.0, help_text="How long the last ranking took.")),
+                ("cold_start_runs", models.PositiveIntegerField(default=0)),
             ],
         ),
         migrations.CreateModel(
-            name='PreprocessBacklog',
+            name="PreprocessBacklog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image_ids', models.JSONField(default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='projects.project')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("image_ids", models.JSONField(default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="projects.project"
+                    ),
+                ),
             ],
         ),
     ]

@@ -4,45 +4,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('training', '0005_pool_upkeep'),
+        ("training", "0005_pool_upkeep"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='rescorejob',
-            name='error',
+            model_name="rescorejob",
+            name="error",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='rescorejob',
-            name='owner_host',
+            model_name="rescorejob",
+            name="owner_host",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='rescorejob',
-            name='owner_pid',
+            model_name="rescorejob",
+            name="owner_pid",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='rescorejob',
-            name='owner_started',
-            field=models.BigIntegerField(blank=True, help_text='Process start time (clock ticks since boot).', null=True),
+            model_name="rescorejob",
+            name="owner_started",
+            field=models.BigIntegerField(
+                blank=True, help_text="Process start time (clock ticks since boot).", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='rescorejob',
-            name='started_at',
+            model_name="rescorejob",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='rescorejob',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='Last sign of life of the worker running it.', null=True),
+            model_name="rescorejob",
+            name="heartbeat_at",
+            field=models.DateTimeField(blank=True, help_text="Last sign of life of the worker running it.", null=True),
         ),
         migrations.AlterField(
-            model_name='trainingrun',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='Last sign of life of the worker running it.', null=True),
+            model_name="trainingrun",
+            name="heartbeat_at",
+            field=models.DateTimeField(blank=True, help_text="Last sign of life of the worker running it.", null=True),
         ),
     ]

@@ -121,6 +121,8 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
   }, [image.id]);
   useLayoutEffect(() => {
     if (!userMoved.current) setViewport(fitViewport(bounds, size));
+    // bounds and size are new objects each render: depend on the numbers inside them.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [image.id, image.width, image.height, size.width, size.height]);
 
   const zoomBy = useCallback(
@@ -141,6 +143,8 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
         setViewport(fitViewport(bounds, size));
       },
     }),
+    // bounds and size are new objects each render: depend on the numbers inside them.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
     [zoomBy, image.width, image.height, size.width, size.height],
   );
 

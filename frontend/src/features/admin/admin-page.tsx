@@ -2,7 +2,7 @@ import { NavLink, Navigate, useParams } from "react-router";
 import type { Project } from "../../api/types";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
-import { useProject } from "../projects/api";
+import { useProject } from "../projects";
 import { DataTab } from "./tabs/data-tab";
 import { MembersTab } from "./tabs/members-tab";
 import { ModelTab } from "./tabs/model-tab";

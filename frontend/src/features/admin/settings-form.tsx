@@ -175,6 +175,8 @@ export function SettingsForm({ project }: { project: Project }) {
 
   useEffect(() => {
     setDraft(toDraft(settings));
+    // Reset the draft when the saved settings change in value, not on each new object.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [JSON.stringify(settings)]);
 
   const set = (key: string, value: Draft[string]) => {

@@ -1,7 +1,7 @@
 import { useEffect, useState, type ReactNode } from "react";
 import type { Box, ImageRecord, LabelClass, TaskType } from "../../api/types";
 import { ImageStage, type StageBox } from "../../components/image-stage/image-stage";
-import { ClassPicker } from "../label/class-picker";
+import { ClassPicker } from "../label";
 import type { LabelInput } from "./api";
 import { historyLine, labelSummary, topClass } from "./label-text";
 

@@ -3,8 +3,8 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useParams } from "react-router";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
-import { isTypingTarget } from "../label/shortcuts";
-import { useClasses, useProject } from "../projects/api";
+import { isTypingTarget } from "../label";
+import { useClasses, useProject } from "../projects";
 import { decideReview, fetchNextReview, type LabelInput } from "./api";
 import { ImageRecordView, LabelEditor } from "./image-record-view";
 

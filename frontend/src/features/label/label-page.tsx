@@ -6,7 +6,7 @@ import { ErrorMessage } from "../../components/error-message";
 import { roundRect } from "../../components/image-stage/geometry";
 import { ImageStage, type ImageStageHandle, type StageBox } from "../../components/image-stage/image-stage";
 import { Spinner } from "../../components/spinner";
-import { useClasses, useProject, useStats } from "../projects/api";
+import { useClasses, useProject, useStats } from "../projects";
 import { BoxList } from "./box-list";
 import { ClassPicker } from "./class-picker";
 import { DisplayControls } from "./display-controls";
@@ -111,10 +111,14 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
       classChoice: suggestion,
       activeClass: suggestion ?? editorActiveClass.current ?? classes[0]?.id ?? null,
     });
+    // Once per handed-out image: a refetch of the classes or the project must not reload it.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [current?.reservation.id, current?.image.id]);
 
   useEffect(() => {
     if (current && touched.current) saveDraft(project.id, current.image.id, draftOf(editor));
+    // Saved on the user's edits only; a new image resets `touched` before these change.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [editor.boxes, editor.classChoice, editor.activeClass]);
 
   const onSubmit = useCallback(() => {

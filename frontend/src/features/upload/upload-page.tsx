@@ -5,7 +5,7 @@ import type { ImageUploadResult } from "../../api/types";
 import { uploadForm } from "../../api/upload";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
-import { useProject } from "../projects/api";
+import { useProject } from "../projects";
 import { filesFromDataTransfer, outcomeOfError, outcomeOfSuccess, summarize, uploadReducer, type UploadItem } from "./upload-state";
 
 const CONCURRENCY = 2;

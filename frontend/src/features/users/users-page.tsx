@@ -6,7 +6,7 @@ import { ErrorMessage } from "../../components/error-message";
 import { FieldError, fieldErrorsOf } from "../../components/field-error";
 import { Panel } from "../../components/panel";
 import { Spinner } from "../../components/spinner";
-import { useMe } from "../auth/api";
+import { useMe } from "../auth";
 import { createUser, resetPassword, updateUser, usersQuery } from "./api";
 
 /** The invite link, shown once: the server keeps only what checks it. */

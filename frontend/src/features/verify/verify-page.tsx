@@ -5,17 +5,18 @@ import { isNotAvailable } from "../../api/client";
 import { ErrorMessage } from "../../components/error-message";
 import { ImageStage, type StageBox } from "../../components/image-stage/image-stage";
 import { Spinner } from "../../components/spinner";
-import { isTypingTarget } from "../label/shortcuts";
-import { useClasses } from "../projects/api";
+import { isTypingTarget } from "../label";
+import { useClasses } from "../projects";
 import { fetchNextVerification, recordVerification } from "./api";
 import { countSentence, totalCount } from "./count-sentence";
+
+const nextVerificationKey = (projectId: number) => ["projects", projectId, "verifications", "next"];
 
 export function VerifyPage() {
   const projectId = Number(useParams().projectId);
   const queryClient = useQueryClient();
   const classes = useClasses(projectId);
-  const queryKey = ["projects", projectId, "verifications", "next"];
-  const next = useQuery({ queryKey, queryFn: () => fetchNextVerification(projectId), staleTime: Infinity });
+  const next = useQuery({ queryKey: nextVerificationKey(projectId), queryFn: () => fetchNextVerification(projectId), staleTime: Infinity });
   const [trueCount, setTrueCount] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -45,7 +46,7 @@ export function VerifyPage() {
         });
         setDone((n) => n + 1);
         const following = await fetchNextVerification(projectId);
-        queryClient.setQueryData(queryKey, following);
+        queryClient.setQueryData(nextVerificationKey(projectId), following);
       } catch (err) {
         setError(err);
       } finally {

@@ -6,7 +6,7 @@ import type { LabelClass, LabelClassInput } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { FieldError, fieldErrorsOf } from "../../../components/field-error";
 import { Panel } from "../../../components/panel";
-import { classesQuery } from "../../projects/api";
+import { classesQuery } from "../../projects";
 
 /** Rename, recolour or rekey one class in place. Labels point at the class by id: nothing is relabeled. */
 function ClassEditor({ projectId, labelClass, onDone }: { projectId: number; labelClass: LabelClass; onDone: () => void }) {

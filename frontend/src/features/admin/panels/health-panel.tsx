@@ -7,7 +7,7 @@ import { ColorScale, heatColor } from "../../../components/charts/color-scale";
 import { formatCount } from "../../../components/charts/format";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
-import { useClasses } from "../../projects/api";
+import { useClasses } from "../../projects";
 import { healthQuery } from "../api";
 import { gridMax, histogramRows, readHealth, type NamedGrid } from "../health-data";
 

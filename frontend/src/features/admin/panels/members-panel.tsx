@@ -4,7 +4,7 @@ import { Link } from "react-router";
 import type { Membership, Role } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { Panel } from "../../../components/panel";
-import { useMe } from "../../auth/api";
+import { useMe } from "../../auth";
 import { addMember, memberCandidatesQuery, membersQuery, removeMember, roleChoicesQuery, updateMember } from "../api";
 
 export function MembersPanel({ projectId }: { projectId: number }) {

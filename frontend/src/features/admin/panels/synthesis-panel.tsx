@@ -25,6 +25,8 @@ export function SynthesisPanel({ projectId }: { projectId: number }) {
   useEffect(() => {
     // Each synthetic image reserves a credit as it is made.
     if (job) void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "balance"] });
+    // Only a change in images made moves the balance, not every poll of the job.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [job?.images_made, projectId, queryClient]);
 
   if (jobs.isError && isNotAvailable(jobs.error)) {

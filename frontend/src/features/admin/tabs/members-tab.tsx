@@ -1,5 +1,5 @@
 import type { Project } from "../../../api/types";
-import { AnnotatorStatsPanel } from "../../data/annotator-stats";
+import { AnnotatorStatsPanel } from "../../data";
 import { MembersPanel } from "../panels/members-panel";
 
 export function MembersTab({ project }: { project: Project }) {

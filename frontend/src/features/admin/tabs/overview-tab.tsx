@@ -1,5 +1,5 @@
 import type { Project } from "../../../api/types";
-import { useStats } from "../../projects/api";
+import { useStats } from "../../projects";
 import { CreditsPanel } from "../panels/credits-panel";
 import { LearningCurvePanel } from "../panels/learning-curve-panel";
 

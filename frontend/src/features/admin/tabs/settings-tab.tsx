@@ -5,7 +5,7 @@ import { api } from "../../../api/client";
 import type { Project } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { Panel } from "../../../components/panel";
-import { archivedProjectsQuery } from "../../projects/api";
+import { archivedProjectsQuery } from "../../projects";
 import { ClassesPanel } from "../panels/classes-panel";
 import { SettingsForm } from "../settings-form";
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from labelapp.core.demo import DEMO_USERS, PILLS, load_demo
-from labelapp.core.tasks import demo_production_traffic_task
+from labelapp.demo.data import DEMO_USERS, PILLS, load_demo
+from labelapp.demo.tasks import demo_production_traffic_task
 from labelapp.images.models import Image, Status
 from labelapp.training.preprocess import images_preprocess
 from labelapp.training.services import training_request

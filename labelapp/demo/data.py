@@ -10,7 +10,7 @@ from django.db import transaction
 from PIL import Image as PilImage
 
 from labelapp.credits.services import credit_grant
-from labelapp.images.models import Image, KeptTruth, Source, Status
+from labelapp.images.models import KeptTruth, Source, Status
 from labelapp.images.services import image_store, storage_cleanup
 from labelapp.images.validation import validate_image_bytes
 from labelapp.labeling.models import Annotation, AnnotationKind
@@ -49,15 +49,33 @@ def _jpeg(array: np.ndarray) -> bytes:
     return out.getvalue()
 
 
-def demo_project(*, name: str, description: str, scene, class_names: list[str], count: int, free_labels: int,
-                 credits: int, seed: int, users: dict, settings: dict | None = None, progress=None) -> Project:
+def demo_project(
+    *,
+    name: str,
+    description: str,
+    scene,
+    class_names: list[str],
+    count: int,
+    free_labels: int,
+    credits: int,
+    seed: int,
+    users: dict,
+    settings: dict | None = None,
+    progress=None,
+) -> Project:
     """Create one demo detection project: `count` scenes, the first `free_labels` imported."""
     rng = np.random.default_rng(seed)
     written: list[str] = []
     try:
         with transaction.atomic():
-            project = project_create(name=name, description=description, task_type=TaskType.DETECTION,
-                                     created_by=users["admin"], class_names=class_names, settings=settings or {})
+            project = project_create(
+                name=name,
+                description=description,
+                task_type=TaskType.DETECTION,
+                created_by=users["admin"],
+                class_names=class_names,
+                settings=settings or {},
+            )
             for username in ("annotator", "verifier"):
                 Membership.objects.create(project=project, user=users[username], role=DEMO_USERS[username][1])
             class_ids = [c.pk for c in project.label_classes.order_by("order")]
@@ -66,17 +84,28 @@ def demo_project(*, name: str, description: str, scene, class_names: list[str], 
                 array, boxes, labels = scene(rng)
                 item = validate_image_bytes(f"{name.split()[0].lower()}-{index:05d}.jpg", _jpeg(array))
                 free = index < free_labels
-                image, _ = image_store(project=project, item=item, written=written,
-                                       source=Source.IMPORT if free else Source.UPLOAD)
+                image, _ = image_store(
+                    project=project, item=item, written=written, source=Source.IMPORT if free else Source.UPLOAD
+                )
                 truth = [
-                    {"x": float(x1), "y": float(y1), "w": float(x2 - x1), "h": float(y2 - y1), "label_class": class_ids[int(label)]}
+                    {
+                        "x": float(x1),
+                        "y": float(y1),
+                        "w": float(x2 - x1),
+                        "h": float(y2 - y1),
+                        "label_class": class_ids[int(label)],
+                    }
                     for (x1, y1, x2, y2), label in zip(boxes, labels)
                 ]
                 KeptTruth.objects.create(image=image, boxes=truth)
                 if free:
-                    Annotation.objects.create(project=project, image=image, boxes=truth, kind=AnnotationKind.IMPORTED, is_free=True)
+                    Annotation.objects.create(
+                        project=project, image=image, boxes=truth, kind=AnnotationKind.IMPORTED, is_free=True
+                    )
                     image.status = Status.LABELED
-                    image.split = split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"])
+                    image.split = split_for(
+                        sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+                    )
                     image.save(update_fields=["status", "split"])
                 if progress and (index + 1) % 250 == 0:
                     progress(f"{name}: {index + 1}/{count} images")
@@ -93,18 +122,36 @@ def load_demo(*, progress=None, porch_images: int = 2000, pill_images: int = 300
     users = demo_users()
     created = []
     if not Project.objects.filter(name=PORCH).exists():
-        created.append(demo_project(
-            name=PORCH, scene=porch_scene, class_names=PORCH_CLASSES, count=porch_images, free_labels=100,
-            credits=300, seed=2026, users=users, progress=progress,
-            description="Doorbell-camera scenes: find brown boxes, white envelopes and yellow boxes, day and night.",
-        ))
+        created.append(
+            demo_project(
+                name=PORCH,
+                scene=porch_scene,
+                class_names=PORCH_CLASSES,
+                count=porch_images,
+                free_labels=100,
+                credits=300,
+                seed=2026,
+                users=users,
+                progress=progress,
+                description="Doorbell-camera scenes: find brown boxes, white envelopes and yellow boxes, day and night.",
+            )
+        )
     if not Project.objects.filter(name=PILLS).exists():
-        created.append(demo_project(
-            name=PILLS, scene=pill_scene, class_names=PILL_CLASSES, count=pill_images, free_labels=100,
-            credits=100, seed=7, users=users, progress=progress,
-            description="Count the pills on a tray; end users confirm the count.",
-            settings={"collection_rules": [{"kind": "verification_sample", "n": 1, "per_day": 500}]},
-        ))
+        created.append(
+            demo_project(
+                name=PILLS,
+                scene=pill_scene,
+                class_names=PILL_CLASSES,
+                count=pill_images,
+                free_labels=100,
+                credits=100,
+                seed=7,
+                users=users,
+                progress=progress,
+                description="Count the pills on a tray; end users confirm the count.",
+                settings={"collection_rules": [{"kind": "verification_sample", "n": 1, "per_day": 500}]},
+            )
+        )
     return created
 
 

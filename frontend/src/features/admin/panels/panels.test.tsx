@@ -1,13 +1,11 @@
 // @vitest-environment jsdom
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen } from "@testing-library/react";
+import { render, screen } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ClassPicker } from "../features/label/class-picker";
-import { CreditGauge } from "../features/admin/panels/credits-panel";
-import { ModelVersionsPanel } from "../features/admin/panels/model-versions-panel";
-import { HealthPanel } from "../features/admin/panels/health-panel";
-import { ProgressBar } from "./progress-bar";
+import { CreditGauge } from "./credits-panel";
+import { HealthPanel } from "./health-panel";
+import { ModelVersionsPanel } from "./model-versions-panel";
 
 function withQueries(node: ReactNode) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
@@ -23,28 +21,6 @@ function stubFetch(status: number, body: unknown) {
 
 afterEach(() => vi.unstubAllGlobals());
 
-describe("ClassPicker", () => {
-  const classes = [
-    { id: 7, name: "cat", color: "#ff0000", hotkey: "1" },
-    { id: 8, name: "<b>dog</b>", color: "#00ff00", hotkey: "2" },
-  ];
-
-  it("shows hotkeys, the model's probabilities and the choice", () => {
-    const onPick = vi.fn();
-    render(<ClassPicker classes={classes} selected={7} onPick={onPick} probs={{ "7": 0.25, "8": 0.75 }} />);
-    expect(screen.getByRole("radio", { name: /cat/ })).toHaveAttribute("aria-checked", "true");
-    expect(screen.getByText("75%")).toBeInTheDocument();
-    fireEvent.click(screen.getByRole("radio", { name: /dog/ }));
-    expect(onPick).toHaveBeenCalledWith(8);
-  });
-
-  it("renders user-provided names as text", () => {
-    const { container } = render(<ClassPicker classes={classes} selected={null} onPick={() => {}} />);
-    expect(screen.getByText("<b>dog</b>")).toBeInTheDocument();
-    expect(container.querySelector("b")).toBeNull();
-  });
-});
-
 describe("CreditGauge", () => {
   it("draws spent, reserved and available shares of the granted credits", () => {
     const { container } = render(<CreditGauge balance={{ granted: 200, spent: 50, reserved: 10, available: 140 }} />);
@@ -52,13 +28,6 @@ describe("CreditGauge", () => {
     expect(screen.getByTestId("gauge-available")).toHaveTextContent("140");
     expect(container.querySelector(".gauge-seg.gauge-spent")).toHaveStyle({ width: "25%" });
     expect(container.querySelector(".gauge-seg.gauge-available")).toHaveStyle({ width: "70%" });
-  });
-});
-
-describe("ProgressBar", () => {
-  it("clamps and rounds", () => {
-    render(<ProgressBar value={1.7} label="p" />);
-    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
   });
 });
 

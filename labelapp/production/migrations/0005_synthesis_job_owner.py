@@ -4,25 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('production', '0003_holds_expire_synthesis_heartbeat'),
+        ("production", "0004_stream_holds_to_credits"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='synthesisjob',
-            name='owner_host',
+            model_name="synthesisjob",
+            name="owner_host",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='synthesisjob',
-            name='owner_pid',
+            model_name="synthesisjob",
+            name="owner_pid",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='synthesisjob',
-            name='owner_started',
-            field=models.BigIntegerField(blank=True, help_text='Process start time (clock ticks since boot).', null=True),
+            model_name="synthesisjob",
+            name="owner_started",
+            field=models.BigIntegerField(
+                blank=True, help_text="Process start time (clock ticks since boot).", null=True
+            ),
         ),
     ]

@@ -23,8 +23,8 @@ copy always starts where the source started, whatever has been labeled there sin
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from django.db import transaction
 from django.db.models import Max
@@ -86,7 +86,10 @@ def simulator_user(project):
 
 
 def _map_boxes(boxes, class_map: dict[int, int]) -> list:
-    return [{**box, "label_class": class_map[box["label_class"]]} if "label_class" in box else dict(box) for box in boxes or []]
+    return [
+        {**box, "label_class": class_map[box["label_class"]]} if "label_class" in box else dict(box)
+        for box in boxes or []
+    ]
 
 
 @transaction.atomic
@@ -96,12 +99,22 @@ def project_copy(*, source: Project, settings: dict | None = None, name: str | N
     merged = {**(source.settings or {}), **(settings or {})}
     stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
     name = name or f"{source.name} · simulation {merged.get('strategy') or project_strategy(source)} {stamp}"
-    copy = project_create(name=name[:200], task_type=source.task_type, created_by=source.created_by,
-                          description=f"Simulation copy of project {source.pk} ({source.name}).", settings=merged)
+    copy = project_create(
+        name=name[:200],
+        task_type=source.task_type,
+        created_by=source.created_by,
+        description=f"Simulation copy of project {source.pk} ({source.name}).",
+        settings=merged,
+    )
     class_map = {}
     for label_class in source.label_classes.order_by("order", "id"):
-        new = LabelClass.objects.create(project=copy, name=label_class.name, color=label_class.color,
-                                        hotkey=label_class.hotkey, order=label_class.order)
+        new = LabelClass.objects.create(
+            project=copy,
+            name=label_class.name,
+            color=label_class.color,
+            hotkey=label_class.hotkey,
+            order=label_class.order,
+        )
         class_map[label_class.pk] = new.pk
     for membership in source.memberships.exclude(user_id=copy.created_by_id):
         Membership.objects.get_or_create(project=copy, user_id=membership.user_id, defaults={"role": membership.role})
@@ -111,12 +124,21 @@ def project_copy(*, source: Project, settings: dict | None = None, name: str | N
     rows = []
     for image in images:
         labeled = image.pk in free
-        rows.append(Image(
-            project=copy, file=image.file.name, thumbnail=image.thumbnail.name, sha256=image.sha256,
-            width=image.width, height=image.height, original_name=image.original_name, source=image.source,
-            split=image.split if labeled else Split.POOL, status=Status.LABELED if labeled else Status.UNLABELED,
-            labeled_at=image.labeled_at if labeled else None,
-        ))
+        rows.append(
+            Image(
+                project=copy,
+                file=image.file.name,
+                thumbnail=image.thumbnail.name,
+                sha256=image.sha256,
+                width=image.width,
+                height=image.height,
+                original_name=image.original_name,
+                source=image.source,
+                split=image.split if labeled else Split.POOL,
+                status=Status.LABELED if labeled else Status.UNLABELED,
+                labeled_at=image.labeled_at if labeled else None,
+            )
+        )
     Image.objects.bulk_create(rows, batch_size=1000)
     new_ids = dict(Image.objects.filter(project=copy).values_list("sha256", "pk"))
     old_to_new = {image.pk: new_ids[image.sha256] for image in images}
@@ -126,17 +148,32 @@ def project_copy(*, source: Project, settings: dict | None = None, name: str | N
         if a.image_id not in old_to_new:
             continue
         boxes, label_class_id = _map_boxes(a.boxes, class_map), class_map.get(a.label_class_id)
-        annotations.append(Annotation(
-            project=copy, image_id=old_to_new[a.image_id], boxes=boxes, label_class_id=label_class_id,
-            kind=a.kind, is_free=True, annotator_id=a.annotator_id, seconds_spent=a.seconds_spent,
-            class_index=class_index_for(label_class_id, boxes),
-        ))
+        annotations.append(
+            Annotation(
+                project=copy,
+                image_id=old_to_new[a.image_id],
+                boxes=boxes,
+                label_class_id=label_class_id,
+                kind=a.kind,
+                is_free=True,
+                annotator_id=a.annotator_id,
+                seconds_spent=a.seconds_spent,
+                class_index=class_index_for(label_class_id, boxes),
+            )
+        )
     Annotation.objects.bulk_create(annotations, batch_size=1000)
-    KeptTruth.objects.bulk_create([
-        KeptTruth(image_id=old_to_new[t.image_id], boxes=_map_boxes(t.boxes, class_map),
-                  label_class_id=class_map.get(t.label_class_id))
-        for t in KeptTruth.objects.filter(image__project=source) if t.image_id in old_to_new
-    ], batch_size=1000)
+    KeptTruth.objects.bulk_create(
+        [
+            KeptTruth(
+                image_id=old_to_new[t.image_id],
+                boxes=_map_boxes(t.boxes, class_map),
+                label_class_id=class_map.get(t.label_class_id),
+            )
+            for t in KeptTruth.objects.filter(image__project=source)
+            if t.image_id in old_to_new
+        ],
+        batch_size=1000,
+    )
     granted = balance_get(project=source).granted
     if granted:
         credit_grant(project=copy, amount=granted, note=f"simulation copy of project {source.pk}")
@@ -149,7 +186,9 @@ def project_copy(*, source: Project, settings: dict | None = None, name: str | N
 class Waiter:
     """Polls the database for work done by the Celery worker (never does the work itself)."""
 
-    def __init__(self, *, progress: Callable[[str], None], queued_timeout: float, timeout: float, interval: float = 0.25):
+    def __init__(
+        self, *, progress: Callable[[str], None], queued_timeout: float, timeout: float, interval: float = 0.25
+    ):
         self.progress, self.queued_timeout, self.timeout, self.interval = progress, queued_timeout, timeout, interval
 
     def training(self, run_id: int) -> ModelVersion | None:
@@ -160,8 +199,10 @@ class Waiter:
             elapsed = time.monotonic() - started
             if run.status == JobStatus.SUCCEEDED:
                 version = ModelVersion.objects.get(pk=run.model_version_id)
-                self.progress(f"    trained v{version.number} in {elapsed:.1f}s on {version.labels_seen} train labels: "
-                              f"{_metric_text(version)}")
+                self.progress(
+                    f"    trained v{version.number} in {elapsed:.1f}s on {version.labels_seen} train labels: "
+                    f"{_metric_text(version)}"
+                )
                 return version
             if run.status == JobStatus.FAILED:
                 self.progress(f"    training run {run_id} FAILED: {run.error}")
@@ -173,7 +214,9 @@ class Waiter:
                     code="no_worker",
                 )
             if elapsed > self.timeout:
-                raise SimulationError(f"Training run {run_id} did not finish within {self.timeout:.0f}s.", code="timeout")
+                raise SimulationError(
+                    f"Training run {run_id} did not finish within {self.timeout:.0f}s.", code="timeout"
+                )
             if run.status == JobStatus.RUNNING and run.epoch != last_epoch and run.epoch:
                 last_epoch = run.epoch
                 loss = f"{run.loss:.4f}" if run.loss is not None else "-"
@@ -186,17 +229,22 @@ class Waiter:
             job = RescoreJob.objects.filter(model_version=version).order_by("-id").first()
             elapsed = time.monotonic() - started
             if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-                self.progress(f"    rescored {job.images_total} pool images with v{version.number} "
-                              f"({job.chunks_done}/{job.chunks_total} chunks) in {elapsed:.1f}s: {job.status}")
+                self.progress(
+                    f"    rescored {job.images_total} pool images with v{version.number} "
+                    f"({job.chunks_done}/{job.chunks_total} chunks) in {elapsed:.1f}s: {job.status}"
+                )
                 return job
             if job is None and not ModelVersion.objects.filter(pk=version.pk, is_active=True).exists():
                 return None  # a newer version replaced it before its rescore started
             if job is None and elapsed > self.queued_timeout:
-                raise SimulationError(f"The rescore of v{version.number} never started within {self.queued_timeout:.0f}s.",
-                                      code="no_worker")
+                raise SimulationError(
+                    f"The rescore of v{version.number} never started within {self.queued_timeout:.0f}s.",
+                    code="no_worker",
+                )
             if elapsed > self.timeout:
-                raise SimulationError(f"The rescore of v{version.number} did not finish within {self.timeout:.0f}s.",
-                                      code="timeout")
+                raise SimulationError(
+                    f"The rescore of v{version.number} did not finish within {self.timeout:.0f}s.", code="timeout"
+                )
             time.sleep(self.interval)
 
     def run_and_rescore(self, run_id: int) -> ModelVersion | None:
@@ -217,7 +265,11 @@ class Waiter:
 
 
 def _metric_text(version: ModelVersion) -> str:
-    name = "map50" if "map50" in (version.metrics.get("val") or {}) or "map50" in (version.metrics.get("test") or {}) else "accuracy"
+    name = (
+        "map50"
+        if "map50" in (version.metrics.get("val") or {}) or "map50" in (version.metrics.get("test") or {})
+        else "accuracy"
+    )
     val = (version.metrics.get("val") or {}).get(name)
     test = (version.metrics.get("test") or {}).get(name)
     text = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
@@ -237,22 +289,39 @@ def _ensure_cold_start(project, progress) -> None:
         return
     started = time.monotonic()
     cold_start_priorities(project=project)
-    progress(f"  cold-start priorities for {pool.count()} pool images ({project_strategy(project)}) "
-             f"in {time.monotonic() - started:.1f}s")
+    progress(
+        f"  cold-start priorities for {pool.count()} pool images ({project_strategy(project)}) "
+        f"in {time.monotonic() - started:.1f}s"
+    )
 
 
 def curve_points(versions, *, metric: str, spent_at_start: int) -> list[dict]:
     return [
-        {"credits_spent": max(0, v.credits_spent - spent_at_start), "labels": v.labels_seen, "model_version": v.number,
-         "val": (v.metrics.get("val") or {}).get(metric), "test": (v.metrics.get("test") or {}).get(metric)}
+        {
+            "credits_spent": max(0, v.credits_spent - spent_at_start),
+            "labels": v.labels_seen,
+            "model_version": v.number,
+            "val": (v.metrics.get("val") or {}).get(metric),
+            "test": (v.metrics.get("test") or {}).get(metric),
+        }
         for v in versions
     ]
 
 
-def simulate(*, project: Project, strategy: str | None = None, budget: int | None = None, retrain_every: int | None = None,
-             max_epochs: int | None = None, copy: bool | None = None, final_retrain: bool = True,
-             progress: Callable[[str], None] = print, queued_timeout: float = 120.0, timeout: float = 3600.0,
-             poll_interval: float = 0.25) -> SimulationResult:
+def simulate(
+    *,
+    project: Project,
+    strategy: str | None = None,
+    budget: int | None = None,
+    retrain_every: int | None = None,
+    max_epochs: int | None = None,
+    copy: bool | None = None,
+    final_retrain: bool = True,
+    progress: Callable[[str], None] = print,
+    queued_timeout: float = 120.0,
+    timeout: float = 3600.0,
+    poll_interval: float = 0.25,
+) -> SimulationResult:
     """Spend `budget` credits (default: all available) labeling `project` with its kept truth.
 
     `copy` defaults to True for the random strategy (the source keeps its own strategy and
@@ -264,7 +333,9 @@ def simulate(*, project: Project, strategy: str | None = None, budget: int | Non
         from labelapp.projects.settings_schema import STRATEGY_CHOICES
 
         if strategy not in STRATEGY_CHOICES:
-            raise SimulationError(f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGY_CHOICES)}.", code="strategy")
+            raise SimulationError(
+                f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGY_CHOICES)}.", code="strategy"
+            )
     if copy is None:
         copy = strategy == "random" and project_strategy(source) != "random"
     changes = {}
@@ -276,8 +347,10 @@ def simulate(*, project: Project, strategy: str | None = None, budget: int | Non
         changes["max_epochs"] = max_epochs
     if copy:
         target = project_copy(source=source, settings=changes)
-        progress(f"copied project {source.pk} ({source.name!r}) to project {target.pk} ({target.name!r}): "
-                 f"{Image.objects.filter(project=target).count()} images sharing the stored files")
+        progress(
+            f"copied project {source.pk} ({source.name!r}) to project {target.pk} ({target.name!r}): "
+            f"{Image.objects.filter(project=target).count()} images sharing the stored files"
+        )
     else:
         target = project_update_settings(project=source, changes=changes) if changes else source
     config = target.config
@@ -288,8 +361,10 @@ def simulate(*, project: Project, strategy: str | None = None, budget: int | Non
         raise SimulationError(f"Project {target.pk} has no kept-aside ground truth to label with.", code="no_truth")
     user = simulator_user(target)
     waiter = Waiter(progress=progress, queued_timeout=queued_timeout, timeout=timeout, interval=poll_interval)
-    progress(f"simulating project {target.pk} ({target.name!r}): strategy {strategy}, retrain every "
-             f"{config['auto_retrain_every']} train labels, max_epochs {config['max_epochs']}")
+    progress(
+        f"simulating project {target.pk} ({target.name!r}): strategy {strategy}, retrain every "
+        f"{config['auto_retrain_every']} train labels, max_epochs {config['max_epochs']}"
+    )
 
     waiter.idle(target)
     _ensure_cold_start(target, progress)
@@ -326,10 +401,14 @@ def simulate(*, project: Project, strategy: str | None = None, budget: int | Non
         else:
             annotation_submit(project=target, user=user, image_id=image.pk, boxes=truth.boxes)
         spent += 1
-        triggered = list(TrainingRun.objects.filter(project=target, pk__gt=last_run).order_by("id").values_list("pk", flat=True))
+        triggered = list(
+            TrainingRun.objects.filter(project=target, pk__gt=last_run).order_by("id").values_list("pk", flat=True)
+        )
         if spent % 10 == 0 or triggered or spent == budget:
-            progress(f"  label {spent}/{budget}: image {image.pk} (priority {item.reservation.score:.4f}, "
-                     f"{item.reservation.reason})")
+            progress(
+                f"  label {spent}/{budget}: image {image.pk} (priority {item.reservation.score:.4f}, "
+                f"{item.reservation.reason})"
+            )
         for run_id in triggered:
             progress(f"  retrain triggered (run {run_id}) after {spent} credits")
             waiter.run_and_rescore(run_id)
@@ -350,15 +429,25 @@ def simulate(*, project: Project, strategy: str | None = None, budget: int | Non
     curve = LearningCurve.objects.create(project=target, strategy=strategy, metric=metric, points=points)
     if target.pk != source.pk:
         LearningCurve.objects.create(project=source, strategy=strategy, metric=metric, points=points)
-    return SimulationResult(project=target, source=source, strategy=strategy, curve=curve, credits_spent=spent,
-                            skipped=skipped, versions=[v.number for v in versions], seconds=time.monotonic() - started)
+    return SimulationResult(
+        project=target,
+        source=source,
+        strategy=strategy,
+        curve=curve,
+        credits_spent=spent,
+        skipped=skipped,
+        versions=[v.number for v in versions],
+        seconds=time.monotonic() - started,
+    )
 
 
 def curve_table(points: list[dict], metric: str) -> str:
     text = lambda v: "    -" if v is None else f"{v:.3f}"  # noqa: E731
     lines = [f"  credits  labels  version  val {metric}  test {metric}"]
     for p in points:
-        lines.append(f"  {p['credits_spent']:7d}  {p['labels']:6d}  v{p['model_version']:<7d} {text(p['val']):>9}  {text(p['test']):>10}")
+        lines.append(
+            f"  {p['credits_spent']:7d}  {p['labels']:6d}  v{p['model_version']:<7d} {text(p['val']):>9}  {text(p['test']):>10}"
+        )
     return "\n".join(lines)
 
 

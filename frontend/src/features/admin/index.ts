@@ -1,0 +1,2 @@
+// The admin feature's public entry: what other features may use.
+export { membersQuery } from "./api";

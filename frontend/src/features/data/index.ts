@@ -1,0 +1,2 @@
+// The data feature's public entry: what other features may use.
+export { AnnotatorStatsPanel } from "./annotator-stats";
