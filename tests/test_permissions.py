@@ -111,6 +111,7 @@ MATRIX = [
     Row("image-list",       "GET",    P + "/images",                       None,                                      401, 200, 200, 200, 404),
     Row("image-list",       "POST",   P + "/images",                       UPLOAD,                                    401, 403, 201, 201, 404),
     Row("image-detail",     "GET",    P + "/images/{image}",               None,                                      401, 200, 200, 200, 404),
+    Row("upload-duplicates-report", "GET", P + "/images/near-duplicates?ids={image}", None,                      401, 200, 200, 200, 404),
     Row("image-file",       "GET",    P + "/images/{image}/file",          None,                                      401, 200, 200, 200, 404),
     Row("image-thumbnail",  "GET",    P + "/images/{image}/thumbnail",     None,                                      401, 200, 200, 200, 404),
     Row("dataset-import",   "POST",   P + "/import",                       IMPORT,                                    401, 403, 403, 202, 404),

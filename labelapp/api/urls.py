@@ -51,6 +51,7 @@ urlpatterns = [
     route(f"{P}/members/<int:membership_id>", projects.MembershipDetailView.as_view(), "member-detail"),
     route(f"{P}/member-candidates", projects.MemberCandidateListView.as_view(), "member-candidates"),
     route(f"{P}/images", images.ImageListCreateView.as_view(), "image-list"),
+    route(f"{P}/images/near-duplicates", training.UploadDuplicatesReportView.as_view(), "upload-duplicates-report"),
     route(f"{P}/images/<int:image_id>", images.ImageDetailView.as_view(), "image-detail"),
     route(f"{P}/images/<int:image_id>/file", images.ImageFileView.as_view(), "image-file"),
     route(f"{P}/images/<int:image_id>/thumbnail", images.ImageThumbnailView.as_view(), "image-thumbnail"),

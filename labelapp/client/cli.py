@@ -258,6 +258,31 @@ def _print_rejections(rejections: list[Rejection]) -> None:
         _err(f"rejected: {r.path or r.name}: {r.detail} ({r.code})")
 
 
+def _print_near_duplicates(client, project_id: int, image_ids: list[int], wait: float) -> None:
+    """Which new images look like earlier ones. Informational: the images are stored either
+    way, so a report that cannot be fetched does not fail the upload."""
+    try:
+        report = client.near_duplicates(project_id, image_ids, wait=max(0.0, wait))
+    except LabelappError as exc:
+        _err(f"near-duplicate report not available: {exc}")
+        return
+    if not report["available"]:
+        _err("near-duplicates not checked: the server runs without the pretrained backbone.")
+        return
+    for found in report["near_duplicates"]:
+        _err(
+            f"near-duplicate: {found['name']} looks like {found['duplicate_of_name']} "
+            f"(image {found['duplicate_of']}, cosine {found['similarity']:.2f})"
+        )
+    if report["pending"]:
+        _err(
+            f"{len(report['pending'])} new images are not checked for near-duplicates yet (the server's worker "
+            "checks them shortly after upload); --wait-duplicates 60 waits for the report."
+        )
+    else:
+        _err(f"{len(report['near_duplicates'])} of {report['checked']} new images look like an earlier image.")
+
+
 def cmd_upload(ctx: Context) -> int:
     client = ctx.client()
     try:
@@ -280,6 +305,10 @@ def cmd_upload(ctx: Context) -> int:
     )
     for path in report.unreadable:
         _err(f"unreadable: {path}")
+    if report.created:
+        _print_near_duplicates(
+            client, ctx.args.project, [image["id"] for image in report.created], ctx.args.wait_duplicates
+        )
     if report.not_queued:
         _err(
             f"{report.cache_error}\n{len(report.not_queued)} files were neither sent nor queued; "
@@ -505,6 +534,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--batch-size", type=int, default=16, help="files per request (default 16)")
     p.add_argument("--force", action="store_true", help="also send files confirmed before (the server dedups them)")
+    p.add_argument(
+        "--wait-duplicates",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="wait up to this long for the server's near-duplicate check of the new images (default 0: "
+        "report what is checked already)",
+    )
     p.set_defaults(handler=cmd_upload)
 
     p = command("predict", "run the project's active model on an image; prints JSON")

@@ -345,6 +345,40 @@ class LabelappClient(OfflineSync, HttpClient):
                     confirmed.append((item, image, created))
         return confirmed, [], list(by_sha.values())
 
+    #: Image ids per near-duplicate report request (the server's limit).
+    REPORT_IDS = 1000
+
+    def near_duplicates(
+        self, project_id: int, image_ids: Iterable[int], *, wait: float = 0.0, poll: float = 2.0
+    ) -> dict:
+        """Which of these uploaded images look like an earlier image of the project
+        (`{"near_duplicates": [{"name", "duplicate_of_name", "similarity", ...}], "pending": [...],
+        "checked": n, "available": bool}`). The server's worker checks new images shortly after
+        an upload; with `wait` seconds this asks again every `poll` seconds until none is
+        pending or the time is up."""
+        ids = sorted({int(i) for i in image_ids})
+        deadline = time.monotonic() + wait
+        merged = {"available": True, "checked": 0, "pending": [], "near_duplicates": []}
+        remaining = ids
+        while True:
+            merged["pending"] = []
+            for start in range(0, len(remaining), self.REPORT_IDS):
+                part = remaining[start : start + self.REPORT_IDS]
+                body = self._request(
+                    "GET",
+                    f"/projects/{int(project_id)}/images/near-duplicates",
+                    params={"ids": ",".join(map(str, part))},
+                ).json()
+                merged["available"] = body["available"]
+                merged["threshold"] = body["threshold"]
+                merged["checked"] += body["checked"]
+                merged["pending"] += body["pending"]
+                merged["near_duplicates"] += body["near_duplicates"]
+            remaining = merged["pending"]
+            if not remaining or not merged["available"] or time.monotonic() >= deadline:
+                return merged
+            self._sleep(min(poll, max(0.0, deadline - time.monotonic())))
+
     # --- stream -----------------------------------------------------------------------------
 
     def stream(self, project_id: int, path: str | os.PathLike, *, queue_offline: bool = True) -> StreamResult:

@@ -56,6 +56,11 @@ class ImageUploadInputSerializer(serializers.Serializer):
 class ImageUploadOutputSerializer(serializers.Serializer):
     created = ImageOutputSerializer(many=True)
     duplicates = ImageOutputSerializer(many=True)
+    near_duplicates_report = serializers.CharField(
+        allow_null=True,
+        help_text="Where to ask, shortly after the upload, which new images look like earlier ones "
+        "(the worker checks them after preprocessing); null when nothing was created.",
+    )
 
 
 class ImageFilter(django_filters.FilterSet):
@@ -97,6 +102,12 @@ class ImageListCreateView(ProjectScopedMixin, generics.ListAPIView):
         body = {
             "created": ImageOutputSerializer(result.created, many=True).data,
             "duplicates": ImageOutputSerializer(result.duplicates, many=True).data,
+            "near_duplicates_report": (
+                f"/api/projects/{self.project.pk}/images/near-duplicates?ids="
+                + ",".join(str(image.pk) for image in result.created)
+            )
+            if result.created
+            else None,
         }
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
 

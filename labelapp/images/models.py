@@ -76,6 +76,8 @@ class Image(models.Model):
     # The most similar earlier image when its embedding is nearly the same (set at ingest).
     near_duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     near_duplicate_similarity = models.FloatField(null=True, blank=True)
+    # When the near-duplicate check ran (after upload, in the worker); empty: not yet, or no backbone.
+    duplicates_checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     labeled_at = models.DateTimeField(null=True, blank=True)
 

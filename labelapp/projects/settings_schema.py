@@ -106,6 +106,13 @@ class ProjectSettingsSerializer(serializers.Serializer):
     model = serializers.CharField(
         max_length=60, required=False, help_text="A registered model name; default by task type."
     )
+    finetune = serializers.ChoiceField(
+        choices=["auto", "off"],
+        default="auto",
+        help_text="Classification on the pretrained backbone: auto = once every class has enough training labels, "
+        "also fine-tune the backbone's last blocks and activate that model only if it beats the embedding "
+        "head on the validation sample by more than noise; off = the head only.",
+    )
     input_size = serializers.IntegerField(
         min_value=32,
         max_value=512,

@@ -1,10 +1,11 @@
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.errors import ServiceError
 from labelapp.core.fields import NULLABLE_RESPONSE
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 
@@ -196,9 +197,34 @@ class EvaluationSampleSerializer(serializers.Serializer):
     credits_spent = serializers.IntegerField(help_text="Credits spent on evaluation picks so far.")
 
 
+class ValidationFigureSerializer(serializers.Serializer):
+    accuracy = serializers.FloatField(allow_null=True)
+    images = serializers.IntegerField()
+    interval = serializers.ListField(child=serializers.FloatField(), allow_null=True, help_text="95 % Wilson interval.")
+
+
+class ClassifierChoiceSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(help_text="The active version this choice made.")
+    chosen = serializers.CharField(help_text="embedding_classifier (the head) or mobilenet_finetune.")
+    tried = serializers.BooleanField(help_text="Whether a fine-tune was trained at all.")
+    reason = serializers.CharField()
+    head = ValidationFigureSerializer(help_text="The embedding head on the validation sample.")
+    finetuned = ValidationFigureSerializer(allow_null=True, help_text="The fine-tuned model on the same images.")
+    wins = serializers.IntegerField(required=False, help_text="Validation images only the fine-tuned model got right.")
+    losses = serializers.IntegerField(required=False, help_text="Validation images only the head got right.")
+    p_value = serializers.FloatField(required=False, help_text="One-sided sign test on wins against losses.")
+    finetune_cpu_seconds = serializers.FloatField(required=False)
+    finetune_images = serializers.IntegerField(required=False)
+    finetune_epochs = serializers.IntegerField(required=False)
+
+
 class EngineStatusSerializer(serializers.Serializer):
     backbone = BackboneStatusSerializer()
     model = serializers.CharField(help_text="The model the next training uses.")
+    finetune = serializers.ChoiceField(choices=["auto", "off"], help_text="The project's fine-tuning setting.")
+    classifier_choice = ClassifierChoiceSerializer(
+        allow_null=True, help_text="Classification: how the active version chose between the head and a fine-tune."
+    )
     evaluation = EvaluationSampleSerializer()
 
 
@@ -220,3 +246,53 @@ class HealthView(ProjectScopedMixin, APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request, project_id):
         return Response(selectors.project_health(project=self.project))
+
+
+#: Image ids one near-duplicate report covers (an upload request's worth, many times over).
+MAX_REPORT_IDS = 1000
+MAX_ID = 2**63 - 1  # a bigint: larger numbers cannot name an image and would overflow the query
+
+
+class NearDuplicateSerializer(serializers.Serializer):
+    image = serializers.IntegerField()
+    name = serializers.CharField(help_text="The uploaded file's name.")
+    duplicate_of = serializers.IntegerField(help_text="The earlier image it looks like.")
+    duplicate_of_name = serializers.CharField()
+    similarity = serializers.FloatField(help_text="Cosine similarity of the two embeddings.")
+
+
+class UploadDuplicatesReportSerializer(serializers.Serializer):
+    available = serializers.BooleanField(help_text="False without the pretrained backbone: nothing is checked.")
+    threshold = serializers.FloatField(help_text="Cosine similarity from which two images count as near-duplicates.")
+    checked = serializers.IntegerField(help_text="Images of the request the worker has checked.")
+    pending = serializers.ListField(child=serializers.IntegerField(), help_text="Images not checked yet (ask again).")
+    near_duplicates = NearDuplicateSerializer(many=True)
+
+
+class UploadDuplicatesReportView(ProjectScopedMixin, APIView):
+    """Near-duplicates among uploaded images: the worker embeds new images shortly after an
+    upload and compares them with every earlier one; ask with the ids the upload returned."""
+
+    read_roles = ALL_ROLES
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "ids", str, required=True, description=f"Comma-separated image ids (at most {MAX_REPORT_IDS})."
+            )
+        ],
+        responses=UploadDuplicatesReportSerializer,
+    )
+    def get(self, request, project_id):
+        raw = request.query_params.get("ids", "")
+        try:
+            ids = sorted({int(part) for part in raw.split(",") if part.strip()})
+        except ValueError:
+            raise ServiceError("ids must be comma-separated image ids, e.g. ?ids=4,7,9.", code="invalid_ids") from None
+        if not ids:
+            raise ServiceError("Give the image ids to report on: ?ids=4,7,9.", code="invalid_ids")
+        if ids[0] < 1 or ids[-1] > MAX_ID:
+            raise ServiceError(f"Image ids are between 1 and {MAX_ID}.", code="invalid_ids")
+        if len(ids) > MAX_REPORT_IDS:
+            raise ServiceError(f"At most {MAX_REPORT_IDS} ids per report, got {len(ids)}.", code="invalid_ids")
+        return Response(selectors.upload_duplicates_report(project=self.project, image_ids=ids))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
+from django.utils import timezone
 
 from . import engine
 
@@ -130,4 +131,6 @@ def near_duplicates_flag(project, images: list) -> int:
             flagged += Image.objects.filter(pk=image_id).update(
                 near_duplicate_of_id=other, near_duplicate_similarity=round(similarity, 4)
             )
+    # The upload report tells "checked, none found" from "not checked yet" by this.
+    Image.objects.filter(pk__in=ids.tolist()).update(duplicates_checked_at=timezone.now())
     return flagged

@@ -88,6 +88,11 @@ def plan_next_batch(*, project, version=None) -> list[int] | None:
         model = engine.load_version(version)
         if engine.reads_vectors(model):
             probs = model.predict_vectors(pool_vectors).probs
+        else:
+            # A fine-tuned network reads pixels: its rescore stored a prediction per pool image.
+            ids, pool_vectors, probs = _stored_probs(version, ids, pool_vectors)
+            if not ids:
+                return []
     elif version is not None and choose_phase(labeled_classes, num_classes, True) == "uncertainty":
         return None
     plan = plan_batch(
@@ -108,6 +113,22 @@ def plan_next_batch(*, project, version=None) -> list[int] | None:
     if probs is not None:
         _store_predictions(version, [ids[i] for i in picks], probs[picks], plan.scores[picks])
     return [ids[i] for i in picks]
+
+
+def _stored_probs(version, ids: list[int], vectors: np.ndarray):
+    """(ids, vectors, probs) of the candidates a version's rescore stored predictions for."""
+    from .models import Prediction
+
+    stored = {}
+    for start in range(0, len(ids), 10_000):  # SQLite binds at most 32,766 parameters
+        stored.update(
+            Prediction.objects.filter(model_version=version, image_id__in=ids[start : start + 10_000]).values_list(
+                "image_id", "probs"
+            )
+        )
+    keep = [i for i, pk in enumerate(ids) if stored.get(pk)]
+    probs = np.array([stored[ids[i]] for i in keep], dtype=np.float32).reshape(len(keep), len(version.classes))
+    return [ids[i] for i in keep], vectors[keep], probs
 
 
 def _store_predictions(version, image_ids: list[int], probs: np.ndarray, scores: np.ndarray) -> None:

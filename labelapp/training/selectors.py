@@ -131,6 +131,37 @@ def near_duplicates_summary(*, project, examples: int = 10) -> dict:
     }
 
 
+def upload_duplicates_report(*, project, image_ids: list[int]) -> dict:
+    """What the near-duplicate check (run by the worker after upload) found for these images:
+    each flagged one with the earlier image it looks like, and the ones not checked yet."""
+    from labelapp.images.models import Image
+    from labelapp.learning.duplicates import NEAR_DUPLICATE_SIMILARITY
+
+    from . import embeddings
+
+    rows = list(
+        Image.objects.filter(project=project, pk__in=image_ids).select_related("near_duplicate_of").order_by("id")
+    )
+    found = [
+        {
+            "image": image.pk,
+            "name": image.original_name,
+            "duplicate_of": image.near_duplicate_of_id,
+            "duplicate_of_name": image.near_duplicate_of.original_name,
+            "similarity": image.near_duplicate_similarity,
+        }
+        for image in rows
+        if image.near_duplicate_of_id is not None
+    ]
+    return {
+        "available": embeddings.backbone() is not None,
+        "threshold": NEAR_DUPLICATE_SIMILARITY,
+        "checked": sum(image.duplicates_checked_at is not None for image in rows),
+        "pending": [image.pk for image in rows if image.duplicates_checked_at is None],
+        "near_duplicates": found,
+    }
+
+
 def engine_status(*, project) -> dict:
     """Which models this project trains, whether the pretrained backbone is on (and if not,
     why), and what the unbiased evaluation sample holds and has cost."""
@@ -148,9 +179,15 @@ def engine_status(*, project) -> dict:
         .annotate(n=Count("id"))
     ):
         counts[row["split"]] = row["n"]
+    active = (
+        ModelVersion.objects.filter(project=project, is_active=True).values("number", "model_name", "metrics").first()
+    )
+    choice = (active["metrics"] or {}).get("model_choice") if active else None
     return {
         "backbone": embeddings.backbone_status(),
         "model": config.get("model") or engine.default_model(project.task_type),
+        "finetune": config["finetune"],
+        "classifier_choice": {**choice, "model_version": active["number"]} if choice else None,
         "evaluation": {
             "share": config["evaluation_share"],
             "val_images": counts[Split.VAL],

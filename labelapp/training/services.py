@@ -454,7 +454,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
                 state=resume, save=lambda state: _save_checkpoint(run_id, plan, state), between_batches=between_batches
             ),
         )
-    test_images, test_targets, _ = _training_data(project, Split.TEST, class_index, size, model)
+    test_images, test_targets, test_ids = _training_data(project, Split.TEST, class_index, size, model)
     threshold = config["detection_threshold"]
     metrics = {
         "val": evaluate(
@@ -464,6 +464,20 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
             model, test_images, test_targets, task=project.task_type, class_names=class_names, threshold=threshold
         ),
     }
+    if project.task_type == TaskType.CLASSIFICATION and plan["model"] == "embedding_classifier":
+        model, plan["model"], metrics = _classifier_choice(
+            project,
+            model,
+            metrics,
+            class_names=class_names,
+            size=size,
+            seed=plan["number"],
+            max_epochs=plan["max_epochs"],
+            train=(train_ids + auto_ids, train_targets),
+            val=(val_ids, val_targets, val_images),
+            test=(test_ids, test_targets),
+            between_batches=between_batches,
+        )
     buffer = io.BytesIO()
     import torch
 
@@ -503,6 +517,141 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
         default_storage.delete(stored)
         raise liveness.JobStopped("lost")
     return version
+
+
+def _classifier_choice(
+    project,
+    head,
+    metrics: dict,
+    *,
+    class_names: list[str],
+    size: int,
+    seed: int,
+    max_epochs: int,
+    train,
+    val,
+    test,
+    between_batches,
+):
+    """The embedding head, or a fine-tuned backbone when the project allows it, enough labels
+    exist and it beats the head on the validation sample by more than noise
+    (labelapp.learning.model_choice). Returns (model, model name, metrics); the metrics record
+    the choice, both validation figures and the fine-tune's cost."""
+    import time
+
+    from labelapp.learning import metrics as learning_metrics
+    from labelapp.learning.model_choice import (
+        FINETUNE_BATCH_SIZE,
+        FINETUNE_EPOCHS,
+        FINETUNE_LR,
+        FINETUNE_MAX_IMAGES,
+        FINETUNE_MAX_VAL_IMAGES,
+        choose_classifier,
+        finetune_eligible,
+    )
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import Resumable, TrainConfig
+
+    (train_ids, train_targets), (val_ids, val_targets, val_vectors), (test_ids, test_targets) = train, val, test
+    head_val = metrics["val"]
+    choice = {
+        "chosen": head.name,
+        "tried": False,
+        "head": {key: head_val.get(key) for key in ("accuracy", "images", "interval")},
+        "finetuned": None,
+    }
+    if project.config["finetune"] == "off":
+        return (
+            head,
+            head.name,
+            {**metrics, "model_choice": {**choice, "reason": "fine-tuning is off (project setting)"}},
+        )
+    eligible, reason = finetune_eligible(np.bincount(train_targets, minlength=len(class_names)), len(val_ids))
+    if not eligible:
+        return head, head.name, {**metrics, "model_choice": {**choice, "reason": reason}}
+
+    def pixels(ids: list[int]) -> np.ndarray:
+        by_id = Image.objects.in_bulk(ids)
+        return engine.prepared_images(project, [by_id[i] for i in ids], size=size)
+
+    def sample(n: int, most: int) -> np.ndarray:
+        """A uniform subset when there are more than `most`: bounds the fine-tune's cost."""
+        return np.sort(rng.choice(n, most, replace=False)) if n > most else np.arange(n)
+
+    started = time.process_time()
+    rng = np.random.default_rng(seed)
+    keep, judged = sample(len(train_ids), FINETUNE_MAX_IMAGES), sample(len(val_ids), FINETUNE_MAX_VAL_IMAGES)
+    val_ids, val_targets, val_vectors = (
+        [val_ids[i] for i in judged],
+        np.asarray(val_targets)[judged],
+        val_vectors[judged],
+    )
+    candidate = create_model("mobilenet_finetune", classes=class_names, input_size=size)
+    weights = head.get_weights()
+    candidate.start_from_head(weights["weight"], weights["bias"], weights["mean"], weights["scale"])
+    val_pixels = pixels(val_ids)
+    candidate.fit(
+        pixels([train_ids[i] for i in keep]),
+        np.asarray(train_targets)[keep],
+        val_pixels,
+        val_targets,
+        config=TrainConfig(
+            seed=seed, max_epochs=min(FINETUNE_EPOCHS, max_epochs), batch_size=FINETUNE_BATCH_SIZE, lr=FINETUNE_LR
+        ),
+        resumable=Resumable(between_batches=between_batches),
+    )
+    head_right = head.predict_vectors(val_vectors).probs.argmax(1) == val_targets
+    tuned_right = candidate.predict(val_pixels).probs.argmax(1) == val_targets
+    seconds = time.process_time() - started
+    verdict = choose_classifier(head_right, tuned_right)
+
+    def figure(right: np.ndarray) -> dict:
+        return {
+            "accuracy": float(right.mean()),
+            "images": len(right),
+            "interval": list(learning_metrics.wilson_interval(int(right.sum()), len(right))),
+        }
+
+    # Both figures on the same images (all of the validation sample up to the cap).
+    choice = {
+        **choice,
+        "tried": True,
+        "chosen": head.name if verdict.chosen == "head" else candidate.name,
+        "reason": verdict.reason,
+        "head": figure(head_right),
+        "finetuned": figure(tuned_right),
+        "wins": verdict.wins,
+        "losses": verdict.losses,
+        "p_value": round(verdict.p_value, 4),
+        "finetune_cpu_seconds": round(seconds, 2),
+        "finetune_images": int(len(keep)),
+        "finetune_epochs": min(FINETUNE_EPOCHS, max_epochs),
+    }
+    choice = engine.jsonable(choice)
+    logger.info("project %s: classifier choice %s (%s)", project.pk, choice["chosen"], verdict.reason)
+    if verdict.chosen == "head":
+        return head, head.name, {**metrics, "model_choice": choice}
+    threshold = project.config["detection_threshold"]
+    full_val = val[0]
+    chosen_metrics = {
+        "val": evaluate(
+            candidate,
+            val_pixels if len(judged) == len(full_val) else pixels(full_val),
+            val[1],
+            task=project.task_type,
+            class_names=class_names,
+            threshold=threshold,
+        ),
+        "test": evaluate(
+            candidate,
+            pixels(test_ids),
+            test_targets,
+            task=project.task_type,
+            class_names=class_names,
+            threshold=threshold,
+        ),
+    }
+    return candidate, candidate.name, {**chosen_metrics, "model_choice": choice}
 
 
 def _batch_size(train_images: int) -> int:

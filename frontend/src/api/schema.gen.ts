@@ -522,6 +522,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/projects/{project_id}/images/near-duplicates/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description Near-duplicates among uploaded images: the worker embeds new images shortly after an
+         *     upload and compares them with every earlier one; ask with the ids the upload returned.
+         */
+        get: operations["projects_images_near_duplicates_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/projects/{project_id}/import/": {
         parameters: {
             query?: never;
@@ -1189,6 +1209,32 @@ export interface components {
             /** Format: double */
             probability: number;
         };
+        ClassifierChoice: {
+            /** @description The active version this choice made. */
+            model_version: number;
+            /** @description embedding_classifier (the head) or mobilenet_finetune. */
+            chosen: string;
+            /** @description Whether a fine-tune was trained at all. */
+            tried: boolean;
+            reason: string;
+            /** @description The embedding head on the validation sample. */
+            head: components["schemas"]["ValidationFigure"];
+            /** @description The fine-tuned model on the same images. */
+            finetuned: components["schemas"]["ValidationFigure"] | null;
+            /** @description Validation images only the fine-tuned model got right. */
+            wins?: number;
+            /** @description Validation images only the head got right. */
+            losses?: number;
+            /**
+             * Format: double
+             * @description One-sided sign test on wins against losses.
+             */
+            p_value?: number;
+            /** Format: double */
+            finetune_cpu_seconds?: number;
+            finetune_images?: number;
+            finetune_epochs?: number;
+        };
         CollectionOutcomeOutput: {
             /** @description The image was added to the labeling pool. */
             kept: boolean;
@@ -1306,6 +1352,15 @@ export interface components {
             backbone: components["schemas"]["BackboneStatus"];
             /** @description The model the next training uses. */
             model: string;
+            /**
+             * @description The project's fine-tuning setting.
+             *
+             *     * `auto` - auto
+             *     * `off` - off
+             */
+            finetune: components["schemas"]["FinetuneEnum"];
+            /** @description Classification: how the active version chose between the head and a fine-tune. */
+            classifier_choice: components["schemas"]["ClassifierChoice"] | null;
             evaluation: components["schemas"]["EvaluationSample"];
         };
         EvaluationSample: {
@@ -1319,6 +1374,12 @@ export interface components {
             /** @description Credits spent on evaluation picks so far. */
             credits_spent: number;
         };
+        /**
+         * @description * `auto` - auto
+         *     * `off` - off
+         * @enum {string}
+         */
+        FinetuneEnum: "auto" | "off";
         HistoryEntryOutput: {
             kind: components["schemas"]["HistoryEntryOutputKindEnum"];
             /** @description revision: labeled / edited / fixed; review: approve / fix / reject. */
@@ -1388,6 +1449,8 @@ export interface components {
         ImageUploadOutput: {
             created: components["schemas"]["ImageOutput"][];
             duplicates: components["schemas"]["ImageOutput"][];
+            /** @description Where to ask, shortly after the upload, which new images look like earlier ones (the worker checks them after preprocessing); null when nothing was created. */
+            near_duplicates_report: string | null;
         };
         ImportError: {
             /** @description The archive member (or COCO file_name) the problem is in. */
@@ -1534,6 +1597,19 @@ export interface components {
             metrics?: unknown;
             /** Format: date-time */
             readonly created_at: string;
+        };
+        NearDuplicate: {
+            image: number;
+            /** @description The uploaded file's name. */
+            name: string;
+            /** @description The earlier image it looks like. */
+            duplicate_of: number;
+            duplicate_of_name: string;
+            /**
+             * Format: double
+             * @description Cosine similarity of the two embeddings.
+             */
+            similarity: number;
         };
         PaginatedAnnotationOutputList: {
             /** @example 123 */
@@ -1825,6 +1901,14 @@ export interface components {
             test_fraction: number;
             /** @description A registered model name; default by task type. */
             model?: string;
+            /**
+             * @description Classification on the pretrained backbone: auto = once every class has enough training labels, also fine-tune the backbone's last blocks and activate that model only if it beats the embedding head on the validation sample by more than noise; off = the head only.
+             *
+             *     * `auto` - auto
+             *     * `off` - off
+             * @default auto
+             */
+            finetune: components["schemas"]["FinetuneEnum"];
             /** @description Side of the square the model sees, in pixels; default by model. */
             input_size?: number;
             /**
@@ -1971,6 +2055,14 @@ export interface components {
             test_fraction: number;
             /** @description A registered model name; default by task type. */
             model?: string;
+            /**
+             * @description Classification on the pretrained backbone: auto = once every class has enough training labels, also fine-tune the backbone's last blocks and activate that model only if it beats the embedding head on the validation sample by more than noise; off = the head only.
+             *
+             *     * `auto` - auto
+             *     * `off` - off
+             * @default auto
+             */
+            finetune: components["schemas"]["FinetuneEnum"];
             /** @description Side of the square the model sees, in pixels; default by model. */
             input_size?: number;
             /**
@@ -2394,6 +2486,20 @@ export interface components {
             /** Format: date-time */
             finished_at?: string | null;
         };
+        UploadDuplicatesReport: {
+            /** @description False without the pretrained backbone: nothing is checked. */
+            available: boolean;
+            /**
+             * Format: double
+             * @description Cosine similarity from which two images count as near-duplicates.
+             */
+            threshold: number;
+            /** @description Images of the request the worker has checked. */
+            checked: number;
+            /** @description Images not checked yet (ask again). */
+            pending: number[];
+            near_duplicates: components["schemas"]["NearDuplicate"][];
+        };
         UserAdminOutput: {
             readonly id: number;
             /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
@@ -2453,6 +2559,13 @@ export interface components {
              * @description Designates whether the user can log into this admin site.
              */
             is_staff?: boolean;
+        };
+        ValidationFigure: {
+            /** Format: double */
+            accuracy: number | null;
+            images: number;
+            /** @description 95 % Wilson interval. */
+            interval: number[] | null;
         };
         VerificationImageOutput: {
             id: number;
@@ -6355,6 +6468,102 @@ export interface operations {
                 };
                 content: {
                     "image/*": string;
+                };
+            };
+            /** @description Invalid input: the body says which field or file and why. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not signed in, or the token is invalid or revoked. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Signed in, but your role does not allow this (or the CSRF token is missing). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such object, or not in a project you are a member of. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict with the current state (budget exhausted, pool empty, training already running...). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over the size limit. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unsupported body type: send JSON (multipart for the file uploads). */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many requests (login throttling). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    projects_images_near_duplicates_retrieve: {
+        parameters: {
+            query: {
+                /** @description Comma-separated image ids (at most 1000). */
+                ids: string;
+            };
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadDuplicatesReport"];
                 };
             };
             /** @description Invalid input: the body says which field or file and why. */

@@ -34,6 +34,7 @@ export type Membership = Schemas["MembershipOutput"];
 export type MembershipInput = Schemas["MembershipCreateInputRequest"];
 export type Image = Schemas["ImageOutput"];
 export type ImageUploadResult = Schemas["ImageUploadOutput"];
+export type UploadDuplicatesReport = Schemas["UploadDuplicatesReport"];
 export type ScoredBox = Schemas["ScoredBox"];
 export type Box = Schemas["Box"];
 export type QueuePrediction = Schemas["PreAnnotation"];

@@ -26,6 +26,7 @@ from labelapp.learning.models.centernet import CenterNetDetector
 from labelapp.learning.models.centernet_mobilenet import CenterNetMobileNetDetector
 from labelapp.learning.models.cnn import CNNClassifier
 from labelapp.learning.models.embedding_head import EmbeddingClassifier
+from labelapp.learning.models.finetuned import FineTunedClassifier
 
 __all__ = [
     "CNNClassifier",
@@ -34,6 +35,7 @@ __all__ = [
     "ClassificationOutput",
     "Detections",
     "EmbeddingClassifier",
+    "FineTunedClassifier",
     "ImageModel",
     "available_models",
     "create_model",
@@ -170,3 +172,4 @@ register_model(CNNClassifier.name, CNNClassifier)
 register_model(CenterNetDetector.name, CenterNetDetector)
 register_model(EmbeddingClassifier.name, EmbeddingClassifier)
 register_model(CenterNetMobileNetDetector.name, CenterNetMobileNetDetector)
+register_model(FineTunedClassifier.name, FineTunedClassifier)

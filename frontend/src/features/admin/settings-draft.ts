@@ -43,6 +43,7 @@ export const SETTING_GROUPS: SettingGroup[] = [
       { key: "max_epochs", label: "Max epochs", control: "number", unit: "epochs" },
       { key: "input_size", label: "Input size", control: "number", unit: "px", nullable: true },
       { key: "model", label: "Model", control: "text", nullable: true },
+      { key: "finetune", label: "Fine-tuning", control: "select", taskType: "classification" },
       { key: "detection_threshold", label: "Detection threshold", control: "fraction", taskType: "detection" },
       { key: "train_on_auto_labels", label: "Train on auto labels", control: "check" },
     ],

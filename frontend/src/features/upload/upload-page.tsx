@@ -1,14 +1,59 @@
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useReducer, useRef, useState, type DragEvent } from "react";
 import { useParams } from "react-router";
-import type { ImageUploadResult } from "../../api/types";
+import { api } from "../../api/client";
+import type { ImageUploadResult, UploadDuplicatesReport } from "../../api/types";
 import { uploadForm } from "../../api/upload";
 import { ErrorMessage } from "../../components/error-message";
 import { Spinner } from "../../components/spinner";
 import { useProject } from "../projects";
-import { filesFromDataTransfer, outcomeOfError, outcomeOfSuccess, summarize, uploadReducer, type UploadItem } from "./upload-state";
+import {
+  createdIds,
+  filesFromDataTransfer,
+  nearDuplicateLines,
+  outcomeOfError,
+  outcomeOfSuccess,
+  summarize,
+  uploadReducer,
+  type UploadItem,
+} from "./upload-state";
 
 const CONCURRENCY = 2;
+/** How often to ask again while the worker has not checked every new image. */
+const REPORT_POLL_MS = 3000;
+
+/** The worker checks new images for near-duplicates shortly after upload: ask until it has. */
+function NearDuplicatesPanel({ projectId, ids }: { projectId: number; ids: number[] }) {
+  const report = useQuery({
+    queryKey: ["projects", projectId, "near-duplicates", ids.join(",")],
+    queryFn: () => api<UploadDuplicatesReport>(`/api/projects/${projectId}/images/near-duplicates?ids=${ids.join(",")}`),
+    refetchInterval: (query) => (query.state.data?.pending.length ? REPORT_POLL_MS : false),
+    placeholderData: (previous) => previous,
+  });
+  if (report.isError) return <ErrorMessage error={report.error} />;
+  if (!report.data) return null;
+  const { lines, status } = nearDuplicateLines(report.data);
+  return (
+    <section className="panel" aria-label="Near-duplicates" data-testid="near-duplicates">
+      <header className="panel-header">
+        <h2>Near-duplicates</h2>
+      </header>
+      <div className="panel-body">
+        <p className="muted small">{status}</p>
+        {lines.length > 0 ? (
+          <ul className="problem-list">
+            {lines.map((line) => (
+              <li key={line} className="problem">
+                <span className="badge badge-upload-duplicate">Looks alike</span>
+                <span className="problem-reason">{line}</span>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </div>
+    </section>
+  );
+}
 
 const STATUS_TEXT: Record<UploadItem["status"], string> = {
   queued: "Queued",
@@ -70,6 +115,7 @@ export function UploadPage() {
     addFiles(await filesFromDataTransfer(event.dataTransfer));
   };
   const counts = summarize(items);
+  const uploadedIds = createdIds(items);
   const problems = items.filter((i) => i.status === "duplicate" || i.status === "rejected" || i.status === "failed");
 
   return (
@@ -89,7 +135,10 @@ export function UploadPage() {
         onDrop={onDrop}
       >
         <p className="dropzone-title">Drop images or a folder here</p>
-        <p className="muted small">One request per file; duplicates are detected by content hash.</p>
+        <p className="muted small">
+          One request per file; exact duplicates are detected by content hash, look-alikes (re-encoded, resized,
+          brightened copies) by the worker shortly after.
+        </p>
         <div className="row center">
           <button type="button" className="btn btn-primary" onClick={() => fileInput.current?.click()}>
             Choose files
@@ -141,6 +190,10 @@ export function UploadPage() {
               Clear finished
             </button>
           </div>
+          {/* Asked once the uploads are done: one report for the whole set, not one per file. */}
+          {uploadedIds.length > 0 && counts.queued + counts.uploading === 0 ? (
+            <NearDuplicatesPanel projectId={projectId} ids={uploadedIds} />
+          ) : null}
           {problems.length > 0 ? (
             <section className="panel" aria-label="Duplicates and rejected files">
               <header className="panel-header">

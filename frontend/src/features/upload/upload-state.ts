@@ -1,5 +1,5 @@
 import { ApiError } from "../../api/client";
-import type { ImageUploadError, ImageUploadResult } from "../../api/types";
+import type { ImageUploadError, ImageUploadResult, UploadDuplicatesReport } from "../../api/types";
 
 export type UploadStatus = "queued" | "uploading" | "created" | "duplicate" | "rejected" | "failed";
 
@@ -11,13 +11,15 @@ export interface UploadItem {
   status: UploadStatus;
   progress: number;
   reason?: string;
+  /** The stored image, once created (its near-duplicate check follows in the worker). */
+  imageId?: number;
 }
 
 export type UploadAction =
   | { type: "add"; files: { file: File; path: string }[] }
   | { type: "start"; key: string }
   | { type: "progress"; key: string; progress: number }
-  | { type: "finish"; key: string; status: UploadStatus; reason?: string }
+  | { type: "finish"; key: string; status: UploadStatus; reason?: string; imageId?: number }
   | { type: "clearFinished" };
 
 let counter = 0;
@@ -41,7 +43,9 @@ export function uploadReducer(items: UploadItem[], action: UploadAction): Upload
       return items.map((i) => (i.key === action.key ? { ...i, progress: action.progress } : i));
     case "finish":
       return items.map((i) =>
-        i.key === action.key ? { ...i, status: action.status, reason: action.reason, progress: 1 } : i,
+        i.key === action.key
+          ? { ...i, status: action.status, reason: action.reason, imageId: action.imageId, progress: 1 }
+          : i,
       );
     case "clearFinished":
       return items.filter((i) => i.status === "queued" || i.status === "uploading");
@@ -49,8 +53,9 @@ export function uploadReducer(items: UploadItem[], action: UploadAction): Upload
 }
 
 /** A 201 answer: the file was stored, or it was already in the project. */
-export function outcomeOfSuccess(result: ImageUploadResult): { status: UploadStatus; reason?: string } {
-  if (result.created.length > 0) return { status: "created" };
+export function outcomeOfSuccess(result: ImageUploadResult): { status: UploadStatus; reason?: string; imageId?: number } {
+  const created = result.created[0];
+  if (created) return { status: "created", imageId: created.id };
   const dup = result.duplicates[0];
   if (dup) return { status: "duplicate", reason: `Already in the project as image #${dup.id} (${dup.original_name})` };
   return { status: "failed", reason: "The server stored nothing and gave no reason." };
@@ -66,6 +71,30 @@ export function outcomeOfError(error: unknown, fileName: string): { status: Uplo
     return { status: "rejected", reason: own?.detail ?? fieldReason ?? body?.detail ?? error.message };
   }
   return { status: "failed", reason: error instanceof Error ? error.message : String(error) };
+}
+
+/** The server's near-duplicate report takes at most this many ids: the latest uploads are asked about. */
+export const REPORT_IDS = 1000;
+
+/** Ids of this session's stored uploads, for the near-duplicate report. */
+export function createdIds(items: readonly UploadItem[]): number[] {
+  const ids = items.flatMap((i) => (i.status === "created" && i.imageId !== undefined ? [i.imageId] : []));
+  return ids.slice(-REPORT_IDS);
+}
+
+/** What the uploader reads about near-duplicates: one line per flagged image, and whether the
+ * worker is still checking. */
+export function nearDuplicateLines(report: UploadDuplicatesReport): { lines: string[]; status: string } {
+  if (!report.available) {
+    return { lines: [], status: "Near-duplicates are not checked: the server runs without the pretrained backbone." };
+  }
+  const lines = report.near_duplicates.map(
+    (d) => `${d.name} looks like ${d.duplicate_of_name} (image #${d.duplicate_of}, cosine ${d.similarity.toFixed(2)})`,
+  );
+  const status = report.pending.length
+    ? `Checking ${report.pending.length} new image${report.pending.length === 1 ? "" : "s"} for near-duplicates…`
+    : `${report.near_duplicates.length} of ${report.checked} new images look like an earlier image (cosine ≥ ${report.threshold}). They are stored; the queue never hands out two of them in one batch.`;
+  return { lines, status };
 }
 
 export function summarize(items: readonly UploadItem[]): Record<UploadStatus, number> {
