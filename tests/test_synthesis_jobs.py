@@ -335,6 +335,33 @@ def test_a_job_whose_worker_process_ended_is_resumed_without_waiting_for_silence
     assert (job.status, job.owner_host, job.owner_pid) == (JobStatus.QUEUED, "", None)
 
 
+def test_a_slow_worker_cannot_end_a_job_recovery_gave_to_another(detection_project, users):
+    """A synthesis worker used to end its job by its status alone: one that was only slow, whose
+    job recovery had requeued and another worker claimed, could mark that run failed. Now a job
+    ends only while it is still its owner's (labelapp.core.jobs)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.core.jobs import stale_after
+    from labelapp.core.liveness import Owner
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=2)
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=1)
+    slow, other = Owner(host="worker-a", pid=101, started=None), Owner(host="worker-b", pid=202, started=None)
+    assert SynthesisJob.objects.claim(job.pk, slow, take_over=False)
+    assert not SynthesisJob.objects.claim(job.pk, other, take_over=False), "a running job is not claimed twice"
+    SynthesisJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    (row,) = SynthesisJob.objects.stale(timezone.now() - stale_after())
+    assert SynthesisJob.objects.requeue(row) == 1
+    assert SynthesisJob.objects.claim(job.pk, other, take_over=False)
+    assert SynthesisJob.objects.held_by(slow, pk=job.pk).finish(JobStatus.FAILED, error="late") == 0
+    job.refresh_from_db()
+    assert (job.status, job.owner_host, job.error) == (JobStatus.RUNNING, "worker-b", "")
+
+
 def test_a_queued_job_whose_message_was_lost_is_dispatched_again(detection_project, users, monkeypatch):
     from datetime import timedelta
 
