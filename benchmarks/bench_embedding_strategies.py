@@ -26,7 +26,7 @@ but ``cnn``; the test set is never touched by a strategy):
   confident pseudo-labels from label spreading on the kNN graph.
 * ``cnn``: today's from-scratch default: ``cnn_classifier`` trained on the
   images, margin + k-means diversity on its embedding, k-means cold start on
-  simple image features (``labelapp.learning.strategies``).
+  simple image features (``labelapp.learning.strategies.features``).
 
 Printed per set: mean test accuracy per budget (over seeds), labels to reach
 95 % of the full-pool accuracy (mean curve), ratio default/random, and
@@ -295,8 +295,8 @@ def full_accuracy(emb: np.ndarray, data: dict) -> float:
 
 
 def cnn_run(data: dict, seed: int, budgets: list[int], epochs: int) -> dict:
-    from labelapp.learning import strategies as st
     from labelapp.learning.models import create_model
+    from labelapp.learning.strategies import features, selection, uncertainty
     from labelapp.learning.training import TrainConfig
 
     images, y, pool, test = data["images"], data["y"], data["pool"], data["test"]
@@ -310,11 +310,11 @@ def cnn_run(data: dict, seed: int, budgets: list[int], epochs: int) -> dict:
         need = b - len(labeled)
         unl = np.setdiff1d(np.arange(len(pool)), labeled)
         if model is None:
-            pick = unl[st.cold_start(st.simple_image_features(x_pool[unl]), need, rng)]
+            pick = unl[selection.cold_start(features.simple_image_features(x_pool[unl]), need, rng)]
         else:
             probs = model.predict(x_pool[unl]).probs
             feats = model.embed(x_pool[unl])
-            pick = unl[st.select_diverse(st.margin(probs), feats, need, rng, method="kmeans")]
+            pick = unl[selection.select_diverse(uncertainty.margin(probs), feats, need, rng, method="kmeans")]
         labeled = np.concatenate([labeled, pick])
         model = create_model("cnn_classifier", classes=data["names"], input_size=64)
         model.fit(
@@ -364,13 +364,17 @@ def code_digest(*modules: str) -> str:
 CACHED_ONLY = False
 # Bump when the simulation itself (head, budgets handling, data) changes.
 RESULTS_VERSION = "2"
+STRATEGY_CODE = tuple(
+    f"labelapp/learning/strategies/{m}.py"
+    for m in ("features", "registry", "selection", "uncertainty", "validation", "weighting")
+)
 HEAD_CODE = (
     "labelapp/learning/selection.py",
     "labelapp/learning/coverage.py",
     "labelapp/learning/propagation.py",
-    "labelapp/learning/strategies.py",
+    *STRATEGY_CODE,
 )
-CNN_CODE = ("labelapp/learning/strategies.py", "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
+CNN_CODE = (*STRATEGY_CODE, "labelapp/learning/models/cnn.py", "labelapp/learning/training.py")
 
 # ----------------------------------------------------------------------------- report
 

@@ -305,11 +305,12 @@ def train_version(project, *, epochs: int, progress=print):
     import torch
     from django.core.files.base import ContentFile
 
+    from labelapp.core.jobs import JobStatus
     from labelapp.images.models import Split
     from labelapp.learning.models import create_model
     from labelapp.learning.training import TrainConfig
     from labelapp.training import engine
-    from labelapp.training.models import ModelVersion, RunStatus, TrainingRun
+    from labelapp.training.models import ModelVersion, TrainingRun
     from labelapp.training.services import _training_data
 
     classes = list(project.label_classes.order_by("id"))
@@ -339,7 +340,7 @@ def train_version(project, *, epochs: int, progress=print):
     # As if the worker had trained it: the auto-retrain counts new labels from this run on.
     TrainingRun.objects.create(
         project=project,
-        status=RunStatus.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         trigger="bench",
         model_version=version,
         labels_at_start=len(x),
@@ -354,13 +355,14 @@ def train_version(project, *, epochs: int, progress=print):
 
 
 def time_rescore(version, worker: Worker, *, timeout: float) -> tuple[float, object]:
-    from labelapp.training.models import RescoreJob, RunStatus
+    from labelapp.core.jobs import JobStatus
+    from labelapp.training.models import RescoreJob
     from labelapp.training.services import rescore_start
 
     started = time.monotonic()
     job = rescore_start(version_id=version.pk)
     job = wait_until(
-        lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+        lambda: RescoreJob.objects.filter(pk=job.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
         timeout=timeout,
         what="the rescore",
         worker=worker,
@@ -389,11 +391,12 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     the auto-retrain fires; time from then until the new version's rescore has finished."""
     from django.db.models import Max
 
+    from labelapp.core.jobs import JobStatus
     from labelapp.credits.services import credit_grant
     from labelapp.demo.simulation import simulator_user
     from labelapp.labeling.services import annotation_submit, image_reserve_next
     from labelapp.projects.services import project_update_settings
-    from labelapp.training.models import RescoreJob, RunStatus, TrainingRun
+    from labelapp.training.models import RescoreJob, TrainingRun
 
     project = project_update_settings(project=project, changes={"auto_retrain_every": every})
     credit_grant(project=project, amount=every * 3, note="bench")
@@ -412,17 +415,17 @@ def time_label_to_queue(project, label_for, worker: Worker, *, every: int, timeo
     started, cpu_started = time.monotonic(), worker.cpu_seconds()
     progress(f"  label {submitted} ({run.labels_at_start} labels) queued training run {run.pk}")
     run = wait_until(
-        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
         timeout=timeout,
         what="the training",
         worker=worker,
     )
     trained = time.monotonic() - started
-    if run.status != RunStatus.SUCCEEDED:
+    if run.status != JobStatus.SUCCEEDED:
         raise RuntimeError(f"training failed: {run.error}")
     job = wait_until(
         lambda: RescoreJob.objects.filter(
-            model_version_id=run.model_version_id, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]
+            model_version_id=run.model_version_id, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]
         ).first(),
         timeout=timeout,
         what="the rescore after training",

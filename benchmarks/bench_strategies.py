@@ -3,7 +3,7 @@
 Prints, per strategy (scoring x diversity x cold start), averaged over seeds:
 the number of labels needed to reach 95 % of the full-data accuracy and the
 area under the learning curve (mean accuracy over the budgets). It is a
-benchmark, not a test; the winner becomes ``strategies.DEFAULT_STRATEGY``.
+benchmark, not a test; the winner becomes ``strategies.registry.DEFAULT_STRATEGY``.
 
 Data: porch scenes from ``labelapp.learning.scenes`` turned into a 4-way
 classification task ("which class covers most of the porch, or nothing"),
@@ -18,6 +18,54 @@ Usage::
 
     .venv/bin/python benchmarks/bench_strategies.py            # ~2-4 min on 2 cores
     .venv/bin/python benchmarks/bench_strategies.py --quick    # smoke run
+
+Results
+-------
+``DEFAULT_STRATEGY`` is the winner of this benchmark
+(run 2026-11-24, 5 seeds, ~1m45s CPU on 2 cores). Simulated pool-based
+active learning with a NumPy softmax regression on fixed image features,
+20 initial labels, then batches; 24 combinations of scoring (random,
+least_confident, margin, entropy) x diversity (none, k-center, k-means
+medoids, shortlist 5k) x first batch (random, ``selection.cold_start``).
+
+* porch: porch scenes (64 px) labeled with their dominant class or
+  "nothing" (4 classes, 66 % majority), pool 2000, test 1000, batches of 40
+  up to 620 labels; full-pool accuracy 0.751, target 95 % = 0.713.
+* clusters: 12 overlapping Gaussian modes of unequal weight, 4 classes,
+  pool 2000, batches of 20 up to 320 labels; full-pool accuracy 0.883.
+
+Labels to reach 95 % of full-pool accuracy (mean curve over seeds; ">" =
+not reached) and area under the learning curve (mean accuracy over budgets)::
+
+                                       porch            clusters
+    scoring          diversity cold  labels  AULC     labels  AULC
+    margin           kmeans    yes      380  0.670       120  0.843   <- default
+    least_confident  kmeans    yes      420  0.672       120  0.842
+    margin           -         yes      500  0.657       120  0.842
+    margin           kmeans    no       460  0.662       140  0.837
+    margin           -         no       500  0.655       140  0.832
+    entropy          -         no       540  0.647       220  0.812
+    random           kmeans    yes     >620  0.647       180  0.833
+    random           -         no      >620  0.638       180  0.827
+
+Averaged over both data sets, margin + k-means diversity + cold start needs
+0.62x the labels plain random sampling needs (unreached counted as one batch
+past the end), the best of the 24; k-center diversity helps on the
+low-dimensional clusters but hurts on the 280-D porch features (it chases
+outliers); entropy is the weakest uncertainty score on both.
+
+Detection (``--detection-only``; CenterNet detector from
+``labelapp.learning.models`` at 64 px, 10 epochs per fit, porch pool 300,
+test 100, 30 + 2 x 30 labels, 1 seed -- indicative only)::
+
+    strategy                  mAP50@30  @60    @90    count MAE@90
+    random                    0.000     0.163  0.197  1.11
+    detection_mean            0.000     0.157  0.330  1.08   <- default
+    detection_max             0.000     0.228  0.298  1.26
+    detection_near_threshold  0.000     0.228  0.302  1.03
+
+All three uncertainty variants beat random at 90 labels; the differences
+between them are within what one seed can show.
 """
 
 from __future__ import annotations
@@ -37,7 +85,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labelapp.learning import strategies as st  # noqa: E402
+from labelapp.learning.strategies import features, registry, selection  # noqa: E402
 
 # ----------------------------------------------------------------------------- data
 
@@ -55,7 +103,7 @@ def porch_features(images: np.ndarray, q: int = 6) -> np.ndarray:
     code = (idx[..., 0] * q + idx[..., 1]) * q + idx[..., 2]
     flat = code.reshape(n, -1) + np.arange(n)[:, None] * q**3
     hist = np.bincount(flat.ravel(), minlength=n * q**3).reshape(n, q**3) / (h * w)
-    thumb = st.simple_image_features(images, bins=8, thumb=8)[:, 24:]
+    thumb = features.simple_image_features(images, bins=8, thumb=8)[:, 24:]
     return np.concatenate([np.sqrt(hist), thumb], axis=1)
 
 
@@ -130,7 +178,7 @@ def run_curve(x_pool, y_pool, x_test, y_test, c, *, scoring, diversity, cold, in
     rng = np.random.default_rng(seed)
     n = len(x_pool)
     if cold:
-        labeled = list(st.cold_start(x_pool, init, rng))
+        labeled = list(selection.cold_start(x_pool, init, rng))
     else:
         labeled = list(rng.choice(n, size=init, replace=False))
     accs = []
@@ -146,13 +194,13 @@ def run_curve(x_pool, y_pool, x_test, y_test, c, *, scoring, diversity, cold, in
         cand = np.flatnonzero(mask)
         probs = predict_proba(w, x_pool[cand])
         if scoring == "random":
-            scores = st.score_pool("classification", probs, strategy="random", rng=rng)
+            scores = registry.score_pool("classification", probs, strategy="random", rng=rng)
         else:
-            scores = st.score_pool("classification", probs, strategy=scoring)
+            scores = registry.score_pool("classification", probs, strategy=scoring)
         if diversity is None:
-            pick = st.select_top_k(scores, batch, rng)
+            pick = selection.select_top_k(scores, batch, rng)
         else:
-            pick = st.select_diverse(scores, x_pool[cand], batch, rng, method=diversity)
+            pick = selection.select_diverse(scores, x_pool[cand], batch, rng, method=diversity)
         labeled.extend(int(i) for i in cand[pick])
     return np.array(accs)
 
@@ -292,8 +340,8 @@ def detection_benchmark(args) -> None:
                     break
                 cand = np.setdiff1d(np.arange(len(pool_i)), labeled)
                 preds = model.predict(pool_i[cand])
-                scores = st.score_pool("detection", preds, strategy=strategy, rng=rng)
-                labeled.extend(int(i) for i in cand[st.select_top_k(scores, args.det_batch, rng)])
+                scores = registry.score_pool("detection", preds, strategy=strategy, rng=rng)
+                labeled.extend(int(i) for i in cand[selection.select_top_k(scores, args.det_batch, rng)])
             maps.append(curve_map)
             maes.append(curve_mae)
         m = np.mean(maps, 0)

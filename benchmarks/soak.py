@@ -246,16 +246,17 @@ def train_and_rescore(project, user, *, timeout: float, processes=()):
 
 
 def wait_training(run_id: int, *, timeout: float, processes=()):
-    from labelapp.training.models import RescoreJob, RunStatus, TrainingRun
+    from labelapp.core.jobs import JobStatus
+    from labelapp.training.models import RescoreJob, TrainingRun
 
-    done = (RunStatus.SUCCEEDED, RunStatus.FAILED)
+    done = (JobStatus.SUCCEEDED, JobStatus.FAILED)
     run = wait_until(
         lambda: TrainingRun.objects.filter(pk=run_id, status__in=done).first(),
         timeout=timeout,
         what=f"training run {run_id}",
         processes=processes,
     )
-    if run.status != RunStatus.SUCCEEDED:
+    if run.status != JobStatus.SUCCEEDED:
         return run, None
     # The rescore of a new version is the job covering the pool (not a preprocess job for
     # freshly uploaded images, which the worker also records as a RescoreJob of one chunk).
@@ -459,11 +460,12 @@ def check(
     """Every invariant as (name, holds, figures)."""
     from django.db.models import Count
 
+    from labelapp.core.jobs import JobStatus
     from labelapp.credits.models import HoldState, StreamHold
     from labelapp.credits.services import balance_get, ledger_totals
     from labelapp.images.models import Image
     from labelapp.labeling.models import Annotation, AnnotationKind, Reservation, ReservationState
-    from labelapp.training.models import ModelVersion, RescoreJob, RunStatus
+    from labelapp.training.models import ModelVersion, RescoreJob
 
     checks = []
     errors = [e for r in results for e in r["errors"]] + train_result.get("errors", [])
@@ -565,9 +567,9 @@ def check(
     run, job = train_result.get("run"), train_result.get("job")
     ok = (
         run is not None
-        and run.status == RunStatus.SUCCEEDED
+        and run.status == JobStatus.SUCCEEDED
         and job is not None
-        and job.status == RunStatus.SUCCEEDED
+        and job.status == JobStatus.SUCCEEDED
         and job.chunks_done == job.chunks_total
         and job.images_total > 0
         and ModelVersion.objects.filter(project=project, is_active=True).values_list("pk", flat=True).first()
@@ -588,7 +590,7 @@ def check(
         )
     checks.append(("mid-soak retrain and rescore succeeded", ok, figures))
 
-    open_jobs = RescoreJob.objects.filter(project=project).exclude(status=RunStatus.SUCCEEDED).count()
+    open_jobs = RescoreJob.objects.filter(project=project).exclude(status=JobStatus.SUCCEEDED).count()
     all_jobs = RescoreJob.objects.filter(project=project).count()
     checks.append(
         (
@@ -646,7 +648,7 @@ def run_soak(args) -> bool:
     try:
         setup_django()
         from labelapp.accounts.models import User
-        from labelapp.training.models import RunStatus
+        from labelapp.core.jobs import JobStatus
 
         log(
             f"soak: {args.seconds:.0f} s, {args.annotators} annotators + 1 uploader + 1 streamer, database {database}, "
@@ -667,7 +669,7 @@ def run_soak(args) -> bool:
         started = time.monotonic()
         admin = User.objects.get(username="admin")
         run, job = train_and_rescore(project, admin, timeout=args.timeout, processes=[worker])
-        if run.status != RunStatus.SUCCEEDED or job is None or job.status != RunStatus.SUCCEEDED:
+        if run.status != JobStatus.SUCCEEDED or job is None or job.status != JobStatus.SUCCEEDED:
             raise RuntimeError(f"the first training failed: {run.status} {run.error}\n{worker.output()[-3000:]}")
         log(
             f"  model v1 trained and the pool rescored on the worker in {time.monotonic() - started:.1f}s "
@@ -745,7 +747,7 @@ def run_soak(args) -> bool:
             )
             # New images keep being scored by the worker after the load stops: let it drain.
             wait_until(
-                lambda: not RescoreJob.objects.filter(project=project).exclude(status=RunStatus.SUCCEEDED).exists(),
+                lambda: not RescoreJob.objects.filter(project=project).exclude(status=JobStatus.SUCCEEDED).exists(),
                 timeout=args.timeout,
                 what="the worker to finish scoring new images",
                 processes=[worker],

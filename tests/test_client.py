@@ -25,7 +25,7 @@ from labelapp.client import (
     OfflineError,
 )
 from labelapp.client.cli import main
-from labelapp.client.client import normalize_url
+from labelapp.client.http import normalize_url
 from labelapp.images.models import Image
 from tests.conftest import jpeg_bytes
 

@@ -16,9 +16,10 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
+from labelapp.core.jobs import JobStatus
 from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import rescore_start, training_request
 
 from .conftest import WorkerProcess, assert_priorities_are_scores, wait_for
@@ -176,14 +177,14 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
     # A first tiny model; its activation starts the rescore chord, which both workers serve.
     run = training_request(project=project, user=users["admin"])
     run = wait_for(
-        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first(),
+        lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(),
         timeout=HANG_GUARD,
         workers=workers,
     )
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     version = ModelVersion.objects.get(project=project, is_active=True)
     job = wait_for(
-        lambda: RescoreJob.objects.filter(model_version=version, status=RunStatus.SUCCEEDED).first(),
+        lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(),
         timeout=HANG_GUARD,
         workers=workers,
     )
@@ -201,7 +202,7 @@ def test_two_workers_share_a_rescore_chord_and_give_the_priorities_of_one(redis_
     Image.objects.filter(pk__in=pool).update(priority=0.0, scored_by=None, score_reason="")
     alone = rescore_start(version_id=version.pk, chunk_size=CHUNK_SIZE)
     alone = wait_for(
-        lambda: RescoreJob.objects.filter(pk=alone.pk, status=RunStatus.SUCCEEDED).first(),
+        lambda: RescoreJob.objects.filter(pk=alone.pk, status=JobStatus.SUCCEEDED).first(),
         timeout=HANG_GUARD,
         workers=workers[:1],
     )

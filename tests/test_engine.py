@@ -9,6 +9,7 @@ import torch
 from PIL import Image as PilImage
 from PIL import ImageDraw
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import credit_grant
 from labelapp.images.models import PINNED_PRIORITY, Image, Split, Status
 from labelapp.images.services import images_ingest
@@ -18,7 +19,7 @@ from labelapp.learning.backbone import MobileNetV2
 from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
 from labelapp.training import embeddings, engine, services
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.preprocess import cold_start_priorities, images_preprocess
 from labelapp.training.selectors import prediction_for_labeling
 
@@ -76,7 +77,7 @@ def test_ingest_embeds_every_image_once_and_classification_trains_a_head_on_the_
     version = services.training_run(run_id=run.pk)
 
     assert version is not None and version.model_name == "embedding_classifier"
-    job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
+    job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING)
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED))
     services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
 
@@ -255,7 +256,7 @@ def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_mar
     def retrain_and_plan():
         version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
         job = RescoreJob.objects.create(
-            project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING
+            project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING
         )
         services.rescore_chunk(
             job_id=job.pk, image_ids=list(Image.objects.filter(project=project).values_list("pk", flat=True))

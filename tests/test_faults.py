@@ -16,12 +16,13 @@ import pytest
 from django.db.models import Count
 from django.utils import timezone
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.services import image_reserve_next
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import training_request
 from labelapp.training.tasks import recover_stale_work_task
 
@@ -66,7 +67,7 @@ def _received(worker, task: str) -> int:
 
 
 def _finished(model, pk):
-    return model.objects.filter(pk=pk, status__in=[RunStatus.SUCCEEDED, RunStatus.FAILED]).first()
+    return model.objects.filter(pk=pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first()
 
 
 class _Recovery:
@@ -83,7 +84,7 @@ class _Recovery:
         row = self.model.objects.get(pk=self.pk)
         quiet_since = timezone.now() - timedelta(seconds=STALE_SECONDS + 0.5)
         if (
-            row.status == RunStatus.RUNNING
+            row.status == JobStatus.RUNNING
             and row.heartbeat_at < quiet_since
             and not self.reclaimed(row)
             and time.monotonic() - self.last > STALE_SECONDS + 1
@@ -129,11 +130,11 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     run1 = training_request(project=project, user=users["admin"])
     assert (
         wait_for(lambda: _finished(TrainingRun, run1.pk), timeout=HANG_GUARD, workers=[first]).status
-        == RunStatus.SUCCEEDED
+        == JobStatus.SUCCEEDED
     )
     v1 = ModelVersion.objects.get(project=project, is_active=True)
     wait_for(
-        lambda: RescoreJob.objects.filter(model_version=v1, status=RunStatus.SUCCEEDED).exists(),
+        lambda: RescoreJob.objects.filter(model_version=v1, status=JobStatus.SUCCEEDED).exists(),
         timeout=HANG_GUARD,
         workers=[first],
     )
@@ -143,14 +144,14 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
     project.save(update_fields=["settings"])
     run2 = training_request(project=project, user=users["admin"])
     wait_for(
-        lambda: TrainingRun.objects.filter(pk=run2.pk, status=RunStatus.RUNNING, epoch__gte=2).exists(),
+        lambda: TrainingRun.objects.filter(pk=run2.pk, status=JobStatus.RUNNING, epoch__gte=2).exists(),
         timeout=HANG_GUARD,
         interval=0.05,
         workers=[first],
     )
     first.kill()
     killed = TrainingRun.objects.get(pk=run2.pk)
-    assert killed.status == RunStatus.RUNNING and killed.epoch >= 2
+    assert killed.status == JobStatus.RUNNING and killed.epoch >= 2
     assert list(ModelVersion.objects.filter(project=project, is_active=True)) == [v1]
 
     # A stale limit far beyond the test: only the dead owner makes the run recoverable.
@@ -164,13 +165,13 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
         active = list(ModelVersion.objects.filter(project=project, is_active=True).values_list("pk", flat=True))
         run = TrainingRun.objects.get(pk=run2.pk)
         seen.add(tuple(active))
-        if run.status != RunStatus.SUCCEEDED:
+        if run.status != JobStatus.SUCCEEDED:
             assert active == [v1.pk], "the previous version stopped serving before the new one was ready"
-        return run.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+        return run.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
     wait_for(resumed_and_finished, timeout=HANG_GUARD, interval=0.1, workers=[second])
     run2.refresh_from_db()
-    assert run2.status == RunStatus.SUCCEEDED, run2.error
+    assert run2.status == JobStatus.SUCCEEDED, run2.error
     assert run2.started_at > killed.started_at and run2.epochs_max == 6
     # Resumed, not retrained: the second worker never ran the epochs the first one saved.
     resumed_after = int(re.search(r"training run \d+ resumes after epoch (\d+)", second.output()).group(1))
@@ -188,7 +189,7 @@ def test_a_worker_killed_during_training_is_replaced_and_the_old_version_serves_
         timeout=HANG_GUARD,
         workers=[second],
     )
-    assert job.status == RunStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     _assert_pool_scored_once_by(project, v2)
     _assert_credits_unchanged(project, credits_before)
     second.kill()  # nothing left to do; skips a slow warm shutdown at teardown
@@ -211,16 +212,16 @@ def test_item1_a_live_training_whose_epochs_outlast_the_stale_limit_is_never_tak
         nonlocal beats_within_an_epoch, last
         recover_stale_work_task.delay()
         row = TrainingRun.objects.get(pk=run.pk)
-        if row.status == RunStatus.RUNNING:
+        if row.status == JobStatus.RUNNING:
             owners.add((row.owner_host, row.owner_pid, row.started_at))
             if last is not None and row.epoch == last.epoch >= 1 and row.heartbeat_at > last.heartbeat_at:
                 beats_within_an_epoch += 1
             last = row
-        return row.status in (RunStatus.SUCCEEDED, RunStatus.FAILED)
+        return row.status in (JobStatus.SUCCEEDED, JobStatus.FAILED)
 
     wait_for(finished, timeout=HANG_GUARD, interval=0.3, workers=[worker])
     run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert beats_within_an_epoch >= 1, "no heartbeat was seen during an epoch"
     assert len(owners) == 1, owners
     assert [h["epoch"] for h in run.history] == list(range(1, run.epoch + 1))
@@ -240,7 +241,7 @@ def test_item1_a_worker_shutdown_stops_training_at_its_next_batch_and_the_run_re
     first = celery_workers(concurrency=1)
     run = training_request(project=project, user=users["admin"])
     wait_for(
-        lambda: TrainingRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, epoch__gte=1).exists(),
+        lambda: TrainingRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING, epoch__gte=1).exists(),
         timeout=HANG_GUARD,
         interval=0.05,
         workers=[first],
@@ -248,7 +249,7 @@ def test_item1_a_worker_shutdown_stops_training_at_its_next_batch_and_the_run_re
     first.process.send_signal(signal.SIGTERM)
     first.process.wait(timeout=HANG_GUARD)
     stopped = TrainingRun.objects.get(pk=run.pk)
-    assert stopped.status == RunStatus.QUEUED and 1 <= stopped.epoch < 200
+    assert stopped.status == JobStatus.QUEUED and 1 <= stopped.epoch < 200
     assert "stopped by a worker shutdown" in first.output()
     assert list(ModelVersion.objects.filter(project=project)) == []
 
@@ -271,7 +272,7 @@ def test_a_worker_killed_during_a_rescore_chord_is_replaced_and_every_pool_image
     run = training_request(project=project, user=users["admin"])
     assert (
         wait_for(lambda: _finished(TrainingRun, run.pk), timeout=HANG_GUARD, workers=[first]).status
-        == RunStatus.SUCCEEDED
+        == JobStatus.SUCCEEDED
     )
     version = ModelVersion.objects.get(project=project, is_active=True)
     pool_size = Image.objects.filter(project=project, status=Status.UNLABELED).count()
@@ -287,7 +288,7 @@ def test_a_worker_killed_during_a_rescore_chord_is_replaced_and_every_pool_image
     job = wait_for(midway, timeout=HANG_GUARD, interval=0.02, workers=[first])
     first.kill()
     job.refresh_from_db()
-    assert job.status == RunStatus.RUNNING and job.chunks_total == (pool_size + 1) // 2
+    assert job.status == JobStatus.RUNNING and job.chunks_total == (pool_size + 1) // 2
     assert 1 <= job.chunks_done < job.chunks_total
     scored_at_kill = Image.objects.filter(project=project, status=Status.UNLABELED, scored_by=version).count()
     assert 0 < scored_at_kill < pool_size
@@ -300,7 +301,7 @@ def test_a_worker_killed_during_a_rescore_chord_is_replaced_and_every_pool_image
         return _finished(RescoreJob, job.pk)
 
     job = wait_for(finished, timeout=HANG_GUARD, interval=0.1, workers=[second])
-    assert job.status == RunStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert list(ModelVersion.objects.filter(project=project, is_active=True)) == [version]
     assert ModelVersion.objects.filter(project=project).count() == 1
     _assert_pool_scored_once_by(project, version)

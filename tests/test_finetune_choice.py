@@ -10,6 +10,7 @@ import torch
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from labelapp.core.jobs import JobStatus
 from labelapp.images.models import Image, Split, Status
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.learning.backbone import default_weights_path
@@ -18,7 +19,7 @@ from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
 from labelapp.projects.services import project_update_settings
 from labelapp.training import embeddings, engine, services
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.planning import plan_next_batch
 from labelapp.training.selectors import prediction_for_labeling
 
@@ -167,7 +168,7 @@ def test_a_fine_tuned_version_rescores_the_pool_from_pixels_and_plans_on_its_pre
         checkpoint=ContentFile(buffer.getvalue(), name="v1.pt"),
     )
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).order_by("id"))
-    job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=RunStatus.RUNNING)
+    job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING)
 
     assert services._chunk_size(version) == settings.LABELAPP_RESCORE_CHUNK_SIZE
     services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])

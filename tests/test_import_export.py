@@ -671,13 +671,14 @@ def test_auto_retrain_counts_labels_since_the_last_training_not_spent_credits(
 ):
     """Issue 14 item 12: the check ran only when the spent-credit count was a multiple of K.
     Two imported labels and one paid label after the last training make K = 3."""
+    from labelapp.core.jobs import JobStatus
     from labelapp.credits.services import credit_grant
     from labelapp.images.services import images_ingest
     from labelapp.labeling.services import annotation_submit, image_reserve_next
-    from labelapp.training.models import RunStatus, TrainingRun
+    from labelapp.training.models import TrainingRun
 
     _set_retrain_every(classification_project, 3)
-    TrainingRun.objects.create(project=classification_project, status=RunStatus.SUCCEEDED)
+    TrainingRun.objects.create(project=classification_project, status=JobStatus.SUCCEEDED)
     run_import(
         client_for("admin"),
         classification_project,

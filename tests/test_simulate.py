@@ -4,13 +4,14 @@ import itertools
 
 import pytest
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.demo.data import PORCH, demo_project, demo_users
 from labelapp.demo.simulation import SimulationError, simulate
 from labelapp.images.models import Image, KeptTruth
 from labelapp.labeling.models import Annotation, Reservation
 from labelapp.labeling.services import EVALUATION_REASON
-from labelapp.training.models import LearningCurve, ModelVersion, RunStatus, TrainingRun
+from labelapp.training.models import LearningCurve, ModelVersion, TrainingRun
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 
@@ -60,7 +61,7 @@ def _check_run(result, *, project, final=True):
     assert all(p["val"] is not None and p["test"] is not None for p in points), points
     # A model version per retrain: the first one, every auto-retrain and the final one.
     runs = TrainingRun.objects.filter(project=project)
-    assert not runs.exclude(status=RunStatus.SUCCEEDED).exists()
+    assert not runs.exclude(status=JobStatus.SUCCEEDED).exists()
     assert runs.filter(trigger="auto").count() >= 1
     versions = list(ModelVersion.objects.filter(project=project).order_by("number").values_list("number", flat=True))
     assert versions == [p["model_version"] for p in points] == result.versions

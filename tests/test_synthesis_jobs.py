@@ -7,6 +7,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.models import CreditEntry, EntryKind, HoldState, StreamHold
 from labelapp.credits.services import balance_get, credit_grant, credit_reserve, ledger_totals
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
@@ -15,7 +16,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.learning.data import decode_rgb
 from labelapp.learning.synthesis import SynthesisItem
-from labelapp.production.models import SynthesisImage, SynthesisJob, SynthesisStatus
+from labelapp.production.models import SynthesisImage, SynthesisJob
 from labelapp.production.synthesis import synthesis_run, synthesis_start
 from labelapp.training import engine
 from labelapp.training import services as training
@@ -127,7 +128,7 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
     assert body["ap_after"] is None and body["metric"] == "ap50"
 
     job = synthesis_run(job_id=body["id"])
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert synthesis_run(job_id=job.pk) is None  # a redelivered message finds nothing to claim
     made = list(Image.objects.filter(project=project, source=Source.SYNTHETIC).order_by("id"))
     assert job.images_made == len(made) == 5 == sum(item["made"] for item in job.plan)
@@ -251,7 +252,7 @@ def test_a_job_stops_when_the_credits_run_out_and_never_overspends(detection_pro
         for _ in range(2):
             credit_reserve(project=detection_project, actor=users["admin"], image=None)
     job = synthesis_run(job_id=job.pk)
-    assert job.status == SynthesisStatus.SUCCEEDED
+    assert job.status == JobStatus.SUCCEEDED
     assert job.images_made == 1 and job.stop_reason == "budget_exhausted"
     balance = balance_get(project=detection_project)
     assert (balance.granted, balance.reserved, balance.available) == (3, 3, 0)
@@ -282,17 +283,17 @@ def test_a_job_whose_worker_died_is_resumed_and_stays_within_its_allowance(detec
         synthesis_run(job_id=job.pk)
     monkeypatch.setattr(synthesis, "_encode_png", encode)
     job.refresh_from_db()
-    assert (job.status, job.images_made, job.plan[0]["made"]) == (SynthesisStatus.RUNNING, 1, 1)
+    assert (job.status, job.images_made, job.plan[0]["made"]) == (JobStatus.RUNNING, 1, 1)
 
     dispatched = []
     monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
     assert synthesis.synthesis_recover_stale() == [], "a live heartbeat is left alone"
     SynthesisJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
     assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
-    assert SynthesisJob.objects.get(pk=job.pk).status == SynthesisStatus.QUEUED
+    assert SynthesisJob.objects.get(pk=job.pk).status == JobStatus.QUEUED
 
     job = synthesis_run(job_id=job.pk)
-    assert job.status == SynthesisStatus.SUCCEEDED and job.stop_reason == "", job.error
+    assert job.status == JobStatus.SUCCEEDED and job.stop_reason == "", job.error
     assert job.images_made == job.plan[0]["made"] == 3
     assert Image.objects.filter(project=detection_project, source=Source.SYNTHETIC).count() == 3
     assert SynthesisImage.objects.filter(job=job).count() == 3
@@ -300,6 +301,65 @@ def test_a_job_whose_worker_died_is_resumed_and_stays_within_its_allowance(detec
     assert balance_get(project=detection_project).reserved == 3
     assert_ledger_consistent(detection_project)
     assert synthesis.synthesis_recover_stale() == []
+
+
+def test_a_job_whose_worker_process_ended_is_resumed_without_waiting_for_silence(detection_project, users, monkeypatch):
+    """The one job lifecycle (labelapp.core.jobs): like a training run, a synthesis job whose
+    owner ran on this host and whose process has ended goes back to the queue at once, not
+    only once its heartbeat is older than the stale time."""
+    import subprocess
+    import sys
+
+    from django.utils import timezone
+
+    from labelapp.core.liveness import current_owner
+    from labelapp.production import synthesis
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=2)
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=1)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    SynthesisJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
+        heartbeat_at=timezone.now(),
+        owner_host=current_owner().host,
+        owner_pid=ended.pid,
+    )
+    dispatched = []
+    monkeypatch.setattr("labelapp.production.tasks.synthesis_run_task.delay", dispatched.append)
+    assert synthesis.synthesis_recover_stale() == [job.pk] and dispatched == [job.pk]
+    job.refresh_from_db()
+    assert (job.status, job.owner_host, job.owner_pid) == (JobStatus.QUEUED, "", None)
+
+
+def test_a_slow_worker_cannot_end_a_job_recovery_gave_to_another(detection_project, users):
+    """A synthesis worker used to end its job by its status alone: one that was only slow, whose
+    job recovery had requeued and another worker claimed, could mark that run failed. Now a job
+    ends only while it is still its owner's (labelapp.core.jobs)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.core.jobs import stale_after
+    from labelapp.core.liveness import Owner
+
+    activate_untrained(detection_project)
+    labeled_source(detection_project)
+    credit_grant(project=detection_project, amount=2)
+    job = synthesis_start(project=detection_project, user=users["admin"], allowance=1)
+    slow, other = Owner(host="worker-a", pid=101, started=None), Owner(host="worker-b", pid=202, started=None)
+    assert SynthesisJob.objects.claim(job.pk, slow, take_over=False)
+    assert not SynthesisJob.objects.claim(job.pk, other, take_over=False), "a running job is not claimed twice"
+    SynthesisJob.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    (row,) = SynthesisJob.objects.stale(timezone.now() - stale_after())
+    assert SynthesisJob.objects.requeue(row) == 1
+    assert SynthesisJob.objects.claim(job.pk, other, take_over=False)
+    assert SynthesisJob.objects.held_by(slow, pk=job.pk).finish(JobStatus.FAILED, error="late") == 0
+    job.refresh_from_db()
+    assert (job.status, job.owner_host, job.error) == (JobStatus.RUNNING, "worker-b", "")
 
 
 def test_a_queued_job_whose_message_was_lost_is_dispatched_again(detection_project, users, monkeypatch):
@@ -331,7 +391,7 @@ def test_the_real_planner_aims_at_the_rare_classes(detection_project, users):
     )
     credit_grant(project=detection_project, amount=4)
     job = synthesis_run(job_id=synthesis_start(project=detection_project, user=users["admin"], allowance=4).pk)
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert 1 <= job.images_made <= 4
     assert {item["class_name"] for item in job.plan} == {classes[1].name}  # the rare one; the missing one has no source
     assert CreditEntry.objects.filter(project=detection_project, kind=EntryKind.RESERVE).count() == job.images_made
@@ -397,7 +457,7 @@ def test_classification_images_carry_their_class_as_the_suggestion(classificatio
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
     credit_grant(project=classification_project, amount=2)
     job = synthesis_run(job_id=synthesis_start(project=classification_project, user=users["admin"], allowance=2).pk)
-    assert job.status == SynthesisStatus.SUCCEEDED, job.error
+    assert job.status == JobStatus.SUCCEEDED, job.error
     assert job.images_made == 2 and job.metric == "f1"
     for image in Image.objects.filter(project=classification_project, source=Source.SYNTHETIC):
         prediction = Prediction.objects.get(image=image, model_version=version)

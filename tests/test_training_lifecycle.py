@@ -8,10 +8,11 @@ import sqlite3
 import pytest
 from django.db import connection
 
+from labelapp.core.jobs import JobStatus
 from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.projects.services import project_delete
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import training_request, training_run
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +83,7 @@ def test_item12_queued_tasks_of_a_deleted_project_end_quietly(eager_celery, capl
     project, users = _porch()
     version = _trained(project, users)
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
-    job = RescoreJob.objects.create(project=project, model_version=version, status=RunStatus.RUNNING, chunks_total=1)
+    job = RescoreJob.objects.create(project=project, model_version=version, status=JobStatus.RUNNING, chunks_total=1)
     project.settings = {**project.settings, "max_epochs": 1}
     project.save(update_fields=["settings"])
     run = TrainingRun.objects.create(project=project, trigger="manual")
@@ -124,7 +125,7 @@ def test_item12_a_strategy_change_rescores_the_pool_at_once_with_the_active_mode
     # check: batch diversity only permutes them).
     scores = sorted(Prediction.objects.filter(model_version=version, image_id__in=pool).values_list("score", flat=True))
     assert sorted(Image.objects.filter(pk__in=pool).values_list("priority", flat=True)) == pytest.approx(scores)
-    assert RescoreJob.objects.filter(model_version=version, status=RunStatus.SUCCEEDED).count() == 2
+    assert RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).count() == 2
 
 
 def test_item12_a_setting_that_does_not_change_scores_queues_no_rescore(
@@ -200,7 +201,7 @@ def test_item3_a_training_that_meets_a_locked_database_retries_and_succeeds(lock
     version = training_run(run_id=run.pk)
     run.refresh_from_db()
     assert lock.retries >= 1
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert version is not None and ModelVersion.objects.get(pk=version.pk).is_active
 
 
@@ -211,7 +212,7 @@ def test_item3_a_rescore_chunk_that_meets_a_locked_database_retries_and_scores_i
     project, users = _porch()
     version = _trained(project, users)
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
-    job = RescoreJob.objects.create(project=project, model_version=version, status=RunStatus.RUNNING, chunks_total=1)
+    job = RescoreJob.objects.create(project=project, model_version=version, status=JobStatus.RUNNING, chunks_total=1)
     lock = locked_database()
     assert rescore_chunk(job_id=job.pk, image_ids=pool) == len(pool)
     assert lock.retries >= 1
@@ -229,7 +230,7 @@ def _running(project, *, owner, heartbeat_age_seconds: float) -> TrainingRun:
 
     return TrainingRun.objects.create(
         project=project,
-        status=RunStatus.RUNNING,
+        status=JobStatus.RUNNING,
         owner_host=owner.host,
         owner_pid=owner.pid,
         owner_started=owner.started,
@@ -242,7 +243,7 @@ def _dead_process_owner():
     import subprocess
     import sys
 
-    from labelapp.training.liveness import Owner, current_owner
+    from labelapp.core.liveness import Owner, current_owner
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -252,7 +253,7 @@ def _dead_process_owner():
 def test_item1_a_live_heartbeating_run_is_neither_recovered_nor_claimed_twice(classification_project, settings):
     """Issue 14 item 1: two claims of the same run → only one trains; a run whose owner is
     alive and beating is not recovered."""
-    from labelapp.training.liveness import Owner, current_owner
+    from labelapp.core.liveness import Owner, current_owner
     from labelapp.training.services import recover_stale_work, training_claim
 
     run = TrainingRun.objects.create(project=classification_project)
@@ -267,7 +268,7 @@ def test_item1_a_live_heartbeating_run_is_neither_recovered_nor_claimed_twice(cl
 def test_item1_a_run_whose_process_ended_on_this_host_is_recovered_without_waiting(classification_project):
     """Issue 14 item 1: the owner is gone (same host, process ended): recovery need not wait
     for the stale limit, and a new worker can claim the run."""
-    from labelapp.training.liveness import current_owner
+    from labelapp.core.liveness import current_owner
     from labelapp.training.services import recover_stale_work, training_claim
 
     run = _running(classification_project, owner=_dead_process_owner(), heartbeat_age_seconds=0)
@@ -277,7 +278,7 @@ def test_item1_a_run_whose_process_ended_on_this_host_is_recovered_without_waiti
 
 def test_item1_a_silent_run_of_another_host_is_recovered_only_past_the_stale_limit(classification_project, settings):
     """Issue 14 item 1: another host's worker is judged by its heartbeat alone."""
-    from labelapp.training.liveness import Owner, current_owner
+    from labelapp.core.liveness import Owner, current_owner
     from labelapp.training.services import recover_stale_work, training_claim
 
     settings.LABELAPP_TRAINING_STALE_SECONDS = 60

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import balance_get, ledger_totals
 from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
-from labelapp.training.models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import training_request
 
 from .conftest import NO_EVALUATION_PICKS, assert_priorities_are_scores, wait_for
@@ -54,10 +55,10 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     worker = celery_workers(LABELAPP_RESCORE_CHUNK_SIZE=8)
     run = training_request(project=project, user=users["admin"])
     wait_for(
-        lambda: TrainingRun.objects.get(pk=run.pk).status in (RunStatus.SUCCEEDED, RunStatus.FAILED), workers=[worker]
+        lambda: TrainingRun.objects.get(pk=run.pk).status in (JobStatus.SUCCEEDED, JobStatus.FAILED), workers=[worker]
     )
     run.refresh_from_db()
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.epoch >= 1 and len(run.history) == run.epoch
     version = ModelVersion.objects.get(project=project, is_active=True)
     assert version.labels_seen == Image.objects.filter(project=project, split="train").count()
@@ -65,7 +66,7 @@ def test_retrain_activates_a_version_and_rescores_the_pool_in_chunks(celery_work
     assert set(version.metrics["val"]["per_class"]) == {"brown_box", "white_envelope", "yellow_box"}
     pool_ids = set(Image.objects.filter(project=project, status=Status.UNLABELED).values_list("pk", flat=True))
     job = wait_for(
-        lambda: RescoreJob.objects.filter(model_version=version, status=RunStatus.SUCCEEDED).first(), workers=[worker]
+        lambda: RescoreJob.objects.filter(model_version=version, status=JobStatus.SUCCEEDED).first(), workers=[worker]
     )
     assert job.chunks_total == job.chunks_done == int(np.ceil(len(pool_ids) / 8))
     assert set(Image.objects.filter(project=project, scored_by=version).values_list("pk", flat=True)) == pool_ids

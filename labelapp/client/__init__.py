@@ -2,7 +2,7 @@
 stream items, exports. Needs only `requests` and `tqdm`; never imports Django."""
 
 from .cache import OfflineCache
-from .client import LabelappClient, Rejection, StreamResult, SyncReport, UploadReport
+from .client import LabelappClient
 from .errors import (
     ApiError,
     AuthenticationError,
@@ -15,6 +15,7 @@ from .errors import (
     ServerError,
     UsageError,
 )
+from .reports import Rejection, StreamResult, SyncReport, UploadReport
 
 __all__ = [
     "ApiError",

@@ -6,7 +6,9 @@ Layout of the cache directory::
     cache.sqlite3          queue, rejected, manifest, meta (SQLite in WAL mode)
     blobs/ab/abcdef...     the queued bytes, content-addressed by sha256
     blobs/tmp/             copies being written (renamed into place when their row commits)
-    sync.lock              held (flock) by the one process sending the queue
+    sync.lock              held (file_lock.py) by the one process sending the queue
+
+The database's tables and how it is opened: cache_db.py.
 
 Invariants, whatever process is killed at whatever moment:
 
@@ -39,7 +41,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache_db import open_database
 from .errors import CacheFullError, UsageError
+from .file_lock import file_lock
 
 logger = logging.getLogger(__name__)
 
@@ -47,64 +51,6 @@ KINDS = ("upload", "stream")
 DEFAULT_MAX_BYTES = 2 * 1024**3
 CHUNK = 1024 * 1024
 TMP_MAX_AGE_SECONDS = 3600
-SCHEMA_VERSION = 2
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS queue (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    server      TEXT    NOT NULL,
-    project     INTEGER NOT NULL,
-    kind        TEXT    NOT NULL CHECK (kind IN ('upload', 'stream')),
-    sha256      TEXT    NOT NULL,
-    name        TEXT    NOT NULL,
-    source_path TEXT    NOT NULL DEFAULT '',
-    size        INTEGER NOT NULL,
-    queued_at   REAL    NOT NULL,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    last_error  TEXT    NOT NULL DEFAULT '',
-    UNIQUE (server, project, kind, sha256)
-);
-CREATE INDEX IF NOT EXISTS queue_sha256 ON queue (sha256);
-CREATE TABLE IF NOT EXISTS rejected (
-    project     INTEGER NOT NULL,
-    kind        TEXT    NOT NULL,
-    sha256      TEXT    NOT NULL,
-    name        TEXT    NOT NULL,
-    source_path TEXT    NOT NULL DEFAULT '',
-    status      INTEGER NOT NULL,
-    code        TEXT    NOT NULL,
-    detail      TEXT    NOT NULL,
-    rejected_at REAL    NOT NULL,
-    PRIMARY KEY (project, kind, sha256)
-);
-CREATE TABLE IF NOT EXISTS manifest (
-    server       TEXT    NOT NULL,
-    project      INTEGER NOT NULL,
-    sha256       TEXT    NOT NULL,
-    image_id     INTEGER,
-    name         TEXT    NOT NULL DEFAULT '',
-    confirmed_at REAL    NOT NULL,
-    PRIMARY KEY (server, project, sha256)
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-# Version 1 queues did not record the server. Their items keep an empty server: no client
-# sends them (they may belong to any server); `labelapp cache` lists them and `cache drop`
-# discards them.
-MIGRATE_V1 = (
-    """
-ALTER TABLE queue RENAME TO queue_v1;
-"""
-    + SCHEMA
-    + """
-INSERT INTO queue (id, server, project, kind, sha256, name, source_path, size, queued_at, attempts, last_error)
-    SELECT id, '', project, kind, sha256, name, source_path, size, queued_at, attempts, last_error FROM queue_v1;
-DROP TABLE queue_v1;
-"""
-)
 
 
 def default_cache_dir() -> Path:
@@ -209,20 +155,7 @@ class OfflineCache:
         if self._conn is None:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             (self.blobs / "tmp").mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: autocommit; writes use explicit BEGIN IMMEDIATE so the
-            # size check and the insert (or the re-check and the blob delete) are atomic.
-            conn = sqlite3.connect(self.directory / "cache.sqlite3", timeout=30.0, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process; FULL also survives power loss.
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=30000")
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(queue)")}
-            if columns and "server" not in columns:
-                conn.executescript("BEGIN IMMEDIATE;" + MIGRATE_V1 + "COMMIT;")
-            conn.executescript(SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            self._conn = conn
+            self._conn = open_database(self.directory / "cache.sqlite3")
         return self._conn
 
     def close(self) -> None:
@@ -538,16 +471,8 @@ class OfflineCache:
         """Only one process sends the queue at a time. Yields whether the lock was taken; the
         kernel releases it if the process dies, so a killed sync never blocks the next one."""
         self.conn  # noqa: B018 - the property creates the directory
-        handle = open(self.directory / "sync.lock", "a+b")  # noqa: SIM115 - the lock lives until the finally below
-        try:
-            acquired = _lock(handle, blocking=blocking)
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    _unlock(handle)
-        finally:
-            handle.close()
+        with file_lock(self.directory / "sync.lock", blocking=blocking) as acquired:
+            yield acquired
 
     # --- status -----------------------------------------------------------------------------
 
@@ -570,33 +495,3 @@ class OfflineCache:
             confirmed=conn.execute("SELECT COUNT(*) FROM manifest").fetchone()[0],
             rejected=self.rejected(),
         )
-
-
-def _lock(handle, *, blocking: bool) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if blocking else msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        return True
-    except BlockingIOError:
-        return False
-
-
-def _unlock(handle) -> None:
-    try:
-        import fcntl
-    except ImportError:
-        import msvcrt
-
-        handle.seek(0)
-        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        return
-    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -26,9 +26,11 @@ import time
 from pathlib import Path
 
 from .cache import DEFAULT_MAX_BYTES, OfflineCache, default_cache_dir
-from .client import LabelappClient, Rejection, normalize_url
+from .client import LabelappClient
 from .config import default_config_path, load_config, save_config
 from .errors import ApiError, CacheFullError, LabelappError, OfflineError, UsageError
+from .http import normalize_url
+from .reports import Rejection
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_OFFLINE, EXIT_CACHE_FULL = 0, 1, 2, 3, 4
 SIZE_UNITS = {

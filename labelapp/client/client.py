@@ -2,159 +2,40 @@
 
 Runs on users' machines with only `requests` and `tqdm`: nothing here imports Django.
 
-Retries: connection errors, timeouts, 429 and 5xx are retried `retries` times with
-exponential backoff and jitter (`backoff * 2**attempt`, half of it random, capped at
-`max_backoff`; a `Retry-After` header is honoured). Retrying an upload or a stream item is
-safe because the server dedups images by content per project.
-
-Offline: when the server cannot be reached (after the retries), uploads and stream items go
-to the on-disk queue of `OfflineCache` and are sent by `sync()`, which also runs at the
-start of the next call that talks to the server.
+The endpoints live here; HTTP and retries in `http.py`, the offline queue and `sync()` in
+`sync.py`: when the server cannot be reached (after the retries), uploads and stream items
+go to the on-disk queue of `OfflineCache`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import mimetypes
 import os
-import random
 import socket
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from tqdm import tqdm
 
-from .cache import OfflineCache, QueuedItem
-from .errors import (
-    ApiError,
-    CacheFullError,
-    LabelappError,
-    OfflineError,
-    UsageError,
-    api_error_for,
-)
+from .cache import OfflineCache
+from .errors import ApiError, CacheFullError, LabelappError, OfflineError, UsageError
+from .files import Outgoing, content_type, iter_image_files, read_image_file
+from .http import FILE_REFUSAL_STATUSES, HttpClient
+from .reports import StreamResult, UploadReport
+from .sync import OfflineSync
 
 logger = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 DEFAULT_BATCH_SIZE = 16
 MAX_BATCH_BYTES = 32 * 1024 * 1024
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-GATEWAY_STATUSES = frozenset({502, 503, 504})
-# Refusals that name the file (validation); anything else (401, 403, 404, 409, ...) is about
-# the account or the project, may be fixed, and leaves queued items where they are.
-FILE_REFUSAL_STATUSES = frozenset({400, 413, 415, 422})
 
 
-def normalize_url(url: str) -> str:
-    """`http://Host:8000/` → `http://host:8000`: the server's identity in the manifest."""
-    if not url or "://" not in url:
-        raise UsageError(f"{url!r} is not a server URL; use e.g. http://127.0.0.1:8000")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"{url!r} is not an http(s) URL.")
-    path = parts.path.rstrip("/")
-    if path.endswith("/api"):
-        path = path[: -len("/api")]
-    return urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
-
-
-def iter_image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files named directly, plus the images (by extension) under each folder, recursively,
-    in a stable order; hidden files and folders are skipped."""
-    found: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS:
-                        found.append(Path(root) / name)
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise UsageError(f"{path}: no such file or folder.")
-    return found
-
-
-def _content_type(name: str) -> str:
-    guessed = mimetypes.guess_type(name)[0]
-    return guessed if guessed and guessed.startswith("image/") else "application/octet-stream"
-
-
-@dataclass
-class Rejection:
-    """A file the server refused for a reason that will not change (kept in the cache's
-    rejected list, never retried)."""
-
-    path: str
-    name: str
-    sha256: str
-    status: int
-    code: str
-    detail: str
-
-
-@dataclass
-class UploadReport:
-    created: list[dict] = field(default_factory=list)
-    duplicates: list[dict] = field(default_factory=list)
-    skipped: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-    queued: list[str] = field(default_factory=list)
-    not_queued: list[str] = field(default_factory=list)
-    unreadable: list[str] = field(default_factory=list)
-    offline: bool = False
-    cache_error: str = ""
-
-
-@dataclass
-class StreamResult:
-    path: str
-    sha256: str
-    decision: dict | None = None
-    queued: bool = False
-    rejected: Rejection | None = None
-
-
-@dataclass
-class SyncReport:
-    created: int = 0
-    duplicates: int = 0
-    streamed: list[dict] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    remaining: int = 0
-    #: Items queued for other servers: left alone, sent only by a client pointed there.
-    other_servers: int = 0
-    offline: bool = False
-    locked: bool = False
-
-    @property
-    def sent(self) -> int:
-        return self.created + self.duplicates + len(self.streamed)
-
-
-@dataclass
-class _Outgoing:
-    """One file on its way to the server: read from the user's disk or from the cache."""
-
-    name: str
-    sha256: str
-    data: bytes
-    path: str
-    queued: QueuedItem | None = None
-
-
-class LabelappClient:
+class LabelappClient(OfflineSync, HttpClient):
     """A labelapp server, as one user (an API token) sees it.
 
     `cache` (or `cache_dir` / `max_cache_bytes`) is the offline queue; it is only touched when
@@ -178,118 +59,22 @@ class LabelappClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
-        self.base_url = normalize_url(base_url)
-        self.token = token
+        super().__init__(
+            base_url,
+            token,
+            retries=retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            timeout=timeout,
+            session=session,
+            sleep=sleep,
+        )
         self.cache = cache or OfflineCache(cache_dir, max_bytes=max_cache_bytes)
         if retries < 0 or backoff < 0 or batch_size < 1:
             raise UsageError("retries and backoff must be ≥ 0 and batch_size ≥ 1.")
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.timeout = timeout
         self.batch_size = batch_size
         self.auto_sync = auto_sync
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", "labelapp-client/0.1")
-        self._sleep = sleep
         self._syncing = False
-
-    # --- HTTP -------------------------------------------------------------------------------
-
-    def _url(self, path: str) -> str:
-        return f"{self.base_url}/api/{path.lstrip('/')}"
-
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        ceiling = min(self.max_backoff, self.backoff * 2**attempt)
-        delay = ceiling / 2 + random.uniform(0, ceiling / 2)
-        if retry_after:
-            try:
-                delay = max(delay, min(self.max_backoff, float(retry_after)))
-            except ValueError:
-                pass
-        return delay
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: dict | None = None,
-        files: Callable[[], list] | None = None,
-        params: dict | None = None,
-        stream: bool = False,
-        headers: dict | None = None,
-        session: requests.Session | None = None,
-        auth: bool = True,
-    ) -> requests.Response:
-        """One API call with retries. `files` is a callable so each attempt re-reads them."""
-        session = session or self.session
-        url = self._url(path)
-        send_headers = dict(headers or {})
-        if auth and self.token:
-            send_headers["Authorization"] = f"Token {self.token}"
-        attempt = 0
-        while True:
-            try:
-                response = session.request(
-                    method,
-                    url,
-                    json=json,
-                    files=files() if files else None,
-                    params=params,
-                    stream=stream,
-                    headers=send_headers,
-                    timeout=self.timeout,
-                )
-            except requests.exceptions.SSLError as exc:
-                raise LabelappError(f"TLS error talking to {self.base_url}: {exc}") from exc
-            except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:
-                raise UsageError(f"Bad server URL {self.base_url}: {exc}") from exc
-            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                if attempt >= self.retries:
-                    raise OfflineError(f"Cannot reach {self.base_url} ({type(exc).__name__}).") from exc
-                delay = self._delay(attempt, None)
-                logger.info(
-                    "%s %s failed (%s); retry %d in %.1fs", method, path, type(exc).__name__, attempt + 1, delay
-                )
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response
-                if status not in RETRY_STATUSES or attempt >= self.retries:
-                    error = self._error(response)
-                    if status in GATEWAY_STATUSES:
-                        raise OfflineError(f"{self.base_url} is unavailable ({status}: {error.detail}).") from error
-                    raise error
-                delay = self._delay(attempt, response.headers.get("Retry-After"))
-                response.close()
-                logger.info("%s %s answered %d; retry %d in %.1fs", method, path, status, attempt + 1, delay)
-            self._sleep(delay)
-            attempt += 1
-
-    @staticmethod
-    def _error(response: requests.Response) -> ApiError:
-        payload: object = None
-        detail, code, errors = "", "", []
-        try:
-            payload = response.json()
-        except ValueError:
-            detail = (response.text or response.reason or "").strip()[:300]
-        if isinstance(payload, dict):
-            raw = payload.get("detail")
-            if raw is None:  # a DRF field-validation body: {"field": ["message"]}
-                detail = "; ".join(f"{k}: {v[0] if isinstance(v, list) and v else v}" for k, v in payload.items())
-            else:
-                detail = str(raw)
-            code = str(payload.get("code") or "")
-            errors = payload.get("errors") if isinstance(payload.get("errors"), list) else []
-        return api_error_for(
-            response.status_code,
-            detail or response.reason or "error",
-            code or f"http_{response.status_code}",
-            errors=errors,
-            payload=payload,
-        )
 
     # --- accounts and tokens ----------------------------------------------------------------
 
@@ -398,12 +183,12 @@ class LabelappClient:
         """The active model's output on one image (and whether the project's collection rules
         kept it). Not queued when offline: an answer later is no answer."""
         path = Path(path)
-        data = _read(path)
+        data = read_image_file(path)
         self._auto_sync()
         return self._request(
             "POST",
             f"projects/{int(project_id)}/predict",
-            files=lambda: [("file", (path.name, data, _content_type(path.name)))],
+            files=lambda: [("file", (path.name, data, content_type(path.name)))],
         ).json()
 
     # --- upload -----------------------------------------------------------------------------
@@ -433,7 +218,7 @@ class LabelappClient:
         size = batch_size or self.batch_size
         self._auto_sync()
         report = UploadReport()
-        batch: list[_Outgoing] = []
+        batch: list[Outgoing] = []
         batch_bytes = 0
         seen: set[str] = set()
         bar = tqdm(
@@ -474,7 +259,7 @@ class LabelappClient:
         try:
             for path in files:
                 try:
-                    data = _read(path)
+                    data = read_image_file(path)
                 except UsageError as exc:
                     logger.warning("%s", exc)
                     report.unreadable.append(str(path))
@@ -504,7 +289,7 @@ class LabelappClient:
                     self._queue(report, project_id, "upload", str(path), data=data, name=path.name)
                     bar.update(1)
                     continue
-                batch.append(_Outgoing(name=path.name, sha256=sha, data=data, path=str(path)))
+                batch.append(Outgoing(name=path.name, sha256=sha, data=data, path=str(path)))
                 batch_bytes += len(data)
             flush()
         except ApiError as exc:
@@ -515,8 +300,8 @@ class LabelappClient:
         return report
 
     def _send_upload_batch(
-        self, project_id: int, items: list[_Outgoing]
-    ) -> tuple[list[tuple[_Outgoing, dict, bool]], list[tuple[_Outgoing, int, str, str]], list[_Outgoing]]:
+        self, project_id: int, items: list[Outgoing]
+    ) -> tuple[list[tuple[Outgoing, dict, bool]], list[tuple[Outgoing, int, str, str]], list[Outgoing]]:
         """POST one batch. The server stores all of a batch or nothing: when it refuses some
         files (400 with `errors` naming them), those are rejected and the rest is sent again.
         Returns (confirmed: item, image, created), (rejected: item, status, code, detail),
@@ -525,7 +310,7 @@ class LabelappClient:
             response = self._request(
                 "POST",
                 f"projects/{project_id}/images",
-                files=lambda: [("files", (item.name, item.data, _content_type(item.name))) for item in items],
+                files=lambda: [("files", (item.name, item.data, content_type(item.name))) for item in items],
             )
         except ApiError as exc:
             if exc.status not in FILE_REFUSAL_STATUSES:
@@ -552,7 +337,7 @@ class LabelappClient:
             return confirmed, rejected + more_rejected, unmatched
         body = response.json()
         by_sha = {item.sha256: item for item in items}
-        confirmed: list[tuple[_Outgoing, dict, bool]] = []
+        confirmed: list[tuple[Outgoing, dict, bool]] = []
         for key, created in (("created", True), ("duplicates", False)):
             for image in body.get(key, []):
                 item = by_sha.pop(image.get("sha256"), None)
@@ -615,10 +400,10 @@ class LabelappClient:
         results: list[StreamResult] = []
         offline = False
         for path in tqdm(files, unit="img", desc="stream", disable=not progress, file=sys.stderr):
-            data = _read(path)
+            data = read_image_file(path)
             sha = hashlib.sha256(data).hexdigest()
             result = StreamResult(path=str(path), sha256=sha)
-            item = _Outgoing(name=path.name, sha256=sha, data=data, path=str(path))
+            item = Outgoing(name=path.name, sha256=sha, data=data, path=str(path))
             if not offline:
                 try:
                     result.decision = self._send_stream(project_id, item)
@@ -648,208 +433,9 @@ class LabelappClient:
             results.append(result)
         return results
 
-    def _send_stream(self, project_id: int, item: _Outgoing) -> dict:
+    def _send_stream(self, project_id: int, item: Outgoing) -> dict:
         return self._request(
             "POST",
             f"projects/{project_id}/stream",
-            files=lambda: [("file", (item.name, item.data, _content_type(item.name)))],
+            files=lambda: [("file", (item.name, item.data, content_type(item.name)))],
         ).json()
-
-    # --- the offline queue ------------------------------------------------------------------
-
-    def _queue(
-        self,
-        report: UploadReport,
-        project_id: int,
-        kind: str,
-        source: str,
-        *,
-        name: str,
-        path: Path | None = None,
-        data: bytes | None = None,
-    ) -> None:
-        if report.cache_error:
-            report.not_queued.append(source)
-            return
-        try:
-            self.cache.enqueue(
-                server=self.base_url, project=project_id, kind=kind, name=name, path=path, data=data, source_path=source
-            )
-            report.queued.append(source)
-        except CacheFullError as exc:
-            report.cache_error = str(exc)
-            report.not_queued.append(source)
-        except OSError as exc:
-            logger.warning("%s: could not be queued (%s)", source, exc)
-            report.unreadable.append(source)
-
-    def _reject(self, project_id: int, kind: str, item: _Outgoing, status: int, code: str, detail: str) -> Rejection:
-        self.cache.reject(
-            project=project_id,
-            kind=kind,
-            sha256=item.sha256,
-            name=item.name,
-            source_path=item.path,
-            status=status,
-            code=code,
-            detail=detail,
-            queued=item.queued,
-        )
-        return Rejection(path=item.path, name=item.name, sha256=item.sha256, status=status, code=code, detail=detail)
-
-    def _auto_sync(self) -> None:
-        """Send what the queue holds before a new call, unless another process is sending it or
-        the last attempt failed recently (the cache's backoff). Never raises."""
-        if not self.auto_sync or self._syncing:
-            return
-        try:
-            if not self.cache.count(server=self.base_url) or not self.cache.sync_due():
-                return
-            report = self.sync(blocking=False)
-            if report.sent or report.rejected:
-                logger.info("synced %d queued items (%d left)", report.sent, report.remaining)
-        except LabelappError as exc:
-            logger.warning("automatic sync skipped: %s", exc)
-
-    def sync(self, *, progress: bool = False, blocking: bool = True, batch_size: int | None = None) -> SyncReport:
-        """Send everything in the offline queue, oldest first, uploads in batches.
-
-        Each item leaves the queue only once the server confirmed it (or refused it for a
-        reason that will never change: then it goes to the rejected list). Errors about a
-        project (401, 403, 404, 409, 500) leave its items queued and are listed in
-        `report.errors`; an unreachable server stops the sync (`report.offline`) and pushes the
-        next automatic sync back exponentially. Only one process syncs a cache at a time:
-        with `blocking=False` a sync already running elsewhere makes this one return at once
-        (`report.locked`)."""
-        report = SyncReport()
-        size = batch_size or self.batch_size
-        self._syncing = True
-        try:
-            with self.cache.sync_lock(blocking=blocking) as acquired:
-                if not acquired:
-                    report.locked = True
-                    report.remaining = self.cache.count(server=self.base_url)
-                    return report
-                self.cache.collect_garbage()
-                bar = tqdm(
-                    total=self.cache.count(server=self.base_url),
-                    unit="img",
-                    desc="sync",
-                    disable=not progress,
-                    file=sys.stderr,
-                    dynamic_ncols=True,
-                )
-                try:
-                    for kind in ("upload", "stream"):
-                        for project_id in self.cache.queued_projects(kind, server=self.base_url):
-                            try:
-                                if kind == "upload":
-                                    self._sync_uploads(project_id, size, report, bar)
-                                else:
-                                    self._sync_stream(project_id, report, bar)
-                            except ApiError as exc:
-                                report.errors.append(
-                                    f"project {project_id} ({kind}): {exc.detail} ({exc.code}, HTTP {exc.status})"
-                                )
-                except OfflineError as exc:
-                    report.offline = True
-                    report.errors.append(str(exc))
-                finally:
-                    bar.close()
-                if report.offline or report.errors:
-                    self.cache.sync_failed("; ".join(report.errors))
-                else:
-                    self.cache.sync_succeeded()
-                report.remaining = self.cache.count(server=self.base_url)
-                report.other_servers = self.cache.count() - report.remaining
-                return report
-        finally:
-            self._syncing = False
-
-    def _outgoing(self, items: list[QueuedItem], report: SyncReport) -> list[_Outgoing]:
-        outgoing = []
-        for queued in items:
-            try:
-                data = queued.read()
-            except FileNotFoundError:
-                item = _Outgoing(
-                    name=queued.name, sha256=queued.sha256, data=b"", path=queued.source_path, queued=queued
-                )
-                report.rejected.append(
-                    self._reject(
-                        queued.project,
-                        queued.kind,
-                        item,
-                        0,
-                        "missing_from_cache",
-                        f"The cached copy is gone from {self.cache.directory}.",
-                    )
-                )
-                continue
-            outgoing.append(
-                _Outgoing(name=queued.name, sha256=queued.sha256, data=data, path=queued.source_path, queued=queued)
-            )
-        return outgoing
-
-    def _sync_uploads(self, project_id: int, size: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(server=self.base_url, project=project_id, kind="upload", limit=size):
-            outgoing = self._outgoing(items, report)
-            if not outgoing:
-                continue
-            try:
-                confirmed, rejected, unmatched = self._send_upload_batch(project_id, outgoing)
-            except (OfflineError, ApiError) as exc:
-                self.cache.note_attempt([item.queued.id for item in outgoing], str(exc))
-                raise
-            self.cache.confirm(
-                [item.queued for item, _, _ in confirmed],
-                server=self.base_url,
-                image_ids={item.sha256: image.get("id") for item, image, _ in confirmed},
-            )
-            for _item, _, created in confirmed:
-                if created:
-                    report.created += 1
-                else:
-                    report.duplicates += 1
-            for item, status, code, detail in rejected:
-                report.rejected.append(self._reject(project_id, "upload", item, status, code, detail))
-            bar.update(len(confirmed) + len(rejected))
-            if unmatched:
-                self.cache.note_attempt([item.queued.id for item in unmatched], "not listed in the server's answer")
-                report.errors.append(
-                    f"project {project_id}: {len(unmatched)} uploads were not listed in the server's answer"
-                )
-                return
-            if not confirmed and not rejected and len(outgoing) == len(items):
-                return
-
-    def _sync_stream(self, project_id: int, report: SyncReport, bar) -> None:
-        while items := self.cache.pending(
-            server=self.base_url, project=project_id, kind="stream", limit=self.batch_size
-        ):
-            for item in self._outgoing(items, report):
-                try:
-                    decision = self._send_stream(project_id, item)
-                except ApiError as exc:
-                    if exc.status not in FILE_REFUSAL_STATUSES:
-                        self.cache.note_attempt([item.queued.id], str(exc))
-                        raise
-                    report.rejected.append(self._reject(project_id, "stream", item, exc.status, exc.code, exc.detail))
-                except OfflineError as exc:
-                    self.cache.note_attempt([item.queued.id], str(exc))
-                    raise
-                else:
-                    self.cache.confirm([item.queued])
-                    report.streamed.append({"file": item.path or item.name, **decision})
-                bar.update(1)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file.") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; upload takes folders, predict and stream take image files.") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read it ({exc.strerror}).") from None

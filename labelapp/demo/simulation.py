@@ -31,16 +31,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import balance_get, credit_grant
 from labelapp.images.models import Image, KeptTruth, Source, Split, Status
 from labelapp.labeling.models import Annotation, class_index_for
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.projects.models import LabelClass, Membership, Project, Role, TaskType
 from labelapp.projects.services import project_create, project_update_settings
-from labelapp.training.models import LearningCurve, ModelVersion, RescoreJob, RunStatus, TrainingRun
+from labelapp.training.models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 
 SIMULATOR_USERNAME = "simulator"
-OPEN_RUN = (RunStatus.QUEUED, RunStatus.RUNNING)
+OPEN_RUN = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class SimulationError(ServiceError):
@@ -196,17 +197,17 @@ class Waiter:
         while True:
             run = TrainingRun.objects.get(pk=run_id)
             elapsed = time.monotonic() - started
-            if run.status == RunStatus.SUCCEEDED:
+            if run.status == JobStatus.SUCCEEDED:
                 version = ModelVersion.objects.get(pk=run.model_version_id)
                 self.progress(
                     f"    trained v{version.number} in {elapsed:.1f}s on {version.labels_seen} train labels: "
                     f"{_metric_text(version)}"
                 )
                 return version
-            if run.status == RunStatus.FAILED:
+            if run.status == JobStatus.FAILED:
                 self.progress(f"    training run {run_id} FAILED: {run.error}")
                 return None
-            if run.status == RunStatus.QUEUED and elapsed > self.queued_timeout:
+            if run.status == JobStatus.QUEUED and elapsed > self.queued_timeout:
                 raise SimulationError(
                     f"No Celery worker picked up training run {run_id} within {self.queued_timeout:.0f}s. Start one "
                     "(`make run`, or `.venv/bin/celery -A labelapp.celery worker`) and run simulate again.",
@@ -216,7 +217,7 @@ class Waiter:
                 raise SimulationError(
                     f"Training run {run_id} did not finish within {self.timeout:.0f}s.", code="timeout"
                 )
-            if run.status == RunStatus.RUNNING and run.epoch != last_epoch and run.epoch:
+            if run.status == JobStatus.RUNNING and run.epoch != last_epoch and run.epoch:
                 last_epoch = run.epoch
                 loss = f"{run.loss:.4f}" if run.loss is not None else "-"
                 self.progress(f"    training run {run_id}: epoch {run.epoch}/{run.epochs_max} loss {loss}")
@@ -227,7 +228,7 @@ class Waiter:
         while True:
             job = RescoreJob.objects.filter(model_version=version).order_by("-id").first()
             elapsed = time.monotonic() - started
-            if job is not None and job.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
                 self.progress(
                     f"    rescored {job.images_total} pool images with v{version.number} "
                     f"({job.chunks_done}/{job.chunks_total} chunks) in {elapsed:.1f}s: {job.status}"
@@ -257,7 +258,7 @@ class Waiter:
         for run_id in TrainingRun.objects.filter(project=project, status__in=OPEN_RUN).values_list("pk", flat=True):
             self.progress(f"  waiting for training run {run_id}, already under way")
             self.run_and_rescore(run_id)
-        for job in RescoreJob.objects.filter(project=project, status=RunStatus.RUNNING).select_related("model_version"):
+        for job in RescoreJob.objects.filter(project=project, status=JobStatus.RUNNING).select_related("model_version"):
             if job.model_version.is_active:
                 self.progress(f"  waiting for the rescore with v{job.model_version.number}, already under way")
                 self.rescore(job.model_version)

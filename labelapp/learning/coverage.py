@@ -108,7 +108,7 @@ def fit_projection(x: np.ndarray, rng: np.random.Generator, *, dim: int = 64, sa
 def kmeans32(x: np.ndarray, k: int, rng: np.random.Generator, *, n_iter: int = 20) -> np.ndarray:
     """Lloyd's k-means with k-means++ seeding in float32; returns the centroids (k, d).
 
-    ``strategies.kmeans`` does the same in float64 with a Python loop per
+    ``strategies.selection.kmeans`` does the same in float64 with a Python loop per
     cluster; at a few hundred clusters over 20,000 rows this one is several
     times faster, which the queue's latency needs.
     """

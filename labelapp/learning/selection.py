@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelapp.learning import coverage
-from labelapp.learning.strategies import _check_probs, kmeans
+from labelapp.learning.strategies.selection import kmeans
+from labelapp.learning.strategies.validation import check_probs
 
 __all__ = [
     "BALANCE_SHARE",
@@ -283,7 +284,7 @@ def plan_batch(
     k = min(int(k), n)
     p = None
     if probs is not None:
-        p = _check_probs(probs)
+        p = check_probs(probs)
         if p.shape != (n, num_classes):
             raise ValueError(f"probs has shape {p.shape}, expected ({n}, {num_classes})")
     if class_names is not None and len(class_names) != num_classes:

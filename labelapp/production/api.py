@@ -17,12 +17,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelapp.core.fields import MAX_INT32, IdField
+from labelapp.core.jobs import JobStatus
 from labelapp.labeling.api import ScoredBoxSerializer
 from labelapp.projects.models import Role, TaskType
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, LABELERS, ProjectScopedMixin
 
 from . import selectors, services, synthesis
-from .models import SynthesisJob, SynthesisStatus, VerificationState
+from .models import SynthesisJob, VerificationState
 
 VERIFIERS = frozenset({Role.ADMIN, Role.VERIFIER})
 
@@ -384,7 +385,7 @@ class SynthesisImagesOutputSerializer(serializers.Serializer):
 
 class SynthesisJobOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=SynthesisStatus.choices)
+    status = serializers.ChoiceField(choices=JobStatus.choices)
     allowance = serializers.IntegerField()
     images_made = serializers.IntegerField()
     images = SynthesisImagesOutputSerializer()

@@ -6,6 +6,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from labelapp.core.jobs import Job
+
 
 class RuleCounter(models.Model):
     """New images a 1-in-N rule has seen. The rule keeps the image whose count before it is a
@@ -92,14 +94,7 @@ class VerificationItem(models.Model):
         ]
 
 
-class SynthesisStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class SynthesisJob(models.Model):
+class SynthesisJob(Job):
     """Membership query synthesis: up to `allowance` new images made from labeled ones, one
     credit each, confirmed by annotators before they train anything.
 
@@ -112,7 +107,6 @@ class SynthesisJob(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     allowance = models.PositiveIntegerField(help_text="At most this many images, so at most this many credits.")
-    status = models.CharField(max_length=10, choices=SynthesisStatus.choices, default=SynthesisStatus.QUEUED)
     plan = models.JSONField(
         default=list,
         blank=True,
@@ -122,7 +116,6 @@ class SynthesisJob(models.Model):
     stop_reason = models.CharField(
         max_length=40, blank=True, help_text="Why the job made fewer images than its allowance."
     )
-    error = models.TextField(blank=True)
     metric = models.CharField(max_length=10, blank=True, help_text="ap50 (detection) or f1 (classification).")
     ap_before = models.JSONField(default=dict, blank=True, help_text="Class name → val metric of version_before.")
     ap_after = models.JSONField(null=True, blank=True, help_text="Class name → val metric of version_after.")
@@ -132,10 +125,9 @@ class SynthesisJob(models.Model):
     version_after = models.ForeignKey(
         "training.ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of the worker running it.")
-    finished_at = models.DateTimeField(null=True, blank=True)
+
+    #: A resumed job's duration counts from its first start.
+    keeps_first_start = True
 
     class Meta:
         ordering = ["-id"]

@@ -92,7 +92,7 @@ def upload_validate(*, upload: Upload | None) -> ValidImage:
 def model_run(*, project, item: ValidImage) -> ModelRun:
     """Predict one validated image with the project's active model (409 without one)."""
     from labelapp.learning.data import decode_rgb, prepare
-    from labelapp.learning.strategies import score_pool
+    from labelapp.learning.strategies.registry import score_pool
     from labelapp.training.services import _prediction_row, scoring_strategy
 
     version = active_version_get(project=project)

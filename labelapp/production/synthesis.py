@@ -11,8 +11,9 @@ Invariants kept here, once:
   pre-annotation the label page shows: a synthetic image is `unlabeled` until an annotator
   submits it, and training reads labeled images only;
 - content already in the project is skipped without spending (content-hash dedup);
-- a job runs on one worker at a time: the worker claims it with a conditional UPDATE
-  (queued → running) and beats a heartbeat per image; a job whose worker died goes back to
+- a job runs on one worker at a time (the job lifecycle of labelapp.core.jobs): the worker
+  claims it (queued → running, naming itself the owner) and beats a heartbeat per image; a
+  job whose worker died (its process is gone, or silent past the stale time) goes back to
   queued (`synthesis_recover_stale`) and resumes from its stored plan and image count.
 
 Sources are labeled *training* images (human, imported or verified labels), and confirmed
@@ -26,12 +27,13 @@ import logging
 
 import numpy as np
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max, Q
 from django.utils import timezone
 from PIL import Image as PilImage
 
+from labelapp.core import liveness
 from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.core.jobs import JobStatus, stale_after
 from labelapp.credits import services as credits
 from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
 from labelapp.images.services import image_store, storage_cleanup
@@ -40,7 +42,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import TaskType
 from labelapp.training.models import ModelVersion, Prediction
 
-from .models import SynthesisImage, SynthesisJob, SynthesisStatus
+from .models import SynthesisImage, SynthesisJob
 
 logger = logging.getLogger(__name__)
 
@@ -119,34 +121,18 @@ def synthesis_start(*, project, user, allowance: int) -> SynthesisJob:
     return job
 
 
-def synthesis_claim(*, job_id: int) -> bool:
-    """Claim a queued job for this worker; False for a duplicate message or a finished job."""
-    now = timezone.now()
-    return bool(
-        SynthesisJob.objects.filter(pk=job_id, status=SynthesisStatus.QUEUED).update(
-            status=SynthesisStatus.RUNNING, started_at=Coalesce("started_at", Value(now)), heartbeat_at=now
-        )
-    )
-
-
 def synthesis_recover_stale() -> list[int]:
-    """Resume jobs a killed worker left (running with no heartbeat for the stale time) and
-    jobs whose message was lost (queued that long): each goes back to queued, by a
+    """Resume jobs a killed worker left (its process is gone, or silent for the stale time)
+    and jobs whose message was lost (queued that long): each goes back to queued, by a
     conditional UPDATE, and is dispatched again. The resumed run continues the stored plan
     from the images already made, so the job still makes at most `allowance` images."""
-    from labelapp.training.services import stale_after
-
     from .tasks import synthesis_run_task
 
-    cutoff = timezone.now() - stale_after()
-    stale = SynthesisJob.objects.filter(
-        Q(status=SynthesisStatus.RUNNING, heartbeat_at__lt=cutoff)
-        | Q(status=SynthesisStatus.QUEUED, created_at__lt=cutoff)
-    )
     resumed = []
-    for job_id in list(stale.values_list("pk", flat=True)):
+    for row in SynthesisJob.objects.stale(timezone.now() - stale_after()):
+        job_id = row["pk"]
         # Re-checked in the UPDATE itself: a worker that beats in between keeps its job.
-        requeued = stale.filter(pk=job_id).update(status=SynthesisStatus.QUEUED)
+        requeued = SynthesisJob.objects.requeue(row)
         if requeued:
             logger.warning("synthesis job %s lost its worker; resuming it", job_id)
             synthesis_run_task.delay(job_id)
@@ -168,21 +154,21 @@ def synthesis_run(*, job_id: int) -> SynthesisJob | None:
     Returns None when the job was already claimed (idempotent). Stops early, recording
     `stop_reason`, when the credits run out; a plan item without a usable source image is
     skipped (`made` < `count` in the plan)."""
-    if not synthesis_claim(job_id=job_id):
+    owner = liveness.current_owner()
+    # Only a queued job: one whose worker died goes back to the queue first (recovery).
+    if not SynthesisJob.objects.claim(job_id, owner, take_over=False):
         logger.info("synthesis job %s already claimed or finished; nothing to do", job_id)
         return None
     job = SynthesisJob.objects.select_related("project", "requested_by").get(pk=job_id)
+    # Only this owner's job ends here: one that recovery gave to another worker is theirs.
+    mine = SynthesisJob.objects.held_by(owner, pk=job.pk)
     try:
         stop_reason = _make_images(job)
-        SynthesisJob.objects.filter(pk=job.pk, status=SynthesisStatus.RUNNING).update(
-            status=SynthesisStatus.SUCCEEDED, stop_reason=stop_reason, finished_at=timezone.now()
-        )
+        mine.finish(JobStatus.SUCCEEDED, stop_reason=stop_reason)
     except Exception as exc:
         logger.exception("synthesis job %s failed", job_id)
         message = exc.message if isinstance(exc, ServiceError) else f"{type(exc).__name__}: {exc}"
-        SynthesisJob.objects.filter(pk=job.pk, status=SynthesisStatus.RUNNING).update(
-            status=SynthesisStatus.FAILED, error=message[:2000], finished_at=timezone.now()
-        )
+        mine.finish(JobStatus.FAILED, error=message)
     job.refresh_from_db()
     return job
 

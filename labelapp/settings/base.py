@@ -180,7 +180,7 @@ SPECTACULAR_SETTINGS = {
     ],
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "labelapp.images.models.Status",
-        "RunStatusEnum": "labelapp.training.models.RunStatus",
+        "RunStatusEnum": "labelapp.core.jobs.JobStatus",
     },
 }
 

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from labelapp.core.jobs import Job
+
 
 class ModelVersion(models.Model):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="model_versions")
@@ -33,16 +35,8 @@ class ModelVersion(models.Model):
         return f"{self.project} v{self.number}"
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
-class TrainingRun(models.Model):
+class TrainingRun(Job):
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="training_runs")
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=10, default="manual")
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -52,22 +46,10 @@ class TrainingRun(models.Model):
     loss = models.FloatField(null=True, blank=True)
     val_metric = models.FloatField(null=True, blank=True)
     history = models.JSONField(default=list, blank=True)
-    error = models.TextField(blank=True)
     model_version = models.OneToOneField(
         ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="training_run"
     )
     labels_at_start = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    # The worker process training it (labelapp.training.liveness): recovery takes a run over
-    # only when this process is gone or its heartbeat went silent.
-    owner_host = models.CharField(max_length=255, blank=True)
-    owner_pid = models.PositiveIntegerField(null=True, blank=True)
-    owner_started = models.BigIntegerField(
-        null=True, blank=True, help_text="Process start time (clock ticks since boot)."
-    )
 
     class Meta:
         ordering = ["-id"]
@@ -98,16 +80,15 @@ class Prediction(models.Model):
         ]
 
 
-class RescoreJob(models.Model):
+class RescoreJob(Job):
+    """Scores the pool with a new version in chunks, on any number of workers at once (a
+    Celery chord): it has no single owner, so recovery judges it by its heartbeat alone."""
+
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="rescore_jobs")
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="rescore_jobs")
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
     images_total = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -38,14 +38,16 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
     embeddings.near_duplicates_flag(project, images)
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     if active is not None:
-        from .models import RescoreJob, RunStatus
+        from labelapp.core.jobs import JobStatus
+
+        from .models import RescoreJob
         from .services import rescore_chunk
 
         job = RescoreJob.objects.create(
-            project=project, model_version=active, chunks_total=1, images_total=len(images), status=RunStatus.RUNNING
+            project=project, model_version=active, chunks_total=1, images_total=len(images), status=JobStatus.RUNNING
         )
         rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in images])
-        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED)
+        RescoreJob.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
     else:
         # Ranks the whole pool: debounced per project, not once per upload batch.
         from .pool_upkeep import cold_start_request
@@ -57,7 +59,8 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
 def cold_start_priorities(*, project, picks: int = COLD_START_PICKS) -> int:
     """Rank the unscored pool before the first model: the adaptive planner's covering picks on
     the embeddings; without a backbone, k-means medoids of simple image features first."""
-    from labelapp.learning.strategies import cold_start, simple_image_features
+    from labelapp.learning.strategies.features import simple_image_features
+    from labelapp.learning.strategies.selection import cold_start
 
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED, scored_by__isnull=True).order_by("id"))
     if not pool:

@@ -8,27 +8,28 @@ chunk twice writes the same rows once.
 
 import io
 import logging
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, FloatField, Max, Q, Value, When
+from django.db.models import Case, F, FloatField, Max, Value, When
 from django.utils import timezone
 
+from labelapp.core import liveness
 from labelapp.core.db import retry_when_locked
 from labelapp.core.errors import ConflictError, ServiceError
+from labelapp.core.jobs import JobStatus, stale_after
 from labelapp.credits.models import CreditBalance
 from labelapp.images.models import PINNED_REASONS, Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
 from labelapp.projects.settings_schema import ADAPTIVE
 
-from . import embeddings, engine, liveness
+from . import embeddings, engine
 from .events import model_version_activated
-from .models import ModelVersion, Prediction, RescoreJob, RunStatus, TrainingRun
+from .models import ModelVersion, Prediction, RescoreJob, TrainingRun
 
 logger = logging.getLogger(__name__)
 LABELED_STATUSES = [Status.LABELED]
@@ -98,54 +99,10 @@ def _has_training_labels(project) -> bool:
     )
 
 
-def stale_after() -> timedelta:
-    from django.conf import settings
-
-    return timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
-
-
 def training_claim(*, run_id: int, owner: liveness.Owner) -> bool:
-    """Claim a run for `owner`. A queued run can be claimed, and a running one whose owner is
-    gone (same host, process ended) or silent past the stale limit; a live owner keeps its
-    run however long an epoch takes. The UPDATE re-checks what was read, so of two
-    claimants racing for one run only one wins."""
-    row = (
-        TrainingRun.objects.filter(pk=run_id)
-        .values("status", "heartbeat_at", "owner_host", "owner_pid", "owner_started")
-        .first()
-    )
-    if row is None:
-        return False
-    now = timezone.now()
-    if row["status"] == RunStatus.QUEUED:
-        unchanged = Q(status=RunStatus.QUEUED)
-    elif row["status"] == RunStatus.RUNNING and _abandoned(row, now - stale_after()):
-        unchanged = Q(
-            status=RunStatus.RUNNING,
-            heartbeat_at=row["heartbeat_at"],
-            owner_host=row["owner_host"],
-            owner_pid=row["owner_pid"],
-        )
-    else:
-        return False
-    return bool(
-        TrainingRun.objects.filter(unchanged, pk=run_id).update(
-            status=RunStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            owner_host=owner.host,
-            owner_pid=owner.pid,
-            owner_started=owner.started,
-        )
-    )
-
-
-def _abandoned(row: dict, cutoff) -> bool:
-    return (
-        row["heartbeat_at"] is None
-        or row["heartbeat_at"] < cutoff
-        or liveness.owner_gone(row["owner_host"], row["owner_pid"], row["owner_started"])
-    )
+    """Claim a run for `owner`: a queued one, or a running one whose worker is gone or silent
+    (it resumes from its checkpoint); a live owner keeps its run however long an epoch takes."""
+    return TrainingRun.objects.claim(run_id, owner, take_over=True)
 
 
 def model_inputs(project, model, images: list, *, size: int) -> np.ndarray:
@@ -321,13 +278,15 @@ def training_run(*, run_id: int) -> ModelVersion | None:
     stop = liveness.StopRequest()
     try:
         with (
-            liveness.Heartbeat(run_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop),
+            liveness.Heartbeat(
+                jobs=TrainingRun.objects, job_id=run_id, owner=owner, interval=_heartbeat_interval(), stop=stop
+            ),
             liveness.stop_on_sigterm(stop),
         ):
             version = _train(run_id, owner, stop)
         _drop_checkpoint(run_id)
         return version
-    except liveness.TrainingStopped as stopped:
+    except liveness.JobStopped as stopped:
         return _training_stopped(run_id, owner, stopped.reason)
     except Exception as exc:
         if not TrainingRun.objects.filter(pk=run_id).exists():
@@ -339,12 +298,7 @@ def training_run(*, run_id: int) -> ModelVersion | None:
         # Only this owner's run fails: a claimant that took the run over (this worker went
         # silent) must not see the run it is training marked as failed.
         failed = retry_when_locked(
-            lambda: TrainingRun.objects.filter(
-                pk=run_id,
-                status=RunStatus.RUNNING,
-                owner_host=owner.host,
-                owner_pid=owner.pid,
-            ).update(status=RunStatus.FAILED, error=message[:2000], finished_at=timezone.now()),
+            lambda: TrainingRun.objects.held_by(owner, pk=run_id).finish(JobStatus.FAILED, error=message),
             what=f"training run {run_id}: mark failed",
         )
         if failed:
@@ -356,13 +310,7 @@ def _training_stopped(run_id: int, owner: liveness.Owner, reason: str) -> None:
     if reason == "shutdown":
         # Back in the queue with its checkpoint: recovery sends it again once a worker runs.
         requeued = retry_when_locked(
-            lambda: TrainingRun.objects.filter(
-                pk=run_id,
-                status=RunStatus.RUNNING,
-                owner_host=owner.host,
-                owner_pid=owner.pid,
-            ).update(status=RunStatus.QUEUED, heartbeat_at=None, owner_host="", owner_pid=None, owner_started=None),
-            what=f"training run {run_id}: requeue",
+            lambda: TrainingRun.objects.release(owner, run_id), what=f"training run {run_id}: requeue"
         )
         if requeued:
             logger.info(
@@ -454,13 +402,12 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
             for r in resume["history"]
         ]
         logger.info("training run %s resumes after epoch %d", run_id, resume["epoch"])
-    mine = Q(pk=run_id, owner_host=owner.host, owner_pid=owner.pid)
 
     def progress(report):
         loss, val_metric = engine.finite_or_none(report.loss), engine.finite_or_none(report.val_metric)
         history.append({"epoch": report.epoch, "loss": loss, "val_metric": val_metric, "metric": report.metric_name})
         retry_when_locked(
-            lambda: TrainingRun.objects.filter(mine).update(
+            lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
                 epoch=report.epoch,
                 epochs_max=report.epochs_max,
                 loss=loss,
@@ -473,11 +420,11 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
 
     def between_batches():
         if stop.is_set():
-            raise liveness.TrainingStopped(stop.reason)
+            raise liveness.JobStopped(stop.reason)
 
     last = history[-1] if history else {}
     retry_when_locked(
-        lambda: TrainingRun.objects.filter(mine).update(
+        lambda: TrainingRun.objects.held_by(owner, pk=run_id).update(
             epochs_max=plan["max_epochs"],
             epoch=last.get("epoch", 0),
             loss=last.get("loss"),
@@ -543,7 +490,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
 
     def activate() -> ModelVersion | None:
         with transaction.atomic():
-            if not TrainingRun.objects.select_for_update().filter(mine, status=RunStatus.RUNNING).exists():
+            if not TrainingRun.objects.select_for_update().held_by(owner, pk=run_id).exists():
                 return None  # taken over (this worker had gone silent): the other claimant finishes it
             version = ModelVersion.objects.create(
                 project=project,
@@ -560,9 +507,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
             )
             ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=version.pk).update(is_active=False)
             ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
-            TrainingRun.objects.filter(pk=run_id).update(
-                status=RunStatus.SUCCEEDED, model_version=version, finished_at=timezone.now()
-            )
+            TrainingRun.objects.filter(pk=run_id).finish(JobStatus.SUCCEEDED, model_version=version)
             transaction.on_commit(lambda: rescore_start(version_id=version.pk))
             transaction.on_commit(lambda: model_version_activated.send(sender=ModelVersion, version_id=version.pk))
             return version
@@ -570,7 +515,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     version = retry_when_locked(activate, what=f"training run {run_id}: activate")
     if version is None:
         default_storage.delete(stored)
-        raise liveness.TrainingStopped("lost")
+        raise liveness.JobStopped("lost")
     return version
 
 
@@ -720,7 +665,7 @@ def scoring_strategy(strategy: str, task_type: str) -> str:
     (classification) or detection uncertainty between its planned batches."""
     if strategy != ADAPTIVE:
         return strategy
-    from labelapp.learning.strategies import DEFAULT_STRATEGY
+    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
 
     return DEFAULT_STRATEGY.scoring if task_type == TaskType.CLASSIFICATION else DEFAULT_STRATEGY.detection_scoring
 
@@ -739,19 +684,10 @@ def recover_stale_work() -> dict:
     from .tasks import train_model_task
 
     cutoff = timezone.now() - stale_after()
-    stale_runs = []
-    for row in (
-        TrainingRun.objects.filter(Q(status=RunStatus.RUNNING) | Q(status=RunStatus.QUEUED, created_at__lt=cutoff))
-        .values("pk", "status", "heartbeat_at", "owner_host", "owner_pid", "owner_started")
-        .order_by("pk")
-    ):
-        if row["status"] == RunStatus.QUEUED or _abandoned(row, cutoff):
-            stale_runs.append(row["pk"])
+    stale_runs = [row["pk"] for row in TrainingRun.objects.stale(cutoff)]
     for run_id in stale_runs:
         train_model_task.delay(run_id)
-    stale_jobs = list(
-        RescoreJob.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
-    )
+    stale_jobs = [row["pk"] for row in RescoreJob.objects.stale(cutoff)]
     for job_id in stale_jobs:
         rescore_resume(job_id=job_id)
     return {"trainings": stale_runs, "rescores": stale_jobs}
@@ -775,7 +711,8 @@ def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJ
         project=version.project,
         model_version=version,
         images_total=len(ids),
-        status=RunStatus.RUNNING,
+        status=JobStatus.RUNNING,
+        started_at=timezone.now(),
         heartbeat_at=timezone.now(),
     )
     _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
@@ -789,7 +726,7 @@ def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
 
     chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
     if not chunks:
-        RescoreJob.objects.filter(pk=job.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+        RescoreJob.objects.filter(pk=job.pk).finish(JobStatus.SUCCEEDED)
         return
     RescoreJob.objects.filter(pk=job.pk).update(
         chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now()
@@ -818,7 +755,7 @@ def rescore_resume(*, job_id: int) -> None:
 
     job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
     if not job.model_version.is_active:
-        RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.FAILED, finished_at=timezone.now())
+        RescoreJob.objects.filter(pk=job_id).finish(JobStatus.FAILED, error="Its model version is no longer active.")
         return
     remaining = list(
         Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
@@ -902,7 +839,8 @@ def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
 
 def _scores(project, version, outputs, *, first_id: int):
     """(per-image scores, the strategy's name) for a chunk of model outputs."""
-    from labelapp.learning.strategies import class_weights_from_ap, score_pool
+    from labelapp.learning.strategies.registry import score_pool
+    from labelapp.learning.strategies.weighting import class_weights_from_ap
 
     # The project's strategy now, not the one the version was trained under: a strategy
     # change re-ranks the pool with the active model at once (rescore_project).
@@ -960,15 +898,16 @@ def rescore_finish(*, job_id: int) -> None:
         planned = plan_next_batch(project=project, version=version) if _strategy_name(project) == ADAPTIVE else None
         if planned is None and project.config["batch_diversity"]:
             diversify_next_batch(project=project, version=version)
-    RescoreJob.objects.filter(pk=job_id).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    RescoreJob.objects.filter(pk=job_id).finish(JobStatus.SUCCEEDED)
 
 
 def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list[int]:
     """Make the next batch (the labels until the next retrain) informative *and* diverse:
     among the top `batch × shortlist_factor` of the queue, the images k-means on the
-    model's embeddings picks (labelapp.learning.strategies.select_diverse) take the highest
+    model's embeddings picks (labelapp.learning.strategies.selection.select_diverse) take the highest
     priorities. Priorities are permuted, never invented, so scores keep their meaning."""
-    from labelapp.learning.strategies import DEFAULT_STRATEGY, select_diverse
+    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
+    from labelapp.learning.strategies.selection import select_diverse
 
     batch = project.config["auto_retrain_every"] or 20
     shortlist = list(

@@ -65,7 +65,7 @@ def recover_stale_work_task() -> dict:
 def stop_trainings_at_their_next_batch(**kwargs) -> None:
     """A warm shutdown (Ctrl-C, SIGTERM) waits for running tasks, and a training would hold
     it for minutes. Its pool process is asked to stop at its next batch instead (SIGTERM,
-    handled by labelapp.training.liveness.stop_on_sigterm); the run goes back in the queue
+    handled by labelapp.core.liveness.stop_on_sigterm); the run goes back in the queue
     and resumes from its last epoch checkpoint. Other tasks finish as usual."""
     from celery.worker import state
 

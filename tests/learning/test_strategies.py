@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from labelapp.learning import strategies as st
+from labelapp.learning.strategies import features, registry, selection, uncertainty, weighting
 
 PROBS = np.array(
     [
@@ -19,33 +19,33 @@ PROBS = np.array(
 
 
 def test_random_scores_reproducible():
-    a = st.random_scores(5, np.random.default_rng(0))
-    b = st.random_scores(5, np.random.default_rng(0))
+    a = uncertainty.random_scores(5, np.random.default_rng(0))
+    b = uncertainty.random_scores(5, np.random.default_rng(0))
     assert a.shape == (5,) and np.array_equal(a, b)
     assert np.all((a >= 0) & (a < 1))
     with pytest.raises(ValueError):
-        st.random_scores(3, 0)  # not a Generator
+        uncertainty.random_scores(3, 0)  # not a Generator
 
 
 def test_least_confident_hand_computed():
-    np.testing.assert_allclose(st.least_confident(PROBS), [0.0, 0.5, 0.4, 2 / 3])
+    np.testing.assert_allclose(uncertainty.least_confident(PROBS), [0.0, 0.5, 0.4, 2 / 3])
 
 
 def test_margin_hand_computed():
-    np.testing.assert_allclose(st.margin(PROBS), [0.0, 1.0, 0.7, 1.0])
+    np.testing.assert_allclose(uncertainty.margin(PROBS), [0.0, 1.0, 0.7, 1.0])
 
 
 def test_entropy_hand_computed():
-    raw = st.entropy(PROBS, normalize=False)
+    raw = uncertainty.entropy(PROBS, normalize=False)
     np.testing.assert_allclose(
         raw,
         [0.0, math.log(2), -(0.6 * math.log(0.6) + 0.3 * math.log(0.3) + 0.1 * math.log(0.1)), math.log(3)],
     )
-    np.testing.assert_allclose(st.entropy(PROBS), raw / math.log(3))
-    assert st.entropy(PROBS)[3] == pytest.approx(1.0)
+    np.testing.assert_allclose(uncertainty.entropy(PROBS), raw / math.log(3))
+    assert uncertainty.entropy(PROBS)[3] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("fn", [st.least_confident, st.margin, st.entropy])
+@pytest.mark.parametrize("fn", [uncertainty.least_confident, uncertainty.margin, uncertainty.entropy])
 def test_prob_strategies_reject_bad_input(fn):
     with pytest.raises(ValueError):
         fn(np.array([0.5, 0.5]))  # 1-D
@@ -66,55 +66,57 @@ def test_detection_uncertainty_hand_computed():
         {"scores": np.array([0.3]), "labels": np.array([2])},  # u = 0.6
         SimpleNamespace(scores=np.zeros(0, np.float32), labels=np.zeros(0, np.int64)),
     ]
-    np.testing.assert_allclose(st.detection_uncertainty(dets, aggregate="mean", empty_score=0.7), [0.6, 0.7, 0.6, 0.7])
-    np.testing.assert_allclose(st.detection_uncertainty(dets, aggregate="max"), [1.0, 0.6, 0.6, 0.6])
+    np.testing.assert_allclose(
+        uncertainty.detection_uncertainty(dets, aggregate="mean", empty_score=0.7), [0.6, 0.7, 0.6, 0.7]
+    )
+    np.testing.assert_allclose(uncertainty.detection_uncertainty(dets, aggregate="max"), [1.0, 0.6, 0.6, 0.6])
     # near_threshold with t=0.3: 1 - |s - .3| / .7
     np.testing.assert_allclose(
-        st.detection_uncertainty(dets, aggregate="near_threshold", threshold=0.3),
+        uncertainty.detection_uncertainty(dets, aggregate="near_threshold", threshold=0.3),
         [1 - 0.2 / 0.7, 0.6, 1.0, 0.6],
     )
     with pytest.raises(ValueError):
-        st.detection_uncertainty(dets, aggregate="median")
+        uncertainty.detection_uncertainty(dets, aggregate="median")
     with pytest.raises(ValueError):
-        st.detection_uncertainty([(np.array([1.5]), np.array([0]))])
+        uncertainty.detection_uncertainty([(np.array([1.5]), np.array([0]))])
 
 
 def test_class_weights_from_ap():
-    w = st.class_weights_from_ap([0.9, 0.2, np.nan, 1.0], floor=0.15)
+    w = weighting.class_weights_from_ap([0.9, 0.2, np.nan, 1.0], floor=0.15)
     np.testing.assert_allclose(w, [0.15, 0.8, 1.0, 0.15])
     with pytest.raises(ValueError):
-        st.class_weights_from_ap([1.2])
+        weighting.class_weights_from_ap([1.2])
 
 
 def test_weighted_by_class_classification_and_detection():
     w = np.array([0.1, 1.0, 0.5])
     scores = np.array([1.0, 1.0, 0.5, 2.0])
-    out = st.weighted_by_class(scores, w, probs=PROBS)
+    out = weighting.weighted_by_class(scores, w, probs=PROBS)
     np.testing.assert_allclose(out, [0.1, 0.55, 0.5 * (0.06 + 0.3 + 0.05), 2.0 * (1.6 / 3)])
     dets = [
         (np.array([0.9, 0.5]), np.array([0, 2])),  # max(0.1, 0.5)
         (np.array([0.01]), np.array([0])),  # nothing above floor -> max weight 1.0
     ]
-    np.testing.assert_allclose(st.weighted_by_class([2.0, 0.5], w, detections=dets), [1.0, 0.5])
+    np.testing.assert_allclose(weighting.weighted_by_class([2.0, 0.5], w, detections=dets), [1.0, 0.5])
     with pytest.raises(ValueError):
-        st.weighted_by_class(scores, w)
+        weighting.weighted_by_class(scores, w)
     with pytest.raises(ValueError):
-        st.weighted_by_class(scores, w[:2], probs=PROBS)
+        weighting.weighted_by_class(scores, w[:2], probs=PROBS)
 
 
 def test_select_top_k_order_and_random_ties():
     s = np.array([0.1, 0.9, 0.5, 0.9, 0.2])
     first = set()
     for seed in range(20):
-        idx = st.select_top_k(s, 3, np.random.default_rng(seed))
+        idx = selection.select_top_k(s, 3, np.random.default_rng(seed))
         assert set(idx) == {1, 3, 2}
         assert idx[2] == 2
         first.add(int(idx[0]))
     assert first == {1, 3}  # ties broken both ways across seeds
-    assert len(st.select_top_k(s, 10, np.random.default_rng(0))) == 5
-    assert len(st.select_top_k(s, 0, np.random.default_rng(0))) == 0
+    assert len(selection.select_top_k(s, 10, np.random.default_rng(0))) == 5
+    assert len(selection.select_top_k(s, 0, np.random.default_rng(0))) == 0
     with pytest.raises(ValueError):
-        st.select_top_k(s, -1, np.random.default_rng(0))
+        selection.select_top_k(s, -1, np.random.default_rng(0))
 
 
 def test_select_diverse_kcenter_avoids_duplicates():
@@ -122,9 +124,9 @@ def test_select_diverse_kcenter_avoids_duplicates():
     emb = np.array([[0, 0], [0.01, 0], [0, 0.01], [10, 10], [9.99, 10], [-10, 5]], float)
     scores = np.array([0.99, 0.98, 0.97, 0.6, 0.59, 0.5])
     rng = np.random.default_rng(0)
-    top = st.select_top_k(scores, 3, rng)
+    top = selection.select_top_k(scores, 3, rng)
     assert set(top) == {0, 1, 2}
-    div = st.select_diverse(scores, emb, 3, rng, shortlist_factor=2, method="kcenter")
+    div = selection.select_diverse(scores, emb, 3, rng, shortlist_factor=2, method="kcenter")
     # k-center: start at 0, farthest is 3 (dist^2 200) then 5 (-10,5): one per cluster.
     assert set(div) == {0, 3, 5}
     assert list(div) == sorted(div, key=lambda i: -scores[i])
@@ -135,19 +137,19 @@ def test_select_diverse_kmeans_one_per_cluster():
     centers = np.array([[0, 0], [20, 0], [0, 20]], float)
     emb = np.concatenate([c + rng.normal(0, 0.1, size=(10, 2)) for c in centers])
     scores = rng.random(30)
-    idx = st.select_diverse(scores, emb, 3, rng, shortlist_factor=10, method="kmeans")
+    idx = selection.select_diverse(scores, emb, 3, rng, shortlist_factor=10, method="kmeans")
     assert len(idx) == 3 and len(set(idx)) == 3
     assert sorted(i // 10 for i in idx) == [0, 1, 2]
     with pytest.raises(ValueError):
-        st.select_diverse(scores, emb[:5], 3, rng)
+        selection.select_diverse(scores, emb[:5], 3, rng)
     with pytest.raises(ValueError):
-        st.select_diverse(scores, emb, 3, rng, method="dbscan")
+        selection.select_diverse(scores, emb, 3, rng, method="dbscan")
 
 
 def test_select_diverse_factor_one_is_top_k():
     s = np.array([0.3, 0.8, 0.1, 0.5])
     emb = np.zeros((4, 2))
-    assert set(st.select_diverse(s, emb, 2, np.random.default_rng(0), shortlist_factor=1)) == {1, 3}
+    assert set(selection.select_diverse(s, emb, 2, np.random.default_rng(0), shortlist_factor=1)) == {1, 3}
 
 
 def test_cold_start_covers_clusters():
@@ -156,29 +158,29 @@ def test_cold_start_covers_clusters():
     centers = np.array([[0, 0, 0], [50, 0, 0], [0, 50, 0]], float)
     feats = np.concatenate([c + rng.normal(0, 1, size=(n, 3)) for c, n in zip(centers, sizes)])
     labels = np.repeat([0, 1, 2], sizes)
-    idx = st.cold_start(feats, 3, np.random.default_rng(0))
+    idx = selection.cold_start(feats, 3, np.random.default_rng(0))
     assert len(set(idx)) == 3
     assert list(labels[idx]) == [0, 1, 2]  # one per cluster, largest first
     # Duplicate points: still k distinct indices.
-    same = st.cold_start(np.zeros((10, 2)), 4, np.random.default_rng(0))
+    same = selection.cold_start(np.zeros((10, 2)), 4, np.random.default_rng(0))
     assert len(set(same)) == 4
 
 
 def test_kmeans_recovers_clusters():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(5, 0.1, (20, 2))])
-    _cent, assign = st.kmeans(x, 2, rng)
+    _cent, assign = selection.kmeans(x, 2, rng)
     assert len(set(assign[:20])) == 1 and len(set(assign[20:])) == 1
     assert assign[0] != assign[20]
     with pytest.raises(ValueError):
-        st.kmeans(x, 0, rng)
+        selection.kmeans(x, 0, rng)
 
 
 def test_simple_image_features_hand_computed():
     img = np.zeros((2, 16, 16, 3), np.uint8)
     img[0] = 255  # white image
     img[1, :8] = (255, 0, 0)  # top half red, bottom black
-    f = st.simple_image_features(img, bins=4, thumb=2)
+    f = features.simple_image_features(img, bins=4, thumb=2)
     assert f.shape == (2, 3 * 4 + 4) and f.dtype == np.float32
     np.testing.assert_allclose(f[0, :12], [0, 0, 0, 1] * 3)
     np.testing.assert_allclose(f[0, 12:], [1, 1, 1, 1], atol=1e-6)
@@ -186,35 +188,41 @@ def test_simple_image_features_hand_computed():
     np.testing.assert_allclose(f[1, 4:8], [1, 0, 0, 0])  # green channel
     np.testing.assert_allclose(f[1, 12:], [0.299, 0.299, 0, 0], atol=1e-6)
     with pytest.raises(ValueError):
-        st.simple_image_features(np.zeros((2, 16, 16, 3), np.float32))
+        features.simple_image_features(np.zeros((2, 16, 16, 3), np.float32))
 
 
 def test_score_pool_dispatch():
     rng = np.random.default_rng(0)
-    np.testing.assert_allclose(st.score_pool("classification", PROBS, strategy="margin"), st.margin(PROBS))
+    np.testing.assert_allclose(
+        registry.score_pool("classification", PROBS, strategy="margin"), uncertainty.margin(PROBS)
+    )
     w = np.array([1.0, 0.5, 0.5])
     np.testing.assert_allclose(
-        st.score_pool("classification", PROBS, strategy="entropy", class_weights=w),
-        st.entropy(PROBS) * (PROBS @ w),
+        registry.score_pool("classification", PROBS, strategy="entropy", class_weights=w),
+        uncertainty.entropy(PROBS) * (PROBS @ w),
     )
     dets = [SimpleNamespace(scores=np.array([0.5]), labels=np.array([0]))]
-    assert st.score_pool("detection", dets, strategy="detection_max")[0] == pytest.approx(1.0)
-    assert st.score_pool("detection", dets, strategy="random", rng=rng).shape == (1,)
+    assert registry.score_pool("detection", dets, strategy="detection_max")[0] == pytest.approx(1.0)
+    assert registry.score_pool("detection", dets, strategy="random", rng=rng).shape == (1,)
     with pytest.raises(ValueError):
-        st.score_pool("detection", dets, strategy="margin")
+        registry.score_pool("detection", dets, strategy="margin")
     with pytest.raises(ValueError):
-        st.score_pool("classification", PROBS, strategy="random")  # no rng
+        registry.score_pool("classification", PROBS, strategy="random")  # no rng
     with pytest.raises(ValueError):
-        st.score_pool("segmentation", PROBS, strategy="margin")
-    assert st.DEFAULT_STRATEGY.scoring in st.STRATEGIES
-    assert st.DEFAULT_STRATEGY.detection_scoring in st.STRATEGIES
-    assert st.DEFAULT_STRATEGY.diversity in (None, "kcenter", "kmeans")
+        registry.score_pool("segmentation", PROBS, strategy="margin")
+    assert registry.DEFAULT_STRATEGY.scoring in registry.STRATEGIES
+    assert registry.DEFAULT_STRATEGY.detection_scoring in registry.STRATEGIES
+    assert registry.DEFAULT_STRATEGY.diversity in (None, "kcenter", "kmeans")
 
 
 def test_learning_does_not_import_django():
     import subprocess
     import sys
 
-    code = "import sys; import labelapp.learning.strategies, labelapp.learning.metrics;print('django' in sys.modules)"
+    code = (
+        "import sys; import labelapp.learning.strategies.registry, labelapp.learning.strategies.selection,"
+        " labelapp.learning.strategies.features, labelapp.learning.metrics;"
+        "print('django' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,9 +1,10 @@
-"""Whose training is it, is that worker alive, and should it stop.
+"""Whose job is it, is that worker alive, and should it stop.
 
-A claimed TrainingRun names its owner (host, pid, process start time) and the owner keeps a
-heartbeat from a timer thread, through data loading, long epochs and evaluation alike.
-Recovery takes a run over only when the owner is gone (same host, process dead) or silent
-past the stale limit, never a slow but live one."""
+A claimed job (labelapp.core.jobs.Job) names its owner (host, pid, process start time) and
+the owner keeps its heartbeat: a training from a timer thread (`Heartbeat`), through data
+loading, long epochs and evaluation alike; a synthesis job per image it makes. Recovery
+takes a job over only when the owner is gone (same host, process dead) or silent past the
+stale limit, never a slow but live one."""
 
 import contextlib
 import logging
@@ -59,9 +60,10 @@ def owner_gone(host: str, pid: int | None, started: int | None) -> bool:
 
 
 class StopRequest(threading.Event):
-    """Set when training must stop between two batches: `shutdown` (the worker is stopping;
-    the run resumes from its checkpoint later) or `lost` (the run is no longer this
-    worker's: its project was deleted, or it was taken over after this worker went silent)."""
+    """Set when a job must stop at its next safe point (a training: between two batches):
+    `shutdown` (the worker is stopping; the job resumes later) or `lost` (the job is no
+    longer this worker's: its project was deleted, or it was taken over after this worker
+    went silent)."""
 
     reason = ""
 
@@ -71,20 +73,21 @@ class StopRequest(threading.Event):
             self.set()
 
 
-class TrainingStopped(Exception):
+class JobStopped(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
 
 
 class Heartbeat:
-    """A daemon thread that stamps the run's heartbeat every `interval` seconds while this
-    owner holds it, and requests a stop (`lost`) when the row is no longer this owner's."""
+    """A daemon thread that stamps a job's heartbeat every `interval` seconds while this
+    owner holds it, and requests a stop (`lost`) when the row is no longer this owner's.
+    `jobs` is the job model's manager (a labelapp.core.jobs.JobQuerySet)."""
 
-    def __init__(self, *, run_id: int, owner: Owner, interval: float, stop: StopRequest):
-        self.run_id, self.owner, self.interval, self.stop = run_id, owner, interval, stop
+    def __init__(self, *, jobs, job_id: int, owner: Owner, interval: float, stop: StopRequest):
+        self.jobs, self.job_id, self.owner, self.interval, self.stop = jobs, job_id, owner, interval, stop
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-run-{run_id}", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{jobs.model.__name__}-{job_id}", daemon=True)
 
     def __enter__(self):
         self._thread.start()
@@ -95,16 +98,12 @@ class Heartbeat:
         self._thread.join()
 
     def _run(self) -> None:
-        from .models import RunStatus, TrainingRun
-
         try:
             while not self._done.wait(self.interval):
                 try:
-                    beat = TrainingRun.objects.filter(
-                        pk=self.run_id, status=RunStatus.RUNNING, owner_host=self.owner.host, owner_pid=self.owner.pid
-                    ).update(heartbeat_at=timezone.now())
+                    beat = self.jobs.held_by(self.owner, pk=self.job_id).update(heartbeat_at=timezone.now())
                 except OperationalError as exc:  # a locked SQLite file: the next beat tries again
-                    logger.debug("training run %s: heartbeat skipped (%s)", self.run_id, exc)
+                    logger.debug("%s %s: heartbeat skipped (%s)", self.jobs.model.__name__, self.job_id, exc)
                     continue
                 if not beat:
                     self.stop.request("lost")
@@ -115,8 +114,8 @@ class Heartbeat:
 
 @contextlib.contextmanager
 def stop_on_sigterm(stop: StopRequest):
-    """While training, SIGTERM (a cold worker shutdown terminates its pool processes with it)
-    stops at the next batch instead of killing the process mid-epoch. Only the main thread
+    """While a job runs, SIGTERM (a cold worker shutdown terminates its pool processes with it)
+    stops it at its next safe point instead of killing the process mid-epoch. Only the main thread
     can install a handler; elsewhere nothing changes."""
     if threading.current_thread() is not threading.main_thread():
         yield
