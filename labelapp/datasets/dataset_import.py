@@ -34,6 +34,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from labelapp.core.events import send_on_commit
+from labelapp.images.events import images_added
+from labelapp.images.models import Source, Status
+from labelapp.images.services import image_store, storage_cleanup
+from labelapp.images.validation import UploadRejected, ValidImage, validate_image_bytes
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import image_label, labels_announce
 from labelapp.labeling.validation import InvalidAnnotation, clean_boxes
@@ -41,10 +45,7 @@ from labelapp.projects.models import LabelClass, TaskType
 from labelapp.projects.services import label_class_create
 
 from .archives import ArchiveRejected, Member, archive_members, open_zip, read_member
-from .events import images_added
-from .models import ImportJob, ImportStatus, Source, Status
-from .services import image_store, storage_cleanup
-from .validation import UploadRejected, ValidImage, validate_image_bytes
+from .models import ImportJob, ImportStatus
 
 logger = logging.getLogger(__name__)
 
