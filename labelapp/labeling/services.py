@@ -3,7 +3,9 @@
 Invariants kept here, once:
 - an image is held by at most one active reservation (unique partial index + row locks),
 - every active reservation holds exactly one reserved credit,
-- a submitted label spends that credit; a skip or an expiry releases it.
+- a submitted label spends that credit; a skip or an expiry releases it;
+- an image gets a label in one place, `image_label`, whichever path labels it (the queue,
+  verification, affirmation, dataset import, the demo).
 """
 
 import hashlib
@@ -62,12 +64,14 @@ def label_split(*, image, kind: str, config: dict, evaluation_pick: bool = False
 def image_label(*, project, image: Image, kind: str, annotator=None, label_class_id: int | None = None,
                 boxes: list | None = None, seconds_spent: float = 0, evaluation_pick: bool = False,
                 ledger_note: str = "", now=None, announce: bool = True) -> Annotation:
-    """The one way an image gets a label, inside the caller's transaction (the caller has
-    checked the label and holds the image): the Annotation of `kind`; a human label spends the
-    credit its reservation holds, every other kind is free; the image becomes labeled, with
-    its split (`label_split`) and `labeled_at`; on commit, `labels_added` (every label may
-    complete K new ones for auto-retrain). `announce=False` is for a caller that labels many
-    images in one go and announces them once with `labels_announce`."""
+    """The one way an image gets a label, inside the caller's transaction. The caller has
+    checked the label and holds the image (its reservation or row lock, or it just stored it).
+
+    Writes the Annotation of `kind`; a human label spends the credit its reservation holds,
+    every other kind is free; the image becomes labeled, with its split (`label_split`) and
+    `labeled_at`; on commit, `labels_added` (every label may complete K new ones for
+    auto-retrain). `announce=False` is for a caller that labels many images in one go and
+    announces them once with `labels_announce`."""
     now = now or timezone.now()
     human = kind == AnnotationKind.HUMAN
     if human:
