@@ -42,36 +42,24 @@ def full_data_copy(source):
     """A copy of `source` with every kept-truth image labeled (free)."""
     from labelapp.demo.simulation import project_copy
     from labelapp.images.models import Image, KeptTruth, Status
-    from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
-    from labelapp.labeling.services import split_for
+    from labelapp.labeling.models import AnnotationKind
+    from labelapp.labeling.services import image_label
 
     copy = project_copy(source=source, name=f"{source.name} · full data")
-    config = copy.config
     truths = {t.image_id: t for t in KeptTruth.objects.filter(image__project=copy)}
     for image in Image.objects.filter(project=copy, status=Status.UNLABELED):
         truth = truths.get(image.pk)
         if truth is None:
             continue
-        Annotation.objects.create(
-            project=copy,
-            image=image,
-            boxes=truth.boxes,
-            kind=AnnotationKind.IMPORTED,
-            is_free=True,
-            class_index=class_index_for(None, truth.boxes),
-        )
-        image.status = Status.LABELED
-        image.split = split_for(
-            sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
-        )
-        image.save(update_fields=["status", "split"])
+        # Not announced: the benchmark starts its trainings itself.
+        image_label(project=copy, image=image, kind=AnnotationKind.IMPORTED, boxes=truth.boxes, announce=False)
     return copy
 
 
 def held_out_set(source):
     """Images of `source` whose hash puts them in the test split, with their true boxes."""
     from labelapp.images.models import Image, Split
-    from labelapp.labeling.services import split_for
+    from labelapp.images.splits import split_for
     from labelapp.training import engine
 
     config = source.config

@@ -206,9 +206,9 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
     from django.core.files.storage import default_storage
 
     from labelapp.demo.data import _jpeg, demo_users
-    from labelapp.images.models import Image, Split, Status
-    from labelapp.labeling.models import Annotation, AnnotationKind, class_index_for
-    from labelapp.labeling.services import split_for
+    from labelapp.images.models import Image, Split
+    from labelapp.labeling.models import AnnotationKind
+    from labelapp.labeling.services import image_label
     from labelapp.learning.data import decode_rgb, prepare
     from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
     from labelapp.projects.models import Membership, Role
@@ -266,23 +266,11 @@ def build_project(*, images: int, scenes: int, free: int, epochs: int, progress=
             batch = []
     ids = np.array(Image.objects.filter(project=project).order_by("id").values_list("pk", flat=True), dtype=np.int64)
     progress(f"  {images} Image rows in {time.monotonic() - started:.1f}s")
-    config = project.config
     labeled = Image.objects.filter(pk__in=ids[:free].tolist())
     for image in labeled:
         boxes = truths[int(np.searchsorted(ids, image.pk)) % scenes]
-        Annotation.objects.create(
-            project=project,
-            image=image,
-            boxes=boxes,
-            kind=AnnotationKind.IMPORTED,
-            is_free=True,
-            class_index=class_index_for(None, boxes),
-        )
-        image.status, image.split = (
-            Status.LABELED,
-            split_for(sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]),
-        )
-        image.save(update_fields=["status", "split"])
+        # Not announced: the benchmark starts what follows itself.
+        image_label(project=project, image=image, kind=AnnotationKind.IMPORTED, boxes=boxes, announce=False)
     started = time.monotonic()
     cache = engine.pool_cache(project, size)
     step = 4096

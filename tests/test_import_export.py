@@ -20,8 +20,9 @@ from PIL import Image as PilImage
 
 from labelapp.credits.models import CreditEntry
 from labelapp.credits.services import balance_get
-from labelapp.images.dataset_import import import_run
-from labelapp.images.models import Image, ImportJob, Source, Status
+from labelapp.datasets.dataset_import import import_run
+from labelapp.datasets.models import ImportJob
+from labelapp.images.models import Image, Source, Status
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import LabelClass
 from labelapp.projects.services import project_create
@@ -721,7 +722,7 @@ def test_the_upload_is_not_read_into_memory_and_the_worker_holds_one_member_at_a
     directory and the worker one member at a time."""
     from django.core.files.uploadedfile import TemporaryUploadedFile
 
-    from labelapp.images.dataset_import import import_start
+    from labelapp.datasets.dataset_import import import_start
 
     members = {f"{'cat' if i % 2 else 'dog'}/{i}.jpg": noise_jpeg(700 + i) for i in range(100)}
     archive = make_zip(members, compression=zipfile.ZIP_STORED)
@@ -758,7 +759,7 @@ def test_images_are_stored_in_short_transactions(classification_project, users, 
     Each transaction now stores at most BATCH_IMAGES images."""
     from django.db import connection
 
-    from labelapp.images.dataset_import import BATCH_IMAGES, import_start
+    from labelapp.datasets.dataset_import import BATCH_IMAGES, import_start
 
     archive = make_zip({f"cat/{i}.jpg": jpeg_bytes(800 + i, size=(16, 16)) for i in range(130)})
     job = import_start(

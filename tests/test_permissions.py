@@ -35,7 +35,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from labelapp.accounts.models import ApiToken, User
 from labelapp.credits.services import credit_grant
-from labelapp.images.models import Image, ImportJob
+from labelapp.datasets.models import ImportJob
+from labelapp.images.models import Image
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.production.models import SynthesisJob, VerificationItem

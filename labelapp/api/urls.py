@@ -10,6 +10,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from labelapp.accounts import api as accounts
 from labelapp.credits import api as credits
+from labelapp.datasets import api as datasets
 from labelapp.images import api as images
 from labelapp.labeling import api as labeling
 from labelapp.production import api as production
@@ -55,10 +56,10 @@ urlpatterns = [
     route(f"{P}/images/<int:image_id>", images.ImageDetailView.as_view(), "image-detail"),
     route(f"{P}/images/<int:image_id>/file", images.ImageFileView.as_view(), "image-file"),
     route(f"{P}/images/<int:image_id>/thumbnail", images.ImageThumbnailView.as_view(), "image-thumbnail"),
-    route(f"{P}/import", images.DatasetImportView.as_view(), "dataset-import"),
-    route(f"{P}/imports", images.ImportJobListView.as_view(), "import-list"),
-    route(f"{P}/imports/<int:job_id>", images.ImportJobDetailView.as_view(), "import-detail"),
-    route(f"{P}/export", images.DatasetExportView.as_view(), "dataset-export"),
+    route(f"{P}/import", datasets.DatasetImportView.as_view(), "dataset-import"),
+    route(f"{P}/imports", datasets.ImportJobListView.as_view(), "import-list"),
+    route(f"{P}/imports/<int:job_id>", datasets.ImportJobDetailView.as_view(), "import-detail"),
+    route(f"{P}/export", datasets.DatasetExportView.as_view(), "dataset-export"),
     route(f"{P}/queue/next", labeling.QueueNextView.as_view(), "queue-next"),
     route(f"{P}/queue/skip", labeling.QueueSkipView.as_view(), "queue-skip"),
     route(f"{P}/annotations", labeling.AnnotationListCreateView.as_view(), "annotation-list"),

@@ -10,11 +10,11 @@ from django.db import transaction
 from PIL import Image as PilImage
 
 from labelapp.credits.services import credit_grant
-from labelapp.images.models import KeptTruth, Source, Status
+from labelapp.images.models import KeptTruth, Source
 from labelapp.images.services import image_store, storage_cleanup
 from labelapp.images.validation import validate_image_bytes
-from labelapp.labeling.models import Annotation, AnnotationKind
-from labelapp.labeling.services import split_for
+from labelapp.labeling.models import AnnotationKind
+from labelapp.labeling.services import image_label
 from labelapp.projects.models import Membership, Project, Role, TaskType
 from labelapp.projects.services import project_create
 
@@ -79,7 +79,6 @@ def demo_project(
             for username in ("annotator", "verifier"):
                 Membership.objects.create(project=project, user=users[username], role=DEMO_USERS[username][1])
             class_ids = [c.pk for c in project.label_classes.order_by("order")]
-            config = project.config
             for index in range(count):
                 array, boxes, labels = scene(rng)
                 item = validate_image_bytes(f"{name.split()[0].lower()}-{index:05d}.jpg", _jpeg(array))
@@ -99,14 +98,8 @@ def demo_project(
                 ]
                 KeptTruth.objects.create(image=image, boxes=truth)
                 if free:
-                    Annotation.objects.create(
-                        project=project, image=image, boxes=truth, kind=AnnotationKind.IMPORTED, is_free=True
-                    )
-                    image.status = Status.LABELED
-                    image.split = split_for(
-                        sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
-                    )
-                    image.save(update_fields=["status", "split"])
+                    # Not announced: the demo command preprocesses and trains itself (or not, --no-train).
+                    image_label(project=project, image=image, kind=AnnotationKind.IMPORTED, boxes=truth, announce=False)
                 if progress and (index + 1) % 250 == 0:
                     progress(f"{name}: {index + 1}/{count} images")
             credit_grant(project=project, amount=credits, actor=users["admin"], note="demo budget")

@@ -9,6 +9,9 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from PIL import Image as PilImage
 
+from labelapp.core.events import send_on_commit
+
+from .events import images_added
 from .models import Image, Source, Split, Status
 from .validation import UploadRejected, ValidImage, validate_image_bytes
 
@@ -108,7 +111,7 @@ def images_ingest(*, project, files: list[tuple[str, bytes, str | None]], source
                 (result.created if created else result.duplicates).append(image)
             if result.created:
                 created_ids = [image.pk for image in result.created]
-                transaction.on_commit(lambda: _after_ingest(project.pk, created_ids))
+                send_on_commit(images_added, project_id=project.pk, image_ids=created_ids)
     except Exception:
         storage_cleanup(written)
         raise
@@ -123,13 +126,6 @@ def storage_cleanup(names: list[str]) -> None:
             default_storage.delete(name)
         except OSError:
             logger.warning("could not delete %s after a failed ingest", name)
-
-
-def _after_ingest(project_id: int, image_ids: list[int]) -> None:
-    """Queue preprocessing (tensor cache, scoring) for new images; no-op without the loop."""
-    from labelapp.training.dispatch import images_added
-
-    images_added(project_id=project_id, image_ids=image_ids)
 
 
 def thumbnail_ensure(*, image: Image) -> None:

@@ -3,7 +3,9 @@
 Invariants kept here, once:
 - an image is held by at most one active reservation (unique partial index + row locks),
 - every active reservation holds exactly one reserved credit,
-- a submitted label spends that credit; a skip or an expiry releases it.
+- a submitted label spends that credit; a skip or an expiry releases it;
+- an image gets a label in one place, `image_label`, whichever path labels it (the queue,
+  verification, affirmation, dataset import, the demo).
 """
 
 import random
@@ -15,10 +17,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ForbiddenError
+from labelapp.core.events import send_on_commit
 from labelapp.credits import services as credits
 from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, Source, Split, Status
+from labelapp.images.splits import evaluation_split, split_for
 from labelapp.projects.models import TaskType
 
+from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
 from .validation import InvalidAnnotation, clean_boxes
 
@@ -36,32 +41,73 @@ class QueueItem:
 EVALUATION_REASON = "evaluation_sample"
 
 
-def split_for(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
-    """A labeled image's split, fixed by its content hash so re-imports land in the same split."""
-    u = int(sha256[:8], 16) / 0xFFFFFFFF
-    if u < test_fraction:
-        return Split.TEST
-    if u < test_fraction + val_fraction:
-        return Split.VAL
+def label_split(*, image, kind: str, config: dict, evaluation_pick: bool = False) -> str:
+    """Where a new label puts its image.
+
+    A synthetic image is made from a training image: it always trains, whatever labeled it.
+    Imported labels go by content hash in the project's val and test fractions, so a re-import
+    lands in the same split. Queue labels: strategy picks train (they are chosen for being hard
+    or atypical, so metrics on them would mislead); evaluation picks, a uniform draw from the
+    pool, are val and test. Verified and affirmed labels are the model's own outputs that
+    nobody contradicted: evaluating on them would flatter it, so they train."""
+    fractions = {"val_fraction": config["val_fraction"], "test_fraction": config["test_fraction"]}
+    if image.source == Source.SYNTHETIC:
+        return Split.TRAIN
+    if kind == AnnotationKind.IMPORTED:
+        return split_for(sha256=image.sha256, **fractions)
+    if kind == AnnotationKind.HUMAN and evaluation_pick:
+        return evaluation_split(sha256=image.sha256, **fractions)
     return Split.TRAIN
 
 
-def evaluation_split(*, sha256: str, val_fraction: float, test_fraction: float) -> str:
-    """Val or test for an evaluation pick, in the project's val:test proportion (by hash)."""
-    total = val_fraction + test_fraction
-    u = int(sha256[:8], 16) / 0xFFFFFFFF
-    return Split.TEST if total and u < test_fraction / total else Split.VAL
+def image_label(
+    *,
+    project,
+    image: Image,
+    kind: str,
+    annotator=None,
+    label_class_id: int | None = None,
+    boxes: list | None = None,
+    seconds_spent: float = 0,
+    evaluation_pick: bool = False,
+    ledger_note: str = "",
+    now=None,
+    announce: bool = True,
+) -> Annotation:
+    """The one way an image gets a label, inside the caller's transaction. The caller has
+    checked the label and holds the image (its reservation or row lock, or it just stored it).
 
-
-def labeled_split(*, image, reservation_reason: str, config: dict) -> str:
-    """Where a queue label goes. Strategy picks always train: they are chosen for being hard or
-    atypical, so metrics on them would mislead. Evaluation picks, a uniform draw from the pool,
-    are val and test. A synthetic image is made from a training image: it always trains."""
-    if image.source == Source.SYNTHETIC or reservation_reason != EVALUATION_REASON:
-        return Split.TRAIN
-    return evaluation_split(
-        sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
+    Writes the Annotation of `kind`; a human label spends the credit its reservation holds,
+    every other kind is free; the image becomes labeled, with its split (`label_split`) and
+    `labeled_at`; on commit, `labels_added` (every label may complete K new ones for
+    auto-retrain). `announce=False` is for a caller that labels many images in one go and
+    announces them once with `labels_announce`."""
+    now = now or timezone.now()
+    human = kind == AnnotationKind.HUMAN
+    if human:
+        balance = credits.balance_lock(project=project)
+        credits.credit_spend(project=project, actor=annotator, image=image, balance=balance, note=ledger_note)
+    annotation = Annotation.objects.create(
+        project=project,
+        image=image,
+        annotator=annotator,
+        label_class_id=label_class_id,
+        boxes=boxes or [],
+        seconds_spent=seconds_spent,
+        kind=kind,
+        is_free=not human,
     )
+    image.status, image.labeled_at = Status.LABELED, now
+    image.split = label_split(image=image, kind=kind, config=project.config, evaluation_pick=evaluation_pick)
+    image.save(update_fields=["status", "split", "labeled_at"])
+    if announce:
+        labels_announce(project_id=project.pk, image_ids=[image.pk], kind=kind)
+    return annotation
+
+
+def labels_announce(*, project_id: int, image_ids: list[int], kind: str) -> None:
+    """Send `labels_added` for images labeled by `image_label` once the transaction commits."""
+    send_on_commit(labels_added, project_id=project_id, image_ids=list(image_ids), kind=kind)
 
 
 def pick_explanation(item: QueueItem) -> str | None:
@@ -337,27 +383,19 @@ def annotation_submit(
         reservation = _held_reservation(project=project, user=user, image_id=image_id)
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
-        balance = credits.balance_lock(project=project)
-        credits.credit_spend(
-            project=project, actor=user, image=image, balance=balance, note=_ledger_note(reservation.reason)
-        )
-        # Every label may complete K new ones (imported and verified labels count too).
-        transaction.on_commit(lambda: _after_label(project.pk))
-        annotation = Annotation.objects.create(
-            project=project,
-            image=image,
-            annotator=user,
-            label_class=label,
-            boxes=clean,
-            seconds_spent=seconds_spent,
-            kind=AnnotationKind.HUMAN,
-        )
         reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
         reservation.save(update_fields=["state", "ended_at"])
-        image.status = Status.LABELED
-        image.split = labeled_split(image=image, reservation_reason=reservation.reason, config=project.config)
-        image.labeled_at = timezone.now()
-        image.save(update_fields=["status", "split", "labeled_at"])
+        annotation = image_label(
+            project=project,
+            image=image,
+            kind=AnnotationKind.HUMAN,
+            annotator=user,
+            label_class_id=label.pk if label else None,
+            boxes=clean,
+            seconds_spent=seconds_spent,
+            evaluation_pick=reservation.reason == EVALUATION_REASON,
+            ledger_note=_ledger_note(reservation.reason),
+        )
     return annotation
 
 
@@ -410,9 +448,3 @@ def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] 
             Image.objects.filter(pk=reservation.image_id, status=Status.RESERVED).update(status=Status.UNLABELED)
             released += 1
     return released
-
-
-def _after_label(project_id: int) -> None:
-    from labelapp.training.dispatch import labels_added
-
-    labels_added(project_id=project_id)

@@ -26,11 +26,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, NotFoundError, ServiceError
+from labelapp.core.events import send_on_commit
 from labelapp.credits import services as credits
-from labelapp.images.models import PINNED_PRIORITY, Image, Source, Split, Status
+from labelapp.images.events import images_added
+from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
 from labelapp.images.services import image_store, images_validate, storage_cleanup
 from labelapp.images.validation import UploadRejected, ValidImage
-from labelapp.labeling.models import Annotation, AnnotationKind
+from labelapp.labeling.models import AnnotationKind
+from labelapp.labeling.services import image_label
 from labelapp.learning.stream import Decision, StreamState, decide, new_state, update
 from labelapp.projects.models import LabelClass, Project, TaskType
 from labelapp.projects.settings_schema import default_strategy
@@ -123,12 +126,6 @@ def _stored(*, project, run: ModelRun, source: str, status: str, written: list) 
         run.prediction.save()
         image.scored_by = run.version
     return image, created
-
-
-def _after_store(project_id: int, image_id: int) -> None:
-    from labelapp.training.dispatch import images_added
-
-    images_added(project_id=project_id, image_ids=[image_id])
 
 
 # --- prediction API and collection rules -------------------------------------------------
@@ -280,7 +277,7 @@ def prediction_make(*, project, upload: Upload | None, now: datetime | None = No
                         predicted_count=sum(run.prediction.counts.values()),
                         created_at=now,
                     )
-                transaction.on_commit(lambda: _after_store(project.pk, image.pk))
+                send_on_commit(images_added, project_id=project.pk, image_ids=[image.pk])
     except Exception:
         storage_cleanup(written)
         raise
@@ -373,7 +370,7 @@ def stream_image_ingest(*, project, user, upload: Upload | None) -> StreamResult
             image.save(update_fields=["status", "priority", "score_reason", "scored_by"])
             sampler.state = update(state, decision).to_dict()
             sampler.save(update_fields=["state", "expected_items", "accepted", "updated_at"])
-            transaction.on_commit(lambda: _after_store(project.pk, image.pk))
+            send_on_commit(images_added, project_id=project.pk, image_ids=[image.pk])
     except _Duplicate as duplicate:
         storage_cleanup(written)
         return _duplicate(project=project, image=duplicate.image, run=run, confidence=confidence)
@@ -538,30 +535,18 @@ def _label_from_prediction(
         ]
     try:
         with transaction.atomic():
-            Annotation.objects.create(
+            image_label(
                 project=project,
                 image=image,
+                kind=kind,
                 annotator=user,
                 label_class_id=label_class_id,
                 boxes=boxes,
-                kind=kind,
-                is_free=True,
+                now=now,
             )
     except IntegrityError:
         return False
-    image.status, image.labeled_at = Status.LABELED, now
-    # Verified and affirmed labels are the model's own outputs that nobody contradicted:
-    # evaluating on them would flatter it, so they train.
-    image.split = Split.TRAIN
-    image.save(update_fields=["status", "labeled_at", "split"])
-    transaction.on_commit(lambda: _after_label(project.pk))
     return True
-
-
-def _after_label(project_id: int) -> None:
-    from labelapp.training.dispatch import labels_added
-
-    labels_added(project_id=project_id)
 
 
 def verifications_affirm(*, now: datetime | None = None, limit: int = 500) -> int:

@@ -2,9 +2,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from labelapp.core.errors import ServiceError
+from labelapp.core.events import send_on_commit
 from labelapp.credits.models import CreditBalance
 
 from .colors import color_for_class
+from .events import scoring_settings_changed
 from .models import LabelClass, Membership, Project, Role
 from .settings_schema import validate_settings
 
@@ -72,15 +74,8 @@ def project_update_settings(*, project: Project, changes: dict) -> Project:
     project.save(update_fields=["settings"])
     after = project.config
     if any(before.get(key) != after.get(key) for key in SCORING_SETTINGS):
-        project_id = project.pk
-        transaction.on_commit(lambda: _scoring_settings_changed(project_id))
+        send_on_commit(scoring_settings_changed, project_id=project.pk)
     return project
-
-
-def _scoring_settings_changed(project_id: int) -> None:
-    from labelapp.training.dispatch import scoring_settings_changed
-
-    scoring_settings_changed(project_id=project_id)
 
 
 def _jsonable(validated: dict) -> dict:

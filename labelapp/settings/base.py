@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "labelapp.credits",
     "labelapp.images",
     "labelapp.labeling",
+    "labelapp.datasets",
     "labelapp.training",
     "labelapp.production",
     "labelapp.review",

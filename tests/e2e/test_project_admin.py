@@ -79,8 +79,8 @@ def test_create_a_project_with_classes_and_a_budget_then_add_data(page, live_ser
     status = page.get_by_test_id("import-status")
     expect(status).to_contain_text("Queued: waiting for a worker")
     # Play the worker: the page polls the job until it has run.
-    from labelapp.images.dataset_import import import_run
-    from labelapp.images.models import ImportJob
+    from labelapp.datasets.dataset_import import import_run
+    from labelapp.datasets.models import ImportJob
 
     import_run(job_id=ImportJob.objects.get(project=project).pk)
     expect(status).to_contain_text("Import finished.")

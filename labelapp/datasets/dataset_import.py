@@ -33,16 +33,19 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from labelapp.core.events import send_on_commit
+from labelapp.images.events import images_added
+from labelapp.images.models import Source, Status
+from labelapp.images.services import image_store, storage_cleanup
+from labelapp.images.validation import UploadRejected, ValidImage, validate_image_bytes
 from labelapp.labeling.models import Annotation, AnnotationKind
-from labelapp.labeling.services import split_for
+from labelapp.labeling.services import image_label, labels_announce
 from labelapp.labeling.validation import InvalidAnnotation, clean_boxes
 from labelapp.projects.models import LabelClass, TaskType
 from labelapp.projects.services import label_class_create
 
 from .archives import ArchiveRejected, Member, archive_members, open_zip, read_member
-from .models import ImportJob, ImportStatus, Source, Status
-from .services import image_store, storage_cleanup
-from .validation import UploadRejected, ValidImage, validate_image_bytes
+from .models import ImportJob, ImportStatus
 
 logger = logging.getLogger(__name__)
 
@@ -506,6 +509,7 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
     class_ids = {c.pk for c in classes.values()}
     batch: list[PlannedImage] = []
     batch_bytes = 0
+    labeled_ids: list[int] = []
     for planned in plan.images:
         if planned.duplicate:
             job.duplicates += 1
@@ -514,21 +518,29 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         batch.append(planned)
         batch_bytes += members[planned.path].size
         if len(batch) >= BATCH_IMAGES or batch_bytes >= BATCH_BYTES:
-            _store_batch(job, archive, members, batch, classes, class_ids)
+            _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
             batch, batch_bytes = [], 0
-    _store_batch(job, archive, members, batch, classes, class_ids)
-    if job.labels_created:
-        transaction.on_commit(lambda: _after_labels(project.pk))
+    _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
+    if labeled_ids:
+        # Once, for the whole archive: an auto-retrain should see all of it, not its first batch.
+        labels_announce(project_id=project.pk, image_ids=labeled_ids, kind=AnnotationKind.IMPORTED)
 
 
 def _store_batch(
-    job: ImportJob, archive, members: dict[str, Member], batch: list[PlannedImage], classes: dict, class_ids: set[int]
+    job: ImportJob,
+    archive,
+    members: dict[str, Member],
+    batch: list[PlannedImage],
+    classes: dict,
+    class_ids: set[int],
+    labeled_ids: list[int],
 ) -> None:
-    """One transaction for the batch; members are read one at a time, so memory holds one."""
+    """One transaction for the batch; members are read one at a time, so memory holds one.
+    The ids of the images it labels are added to `labeled_ids`."""
     project = job.project
-    config = project.config
     written: list[str] = []
     created_ids: list[int] = []
+    batch_labeled: list[int] = []
     counts = {"images_created": 0, "duplicates": 0, "labels_created": 0}
     try:
         with transaction.atomic():
@@ -550,24 +562,18 @@ def _store_batch(
                     counts["duplicates"] += 1
                 if image.status in (Status.LABELED, Status.RESERVED) or Annotation.objects.filter(image=image).exists():
                     continue
-                annotation = Annotation(project=project, image=image, kind=AnnotationKind.IMPORTED, is_free=True)
                 if project.task_type == TaskType.DETECTION:
                     boxes = [
                         {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
                         for b in planned.boxes
                     ]
-                    annotation.boxes = clean_boxes(
-                        boxes=boxes, class_ids=class_ids, width=image.width, height=image.height
-                    )
+                    label = {
+                        "boxes": clean_boxes(boxes=boxes, class_ids=class_ids, width=image.width, height=image.height)
+                    }
                 else:
-                    annotation.label_class = classes[planned.class_name]
-                annotation.save()
-                image.status = Status.LABELED
-                image.split = split_for(
-                    sha256=image.sha256, val_fraction=config["val_fraction"], test_fraction=config["test_fraction"]
-                )
-                image.labeled_at = timezone.now()
-                image.save(update_fields=["status", "split", "labeled_at"])
+                    label = {"label_class_id": classes[planned.class_name].pk}
+                image_label(project=project, image=image, kind=AnnotationKind.IMPORTED, announce=False, **label)
+                batch_labeled.append(image.pk)
                 counts["labels_created"] += 1
             for name, value in counts.items():
                 setattr(job, name, getattr(job, name) + value)
@@ -580,22 +586,11 @@ def _store_batch(
                 labels_created=job.labels_created,
             )
             if created_ids:
-                transaction.on_commit(lambda: _after_images(project.pk, created_ids))
+                send_on_commit(images_added, project_id=project.pk, image_ids=created_ids)
     except Exception:
         storage_cleanup(written)
         raise
-
-
-def _after_images(project_id: int, image_ids: list[int]) -> None:
-    from labelapp.training.dispatch import images_added
-
-    images_added(project_id=project_id, image_ids=image_ids)
-
-
-def _after_labels(project_id: int) -> None:
-    from labelapp.training.dispatch import labels_added
-
-    labels_added(project_id=project_id)
+    labeled_ids.extend(batch_labeled)
 
 
 # --- reports ---------------------------------------------------------------------------------------
