@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("images", "0006_import_jobs"),
+        ("images", "0007_import_jobs_to_datasets"),
     ]
 
     operations = [
