@@ -285,3 +285,13 @@ def test_anonymous_api_call_gets_401_with_a_challenge(users):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_an_issued_token_can_follow_a_command_line_option(users):
+    """A key starting with "-" made `labelapp --token KEY` fail ("expected one argument"):
+    a bare urlsafe key does that one time in 64."""
+    from labelapp.client.cli import build_parser
+
+    keys = [ApiToken.issue(user=users["admin"], name=f"t{i}")[1] for i in range(200)]
+    assert not [key for key in keys if key.startswith("-")]
+    assert build_parser().parse_args(["--token", keys[0], "token", "list"]).token == keys[0]

@@ -32,6 +32,8 @@ class ApiToken(models.Model):
 
     @classmethod
     def issue(cls, *, user, name: str) -> tuple["ApiToken", str]:
-        key = secrets.token_urlsafe(32)
+        # A fixed start: a bare urlsafe key begins with "-" one time in 64, and then
+        # `labelapp --token KEY` reads it as an option.
+        key = "la_" + secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, key_hash=cls.hash_key(key), prefix=key[:8])
         return token, key
