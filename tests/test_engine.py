@@ -264,10 +264,10 @@ def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_mar
         services.rescore_finish(job_id=job.pk)
         return Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
 
+    label_queue(project, users["annotator"], truth, 2)
+    assert retrain_and_plan().score_reason == "plan:cover"  # 1 label per class: the model is still weak
     label_queue(project, users["annotator"], truth, 4)
-    assert retrain_and_plan().score_reason == "plan:cover"  # 2 labels per class: the model is still weak
-    label_queue(project, users["annotator"], truth, 18)
-    top = retrain_and_plan()  # 11 labels per class
+    top = retrain_and_plan()  # 3 labels per class
     assert top.score_reason == "plan:uncertainty" and top.pick_reason.startswith("margin")
 
 

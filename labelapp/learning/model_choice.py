@@ -30,10 +30,8 @@ __all__ = [
     "sign_test_p",
 ]
 
-#: Every class needs this many training labels. Below it the adaptive planner still judges the
-#: head too weak for its own uncertainty to mean much (the cover/uncertainty crossover measured
-#: in bench_embedding_strategies.py), and a network tail of ~0.9 M parameters fit to fewer
-#: examples per class memorises them.
+#: Every class needs this many training labels: a network tail of ~0.9 M parameters fit to
+#: fewer examples per class memorises them.
 FINETUNE_MIN_TRAIN_PER_CLASS = 10
 #: The validation sample needs this many images: the choice below needs at least 5 images on
 #: which the two models disagree, all won by the candidate, to pass at all; on fewer than 20
