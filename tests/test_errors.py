@@ -37,7 +37,7 @@ def test_item10_201_files_in_one_upload_is_a_json_400(client_for, detection_proj
 def test_item10_unhandled_error_in_an_api_view_is_json_with_a_logged_request_id(
     client_for, detection_project, monkeypatch, caplog
 ):
-    from labelapp.projects import api
+    from labelapp.api import projects as api
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

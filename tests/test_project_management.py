@@ -6,6 +6,7 @@ import pytest
 from labelapp.credits.models import CreditEntry
 from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class
 from labelapp.projects.models import Project
+from labelapp.projects.services import project_create, project_delete
 
 pytestmark = pytest.mark.django_db
 
@@ -149,3 +150,46 @@ def test_the_migration_recolours_untouched_default_colours_only(detection_projec
     colors = dict(detection_project.label_classes.values_list("name", "color"))
     assert colors["yellow_box"] == NAMED_COLORS["yellow"]
     assert colors["brown_box"] == "#010203"
+
+
+def test_every_new_project_gets_its_balance_row_from_the_credits_app(users):
+    """The credits app's receiver of Project's post_save makes the row, whoever creates the
+    project (the projects app does not know about credits)."""
+    from labelapp.credits.models import CreditBalance
+
+    made_by_the_service = project_create(name="Served", task_type="detection", created_by=users["admin"])
+    made_directly = Project.objects.create(name="Direct", task_type="classification")
+
+    for project in (made_by_the_service, made_directly):
+        balance = CreditBalance.objects.get(project=project)
+        assert balance.as_dict() == {"granted": 0, "reserved": 0, "spent": 0, "available": 0}
+
+
+def test_deleting_a_project_lets_the_labeling_app_clear_its_protecting_rows_first(classification_project, users):
+    """A labeled image's annotation PROTECTs its class and a lease PROTECTs its credit entry:
+    the labeling app deletes them on `project_deleting`, before the cascade."""
+    from labelapp.credits.services import credit_grant
+    from labelapp.images.services import images_ingest
+    from labelapp.labeling.models import Annotation, Reservation
+    from labelapp.labeling.services import annotation_submit, image_reserve_next
+    from tests.conftest import jpeg_bytes
+
+    project = classification_project
+    images_ingest(project=project, files=[(f"d{i}.jpg", jpeg_bytes(700 + i), "image/jpeg") for i in range(2)])
+    credit_grant(project=project, amount=5)
+    labeled = image_reserve_next(project=project, user=users["annotator"])
+    annotation_submit(
+        project=project,
+        user=users["annotator"],
+        image_id=labeled.image.pk,
+        label_class=project.label_classes.first().pk,
+    )
+    image_reserve_next(project=project, user=users["annotator"])
+    assert Annotation.objects.filter(project=project).exists()
+    assert Reservation.objects.filter(project=project, state="active").exists()
+
+    project_delete(project=project)
+
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not Annotation.objects.filter(project_id=project.pk).exists()
+    assert not Reservation.objects.filter(project_id=project.pk).exists()

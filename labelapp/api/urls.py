@@ -9,6 +9,7 @@ from django.urls import re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from labelapp.accounts import api as accounts
+from labelapp.api import projects as project_views
 from labelapp.credits import api as credits
 from labelapp.datasets import api as datasets
 from labelapp.images import api as images
@@ -43,9 +44,9 @@ urlpatterns = [
     route("users", accounts.UserListCreateView.as_view(), "user-list"),
     route("users/<int:user_id>", accounts.UserDetailView.as_view(), "user-detail"),
     route("users/<int:user_id>/reset-password", accounts.UserResetPasswordView.as_view(), "user-reset-password"),
-    route("projects", projects.ProjectListCreateView.as_view(), "project-list"),
+    route("projects", project_views.ProjectListCreateView.as_view(), "project-list"),
     route(P, projects.ProjectDetailView.as_view(), "project-detail"),
-    route(f"{P}/stats", projects.ProjectStatsView.as_view(), "project-stats"),
+    route(f"{P}/stats", project_views.ProjectStatsView.as_view(), "project-stats"),
     route(f"{P}/classes", projects.LabelClassListCreateView.as_view(), "class-list"),
     route(f"{P}/classes/<int:class_id>", projects.LabelClassDetailView.as_view(), "class-detail"),
     route(f"{P}/members", projects.MembershipListCreateView.as_view(), "member-list"),

@@ -3,10 +3,9 @@ from django.utils import timezone
 
 from labelapp.core.errors import ServiceError
 from labelapp.core.events import send_on_commit
-from labelapp.credits.models import CreditBalance
 
 from .colors import color_for_class
-from .events import scoring_settings_changed
+from .events import project_deleting, scoring_settings_changed
 from .models import LabelClass, Membership, Project, Role
 from .settings_schema import validate_settings
 
@@ -24,7 +23,8 @@ def project_create(
 ) -> Project:
     """Create a project; its creator becomes its admin.
 
-    `classes` are `{name, color?, hotkey?}` specs; `class_names` is the short form (names only)."""
+    `classes` are `{name, color?, hotkey?}` specs; `class_names` is the short form (names only).
+    The credits app gives the new project its balance row (a receiver of Project's post_save)."""
     project = Project.objects.create(
         name=name,
         task_type=task_type,
@@ -32,7 +32,6 @@ def project_create(
         settings=_jsonable(validate_settings(settings or {})),
         created_by=created_by,
     )
-    CreditBalance.objects.create(project=project)
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
     specs = [{"name": name} for name in class_names or []] + list(classes or [])
@@ -54,11 +53,9 @@ def project_delete(*, project: Project) -> None:
 
     Two foreign keys PROTECT against piecemeal deletes (a reservation's credit entry, an
     annotation's class), and Django's collector refuses PROTECT even when the protecting rows
-    are deleted in the same cascade; so those rows go first, in this one transaction."""
-    from labelapp.labeling.models import Annotation, Reservation
-
-    Reservation.objects.filter(project=project).delete()
-    Annotation.objects.filter(project=project).delete()
+    are deleted in the same cascade; so the apps above delete those rows first, on
+    `project_deleting`, in this one transaction."""
+    project_deleting.send(sender=Project, project=project)
     project.delete()
 
 
