@@ -38,6 +38,7 @@ from labelapp.labeling.models import Annotation, class_index_for
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.projects.models import LabelClass, Membership, Project, Role, TaskType
 from labelapp.projects.services import project_create, project_update_settings
+from labelapp.projects.task_types import task_type_spec
 from labelapp.training.models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 
 SIMULATOR_USERNAME = "simulator"
@@ -61,7 +62,7 @@ class SimulationResult:
 
 
 def metric_name(project) -> str:
-    return "map50" if project.task_type == TaskType.DETECTION else "accuracy"
+    return task_type_spec(project.task_type).headline_metric
 
 
 def project_strategy(project) -> str:

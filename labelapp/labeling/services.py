@@ -25,7 +25,7 @@ from labelapp.projects.models import TaskType
 
 from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
-from .validation import InvalidAnnotation, clean_boxes
+from .validation import LABEL_CLEANERS, InvalidAnnotation
 
 
 @dataclass
@@ -346,21 +346,7 @@ def image_skip(*, project, user, image_id: int) -> Reservation | None:
 
 def _clean_label(*, project, image, label_class, boxes) -> tuple[object, list]:
     classes = {c.pk: c for c in project.label_classes.all()}
-    if project.task_type == TaskType.CLASSIFICATION:
-        if boxes:
-            raise InvalidAnnotation("This is a classification project: send label_class, not boxes.")
-        if label_class is None:
-            raise InvalidAnnotation("label_class is required for a classification project.")
-        if label_class not in classes:
-            raise InvalidAnnotation(f"label_class {label_class!r} is not a class of this project.")
-        return classes[label_class], []
-    if label_class is not None:
-        raise InvalidAnnotation(
-            "This is a detection project: send boxes (an empty list means nothing to find), not label_class."
-        )
-    if boxes is None:
-        raise InvalidAnnotation("boxes is required for a detection project (send [] when the image has no objects).")
-    return None, clean_boxes(boxes=boxes, class_ids=set(classes), width=image.width, height=image.height)
+    return LABEL_CLEANERS[project.task_type](classes=classes, image=image, label_class=label_class, boxes=boxes)
 
 
 def annotation_submit(

@@ -3,6 +3,7 @@
 import math
 
 from labelapp.core.errors import ServiceError
+from labelapp.projects.models import TaskType
 
 #: Boxes in one annotation (issue 14 item 5): dense scenes have hundreds, never thousands.
 MAX_BOXES = 1000
@@ -45,3 +46,32 @@ def clean_boxes(*, boxes, class_ids: set[int], width: int, height: int) -> list[
         x, y = max(x, 0.0), max(y, 0.0)
         cleaned.append({"x": x, "y": y, "w": min(w, width - x), "h": min(h, height - y), "label_class": label_class})
     return cleaned
+
+
+def clean_classification_label(*, classes: dict, image, label_class, boxes) -> tuple[object, list]:
+    """(the LabelClass, []) for a classification label, or raise with the reason."""
+    if boxes:
+        raise InvalidAnnotation("This is a classification project: send label_class, not boxes.")
+    if label_class is None:
+        raise InvalidAnnotation("label_class is required for a classification project.")
+    if label_class not in classes:
+        raise InvalidAnnotation(f"label_class {label_class!r} is not a class of this project.")
+    return classes[label_class], []
+
+
+def clean_detection_label(*, classes: dict, image, label_class, boxes) -> tuple[object, list]:
+    """(None, clean boxes) for a detection label, or raise with the reason."""
+    if label_class is not None:
+        raise InvalidAnnotation(
+            "This is a detection project: send boxes (an empty list means nothing to find), not label_class."
+        )
+    if boxes is None:
+        raise InvalidAnnotation("boxes is required for a detection project (send [] when the image has no objects).")
+    return None, clean_boxes(boxes=boxes, class_ids=set(classes), width=image.width, height=image.height)
+
+
+#: Task type → its label check, given the project's classes by id (see projects.task_types).
+LABEL_CLEANERS = {
+    TaskType.CLASSIFICATION: clean_classification_label,
+    TaskType.DETECTION: clean_detection_label,
+}

@@ -40,6 +40,7 @@ from labelapp.images.services import image_store, storage_cleanup
 from labelapp.images.validation import UploadRejected, validate_image_bytes
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import TaskType
+from labelapp.projects.task_types import task_type_spec
 from labelapp.training.models import ModelVersion, Prediction
 
 from .models import SynthesisImage, SynthesisJob
@@ -63,7 +64,7 @@ def _sources(*, project):
 
 
 def _metric_name(task_type: str) -> str:
-    return "ap50" if task_type == TaskType.DETECTION else "f1"
+    return task_type_spec(task_type).per_class_metric
 
 
 def _per_class(version: ModelVersion | None, metric: str) -> dict:

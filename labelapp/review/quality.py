@@ -16,6 +16,7 @@ from labelapp.projects.models import TaskType
 from labelapp.training import embeddings, engine
 from labelapp.training.models import ModelVersion
 from labelapp.training.services import model_inputs, model_outputs
+from labelapp.training.targets import LABEL_TARGETS
 
 from .models import LabelQuality
 
@@ -60,16 +61,12 @@ def label_quality_recompute(*, version_id: int) -> int:
         return 0
     images = [a.image for a in annotations]
     model = engine.load_version(version)
+    targets = LABEL_TARGETS[project.task_type](annotations, index, version.input_size)
     if project.task_type == TaskType.CLASSIFICATION:
-        labels = np.array([index[a.label_class_id] for a in annotations])
         vectors = _vectors(project, images, model, version.input_size)
-        probs = label_quality.out_of_fold_probs(vectors, labels, len(class_names))
-        suspects = label_quality.classification_suspects(labels, probs, vectors, class_names)
+        probs = label_quality.out_of_fold_probs(vectors, targets, len(class_names))
+        suspects = label_quality.classification_suspects(targets, probs, vectors, class_names)
     else:
-        targets = [
-            engine.detection_target(a.boxes, index, engine.letterbox_for(a.image, version.input_size))
-            for a in annotations
-        ]
         outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
         suspects = label_quality.detection_suspects(
             targets,

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from labelapp.core.errors import ServiceError
 from labelapp.core.fields import NULLABLE_RESPONSE
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
+from labelapp.projects.task_types import task_type_spec
 
 from . import selectors, services
 from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
@@ -159,7 +160,7 @@ class LearningCurveView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=LearningCurvesOutputSerializer)
     def get(self, request, project_id):
-        metric = "map50" if self.project.task_type == "detection" else "accuracy"
+        metric = task_type_spec(self.project.task_type).headline_metric
         versions = list(ModelVersion.objects.filter(project=self.project).order_by("number"))
         live = {
             "id": 0,

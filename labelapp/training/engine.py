@@ -9,25 +9,18 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from labelapp.projects.models import TaskType
+from labelapp.projects.task_types import task_type_spec
 
-FROM_SCRATCH_MODEL = {TaskType.CLASSIFICATION: "cnn_classifier", TaskType.DETECTION: "centernet_detector"}
-DEFAULT_INPUT_SIZE = {TaskType.CLASSIFICATION: 64, TaskType.DETECTION: 128}
 _LOADED: "OrderedDict[int, object]" = OrderedDict()
 _LOADED_MAX = 2
-
-
-#: With the pretrained backbone: a softmax head on the cached embeddings for classification,
-#: CenterNet heads on its multi-scale features for detection (benchmarks/bench_detectors.py:
-#: mAP@0.5 0.77 vs 0.54 from scratch at 50 porch labels, 0.97 vs 0.87 at 200).
-PRETRAINED_MODEL = {TaskType.CLASSIFICATION: "embedding_classifier", TaskType.DETECTION: "centernet_mobilenet"}
 
 
 def default_model(task_type: str) -> str:
     """The pretrained models when the backbone is installed, the from-scratch ones otherwise."""
     from .embeddings import backbone
 
-    return (PRETRAINED_MODEL if backbone() is not None else FROM_SCRATCH_MODEL)[task_type]
+    spec = task_type_spec(task_type)
+    return spec.pretrained_model if backbone() is not None else spec.from_scratch_model
 
 
 #: Registered models that read cached embeddings (by name, for code that must not import torch).
@@ -40,7 +33,7 @@ def reads_vectors(model) -> bool:
 
 
 def input_size_for(project) -> int:
-    return project.config.get("input_size") or DEFAULT_INPUT_SIZE[project.task_type]
+    return project.config.get("input_size") or task_type_spec(project.task_type).input_size
 
 
 _CACHES: dict[tuple[int, int], object] = {}

@@ -2,6 +2,8 @@ import logging
 
 from django.db.models import Count
 
+from labelapp.projects.models import TaskType
+
 from . import engine
 from .models import ModelVersion, Prediction
 
@@ -77,7 +79,7 @@ def project_health(*, project) -> dict:
     brightness = (
         prepared.reshape(len(prepared), -1).mean(axis=1) if len(prepared) else None
     )  # 0–255, as health_stats expects
-    if project.task_type == "detection":
+    if project.task_type == TaskType.DETECTION:
         labels = [
             {
                 "boxes": np.array(

@@ -30,6 +30,7 @@ from labelapp.projects.settings_schema import ADAPTIVE
 from . import embeddings, engine
 from .events import model_version_activated
 from .models import ModelVersion, Prediction, RescoreJob, TrainingRun
+from .targets import LABEL_TARGETS
 
 logger = logging.getLogger(__name__)
 LABELED_STATUSES = [Status.LABELED]
@@ -126,12 +127,7 @@ def _training_data(
         annotations = annotations.filter(image_id__in=only)
     annotations = list(annotations.select_related("image").order_by("image_id"))
     images = model_inputs(project, model, [a.image for a in annotations], size=size)
-    if project.task_type == TaskType.CLASSIFICATION:
-        targets = np.array([class_index[a.label_class_id] for a in annotations], dtype=np.int64)
-    else:
-        targets = [
-            engine.detection_target(a.boxes, class_index, engine.letterbox_for(a.image, size)) for a in annotations
-        ]
+    targets = LABEL_TARGETS[project.task_type](annotations, class_index, size)
     return images, targets, [a.image_id for a in annotations]
 
 
