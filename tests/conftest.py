@@ -44,7 +44,7 @@ def users(make_user):
 
 
 # Queue-order tests need every hand-out to be the top of the queue: the random evaluation
-# picks (tests/test_evaluation_sample.py) are off in these fixtures.
+# picks (tests/training/test_engine.py) are off in these fixtures.
 NO_EVALUATION_PICKS = {"evaluation_share": 0}
 
 
