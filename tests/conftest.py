@@ -3,6 +3,7 @@ import io
 import numpy as np
 import pytest
 from PIL import Image as PilImage
+from PIL import ImageDraw
 from rest_framework.test import APIClient
 
 from labelapp.accounts.models import User
@@ -231,3 +232,40 @@ def assert_priorities_are_scores(project, version) -> None:
         round(s, 9) for s in Prediction.objects.filter(model_version=version).values_list("score", flat=True)
     )
     assert priorities - scores == Counter()
+
+
+@pytest.fixture
+def fresh_engine(settings):
+    """The backbone and loaded models are cached per process; settings change per test."""
+    from labelapp.training import embeddings, engine
+
+    embeddings.reset()
+    engine._LOADED.clear()
+    yield
+    embeddings.reset()
+    engine._LOADED.clear()
+
+
+# --- drawn scenes: near-duplicate checks need pictures a backbone tells apart ----------
+
+
+def scene(background, shapes) -> PilImage.Image:
+    picture = PilImage.new("RGB", (120, 90), background)
+    draw = ImageDraw.Draw(picture)
+    for kind, box, colour in shapes:
+        (draw.ellipse if kind == "ellipse" else draw.rectangle)(box, fill=colour)
+    return picture
+
+
+def jpeg(picture: PilImage.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+PORCH = scene(
+    (120, 160, 200), [("ellipse", (20, 20, 60, 70), (200, 60, 40)), ("rect", (60, 10, 110, 40), (30, 120, 30))]
+)
+BEACH = scene(
+    (230, 210, 150), [("rect", (0, 60, 120, 90), (40, 90, 200)), ("ellipse", (80, 5, 110, 35), (250, 220, 40))]
+)

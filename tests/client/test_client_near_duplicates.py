@@ -9,12 +9,12 @@ from labelapp.images.models import Image
 from labelapp.learning.backbone import default_weights_path
 from labelapp.training.preprocess import images_preprocess
 from tests.client.test_client import _isolated_config, cli, server, token  # noqa: F401 (fixtures)
-from tests.images.test_upload_duplicates import BEACH, PORCH, jpeg
-from tests.training.test_engine import _fresh_engine  # noqa: F401 (fixture)
+from tests.conftest import BEACH, PORCH, jpeg
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
+    pytest.mark.usefixtures("fresh_engine"),
 ]
 
 

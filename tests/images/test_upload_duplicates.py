@@ -4,40 +4,20 @@ asks the report the upload response points to (real JPEGs through the API)."""
 import io
 
 import pytest
-from PIL import Image as PilImage
-from PIL import ImageDraw, ImageEnhance
+from PIL import ImageEnhance
 
 from labelapp.images.models import Image
 from labelapp.learning.backbone import default_weights_path
 from labelapp.training.preprocess import images_preprocess
-from tests.training.test_engine import _fresh_engine  # noqa: F401 (the fixture resets the engine per test)
+from tests.conftest import BEACH, PORCH, jpeg, scene
 
 pytestmark = [
     pytest.mark.django_db,
+    pytest.mark.usefixtures("fresh_engine"),
     pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
 ]
 
 
-def scene(background, shapes) -> PilImage.Image:
-    picture = PilImage.new("RGB", (120, 90), background)
-    draw = ImageDraw.Draw(picture)
-    for kind, box, colour in shapes:
-        (draw.ellipse if kind == "ellipse" else draw.rectangle)(box, fill=colour)
-    return picture
-
-
-def jpeg(picture: PilImage.Image, quality: int = 90) -> bytes:
-    out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=quality)
-    return out.getvalue()
-
-
-PORCH = scene(
-    (120, 160, 200), [("ellipse", (20, 20, 60, 70), (200, 60, 40)), ("rect", (60, 10, 110, 40), (30, 120, 30))]
-)
-BEACH = scene(
-    (230, 210, 150), [("rect", (0, 60, 120, 90), (40, 90, 200)), ("ellipse", (80, 5, 110, 35), (250, 220, 40))]
-)
 KITCHEN = scene((90, 60, 40), [("rect", (10, 10, 50, 80), (240, 240, 240)), ("rect", (70, 30, 110, 60), (20, 20, 20))])
 
 

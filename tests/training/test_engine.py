@@ -22,35 +22,9 @@ from labelapp.training import embeddings, engine, services
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.preprocess import cold_start_priorities, images_preprocess
 from labelapp.training.selectors import prediction_for_labeling
+from tests.training.conftest import BLUE, RED, ingest
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_engine(settings):
-    """The backbone and loaded models are cached per process; settings change per test."""
-    embeddings.reset()
-    engine._LOADED.clear()
-    yield
-    embeddings.reset()
-    engine._LOADED.clear()
-
-
-def colour_jpeg(seed: int, colour: tuple[int, int, int]) -> bytes:
-    """A noisy image of one dominant colour: 'red' and 'blue' are easy to tell apart for an
-    ImageNet backbone, and no two seeds give the same bytes."""
-    rng = np.random.default_rng(seed)
-    array = np.clip(np.array(colour, dtype=float) + rng.normal(0, 25, (48, 48, 3)), 0, 255).astype(np.uint8)
-    out = io.BytesIO()
-    PilImage.fromarray(array).save(out, format="JPEG")
-    return out.getvalue()
-
-
-def ingest(project, seeds_and_colours):
-    files = [(f"c{seed}.jpg", colour_jpeg(seed, colour), "image/jpeg") for seed, colour in seeds_and_colours]
-    created = images_ingest(project=project, files=files).created
-    images_preprocess(project_id=project.pk, image_ids=[image.pk for image in created])
-    return created
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_engine")]
 
 
 def label_queue(project, user, truth: dict[int, int], count: int):
@@ -58,9 +32,6 @@ def label_queue(project, user, truth: dict[int, int], count: int):
     for _ in range(count):
         item = image_reserve_next(project=project, user=user)
         annotation_submit(project=project, user=user, image_id=item.image.pk, label_class=truth[item.image.pk])
-
-
-RED, BLUE = (200, 40, 40), (40, 40, 200)
 
 
 def test_ingest_embeds_every_image_once_and_classification_trains_a_head_on_the_vectors(classification_project, users):

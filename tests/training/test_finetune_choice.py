@@ -22,11 +22,12 @@ from labelapp.training import embeddings, engine, services
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.planning import plan_next_batch
 from labelapp.training.selectors import prediction_for_labeling
-from tests.training.test_engine import BLUE, RED, _fresh_engine, ingest  # noqa: F401 (the fixture resets the engine per test)
+from tests.training.conftest import BLUE, RED, ingest
 
 pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(default_weights_path() is None, reason="backbone weights package not installed"),
+    pytest.mark.usefixtures("fresh_engine"),
 ]
 
 
