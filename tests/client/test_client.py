@@ -27,22 +27,12 @@ from labelapp.client import (
 from labelapp.client.cli import main
 from labelapp.client.http import normalize_url
 from labelapp.images.models import Image
+from tests.client.conftest import cli
 from tests.conftest import jpeg_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def server(live_server, settings):
-    settings.ALLOWED_HOSTS = ["*"]
-    return live_server.url
-
-
-@pytest.fixture
-def token(users):
-    return ApiToken.issue(user=users["admin"], name="client tests")[1]
 
 
 @pytest.fixture
@@ -120,15 +110,6 @@ def cache_dir(tmp_path):
     return tmp_path / "cache"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_config(tmp_path, monkeypatch):
-    """Never read or write the real ~/.config or ~/.cache of whoever runs the tests."""
-    monkeypatch.setenv("LABELAPP_CONFIG", str(tmp_path / "config" / "config.json"))
-    monkeypatch.setenv("LABELAPP_CACHE_DIR", str(tmp_path / "default-cache"))
-    for name in ("LABELAPP_URL", "LABELAPP_TOKEN", "LABELAPP_CACHE_MAX_BYTES"):
-        monkeypatch.delenv(name, raising=False)
-
-
 def make_client(url, token, cache_dir, **kwargs):
     kwargs.setdefault("retries", 1)
     kwargs.setdefault("backoff", 0.01)
@@ -144,17 +125,6 @@ def write_images(folder: Path, seeds, *, nested: bool = True) -> list[Path]:
         path.write_bytes(jpeg_bytes(i))
         paths.append(path)
     return paths
-
-
-def cli(*args, url=None, token=None, cache_dir=None):
-    argv = []
-    if url:
-        argv += ["--url", url]
-    if token:
-        argv += ["--token", token]
-    if cache_dir:
-        argv += ["--cache-dir", str(cache_dir)]
-    return main([*argv, "--retries", "1", "--backoff", "0.01", *map(str, args)])
 
 
 def stored(project) -> tuple[int, int]:

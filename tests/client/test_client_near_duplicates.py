@@ -8,7 +8,7 @@ from PIL import ImageEnhance
 from labelapp.images.models import Image
 from labelapp.learning.backbone import default_weights_path
 from labelapp.training.preprocess import images_preprocess
-from tests.client.test_client import _isolated_config, cli, server, token  # noqa: F401 (fixtures)
+from tests.client.conftest import cli
 from tests.conftest import BEACH, PORCH, jpeg
 
 pytestmark = [
@@ -18,7 +18,7 @@ pytestmark = [
 ]
 
 
-def test_upload_prints_the_near_duplicates_the_worker_found(server, token, classification_project, tmp_path, capsys):  # noqa: F811 - fixtures imported above
+def test_upload_prints_the_near_duplicates_the_worker_found(server, token, classification_project, tmp_path, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     (first / "img_3.jpg").write_bytes(jpeg(PORCH))
