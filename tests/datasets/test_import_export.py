@@ -26,21 +26,9 @@ from labelapp.images.models import Image, Source, Status
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import LabelClass
 from labelapp.projects.services import project_create
-from tests.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes, stored_files
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
-
-
-def stored_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def make_zip(members: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED, infos: list | None = None) -> bytes:

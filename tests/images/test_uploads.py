@@ -4,7 +4,6 @@ content, the file and thumbnail endpoints, and the image list filters."""
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -14,22 +13,9 @@ from labelapp.images.models import Image, Source, Status
 from labelapp.images.services import images_ingest
 from labelapp.images.validation import UploadRejected
 from labelapp.labeling.services import annotation_submit, image_reserve_next
-from tests.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes, stored_files
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    """A media folder of this test's own, so 'nothing stored' can be checked file by file."""
-    root = tmp_path / "media"
-    root.mkdir()
-    settings.MEDIA_ROOT = str(root)
-    return root
-
-
-def stored_files(root: Path) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 def upload(client, project, *files):

@@ -15,11 +15,10 @@ from labelapp.labeling.events import labels_added
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, label_split
 from labelapp.production import services as production
-from tests.conftest import jpeg_bytes
-from tests.datasets.test_import_export import make_zip, media, run_import  # noqa: F401 (fixture)
-from tests.production.test_production import _fresh_model_cache, set_settings, verification_items  # noqa: F401 (fixtures)
+from tests.conftest import jpeg_bytes, set_settings
+from tests.datasets.test_import_export import make_zip, run_import
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_model_cache")]
 
 
 @pytest.fixture
@@ -72,7 +71,7 @@ def test_a_synthetic_image_confirmed_in_the_queue_trains(
 
 def test_verification_and_affirmation_label_for_free(
     detection_project,
-    verification_items,  # noqa: F811 (the fixture imported above)
+    verification_items,
     users,
     announced,
     django_capture_on_commit_callbacks,
@@ -98,7 +97,7 @@ def test_verification_and_affirmation_label_for_free(
 def test_an_import_labels_by_content_hash_and_announces_once(
     classification_project,
     client_for,
-    media,  # noqa: F811 (the fixture imported above)
+    media,
     announced,
     django_capture_on_commit_callbacks,
 ):

@@ -1,11 +1,9 @@
 """The production loop: predict with collection rules, stream sampling, verification."""
 
-import io
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
-from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labelapp.core.errors import ConflictError
@@ -15,92 +13,23 @@ from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
 from labelapp.images.services import images_ingest
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next
-from labelapp.learning.models import ClassificationOutput, Detections
 from labelapp.production import services
 from labelapp.production.models import VerificationItem, VerificationState
-from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
-from tests.conftest import jpeg_bytes
+from tests.conftest import (
+    activate_model,
+    class_probs,
+    detections,
+    jpeg_bytes,
+    script_model,
+    set_settings,
+    upload,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_model_cache")]
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def _fresh_model_cache():
-    """engine caches loaded models by version pk, and pks repeat across test databases."""
-    engine._LOADED.clear()
-    yield
-    engine._LOADED.clear()
-
-
-def activate_model(project, number: int = 1) -> ModelVersion:
-    """An active ModelVersion holding a real, untrained built-in model (no training: fast)."""
-    import torch
-
-    from labelapp.learning.models import create_model
-
-    classes = list(project.label_classes.order_by("id"))
-    name, size = engine.default_model(project.task_type), engine.input_size_for(project)
-    options = {"detection_threshold": project.config["detection_threshold"]} if project.task_type == "detection" else {}
-    model = create_model(name, classes=[c.name for c in classes], input_size=size, **options)
-    buffer = io.BytesIO()
-    torch.save(model.checkpoint(), buffer)
-    ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
-    version = ModelVersion(
-        project=project,
-        number=number,
-        model_name=name,
-        classes=[c.pk for c in classes],
-        input_size=size,
-        is_active=True,
-    )
-    version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
-    version.save()
-    return version
-
-
-class ScriptedModel:
-    """Stands in for a loaded model: returns the outputs `script(i)` for the i-th call."""
-
-    def __init__(self, script):
-        self.script, self.calls = script, 0
-
-    def predict(self, images, **kwargs):
-        assert images.shape[0] == 1
-        output = self.script(self.calls)
-        self.calls += 1
-        return output
-
-
-def script_model(version, script) -> ScriptedModel:
-    model = ScriptedModel(script)
-    engine._LOADED[version.pk] = model
-    return model
-
-
-def class_probs(p_first: float):
-    return lambda i: ClassificationOutput(probs=np.array([[p_first, 1 - p_first]], dtype=np.float32))
-
-
-def detections(scores, labels=None, num_classes: int = 3):
-    """A detector's output for one image: boxes of the given scores (model-input pixels)."""
-    k = len(scores)
-    boxes = np.array([[10 + 8 * i, 10, 18 + 8 * i, 20] for i in range(k)], dtype=np.float32).reshape(k, 4)
-    labels = np.array(labels if labels is not None else [0] * k, dtype=np.int64)
-    order = np.argsort(-np.array(scores, dtype=np.float32), kind="stable")
-    return [Detections(boxes[order], np.array(scores, dtype=np.float32)[order], labels[order], num_classes, 0.3)]
-
-
-def upload(seed: int, name: str | None = None):
-    return (name or f"p{seed}.jpg", jpeg_bytes(seed), "image/jpeg")
-
-
-def set_settings(project, **values):
-    project.settings = {**project.settings, **values}
-    project.save(update_fields=["settings"])
 
 
 def post_file(client, url, seed: int, data: bytes | None = None, name: str | None = None):
@@ -413,16 +342,6 @@ def test_the_held_credit_window_is_a_validated_setting(detection_project, client
 
 
 # --- verification ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def verification_items(detection_project):
-    """Three pending verification items of version 1, each predicting 2 brown boxes."""
-    version = activate_model(detection_project)
-    script_model(version, lambda i: detections([0.9, 0.8, 0.1], labels=[0, 0, 1]))
-    set_settings(detection_project, collection_rules=[{"kind": "verification_sample", "n": 1}])
-    results = [services.prediction_make(project=detection_project, upload=upload(200 + i)) for i in range(3)]
-    return [r.verification for r in results]
 
 
 def test_verification_next_has_the_shape_the_verify_page_uses(detection_project, verification_items, client_for):

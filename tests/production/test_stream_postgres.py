@@ -15,9 +15,8 @@ from labelapp.production.models import StreamSampler
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import engine
-from tests.conftest import jpeg_bytes
+from tests.conftest import activate_model, detections, jpeg_bytes, script_model
 from tests.credits.test_concurrency_postgres import _race
-from tests.production.test_production import activate_model, detections, script_model
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

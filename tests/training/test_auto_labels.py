@@ -8,7 +8,7 @@ from labelapp.images.models import Image, Split, Status
 from labelapp.production import services
 from labelapp.training import engine
 from labelapp.training import services as training
-from tests.production.test_production import activate_model, class_probs, detections, script_model, set_settings, upload
+from tests.conftest import activate_model, class_probs, detections, script_model, set_settings, upload
 
 pytestmark = pytest.mark.django_db
 
