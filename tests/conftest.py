@@ -1,9 +1,11 @@
 import io
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
+from django.db import connections
 from PIL import Image as PilImage
 from PIL import ImageDraw
 from rest_framework.test import APIClient
@@ -372,3 +374,45 @@ def media(settings, tmp_path) -> Path:
 
 def stored_files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def race(workers: int, target) -> list:
+    """Run `target(i)` in `workers` threads released at the same instant; collect results."""
+    barrier = threading.Barrier(workers)
+    results = [None] * workers
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def small_porch_project(count=70, free=40, epochs=3):
+    """The demo's porch project, small: `count` drawn images, `free` of them labeled."""
+    from labelapp.demo.data import demo_project, demo_users
+    from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
+
+    users = demo_users()
+    return demo_project(
+        name="Porch packages",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=count,
+        free_labels=free,
+        credits=20,
+        seed=1,
+        users=users,
+        settings={"max_epochs": epochs, "auto_retrain_every": 0, **NO_EVALUATION_PICKS},
+    ), users

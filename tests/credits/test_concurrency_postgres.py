@@ -1,9 +1,7 @@
 """The credit invariant under real concurrency, on PostgreSQL (`make test-postgres`)."""
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connection, transaction
 
 from labelapp.accounts.models import User
 from labelapp.core.errors import ConflictError
@@ -15,7 +13,7 @@ from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import annotation_submit, image_reserve_next, image_skip
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
-from tests.conftest import jpeg_bytes
+from tests.conftest import jpeg_bytes, race
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -24,28 +22,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 def _require_postgres():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: run through `make test-postgres`")
-
-
-def _race(workers: int, target) -> list:
-    """Run `target(i)` in `workers` threads released at the same instant; collect results."""
-    barrier = threading.Barrier(workers)
-    results = [None] * workers
-
-    def run(i):
-        try:
-            barrier.wait()
-            results[i] = target(i)
-        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _project_with_annotators(count: int, images: int, credits: int):
@@ -63,7 +39,7 @@ def _project_with_annotators(count: int, images: int, credits: int):
 
 def test_forty_annotators_racing_for_ten_credits_get_exactly_ten_images():
     project, annotators = _project_with_annotators(40, images=60, credits=10)
-    results = _race(40, lambda i: image_reserve_next(project=project, user=annotators[i]))
+    results = race(40, lambda i: image_reserve_next(project=project, user=annotators[i]))
     handed = [r for r in results if not isinstance(r, Exception)]
     refused = [r for r in results if isinstance(r, ConflictError)]
     assert len(handed) == 10
@@ -99,7 +75,7 @@ def test_racing_reserve_submit_and_skip_keep_the_ledger_equal_to_the_balance():
                 done += 1
         return done
 
-    results = _race(24, work)
+    results = race(24, work)
     assert not [r for r in results if isinstance(r, Exception)], results
     balance = balance_get(project=project)
     assert balance.spent + balance.reserved <= balance.granted
@@ -120,7 +96,7 @@ def test_the_same_image_uploaded_concurrently_is_stored_once_with_no_stray_files
     owner = User.objects.create_user("uploader")
     project = project_create(name="Dup", task_type="detection", created_by=owner, class_names=["box"])
     data = jpeg_bytes(7, size=(32, 32))
-    results = _race(8, lambda i: images_ingest(project=project, files=[(f"same-{i}.jpg", data, "image/jpeg")]))
+    results = race(8, lambda i: images_ingest(project=project, files=[(f"same-{i}.jpg", data, "image/jpeg")]))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sum(len(r.created) for r in results) == 1
     assert Image.objects.filter(project=project).count() == 1
@@ -132,7 +108,7 @@ def test_item6_one_annotator_racing_twenty_queue_requests_holds_one_reservation_
     """Issue 14 item 6: 20 parallel `queue/next` from one user gave 3 × 201 and held 3 credits
     because the active-reservation check ran before the transaction."""
     project, (annotator,) = _project_with_annotators(1, images=30, credits=10)
-    results = _race(20, lambda i: image_reserve_next(project=project, user=annotator))
+    results = race(20, lambda i: image_reserve_next(project=project, user=annotator))
     assert not [r for r in results if isinstance(r, Exception)], results
     assert sorted(item.created for item in results) == [False] * 19 + [True]
     assert len({item.image.pk for item in results}) == 1, "the same user was handed different images"

@@ -569,7 +569,7 @@ def test_query_counts_do_not_grow_with_the_pool(
 @pytest.mark.slow
 def test_predict_with_a_model_trained_in_process(client_for):
     from labelapp.training.services import training_request, training_run
-    from tests.system.test_worker import small_porch_project
+    from tests.conftest import small_porch_project
 
     project, users = small_porch_project(count=12, free=12, epochs=1)
     version = training_run(run_id=training_request(project=project, user=users["admin"]).pk)

@@ -15,8 +15,7 @@ from labelapp.production.models import StreamSampler
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import engine
-from tests.conftest import activate_model, detections, jpeg_bytes, script_model
-from tests.credits.test_concurrency_postgres import _race
+from tests.conftest import activate_model, detections, jpeg_bytes, race, script_model
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +56,7 @@ def _assert_consistent(project):
 
 def test_thirty_concurrent_streams_against_six_credits_query_exactly_six():
     project, owner, _ = _project(credits=6, stream_mode="threshold", stream_threshold=0.5)
-    results = _race(30, lambda i: services.stream_image_ingest(project=project, user=owner, upload=_upload(i)))
+    results = race(30, lambda i: services.stream_image_ingest(project=project, user=owner, upload=_upload(i)))
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     queried = [r for r in results if r.decision == "query"]
@@ -83,7 +82,7 @@ def test_pacing_streams_racing_annotators_never_overspend():
             return image_reserve_next(project=project, user=annotators[i // 3])
         return services.stream_image_ingest(project=project, user=owner, upload=_upload(i))
 
-    results = _race(30, work)
+    results = race(30, work)
     unexpected = [r for r in results if isinstance(r, Exception) and getattr(r, "code", None) != "budget_exhausted"]
     assert not unexpected, unexpected
     balance = _assert_consistent(project)
@@ -96,7 +95,7 @@ def test_a_concurrent_burst_never_exceeds_a_collection_quota():
     project, _owner, _ = _project(
         credits=0, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 4, "per_day": 100}]
     )
-    results = _race(24, lambda i: services.prediction_make(project=project, upload=_upload(i)))
+    results = race(24, lambda i: services.prediction_make(project=project, upload=_upload(i)))
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     assert sum(r.kept for r in results) == 4
@@ -122,7 +121,7 @@ def test_held_credits_expiring_while_annotators_take_the_images_move_each_credit
             return held_credits_release_expired(now=later)
         return image_reserve_next(project=project, user=annotators[i // 2])
 
-    results = _race(16, work)
+    results = race(16, work)
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     holds = StreamHold.objects.filter(project=project)

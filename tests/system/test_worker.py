@@ -8,33 +8,14 @@ from django.utils import timezone
 
 from labelapp.core.jobs import JobStatus
 from labelapp.credits.services import balance_get, ledger_totals
-from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
 from labelapp.training.services import training_request
-from tests.conftest import NO_EVALUATION_PICKS, assert_priorities_are_scores, wait_for
+from tests.conftest import assert_priorities_are_scores, small_porch_project, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
-
-
-def small_porch_project(count=70, free=40, epochs=3):
-    from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
-
-    users = demo_users()
-    return demo_project(
-        name="Porch packages",
-        description="",
-        scene=porch_scene,
-        class_names=PORCH_CLASSES,
-        count=count,
-        free_labels=free,
-        credits=20,
-        seed=1,
-        users=users,
-        settings={"max_epochs": epochs, "auto_retrain_every": 0, **NO_EVALUATION_PICKS},
-    ), users
 
 
 def test_a_real_worker_runs_a_task_through_the_embedded_broker(celery_workers, pool, detection_project, users):
