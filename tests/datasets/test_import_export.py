@@ -27,18 +27,9 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.projects.models import LabelClass
 from labelapp.projects.services import project_create
 from tests.conftest import jpeg_bytes, stored_files
+from tests.datasets.conftest import make_zip, post_import, run_import
 
 pytestmark = pytest.mark.django_db
-
-
-def make_zip(members: dict[str, bytes], *, compression=zipfile.ZIP_DEFLATED, infos: list | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-        for info, data in infos or []:
-            archive.writestr(info, data)
-    return buffer.getvalue()
 
 
 def coco_json(images: list[tuple[str, int, int]], boxes: list[tuple[int, str, list[float]]]) -> bytes:
@@ -69,26 +60,6 @@ def coco_zip() -> bytes:
             "dataset/images/b.jpg": jpeg_bytes(102),
         }
     )
-
-
-def post_import(client, project, archive: bytes, name: str = "dataset.zip"):
-    return client.post(
-        f"/api/projects/{project.pk}/import",
-        {"file": SimpleUploadedFile(name, archive, content_type="application/zip")},
-        format="multipart",
-    )
-
-
-def run_import(client, project, archive: bytes) -> dict:
-    """Start an import, run its job as the worker would, and return the job from the API."""
-    response = post_import(client, project, archive)
-    assert response.status_code == 202, response.json()
-    job = response.json()
-    assert (job["status"], job["done"], job["total"]) == ("queued", 0, None)
-    import_run(job_id=job["id"])
-    finished = client.get(f"/api/projects/{project.pk}/imports/{job['id']}")
-    assert finished.status_code == 200
-    return finished.json()
 
 
 def counts(job: dict) -> dict:

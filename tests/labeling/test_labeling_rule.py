@@ -16,7 +16,7 @@ from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, label_split
 from labelapp.production import services as production
 from tests.conftest import jpeg_bytes, set_settings
-from tests.datasets.test_import_export import make_zip, run_import
+from tests.datasets.conftest import make_zip, run_import
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_model_cache")]
 
