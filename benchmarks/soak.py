@@ -29,7 +29,7 @@ the embedded SQLAlchemy broker on a temp SQLite file. So::
 
     .venv/bin/python benchmarks/soak.py                                     # SQLite + SQLA
     .ci/with-postgres .ci/with-redis .venv/bin/python benchmarks/soak.py    # PostgreSQL + Redis
-    .venv/bin/python benchmarks/soak.py --seconds 25 --annotators 6         # short (tests/test_soak.py)
+    .venv/bin/python benchmarks/soak.py --seconds 25 --annotators 6         # short (tests/system/test_soak.py)
 """
 
 from __future__ import annotations

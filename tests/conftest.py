@@ -1,15 +1,24 @@
 import io
+import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.files.base import ContentFile
+from django.db import connections
 from PIL import Image as PilImage
+from PIL import ImageDraw
 from rest_framework.test import APIClient
 
 from labelapp.accounts.models import User
 from labelapp.credits.services import credit_grant
 from labelapp.images.services import images_ingest
+from labelapp.learning.models import ClassificationOutput, Detections
+from labelapp.production import services as production
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
+from labelapp.training import embeddings, engine
+from labelapp.training.models import ModelVersion
 
 
 def jpeg_bytes(seed: int = 0, size: tuple[int, int] = (64, 48), fmt: str = "JPEG") -> bytes:
@@ -44,7 +53,7 @@ def users(make_user):
 
 
 # Queue-order tests need every hand-out to be the top of the queue: the random evaluation
-# picks (tests/test_evaluation_sample.py) are off in these fixtures.
+# picks (tests/training/test_engine.py) are off in these fixtures.
 NO_EVALUATION_PICKS = {"evaluation_share": 0}
 
 
@@ -231,3 +240,179 @@ def assert_priorities_are_scores(project, version) -> None:
         round(s, 9) for s in Prediction.objects.filter(model_version=version).values_list("score", flat=True)
     )
     assert priorities - scores == Counter()
+
+
+# --- drawn scenes: near-duplicate checks need pictures a backbone tells apart ----------
+
+
+def scene(background, shapes) -> PilImage.Image:
+    picture = PilImage.new("RGB", (120, 90), background)
+    draw = ImageDraw.Draw(picture)
+    for kind, box, colour in shapes:
+        (draw.ellipse if kind == "ellipse" else draw.rectangle)(box, fill=colour)
+    return picture
+
+
+def jpeg(picture: PilImage.Image, quality: int = 90) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+PORCH = scene(
+    (120, 160, 200), [("ellipse", (20, 20, 60, 70), (200, 60, 40)), ("rect", (60, 10, 110, 40), (30, 120, 30))]
+)
+BEACH = scene(
+    (230, 210, 150), [("rect", (0, 60, 120, 90), (40, 90, 200)), ("ellipse", (80, 5, 110, 35), (250, 220, 40))]
+)
+
+
+# --- models for the production loop: real, untrained, or scripted outputs ---------------
+
+
+@pytest.fixture
+def fresh_model_cache():
+    """engine caches loaded models by version pk, and pks repeat across test databases."""
+    engine._LOADED.clear()
+    yield
+    engine._LOADED.clear()
+
+
+def activate_model(project, number: int = 1) -> ModelVersion:
+    """An active ModelVersion holding a real, untrained built-in model (no training: fast)."""
+    import torch
+
+    from labelapp.learning.models import create_model
+
+    classes = list(project.label_classes.order_by("id"))
+    name, size = engine.default_model(project.task_type), engine.input_size_for(project)
+    options = {"detection_threshold": project.config["detection_threshold"]} if project.task_type == "detection" else {}
+    model = create_model(name, classes=[c.name for c in classes], input_size=size, **options)
+    buffer = io.BytesIO()
+    torch.save(model.checkpoint(), buffer)
+    ModelVersion.objects.filter(project=project, is_active=True).update(is_active=False)
+    version = ModelVersion(
+        project=project,
+        number=number,
+        model_name=name,
+        classes=[c.pk for c in classes],
+        input_size=size,
+        is_active=True,
+    )
+    version.checkpoint.save(f"project-{project.pk}/v{number}.pt", ContentFile(buffer.getvalue()), save=False)
+    version.save()
+    return version
+
+
+class ScriptedModel:
+    """Stands in for a loaded model: returns the outputs `script(i)` for the i-th call."""
+
+    def __init__(self, script):
+        self.script, self.calls = script, 0
+
+    def predict(self, images, **kwargs):
+        assert images.shape[0] == 1
+        output = self.script(self.calls)
+        self.calls += 1
+        return output
+
+
+def script_model(version, script) -> ScriptedModel:
+    model = ScriptedModel(script)
+    engine._LOADED[version.pk] = model
+    return model
+
+
+def class_probs(p_first: float):
+    return lambda i: ClassificationOutput(probs=np.array([[p_first, 1 - p_first]], dtype=np.float32))
+
+
+def detections(scores, labels=None, num_classes: int = 3):
+    """A detector's output for one image: boxes of the given scores (model-input pixels)."""
+    k = len(scores)
+    boxes = np.array([[10 + 8 * i, 10, 18 + 8 * i, 20] for i in range(k)], dtype=np.float32).reshape(k, 4)
+    labels = np.array(labels if labels is not None else [0] * k, dtype=np.int64)
+    order = np.argsort(-np.array(scores, dtype=np.float32), kind="stable")
+    return [Detections(boxes[order], np.array(scores, dtype=np.float32)[order], labels[order], num_classes, 0.3)]
+
+
+def upload(seed: int, name: str | None = None):
+    return (name or f"p{seed}.jpg", jpeg_bytes(seed), "image/jpeg")
+
+
+def set_settings(project, **values):
+    project.settings = {**project.settings, **values}
+    project.save(update_fields=["settings"])
+
+
+@pytest.fixture
+def verification_items(detection_project):
+    """Three pending verification items of version 1, each predicting 2 brown boxes."""
+    version = activate_model(detection_project)
+    script_model(version, lambda i: detections([0.9, 0.8, 0.1], labels=[0, 0, 1]))
+    set_settings(detection_project, collection_rules=[{"kind": "verification_sample", "n": 1}])
+    results = [production.prediction_make(project=detection_project, upload=upload(200 + i)) for i in range(3)]
+    return [r.verification for r in results]
+
+
+@pytest.fixture
+def fresh_engine(fresh_model_cache, settings):
+    """The backbone and loaded models are cached per process; settings change per test."""
+    embeddings.reset()
+    yield
+    embeddings.reset()
+
+
+@pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """A media folder of this test's own, so 'nothing stored' can be checked file by file."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.MEDIA_ROOT = str(root)
+    return root
+
+
+def stored_files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def race(workers: int, target) -> list:
+    """Run `target(i)` in `workers` threads released at the same instant; collect results."""
+    barrier = threading.Barrier(workers)
+    results = [None] * workers
+
+    def run(i):
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # noqa: BLE001 - recorded and asserted by the caller
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def small_porch_project(count=70, free=40, epochs=3):
+    """The demo's porch project, small: `count` drawn images, `free` of them labeled."""
+    from labelapp.demo.data import demo_project, demo_users
+    from labelapp.learning.scenes import PORCH_CLASSES, porch_scene
+
+    users = demo_users()
+    return demo_project(
+        name="Porch packages",
+        description="",
+        scene=porch_scene,
+        class_names=PORCH_CLASSES,
+        count=count,
+        free_labels=free,
+        credits=20,
+        seed=1,
+        users=users,
+        settings={"max_epochs": epochs, "auto_retrain_every": 0, **NO_EVALUATION_PICKS},
+    ), users

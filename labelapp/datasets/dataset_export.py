@@ -8,6 +8,7 @@ import zipfile
 
 from django.utils import timezone
 
+from labelapp.images.models import Split
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import LabelClass, TaskType
 
@@ -115,7 +116,7 @@ def export_yolo(*, project) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for annotation in _labeled(project):
             image = annotation.image
-            split = image.split if image.split != "pool" else "train"
+            split = image.split if image.split != Split.POOL else Split.TRAIN
             stem = f"{image.pk}_{posixpath.splitext(image.original_name)[0]}"
             suffix = posixpath.splitext(image.file.name)[1] or ".jpg"
             with image.file.open("rb") as handle:

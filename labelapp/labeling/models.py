@@ -78,11 +78,13 @@ class Reservation(models.Model):
         constraints = [
             # An image is never handed to two annotators at once.
             models.UniqueConstraint(
-                fields=["image"], condition=Q(state="active"), name="one_active_reservation_per_image"
+                fields=["image"], condition=Q(state=ReservationState.ACTIVE), name="one_active_reservation_per_image"
             ),
             # An annotator holds one image of a project at a time (one reserved credit).
             models.UniqueConstraint(
-                fields=["project", "user"], condition=Q(state="active"), name="one_active_reservation_per_annotator"
+                fields=["project", "user"],
+                condition=Q(state=ReservationState.ACTIVE),
+                name="one_active_reservation_per_annotator",
             ),
         ]
         indexes = [

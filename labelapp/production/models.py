@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from labelapp.core.jobs import Job
+from labelapp.core.jobs import Job, JobStatus
 
 
 class RuleCounter(models.Model):
@@ -90,7 +90,11 @@ class VerificationItem(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["project", "state", "id"], name="verification_queue_idx"),
-            models.Index(fields=["project", "leased_to"], condition=Q(state="pending"), name="verification_lease_idx"),
+            models.Index(
+                fields=["project", "leased_to"],
+                condition=Q(state=VerificationState.PENDING),
+                name="verification_lease_idx",
+            ),
         ]
 
 
@@ -133,7 +137,9 @@ class SynthesisJob(Job):
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_open_synthesis_per_project"
+                fields=["project"],
+                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
+                name="one_open_synthesis_per_project",
             ),
         ]
 

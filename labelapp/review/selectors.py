@@ -16,7 +16,7 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Annotation
 from labelapp.training.models import ModelVersion, Prediction
 
-from .models import LabelRevision, ReviewDecision, ReviewState
+from .models import LabelRevision, ReviewDecision, ReviewState, RevisionAction
 
 SORTS = {
     # name: (the ordered column, its lookup for the keyset condition)
@@ -148,7 +148,7 @@ def image_history(*, image: Image) -> list[dict]:
         entries.append(
             {
                 "kind": "revision",
-                "action": "labeled",
+                "action": RevisionAction.LABELED,
                 "who": current.annotator.username if current.annotator else None,
                 "at": current.created_at,
                 "label_class": current.label_class_id,

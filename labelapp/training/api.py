@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 
 from labelapp.core.errors import ServiceError
 from labelapp.core.fields import NULLABLE_RESPONSE
+from labelapp.core.jobs import JobStatus
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 from labelapp.projects.task_types import task_type_spec
 
@@ -62,7 +63,7 @@ class TrainingRunOutputSerializer(serializers.ModelSerializer):
         ]
 
     def get_progress(self, run) -> float:
-        if run.status == "succeeded":
+        if run.status == JobStatus.SUCCEEDED:
             return 1.0
         return round(run.epoch / run.epochs_max, 3) if run.epochs_max else 0.0
 

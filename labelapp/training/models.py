@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from labelapp.core.jobs import Job
+from labelapp.core.jobs import Job, JobStatus
 
 
 class ModelVersion(models.Model):
@@ -56,7 +56,9 @@ class TrainingRun(Job):
         constraints = [
             # Never two trainings of one project at once.
             models.UniqueConstraint(
-                fields=["project"], condition=Q(status__in=["queued", "running"]), name="one_open_training_per_project"
+                fields=["project"],
+                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]),
+                name="one_open_training_per_project",
             ),
         ]
 

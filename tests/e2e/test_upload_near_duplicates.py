@@ -6,7 +6,7 @@ from labelapp.images.models import Image
 from labelapp.images.services import images_ingest
 from labelapp.training import embeddings
 from labelapp.training.preprocess import images_preprocess
-from tests.test_upload_duplicates import BEACH, PORCH, jpeg
+from tests.conftest import BEACH, PORCH, jpeg
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

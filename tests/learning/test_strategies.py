@@ -213,16 +213,3 @@ def test_score_pool_dispatch():
     assert registry.DEFAULT_STRATEGY.scoring in registry.STRATEGIES
     assert registry.DEFAULT_STRATEGY.detection_scoring in registry.STRATEGIES
     assert registry.DEFAULT_STRATEGY.diversity in (None, "kcenter", "kmeans")
-
-
-def test_learning_does_not_import_django():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys; import labelapp.learning.strategies.registry, labelapp.learning.strategies.selection,"
-        " labelapp.learning.strategies.features, labelapp.learning.metrics;"
-        "print('django' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"

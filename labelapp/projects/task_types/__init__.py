@@ -4,7 +4,7 @@ This package holds the plain facts every layer may read: the label kind the UI d
 metrics, the default models. Behaviour that needs a higher app is registered by task type in
 the app that owns it (`labeling.validation.LABEL_CLEANERS`, `training.targets.LABEL_TARGETS`,
 `datasets.dataset_export.EXPORT_ROWS`), so a new type is one module here, one entry in each of
-those, and its UI tool; `tests/test_task_types.py` fails until all are there.
+those, and its UI tool; `tests/projects/test_task_types.py` fails until all are there.
 """
 
 from dataclasses import dataclass

@@ -1,0 +1,67 @@
+"""Issue 11 step 2: the events the lower apps send reach the training app's receivers, sent
+for real through the services that change the state (a wiring test per event)."""
+
+import pytest
+from celery.signals import before_task_publish
+
+from labelapp.images.services import images_ingest
+from labelapp.labeling.services import annotation_submit, image_reserve_next
+from labelapp.projects.services import project_update_settings
+from labelapp.training.models import PoolUpkeep, PreprocessBacklog, TrainingRun
+from tests.conftest import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def published():
+    """Names and arguments of the Celery tasks published (to the in-memory broker)."""
+    sent = []
+
+    def record(sender=None, body=None, **kwargs):
+        sent.append((sender, list(body[0])))
+
+    before_task_publish.connect(record, weak=False, dispatch_uid="test.published")
+    yield sent
+    before_task_publish.disconnect(dispatch_uid="test.published")
+
+
+def test_images_added_asks_for_preprocessing(detection_project, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        created = images_ingest(
+            project=detection_project, files=[(f"{i}.jpg", jpeg_bytes(80 + i), "image/jpeg") for i in range(2)]
+        ).created
+    backlog = PreprocessBacklog.objects.get(project=detection_project)
+    assert sorted(backlog.image_ids) == sorted(image.pk for image in created)
+    assert PoolUpkeep.objects.get(project=detection_project).preprocess_pending
+
+
+def test_images_added_is_not_sent_for_a_rolled_back_ingest(detection_project, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    def ingest_then_fail():
+        with transaction.atomic():
+            images_ingest(project=detection_project, files=[("a.jpg", jpeg_bytes(90), "image/jpeg")])
+            raise RuntimeError("rolled back")
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        ingest_then_fail()
+    assert not PreprocessBacklog.objects.filter(project=detection_project).exists()
+
+
+def test_labels_added_starts_an_auto_retrain(detection_project, pool, users, django_capture_on_commit_callbacks):
+    project_update_settings(project=detection_project, changes={"auto_retrain_every": 1})
+    item = image_reserve_next(project=detection_project, user=users["annotator"])
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_submit(project=detection_project, user=users["annotator"], image_id=item.image.pk, boxes=[])
+    assert TrainingRun.objects.get(project=detection_project).trigger == "auto"
+
+
+def test_scoring_settings_changed_rescores_the_pool(detection_project, published, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        project_update_settings(project=detection_project, changes={"strategy": "random"})
+    assert ("labelapp.training.rescore_project", [detection_project.pk]) in published
+    published.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        project_update_settings(project=detection_project, changes={"lease_minutes": 30})
+    assert not [name for name, _ in published if name == "labelapp.training.rescore_project"]
