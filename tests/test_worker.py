@@ -13,7 +13,7 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from labelapp.training.services import training_request
+from labelapp.training.runs import training_request
 
 from .conftest import NO_EVALUATION_PICKS, assert_priorities_are_scores, wait_for
 

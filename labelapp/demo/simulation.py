@@ -371,7 +371,7 @@ def simulate(
     _ensure_cold_start(target, progress)
     first = ModelVersion.objects.filter(project=target, is_active=True).first()
     if first is None:
-        from labelapp.training.services import training_request
+        from labelapp.training.runs import training_request
 
         progress("  no model yet: training one on the free labels")
         run = training_request(project=target, trigger="simulate")
@@ -415,7 +415,8 @@ def simulate(
             waiter.run_and_rescore(run_id)
 
     if final_retrain:
-        from labelapp.training.services import labeled_count, training_request
+        from labelapp.training.runs import training_request
+        from labelapp.training.training_data import labeled_count
 
         waiter.idle(target)
         last = TrainingRun.objects.filter(project=target).aggregate(n=Max("labels_at_start"))["n"] or 0
