@@ -82,7 +82,7 @@ def held_out_set(source):
 
 def evaluate_versions(versions, arrays, targets, class_names, threshold) -> dict[int, float]:
     from labelapp.training import engine
-    from labelapp.training.services import evaluate
+    from labelapp.training.evaluation import evaluate
 
     out = {}
     for version in versions:
@@ -117,7 +117,7 @@ def main() -> None:
         from labelapp.demo.simulation import Waiter, curve_table, simulate
         from labelapp.learning.scenes import PILL_CLASSES, PORCH_CLASSES, pill_scene, porch_scene
         from labelapp.training.models import ModelVersion
-        from labelapp.training.services import training_request
+        from labelapp.training.runs import training_request
 
         name, scene, class_names = {
             "porch": (PORCH, porch_scene, PORCH_CLASSES),

@@ -299,13 +299,13 @@ def train_version(project, *, epochs: int, progress=print):
     from labelapp.learning.training import TrainConfig
     from labelapp.training import engine
     from labelapp.training.models import ModelVersion, TrainingRun
-    from labelapp.training.services import _training_data
+    from labelapp.training.training_data import training_data
 
     classes = list(project.label_classes.order_by("id"))
     class_index = {c.pk: i for i, c in enumerate(classes)}
     size = engine.input_size_for(project)
-    x, y = _training_data(project, Split.TRAIN, class_index, size)
-    vx, vy = _training_data(project, Split.VAL, class_index, size)
+    x, y = training_data(project, Split.TRAIN, class_index, size)
+    vx, vy = training_data(project, Split.VAL, class_index, size)
     started = time.monotonic()
     model = create_model(
         "centernet_detector", classes=[c.name for c in classes], input_size=size, detection_threshold=0.3
@@ -345,7 +345,7 @@ def train_version(project, *, epochs: int, progress=print):
 def time_rescore(version, worker: Worker, *, timeout: float) -> tuple[float, object]:
     from labelapp.core.jobs import JobStatus
     from labelapp.training.models import RescoreJob
-    from labelapp.training.services import rescore_start
+    from labelapp.training.rescoring import rescore_start
 
     started = time.monotonic()
     job = rescore_start(version_id=version.pk)

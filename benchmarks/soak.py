@@ -239,7 +239,7 @@ def build_project(*, images: int, free: int, credits: int, epochs: int, annotato
 
 def train_and_rescore(project, user, *, timeout: float, processes=()):
     """Queue a training on the worker, wait for it and for the rescore of its version."""
-    from labelapp.training.services import training_request
+    from labelapp.training.runs import training_request
 
     run = training_request(project=project, user=user, trigger="soak")
     return wait_training(run.pk, timeout=timeout, processes=processes)

@@ -14,7 +14,7 @@ from labelapp.accounts.models import User
 from labelapp.credits.services import credit_grant
 from labelapp.images.services import images_ingest
 from labelapp.learning.models import ClassificationOutput, Detections
-from labelapp.production import services as production
+from labelapp.production.collection import prediction_make
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import embeddings, engine
@@ -351,7 +351,7 @@ def verification_items(detection_project):
     version = activate_model(detection_project)
     script_model(version, lambda i: detections([0.9, 0.8, 0.1], labels=[0, 0, 1]))
     set_settings(detection_project, collection_rules=[{"kind": "verification_sample", "n": 1}])
-    results = [production.prediction_make(project=detection_project, upload=upload(200 + i)) for i in range(3)]
+    results = [prediction_make(project=detection_project, upload=upload(200 + i)) for i in range(3)]
     return [r.verification for r in results]
 
 

@@ -30,6 +30,10 @@ class JobStatus(models.TextChoices):
     FAILED = "failed"
 
 
+#: A job not ended yet: a project has at most one open training and one open synthesis job.
+OPEN_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
 def stale_after() -> timedelta:
     from django.conf import settings
 

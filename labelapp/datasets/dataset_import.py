@@ -26,7 +26,6 @@ import time
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -34,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labelapp.core.events import send_on_commit
+from labelapp.core.jobs import JobStatus, stale_after
 from labelapp.images.events import images_added
 from labelapp.images.models import Source, Status
 from labelapp.images.services import image_store, storage_cleanup
@@ -45,7 +45,7 @@ from labelapp.projects.models import LabelClass, TaskType
 from labelapp.projects.services import label_class_create
 
 from .archives import ArchiveRejected, Member, archive_members, open_zip, read_member
-from .models import ImportJob, ImportStatus
+from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
@@ -173,26 +173,24 @@ def import_run(*, job_id: int) -> str:
             _set(job, phase="importing", class_mapping=mapping)
             _store(job, archive, {m.path: m for m in members}, plan, classes)
     except ImportFailed as failed:
-        _finish(job, ImportStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
+        _finish(job, JobStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
         return "failed"
     except (ArchiveRejected, zipfile.BadZipFile) as exc:
-        _finish(
-            job, ImportStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc})."
-        )
+        _finish(job, JobStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc}).")
         return "failed"
     except Exception:
         logger.exception("import job %s failed", job_id)
         job.refresh_from_db()
         _finish(
             job,
-            ImportStatus.FAILED,
+            JobStatus.FAILED,
             detail=(
                 f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
                 "importing the same archive again adds the rest."
             ),
         )
         raise
-    _finish(job, ImportStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
+    _finish(job, JobStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
     return "succeeded"
 
 
@@ -202,13 +200,13 @@ def _claim(job_id: int) -> bool:
     from django.db.models import Q
 
     now = timezone.now()
-    silent = now - timedelta(seconds=settings.LABELAPP_TRAINING_STALE_SECONDS)
+    silent = now - stale_after()
     return bool(
         ImportJob.objects.filter(
-            Q(status=ImportStatus.QUEUED) | Q(status=ImportStatus.RUNNING, heartbeat_at__lt=silent),
+            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=silent),
             pk=job_id,
         ).update(
-            status=ImportStatus.RUNNING,
+            status=JobStatus.RUNNING,
             started_at=now,
             heartbeat_at=now,
             checked=0,

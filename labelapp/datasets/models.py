@@ -1,12 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+from labelapp.core.jobs import JobStatus
 
 
 class ImportJob(models.Model):
@@ -25,7 +20,7 @@ class ImportJob(models.Model):
         max_length=300, blank=True, help_text="Storage name of the uploaded ZIP; removed when the job ends."
     )
     archive_name = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     phase = models.CharField(max_length=10, blank=True, help_text="checking, then importing.")
     checked = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)

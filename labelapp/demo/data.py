@@ -152,7 +152,7 @@ def demo_production_traffic(*, project_id: int, images: int, seed: int = 99) -> 
     """Predict `images` new pill scenes through the production API's service, as an end
     user's app would; the project's verification_sample rule queues them for verifiers."""
     from labelapp.learning.scenes import pill_scene
-    from labelapp.production.services import prediction_make
+    from labelapp.production.collection import prediction_make
 
     project = Project.objects.get(pk=project_id)
     rng = np.random.default_rng(seed)

@@ -31,7 +31,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from labelapp.core.errors import ConflictError, ServiceError
-from labelapp.core.jobs import JobStatus
+from labelapp.core.jobs import OPEN_STATUSES, JobStatus
 from labelapp.credits.services import balance_get, credit_grant
 from labelapp.images.models import Image, KeptTruth, Source, Split, Status
 from labelapp.labeling.models import Annotation, class_index_for
@@ -42,7 +42,6 @@ from labelapp.projects.task_types import task_type_spec
 from labelapp.training.models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
 
 SIMULATOR_USERNAME = "simulator"
-OPEN_RUN = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class SimulationError(ServiceError):
@@ -256,7 +255,9 @@ class Waiter:
 
     def idle(self, project) -> None:
         """Wait for trainings and rescores already under way (e.g. the demo's first training)."""
-        for run_id in TrainingRun.objects.filter(project=project, status__in=OPEN_RUN).values_list("pk", flat=True):
+        for run_id in TrainingRun.objects.filter(project=project, status__in=OPEN_STATUSES).values_list(
+            "pk", flat=True
+        ):
             self.progress(f"  waiting for training run {run_id}, already under way")
             self.run_and_rescore(run_id)
         for job in RescoreJob.objects.filter(project=project, status=JobStatus.RUNNING).select_related("model_version"):
@@ -371,7 +372,7 @@ def simulate(
     _ensure_cold_start(target, progress)
     first = ModelVersion.objects.filter(project=target, is_active=True).first()
     if first is None:
-        from labelapp.training.services import training_request
+        from labelapp.training.runs import training_request
 
         progress("  no model yet: training one on the free labels")
         run = training_request(project=target, trigger="simulate")
@@ -415,7 +416,8 @@ def simulate(
             waiter.run_and_rescore(run_id)
 
     if final_retrain:
-        from labelapp.training.services import labeled_count, training_request
+        from labelapp.training.runs import training_request
+        from labelapp.training.training_data import labeled_count
 
         waiter.idle(target)
         last = TrainingRun.objects.filter(project=target).aggregate(n=Max("labels_at_start"))["n"] or 0

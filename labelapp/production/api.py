@@ -22,8 +22,11 @@ from labelapp.labeling.api import ScoredBoxSerializer
 from labelapp.projects.models import Role, TaskType
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, LABELERS, ProjectScopedMixin
 
-from . import selectors, services, synthesis
+from . import selectors, synthesis
+from .collection import PredictResult, prediction_make
 from .models import SynthesisJob, VerificationState
+from .stream import stream_image_ingest
+from .verification import VERIFIABLE, verification_next, verification_record
 
 VERIFIERS = frozenset({Role.ADMIN, Role.VERIFIER})
 
@@ -81,7 +84,7 @@ class PredictOutputSerializer(serializers.Serializer):
     collection = CollectionOutcomeOutputSerializer()
 
 
-def _prediction_body(result: services.PredictResult, *, task_type: str) -> dict:
+def _prediction_body(result: PredictResult, *, task_type: str) -> dict:
     prediction, version = result.run.prediction, result.run.version
     probabilities = label_class = None
     if prediction.probs is not None:
@@ -119,7 +122,7 @@ class PredictView(ProjectScopedMixin, APIView):
 
     @extend_schema(request={"multipart/form-data": PredictInputSerializer}, responses={200: PredictOutputSerializer})
     def post(self, request, project_id):
-        result = services.prediction_make(project=self.project, upload=_upload(request))
+        result = prediction_make(project=self.project, upload=_upload(request))
         return Response(_prediction_body(result, task_type=self.project.task_type))
 
 
@@ -171,7 +174,7 @@ class StreamView(ProjectScopedMixin, APIView):
         responses={201: StreamDecisionOutputSerializer, 200: StreamDecisionOutputSerializer},
     )
     def post(self, request, project_id):
-        result = services.stream_image_ingest(project=self.project, user=request.user, upload=_upload(request))
+        result = stream_image_ingest(project=self.project, user=request.user, upload=_upload(request))
         counters = None
         if result.sampler is not None:
             state = result.sampler.state
@@ -229,7 +232,7 @@ class VerificationNextOutputSerializer(serializers.Serializer):
 
 class VerificationRecordInputSerializer(serializers.Serializer):
     prediction = IdField()
-    verdict = serializers.ChoiceField(choices=list(services.VERIFIABLE))
+    verdict = serializers.ChoiceField(choices=list(VERIFIABLE))
     true_count = serializers.IntegerField(
         min_value=0,
         max_value=MAX_INT32,
@@ -275,7 +278,7 @@ class VerificationNextView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses={200: VerificationNextOutputSerializer})
     def get(self, request, project_id):
-        item = services.verification_next(project=self.project, user=request.user)
+        item = verification_next(project=self.project, user=request.user)
         prediction, image = item.prediction, item.image
         class_names = dict(self.project.label_classes.values_list("id", "name"))
         label_class = None
@@ -317,7 +320,7 @@ class VerificationCreateView(ProjectScopedMixin, APIView):
         data = VerificationRecordInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        outcome = services.verification_record(
+        outcome = verification_record(
             project=self.project,
             user=request.user,
             prediction_id=values["prediction"],

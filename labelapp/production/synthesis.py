@@ -83,7 +83,7 @@ def synthesis_start(*, project, user, allowance: int) -> SynthesisJob:
     `no_source_images` (nothing labeled to derive from), 409 `budget_exhausted` (allowance
     above the available credits), 409 `synthesis_in_progress` (one open job per project).
     The allowance is not reserved up front: each image reserves its credit when it is made."""
-    from .services import active_version_get
+    from .inference import active_version_get
     from .tasks import synthesis_run_task
 
     if isinstance(allowance, bool) or not isinstance(allowance, int) or allowance < 1:
@@ -178,7 +178,7 @@ def _make_images(job: SynthesisJob) -> str:
     from labelapp.learning.synthesis import plan_synthesis
     from labelapp.training.selectors import project_health
 
-    from .services import active_version_get
+    from .inference import active_version_get
 
     project = job.project
     version = active_version_get(project=project)

@@ -14,8 +14,8 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import TaskType
 from labelapp.training import embeddings, engine
+from labelapp.training.inference import model_inputs, model_outputs
 from labelapp.training.models import ModelVersion
-from labelapp.training.services import model_inputs, model_outputs
 from labelapp.training.targets import LABEL_TARGETS
 
 from .models import LabelQuality

@@ -11,8 +11,9 @@ from labelapp.core.jobs import JobStatus
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 from labelapp.projects.task_types import task_type_spec
 
-from . import selectors, services
+from . import selectors
 from .models import LearningCurve, ModelVersion, RescoreJob, TrainingRun
+from .runs import training_request
 
 
 class ModelVersionOutputSerializer(serializers.ModelSerializer):
@@ -124,7 +125,7 @@ class TrainingRunListCreateView(ProjectScopedMixin, generics.ListAPIView):
 
     @extend_schema(request=None, responses={201: TrainingRunOutputSerializer})
     def post(self, request, project_id):
-        run = services.training_request(project=self.project, user=request.user, trigger="manual")
+        run = training_request(project=self.project, user=request.user, trigger="manual")
         return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_201_CREATED)
 
 

@@ -170,7 +170,7 @@ def _class_evidence(version, classes) -> dict:
 
 
 def _write(project, ids: list[int], picks: np.ndarray, plan, reasons: dict, *, version) -> None:
-    from .services import set_priorities
+    from .rescoring import set_priorities
 
     k = len(picks)
     pool = Image.objects.filter(project=project, status=Status.UNLABELED).exclude(score_reason__in=PINNED_REASONS)

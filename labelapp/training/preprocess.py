@@ -41,7 +41,7 @@ def images_preprocess(*, project_id: int, image_ids: list[int]) -> int:
         from labelapp.core.jobs import JobStatus
 
         from .models import RescoreJob
-        from .services import rescore_chunk
+        from .rescoring import rescore_chunk
 
         job = RescoreJob.objects.create(
             project=project, model_version=active, chunks_total=1, images_total=len(images), status=JobStatus.RUNNING

@@ -22,7 +22,7 @@ def preprocess_new_images(sender, *, project_id: int, image_ids: list[int], **kw
 @receiver(labels_added, dispatch_uid="training.maybe_retrain")
 def maybe_retrain(sender, *, project_id: int, **kwargs) -> None:
     """Every label may complete K new ones, whatever its kind (bought, imported, verified)."""
-    from .services import training_maybe_start
+    from .runs import training_maybe_start
 
     training_maybe_start(project_id=project_id)
 

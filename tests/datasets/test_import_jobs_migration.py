@@ -7,7 +7,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from labelapp.datasets.models import ImportJob, ImportStatus
+from labelapp.core.jobs import JobStatus
+from labelapp.datasets.models import ImportJob
 
 BEFORE_THE_MOVE = [("images", "0006_import_jobs"), ("datasets", None)]
 
@@ -24,7 +25,7 @@ def test_migrating_across_the_move_keeps_every_import_job(detection_project, use
         project=detection_project,
         requested_by=users["admin"],
         archive_name="a.zip",
-        status=ImportStatus.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         labels_created=3,
     )
     leaf = MigrationExecutor(connection).loader.graph.leaf_nodes()

@@ -38,7 +38,7 @@ def test_demo_creates_users_projects_and_truth_once(capsys):
 def test_demo_traffic_fills_the_verification_queue(client_for, users):
     from labelapp.accounts.models import User
     from labelapp.training.models import ModelVersion
-    from labelapp.training.services import training_request, training_run
+    from labelapp.training.runs import training_request, training_run
 
     call_command("demo", "--porch-images", "2", "--pill-images", "40", "--no-train")
     pills = Project.objects.get(name=PILLS)

@@ -14,7 +14,8 @@ from labelapp.images.services import images_ingest
 from labelapp.labeling.events import labels_added
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next, label_split
-from labelapp.production import services as production
+from labelapp.production.models import VerificationItem
+from labelapp.production.verification import verification_record, verifications_affirm
 from tests.conftest import jpeg_bytes, set_settings
 from tests.datasets.conftest import make_zip, run_import
 
@@ -78,14 +79,14 @@ def test_verification_and_affirmation_label_for_free(
 ):
     verified, affirmed = verification_items[0], verification_items[1]
     with django_capture_on_commit_callbacks(execute=True):
-        production.verification_record(
+        verification_record(
             project=detection_project, user=users["verifier"], prediction_id=verified.prediction_id, verdict="correct"
         )
     assert_labeled(verified.image_id, AnnotationKind.VERIFIED, Split.TRAIN)
     set_settings(detection_project, affirmation_enabled=True, affirmation_window_hours=1)
-    production.VerificationItem.objects.filter(pk=verification_items[2].pk).delete()
+    VerificationItem.objects.filter(pk=verification_items[2].pk).delete()
     with django_capture_on_commit_callbacks(execute=True):
-        assert production.verifications_affirm(now=affirmed.created_at + timedelta(hours=2)) == 1
+        assert verifications_affirm(now=affirmed.created_at + timedelta(hours=2)) == 1
     assert_labeled(affirmed.image_id, AnnotationKind.AFFIRMED, Split.TRAIN)
     assert announced == [
         {"project_id": detection_project.pk, "image_ids": [verified.image_id], "kind": "verified"},

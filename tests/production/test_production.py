@@ -13,8 +13,15 @@ from labelapp.images.models import PINNED_PRIORITY, Image, Source, Status
 from labelapp.images.services import images_ingest
 from labelapp.labeling.models import Annotation, AnnotationKind
 from labelapp.labeling.services import annotation_submit, image_reserve_next
-from labelapp.production import services
+from labelapp.production.collection import prediction_make
 from labelapp.production.models import VerificationItem, VerificationState
+from labelapp.production.stream import stream_image_ingest
+from labelapp.production.verification import (
+    VERIFICATION_LEASE,
+    verification_next,
+    verification_record,
+    verifications_affirm,
+)
 from labelapp.training.models import ModelVersion, Prediction
 from tests.conftest import (
     activate_model,
@@ -124,7 +131,7 @@ def test_random_1_in_n_keeps_exactly_one_in_n(classification_project):
     script_model(version, class_probs(0.9))
     n = 4
     set_settings(classification_project, collection_rules=[{"kind": "random_1_in_n", "n": n}])
-    kept = [services.prediction_make(project=classification_project, upload=upload(i)).kept for i in range(3 * n)]
+    kept = [prediction_make(project=classification_project, upload=upload(i)).kept for i in range(3 * n)]
     assert kept == [i % n == 0 for i in range(3 * n)]
     stored = Image.objects.filter(project=classification_project)
     assert stored.count() == 3
@@ -138,7 +145,7 @@ def test_low_confidence_rule_for_classification(classification_project):
     probs = iter([0.55, 0.95, 0.7])
     script_model(version, lambda i: class_probs(next(probs))(i))
     set_settings(classification_project, collection_rules=[{"kind": "low_confidence", "threshold": 0.75}])
-    results = [services.prediction_make(project=classification_project, upload=upload(i)) for i in range(3)]
+    results = [prediction_make(project=classification_project, upload=upload(i)) for i in range(3)]
     assert [r.kept for r in results] == [True, False, True]
     assert results[0].kept_by[0]["kind"] == "low_confidence"
 
@@ -150,7 +157,7 @@ def test_low_confidence_rule_for_detection_is_near_the_threshold_or_nothing_foun
     set_settings(
         detection_project, detection_threshold=0.3, collection_rules=[{"kind": "low_confidence", "epsilon": 0.05}]
     )
-    kept = [services.prediction_make(project=detection_project, upload=upload(i)).kept for i in range(4)]
+    kept = [prediction_make(project=detection_project, upload=upload(i)).kept for i in range(4)]
     assert kept == [False, True, True, False]
 
 
@@ -164,7 +171,7 @@ def test_quotas_per_hour_and_day_with_a_frozen_clock(classification_project):
     seeds = iter(range(100))
 
     def keep(now):
-        return services.prediction_make(project=classification_project, upload=upload(next(seeds)), now=now).kept
+        return prediction_make(project=classification_project, upload=upload(next(seeds)), now=now).kept
 
     assert [keep(t), keep(t + timedelta(minutes=20)), keep(t + timedelta(minutes=50))] == [True, True, False]
     assert [keep(t + timedelta(hours=1)), keep(t + timedelta(hours=1, minutes=1))] == [True, False]  # day quota: 3
@@ -176,8 +183,8 @@ def test_content_already_in_the_project_is_not_kept_again(classification_project
     version = activate_model(classification_project)
     script_model(version, class_probs(0.9))
     set_settings(classification_project, collection_rules=[{"kind": "random_1_in_n", "n": 1}])
-    first = services.prediction_make(project=classification_project, upload=upload(7))
-    again = services.prediction_make(project=classification_project, upload=upload(7, name="again.jpg"))
+    first = prediction_make(project=classification_project, upload=upload(7))
+    again = prediction_make(project=classification_project, upload=upload(7, name="again.jpg"))
     assert first.kept and not again.kept and again.duplicate and again.image.pk == first.image.pk
     assert Image.objects.filter(project=classification_project).count() == 1
 
@@ -241,9 +248,7 @@ def test_stream_pacing_never_exceeds_the_budget(classification_project, client_f
     script_model(version, lambda i: class_probs(float(confidences[i]))(i))
     credit_grant(project=classification_project, amount=5)
     set_settings(classification_project, stream_mode="pacing", stream_expected_items=40, stream_exploration=0.1)
-    results = [
-        services.stream_image_ingest(project=classification_project, user=None, upload=upload(i)) for i in range(60)
-    ]
+    results = [stream_image_ingest(project=classification_project, user=None, upload=upload(i)) for i in range(60)]
     queried = [r for r in results if r.decision == "query"]
     assert 1 <= len(queried) <= 5
     assert results[-1].credits_left == 5 - len(queried)
@@ -255,7 +260,7 @@ def test_a_stream_query_reaches_the_annotator_first_on_its_held_credit(detection
     version = activate_model(detection_project)
     script_model(version, lambda i: detections([0.5]))  # confidence 0: always below the threshold
     set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5)
-    result = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(50))
+    result = stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(50))
     assert result.decision == "query" and result.credits_left == 9
     reserves = CreditEntry.objects.filter(project=detection_project, kind=EntryKind.RESERVE).count()
     item = image_reserve_next(project=detection_project, user=users["annotator"])
@@ -280,9 +285,9 @@ def test_a_held_stream_credit_is_handed_out_even_when_nothing_else_is_available(
     set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5)
     credit_grant(project=detection_project, amount=1)
     images_ingest(project=detection_project, files=[upload(90)])
-    result = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(91))
+    result = stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(91))
     assert result.decision == "query" and result.credits_left == 0
-    refused = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(92))
+    refused = stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(92))
     assert (refused.decision, refused.reason) == ("accept", "no_credits")
     item = image_reserve_next(project=detection_project, user=users["annotator"])
     assert item.image.pk == result.image.pk
@@ -303,9 +308,9 @@ def test_an_untaken_held_credit_expires_and_the_image_stays_first_in_the_queue(d
     set_settings(detection_project, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=24)
     credit_grant(project=detection_project, amount=3)
     images_ingest(project=detection_project, files=[upload(60)])
-    taken = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(61))
+    taken = stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(61))
     image_reserve_next(project=detection_project, user=users["annotator"])  # claims the first hold
-    waiting = services.stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(62))
+    waiting = stream_image_ingest(project=detection_project, user=users["admin"], upload=upload(62))
     assert (taken.decision, waiting.decision) == ("query", "query")
     assert balance_get(project=detection_project).reserved == 2
     now = timezone.now()
@@ -404,7 +409,7 @@ def test_incorrect_sends_the_image_to_the_top_of_the_labeling_queue(
 
 
 def test_a_corrected_count_is_stored_and_counts_as_incorrect(detection_project, verification_items, users):
-    outcome = services.verification_record(
+    outcome = verification_record(
         project=detection_project,
         user=users["verifier"],
         prediction_id=verification_items[2].prediction_id,
@@ -412,7 +417,7 @@ def test_a_corrected_count_is_stored_and_counts_as_incorrect(detection_project, 
         true_count=3,
     )
     assert outcome.item.state == VerificationState.INCORRECT and outcome.item.true_count == 3 and outcome.queued
-    same = services.verification_record(
+    same = verification_record(
         project=detection_project,
         user=users["verifier"],
         prediction_id=verification_items[1].prediction_id,
@@ -424,21 +429,21 @@ def test_a_corrected_count_is_stored_and_counts_as_incorrect(detection_project, 
 
 def test_each_item_is_leased_to_one_verifier_at_a_time(detection_project, verification_items, users):
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    mine = services.verification_next(project=detection_project, user=users["verifier"], now=now)
-    assert services.verification_next(project=detection_project, user=users["verifier"], now=now).pk == mine.pk
-    theirs = services.verification_next(project=detection_project, user=users["admin"], now=now)
-    third = services.verification_next(project=detection_project, user=users["annotator"], now=now)
+    mine = verification_next(project=detection_project, user=users["verifier"], now=now)
+    assert verification_next(project=detection_project, user=users["verifier"], now=now).pk == mine.pk
+    theirs = verification_next(project=detection_project, user=users["admin"], now=now)
+    third = verification_next(project=detection_project, user=users["annotator"], now=now)
     assert len({mine.pk, theirs.pk, third.pk}) == 3
     with pytest.raises(ConflictError) as nothing:
-        services.verification_next(project=detection_project, user=users["nobody"], now=now)
+        verification_next(project=detection_project, user=users["nobody"], now=now)
     assert nothing.value.code == "nothing_to_verify"
     with pytest.raises(ConflictError) as leased:
-        services.verification_record(
+        verification_record(
             project=detection_project, user=users["admin"], prediction_id=mine.prediction_id, verdict="correct", now=now
         )
     assert leased.value.code == "leased_to_another"
-    later = now + services.VERIFICATION_LEASE + timedelta(seconds=1)
-    assert services.verification_next(project=detection_project, user=users["nobody"], now=later).pk == mine.pk
+    later = now + VERIFICATION_LEASE + timedelta(seconds=1)
+    assert verification_next(project=detection_project, user=users["nobody"], now=later).pk == mine.pk
 
 
 def test_nothing_to_verify_is_409(detection_project, client_for):
@@ -451,17 +456,17 @@ def test_unflagged_predictions_are_affirmed_after_the_window(detection_project, 
 
     assert affirm_unflagged_task.name == "labelapp.production.affirm_unflagged"
     created = verification_items[0].created_at
-    services.verification_record(
+    verification_record(
         project=detection_project,
         user=users["verifier"],
         prediction_id=verification_items[1].prediction_id,
         verdict="incorrect",
     )
-    assert services.verifications_affirm(now=created + timedelta(hours=100)) == 0, "disabled by default"
+    assert verifications_affirm(now=created + timedelta(hours=100)) == 0, "disabled by default"
     set_settings(detection_project, affirmation_enabled=True, affirmation_window_hours=24)
-    assert services.verifications_affirm(now=created + timedelta(hours=23)) == 0
-    assert services.verifications_affirm(now=created + timedelta(hours=25)) == 2
-    assert services.verifications_affirm(now=created + timedelta(hours=26)) == 0, "idempotent"
+    assert verifications_affirm(now=created + timedelta(hours=23)) == 0
+    assert verifications_affirm(now=created + timedelta(hours=25)) == 2
+    assert verifications_affirm(now=created + timedelta(hours=26)) == 0, "idempotent"
     kinds = dict(Annotation.objects.filter(project=detection_project).values_list("image_id", "kind"))
     assert kinds == {verification_items[0].image_id: "affirmed", verification_items[2].image_id: "affirmed"}
     assert Image.objects.get(pk=verification_items[1].image_id).score_reason == "flagged"
@@ -469,13 +474,13 @@ def test_unflagged_predictions_are_affirmed_after_the_window(detection_project, 
 
 def test_flag_rate_per_model_version(detection_project, verification_items, client_for, users):
     for item, verdict in zip(verification_items[:2], ["correct", "incorrect"]):
-        services.verification_record(
+        verification_record(
             project=detection_project, user=users["verifier"], prediction_id=item.prediction_id, verdict=verdict
         )
     version2 = activate_model(detection_project, number=2)
     script_model(version2, lambda i: detections([0.9]))
-    second = services.prediction_make(project=detection_project, upload=upload(300)).verification
-    services.verification_record(
+    second = prediction_make(project=detection_project, upload=upload(300)).verification
+    verification_record(
         project=detection_project,
         user=users["verifier"],
         prediction_id=second.prediction_id,
@@ -568,7 +573,7 @@ def test_query_counts_do_not_grow_with_the_pool(
 
 @pytest.mark.slow
 def test_predict_with_a_model_trained_in_process(client_for):
-    from labelapp.training.services import training_request, training_run
+    from labelapp.training.runs import training_request, training_run
     from tests.conftest import small_porch_project
 
     project, users = small_porch_project(count=12, free=12, epochs=1)

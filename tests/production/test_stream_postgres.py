@@ -10,8 +10,9 @@ from labelapp.credits.services import balance_get, credit_grant, held_credits_re
 from labelapp.images.models import Image, Source
 from labelapp.images.services import images_ingest
 from labelapp.labeling.services import image_reserve_next
-from labelapp.production import services
+from labelapp.production.collection import prediction_make
 from labelapp.production.models import StreamSampler
+from labelapp.production.stream import stream_image_ingest
 from labelapp.projects.models import Membership, Role
 from labelapp.projects.services import project_create
 from labelapp.training import engine
@@ -56,7 +57,7 @@ def _assert_consistent(project):
 
 def test_thirty_concurrent_streams_against_six_credits_query_exactly_six():
     project, owner, _ = _project(credits=6, stream_mode="threshold", stream_threshold=0.5)
-    results = race(30, lambda i: services.stream_image_ingest(project=project, user=owner, upload=_upload(i)))
+    results = race(30, lambda i: stream_image_ingest(project=project, user=owner, upload=_upload(i)))
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     queried = [r for r in results if r.decision == "query"]
@@ -80,7 +81,7 @@ def test_pacing_streams_racing_annotators_never_overspend():
     def work(i):
         if i % 3 == 0:
             return image_reserve_next(project=project, user=annotators[i // 3])
-        return services.stream_image_ingest(project=project, user=owner, upload=_upload(i))
+        return stream_image_ingest(project=project, user=owner, upload=_upload(i))
 
     results = race(30, work)
     unexpected = [r for r in results if isinstance(r, Exception) and getattr(r, "code", None) != "budget_exhausted"]
@@ -95,7 +96,7 @@ def test_a_concurrent_burst_never_exceeds_a_collection_quota():
     project, _owner, _ = _project(
         credits=0, collection_rules=[{"kind": "random_1_in_n", "n": 1, "per_hour": 4, "per_day": 100}]
     )
-    results = race(24, lambda i: services.prediction_make(project=project, upload=_upload(i)))
+    results = race(24, lambda i: prediction_make(project=project, upload=_upload(i)))
     errors = [r for r in results if isinstance(r, Exception)]
     assert not errors, errors
     assert sum(r.kept for r in results) == 4
@@ -112,7 +113,7 @@ def test_held_credits_expiring_while_annotators_take_the_images_move_each_credit
     project, owner, annotators = _project(
         credits=10, annotators=8, stream_mode="threshold", stream_threshold=0.5, held_credit_hours=1
     )
-    queried = [services.stream_image_ingest(project=project, user=owner, upload=_upload(i)) for i in range(8)]
+    queried = [stream_image_ingest(project=project, user=owner, upload=_upload(i)) for i in range(8)]
     assert {r.decision for r in queried} == {"query"}
     later = timezone.now() + timedelta(hours=2)
 

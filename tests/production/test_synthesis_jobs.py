@@ -19,8 +19,8 @@ from labelapp.learning.synthesis import SynthesisItem
 from labelapp.production.models import SynthesisImage, SynthesisJob
 from labelapp.production.synthesis import synthesis_run, synthesis_start
 from labelapp.training import engine
-from labelapp.training import services as training
 from labelapp.training.models import ModelVersion, Prediction
+from labelapp.training.runs import training_request, training_run
 from labelapp.training.selectors import prediction_for_labeling
 from tests.conftest import jpeg_bytes
 
@@ -82,8 +82,8 @@ def assert_ledger_consistent(project):
 
 
 def train_now(project, user) -> ModelVersion:
-    run = training.training_request(project=project, user=user)
-    version = training.training_run(run_id=run.pk)
+    run = training_request(project=project, user=user)
+    version = training_run(run_id=run.pk)
     run.refresh_from_db()
     assert version is not None, run.error
     return version

@@ -11,8 +11,8 @@ from labelapp.images.services import images_ingest
 from labelapp.labeling.services import annotation_submit, image_reserve_next
 from labelapp.review.models import LabelQuality
 from labelapp.review.quality import label_quality_recompute
-from labelapp.training import services as training
 from labelapp.training.events import model_version_activated
+from labelapp.training.runs import training_request, training_run
 
 pytestmark = pytest.mark.django_db
 
@@ -58,9 +58,9 @@ def test_a_flipped_label_is_the_top_suspect_after_a_retrain(
         lambda sender, version_id, **kw: activated.append(version_id), weak=False, dispatch_uid="t"
     )
     try:
-        run = training.training_request(project=project, user=users["admin"])
+        run = training_request(project=project, user=users["admin"])
         with django_capture_on_commit_callbacks(execute=True):
-            version = training.training_run(run_id=run.pk)
+            version = training_run(run_id=run.pk)
     finally:
         model_version_activated.disconnect(dispatch_uid="t")
     assert version is not None

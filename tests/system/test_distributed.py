@@ -20,7 +20,8 @@ from labelapp.core.jobs import JobStatus
 from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from labelapp.training.services import rescore_start, training_request
+from labelapp.training.rescoring import rescore_start
+from labelapp.training.runs import training_request
 from tests.conftest import WorkerProcess, assert_priorities_are_scores, wait_for
 
 pytestmark = [

@@ -23,7 +23,7 @@ from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from labelapp.training.services import training_request
+from labelapp.training.runs import training_request
 from labelapp.training.tasks import recover_stale_work_task
 from tests.conftest import assert_priorities_are_scores, wait_for
 

@@ -12,7 +12,7 @@ from labelapp.images.models import Image, Status
 from labelapp.labeling.models import Reservation, ReservationState
 from labelapp.labeling.services import image_reserve_next
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from labelapp.training.services import training_request
+from labelapp.training.runs import training_request
 from tests.conftest import assert_priorities_are_scores, small_porch_project, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]

@@ -18,7 +18,7 @@ from labelapp.labeling.services import EVALUATION_REASON, _claim_top_image, anno
 from labelapp.learning.backbone import MobileNetV2
 from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
-from labelapp.training import embeddings, engine, services
+from labelapp.training import embeddings, engine, rescoring, runs
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.preprocess import cold_start_priorities, images_preprocess
 from labelapp.training.selectors import prediction_for_labeling
@@ -44,13 +44,13 @@ def test_ingest_embeds_every_image_once_and_classification_trains_a_head_on_the_
     credit_grant(project=project, amount=100, actor=users["admin"])
     label_queue(project, users["annotator"], truth, 10)
 
-    run = services.training_request(project=project, user=users["admin"])
-    version = services.training_run(run_id=run.pk)
+    run = runs.training_request(project=project, user=users["admin"])
+    version = runs.training_run(run_id=run.pk)
 
     assert version is not None and version.model_name == "embedding_classifier"
     job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING)
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED))
-    services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
+    rescoring.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
 
     # No Prediction rows for the pool (a head scores it from the cache); the label page's
     # pre-annotation is computed when the image is handed out.
@@ -153,8 +153,8 @@ def test_model_versions_report_the_evaluation_sample_size_and_interval(classific
         )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=split)
 
-    run = services.training_request(project=project, user=users["admin"])
-    version = ModelVersion.objects.get(pk=services.training_run(run_id=run.pk).pk)
+    run = runs.training_request(project=project, user=users["admin"])
+    version = ModelVersion.objects.get(pk=runs.training_run(run_id=run.pk).pk)
 
     val = version.metrics["val"]
     assert val["images"] == Image.objects.filter(project=project, split=Split.VAL).count() > 0
@@ -225,14 +225,14 @@ def test_after_a_retrain_the_planned_batch_follows_the_model_and_switches_to_mar
     credit_grant(project=project, amount=100, actor=users["admin"])
 
     def retrain_and_plan():
-        version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
+        version = runs.training_run(run_id=runs.training_request(project=project, user=users["admin"]).pk)
         job = RescoreJob.objects.create(
             project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING
         )
-        services.rescore_chunk(
+        rescoring.rescore_chunk(
             job_id=job.pk, image_ids=list(Image.objects.filter(project=project).values_list("pk", flat=True))
         )
-        services.rescore_finish(job_id=job.pk)
+        rescoring.rescore_finish(job_id=job.pk)
         return Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority").first()
 
     label_queue(project, users["annotator"], truth, 2)
@@ -258,7 +258,7 @@ def test_detection_trains_the_pretrained_detector_through_the_training_service(d
         )
         Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=Split.TRAIN)
 
-    version = services.training_run(run_id=services.training_request(project=project, user=users["admin"]).pk)
+    version = runs.training_run(run_id=runs.training_request(project=project, user=users["admin"]).pk)
 
     assert version is not None and version.model_name == "centernet_mobilenet"
     assert engine.load_version(version).predict(engine.prepared_images(project, images[:1], size=version.input_size))

@@ -18,7 +18,7 @@ from labelapp.learning.model_choice import FINETUNE_MIN_TRAIN_PER_CLASS, FINETUN
 from labelapp.learning.models import create_model
 from labelapp.learning.training import TrainConfig
 from labelapp.projects.services import project_update_settings
-from labelapp.training import embeddings, engine, services
+from labelapp.training import embeddings, engine, evaluation, rescoring, runs
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob
 from labelapp.training.planning import plan_next_batch
 from labelapp.training.selectors import prediction_for_labeling
@@ -47,8 +47,8 @@ def _labeled_project(project, *, train_per_class: int, val: int, pool: int = 6):
 
 
 def _train(project, user):
-    run = services.training_request(project=project, user=user)
-    return ModelVersion.objects.get(pk=services.training_run(run_id=run.pk).pk)
+    run = runs.training_request(project=project, user=user)
+    return ModelVersion.objects.get(pk=runs.training_run(run_id=run.pk).pk)
 
 
 def test_with_enough_labels_a_fine_tune_is_judged_on_validation_and_both_figures_are_stored(
@@ -111,13 +111,13 @@ def test_a_fine_tune_that_beats_the_head_on_validation_is_the_model_returned(cla
     head = create_model("embedding_classifier", classes=["cat", "dog"], input_size=64)
     val_vectors = embeddings.embeddings_for(project, list(Image.objects.filter(pk__in=val_ids).order_by("id")))
     metrics = {
-        "val": services.evaluate(
+        "val": evaluation.evaluate(
             head, val_vectors, val_y, task="classification", class_names=["cat", "dog"], threshold=0.5
         ),
         "test": {"images": 0},
     }
 
-    model, name, stored = services._classifier_choice(
+    model, name, stored = runs._classifier_choice(
         project,
         head,
         metrics,
@@ -170,8 +170,8 @@ def test_a_fine_tuned_version_rescores_the_pool_from_pixels_and_plans_on_its_pre
     pool = list(Image.objects.filter(project=project, status=Status.UNLABELED).order_by("id"))
     job = RescoreJob.objects.create(project=project, model_version=version, chunks_total=1, status=JobStatus.RUNNING)
 
-    assert services._chunk_size(version) == settings.LABELAPP_RESCORE_CHUNK_SIZE
-    services.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
+    assert rescoring._chunk_size(version) == settings.LABELAPP_RESCORE_CHUNK_SIZE
+    rescoring.rescore_chunk(job_id=job.pk, image_ids=[image.pk for image in pool])
 
     # A network that reads pixels stores its predictions: the label page and the planner read them.
     assert Prediction.objects.filter(model_version=version).count() == len(pool)

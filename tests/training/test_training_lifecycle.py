@@ -13,7 +13,7 @@ from labelapp.demo.data import demo_project, demo_users
 from labelapp.images.models import Image, Status
 from labelapp.projects.services import project_delete
 from labelapp.training.models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from labelapp.training.services import training_request, training_run
+from labelapp.training.runs import training_request, training_run
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +207,7 @@ def test_item3_a_training_that_meets_a_locked_database_retries_and_succeeds(lock
 
 def test_item3_a_rescore_chunk_that_meets_a_locked_database_retries_and_scores_it(locked_database):
     """Issue 14 item 3: the rescore side of the same lock."""
-    from labelapp.training.services import rescore_chunk
+    from labelapp.training.rescoring import rescore_chunk
 
     project, users = _porch()
     version = _trained(project, users)
@@ -254,7 +254,7 @@ def test_item1_a_live_heartbeating_run_is_neither_recovered_nor_claimed_twice(cl
     """Issue 14 item 1: two claims of the same run → only one trains; a run whose owner is
     alive and beating is not recovered."""
     from labelapp.core.liveness import Owner, current_owner
-    from labelapp.training.services import recover_stale_work, training_claim
+    from labelapp.training.runs import recover_stale_work, training_claim
 
     run = TrainingRun.objects.create(project=classification_project)
     first, second = current_owner(), Owner(host="other-worker", pid=4242, started=None)
@@ -269,7 +269,7 @@ def test_item1_a_run_whose_process_ended_on_this_host_is_recovered_without_waiti
     """Issue 14 item 1: the owner is gone (same host, process ended): recovery need not wait
     for the stale limit, and a new worker can claim the run."""
     from labelapp.core.liveness import current_owner
-    from labelapp.training.services import recover_stale_work, training_claim
+    from labelapp.training.runs import recover_stale_work, training_claim
 
     run = _running(classification_project, owner=_dead_process_owner(), heartbeat_age_seconds=0)
     assert recover_stale_work()["trainings"] == [run.pk]
@@ -279,7 +279,7 @@ def test_item1_a_run_whose_process_ended_on_this_host_is_recovered_without_waiti
 def test_item1_a_silent_run_of_another_host_is_recovered_only_past_the_stale_limit(classification_project, settings):
     """Issue 14 item 1: another host's worker is judged by its heartbeat alone."""
     from labelapp.core.liveness import Owner, current_owner
-    from labelapp.training.services import recover_stale_work, training_claim
+    from labelapp.training.runs import recover_stale_work, training_claim
 
     settings.LABELAPP_TRAINING_STALE_SECONDS = 60
     elsewhere = Owner(host="another-host", pid=1, started=None)

@@ -4,7 +4,7 @@ from labelapp.demo.data import DEMO_USERS, PILLS, load_demo
 from labelapp.demo.tasks import demo_production_traffic_task
 from labelapp.images.models import Image, Status
 from labelapp.training.preprocess import images_preprocess
-from labelapp.training.services import training_request
+from labelapp.training.runs import training_request
 
 
 class Command(BaseCommand):

@@ -1,9 +1,9 @@
-"""Training, evaluation, activation and rescoring of model versions.
+"""Training runs: queueing, claiming, training (resumable from per-epoch checkpoints),
+activation of the new model version, and recovery of work a killed worker left.
 
 Idempotency: a TrainingRun is claimed by a conditional UPDATE (a duplicate message finds
 nothing to claim); a version is activated in one transaction only after it is fully
-written; a rescore chunk upserts its Predictions on (image, model_version), so running a
-chunk twice writes the same rows once.
+written.
 """
 
 import io
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, FloatField, Max, Value, When
+from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from labelapp.core import liveness
@@ -22,25 +22,19 @@ from labelapp.core.db import retry_when_locked
 from labelapp.core.errors import ConflictError, ServiceError
 from labelapp.core.jobs import JobStatus, stale_after
 from labelapp.credits.models import CreditBalance
-from labelapp.images.models import PINNED_REASONS, Image, Split, Status
+from labelapp.images.models import Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import Project, TaskType
-from labelapp.projects.settings_schema import ADAPTIVE
 
-from . import embeddings, engine
+from . import engine
+from .evaluation import evaluate
 from .events import model_version_activated
-from .models import ModelVersion, Prediction, RescoreJob, TrainingRun
-from .targets import LABEL_TARGETS
+from .inference import strategy_name
+from .models import ModelVersion, RescoreJob, TrainingRun
+from .rescoring import rescore_resume, rescore_start
+from .training_data import LABELED_STATUSES, auto_labeled_training_data, labeled_count, training_data
 
 logger = logging.getLogger(__name__)
-LABELED_STATUSES = [Status.LABELED]
-#: Detection boxes below the threshold kept in a Prediction (the best ones), for the label page.
-SUGGESTIONS_BELOW_THRESHOLD = 20
-
-
-def labeled_count(*, project) -> int:
-    """Labeled images in every split: a new val or test label is a new label too."""
-    return Image.objects.filter(project=project, status__in=LABELED_STATUSES).count()
 
 
 def training_maybe_start(*, project_id: int) -> TrainingRun | None:
@@ -104,120 +98,6 @@ def training_claim(*, run_id: int, owner: liveness.Owner) -> bool:
     """Claim a run for `owner`: a queued one, or a running one whose worker is gone or silent
     (it resumes from its checkpoint); a live owner keeps its run however long an epoch takes."""
     return TrainingRun.objects.claim(run_id, owner, take_over=True)
-
-
-def model_inputs(project, model, images: list, *, size: int) -> np.ndarray:
-    """What a model reads for Image rows: cached backbone vectors for a head on embeddings,
-    prepared pixel tensors for every other model."""
-    if engine.reads_vectors(model):
-        return embeddings.embeddings_for(project, images)
-    return engine.prepared_images(project, images, size=size)
-
-
-def model_outputs(model, inputs):
-    return model.predict_vectors(inputs) if engine.reads_vectors(model) else model.predict(inputs)
-
-
-def _training_data(
-    project, split: str, class_index: dict[int, int], size: int, model=None, only: list[int] | None = None
-):
-    """(inputs, targets, image ids) of the labeled images of a split, or of `only` those."""
-    annotations = Annotation.objects.filter(project=project, image__split=split, image__status__in=LABELED_STATUSES)
-    if only is not None:
-        annotations = annotations.filter(image_id__in=only)
-    annotations = list(annotations.select_related("image").order_by("image_id"))
-    images = model_inputs(project, model, [a.image for a in annotations], size=size)
-    targets = LABEL_TARGETS[project.task_type](annotations, class_index, size)
-    return images, targets, [a.image_id for a in annotations]
-
-
-def _auto_labeled_training_data(
-    project, class_index: dict[int, int], size: int, model=None, only: list[int] | None = None
-):
-    """Stream-accepted images with the model output they were accepted on as the label, for
-    `train_on_auto_labels`. Only ever training data: evaluating a model on its own outputs
-    would measure nothing. Detection keeps the boxes at or above the project's detection
-    threshold (what the model counted); boxes of deleted classes are dropped."""
-    latest: dict[int, Prediction] = {}
-    predictions = Prediction.objects.filter(image__project=project, image__status=Status.AUTO_LABELED)
-    if only is not None:
-        predictions = predictions.filter(image_id__in=only)
-    for prediction in predictions.select_related("image", "model_version").order_by("image_id", "-id"):
-        latest.setdefault(prediction.image_id, prediction)
-    predictions = list(latest.values())
-    if project.task_type == TaskType.CLASSIFICATION:
-        labeled = []
-        for prediction in predictions:
-            probs = prediction.probs or []
-            class_id = prediction.model_version.classes[int(np.argmax(probs))] if probs else None
-            if class_id in class_index:
-                labeled.append((prediction, class_index[class_id]))
-        images = model_inputs(project, model, [p.image for p, _ in labeled], size=size)
-        return images, np.array([label for _, label in labeled], dtype=np.int64), [p.image_id for p, _ in labeled]
-    threshold = project.config["detection_threshold"]
-    images = model_inputs(project, model, [p.image for p in predictions], size=size)
-    targets = [
-        engine.detection_target(
-            [b for b in p.boxes or [] if b.get("score", 1.0) >= threshold and b["label_class"] in class_index],
-            class_index,
-            engine.letterbox_for(p.image, size),
-        )
-        for p in predictions
-    ]
-    return images, targets, [p.image_id for p in predictions]
-
-
-def evaluate(model, images, targets, *, task: str, class_names: list[str], threshold: float) -> dict:
-    from labelapp.learning import metrics
-
-    if len(images) == 0:
-        return {"images": 0}
-    outputs = model_outputs(model, images)
-    if task == TaskType.CLASSIFICATION:
-        report = metrics.classification_report(targets, outputs.probs.argmax(axis=1), len(class_names))
-        per_class = {
-            name: {
-                "precision": report["precision"][i],
-                "recall": report["recall"][i],
-                "f1": report["f1"][i],
-                "support": report["support"][i],
-            }
-            for i, name in enumerate(class_names)
-        }
-        correct = int(np.sum(outputs.probs.argmax(axis=1) == np.asarray(targets)))
-        return engine.jsonable(
-            {
-                "images": len(images),
-                "accuracy": report["accuracy"],
-                "per_class": per_class,
-                "confusion_matrix": report["confusion_matrix"],
-                "interval": metrics.wilson_interval(correct, len(images)),
-            }
-        )
-    report = metrics.detection_report(targets, outputs, len(class_names), count_threshold=threshold)
-    interval = metrics.bootstrap_interval(
-        lambda idx: metrics.detection_report(
-            [targets[i] for i in idx], [outputs[i] for i in idx], len(class_names), count_threshold=threshold
-        )["map50"],
-        len(images),
-        np.random.default_rng(len(images)),
-        resamples=100,
-    )
-    per_class = {
-        name: {"ap50": report["ap50"][i], "ap": report["ap"][i], "num_gt": report["num_gt"][i]}
-        for i, name in enumerate(class_names)
-    }
-    return engine.jsonable(
-        {
-            "images": len(images),
-            "map50": report["map50"],
-            "map": report["map"],
-            "per_class": per_class,
-            "count_mae": report["count_mae"],
-            "exact_count_rate": report["exact_count_rate"],
-            "interval": interval,
-        }
-    )
 
 
 def checkpoint_path(run_id: int) -> Path:
@@ -352,13 +232,13 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     model = create_model(plan["model"], classes=class_names, input_size=size, **options)
 
     def load(only):
-        train = _training_data(project, Split.TRAIN, class_index, size, model, only("train"))
+        train = training_data(project, Split.TRAIN, class_index, size, model, only("train"))
         auto = (
-            _auto_labeled_training_data(project, class_index, size, model, only("auto_ids"))
+            auto_labeled_training_data(project, class_index, size, model, only("auto_ids"))
             if plan["auto"]
             else (train[0][:0], [], [])
         )
-        return train, auto, _training_data(project, Split.VAL, class_index, size, model, only("val"))
+        return train, auto, training_data(project, Split.VAL, class_index, size, model, only("val"))
 
     resume = saved["state"] if saved is not None and "train" in plan else None
     train, auto, val = load((lambda key: plan[key]) if resume is not None else (lambda key: None))
@@ -450,7 +330,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
                 state=resume, save=lambda state: _save_checkpoint(run_id, plan, state), between_batches=between_batches
             ),
         )
-    test_images, test_targets, test_ids = _training_data(project, Split.TEST, class_index, size, model)
+    test_images, test_targets, test_ids = training_data(project, Split.TEST, class_index, size, model)
     threshold = config["detection_threshold"]
     metrics = {
         "val": evaluate(
@@ -498,7 +378,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
                 auto_labels_seen=auto_labels,
                 credits_spent=spent,
                 metrics=metrics,
-                strategy=_strategy_name(project),
+                strategy=strategy_name(project),
                 checkpoint=stored,
             )
             ModelVersion.objects.filter(project=project, is_active=True).exclude(pk=version.pk).update(is_active=False)
@@ -656,22 +536,6 @@ def _batch_size(train_images: int) -> int:
     return max(8, min(64, train_images // 4))
 
 
-def scoring_strategy(strategy: str, task_type: str) -> str:
-    """The per-image score behind a strategy: the adaptive planner ranks the pool by margin
-    (classification) or detection uncertainty between its planned batches."""
-    if strategy != ADAPTIVE:
-        return strategy
-    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
-
-    return DEFAULT_STRATEGY.scoring if task_type == TaskType.CLASSIFICATION else DEFAULT_STRATEGY.detection_scoring
-
-
-def _strategy_name(project) -> str:
-    from labelapp.projects.settings_schema import default_strategy
-
-    return project.config.get("strategy") or default_strategy(project.task_type)
-
-
 def recover_stale_work() -> dict:
     """Resume what a killed worker left: trainings whose owner is gone or silent (or whose
     message was lost, or that a shutdown put back in the queue) are sent again, and rescores
@@ -687,312 +551,3 @@ def recover_stale_work() -> dict:
     for job_id in stale_jobs:
         rescore_resume(job_id=job_id)
     return {"trainings": stale_runs, "rescores": stale_jobs}
-
-
-# --- rescoring -------------------------------------------------------------------------
-
-
-def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJob | None:
-    """Split the unlabeled pool into chunks and score them in parallel (a Celery chord)."""
-
-    version = ModelVersion.objects.select_related("project").get(pk=version_id)
-    if not version.is_active:
-        return None
-    ids = list(
-        Image.objects.filter(project=version.project, status=Status.UNLABELED)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    job = RescoreJob.objects.create(
-        project=version.project,
-        model_version=version,
-        images_total=len(ids),
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-    )
-    _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
-    return job
-
-
-def _rescore_dispatch(job, ids: list[int], chunk_size: int) -> None:
-    from celery import chord
-
-    from .tasks import rescore_chunk_task, rescore_finish_task
-
-    chunks = [ids[i : i + chunk_size] for i in range(0, len(ids), chunk_size)]
-    if not chunks:
-        RescoreJob.objects.filter(pk=job.pk).finish(JobStatus.SUCCEEDED)
-        return
-    RescoreJob.objects.filter(pk=job.pk).update(
-        chunks_total=F("chunks_done") + len(chunks), heartbeat_at=timezone.now()
-    )
-    chord(rescore_chunk_task.s(job.pk, chunk) for chunk in chunks)(rescore_finish_task.si(job.pk))
-
-
-def rescore_project(*, project_id: int) -> RescoreJob | None:
-    """Re-rank the pool at once after a setting that changes scores (strategy, weighting,
-    diversity, threshold): with the active model, or cold-start priorities without one."""
-    from .preprocess import cold_start_priorities
-
-    project = Project.objects.filter(pk=project_id).first()
-    if project is None:
-        logger.info("project %s was deleted; no rescore", project_id)
-        return None
-    active = ModelVersion.objects.filter(project=project, is_active=True).first()
-    if active is None:
-        cold_start_priorities(project=project)
-        return None
-    return rescore_start(version_id=active.pk)
-
-
-def rescore_resume(*, job_id: int) -> None:
-    """Re-dispatch the pool images a stalled rescore has not scored yet (a worker died)."""
-
-    job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
-    if not job.model_version.is_active:
-        RescoreJob.objects.filter(pk=job_id).finish(JobStatus.FAILED, error="Its model version is no longer active.")
-        return
-    remaining = list(
-        Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
-        .exclude(scored_by=job.model_version)
-        .exclude(score_reason__in=PINNED_REASONS)
-        .order_by("id")
-        .values_list("pk", flat=True)
-    )
-    _rescore_dispatch(job, remaining, _chunk_size(job.model_version))
-
-
-def _chunk_size(version) -> int:
-    """Images per rescore task. A head on cached vectors costs microseconds per image, so its
-    chunks are large: per-task overhead would otherwise dominate."""
-    from django.conf import settings
-
-    from labelapp.learning.models import model_class
-
-    if engine.reads_vectors(model_class(version.model_name)):
-        return settings.LABELAPP_RESCORE_VECTOR_CHUNK_SIZE
-    return settings.LABELAPP_RESCORE_CHUNK_SIZE
-
-
-def rescore_chunk(*, job_id: int, image_ids: list[int]) -> int:
-    """Predict and score one chunk and set its priorities in bulk. Pixel models upsert a
-    Prediction per image; a head on cached vectors does not (100,000 rows would cost far more
-    than scoring them): its pre-annotations are computed when an image is handed out."""
-    job = RescoreJob.objects.select_related("model_version", "project").filter(pk=job_id).first()
-    if job is None:
-        logger.info("rescore job %s is gone (its project was deleted); nothing to do", job_id)
-        return 0
-    version, project = job.model_version, job.project
-    pool = Image.objects.filter(pk__in=image_ids, status=Status.UNLABELED).order_by("id")
-    model = engine.load_version(version)
-    if engine.reads_vectors(model):
-        ids = list(pool.values_list("pk", flat=True))
-        if ids:
-            outputs = model.predict_vectors(embeddings.vectors_by_ids(project, ids))
-            scores, strategy = _scores(project, version, outputs, first_id=ids[0])
-            retry_when_locked(
-                lambda: set_priorities(ids, scores, version=version, reason=strategy),
-                what=f"rescore job {job_id}: chunk",
-            )
-    else:
-        images = list(pool)
-        ids = [image.pk for image in images]
-        if images:
-            outputs = model.predict(engine.prepared_images(project, images, size=version.input_size))
-            scores, strategy = _scores(project, version, outputs, first_id=ids[0])
-            threshold = project.config["detection_threshold"]
-            rows = [
-                _prediction_row(image, version, outputs, i, scores[i], threshold, project.task_type)
-                for i, image in enumerate(images)
-            ]
-
-            def write() -> None:
-                with transaction.atomic():
-                    Prediction.objects.bulk_create(
-                        rows,
-                        update_conflicts=True,
-                        unique_fields=["image", "model_version"],
-                        update_fields=["probs", "boxes", "counts", "confidence", "score"],
-                    )
-                    set_priorities(ids, scores, version=version, reason=strategy)
-
-            try:
-                retry_when_locked(write, what=f"rescore job {job_id}: chunk")
-            except IntegrityError:
-                if Project.objects.filter(pk=project.pk).exists():
-                    raise
-                logger.info("rescore job %s stopped: its project was deleted", job_id)
-                return 0
-    retry_when_locked(
-        lambda: RescoreJob.objects.filter(pk=job_id).update(
-            chunks_done=F("chunks_done") + 1, heartbeat_at=timezone.now()
-        ),
-        what=f"rescore job {job_id}: progress",
-    )
-    return len(ids)
-
-
-def _scores(project, version, outputs, *, first_id: int):
-    """(per-image scores, the strategy's name) for a chunk of model outputs."""
-    from labelapp.learning.strategies.registry import score_pool
-    from labelapp.learning.strategies.weighting import class_weights_from_ap
-
-    # The project's strategy now, not the one the version was trained under: a strategy
-    # change re-ranks the pool with the active model at once (rescore_project).
-    strategy = scoring_strategy(_strategy_name(project), project.task_type)
-    # Random stays random: no weak-class weighting of its scores.
-    weighted = project.config["weak_class_weighting"] and strategy != "random"
-    weights = _class_weights(version, class_weights_from_ap) if weighted else None
-    scores = score_pool(
-        project.task_type,
-        outputs.probs if project.task_type == TaskType.CLASSIFICATION else outputs,
-        strategy=strategy,
-        class_weights=weights,
-        threshold=project.config["detection_threshold"],
-        # One stream per chunk (seeded by its first image too): a seed per version alone
-        # would give every chunk the same sequence, so position i of each chunk ties.
-        rng=np.random.default_rng([version.pk, first_id]),
-    )
-    return scores, strategy
-
-
-def set_priorities(image_ids: list[int], scores, *, version, reason: str) -> None:
-    """Write a chunk's priorities in one UPDATE … FROM (VALUES …). Images pinned at the top
-    of the queue by the production loop keep theirs. (A CASE with one WHEN per image costs
-    Django about half a millisecond per row just to build.)"""
-    table = connection.ops.quote_name(Image._meta.db_table)
-    column = {
-        name: connection.ops.quote_name(Image._meta.get_field(name).column)
-        for name in ("id", "priority", "scored_by", "score_reason", "status")
-    }
-    pinned = ", ".join(["%s"] * len(PINNED_REASONS))
-    # SQLite binds at most 32,766 parameters per statement: large chunks go in slices.
-    for start in range(0, len(image_ids), 10_000):
-        ids, values = image_ids[start : start + 10_000], scores[start : start + 10_000]
-        rows = ", ".join(["(%s, %s)"] * len(ids))
-        sql = (
-            f"WITH fresh (image_id, score) AS (VALUES {rows}) "
-            f"UPDATE {table} SET {column['priority']} = fresh.score, {column['scored_by']} = %s, {column['score_reason']} = %s "
-            f"FROM fresh WHERE {table}.{column['id']} = fresh.image_id AND {table}.{column['status']} = %s "
-            f"AND {table}.{column['score_reason']} NOT IN ({pinned})"
-        )
-        params = [value for pk, score in zip(ids, values) for value in (int(pk), float(score))]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*params, version.pk if version else None, reason, Status.UNLABELED, *PINNED_REASONS])
-
-
-def rescore_finish(*, job_id: int) -> None:
-    from .planning import plan_next_batch
-
-    job = RescoreJob.objects.select_related("model_version", "project").filter(pk=job_id).first()
-    if job is None:
-        logger.info("rescore job %s is gone (its project was deleted); nothing to finish", job_id)
-        return
-    project, version = job.project, job.model_version
-    if version.is_active:
-        planned = plan_next_batch(project=project, version=version) if _strategy_name(project) == ADAPTIVE else None
-        if planned is None and project.config["batch_diversity"]:
-            diversify_next_batch(project=project, version=version)
-    RescoreJob.objects.filter(pk=job_id).finish(JobStatus.SUCCEEDED)
-
-
-def diversify_next_batch(*, project, version, shortlist_factor: int = 5) -> list[int]:
-    """Make the next batch (the labels until the next retrain) informative *and* diverse:
-    among the top `batch × shortlist_factor` of the queue, the images k-means on the
-    model's embeddings picks (labelapp.learning.strategies.selection.select_diverse) take the highest
-    priorities. Priorities are permuted, never invented, so scores keep their meaning."""
-    from labelapp.learning.strategies.registry import DEFAULT_STRATEGY
-    from labelapp.learning.strategies.selection import select_diverse
-
-    batch = project.config["auto_retrain_every"] or 20
-    shortlist = list(
-        Image.objects.filter(project=project, status=Status.UNLABELED, scored_by=version)
-        .exclude(score_reason__in=PINNED_REASONS)
-        .order_by("-priority", "id")[: batch * shortlist_factor]
-    )
-    if len(shortlist) <= batch:
-        return [image.pk for image in shortlist]
-    vectors = embeddings.embeddings_for(project, shortlist)
-    if vectors is None:
-        vectors = engine.load_version(version).embed(
-            engine.prepared_images(project, shortlist, size=version.input_size)
-        )
-    scores = np.array([image.priority for image in shortlist])
-    chosen = select_diverse(
-        scores,
-        vectors,
-        batch,
-        np.random.default_rng(version.pk),
-        shortlist_factor=shortlist_factor,
-        method=DEFAULT_STRATEGY.diversity or "kmeans",
-    )
-    chosen_set = {int(i) for i in chosen}
-    order = sorted(chosen_set, key=lambda i: -scores[i]) + [i for i in range(len(shortlist)) if i not in chosen_set]
-    values = sorted(scores, reverse=True)
-    with transaction.atomic():
-        Image.objects.filter(
-            pk__in=[image.pk for image in shortlist], status=Status.UNLABELED, scored_by=version
-        ).update(
-            priority=Case(
-                *[When(pk=shortlist[i].pk, then=Value(float(v))) for i, v in zip(order, values)],
-                output_field=FloatField(),
-            )
-        )
-    return [shortlist[i].pk for i in order[:batch]]
-
-
-def _class_weights(version, class_weights_from_ap):
-    per_class = (version.metrics.get("val") or {}).get("per_class") or {}
-    key = "ap50" if "ap50" in next(iter(per_class.values()), {}) else "f1"
-    values = [per_class.get(name, {}).get(key) for name in per_class]
-    if not values or len(values) != len(version.classes):
-        return None
-    return class_weights_from_ap(np.array([np.nan if v is None else v for v in values], dtype=float))
-
-
-def _prediction_row(image, version, outputs, i, score, threshold, task) -> Prediction:
-    if task == TaskType.CLASSIFICATION:
-        probs = outputs.probs[i]
-        return Prediction(
-            image=image,
-            model_version=version,
-            probs=[round(float(p), 6) for p in probs],
-            confidence=float(probs.max()),
-            score=float(score),
-            counts={str(version.classes[int(probs.argmax())]): 1},
-        )
-    detections = outputs[i]
-    # Every box that counts, and the best few below the threshold for the label page's
-    # confidence slider: a detector's 100 candidate peaks per image would make the stored
-    # JSON (and the rescore's database writes) several times larger for nothing.
-    order = np.argsort(-detections.scores, kind="stable")
-    order = order[: int(np.count_nonzero(detections.scores >= threshold)) + SUGGESTIONS_BELOW_THRESHOLD]
-    boxes, counts = [], {}
-    if len(order):
-        transform = engine.letterbox_for(image, version.input_size)
-        xyxy = np.clip(
-            transform.to_original(detections.boxes[order]), 0, [image.width, image.height, image.width, image.height]
-        )
-        for (x1, y1, x2, y2), s, label in zip(
-            xyxy.tolist(), detections.scores[order].tolist(), detections.labels[order].tolist()
-        ):
-            if x2 <= x1 or y2 <= y1:
-                continue
-            class_id = version.classes[label]
-            boxes.append(
-                {
-                    "x": round(x1, 2),
-                    "y": round(y1, 2),
-                    "w": round(x2 - x1, 2),
-                    "h": round(y2 - y1, 2),
-                    "label_class": class_id,
-                    "score": round(s, 4),
-                }
-            )
-            if s >= threshold:
-                counts[str(class_id)] = counts.get(str(class_id), 0) + 1
-    confidence = float(np.min(np.abs(2 * detections.scores - 1))) if len(detections.scores) else 1.0
-    return Prediction(
-        image=image, model_version=version, boxes=boxes, counts=counts, confidence=confidence, score=float(score)
-    )
