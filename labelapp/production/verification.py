@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 VERIFICATION_LEASE = timedelta(minutes=5)
 
 
-VERIFIABLE = ("correct", "incorrect")
+VERIFIABLE = (VerificationState.CORRECT, VerificationState.INCORRECT)
 
 
 def verification_next(*, project, user, now: datetime | None = None) -> VerificationItem:
@@ -97,7 +97,7 @@ def verification_record(
             raise ConflictError(f"This prediction was already decided ({item.state}).", code="already_verified")
         if item.leased_to_id not in (None, user.pk) and item.lease_expires_at and item.lease_expires_at > now:
             raise ConflictError("Another verifier is verifying this prediction right now.", code="leased_to_another")
-        correct = verdict == "correct" and (true_count is None or true_count == item.predicted_count)
+        correct = verdict == VerificationState.CORRECT and (true_count is None or true_count == item.predicted_count)
         item.state = VerificationState.CORRECT if correct else VerificationState.INCORRECT
         item.verdict, item.true_count, item.decided_by, item.decided_at = verdict, true_count, user, now
         item.leased_to, item.lease_expires_at = None, None
