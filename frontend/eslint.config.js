@@ -14,13 +14,6 @@ export default tseslint.config(
   {
     files: ["**/*.{ts,tsx}"],
     languageOptions: { globals: { ...globals.browser } },
-    rules: {
-      // TODO(issue 11): seven effects reset state when the shown image or record changes, and the
-      // label page mirrors a value into a ref during render. They work; moving them to keyed
-      // remounts needs care (drafts, focus) and its own tests. Until then these two stay off.
-      "react-hooks/set-state-in-effect": "off",
-      "react-hooks/refs": "off",
-    },
   },
   {
     files: ["scripts/**/*.mjs", "*.config.{js,ts}"],

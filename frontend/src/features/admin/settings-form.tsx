@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState, type FormEvent, type ReactNode } from "react";
+import { useState, type FormEvent, type ReactNode } from "react";
 import { api } from "../../api/client";
 import type { FieldErrors } from "../../api/field-errors";
 import type { Project } from "../../api/types";
@@ -173,11 +173,13 @@ export function SettingsForm({ project }: { project: Project }) {
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
 
-  useEffect(() => {
+  // Reset the draft (while rendering) when the saved settings change in value, not on each new object.
+  const settingsJson = JSON.stringify(settings);
+  const [draftOfJson, setDraftOfJson] = useState(settingsJson);
+  if (draftOfJson !== settingsJson) {
+    setDraftOfJson(settingsJson);
     setDraft(toDraft(settings));
-    // Reset the draft when the saved settings change in value, not on each new object.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [JSON.stringify(settings)]);
+  }
 
   const set = (key: string, value: Draft[string]) => {
     setDraft((current) => ({ ...current, [key]: value }));

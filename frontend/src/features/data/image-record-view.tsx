@@ -36,10 +36,13 @@ export function LabelEditor({
 }) {
   const [labelClass, setLabelClass] = useState<number | null>(record.label?.label_class ?? null);
   const [boxes, setBoxes] = useState<Box[]>(record.label?.boxes ?? []);
-  useEffect(() => {
+  // Another (or refetched) record: start over from its label, reset while rendering.
+  const [shownRecord, setShownRecord] = useState(record);
+  if (shownRecord !== record) {
+    setShownRecord(record);
     setLabelClass(record.label?.label_class ?? null);
     setBoxes(record.label?.boxes ?? []);
-  }, [record]);
+  }
   useEffect(() => onDraft?.(taskType === "detection" ? boxes : null), [boxes, onDraft, taskType]);
 
   if (taskType === "classification") {

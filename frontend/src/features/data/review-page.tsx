@@ -30,12 +30,16 @@ export function ReviewPage() {
   const item = next.data?.item ?? null;
   const imageId = item?.image.id;
 
-  useEffect(() => {
+  // A new image starts in judge mode with nothing typed (reset while rendering, see
+  // https://react.dev/learn/you-might-not-need-an-effect#adjusting-some-state-when-a-prop-changes).
+  const [shownImageId, setShownImageId] = useState(imageId);
+  if (shownImageId !== imageId) {
+    setShownImageId(imageId);
     setMode("judge");
     setReason("");
     setError(null);
     setDraft(null);
-  }, [imageId]);
+  }
   useEffect(() => {
     if (mode === "reject") reasonRef.current?.focus();
   }, [mode]);

@@ -175,6 +175,31 @@ describe("LabelPage (detection): the class-key rule", () => {
     await waitFor(() => expect(localStorage.getItem(draftKey(2, 40))).toBeNull());
   });
 
+  it("carries the class for new boxes over to the next image, which writes no draft until edited", async () => {
+    const next = {
+      ...reservation,
+      reservation: { ...reservation.reservation, id: 10 },
+      image: { ...reservation.image, id: 41, original_name: "day.png", file_url: "/f/41" },
+    };
+    const stubbed = vi.mocked(fetch);
+    const answer = stubbed.getMockImplementation()!;
+    stubbed.mockImplementation(async (url, init) =>
+      url === "/api/projects/2/queue/next" && submitted.length === 1 ? new Response(JSON.stringify(next)) : answer(url, init),
+    );
+    renderPage();
+    expect(await screen.findByText("night.png")).toBeInTheDocument();
+    fireEvent.keyDown(window, { key: "2" });
+    fireEvent.keyDown(window, { key: "Enter" });
+    expect(await screen.findByText("day.png")).toBeInTheDocument();
+    expect(screen.getByRole("radio", { name: /tube/ })).toHaveAttribute("aria-checked", "true");
+    expect(rowNames()).toEqual(["Box 1: box"]);
+    expect(screen.queryByText("Restored your unsaved work on this image.")).toBeNull();
+    expect(localStorage.getItem(draftKey(2, 41))).toBeNull();
+    drag([20, 20], [120, 100]);
+    expect(rowNames()).toEqual(["Box 1: box", "Box 2: tube"]);
+    expect(localStorage.getItem(draftKey(2, 41))).not.toBeNull();
+  });
+
   it("brightness and contrast change the displayed image only", async () => {
     renderPage();
     expect(await screen.findByText("night.png")).toBeInTheDocument();

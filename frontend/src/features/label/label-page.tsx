@@ -74,50 +74,55 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
   const classById = useMemo(() => new Map(classes.map((c) => [c.id, c])), [classes]);
   const current: QueueNext | null = session.state.status === "ready" ? session.state.current : null;
 
-  const editorActiveClass = useRef<number | null>(null);
-  editorActiveClass.current = editor.activeClass;
   // Set by the user's own edits, so loading an image never writes a draft by itself.
-  const touched = useRef(false);
+  const [touched, setTouched] = useState(false);
   const dispatch = useCallback((action: EditorAction) => {
-    touched.current = true;
+    setTouched(true);
     dispatchEditor(action);
   }, []);
 
-  // A new image: restore the unsaved work on it, else load the model's pre-annotation.
-  useEffect(() => {
-    if (!current) return;
-    touched.current = false;
-    setNotice(null);
-    dropOtherDrafts(project.id, current.image.id);
+  // A new image: restore the unsaved work on it, else load the model's pre-annotation. Done while
+  // rendering (not in an effect) so the new image never shows the previous image's boxes; once per
+  // handed-out image, so a refetch of the classes or the project does not reload it.
+  const currentKey = current ? `${current.reservation.id}:${current.image.id}` : null;
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
+  if (current && currentKey !== loadedKey) {
+    setLoadedKey(currentKey);
+    setTouched(false);
     const draft = loadDraft(project.id, current.image.id);
     if (draft) {
       dispatchEditor({ type: "restore", draft });
       setNotice("Restored your unsaved work on this image.");
-      return;
+    } else {
+      setNotice(null);
+      const boxes = (current.prediction?.boxes ?? []).map((b) => ({
+        x: b.x,
+        y: b.y,
+        w: b.w,
+        h: b.h,
+        labelClass: b.label_class,
+        score: b.score,
+        pending: true,
+      }));
+      const suggestion = detection ? null : topClass(current.prediction?.probs, classes);
+      dispatchEditor({
+        type: "load",
+        boxes,
+        classChoice: suggestion,
+        // The class for new boxes carries over from the previous image.
+        activeClass: suggestion ?? editor.activeClass ?? classes[0]?.id ?? null,
+      });
     }
-    const boxes = (current.prediction?.boxes ?? []).map((b) => ({
-      x: b.x,
-      y: b.y,
-      w: b.w,
-      h: b.h,
-      labelClass: b.label_class,
-      score: b.score,
-      pending: true,
-    }));
-    const suggestion = detection ? null : topClass(current.prediction?.probs, classes);
-    dispatchEditor({
-      type: "load",
-      boxes,
-      classChoice: suggestion,
-      activeClass: suggestion ?? editorActiveClass.current ?? classes[0]?.id ?? null,
-    });
-    // Once per handed-out image: a refetch of the classes or the project must not reload it.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [current?.reservation.id, current?.image.id]);
+  }
+
+  const currentImageId = current?.image.id;
+  useEffect(() => {
+    if (currentImageId !== undefined) dropOtherDrafts(project.id, currentImageId);
+  }, [project.id, currentImageId]);
 
   useEffect(() => {
-    if (current && touched.current) saveDraft(project.id, current.image.id, draftOf(editor));
-    // Saved on the user's edits only; a new image resets `touched` before these change.
+    if (current && touched) saveDraft(project.id, current.image.id, draftOf(editor));
+    // Saved on the user's edits only; a new image resets `touched` in the same render as it loads.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [editor.boxes, editor.classChoice, editor.activeClass]);
 

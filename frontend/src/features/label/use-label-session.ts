@@ -21,19 +21,27 @@ export function useLabelSession(projectId: number) {
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<unknown>(null);
 
-  const load = useCallback(async () => {
-    try {
-      const next = await reserveNext(projectId);
-      setState({ status: "ready", current: next, shownAt: performance.now() });
-      queryClient.setQueryData(["projects", projectId, "balance"], next.balance);
-      void prefetchNextImages(projectId, next.image.id);
-    } catch (error) {
-      setState({ status: "stopped", error });
-    }
-  }, [projectId, queryClient]);
+  // State is set only once the reservation answers (in its callbacks), so the mount effect may call this.
+  const load = useCallback(
+    () =>
+      reserveNext(projectId)
+        .then((next) => {
+          setState({ status: "ready", current: next, shownAt: performance.now() });
+          queryClient.setQueryData(["projects", projectId, "balance"], next.balance);
+          void prefetchNextImages(projectId, next.image.id);
+        })
+        .catch((error: unknown) => setState({ status: "stopped", error })),
+    [projectId, queryClient],
+  );
+
+  // Another project: back to loading while rendering, so its page never shows the old reservation.
+  const [sessionProjectId, setSessionProjectId] = useState(projectId);
+  if (sessionProjectId !== projectId) {
+    setSessionProjectId(projectId);
+    setState({ status: "loading" });
+  }
 
   useEffect(() => {
-    setState({ status: "loading" });
     void load();
   }, [load]);
 

@@ -23,10 +23,14 @@ export function VerifyPage() {
   const [done, setDone] = useState(0);
   const prediction = next.data?.prediction;
 
-  useEffect(() => {
+  // A new prediction starts with an empty count and no error (reset while rendering, see
+  // https://react.dev/learn/you-might-not-need-an-effect#adjusting-some-state-when-a-prop-changes).
+  const [shownPredictionId, setShownPredictionId] = useState(prediction?.id);
+  if (shownPredictionId !== prediction?.id) {
+    setShownPredictionId(prediction?.id);
     setTrueCount("");
     setError(null);
-  }, [prediction?.id]);
+  }
 
   const send = useCallback(
     async (verdict: "correct" | "incorrect") => {
