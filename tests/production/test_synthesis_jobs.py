@@ -22,7 +22,7 @@ from labelapp.training import engine
 from labelapp.training.models import ModelVersion, Prediction
 from labelapp.training.runs import training_request, training_run
 from labelapp.training.selectors import prediction_for_labeling
-from tests.conftest import jpeg_bytes
+from tests.conftest import NO_EVALUATION_PICKS, jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +108,8 @@ def test_a_job_makes_pinned_held_images_that_annotators_confirm_and_reports_befo
         credits=20,
         seed=1,
         users=users,
-        settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64},
+        # No evaluation picks: the hand-outs below must be the pinned synthetic images.
+        settings={"max_epochs": 1, "auto_retrain_every": 0, "input_size": 64, **NO_EVALUATION_PICKS},
     )
     v1 = train_now(project, users["admin"])
     v1.refresh_from_db()
