@@ -178,6 +178,11 @@ def celery_workers(tmp_path, settings, transactional_db):
     app._pool = None
     app.amqp._producer_pool = None
     settings.CELERY_BROKER_URL = broker_url
+    # Declare the queue before any worker starts: kombu's SQLAlchemy transport creates it with a
+    # check-then-insert, and a worker declaring it while the test publishes failed CI once
+    # (UNIQUE constraint failed: kombu_queue.name).
+    with app.connection_for_write() as conn:
+        app.amqp.queues[app.conf.task_default_queue](conn.default_channel).declare()
     started: list[WorkerProcess] = []
     database = connection.settings_dict["NAME"]
 
