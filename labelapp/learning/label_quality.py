@@ -7,20 +7,28 @@ means more suspect (0 = fine, 1 = surely wrong) and says why in words a reviewer
   model never vouches for a label it was trained on, plus disagreement with the ``k`` nearest
   labeled neighbours in embedding space.
 - Detection: cleanlab's object-detection label quality score (missing, swapped or badly
-  placed boxes) on the detector's output for labeled images.
+  placed boxes) on out-of-fold detector output (:func:`out_of_fold_detections`): a detector
+  reproduces the boxes it was trained on, mistakes included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .models.base import ImageModel
+    from .training import TrainConfig
 
 __all__ = [
     "Suspect",
     "classification_suspects",
     "detection_suspects",
     "knn_disagreement",
+    "out_of_fold_detections",
     "out_of_fold_probs",
     "self_confidence_suspicion",
 ]
@@ -97,6 +105,52 @@ def out_of_fold_probs(
         model.fit(features[train], labels[train])
         probs[np.ix_(held_out, model.classes_)] = model.predict_proba(features[held_out])
     return probs
+
+
+def out_of_fold_detections(
+    make_model: Callable[[], ImageModel],
+    images: np.ndarray,
+    targets: list[dict],
+    *,
+    config: TrainConfig,
+    n_folds: int = 2,
+    seed: int = 0,
+) -> list[dict]:
+    """Each image's detections from a detector trained on the other folds only.
+
+    Parameters
+    ----------
+    make_model : callable
+        A fresh, untrained detector per fold (never warm-started from a model that saw the
+        held-out fold).
+    images : np.ndarray
+        ``uint8`` ``(n, h, w, 3)``.
+    targets : list of dict
+        Per image ``{"boxes", "labels"}`` as the detector's ``fit`` takes them.
+    config : TrainConfig
+        Each fold model's training; the held-out fold is never its validation data.
+
+    Returns
+    -------
+    list of dict
+        Per image ``{"boxes", "labels", "scores"}``, in the order of ``images``.
+    """
+    n = len(images)
+    if len(targets) != n:
+        raise ValueError("images and targets must have one entry per image")
+    if n_folds < 2 or n < n_folds:
+        raise ValueError(f"{n_folds}-fold cross-fitting needs at least {max(n_folds, 2)} images and 2 folds")
+    folds = np.random.default_rng(seed).permutation(n) % n_folds
+    outputs: list[dict | None] = [None] * n
+    empty = images[:0]
+    for fold in range(n_folds):
+        train = np.flatnonzero(folds != fold)
+        held_out = np.flatnonzero(folds == fold)
+        model = make_model()
+        model.fit(images[train], [targets[i] for i in train], empty, [], config=config)
+        for i, found in zip(held_out, model.predict(images[held_out])):
+            outputs[i] = {"boxes": found.boxes, "labels": found.labels, "scores": found.scores}
+    return outputs
 
 
 def self_confidence_suspicion(labels: np.ndarray, pred_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -312,7 +312,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     )
     between_batches()
     train_config = TrainConfig(
-        seed=plan["number"], max_epochs=plan["max_epochs"], patience=5, batch_size=_batch_size(len(train_images))
+        seed=plan["number"], max_epochs=plan["max_epochs"], patience=5, batch_size=batch_size_for(len(train_images))
     )
     if engine.reads_vectors(model):
         # A head on cached vectors trains in seconds: nothing worth resuming.
@@ -530,7 +530,7 @@ def _classifier_choice(
     return candidate, candidate.name, {**chosen_metrics, "model_choice": choice}
 
 
-def _batch_size(train_images: int) -> int:
+def batch_size_for(train_images: int) -> int:
     """64, but small enough that an epoch of a small training set still has four steps:
     with 70 labels a batch of 64 would give the detector two updates per epoch."""
     return max(8, min(64, train_images // 4))
