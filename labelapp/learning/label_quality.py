@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 
+#: Rows of the similarity matrix held at once by :func:`knn_disagreement`.
+KNN_BLOCK = 512
+
+
 @dataclass
 class Suspect:
     """One label's suspicion ``score`` in [0, 1], the reasons in words, and whether the model's
@@ -211,10 +215,14 @@ def knn_disagreement(
     if k < 1:
         return np.zeros(n), labels.copy(), np.zeros(n, dtype=np.int64)
     unit = embeddings / np.clip(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12, None)
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -np.inf)
-    # Stable sort on (-similarity): equal similarities keep index order, so results are reproducible.
-    neighbours = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    neighbours = np.empty((n, k), dtype=np.int64)
+    # Row blocks keep memory at KNN_BLOCK × n, not n × n (20,000 labels would need 3 GB).
+    for start in range(0, n, KNN_BLOCK):
+        rows = np.arange(start, min(start + KNN_BLOCK, n))
+        similarity = unit[rows] @ unit.T
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        # Stable sort on (-similarity): equal similarities keep index order, so results are reproducible.
+        neighbours[rows] = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
     neighbour_labels = labels[neighbours]
     n_classes = int(labels.max()) + 1
     counts = np.stack([np.bincount(row, minlength=n_classes) for row in neighbour_labels])

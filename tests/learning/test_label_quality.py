@@ -156,3 +156,16 @@ def test_out_of_fold_detections_never_score_an_image_with_a_model_that_trained_o
 def test_out_of_fold_detections_need_an_image_per_fold():
     with pytest.raises(ValueError, match="at least 2 images"):
         out_of_fold_detections(lambda: None, np.zeros((1, 8, 8, 3), np.uint8), [{}], config=None)
+
+
+def test_knn_disagreement_in_row_blocks_equals_the_whole_matrix(monkeypatch):
+    from labelapp.learning import label_quality
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(50, 6))
+    labels = rng.integers(0, 3, 50)
+    whole = knn_disagreement(vectors, labels, k=5)
+    monkeypatch.setattr(label_quality, "KNN_BLOCK", 7)
+    blocked = knn_disagreement(vectors, labels, k=5)
+    for a, b in zip(whole, blocked):
+        np.testing.assert_array_equal(a, b)
