@@ -23,6 +23,7 @@ from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, 
 from labelapp.images.splits import evaluation_split, split_for
 from labelapp.projects.models import TaskType
 
+from .consensus import CONSENSUS_REASON, consensus_answer, consensus_claim, consensus_open, consensus_skip
 from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
 from .validation import LABEL_CLEANERS, InvalidAnnotation
@@ -35,6 +36,12 @@ class QueueItem:
     created: bool
     balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
     gold: GoldAnswer | None = None  # a gold item: `reservation` is unsaved and holds no credit
+
+    @property
+    def blind(self) -> bool:
+        """A consensus second pass: shown like an unscored pool image, without any hint of
+        the first label (no pre-annotation: the model may have learnt that label)."""
+        return self.reservation.reason == CONSENSUS_REASON
 
 
 #: The reservation reason of a hand-out drawn uniformly from the pool for evaluation.
@@ -160,6 +167,10 @@ def image_reserve_next(*, project, user) -> QueueItem:
         gold = _gold_hand_out(project=project, user=user)
         if gold is not None:
             return gold
+        second_pass = consensus_claim(project=project, user=user, expires_at=timezone.now() + lease)
+        if second_pass is not None:
+            reservation, balance = second_pass
+            return QueueItem(reservation=reservation, image=reservation.image, created=True, balance=balance)
         image = _claim_top_image(project=project, evaluation=evaluation)
         if image is None and evaluation:
             evaluation, image = False, _claim_top_image(project=project)
@@ -337,6 +348,9 @@ def image_skip(*, project, user, image_id: int) -> Reservation | None:
         GoldAnswer.objects.filter(pk=gold.pk).update(answered_at=timezone.now())
         return None
     reservation = _held_reservation(project=project, user=user, image_id=image_id)
+    if reservation.reason == CONSENSUS_REASON:
+        consensus_skip(project=project, user=user, reservation=reservation)
+        return reservation
     credits.credit_release(project=project, actor=user, image=reservation.image, note="skipped")
     reservation.state, reservation.ended_at = ReservationState.RELEASED, timezone.now()
     reservation.save(update_fields=["state", "ended_at"])
@@ -369,6 +383,15 @@ def annotation_submit(
         reservation = _held_reservation(project=project, user=user, image_id=image_id)
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
+        if reservation.reason == CONSENSUS_REASON:
+            return consensus_answer(
+                project=project,
+                user=user,
+                reservation=reservation,
+                label=label,
+                boxes=clean,
+                seconds_spent=seconds_spent,
+            )
         reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
         reservation.save(update_fields=["state", "ended_at"])
         annotation = image_label(
@@ -382,6 +405,7 @@ def annotation_submit(
             evaluation_pick=reservation.reason == EVALUATION_REASON,
             ledger_note=_ledger_note(reservation.reason),
         )
+        consensus_open(project=project, annotation=annotation)
     return annotation
 
 

@@ -69,6 +69,18 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
+class ConsensusPairOutputSerializer(serializers.Serializer):
+    first_annotator = serializers.CharField(allow_null=True, help_text="Who gave the label the image keeps.")
+    annotator = serializers.CharField(allow_null=True, help_text="The second, blind annotator.")
+    label_class = serializers.IntegerField(allow_null=True, help_text="Classification: the second annotator's class.")
+    boxes = BoxSerializer(many=True, help_text="Detection: the second annotator's boxes.")
+    agreed = serializers.BooleanField(
+        allow_null=True, help_text="null: the first label was rejected before the second came in."
+    )
+    reason = serializers.CharField(allow_blank=True, help_text="The disagreement in words.")
+    answered_at = serializers.DateTimeField()
+
+
 class ImageRecordOutputSerializer(serializers.Serializer):
     image = ImageOutputSerializer()
     gold = serializers.BooleanField(help_text="A gold item: annotators' answers on it are scored against its label.")
@@ -76,6 +88,9 @@ class ImageRecordOutputSerializer(serializers.Serializer):
     prediction = PreAnnotationSerializer(allow_null=True)
     quality = LabelQualityOutputSerializer(allow_null=True)
     history = HistoryEntryOutputSerializer(many=True)
+    consensus = ConsensusPairOutputSerializer(
+        allow_null=True, help_text="The second, blind label of this image (consensus), if one was given."
+    )
 
 
 class LabelEditInputSerializer(serializers.Serializer):
@@ -185,6 +200,22 @@ def image_record(image: Image) -> dict:
             "review_state": quality.review_state,
         },
         "history": selectors.image_history(image=image),
+        "consensus": _consensus_pair(image),
+    }
+
+
+def _consensus_pair(image: Image) -> dict | None:
+    pair = selectors.consensus_of(image=image)
+    if pair is None:
+        return None
+    return {
+        "first_annotator": pair.first_annotator.username if pair.first_annotator else None,
+        "annotator": pair.annotator.username if pair.annotator else None,
+        "label_class": pair.label_class_id,
+        "boxes": pair.boxes,
+        "agreed": pair.agreed,
+        "reason": pair.reason,
+        "answered_at": pair.answered_at,
     }
 
 
@@ -329,6 +360,12 @@ class AnnotatorStatsAnnotatorSerializer(serializers.Serializer):
     gold_score = serializers.FloatField(
         allow_null=True, help_text="Mean class accuracy or box F1 at IoU 0.5 on gold items."
     )
+    consensus_pairs = serializers.IntegerField(
+        help_text="Consensus pairs (two blind labels of one image, compared) they gave one of the labels in."
+    )
+    consensus_agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of their consensus pairs whose two labels agreed."
+    )
 
 
 class AnnotatorStatsOutputSerializer(serializers.Serializer):
@@ -337,8 +374,8 @@ class AnnotatorStatsOutputSerializer(serializers.Serializer):
 
 
 class AnnotatorStatsView(ProjectScopedMixin, APIView):
-    """Per annotator: labels per day, median seconds per label, gold score, rejection rate and
-    agreement with reviewers."""
+    """Per annotator: labels per day, median seconds per label, gold score, rejection rate,
+    agreement with reviewers and consensus agreement."""
 
     read_roles = ADMINS
 
