@@ -1,8 +1,10 @@
 """Per-annotator statistics for the admin page: how much, how fast and how well each one labels.
 
 - labels per day: every label an annotator gave, by UTC day (a label a reviewer rejected
-  still counts: it was work done, and its revision keeps the day);
-- median seconds per label (labels still current: a rejected label's time is not kept);
+  still counts: it was work done, and its revision keeps the day; so does a consensus second
+  label, which spent a credit like any other);
+- median seconds per label (labels still current and consensus second labels: a rejected
+  label's time is not kept);
 - rejection rate and agreement with reviewers over the annotator's reviewed labels: agreement
   is the share approved as they were (a fix or a rejection is a disagreement);
 - gold score: the mean score of their answers on gold items (None until they answered one);
@@ -48,10 +50,23 @@ def annotator_statistics(*, project) -> dict:
         per_day[(row["author_id"], row["day"].isoformat())] += row["n"]
         names[row["author_id"]] = row["author__username"]
 
+    second_labels = ConsensusAnnotation.objects.filter(
+        project=project, state=ConsensusState.ANSWERED, annotator__isnull=False
+    )
+    for row in (
+        second_labels.annotate(day=TruncDate("answered_at"))
+        .values("annotator_id", "annotator__username", "day")
+        .annotate(n=Count("id"))
+    ):
+        per_day[(row["annotator_id"], row["day"].isoformat())] += row["n"]
+        names[row["annotator_id"]] = row["annotator__username"]
+
     seconds: dict[int, list[float]] = defaultdict(list)
     for annotator_id, spent in Annotation.objects.filter(
         project=project, kind=AnnotationKind.HUMAN, annotator__isnull=False
     ).values_list("annotator_id", "seconds_spent"):
+        seconds[annotator_id].append(spent)
+    for annotator_id, spent in second_labels.values_list("annotator_id", "seconds_spent"):
         seconds[annotator_id].append(spent)
 
     verdicts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -95,6 +95,8 @@ def test_share_one_hands_every_label_to_another_annotator_once_blind_and_for_one
     assert body["prediction"] is None
     assert body["reason"] == {"strategy": "unscored", "score": 0.0, "explanation": None}
     assert body["balance"]["reserved"] == before["reserved"] + 1
+    again = _client(second).post(f"/api/projects/{project.pk}/queue/next")
+    assert again.status_code == 200 and again.json()["image"] == body["image"] and again.json()["prediction"] is None
     reserve = CreditEntry.objects.filter(image=a, kind=EntryKind.RESERVE).order_by("id").last()
     assert (reserve.note, reserve.actor) == (CONSENSUS_NOTE, second)
     # The second annotator cannot read the first label either.
@@ -283,6 +285,9 @@ def test_annotator_statistics_report_consensus_agreement(users, make_user, clien
     # Each took part in both compared pairs (first as the first annotator, second as the second).
     assert (rows["first"]["consensus_pairs"], rows["first"]["consensus_agreement"]) == (2, 0.5)
     assert (rows["second"]["consensus_pairs"], rows["second"]["consensus_agreement"]) == (2, 0.5)
+    # A second label is a label given (and paid for): it counts in labels and seconds per label.
+    assert (rows["first"]["labels"], rows["second"]["labels"]) == (2, 3)
+    assert rows["second"]["median_seconds"] == 2
     _label_next(project, first, orange)  # the open pass on second's lime: a disagreement
     response = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats")
     rows = {row["username"]: row for row in response.json()["annotators"]}
