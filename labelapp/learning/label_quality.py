@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .consensus import box_iou
+
 if TYPE_CHECKING:
     from .models.base import ImageModel
     from .training import TrainConfig
@@ -268,20 +270,6 @@ def classification_suspects(
     return suspects
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of xyxy boxes ``(m, 4)`` × ``(n, 4)``."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-12, None)
-
-
 def _box_mismatches(
     label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names, confident: float
 ) -> tuple[list[str], float]:
@@ -289,7 +277,7 @@ def _box_mismatches(
     how sure the model is of the worst difference (0 when none)."""
     confident_mask = pred_scores >= confident
     pb, pc, ps = pred_boxes[confident_mask], pred_classes[confident_mask], pred_scores[confident_mask]
-    iou = _iou(pb, label_boxes)
+    iou = box_iou(pb, label_boxes)
     reasons, severity = [], 0.0
     for j in range(len(pb)):
         best = int(iou[j].argmax()) if len(label_boxes) else -1
@@ -307,7 +295,7 @@ def _box_mismatches(
             )
             severity = max(severity, ps[j] * (1 - iou[j, best]))
     # A label box no prediction overlaps: the stronger the model's nearby evidence, the less sure.
-    all_iou = _iou(pred_boxes, label_boxes)
+    all_iou = box_iou(pred_boxes, label_boxes)
     for i in range(len(label_boxes)):
         if len(pb) and iou[:, i].max() >= 0.3:
             continue
