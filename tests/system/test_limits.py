@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from labelapp.core.fields import MAX_ID
 from labelapp.credits.models import CreditBalance
 from labelapp.credits.services import MAX_GRANT, MAX_GRANTED_TOTAL, credit_grant
 from labelapp.projects.models import Project
@@ -176,3 +177,49 @@ def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, us
     assert good.state == HoldState.RELEASED
     assert StreamHold.objects.get(project=broken).state == HoldState.HELD
     assert any(str(broken.pk) in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("value", [JUST_OVER, HUGE, "²", "-1e5000", "1e5000", "-3", "0", "1_0", "abc"])
+def test_item5_out_of_range_ids_in_query_parameters_are_400(client_for, pool, detection_project, value):
+    """Ids in query parameters beyond 64 bits, Unicode digits ("²".isdigit() is true but int()
+    fails) and non-numbers were a 500 in several views; one parser makes them all a 400."""
+    admin = client_for("admin")
+    base = f"/api/projects/{detection_project.pk}"
+    for path in [
+        f"{base}/data?annotator={value}",
+        f"{base}/data?label_class={value}",
+        f"{base}/review/next?skip={value}",
+        f"{base}/review/next?skip=1,{value}",
+        f"{base}/annotations?image={value}",
+        f"{base}/images?label_class={value}",
+        f"{base}/images/near-duplicates?ids={value}",
+    ]:
+        response = admin.get(path)
+        assert response.status_code == 400, (path, response.status_code, response.content[:300])
+        body = response.json()
+        assert body["detail"] and body["code"], (path, body)
+
+
+def test_item5_valid_ids_in_query_parameters_still_filter(client_for, pool, detection_project):
+    admin = client_for("admin")
+    base = f"/api/projects/{detection_project.pk}"
+    assert admin.get(f"{base}/annotations?image={pool[0].pk}").status_code == 200
+    assert admin.get(f"{base}/images?label_class={MAX_ID}").json()["results"] == []
+    skipped = admin.get(f"{base}/review/next?skip={pool[0].pk}, {pool[1].pk},").status_code
+    assert skipped == 200
+    too_many = admin.get(f"{base}/review/next?skip=" + ",".join(["1"] * 1001))
+    assert too_many.status_code == 400 and too_many.json()["code"] == "invalid_skip"
+
+
+def test_item5_the_shared_id_parser():
+    from labelapp.core.errors import ServiceError
+    from labelapp.core.fields import parse_query_id, parse_query_ids
+
+    assert parse_query_ids(" 4, 7,,9 ", name="ids", max_count=3) == [4, 7, 9]
+    assert parse_query_ids("", name="ids", max_count=3) == []
+    assert parse_query_id(str(MAX_ID), name="image") == MAX_ID
+    for bad in [str(MAX_ID + 1), "0", "²", "٣", "1_0", "+1", "-1", "1.0"]:
+        with pytest.raises(ServiceError):
+            parse_query_id(bad, name="image")
+    with pytest.raises(ServiceError, match="At most 3"):
+        parse_query_ids("1,2,3,4", name="ids", max_count=3)
