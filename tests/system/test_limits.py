@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labelapp.core.fields import MAX_ID
 from labelapp.credits.models import CreditBalance
-from labelapp.credits.services import MAX_GRANT, MAX_GRANTED_TOTAL, credit_grant
+from labelapp.credits.services import MAX_GRANT, MAX_GRANTED_TOTAL, credit_grant, credit_reserve
 from labelapp.projects.models import Project
 
 pytestmark = pytest.mark.django_db
@@ -151,7 +151,7 @@ def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, us
     """A project whose stored settings are out of range (written before the bounds existed)
     must not stop the beat job for the others."""
     from labelapp.credits.models import HoldState, StreamHold
-    from labelapp.credits.services import credit_reserve, held_credits_release_expired
+    from labelapp.credits.services import held_credits_release_expired
     from labelapp.images.services import images_ingest
     from labelapp.projects.services import project_create
     from tests.conftest import jpeg_bytes
@@ -223,3 +223,74 @@ def test_item5_the_shared_id_parser():
             parse_query_id(bad, name="image")
     with pytest.raises(ServiceError, match="At most 3"):
         parse_query_ids("1,2,3,4", name="ids", max_count=3)
+
+
+def _two_projects_the_first_broken(users):
+    from labelapp.projects.services import project_create
+
+    broken = project_create(name="Broken", task_type="detection", created_by=users["admin"], class_names=["a"])
+    good = project_create(name="Good", task_type="detection", created_by=users["admin"], class_names=["a"])
+    return broken, good
+
+
+def test_item5_expired_reservations_are_released_project_by_project(users, caplog):
+    """The lease beat job (reservations_release_expired) stopped at the first project whose
+    data is bad (here: a lease whose reserved credit is missing from the counters); the
+    projects after it kept their expired leases and credits."""
+    from django.db import transaction
+
+    from labelapp.images.models import Image, Status
+    from labelapp.images.services import images_ingest
+    from labelapp.labeling.models import Reservation, ReservationState
+    from labelapp.labeling.services import reservations_release_expired
+    from tests.conftest import jpeg_bytes
+
+    broken, good = _two_projects_the_first_broken(users)
+    for index, project in enumerate([broken, good]):
+        credit_grant(project=project, amount=1)
+        image = images_ingest(project=project, files=[(f"l{index}.jpg", jpeg_bytes(140 + index), "image/jpeg")]).created[0]
+        with transaction.atomic():
+            entry = credit_reserve(project=project, actor=None, image=image)
+            Reservation.objects.create(
+                project=project, image=image, user=users["annotator"], credit_entry=entry,
+                expires_at=timezone.now() - timedelta(minutes=1),
+            )
+        Image.objects.filter(pk=image.pk).update(status=Status.RESERVED)
+    CreditBalance.objects.filter(project=broken).update(reserved=0)
+
+    assert reservations_release_expired() == 1
+    assert Reservation.objects.get(project=good).state == ReservationState.EXPIRED
+    assert CreditBalance.objects.get(project=good).reserved == 0
+    assert Image.objects.get(project=good).status == Status.UNLABELED
+    assert Reservation.objects.get(project=broken).state == ReservationState.ACTIVE
+    assert any(str(broken.pk) in record.getMessage() for record in caplog.records)
+
+
+def test_item5_stale_rescores_are_resumed_project_by_project(users, caplog):
+    """recover_stale_work's rescore loop stopped at the first job that failed to resume (here:
+    its version names a model this install no longer has); the rescores after it stayed stalled."""
+    from labelapp.core.jobs import JobStatus
+    from labelapp.learning.models import available_models
+    from labelapp.training.models import ModelVersion, RescoreJob
+    from labelapp.training.runs import recover_stale_work
+
+    broken, good = _two_projects_the_first_broken(users)
+    jobs = []
+    for project, model_name in [(broken, "no-such-model"), (good, available_models()[0])]:
+        version = ModelVersion.objects.create(
+            project=project, number=1, model_name=model_name, checkpoint="checkpoints/x.pt",
+            classes=[], input_size=64, is_active=True,
+        )
+        # Running, with a worker that never beat: what a killed worker leaves.
+        jobs.append(
+            RescoreJob.objects.create(
+                project=project, model_version=version, status=JobStatus.RUNNING, started_at=timezone.now()
+            )
+        )
+    broken_job, good_job = jobs
+
+    assert recover_stale_work()["rescores"] == [good_job.pk]
+    # The good project's pool is empty, so its resumed rescore is done at once.
+    assert RescoreJob.objects.get(pk=good_job.pk).status == JobStatus.SUCCEEDED
+    assert RescoreJob.objects.get(pk=broken_job.pk).status == JobStatus.RUNNING
+    assert any(str(broken_job.pk) in record.getMessage() for record in caplog.records)
