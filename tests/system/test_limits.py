@@ -179,7 +179,7 @@ def test_item5_beat_jobs_process_each_project_in_isolation(detection_project, us
     assert any(str(broken.pk) in record.getMessage() for record in caplog.records)
 
 
-@pytest.mark.parametrize("value", [JUST_OVER, HUGE, "²", "-1e5000", "1e5000", "-3", "0", "1_0", "abc"])
+@pytest.mark.parametrize("value", [JUST_OVER, HUGE, "²", "-1e5000", "1e5000", "-3", "0", "abc"])
 def test_item5_out_of_range_ids_in_query_parameters_are_400(client_for, pool, detection_project, value):
     """Ids in query parameters beyond 64 bits, Unicode digits ("²".isdigit() is true but int()
     fails) and non-numbers were a 500 in several views; one parser makes them all a 400."""
