@@ -1,13 +1,13 @@
 import django_filters
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labelapp.core.fields import IdFilter
+from labelapp.core.fields import ID_SCHEMA, IdFilter
 from labelapp.projects.permissions import ALL_ROLES, LABELERS, ProjectScopedMixin
 
 from . import services
@@ -71,6 +71,7 @@ class ImageFilter(django_filters.FilterSet):
         model = Image
         fields = ["status", "split", "source"]
 
+    @extend_schema_field({**ID_SCHEMA, "description": "Labeled with this class id."})
     def filter_label_class(self, queryset, name, value):
         return queryset.filter(annotations__class_index__contains=f",{value},")
 

@@ -290,9 +290,13 @@ class ReviewNextView(ProjectScopedMixin, APIView):
     read_roles = CURATORS
 
     @extend_schema(
-        parameters=[OpenApiParameter(
-                "skip", str, description=f"Comma-separated image ids to pass over this session (at most {MAX_SKIP_IDS})."
-            )],
+        parameters=[
+            OpenApiParameter(
+                "skip",
+                str,
+                description=f"Comma-separated image ids to pass over this session (at most {MAX_SKIP_IDS}).",
+            )
+        ],
         responses=ReviewNextOutputSerializer,
     )
     def get(self, request, project_id):

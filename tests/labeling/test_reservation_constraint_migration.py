@@ -43,8 +43,12 @@ def _duplicates_expire_and_their_credits_come_back(project, users):
             with transaction.atomic():
                 entry = credit_reserve(project=project, actor=user, image=image)
             reservation = old_reservation.objects.create(
-                project_id=project.pk, image_id=image.pk, user_id=user.pk, credit_entry_id=entry.pk,
-                state="active", expires_at=now + timedelta(minutes=10),
+                project_id=project.pk,
+                image_id=image.pk,
+                user_id=user.pk,
+                credit_entry_id=entry.pk,
+                state="active",
+                expires_at=now + timedelta(minutes=10),
             )
             old_reservation.objects.filter(pk=reservation.pk).update(created_at=now - timedelta(minutes=10 - index))
             Image.objects.filter(pk=image.pk).update(status=Status.RESERVED)
@@ -57,7 +61,10 @@ def _duplicates_expire_and_their_credits_come_back(project, users):
     assert all(r.ended_at is not None for r in mine[:2])
     assert Reservation.objects.get(user=other).state == ReservationState.ACTIVE
     assert [Image.objects.get(pk=i.pk).status for i in images] == [
-        Status.UNLABELED, Status.UNLABELED, Status.RESERVED, Status.RESERVED,
+        Status.UNLABELED,
+        Status.UNLABELED,
+        Status.RESERVED,
+        Status.RESERVED,
     ]
     balance = CreditBalance.objects.get(project=project)
     assert (balance.granted, balance.reserved, balance.spent) == (10, 2, 0)

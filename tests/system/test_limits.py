@@ -248,11 +248,16 @@ def test_item5_expired_reservations_are_released_project_by_project(users, caplo
     broken, good = _two_projects_the_first_broken(users)
     for index, project in enumerate([broken, good]):
         credit_grant(project=project, amount=1)
-        image = images_ingest(project=project, files=[(f"l{index}.jpg", jpeg_bytes(140 + index), "image/jpeg")]).created[0]
+        image = images_ingest(
+            project=project, files=[(f"l{index}.jpg", jpeg_bytes(140 + index), "image/jpeg")]
+        ).created[0]
         with transaction.atomic():
             entry = credit_reserve(project=project, actor=None, image=image)
             Reservation.objects.create(
-                project=project, image=image, user=users["annotator"], credit_entry=entry,
+                project=project,
+                image=image,
+                user=users["annotator"],
+                credit_entry=entry,
                 expires_at=timezone.now() - timedelta(minutes=1),
             )
         Image.objects.filter(pk=image.pk).update(status=Status.RESERVED)
@@ -278,8 +283,13 @@ def test_item5_stale_rescores_are_resumed_project_by_project(users, caplog):
     jobs = []
     for project, model_name in [(broken, "no-such-model"), (good, available_models()[0])]:
         version = ModelVersion.objects.create(
-            project=project, number=1, model_name=model_name, checkpoint="checkpoints/x.pt",
-            classes=[], input_size=64, is_active=True,
+            project=project,
+            number=1,
+            model_name=model_name,
+            checkpoint="checkpoints/x.pt",
+            classes=[],
+            input_size=64,
+            is_active=True,
         )
         # Running, with a worker that never beat: what a killed worker leaves.
         jobs.append(

@@ -78,8 +78,13 @@ def test_item12_a_burst_of_scoring_setting_changes_queues_one_rescore(
     from labelapp.training.rescoring import rescore_job_start
 
     ModelVersion.objects.create(
-        project=detection_project, number=1, model_name=available_models()[0], checkpoint="checkpoints/x.pt",
-        classes=[], input_size=64, is_active=True,
+        project=detection_project,
+        number=1,
+        model_name=available_models()[0],
+        checkpoint="checkpoints/x.pt",
+        classes=[],
+        input_size=64,
+        is_active=True,
     )
     diversity = detection_project.config["batch_diversity"]
     for _ in range(5):

@@ -2250,6 +2250,7 @@ export interface components {
             boxes?: {
                 [key: string]: unknown;
             }[] | null;
+            /** Format: int64 */
             image: number;
             verdict: components["schemas"]["ReviewDecisionInputVerdictEnum"];
             /** @description Required to reject: what is wrong with the label. */
@@ -6063,7 +6064,7 @@ export interface operations {
     projects_images_list: {
         parameters: {
             query?: {
-                /** @description Labeled with this class id */
+                /** @description Labeled with this class id. */
                 label_class?: number;
                 /**
                  * @description Ordering
@@ -8216,7 +8217,7 @@ export interface operations {
     projects_review_next_retrieve: {
         parameters: {
             query?: {
-                /** @description Comma-separated image ids to pass over this session. */
+                /** @description Comma-separated image ids to pass over this session (at most 1000). */
                 skip?: string;
             };
             header?: never;
