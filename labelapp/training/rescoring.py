@@ -50,7 +50,9 @@ def rescore_request(*, project_id: int) -> RescoreJob | None:
         waiting = RescoreJob.objects.filter(model_version=active, status=JobStatus.QUEUED, started_at__isnull=True)
         job = waiting.order_by("id").first()
         if job is None:
-            job = RescoreJob.objects.create(project_id=project_id, model_version=active)
+            # The pool's size now, so the progress panel shows it queued (start counts again).
+            pool = Image.objects.filter(project_id=project_id, status=Status.UNLABELED).count()
+            job = RescoreJob.objects.create(project_id=project_id, model_version=active, images_total=pool)
             transaction.on_commit(lambda: rescore_job_start_task.delay(job.pk))
     return job
 
