@@ -95,7 +95,7 @@ class ImageRecordOutputSerializer(serializers.Serializer):
 
 
 class LabelEditInputSerializer(serializers.Serializer):
-    label_class = serializers.IntegerField(required=False, allow_null=True, help_text="Classification projects.")
+    label_class = IdField(required=False, allow_null=True, help_text="Classification projects.")
     boxes = serializers.ListField(
         child=serializers.DictField(),
         required=False,

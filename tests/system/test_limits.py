@@ -26,6 +26,8 @@ def test_item5_ids_beyond_64_bits_in_bodies_are_400(client_for, pool, detection_
         ("/queue/skip", {"image": int(value)}),
         ("/verifications", {"prediction": int(value), "verdict": "correct"}),
         ("/verifications", {"prediction": 1, "verdict": "incorrect", "true_count": int(value)}),
+        ("/review", {"image": int(value), "verdict": "approve"}),
+        (f"/data/{pool[0].pk}/label", {"label_class": int(value)}),
     ]:
         response = admin.post(base + path, body, format="json")
         assert response.status_code == 400, (path, body, response.status_code, response.content[:300])

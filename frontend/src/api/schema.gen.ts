@@ -1538,7 +1538,10 @@ export interface components {
             order?: number;
         };
         LabelEditInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
@@ -2244,7 +2247,10 @@ export interface components {
             readonly created_at: string;
         };
         ReviewDecisionInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
