@@ -102,3 +102,32 @@ def test_item12_a_burst_of_scoring_setting_changes_queues_one_rescore(
         project_update_settings(project=detection_project, changes={"batch_diversity": not diversity})
     assert RescoreJob.objects.filter(project=detection_project, status=JobStatus.QUEUED).count() == 1
     assert RescoreJob.objects.filter(project=detection_project).count() == 2
+
+
+def test_item12_a_queued_settings_rescore_whose_message_was_lost_is_started_by_recovery(detection_project):
+    """The coalesced rescore waits as a queued job; if its message is lost, the stale-work
+    beat job starts it (a queued job never started is begun, not "resumed" with nothing to do)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.core.jobs import JobStatus
+    from labelapp.learning.models import available_models
+    from labelapp.training.models import ModelVersion, RescoreJob
+    from labelapp.training.rescoring import rescore_request
+    from labelapp.training.runs import recover_stale_work
+
+    ModelVersion.objects.create(
+        project=detection_project,
+        number=1,
+        model_name=available_models()[0],
+        checkpoint="checkpoints/x.pt",
+        classes=[],
+        input_size=64,
+        is_active=True,
+    )
+    job = rescore_request(project_id=detection_project.pk)  # its start message never sent
+    RescoreJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    assert recover_stale_work()["rescores"] == [job.pk]
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.started_at is not None
