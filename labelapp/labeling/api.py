@@ -4,7 +4,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labelapp.core.fields import MAX_ID, IdField
+from labelapp.core.fields import IdField, parse_query_id
 from labelapp.credits.services import balance_get
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Split, Status
@@ -177,9 +177,8 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
             midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             queryset = queryset.filter(created_at__gte=midnight)
         image = self.request.query_params.get("image")
-        if image and image.isdigit():
-            # Beyond 64 bits no image matches (and the database cannot take the number).
-            queryset = queryset.filter(image_id=int(image)) if int(image) <= MAX_ID else queryset.none()
+        if image:
+            queryset = queryset.filter(image_id=parse_query_id(image, name="image"))
         return queryset.order_by("-id")
 
     @extend_schema(

@@ -8,6 +8,7 @@ Invariants kept here, once:
   verification, affirmation, dataset import, the demo).
 """
 
+import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,6 +28,8 @@ from .consensus import CONSENSUS_REASON, consensus_answer, consensus_claim, cons
 from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
 from .validation import LABEL_CLEANERS, InvalidAnnotation
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -431,15 +434,27 @@ def annotation_update(*, annotation: Annotation, user, label_class=None, boxes=N
 
 def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] | None = None) -> int:
     """Release leases that ran out: the credit goes back and the image returns to the pool.
-    Idempotent: each reservation is re-checked under its row lock."""
+    Idempotent: each reservation is re-checked under its row lock. The beat job (no `ids`)
+    goes project by project, so one project's bad data never stops it for the others."""
     now = now or timezone.now()
+    if ids is not None:
+        return _reservations_release(ids, now=now)
+    expired = Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now)
+    by_project: dict[int, list[int]] = {}
+    for reservation_id, project_id in expired.order_by("id").values_list("pk", "project_id")[:limit]:
+        by_project.setdefault(project_id, []).append(reservation_id)
     released = 0
-    if ids is None:
-        ids = list(
-            Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[
-                :limit
-            ]
-        )
+    for project_id, project_ids in sorted(by_project.items()):
+        try:
+            released += _reservations_release(project_ids, now=now)
+        except Exception:
+            # Issue 14 item 5: log it and go on with the next project.
+            logger.exception("releasing expired reservations failed for project %s", project_id)
+    return released
+
+
+def _reservations_release(ids: list[int], *, now) -> int:
+    released = 0
     for reservation_id in ids:
         with transaction.atomic():
             reservation = (

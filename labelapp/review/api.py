@@ -9,6 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import IdField, parse_query_ids
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
 from labelapp.labeling.api import BoxSerializer, PreAnnotationSerializer
@@ -94,7 +95,7 @@ class ImageRecordOutputSerializer(serializers.Serializer):
 
 
 class LabelEditInputSerializer(serializers.Serializer):
-    label_class = serializers.IntegerField(required=False, allow_null=True, help_text="Classification projects.")
+    label_class = IdField(required=False, allow_null=True, help_text="Classification projects.")
     boxes = serializers.ListField(
         child=serializers.DictField(),
         required=False,
@@ -104,7 +105,7 @@ class LabelEditInputSerializer(serializers.Serializer):
 
 
 class ReviewDecisionInputSerializer(LabelEditInputSerializer):
-    image = serializers.IntegerField()
+    image = IdField()
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, help_text="Required to reject: what is wrong with the label."
@@ -127,8 +128,8 @@ class BrowserQueryInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     split = serializers.ChoiceField(choices=Split.choices, required=False)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
-    label_class = serializers.IntegerField(required=False)
-    annotator = serializers.IntegerField(required=False, help_text="User id.")
+    label_class = IdField(required=False)
+    annotator = IdField(required=False, help_text="User id.")
     created_from = serializers.DateTimeField(required=False)
     created_to = serializers.DateTimeField(required=False)
     disagreement = serializers.BooleanField(
@@ -280,24 +281,27 @@ class DataLabelEditView(ProjectScopedMixin, APIView):
         return Response(image_record(_fresh_image(self.project, image_id)))
 
 
+MAX_SKIP_IDS = 1000
+
+
 class ReviewNextView(ProjectScopedMixin, APIView):
     """The next label to review (most suspect first), or `item: null`."""
 
     read_roles = CURATORS
 
     @extend_schema(
-        parameters=[OpenApiParameter("skip", str, description="Comma-separated image ids to pass over this session.")],
+        parameters=[
+            OpenApiParameter(
+                "skip",
+                str,
+                description=f"Comma-separated image ids to pass over this session (at most {MAX_SKIP_IDS}).",
+            )
+        ],
         responses=ReviewNextOutputSerializer,
     )
     def get(self, request, project_id):
-        raw = request.query_params.get("skip", "")
-        parts = [p for p in raw.split(",") if p.strip()]
-        if not all(p.strip().isdigit() for p in parts) or len(parts) > 1000:
-            return Response(
-                {"detail": "skip must be up to 1000 comma-separated image ids.", "code": "bad_skip"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        image = selectors.review_next(project=self.project, skip=[int(p) for p in parts])
+        skip = parse_query_ids(request.query_params.get("skip", ""), name="skip", max_count=MAX_SKIP_IDS)
+        image = selectors.review_next(project=self.project, skip=skip)
         return Response({"item": image_record(image) if image else None})
 
 

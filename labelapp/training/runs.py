@@ -547,7 +547,14 @@ def recover_stale_work() -> dict:
     stale_runs = [row["pk"] for row in TrainingRun.objects.stale(cutoff)]
     for run_id in stale_runs:
         train_model_task.delay(run_id)
-    stale_jobs = [row["pk"] for row in RescoreJob.objects.stale(cutoff)]
-    for job_id in stale_jobs:
-        rescore_resume(job_id=job_id)
-    return {"trainings": stale_runs, "rescores": stale_jobs}
+    resumed = []
+    for job_id in [row["pk"] for row in RescoreJob.objects.stale(cutoff)]:
+        try:
+            rescore_resume(job_id=job_id)
+        except Exception:
+            # One project's bad row (say, a version whose model is gone) must not stop the
+            # rescores of the others (issue 14 item 5); it is tried again at the next beat.
+            logger.exception("resuming rescore job %s failed", job_id)
+        else:
+            resumed.append(job_id)
+    return {"trainings": stale_runs, "rescores": resumed}

@@ -1538,7 +1538,10 @@ export interface components {
             order?: number;
         };
         LabelEditInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
@@ -2244,12 +2247,16 @@ export interface components {
             readonly created_at: string;
         };
         ReviewDecisionInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
                 [key: string]: unknown;
             }[] | null;
+            /** Format: int64 */
             image: number;
             verdict: components["schemas"]["ReviewDecisionInputVerdictEnum"];
             /** @description Required to reject: what is wrong with the label. */
@@ -6063,7 +6070,7 @@ export interface operations {
     projects_images_list: {
         parameters: {
             query?: {
-                /** @description Labeled with this class id */
+                /** @description Labeled with this class id. */
                 label_class?: number;
                 /**
                  * @description Ordering
@@ -8216,7 +8223,7 @@ export interface operations {
     projects_review_next_retrieve: {
         parameters: {
             query?: {
-                /** @description Comma-separated image ids to pass over this session. */
+                /** @description Comma-separated image ids to pass over this session (at most 1000). */
                 skip?: string;
             };
             header?: never;
