@@ -23,6 +23,7 @@ import math
 import posixpath
 import tempfile
 import time
+import uuid
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,10 +31,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from labelapp.core.events import send_on_commit
-from labelapp.core.jobs import JobStatus, stale_after
+from labelapp.core import liveness
+from labelapp.core.jobs import JobStatus
 from labelapp.images.events import images_added
 from labelapp.images.models import Source, Status
 from labelapp.images.services import image_store, storage_cleanup
@@ -51,7 +54,6 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 CLASS_NAME_MAX = LabelClass._meta.get_field("name").max_length
-MAX_COCO_BYTES = 512 * 1024 * 1024
 MAX_ERRORS = 200
 #: A batch ends at whichever comes first; it is one transaction, so these bound how long
 #: the SQLite write lock is held (file and thumbnail writes happen inside it).
@@ -77,6 +79,8 @@ class PlannedImage:
     boxes: list[dict] = field(default_factory=list)  # {x, y, w, h, name, annotation}
     class_name: str = ""  # classification
     # Filled by the checking pass:
+    name: str = ""  # the file name as validated
+    normalized: bool = False  # validation re-encodes it (EXIF rotation, 16 bits): store that
     sha256: str = ""
     width: int = 0
     height: int = 0
@@ -103,8 +107,9 @@ def import_start(*, project, user, upload) -> ImportJob:
     with open_zip(upload) as archive:
         _layout_check(project, archive_members(archive))
     upload.seek(0)
-    # A temporary upload file is moved, not copied, into a file system storage.
-    stored = default_storage.save(f"imports/project-{project.pk}/archive.zip", upload)
+    # A temporary upload file is moved, not copied, into a file system storage. A name never
+    # used before: a freed name reused by a later upload could be taken for a lost job's archive.
+    stored = default_storage.save(f"imports/project-{project.pk}/{uuid.uuid4().hex}.zip", upload)
     try:
         with transaction.atomic():
             job = ImportJob.objects.create(
@@ -134,8 +139,13 @@ def _layout_check(project, members: list[Member]) -> None:
                 f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.",
                 code="bad_layout",
             )
-        if jsons[0].size > MAX_COCO_BYTES:
-            raise ArchiveRejected(f"{jsons[0].path}: the COCO file is over {MAX_COCO_BYTES} bytes.", code="too_large")
+        limit = settings.LABELAPP_MAX_COCO_BYTES
+        if jsons[0].size > limit:
+            raise ArchiveRejected(
+                f"{jsons[0].path}: the COCO file is {jsons[0].size} bytes, over the limit of {limit} bytes "
+                "(LABELAPP_MAX_COCO_BYTES).",
+                code="too_large",
+            )
     else:
         loose = [m.path for m in images if "/" not in m.path]
         if loose:
@@ -158,11 +168,16 @@ def _layout_check(project, members: list[Member]) -> None:
 
 def import_run(*, job_id: int) -> str:
     """Run one import job to its end; idempotent (a job that already ended is left alone, a
-    re-delivered one whose worker died is taken over, and images already stored count as
-    duplicates)."""
-    if not _claim(job_id):
+    re-delivered one whose worker is gone or silent is taken over, and images already stored
+    count as duplicates). A worker that loses its job (taken over, or the project deleted)
+    stops at its next progress write without committing the batch in hand."""
+    owner = liveness.current_owner()
+    if not _claim(job_id, owner):
         return "skipped"
-    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    job = ImportJob.objects.select_related("project").filter(pk=job_id).first()
+    if job is None:  # its project was deleted just now
+        return "skipped"
+    job.owner = owner
     try:
         with _local_archive(job.archive) as path, open_zip(path) as archive:
             members = archive_members(archive)
@@ -172,6 +187,9 @@ def import_run(*, job_id: int) -> str:
             _check(job, archive, {m.path: m for m in members}, plan, classes)
             _set(job, phase="importing", class_mapping=mapping)
             _store(job, archive, {m.path: m for m in members}, plan, classes)
+    except liveness.JobStopped:
+        logger.info("import job %s is no longer this worker's: stopped", job_id)
+        return "lost"
     except ImportFailed as failed:
         _finish(job, JobStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
         return "failed"
@@ -181,56 +199,50 @@ def import_run(*, job_id: int) -> str:
     except Exception:
         logger.exception("import job %s failed", job_id)
         job.refresh_from_db()
-        _finish(
-            job,
-            JobStatus.FAILED,
-            detail=(
-                f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
-                "importing the same archive again adds the rest."
-            ),
-        )
+        _finish(job, JobStatus.FAILED, detail=_stopped_summary(job, "on an internal error"))
         raise
     _finish(job, JobStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
     return "succeeded"
 
 
-def _claim(job_id: int) -> bool:
-    """A queued job, or a running one whose worker went silent (killed: the task is delivered
-    again because it acknowledges late)."""
-    from django.db.models import Q
-
-    now = timezone.now()
-    silent = now - stale_after()
-    return bool(
-        ImportJob.objects.filter(
-            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=silent),
-            pk=job_id,
-        ).update(
-            status=JobStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            checked=0,
-            done=0,
-            images_created=0,
-            duplicates=0,
-            labels_created=0,
-            classes_created=0,
-        )
+def _claim(job_id: int, owner: liveness.Owner) -> bool:
+    """A queued job, or a running one whose worker is gone or silent (killed: the task is
+    delivered again because it acknowledges late, or the stale-work beat job sends it again).
+    Progress starts over: the images a dead worker stored are found again as duplicates."""
+    if not ImportJob.objects.claim(job_id, owner, take_over=True):
+        return False
+    ImportJob.objects.held_by(owner, pk=job_id).update(
+        attempts=F("attempts") + 1,
+        phase="",
+        checked=0,
+        done=0,
+        images_created=0,
+        duplicates=0,
+        labels_created=0,
+        classes_created=0,
     )
+    return True
 
 
 def _set(job: ImportJob, **fields) -> None:
+    """Write progress (and so the heartbeat) while this worker still holds the job; if it
+    does not, stop (liveness.JobStopped) rather than write over its new owner's."""
     for name, value in fields.items():
         setattr(job, name, value)
     job.heartbeat_at = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at, **fields)
+    if not ImportJob.objects.held_by(job.owner, pk=job.pk).update(heartbeat_at=job.heartbeat_at, **fields):
+        raise liveness.JobStopped("lost")
 
 
 def _finish(job: ImportJob, status: str, *, detail: str, errors: list | None = None) -> None:
-    # The archive goes first: whoever sees the job finished finds nothing of it left.
+    # The archive goes once the job is ended, and only by its owner; if this process dies in
+    # between, the archive sweep (recovery.import_archives_sweep) deletes it later.
+    try:
+        _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
+    except liveness.JobStopped:
+        return
     if job.archive:
         storage_cleanup([job.archive])
-    _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
 
 
 @contextmanager
@@ -275,7 +287,7 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
     coco_member = next(m for m in members if m.path.lower().endswith(".json") and not _hidden(m.path))
     where = coco_member.path
     try:
-        coco = json.loads(read_member(archive, coco_member, limit=MAX_COCO_BYTES))
+        coco = json.loads(read_member(archive, coco_member, limit=settings.LABELAPP_MAX_COCO_BYTES))
     except RecursionError:
         raise ImportFailed([_error(where, None, "not a valid COCO file: the JSON is nested too deeply.")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -462,25 +474,17 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         except (ArchiveRejected, UploadRejected) as exc:
             errors.append(_error(planned.path, None, exc.message))
         else:
-            planned.sha256, planned.width, planned.height, planned.format = (
+            planned.name, planned.sha256, planned.width, planned.height, planned.format = (
+                valid.name,
                 valid.sha256,
                 valid.width,
                 valid.height,
                 valid.format,
             )
+            planned.normalized = valid.data is not data
             planned.duplicate = valid.sha256 in seen
             seen.add(valid.sha256)
-            for box in planned.boxes:
-                try:
-                    clean_boxes(
-                        boxes=[{**box, "label_class": keys[box["name"]]}],
-                        class_ids={keys[box["name"]]},
-                        width=valid.width,
-                        height=valid.height,
-                    )
-                except InvalidAnnotation as exc:
-                    detail = exc.message.replace("boxes[0]", "the box", 1)
-                    errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
+            errors.extend(_clean_label(planned, keys))
         if len(errors) >= MAX_ERRORS:
             break
         if count % PROGRESS_EVERY == 0 or time.monotonic() - reported > PROGRESS_SECONDS:
@@ -489,6 +493,43 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
     if errors:
         raise ImportFailed(errors)
     _set(job, checked=len(plan.images))
+
+
+def _clean_label(planned: PlannedImage, keys: dict[str, int]) -> list[dict]:
+    """Check an image's whole label with the labeling rules (the same call the API makes, so
+    every limit that applies to a label, such as the box cap, is met here) and keep the
+    cleaned boxes for storing, which checks nothing again. Returns the problems found, each
+    naming the image file and, when one box is at fault, its COCO annotation id."""
+    if not planned.boxes:
+        return []
+    try:
+        cleaned = clean_boxes(
+            boxes=[{**box, "label_class": keys[box["name"]]} for box in planned.boxes],
+            class_ids=set(keys.values()),
+            width=planned.width,
+            height=planned.height,
+        )
+    except InvalidAnnotation as whole:
+        # Which boxes are at fault, each alone; none alone means the list as a whole is wrong.
+        errors = []
+        for box in planned.boxes:
+            try:
+                clean_boxes(
+                    boxes=[{**box, "label_class": keys[box["name"]]}],
+                    class_ids=set(keys.values()),
+                    width=planned.width,
+                    height=planned.height,
+                )
+            except InvalidAnnotation as exc:
+                detail = exc.message.replace("boxes[0]", "the box", 1)
+                errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
+        return errors or [_error(planned.path, None, whole.message)]
+    names = list(keys)
+    planned.boxes = [
+        {**{k: box[k] for k in ("x", "y", "w", "h")}, "name": names[box["label_class"]], "annotation": source["annotation"]}
+        for box, source in zip(cleaned, planned.boxes, strict=True)
+    ]
+    return []
 
 
 # --- storing: short transactions -----------------------------------------------------------------
@@ -501,10 +542,8 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
             name: label_class_create(project=project, name=name)
             for name in dict.fromkeys(c for c in classes.values() if isinstance(c, str))
         }
-        job.classes_created = len(new)
-        ImportJob.objects.filter(pk=job.pk).update(classes_created=job.classes_created)
+        _set(job, classes_created=len(new))
     classes = {name: new[c] if isinstance(c, str) else c for name, c in classes.items()}
-    class_ids = {c.pk for c in classes.values()}
     batch: list[PlannedImage] = []
     batch_bytes = 0
     labeled_ids: list[int] = []
@@ -516,9 +555,9 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         batch.append(planned)
         batch_bytes += members[planned.path].size
         if len(batch) >= BATCH_IMAGES or batch_bytes >= BATCH_BYTES:
-            _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
+            _store_batch(job, archive, members, batch, classes, labeled_ids)
             batch, batch_bytes = [], 0
-    _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
+    _store_batch(job, archive, members, batch, classes, labeled_ids)
     if labeled_ids:
         # Once, for the whole archive: an auto-retrain should see all of it, not its first batch.
         labels_announce(project_id=project.pk, image_ids=labeled_ids, kind=AnnotationKind.IMPORTED)
@@ -530,7 +569,6 @@ def _store_batch(
     members: dict[str, Member],
     batch: list[PlannedImage],
     classes: dict,
-    class_ids: set[int],
     labeled_ids: list[int],
 ) -> None:
     """One transaction for the batch; members are read one at a time, so memory holds one.
@@ -544,14 +582,19 @@ def _store_batch(
         with transaction.atomic():
             for planned in batch:
                 data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
-                item = ValidImage(
-                    name=posixpath.basename(planned.path),
-                    data=data,
-                    sha256=planned.sha256,
-                    width=planned.width,
-                    height=planned.height,
-                    format=planned.format,
-                )
+                if planned.normalized:
+                    # The same call as the check (so it cannot fail here), for the bytes it stores;
+                    # only these images pay for a second decode, and none is held from the check.
+                    item = validate_image_bytes(posixpath.basename(planned.path), data)
+                else:
+                    item = ValidImage(
+                        name=planned.name,
+                        data=data,
+                        sha256=planned.sha256,
+                        width=planned.width,
+                        height=planned.height,
+                        format=planned.format,
+                    )
                 image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
                 if created:
                     counts["images_created"] += 1
@@ -561,12 +604,12 @@ def _store_batch(
                 if image.status in (Status.LABELED, Status.RESERVED) or Annotation.objects.filter(image=image).exists():
                     continue
                 if project.task_type == TaskType.DETECTION:
-                    boxes = [
-                        {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
-                        for b in planned.boxes
-                    ]
+                    # Cleaned by the check (_clean_label); only the class names become ids here.
                     label = {
-                        "boxes": clean_boxes(boxes=boxes, class_ids=class_ids, width=image.width, height=image.height)
+                        "boxes": [
+                            {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
+                            for b in planned.boxes
+                        ]
                     }
                 else:
                     label = {"label_class_id": classes[planned.class_name].pk}
@@ -607,6 +650,13 @@ def _success_summary(job: ImportJob, plan: Plan, mapping: dict[str, str]) -> str
             f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported."
         )
     return " ".join(parts)
+
+
+def _stopped_summary(job: ImportJob, how: str) -> str:
+    return (
+        f"The import stopped {how} after storing {job.done} of {job.total or 0} images; "
+        "importing the same archive again adds the rest."
+    )
 
 
 def _failure_summary(errors: list[dict]) -> str:

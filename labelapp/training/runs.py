@@ -550,4 +550,15 @@ def recover_stale_work() -> dict:
     stale_jobs = [row["pk"] for row in RescoreJob.objects.stale(cutoff)]
     for job_id in stale_jobs:
         rescore_resume(job_id=job_id)
-    return {"trainings": stale_runs, "rescores": stale_jobs}
+    intake = recover_stalled_intake()
+    return {"trainings": stale_runs, "rescores": stale_jobs, **intake}
+
+
+def recover_stalled_intake() -> dict:
+    """Issue 14 item 3: imports whose worker died (sent again, or failed with the reason),
+    import archives no open job names, and upload backlogs no preprocessing task will pick up."""
+    from labelapp.datasets.recovery import imports_recover
+
+    from .pool_upkeep import backlog_recover
+
+    return {**imports_recover(), "preprocess_backlogs": backlog_recover()}
