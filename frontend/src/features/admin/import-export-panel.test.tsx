@@ -43,13 +43,16 @@ function renderStatus(answer: ImportJob) {
 }
 
 describe("import status", () => {
-  it("polls the job until it succeeds, showing done of total", async () => {
+  it("polls the job until it succeeds, showing checked then done of total (issue 15 item 8)", async () => {
     states = [
-      job({ status: "running", done: 3, total: 12, created: 3 }),
+      job({ status: "running", phase: "checking", checked: 6, total: 12 }),
+      job({ status: "running", phase: "importing", checked: 12, done: 3, total: 12, created: 3 }),
       job({ status: "succeeded", done: 12, total: 12, created: 10, duplicates: 2, labels: 15 }),
     ];
     renderStatus(job({ status: "queued" }));
     expect(screen.getByText("Queued: waiting for a worker…")).toBeTruthy();
+    expect(await screen.findByText("Checking: 6 of 12 images", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("50");
     expect(await screen.findByText("Importing: 3 of 12 images", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("25");
     expect(await screen.findByText("Import finished.", {}, { timeout: 4000 })).toBeTruthy();
@@ -62,7 +65,7 @@ describe("import status", () => {
 
   it("shows the server's reason and each problem of a failed job", async () => {
     states = [job({ status: "failed", done: 2, total: 5, detail: "annotations.json is not JSON.", errors: [{ file: "b.jpg", annotation: 4, detail: "box outside the image" }] })];
-    renderStatus(job({ status: "running", done: 1, total: 5 }));
+    renderStatus(job({ status: "running", phase: "importing", done: 1, total: 5 }));
     expect(await screen.findByText("annotations.json is not JSON.", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByText(/box outside the image/).textContent).toContain("(annotation 4)");
   }, 8000);
