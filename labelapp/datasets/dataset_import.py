@@ -17,6 +17,8 @@ labels with the existing class `apple`); each such match is listed in the job's
 `class_mapping` and `detail`. Re-importing an archive is harmless: images already in the
 project are counted as duplicates and labels are never replaced."""
 
+import csv
+import io
 import json
 import logging
 import math
@@ -28,14 +30,15 @@ import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import yaml
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from labelapp.core.events import send_on_commit
 from labelapp.core import liveness
+from labelapp.core.events import send_on_commit
 from labelapp.core.jobs import JobStatus
 from labelapp.images.events import images_added
 from labelapp.images.models import Source, Status
@@ -54,6 +57,17 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 CLASS_NAME_MAX = LabelClass._meta.get_field("name").max_length
+YOLO_CLASS_FILES = {"data.yaml", "data.yml", "classes.txt"}
+LABEL_FILE_KINDS = {"coco": "COCO JSON", "yolo": "YOLO class list (data.yaml or classes.txt)", "csv": "CSV"}
+DETECTION_LAYOUTS = (
+    "Detection imports need one of: a COCO JSON file and its images; a YOLO dataset (data.yaml or "
+    "classes.txt, images/ and labels/*.txt); or a CSV file (file_name, label_class, x, y, w, h) and its images."
+)
+#: Columns a CSV import reads (the CSV export writes these and more: image_id, width, height, split).
+CSV_COLUMNS = {
+    TaskType.CLASSIFICATION: ("file_name", "label_class"),
+    TaskType.DETECTION: ("file_name", "label_class", "x", "y", "w", "h"),
+}
 MAX_ERRORS = 200
 #: A batch ends at whichever comes first; it is one transaction, so these bound how long
 #: the SQLite write lock is held (file and thumbnail writes happen inside it).
@@ -76,7 +90,8 @@ class ImportFailed(Exception):
 class PlannedImage:
     path: str  # archive member
     image_id: object = None  # COCO image id (detection)
-    boxes: list[dict] = field(default_factory=list)  # {x, y, w, h, name, annotation}
+    # {x, y, w, h, name, annotation (COCO id or None), where (for messages), normalized (YOLO: 0..1)}
+    boxes: list[dict] = field(default_factory=list)
     class_name: str = ""  # classification
     # Filled by the checking pass:
     name: str = ""  # the file name as validated
@@ -92,7 +107,8 @@ class PlannedImage:
 class Plan:
     images: list[PlannedImage]
     declared: list[str]  # every class name in the archive, in file order
-    unlisted: int = 0  # image files the COCO file does not name
+    unlisted: int = 0  # image files the labels do not name
+    labels_source: str = "the COCO file"  # what names the images, for the report
 
 
 # --- the web request -------------------------------------------------------------------------
@@ -128,30 +144,60 @@ def _queue(job_id: int) -> None:
     import_dataset_task.delay(job_id)
 
 
+def archive_format(project, members: list[Member]) -> str:
+    """Which format the archive is in, from its directory alone: `coco`, `yolo`, `csv` or
+    `folders`. One rule for the request and the worker; an archive that fits none, or
+    several, is refused with what each format needs."""
+    visible = [m for m in members if not _hidden(m.path)]
+    found = {
+        "coco": [m for m in visible if m.path.lower().endswith(".json")],
+        "yolo": [m for m in visible if posixpath.basename(m.path).lower() in YOLO_CLASS_FILES],
+        "csv": [m for m in visible if m.path.lower().endswith(".csv")],
+    }
+    accepted = ["csv", "folders"] if project.task_type == TaskType.CLASSIFICATION else ["coco", "yolo", "csv"]
+    present = [name for name in accepted if name != "folders" and found[name]]
+    if len(present) > 1:
+        files = ", ".join(found[name][0].path for name in present)
+        raise ArchiveRejected(
+            f"The archive holds labels in several formats ({files}); keep the files of one format.",
+            code="bad_layout",
+        )
+    if not present:
+        if "folders" in accepted:
+            return "folders"
+        raise ArchiveRejected(f"{DETECTION_LAYOUTS} None was found.", code="bad_layout")
+    fmt = present[0]
+    if len(found[fmt]) != 1:
+        raise ArchiveRejected(
+            f"The archive holds {len(found[fmt])} {LABEL_FILE_KINDS[fmt]} files "
+            f"({', '.join(m.path for m in found[fmt][:3])}); it needs exactly one.",
+            code="bad_layout",
+        )
+    return fmt
+
+
 def _layout_check(project, members: list[Member]) -> None:
-    """What the archive's directory alone shows: one COCO JSON (detection) or class folders."""
+    """What the archive's directory alone shows: its format, the labels file's size, images
+    where the format needs them."""
     visible = [m for m in members if not _hidden(m.path)]
     images = [m for m in visible if _is_image(m.path)]
-    if project.task_type == TaskType.DETECTION:
-        jsons = [m for m in visible if m.path.lower().endswith(".json")]
-        if len(jsons) != 1:
-            raise ArchiveRejected(
-                f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.",
-                code="bad_layout",
-            )
-        limit = settings.LABELAPP_MAX_COCO_BYTES
-        if jsons[0].size > limit:
-            raise ArchiveRejected(
-                f"{jsons[0].path}: the COCO file is {jsons[0].size} bytes, over the limit of {limit} bytes "
-                "(LABELAPP_MAX_COCO_BYTES).",
-                code="too_large",
-            )
-    else:
+    fmt = archive_format(project, members)
+    if fmt == "folders":
         loose = [m.path for m in images if "/" not in m.path]
         if loose:
             raise ArchiveRejected(
-                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg).",
+                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg), "
+                "or one CSV file naming each image's class.",
                 code="bad_layout",
+            )
+    else:
+        labels_file = next(m for m in visible if _labels_file_of(fmt, m.path))
+        limit = settings.LABELAPP_MAX_LABELS_FILE_BYTES
+        if labels_file.size > limit:
+            raise ArchiveRejected(
+                f"{labels_file.path}: the {LABEL_FILE_KINDS[fmt]} file is {labels_file.size} bytes, over the limit "
+                f"of {limit} bytes (LABELAPP_MAX_LABELS_FILE_BYTES).",
+                code="too_large",
             )
     if not images:
         raise ArchiveRejected("The archive holds no images.", code="empty_import")
@@ -266,9 +312,22 @@ def _local_archive(name: str):
 # --- planning: what the archive says -------------------------------------------------------------
 
 
+def _labels_file_of(fmt: str, path: str) -> bool:
+    if _hidden(path):
+        return False
+    if fmt == "yolo":
+        return posixpath.basename(path).lower() in YOLO_CLASS_FILES
+    return path.lower().endswith({"coco": ".json", "csv": ".csv"}[fmt])
+
+
 def _plan(project, archive, members: list[Member]) -> Plan:
-    if project.task_type == TaskType.DETECTION:
+    fmt = archive_format(project, members)
+    if fmt == "coco":
         return _plan_coco(archive, members)
+    if fmt == "yolo":
+        return _plan_yolo(archive, members)
+    if fmt == "csv":
+        return _plan_csv(project, archive, members)
     return _plan_folders(members)
 
 
@@ -287,7 +346,7 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
     coco_member = next(m for m in members if m.path.lower().endswith(".json") and not _hidden(m.path))
     where = coco_member.path
     try:
-        coco = json.loads(read_member(archive, coco_member, limit=settings.LABELAPP_MAX_COCO_BYTES))
+        coco = json.loads(read_member(archive, coco_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES))
     except RecursionError:
         raise ImportFailed([_error(where, None, "not a valid COCO file: the JSON is nested too deeply.")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -398,12 +457,233 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
             )
             continue
         x, y, w, h = (float(v) for v in bbox)
-        target.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id})
+        target.boxes.append(
+            {"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id, "where": label}
+        )
     if errors:
         raise ImportFailed(errors)
     listed = {image.path for image in planned.values()}
     unlisted = sum(1 for m in members if _is_image(m.path) and not _hidden(m.path) and m.path not in listed)
     return Plan(images=list(planned.values()), declared=list(categories.values()), unlisted=unlisted)
+
+
+def _plan_yolo(archive, members: list[Member]) -> Plan:
+    """Ultralytics layout: the class list (data.yaml `names`, or classes.txt one per line), and
+    for each image under an `images` folder a `labels` twin with one `class cx cy w h` line per
+    box, normalised to the image size (an empty file: no objects). An image without a label
+    file is reported, not imported: Ultralytics would take it for an image without objects,
+    and a forgotten labels folder would then teach the model that nothing is there."""
+    class_member = next(m for m in members if _labels_file_of("yolo", m.path))
+    where = class_member.path
+    raw = read_member(archive, class_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES)
+    names = _yolo_names(where, raw)
+    errors: list[dict] = []
+    label_members = {m.path: m for m in members if m.path.lower().endswith(".txt") and not _hidden(m.path)}
+    label_members.pop(where, None)
+    used_labels: set[str] = set()
+    images: list[PlannedImage] = []
+    unlisted = 0
+    for member in members:
+        if not _is_image(member.path) or _hidden(member.path):
+            continue
+        label_path = _yolo_label_path(member.path)
+        label = label_members.get(label_path) if label_path else None
+        if label is None:
+            unlisted += 1
+            continue
+        used_labels.add(label_path)
+        planned = PlannedImage(path=member.path)
+        try:
+            text = read_member(archive, label, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES).decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(_error(member.path, None, f"{label_path}: not a UTF-8 text file."))
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            line_where = f"{label_path} line {number}"
+            values = line.split()
+            try:
+                index, numbers = int(values[0]), [float(v) for v in values[1:]]
+            except ValueError:
+                numbers = []
+            if len(values) != 5 or len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
+                errors.append(
+                    _error(member.path, None, f"{line_where}: expected 'class cx cy w h' (got {_short(line[:60])}).")
+                )
+                continue
+            if not 0 <= index < len(names):
+                errors.append(
+                    _error(member.path, None, f"{line_where}: class {index} is not in {where} ({len(names)} classes).")
+                )
+                continue
+            cx, cy, w, h = numbers
+            planned.boxes.append(
+                {
+                    "x": cx,
+                    "y": cy,
+                    "w": w,
+                    "h": h,
+                    "name": names[index],
+                    "annotation": None,
+                    "where": line_where,
+                    "normalized": True,
+                }
+            )
+            _stop_at_limit(errors)
+        images.append(planned)
+        _stop_at_limit(errors)
+    for path in sorted(set(label_members) - used_labels):
+        if "labels" in path.split("/")[:-1]:  # other text files (a README) are not labels
+            errors.append(_error(path, None, f"{path}: a label file with no image of the same name in images/."))
+            _stop_at_limit(errors)
+    if not images and not errors:
+        errors.append(_error(where, None, "no image under an images/ folder has a label file in labels/."))
+    if errors:
+        raise ImportFailed(errors)
+    return Plan(images=images, declared=names, unlisted=unlisted, labels_source="a labels/ file")
+
+
+def _yolo_label_path(image_path: str) -> str | None:
+    """images/train/a.jpg → labels/train/a.txt (the last `images` folder becomes `labels`)."""
+    parts = image_path.split("/")
+    folders = parts[:-1]
+    if "images" not in folders:
+        return None
+    at = len(folders) - 1 - folders[::-1].index("images")
+    parts[at] = "labels"
+    return posixpath.splitext("/".join(parts))[0] + ".txt"
+
+
+def _yolo_names(where: str, raw: bytes) -> list[str]:
+    """Class names by index, from data.yaml (`names:` a list, or a mapping 0..n-1) or classes.txt."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImportFailed([_error(where, None, "not a UTF-8 text file.")]) from None
+    if where.lower().endswith(".txt"):
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ImportFailed([_error(where, None, f"not valid YAML ({_short(str(exc))}).")]) from None
+        names = data.get("names") if isinstance(data, dict) else None
+        if isinstance(names, dict) and sorted(names) == list(range(len(names))):
+            names = [names[i] for i in range(len(names))]
+        if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
+            raise ImportFailed(
+                [_error(where, None, "'names' must be a list of class names, or a mapping from 0, 1, 2... to names.")]
+            )
+        names = [str(n).strip() for n in names]
+    errors = [
+        _error(where, None, f"class {i}: the name must be 1 to {CLASS_NAME_MAX} characters (got {len(n)}).")
+        for i, n in enumerate(names)
+        if not n or len(n) > CLASS_NAME_MAX
+    ]
+    if not names:
+        errors.append(_error(where, None, "no class names."))
+    if errors:
+        raise ImportFailed(errors[:MAX_ERRORS])
+    return names
+
+
+def _plan_csv(project, archive, members: list[Member]) -> Plan:
+    """The columns the CSV export writes (image_id, width, height and split are ignored): for
+    classification one row per image with its class; for detection one row per box, and an
+    image without boxes as one row with label_class and the box columns empty."""
+    csv_member = next(m for m in members if _labels_file_of("csv", m.path))
+    where = csv_member.path
+    raw = read_member(archive, csv_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFailed([_error(where, None, "not a UTF-8 text file.")]) from None
+    detection = project.task_type == TaskType.DETECTION
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in next(rows, [])]
+    missing = [c for c in CSV_COLUMNS[project.task_type] if c not in header]
+    if missing:
+        raise ImportFailed(
+            [
+                _error(
+                    where,
+                    None,
+                    f"the header needs the columns {', '.join(CSV_COLUMNS[project.task_type])}; "
+                    f"missing {', '.join(missing)}.",
+                )
+            ]
+        )
+    column = {name: header.index(name) for name in CSV_COLUMNS[project.task_type]}
+    files = {m.path: m for m in members}
+    by_base: dict[str, list[Member]] = {}
+    for member in members:
+        by_base.setdefault(posixpath.basename(member.path), []).append(member)
+    base_dir = posixpath.dirname(where)
+    planned: dict[str, PlannedImage] = {}
+    declared: dict[str, None] = {}
+    errors: list[dict] = []
+    try:
+        for number, row in enumerate(rows, start=2):
+            _stop_at_limit(errors)
+            if not any(cell.strip() for cell in row):
+                continue
+            line = f"{where} line {number}"
+            if len(row) < len(header):
+                errors.append(_error(where, None, f"{line}: {len(row)} values for {len(header)} columns."))
+                continue
+            value = {name: row[index].strip() for name, index in column.items()}
+            member = _find_member(value["file_name"], base_dir, files, by_base) if value["file_name"] else None
+            if member is None or not _is_image(member.path):
+                errors.append(
+                    _error(
+                        where, None, f"{line}: file_name {_short(value['file_name'])} is not an image in the archive."
+                    )
+                )
+                continue
+            name = value["label_class"]
+            if len(name) > CLASS_NAME_MAX:
+                errors.append(_error(member.path, None, f"{line}: the class name is over {CLASS_NAME_MAX} characters."))
+                continue
+            image = planned.get(member.path)
+            if not detection:
+                if not name:
+                    errors.append(_error(member.path, None, f"{line}: label_class is empty."))
+                elif image is not None and image.class_name != name:
+                    errors.append(
+                        _error(
+                            member.path,
+                            None,
+                            f"{line}: the image is listed again with another class "
+                            f"({image.class_name!r}, now {name!r}).",
+                        )
+                    )
+                elif image is None:
+                    planned[member.path] = PlannedImage(path=member.path, class_name=name)
+                    declared[name] = None
+                continue
+            image = planned.setdefault(member.path, PlannedImage(path=member.path))
+            box_values = [value[k] for k in ("x", "y", "w", "h")]
+            if not name:
+                if any(box_values):
+                    errors.append(_error(member.path, None, f"{line}: a box without a label_class."))
+                continue
+            try:
+                x, y, w, h = (float(v) for v in box_values)
+            except ValueError:
+                errors.append(
+                    _error(member.path, None, f"{line}: x, y, w and h must be numbers (got {', '.join(box_values)}).")
+                )
+                continue
+            declared[name] = None
+            image.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": name, "annotation": None, "where": line})
+    except csv.Error as exc:
+        errors.append(_error(where, None, f"not a valid CSV file ({exc})."))
+    if errors:
+        raise ImportFailed(errors)
+    listed = set(planned)
+    unlisted = sum(1 for m in members if _is_image(m.path) and not _hidden(m.path) and m.path not in listed)
+    return Plan(images=list(planned.values()), declared=list(declared), unlisted=unlisted, labels_source=f"{where}")
 
 
 def _find_member(file_name: str, base_dir: str, files: dict, by_base: dict) -> Member | None:
@@ -502,6 +782,10 @@ def _clean_label(planned: PlannedImage, keys: dict[str, int]) -> list[dict]:
     naming the image file and, when one box is at fault, its COCO annotation id."""
     if not planned.boxes:
         return []
+    for box in planned.boxes:
+        if box.pop("normalized", False):  # YOLO: centre and size as fractions of the image
+            box["w"], box["h"] = box["w"] * planned.width, box["h"] * planned.height
+            box["x"], box["y"] = box["x"] * planned.width - box["w"] / 2, box["y"] * planned.height - box["h"] / 2
     try:
         cleaned = clean_boxes(
             boxes=[{**box, "label_class": keys[box["name"]]} for box in planned.boxes],
@@ -522,12 +806,11 @@ def _clean_label(planned: PlannedImage, keys: dict[str, int]) -> list[dict]:
                 )
             except InvalidAnnotation as exc:
                 detail = exc.message.replace("boxes[0]", "the box", 1)
-                errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
+                errors.append(_error(planned.path, box["annotation"], f"{box['where']}: {detail}"))
         return errors or [_error(planned.path, None, whole.message)]
     names = list(keys)
     planned.boxes = [
-        {**{k: box[k] for k in ("x", "y", "w", "h")}, "name": names[box["label_class"]], "annotation": source["annotation"]}
-        for box, source in zip(cleaned, planned.boxes, strict=True)
+        {**{k: box[k] for k in ("x", "y", "w", "h")}, "name": names[box["label_class"]]} for box in cleaned
     ]
     return []
 
@@ -647,7 +930,7 @@ def _success_summary(job: ImportJob, plan: Plan, mapping: dict[str, str]) -> str
         parts.append(f"Class names matched to existing classes ignoring case: {pairs}.")
     if plan.unlisted:
         parts.append(
-            f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported."
+            f"{plan.unlisted} image files in the archive are not named in {plan.labels_source} and were not imported."
         )
     return " ".join(parts)
 

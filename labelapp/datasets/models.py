@@ -49,7 +49,7 @@ class ImportJob(models.Model):
         null=True, blank=True, help_text="Process start time (clock ticks since boot)."
     )
     attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="Times a worker claimed it; recovery gives up after a few (a worker that dies on it)."
+        default=0, help_text="Times a worker claimed it; recovery gives up after a few."
     )
 
     objects = JobQuerySet.as_manager()

@@ -17,9 +17,9 @@ def test_an_image_over_the_box_cap_fails_the_check_and_nothing_is_stored(detecti
     """Issue 14 item 4: 60 images, the last with 1,001 boxes (each box valid alone). Before the
     fix the check passed, 50 images were committed and the job failed with an internal error."""
     images = [{"id": i, "file_name": f"{i}.jpg", "width": 64, "height": 48} for i in range(1, 61)]
-    annotations = [
-        {"id": 100 + i, "image_id": i, "category_id": 1, "bbox": [1, 1, 10, 10]} for i in range(1, 60)
-    ] + [{"id": 1000 + n, "image_id": 60, "category_id": 1, "bbox": [1, 1, 10, 10]} for n in range(MAX_BOXES + 1)]
+    annotations = [{"id": 100 + i, "image_id": i, "category_id": 1, "bbox": [1, 1, 10, 10]} for i in range(1, 60)] + [
+        {"id": 1000 + n, "image_id": 60, "category_id": 1, "bbox": [1, 1, 10, 10]} for n in range(MAX_BOXES + 1)
+    ]
     coco = {"images": images, "annotations": annotations, "categories": [{"id": 1, "name": "brown_box"}]}
     members = {"annotations.json": json.dumps(coco).encode()}
     members.update({f"images/{i}.jpg": jpeg_bytes(4000 + i) for i in range(1, 61)})
@@ -98,7 +98,7 @@ def test_a_coco_file_over_the_limit_is_refused_before_a_job(detection_project, c
     from tests.datasets.conftest import post_import
 
     coco = _coco_with_boxes(20, 5)
-    settings.LABELAPP_MAX_COCO_BYTES = len(coco) - 1
+    settings.LABELAPP_MAX_LABELS_FILE_BYTES = len(coco) - 1
     archive = make_zip({"annotations.json": coco, **{f"images/{i}.jpg": jpeg_bytes(i) for i in range(20)}})
 
     response = post_import(client_for("admin"), detection_project, archive)
@@ -106,7 +106,7 @@ def test_a_coco_file_over_the_limit_is_refused_before_a_job(detection_project, c
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "too_large"
-    assert f"over the limit of {len(coco) - 1} bytes (LABELAPP_MAX_COCO_BYTES)" in body["detail"]
+    assert f"over the limit of {len(coco) - 1} bytes (LABELAPP_MAX_LABELS_FILE_BYTES)" in body["detail"]
 
 
 def test_the_default_coco_limit_bounds_the_worker_memory_for_it(settings):
@@ -132,4 +132,4 @@ def test_the_default_coco_limit_bounds_the_worker_memory_for_it(settings):
             tracemalloc.stop()
     assert sum(len(image.boxes) for image in plan.images) == 20_000
     per_byte = peak / len(coco)
-    assert per_byte * settings.LABELAPP_MAX_COCO_BYTES < 512 * 1024**2, per_byte
+    assert per_byte * settings.LABELAPP_MAX_LABELS_FILE_BYTES < 512 * 1024**2, per_byte
