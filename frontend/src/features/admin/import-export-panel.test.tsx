@@ -4,7 +4,7 @@ import { render, screen } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ImportJob } from "../../api/types";
-import { ImportStatus } from "./import-export-panel";
+import { ImportExportPanel, ImportStatus } from "./import-export-panel";
 
 // The import-job contract (/work/briefs/contracts.md): POST /import answers 202 with a job,
 // GET /imports/{id} reports it until it succeeds or fails.
@@ -69,4 +69,31 @@ describe("import status", () => {
     expect(await screen.findByText("annotations.json is not JSON.", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByText(/box outside the image/).textContent).toContain("(annotation 4)");
   }, 8000);
+
+  it("offers the import formats of the project's task type (issue 15 item 8)", () => {
+    const client = new QueryClient();
+    const { unmount } = render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <ImportExportPanel projectId={4} taskType="detection" />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const formats = () => screen.getByRole("list", { name: "Import formats" }).textContent ?? "";
+    expect(formats()).toContain("COCO:");
+    expect(formats()).toContain("YOLO: data.yaml (or classes.txt)");
+    expect(formats()).toContain("CSV: one CSV file with the columns file_name, label_class, x, y, w, h");
+    expect(formats()).not.toContain("Folders");
+    unmount();
+    render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <ImportExportPanel projectId={4} taskType="classification" />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    expect(formats()).toContain("Folders: one folder per class");
+    expect(formats()).toContain("CSV: one CSV file with the columns file_name and label_class");
+    expect(formats()).not.toContain("YOLO");
+  });
 });
