@@ -307,9 +307,7 @@ def _unsafe_archives():
             "Detection imports need one of: a COCO JSON file and its images; a YOLO dataset",
             id="no-labels-file",
         ),
-        pytest.param(
-            make_zip({**good, "more.json": b"{}"}), "holds 2 COCO JSON files (", id="two-coco-jsons"
-        ),
+        pytest.param(make_zip({**good, "more.json": b"{}"}), "holds 2 COCO JSON files (", id="two-coco-jsons"),
         pytest.param(
             make_zip({**good, "labels.csv": b"file_name,label_class,x,y,w,h\n"}),
             "holds labels in several formats",
