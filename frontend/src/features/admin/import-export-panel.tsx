@@ -17,7 +17,7 @@ const EXPORTS = [
 
 /** What the import accepts; the server tells the format from the archive's files. */
 export const IMPORT_FORMATS: { label: string; taskTypes: Project["task_type"][]; layout: string }[] = [
-  { label: "COCO", taskTypes: ["detection"], layout: "one COCO JSON file and its images (in images/ beside it, or anywhere)." },
+  { label: "COCO", taskTypes: ["detection"], layout: "one COCO JSON file and its images (in images/, beside it, or anywhere)." },
   {
     label: "YOLO",
     taskTypes: ["detection"],

@@ -42,6 +42,7 @@ describe("import progress", () => {
     const checking = importView(job({ status: "running", phase: "checking", total: 200, checked: 50, done: 0 }));
     expect(checking.headline).toBe("Checking: 50 of 200 images");
     expect(checking.fraction).toBe(0.25);
+    expect(checking.facts).toEqual([]);
     const storing = importView(job({ status: "running", phase: "importing", total: 200, checked: 200, done: 0 }));
     expect(storing.headline).toBe("Importing: 0 of 200 images");
     expect(storing.fraction).toBe(0);

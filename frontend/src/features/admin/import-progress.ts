@@ -47,7 +47,8 @@ export function importView(job: ImportJob): ImportView {
     case "queued":
       return { fraction: null, headline: "Queued: waiting for a worker…", tone: "progress", facts: [] };
     case "running":
-      return { ...runningView(job, total), tone: "progress", facts };
+      // Nothing is stored while checking: counts of new images would all read 0.
+      return { ...runningView(job, total), tone: "progress", facts: job.phase === "importing" ? facts : [] };
     case "succeeded":
       return { fraction: 1, headline: "Import finished.", tone: "success", facts };
     default:
