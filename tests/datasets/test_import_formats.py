@@ -297,3 +297,31 @@ def test_csv_imports_unused_header_columns_and_a_bom(detection_project, client_f
     assert job["class_mapping"] == {"Brown_Box": "brown_box"}
     [annotation] = Annotation.objects.filter(project=detection_project)
     assert [(b["x"], b["y"], b["w"], b["h"]) for b in annotation.boxes] == [(4.0, 4.0, 20.0, 10.0)]
+
+
+@pytest.mark.parametrize(
+    "class_file, content",
+    [
+        pytest.param("classes.txt", "red_bag\nbrown_box\n", id="classes-txt"),
+        pytest.param("dataset/data.yaml", "path: .\nnames:\n  0: red_bag\n  1: brown_box\n", id="names-mapping"),
+    ],
+)
+def test_yolo_class_names_from_classes_txt_or_a_names_mapping(
+    detection_project, client_for, media, class_file, content
+):
+    """Issue 15 item 8: both ways Ultralytics datasets name their classes."""
+    prefix = "dataset/" if class_file.startswith("dataset/") else ""
+    archive = make_zip(
+        {
+            class_file: content.encode(),
+            f"{prefix}images/a.jpg": jpeg_bytes(21),
+            f"{prefix}labels/a.txt": b"1 0.5 0.5 0.5 0.5\n0 0.25 0.25 0.1 0.1\n",
+        }
+    )
+
+    job = run_import(client_for("admin"), detection_project, archive)
+
+    assert job["status"] == "succeeded", job
+    names = dict(LabelClass.objects.filter(project=detection_project).values_list("pk", "name"))
+    [annotation] = Annotation.objects.filter(project=detection_project)
+    assert sorted(names[b["label_class"]] for b in annotation.boxes) == ["brown_box", "red_bag"]
