@@ -90,7 +90,7 @@ class ImportFailed(Exception):
 class PlannedImage:
     path: str  # archive member
     image_id: object = None  # COCO image id (detection)
-    # {x, y, w, h, name, annotation (COCO id or None), where (for messages), normalized (YOLO: 0..1)}
+    # {x, y, w, h, name, annotation (COCO id or None), where (YOLO, CSV: file and line), normalized (YOLO: 0..1)}
     boxes: list[dict] = field(default_factory=list)
     class_name: str = ""  # classification
     # Filled by the checking pass:
@@ -458,7 +458,8 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
             continue
         x, y, w, h = (float(v) for v in bbox)
         target.boxes.append(
-            {"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id, "where": label}
+            # No `where` string per box: a COCO box is named by its id, and the plan is held whole.
+            {"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id}
         )
     if errors:
         raise ImportFailed(errors)
@@ -806,7 +807,8 @@ def _clean_label(planned: PlannedImage, keys: dict[str, int]) -> list[dict]:
                 )
             except InvalidAnnotation as exc:
                 detail = exc.message.replace("boxes[0]", "the box", 1)
-                errors.append(_error(planned.path, box["annotation"], f"{box['where']}: {detail}"))
+                where = box.get("where") or f"annotation {box['annotation']}"
+                errors.append(_error(planned.path, box["annotation"], f"{where}: {detail}"))
         return errors or [_error(planned.path, None, whole.message)]
     names = list(keys)
     planned.boxes = [
