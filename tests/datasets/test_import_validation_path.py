@@ -109,6 +109,8 @@ def test_a_coco_file_over_the_limit_is_refused_before_a_job(detection_project, c
     assert f"over the limit of {len(coco) - 1} bytes (LABELAPP_MAX_LABELS_FILE_BYTES)" in body["detail"]
 
 
+# A tracemalloc bound: run apart from the e2e tests (see the `isolated` marker).
+@pytest.mark.isolated
 def test_the_default_coco_limit_bounds_the_worker_memory_for_it(settings):
     """Issue 14 item 3: the worker's memory for planning from the COCO file (parse plus plan),
     measured per byte of COCO (about 7.5), times the default limit stays under 600 MiB. The old
