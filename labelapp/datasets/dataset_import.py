@@ -223,9 +223,9 @@ def import_run(*, job_id: int) -> str:
     job = ImportJob.objects.select_related("project").filter(pk=job_id).first()
     if job is None:  # its project was deleted just now
         return "skipped"
-    job.owner = owner
+    job.owner = owner  # whose progress writes these are (_set): not a field, this run's only
     try:
-        with _local_archive(job.archive) as path, open_zip(path) as archive:
+        with _local_archive(job.archive, beat=lambda: _set(job)) as path, open_zip(path) as archive:
             members = archive_members(archive)
             plan = _plan(job.project, archive, members)
             _set(job, total=len(plan.images), phase="checking")
@@ -243,6 +243,9 @@ def import_run(*, job_id: int) -> str:
         _finish(job, JobStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc}).")
         return "failed"
     except Exception:
+        if not ImportJob.objects.filter(pk=job_id).exists():  # its project was deleted meanwhile
+            logger.info("import job %s ended: its project was deleted", job_id)
+            return "lost"
         logger.exception("import job %s failed", job_id)
         job.refresh_from_db()
         _finish(job, JobStatus.FAILED, detail=_stopped_summary(job, "on an internal error"))
@@ -292,9 +295,10 @@ def _finish(job: ImportJob, status: str, *, detail: str, errors: list | None = N
 
 
 @contextmanager
-def _local_archive(name: str):
+def _local_archive(name: str, *, beat):
     """A local path of the stored ZIP: the file itself on a file system storage, else a
-    temporary copy made in pieces (S3)."""
+    temporary copy made in pieces (S3), calling `beat` every PROGRESS_SECONDS: copying 2 GB
+    can outlast the stale limit, and a silent job would be taken over."""
     try:
         local = default_storage.path(name)
     except NotImplementedError:
@@ -303,8 +307,12 @@ def _local_archive(name: str):
         yield local
         return
     with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, default_storage.open(name, "rb") as source:
+        beaten = time.monotonic()
         for piece in iter(lambda: source.read(1024 * 1024), b""):
             tmp.write(piece)
+            if time.monotonic() - beaten > PROGRESS_SECONDS:
+                beat()
+                beaten = time.monotonic()
         tmp.flush()
         yield tmp.name
 
