@@ -20,12 +20,19 @@ from .models import ImportJob
 
 class DatasetImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(
-        help_text="Detection: a ZIP with one COCO JSON and its images. Classification: a ZIP with one folder per class."
+        help_text=(
+            "A ZIP of labeled images. Detection: one COCO JSON file and its images; or a YOLO dataset "
+            "(data.yaml or classes.txt, images/, labels/*.txt); or one CSV file (file_name, label_class, x, y, w, h) "
+            "and its images. Classification: one folder per class, or one CSV file (file_name, label_class) and "
+            "its images."
+        )
     )
 
 
 class ImportErrorSerializer(serializers.Serializer):
-    file = serializers.CharField(help_text="The archive member (or COCO file_name) the problem is in.")
+    file = serializers.CharField(
+        help_text="The archive member (image, or the labels file) the problem is in; the detail names the line."
+    )
     annotation = serializers.IntegerField(
         allow_null=True, help_text="The COCO annotation id, when the problem is in one."
     )

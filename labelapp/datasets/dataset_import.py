@@ -17,23 +17,29 @@ labels with the existing class `apple`); each such match is listed in the job's
 `class_mapping` and `detail`. Re-importing an archive is harmless: images already in the
 project are counted as duplicates and labels are never replaced."""
 
+import csv
+import io
 import json
 import logging
 import math
 import posixpath
 import tempfile
 import time
+import uuid
 import zipfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import yaml
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
+from labelapp.core import liveness
 from labelapp.core.events import send_on_commit
-from labelapp.core.jobs import JobStatus, stale_after
+from labelapp.core.jobs import JobStatus
 from labelapp.images.events import images_added
 from labelapp.images.models import Source, Status
 from labelapp.images.services import image_store, storage_cleanup
@@ -51,7 +57,17 @@ logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 CLASS_NAME_MAX = LabelClass._meta.get_field("name").max_length
-MAX_COCO_BYTES = 512 * 1024 * 1024
+YOLO_CLASS_FILES = {"data.yaml", "data.yml", "classes.txt"}
+LABEL_FILE_KINDS = {"coco": "COCO JSON", "yolo": "YOLO class list (data.yaml or classes.txt)", "csv": "CSV"}
+DETECTION_LAYOUTS = (
+    "Detection imports need one of: a COCO JSON file and its images; a YOLO dataset (data.yaml or "
+    "classes.txt, images/ and labels/*.txt); or a CSV file (file_name, label_class, x, y, w, h) and its images."
+)
+#: Columns a CSV import reads (the CSV export writes these and more: image_id, width, height, split).
+CSV_COLUMNS = {
+    TaskType.CLASSIFICATION: ("file_name", "label_class"),
+    TaskType.DETECTION: ("file_name", "label_class", "x", "y", "w", "h"),
+}
 MAX_ERRORS = 200
 #: A batch ends at whichever comes first; it is one transaction, so these bound how long
 #: the SQLite write lock is held (file and thumbnail writes happen inside it).
@@ -74,9 +90,12 @@ class ImportFailed(Exception):
 class PlannedImage:
     path: str  # archive member
     image_id: object = None  # COCO image id (detection)
-    boxes: list[dict] = field(default_factory=list)  # {x, y, w, h, name, annotation}
+    # {x, y, w, h, name, annotation (COCO id or None), where (YOLO, CSV: file and line), normalized (YOLO: 0..1)}
+    boxes: list[dict] = field(default_factory=list)
     class_name: str = ""  # classification
     # Filled by the checking pass:
+    name: str = ""  # the file name as validated
+    normalized: bool = False  # validation re-encodes it (EXIF rotation, 16 bits): store that
     sha256: str = ""
     width: int = 0
     height: int = 0
@@ -88,7 +107,8 @@ class PlannedImage:
 class Plan:
     images: list[PlannedImage]
     declared: list[str]  # every class name in the archive, in file order
-    unlisted: int = 0  # image files the COCO file does not name
+    unlisted: int = 0  # image files the labels do not name
+    labels_source: str = "the COCO file"  # what names the images, for the report
 
 
 # --- the web request -------------------------------------------------------------------------
@@ -103,8 +123,9 @@ def import_start(*, project, user, upload) -> ImportJob:
     with open_zip(upload) as archive:
         _layout_check(project, archive_members(archive))
     upload.seek(0)
-    # A temporary upload file is moved, not copied, into a file system storage.
-    stored = default_storage.save(f"imports/project-{project.pk}/archive.zip", upload)
+    # A temporary upload file is moved, not copied, into a file system storage. A name never
+    # used before: a freed name reused by a later upload could be taken for a lost job's archive.
+    stored = default_storage.save(f"imports/project-{project.pk}/{uuid.uuid4().hex}.zip", upload)
     try:
         with transaction.atomic():
             job = ImportJob.objects.create(
@@ -123,25 +144,60 @@ def _queue(job_id: int) -> None:
     import_dataset_task.delay(job_id)
 
 
+def archive_format(project, members: list[Member]) -> str:
+    """Which format the archive is in, from its directory alone: `coco`, `yolo`, `csv` or
+    `folders`. One rule for the request and the worker; an archive that fits none, or
+    several, is refused with what each format needs."""
+    visible = [m for m in members if not _hidden(m.path)]
+    found = {
+        "coco": [m for m in visible if m.path.lower().endswith(".json")],
+        "yolo": [m for m in visible if posixpath.basename(m.path).lower() in YOLO_CLASS_FILES],
+        "csv": [m for m in visible if m.path.lower().endswith(".csv")],
+    }
+    accepted = ["csv", "folders"] if project.task_type == TaskType.CLASSIFICATION else ["coco", "yolo", "csv"]
+    present = [name for name in accepted if name != "folders" and found[name]]
+    if len(present) > 1:
+        files = ", ".join(found[name][0].path for name in present)
+        raise ArchiveRejected(
+            f"The archive holds labels in several formats ({files}); keep the files of one format.",
+            code="bad_layout",
+        )
+    if not present:
+        if "folders" in accepted:
+            return "folders"
+        raise ArchiveRejected(f"{DETECTION_LAYOUTS} None was found.", code="bad_layout")
+    fmt = present[0]
+    if len(found[fmt]) != 1:
+        raise ArchiveRejected(
+            f"The archive holds {len(found[fmt])} {LABEL_FILE_KINDS[fmt]} files "
+            f"({', '.join(m.path for m in found[fmt][:3])}); it needs exactly one.",
+            code="bad_layout",
+        )
+    return fmt
+
+
 def _layout_check(project, members: list[Member]) -> None:
-    """What the archive's directory alone shows: one COCO JSON (detection) or class folders."""
+    """What the archive's directory alone shows: its format, the labels file's size, images
+    where the format needs them."""
     visible = [m for m in members if not _hidden(m.path)]
     images = [m for m in visible if _is_image(m.path)]
-    if project.task_type == TaskType.DETECTION:
-        jsons = [m for m in visible if m.path.lower().endswith(".json")]
-        if len(jsons) != 1:
-            raise ArchiveRejected(
-                f"Detection imports need exactly one COCO JSON file in the archive; found {len(jsons)}.",
-                code="bad_layout",
-            )
-        if jsons[0].size > MAX_COCO_BYTES:
-            raise ArchiveRejected(f"{jsons[0].path}: the COCO file is over {MAX_COCO_BYTES} bytes.", code="too_large")
-    else:
+    fmt = archive_format(project, members)
+    if fmt == "folders":
         loose = [m.path for m in images if "/" not in m.path]
         if loose:
             raise ArchiveRejected(
-                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg).",
+                f"{loose[0]}: classification imports need one folder per class (class_name/image.jpg), "
+                "or one CSV file naming each image's class.",
                 code="bad_layout",
+            )
+    else:
+        labels_file = next(m for m in visible if _labels_file_of(fmt, m.path))
+        limit = settings.LABELAPP_MAX_LABELS_FILE_BYTES
+        if labels_file.size > limit:
+            raise ArchiveRejected(
+                f"{labels_file.path}: the {LABEL_FILE_KINDS[fmt]} file is {labels_file.size} bytes, over the limit "
+                f"of {limit} bytes (LABELAPP_MAX_LABELS_FILE_BYTES).",
+                code="too_large",
             )
     if not images:
         raise ArchiveRejected("The archive holds no images.", code="empty_import")
@@ -158,13 +214,18 @@ def _layout_check(project, members: list[Member]) -> None:
 
 def import_run(*, job_id: int) -> str:
     """Run one import job to its end; idempotent (a job that already ended is left alone, a
-    re-delivered one whose worker died is taken over, and images already stored count as
-    duplicates)."""
-    if not _claim(job_id):
+    re-delivered one whose worker is gone or silent is taken over, and images already stored
+    count as duplicates). A worker that loses its job (taken over, or the project deleted)
+    stops at its next progress write without committing the batch in hand."""
+    owner = liveness.current_owner()
+    if not _claim(job_id, owner):
         return "skipped"
-    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    job = ImportJob.objects.select_related("project").filter(pk=job_id).first()
+    if job is None:  # its project was deleted just now
+        return "skipped"
+    job.owner = owner  # whose progress writes these are (_set): not a field, this run's only
     try:
-        with _local_archive(job.archive) as path, open_zip(path) as archive:
+        with _local_archive(job.archive, beat=lambda: _set(job)) as path, open_zip(path) as archive:
             members = archive_members(archive)
             plan = _plan(job.project, archive, members)
             _set(job, total=len(plan.images), phase="checking")
@@ -172,6 +233,9 @@ def import_run(*, job_id: int) -> str:
             _check(job, archive, {m.path: m for m in members}, plan, classes)
             _set(job, phase="importing", class_mapping=mapping)
             _store(job, archive, {m.path: m for m in members}, plan, classes)
+    except liveness.JobStopped:
+        logger.info("import job %s is no longer this worker's: stopped", job_id)
+        return "lost"
     except ImportFailed as failed:
         _finish(job, JobStatus.FAILED, errors=failed.errors[:MAX_ERRORS], detail=_failure_summary(failed.errors))
         return "failed"
@@ -179,64 +243,62 @@ def import_run(*, job_id: int) -> str:
         _finish(job, JobStatus.FAILED, detail=getattr(exc, "message", None) or f"The archive cannot be read ({exc}).")
         return "failed"
     except Exception:
+        if not ImportJob.objects.filter(pk=job_id).exists():  # its project was deleted meanwhile
+            logger.info("import job %s ended: its project was deleted", job_id)
+            return "lost"
         logger.exception("import job %s failed", job_id)
         job.refresh_from_db()
-        _finish(
-            job,
-            JobStatus.FAILED,
-            detail=(
-                f"The import stopped on an internal error after storing {job.done} of {job.total} images; "
-                "importing the same archive again adds the rest."
-            ),
-        )
+        _finish(job, JobStatus.FAILED, detail=_stopped_summary(job, "on an internal error"))
         raise
     _finish(job, JobStatus.SUCCEEDED, detail=_success_summary(job, plan, mapping))
     return "succeeded"
 
 
-def _claim(job_id: int) -> bool:
-    """A queued job, or a running one whose worker went silent (killed: the task is delivered
-    again because it acknowledges late)."""
-    from django.db.models import Q
-
-    now = timezone.now()
-    silent = now - stale_after()
-    return bool(
-        ImportJob.objects.filter(
-            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, heartbeat_at__lt=silent),
-            pk=job_id,
-        ).update(
-            status=JobStatus.RUNNING,
-            started_at=now,
-            heartbeat_at=now,
-            checked=0,
-            done=0,
-            images_created=0,
-            duplicates=0,
-            labels_created=0,
-            classes_created=0,
-        )
+def _claim(job_id: int, owner: liveness.Owner) -> bool:
+    """A queued job, or a running one whose worker is gone or silent (killed: the task is
+    delivered again because it acknowledges late, or the stale-work beat job sends it again).
+    Progress starts over: the images a dead worker stored are found again as duplicates."""
+    if not ImportJob.objects.claim(job_id, owner, take_over=True):
+        return False
+    ImportJob.objects.held_by(owner, pk=job_id).update(
+        attempts=F("attempts") + 1,
+        phase="",
+        checked=0,
+        done=0,
+        images_created=0,
+        duplicates=0,
+        labels_created=0,
+        classes_created=0,
     )
+    return True
 
 
 def _set(job: ImportJob, **fields) -> None:
+    """Write progress (and so the heartbeat) while this worker still holds the job; if it
+    does not, stop (liveness.JobStopped) rather than write over its new owner's."""
     for name, value in fields.items():
         setattr(job, name, value)
     job.heartbeat_at = timezone.now()
-    ImportJob.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at, **fields)
+    if not ImportJob.objects.held_by(job.owner, pk=job.pk).update(heartbeat_at=job.heartbeat_at, **fields):
+        raise liveness.JobStopped("lost")
 
 
 def _finish(job: ImportJob, status: str, *, detail: str, errors: list | None = None) -> None:
-    # The archive goes first: whoever sees the job finished finds nothing of it left.
+    # The archive goes once the job is ended, and only by its owner; if this process dies in
+    # between, the archive sweep (recovery.import_archives_sweep) deletes it later.
+    try:
+        _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
+    except liveness.JobStopped:
+        return
     if job.archive:
         storage_cleanup([job.archive])
-    _set(job, status=status, detail=detail, errors=errors or [], finished_at=timezone.now())
 
 
 @contextmanager
-def _local_archive(name: str):
+def _local_archive(name: str, *, beat):
     """A local path of the stored ZIP: the file itself on a file system storage, else a
-    temporary copy made in pieces (S3)."""
+    temporary copy made in pieces (S3), calling `beat` every PROGRESS_SECONDS: copying 2 GB
+    can outlast the stale limit, and a silent job would be taken over."""
     try:
         local = default_storage.path(name)
     except NotImplementedError:
@@ -245,8 +307,12 @@ def _local_archive(name: str):
         yield local
         return
     with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, default_storage.open(name, "rb") as source:
+        beaten = time.monotonic()
         for piece in iter(lambda: source.read(1024 * 1024), b""):
             tmp.write(piece)
+            if time.monotonic() - beaten > PROGRESS_SECONDS:
+                beat()
+                beaten = time.monotonic()
         tmp.flush()
         yield tmp.name
 
@@ -254,9 +320,22 @@ def _local_archive(name: str):
 # --- planning: what the archive says -------------------------------------------------------------
 
 
+def _labels_file_of(fmt: str, path: str) -> bool:
+    if _hidden(path):
+        return False
+    if fmt == "yolo":
+        return posixpath.basename(path).lower() in YOLO_CLASS_FILES
+    return path.lower().endswith({"coco": ".json", "csv": ".csv"}[fmt])
+
+
 def _plan(project, archive, members: list[Member]) -> Plan:
-    if project.task_type == TaskType.DETECTION:
+    fmt = archive_format(project, members)
+    if fmt == "coco":
         return _plan_coco(archive, members)
+    if fmt == "yolo":
+        return _plan_yolo(archive, members)
+    if fmt == "csv":
+        return _plan_csv(project, archive, members)
     return _plan_folders(members)
 
 
@@ -275,7 +354,7 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
     coco_member = next(m for m in members if m.path.lower().endswith(".json") and not _hidden(m.path))
     where = coco_member.path
     try:
-        coco = json.loads(read_member(archive, coco_member, limit=MAX_COCO_BYTES))
+        coco = json.loads(read_member(archive, coco_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES))
     except RecursionError:
         raise ImportFailed([_error(where, None, "not a valid COCO file: the JSON is nested too deeply.")]) from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -386,12 +465,234 @@ def _plan_coco(archive, members: list[Member]) -> Plan:
             )
             continue
         x, y, w, h = (float(v) for v in bbox)
-        target.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id})
+        target.boxes.append(
+            # No `where` string per box: a COCO box is named by its id, and the plan is held whole.
+            {"x": x, "y": y, "w": w, "h": h, "name": categories[category_id], "annotation": ann_id}
+        )
     if errors:
         raise ImportFailed(errors)
     listed = {image.path for image in planned.values()}
     unlisted = sum(1 for m in members if _is_image(m.path) and not _hidden(m.path) and m.path not in listed)
     return Plan(images=list(planned.values()), declared=list(categories.values()), unlisted=unlisted)
+
+
+def _plan_yolo(archive, members: list[Member]) -> Plan:
+    """Ultralytics layout: the class list (data.yaml `names`, or classes.txt one per line), and
+    for each image under an `images` folder a `labels` twin with one `class cx cy w h` line per
+    box, normalised to the image size (an empty file: no objects). An image without a label
+    file is reported, not imported: Ultralytics would take it for an image without objects,
+    and a forgotten labels folder would then teach the model that nothing is there."""
+    class_member = next(m for m in members if _labels_file_of("yolo", m.path))
+    where = class_member.path
+    raw = read_member(archive, class_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES)
+    names = _yolo_names(where, raw)
+    errors: list[dict] = []
+    label_members = {m.path: m for m in members if m.path.lower().endswith(".txt") and not _hidden(m.path)}
+    label_members.pop(where, None)
+    used_labels: set[str] = set()
+    images: list[PlannedImage] = []
+    unlisted = 0
+    for member in members:
+        if not _is_image(member.path) or _hidden(member.path):
+            continue
+        label_path = _yolo_label_path(member.path)
+        label = label_members.get(label_path) if label_path else None
+        if label is None:
+            unlisted += 1
+            continue
+        used_labels.add(label_path)
+        planned = PlannedImage(path=member.path)
+        try:
+            text = read_member(archive, label, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES).decode("utf-8")
+        except UnicodeDecodeError:
+            errors.append(_error(member.path, None, f"{label_path}: not a UTF-8 text file."))
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            line_where = f"{label_path} line {number}"
+            values = line.split()
+            try:
+                index, numbers = int(values[0]), [float(v) for v in values[1:]]
+            except ValueError:
+                numbers = []
+            if len(values) != 5 or len(numbers) != 4 or not all(math.isfinite(v) for v in numbers):
+                errors.append(
+                    _error(member.path, None, f"{line_where}: expected 'class cx cy w h' (got {_short(line[:60])}).")
+                )
+                continue
+            if not 0 <= index < len(names):
+                errors.append(
+                    _error(member.path, None, f"{line_where}: class {index} is not in {where} ({len(names)} classes).")
+                )
+                continue
+            cx, cy, w, h = numbers
+            planned.boxes.append(
+                {
+                    "x": cx,
+                    "y": cy,
+                    "w": w,
+                    "h": h,
+                    "name": names[index],
+                    "annotation": None,
+                    "where": line_where,
+                    "normalized": True,
+                }
+            )
+            _stop_at_limit(errors)
+        images.append(planned)
+        _stop_at_limit(errors)
+    for path in sorted(set(label_members) - used_labels):
+        if "labels" in path.split("/")[:-1]:  # other text files (a README) are not labels
+            errors.append(_error(path, None, f"{path}: a label file with no image of the same name in images/."))
+            _stop_at_limit(errors)
+    if not images and not errors:
+        errors.append(_error(where, None, "no image under an images/ folder has a label file in labels/."))
+    if errors:
+        raise ImportFailed(errors)
+    return Plan(images=images, declared=names, unlisted=unlisted, labels_source="a labels/ file")
+
+
+def _yolo_label_path(image_path: str) -> str | None:
+    """images/train/a.jpg → labels/train/a.txt (the last `images` folder becomes `labels`)."""
+    parts = image_path.split("/")
+    folders = parts[:-1]
+    if "images" not in folders:
+        return None
+    at = len(folders) - 1 - folders[::-1].index("images")
+    parts[at] = "labels"
+    return posixpath.splitext("/".join(parts))[0] + ".txt"
+
+
+def _yolo_names(where: str, raw: bytes) -> list[str]:
+    """Class names by index, from data.yaml (`names:` a list, or a mapping 0..n-1) or classes.txt."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ImportFailed([_error(where, None, "not a UTF-8 text file.")]) from None
+    if where.lower().endswith(".txt"):
+        names = [line.strip() for line in text.splitlines() if line.strip()]
+    else:
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ImportFailed([_error(where, None, f"not valid YAML ({_short(str(exc))}).")]) from None
+        names = data.get("names") if isinstance(data, dict) else None
+        if isinstance(names, dict) and sorted(names) == list(range(len(names))):
+            names = [names[i] for i in range(len(names))]
+        if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
+            raise ImportFailed(
+                [_error(where, None, "'names' must be a list of class names, or a mapping from 0, 1, 2... to names.")]
+            )
+        names = [str(n).strip() for n in names]
+    errors = [
+        _error(where, None, f"class {i}: the name must be 1 to {CLASS_NAME_MAX} characters (got {len(n)}).")
+        for i, n in enumerate(names)
+        if not n or len(n) > CLASS_NAME_MAX
+    ]
+    if not names:
+        errors.append(_error(where, None, "no class names."))
+    if errors:
+        raise ImportFailed(errors[:MAX_ERRORS])
+    return names
+
+
+def _plan_csv(project, archive, members: list[Member]) -> Plan:
+    """The columns the CSV export writes (image_id, width, height and split are ignored): for
+    classification one row per image with its class; for detection one row per box, and an
+    image without boxes as one row with label_class and the box columns empty."""
+    csv_member = next(m for m in members if _labels_file_of("csv", m.path))
+    where = csv_member.path
+    raw = read_member(archive, csv_member, limit=settings.LABELAPP_MAX_LABELS_FILE_BYTES)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ImportFailed([_error(where, None, "not a UTF-8 text file.")]) from None
+    detection = project.task_type == TaskType.DETECTION
+    rows = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in next(rows, [])]
+    missing = [c for c in CSV_COLUMNS[project.task_type] if c not in header]
+    if missing:
+        raise ImportFailed(
+            [
+                _error(
+                    where,
+                    None,
+                    f"the header needs the columns {', '.join(CSV_COLUMNS[project.task_type])}; "
+                    f"missing {', '.join(missing)}.",
+                )
+            ]
+        )
+    column = {name: header.index(name) for name in CSV_COLUMNS[project.task_type]}
+    files = {m.path: m for m in members}
+    by_base: dict[str, list[Member]] = {}
+    for member in members:
+        by_base.setdefault(posixpath.basename(member.path), []).append(member)
+    base_dir = posixpath.dirname(where)
+    planned: dict[str, PlannedImage] = {}
+    declared: dict[str, None] = {}
+    errors: list[dict] = []
+    try:
+        for number, row in enumerate(rows, start=2):
+            _stop_at_limit(errors)
+            if not any(cell.strip() for cell in row):
+                continue
+            line = f"{where} line {number}"
+            if len(row) < len(header):
+                errors.append(_error(where, None, f"{line}: {len(row)} values for {len(header)} columns."))
+                continue
+            value = {name: row[index].strip() for name, index in column.items()}
+            member = _find_member(value["file_name"], base_dir, files, by_base) if value["file_name"] else None
+            if member is None or not _is_image(member.path):
+                errors.append(
+                    _error(
+                        where, None, f"{line}: file_name {_short(value['file_name'])} is not an image in the archive."
+                    )
+                )
+                continue
+            name = value["label_class"]
+            if len(name) > CLASS_NAME_MAX:
+                errors.append(_error(member.path, None, f"{line}: the class name is over {CLASS_NAME_MAX} characters."))
+                continue
+            image = planned.get(member.path)
+            if not detection:
+                if not name:
+                    errors.append(_error(member.path, None, f"{line}: label_class is empty."))
+                elif image is not None and image.class_name != name:
+                    errors.append(
+                        _error(
+                            member.path,
+                            None,
+                            f"{line}: the image is listed again with another class "
+                            f"({image.class_name!r}, now {name!r}).",
+                        )
+                    )
+                elif image is None:
+                    planned[member.path] = PlannedImage(path=member.path, class_name=name)
+                    declared[name] = None
+                continue
+            image = planned.setdefault(member.path, PlannedImage(path=member.path))
+            box_values = [value[k] for k in ("x", "y", "w", "h")]
+            if not name:
+                if any(box_values):
+                    errors.append(_error(member.path, None, f"{line}: a box without a label_class."))
+                continue
+            try:
+                x, y, w, h = (float(v) for v in box_values)
+            except ValueError:
+                errors.append(
+                    _error(member.path, None, f"{line}: x, y, w and h must be numbers (got {', '.join(box_values)}).")
+                )
+                continue
+            declared[name] = None
+            image.boxes.append({"x": x, "y": y, "w": w, "h": h, "name": name, "annotation": None, "where": line})
+    except csv.Error as exc:
+        errors.append(_error(where, None, f"not a valid CSV file ({exc})."))
+    if errors:
+        raise ImportFailed(errors)
+    listed = set(planned)
+    unlisted = sum(1 for m in members if _is_image(m.path) and not _hidden(m.path) and m.path not in listed)
+    return Plan(images=list(planned.values()), declared=list(declared), unlisted=unlisted, labels_source=f"{where}")
 
 
 def _find_member(file_name: str, base_dir: str, files: dict, by_base: dict) -> Member | None:
@@ -462,25 +763,17 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         except (ArchiveRejected, UploadRejected) as exc:
             errors.append(_error(planned.path, None, exc.message))
         else:
-            planned.sha256, planned.width, planned.height, planned.format = (
+            planned.name, planned.sha256, planned.width, planned.height, planned.format = (
+                valid.name,
                 valid.sha256,
                 valid.width,
                 valid.height,
                 valid.format,
             )
+            planned.normalized = valid.data is not data
             planned.duplicate = valid.sha256 in seen
             seen.add(valid.sha256)
-            for box in planned.boxes:
-                try:
-                    clean_boxes(
-                        boxes=[{**box, "label_class": keys[box["name"]]}],
-                        class_ids={keys[box["name"]]},
-                        width=valid.width,
-                        height=valid.height,
-                    )
-                except InvalidAnnotation as exc:
-                    detail = exc.message.replace("boxes[0]", "the box", 1)
-                    errors.append(_error(planned.path, box["annotation"], f"annotation {box['annotation']}: {detail}"))
+            errors.extend(_clean_label(planned, keys))
         if len(errors) >= MAX_ERRORS:
             break
         if count % PROGRESS_EVERY == 0 or time.monotonic() - reported > PROGRESS_SECONDS:
@@ -489,6 +782,47 @@ def _check(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
     if errors:
         raise ImportFailed(errors)
     _set(job, checked=len(plan.images))
+
+
+def _clean_label(planned: PlannedImage, keys: dict[str, int]) -> list[dict]:
+    """Check an image's whole label with the labeling rules (the same call the API makes, so
+    every limit that applies to a label, such as the box cap, is met here) and keep the
+    cleaned boxes for storing, which checks nothing again. Returns the problems found, each
+    naming the image file and, when one box is at fault, its COCO annotation id."""
+    if not planned.boxes:
+        return []
+    for box in planned.boxes:
+        if box.pop("normalized", False):  # YOLO: centre and size as fractions of the image
+            box["w"], box["h"] = box["w"] * planned.width, box["h"] * planned.height
+            box["x"], box["y"] = box["x"] * planned.width - box["w"] / 2, box["y"] * planned.height - box["h"] / 2
+    try:
+        cleaned = clean_boxes(
+            boxes=[{**box, "label_class": keys[box["name"]]} for box in planned.boxes],
+            class_ids=set(keys.values()),
+            width=planned.width,
+            height=planned.height,
+        )
+    except InvalidAnnotation as whole:
+        # Which boxes are at fault, each alone; none alone means the list as a whole is wrong.
+        errors = []
+        for box in planned.boxes:
+            try:
+                clean_boxes(
+                    boxes=[{**box, "label_class": keys[box["name"]]}],
+                    class_ids=set(keys.values()),
+                    width=planned.width,
+                    height=planned.height,
+                )
+            except InvalidAnnotation as exc:
+                detail = exc.message.replace("boxes[0]", "the box", 1)
+                where = box.get("where") or f"annotation {box['annotation']}"
+                errors.append(_error(planned.path, box["annotation"], f"{where}: {detail}"))
+        return errors or [_error(planned.path, None, whole.message)]
+    names = list(keys)
+    planned.boxes = [
+        {**{k: box[k] for k in ("x", "y", "w", "h")}, "name": names[box["label_class"]]} for box in cleaned
+    ]
+    return []
 
 
 # --- storing: short transactions -----------------------------------------------------------------
@@ -501,10 +835,8 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
             name: label_class_create(project=project, name=name)
             for name in dict.fromkeys(c for c in classes.values() if isinstance(c, str))
         }
-        job.classes_created = len(new)
-        ImportJob.objects.filter(pk=job.pk).update(classes_created=job.classes_created)
+        _set(job, classes_created=len(new))
     classes = {name: new[c] if isinstance(c, str) else c for name, c in classes.items()}
-    class_ids = {c.pk for c in classes.values()}
     batch: list[PlannedImage] = []
     batch_bytes = 0
     labeled_ids: list[int] = []
@@ -516,9 +848,9 @@ def _store(job: ImportJob, archive, members: dict[str, Member], plan: Plan, clas
         batch.append(planned)
         batch_bytes += members[planned.path].size
         if len(batch) >= BATCH_IMAGES or batch_bytes >= BATCH_BYTES:
-            _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
+            _store_batch(job, archive, members, batch, classes, labeled_ids)
             batch, batch_bytes = [], 0
-    _store_batch(job, archive, members, batch, classes, class_ids, labeled_ids)
+    _store_batch(job, archive, members, batch, classes, labeled_ids)
     if labeled_ids:
         # Once, for the whole archive: an auto-retrain should see all of it, not its first batch.
         labels_announce(project_id=project.pk, image_ids=labeled_ids, kind=AnnotationKind.IMPORTED)
@@ -530,7 +862,6 @@ def _store_batch(
     members: dict[str, Member],
     batch: list[PlannedImage],
     classes: dict,
-    class_ids: set[int],
     labeled_ids: list[int],
 ) -> None:
     """One transaction for the batch; members are read one at a time, so memory holds one.
@@ -544,14 +875,19 @@ def _store_batch(
         with transaction.atomic():
             for planned in batch:
                 data = read_member(archive, members[planned.path], limit=settings.LABELAPP_MAX_UPLOAD_BYTES)
-                item = ValidImage(
-                    name=posixpath.basename(planned.path),
-                    data=data,
-                    sha256=planned.sha256,
-                    width=planned.width,
-                    height=planned.height,
-                    format=planned.format,
-                )
+                if planned.normalized:
+                    # The same call as the check (so it cannot fail here), for the bytes it stores;
+                    # only these images pay for a second decode, and none is held from the check.
+                    item = validate_image_bytes(posixpath.basename(planned.path), data)
+                else:
+                    item = ValidImage(
+                        name=planned.name,
+                        data=data,
+                        sha256=planned.sha256,
+                        width=planned.width,
+                        height=planned.height,
+                        format=planned.format,
+                    )
                 image, created = image_store(project=project, item=item, source=Source.IMPORT, written=written)
                 if created:
                     counts["images_created"] += 1
@@ -561,12 +897,12 @@ def _store_batch(
                 if image.status in (Status.LABELED, Status.RESERVED) or Annotation.objects.filter(image=image).exists():
                     continue
                 if project.task_type == TaskType.DETECTION:
-                    boxes = [
-                        {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
-                        for b in planned.boxes
-                    ]
+                    # Cleaned by the check (_clean_label); only the class names become ids here.
                     label = {
-                        "boxes": clean_boxes(boxes=boxes, class_ids=class_ids, width=image.width, height=image.height)
+                        "boxes": [
+                            {**{k: b[k] for k in ("x", "y", "w", "h")}, "label_class": classes[b["name"]].pk}
+                            for b in planned.boxes
+                        ]
                     }
                 else:
                     label = {"label_class_id": classes[planned.class_name].pk}
@@ -604,9 +940,16 @@ def _success_summary(job: ImportJob, plan: Plan, mapping: dict[str, str]) -> str
         parts.append(f"Class names matched to existing classes ignoring case: {pairs}.")
     if plan.unlisted:
         parts.append(
-            f"{plan.unlisted} image files in the archive are not named in the COCO file and were not imported."
+            f"{plan.unlisted} image files in the archive are not named in {plan.labels_source} and were not imported."
         )
     return " ".join(parts)
+
+
+def _stopped_summary(job: ImportJob, how: str) -> str:
+    return (
+        f"The import stopped {how} after storing {job.done} of {job.total or 0} images; "
+        "importing the same archive again adds the rest."
+    )
 
 
 def _failure_summary(errors: list[dict]) -> str:

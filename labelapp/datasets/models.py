@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from labelapp.core.jobs import JobStatus
+from labelapp.core.jobs import JobQuerySet, JobStatus
 
 
 class ImportJob(models.Model):
@@ -10,7 +10,10 @@ class ImportJob(models.Model):
     The web request only checks the archive's directory and stores the ZIP; the worker
     checks every image and label first (phase `checking`) and writes nothing if any is
     wrong, then stores the images in short batches (phase `importing`), so the database
-    write lock is never held for long. `done`/`total` count images stored / images listed."""
+    write lock is never held for long. `done`/`total` count images stored / images listed.
+
+    Its lifecycle is labelapp.core.jobs' (claim, owner, heartbeat, recovery by the stale-work
+    beat job); it keeps its own `detail` for the message shown in success and failure alike."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="import_jobs")
     requested_by = models.ForeignKey(
@@ -38,6 +41,20 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker process running it (labelapp.core.liveness): recovery takes it over only when
+    # that process is gone or silent.
+    owner_host = models.CharField(max_length=255, blank=True)
+    owner_pid = models.PositiveIntegerField(null=True, blank=True)
+    owner_started = models.BigIntegerField(
+        null=True, blank=True, help_text="Process start time (clock ticks since boot)."
+    )
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times a worker claimed it; recovery gives up after a few."
+    )
+
+    objects = JobQuerySet.as_manager()
+
+    keeps_first_start = False
 
     class Meta:
         # Created by the images app, which held import jobs before the datasets app existed.

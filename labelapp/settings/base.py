@@ -131,6 +131,11 @@ LABELAPP_MAX_IMAGE_PIXELS = env.int("LABELAPP_MAX_IMAGE_PIXELS", default=40_000_
 # Dataset imports: the ZIP as uploaded (streamed to disk), and everything it unpacks to.
 LABELAPP_MAX_IMPORT_BYTES = env.int("LABELAPP_MAX_IMPORT_BYTES", default=2 * 1024**3)
 LABELAPP_MAX_IMPORT_UNPACKED_BYTES = env.int("LABELAPP_MAX_IMPORT_UNPACKED_BYTES", default=4 * 1024**3)
+# The labels file (COCO JSON or CSV) is parsed whole: parse and plan peak at about 7.5 times its
+# size (measured on COCO), so 64 MiB (about 500,000 boxes) keeps a worker near half a gigabyte.
+LABELAPP_MAX_LABELS_FILE_BYTES = env.int("LABELAPP_MAX_LABELS_FILE_BYTES", default=64 * 1024**2)
+# An import archive no open job names (its job ended, or it was never created) is deleted after this long.
+LABELAPP_IMPORT_ARCHIVE_GRACE_SECONDS = env.int("LABELAPP_IMPORT_ARCHIVE_GRACE_SECONDS", default=3600)
 # Image files no row names (an upload killed before its commit) are deleted after this long.
 LABELAPP_ORPHAN_GRACE_SECONDS = env.int("LABELAPP_ORPHAN_GRACE_SECONDS", default=6 * 3600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

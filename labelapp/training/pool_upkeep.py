@@ -58,6 +58,28 @@ def preprocess_request(*, project_id: int, image_ids: list[int]) -> bool:
     return True
 
 
+def backlog_recover() -> list[int]:
+    """Projects whose backlog waits with no preprocessing task coming, now given one. A task
+    can be lost (its worker died while it waited or ran: a run clears `pending` first), and
+    until this the backlog was picked up only when the project's next upload arrived, which
+    may be never. Run by the stale-work beat job; only rows older than a task's countdown
+    plus the stale limit count, so a task on its way is not doubled."""
+    from .tasks import preprocess_backlog_task
+
+    delay = settings.LABELAPP_PREPROCESS_DELAY_SECONDS
+    waited = timezone.now() - timedelta(seconds=delay + settings.LABELAPP_TRAINING_STALE_SECONDS)
+    stranded = (
+        PreprocessBacklog.objects.filter(created_at__lt=waited)
+        .exclude(project_id__in=PoolUpkeep.objects.filter(preprocess_queued_at__gte=waited).values("project_id"))
+        .values_list("project_id", flat=True)
+        .distinct()
+    )
+    queued = [project_id for project_id in sorted(set(stranded)) if _claim(project_id, "preprocess", delay)]
+    for project_id in queued:
+        preprocess_backlog_task.apply_async((project_id,))
+    return queued
+
+
 def preprocess_backlog_run(*, project_id: int) -> int:
     """Preprocess the images in the project's backlog now. Clears `pending` first, so batches
     that arrive during the run ask for the next task (rather than this one chasing them one

@@ -557,4 +557,15 @@ def recover_stale_work() -> dict:
             logger.exception("resuming rescore job %s failed", job_id)
         else:
             resumed.append(job_id)
-    return {"trainings": stale_runs, "rescores": resumed}
+    intake = recover_stalled_intake()
+    return {"trainings": stale_runs, "rescores": resumed, **intake}
+
+
+def recover_stalled_intake() -> dict:
+    """Issue 14 item 3: imports whose worker died (sent again, or failed with the reason),
+    import archives no open job names, and upload backlogs no preprocessing task will pick up."""
+    from labelapp.datasets.recovery import imports_recover
+
+    from .pool_upkeep import backlog_recover
+
+    return {**imports_recover(), "preprocess_backlogs": backlog_recover()}

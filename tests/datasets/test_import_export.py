@@ -302,7 +302,17 @@ def _unsafe_archives():
         pytest.param(make_zip({**good, "padding.bin": zeros}), "looks like a zip bomb", id="zip-bomb-ratio"),
         pytest.param(b"PK\x03\x04 this is not really a zip", "not a ZIP archive", id="not-a-zip"),
         pytest.param(jpeg_bytes(406), "not a ZIP archive", id="an-image-not-a-zip"),
-        pytest.param(make_zip({"images/a.jpg": jpeg_bytes(408)}), "exactly one COCO JSON", id="no-coco-json"),
+        pytest.param(
+            make_zip({"images/a.jpg": jpeg_bytes(408)}),
+            "Detection imports need one of: a COCO JSON file and its images; a YOLO dataset",
+            id="no-labels-file",
+        ),
+        pytest.param(make_zip({**good, "more.json": b"{}"}), "holds 2 COCO JSON files (", id="two-coco-jsons"),
+        pytest.param(
+            make_zip({**good, "labels.csv": b"file_name,label_class,x,y,w,h\n"}),
+            "holds labels in several formats",
+            id="coco-and-csv",
+        ),
         pytest.param(make_zip(GOOD), "holds no images", id="no-images"),
     ]
 

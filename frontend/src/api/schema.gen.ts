@@ -1360,7 +1360,7 @@ export interface components {
         DatasetImportInputRequest: {
             /**
              * Format: binary
-             * @description Detection: a ZIP with one COCO JSON and its images. Classification: a ZIP with one folder per class.
+             * @description A ZIP of labeled images. Detection: one COCO JSON file and its images; or a YOLO dataset (data.yaml or classes.txt, images/, labels/*.txt); or one CSV file (file_name, label_class, x, y, w, h) and its images. Classification: one folder per class, or one CSV file (file_name, label_class) and its images.
              */
             file: string;
         };
@@ -1478,7 +1478,7 @@ export interface components {
             near_duplicates_report: string | null;
         };
         ImportError: {
-            /** @description The archive member (or COCO file_name) the problem is in. */
+            /** @description The archive member (image, or the labels file) the problem is in; the detail names the line. */
             file: string;
             /** @description The COCO annotation id, when the problem is in one. */
             annotation: number | null;

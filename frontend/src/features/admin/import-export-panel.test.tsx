@@ -4,7 +4,7 @@ import { render, screen } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ImportJob } from "../../api/types";
-import { ImportStatus } from "./import-export-panel";
+import { ImportExportPanel, ImportStatus } from "./import-export-panel";
 
 // The import-job contract (/work/briefs/contracts.md): POST /import answers 202 with a job,
 // GET /imports/{id} reports it until it succeeds or fails.
@@ -43,13 +43,16 @@ function renderStatus(answer: ImportJob) {
 }
 
 describe("import status", () => {
-  it("polls the job until it succeeds, showing done of total", async () => {
+  it("polls the job until it succeeds, showing checked then done of total (issue 15 item 8)", async () => {
     states = [
-      job({ status: "running", done: 3, total: 12, created: 3 }),
+      job({ status: "running", phase: "checking", checked: 6, total: 12 }),
+      job({ status: "running", phase: "importing", checked: 12, done: 3, total: 12, created: 3 }),
       job({ status: "succeeded", done: 12, total: 12, created: 10, duplicates: 2, labels: 15 }),
     ];
     renderStatus(job({ status: "queued" }));
     expect(screen.getByText("Queued: waiting for a worker…")).toBeTruthy();
+    expect(await screen.findByText("Checking: 6 of 12 images", {}, { timeout: 4000 })).toBeTruthy();
+    expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("50");
     expect(await screen.findByText("Importing: 3 of 12 images", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByRole("progressbar").getAttribute("aria-valuenow")).toBe("25");
     expect(await screen.findByText("Import finished.", {}, { timeout: 4000 })).toBeTruthy();
@@ -62,8 +65,35 @@ describe("import status", () => {
 
   it("shows the server's reason and each problem of a failed job", async () => {
     states = [job({ status: "failed", done: 2, total: 5, detail: "annotations.json is not JSON.", errors: [{ file: "b.jpg", annotation: 4, detail: "box outside the image" }] })];
-    renderStatus(job({ status: "running", done: 1, total: 5 }));
+    renderStatus(job({ status: "running", phase: "importing", done: 1, total: 5 }));
     expect(await screen.findByText("annotations.json is not JSON.", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByText(/box outside the image/).textContent).toContain("(annotation 4)");
   }, 8000);
+
+  it("offers the import formats of the project's task type (issue 15 item 8)", () => {
+    const client = new QueryClient();
+    const { unmount } = render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <ImportExportPanel projectId={4} taskType="detection" />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const formats = () => screen.getByRole("list", { name: "Import formats" }).textContent ?? "";
+    expect(formats()).toContain("COCO:");
+    expect(formats()).toContain("YOLO: data.yaml (or classes.txt)");
+    expect(formats()).toContain("CSV: one CSV file with the columns file_name, label_class, x, y, w, h");
+    expect(formats()).not.toContain("Folders");
+    unmount();
+    render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <ImportExportPanel projectId={4} taskType="classification" />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    expect(formats()).toContain("Folders: one folder per class");
+    expect(formats()).toContain("CSV: one CSV file with the columns file_name and label_class");
+    expect(formats()).not.toContain("YOLO");
+  });
 });

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api } from "../../api/client";
-import type { ImportJob } from "../../api/types";
+import type { ImportJob, Project } from "../../api/types";
 import { uploadForm } from "../../api/upload";
 import { ErrorMessage } from "../../components/error-message";
 import { Panel } from "../../components/panel";
@@ -14,6 +14,23 @@ const EXPORTS = [
   { format: "yolo", label: "YOLO ZIP", hint: "images and label files" },
   { format: "csv", label: "CSV", hint: "one row per label" },
 ] as const;
+
+/** What the import accepts; the server tells the format from the archive's files. */
+export const IMPORT_FORMATS: { label: string; taskTypes: Project["task_type"][]; layout: string }[] = [
+  { label: "COCO", taskTypes: ["detection"], layout: "one COCO JSON file and its images (in images/, beside it, or anywhere)." },
+  {
+    label: "YOLO",
+    taskTypes: ["detection"],
+    layout: "data.yaml (or classes.txt), images/…/a.jpg and labels/…/a.txt with one “class cx cy w h” line per box, normalised to 0–1.",
+  },
+  {
+    label: "CSV",
+    taskTypes: ["detection"],
+    layout: "one CSV file with the columns file_name, label_class, x, y, w, h (pixels; one row per box), and its images.",
+  },
+  { label: "Folders", taskTypes: ["classification"], layout: "one folder per class: cat/1.jpg, dog/2.jpg." },
+  { label: "CSV", taskTypes: ["classification"], layout: "one CSV file with the columns file_name and label_class, and its images." },
+];
 
 export const POLL_MS = 1000;
 
@@ -54,7 +71,7 @@ export function ImportStatus({ projectId, answer }: { projectId: number; answer:
   );
 }
 
-export function ImportExportPanel({ projectId }: { projectId: number }) {
+export function ImportExportPanel({ projectId, taskType }: { projectId: number; taskType: Project["task_type"] }) {
   const input = useRef<HTMLInputElement>(null);
   const [file, setFile] = useState<File | null>(null);
   const [sent, setSent] = useState<number | null>(null);
@@ -85,9 +102,16 @@ export function ImportExportPanel({ projectId }: { projectId: number }) {
     <Panel title="Import and export" testId="import-export-panel">
       <h3>Import labeled data</h3>
       <p className="muted small">
-        A ZIP with one COCO JSON file and its images (detection), or one folder per class (classification). Imported labels are
-        free: they spend no credits. Unlabeled images go through <Link to={`/projects/${projectId}/upload`}>Upload</Link>.
+        A ZIP of labeled images in one of these formats (the exports below import back). Imported labels are free: they spend
+        no credits. Unlabeled images go through <Link to={`/projects/${projectId}/upload`}>Upload</Link>.
       </p>
+      <ul className="muted small import-formats" aria-label="Import formats">
+        {IMPORT_FORMATS.filter((f) => f.taskTypes.includes(taskType)).map((f) => (
+          <li key={f.label}>
+            <strong>{f.label}</strong>: {f.layout}
+          </li>
+        ))}
+      </ul>
       <form className="inline-form" onSubmit={onImport} aria-label="Import a dataset">
         <label className="field grow">
           <span>Archive</span>

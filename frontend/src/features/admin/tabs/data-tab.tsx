@@ -26,7 +26,7 @@ export function DataTab({ project }: { project: Project }) {
             most suspect first.
           </p>
         </Panel>
-        <ImportExportPanel projectId={project.id} />
+        <ImportExportPanel projectId={project.id} taskType={project.task_type} />
         <HealthPanel projectId={project.id} />
       </div>
     </>
