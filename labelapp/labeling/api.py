@@ -5,7 +5,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelapp.core.fields import MAX_ID, IdField
-from labelapp.credits.services import balance_get
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.projects.api import BalanceOutputSerializer
 from labelapp.projects.permissions import LABELERS, ProjectScopedMixin
@@ -13,6 +12,7 @@ from labelapp.training.selectors import prediction_for_labeling
 
 from . import services
 from .models import Annotation, Reservation
+from .selectors import balance_seen_by
 from .validation import MAX_BOXES
 
 
@@ -119,13 +119,14 @@ class QueueNextView(ProjectScopedMixin, APIView):
         body = {
             "reservation": ReservationOutputSerializer(item.reservation).data,
             "image": ImageOutputSerializer(item.image).data,
-            "prediction": prediction_for_labeling(image=item.image),
+            # A gold item's pre-annotation would come from a model trained on its label: the answer.
+            "prediction": None if item.gold else prediction_for_labeling(image=item.image),
             "reason": {
                 "strategy": item.reservation.reason or "unscored",
                 "score": item.reservation.score,
                 "explanation": services.pick_explanation(item),
             },
-            "balance": item.balance or balance_get(project=self.project).as_dict(),
+            "balance": item.balance or balance_seen_by(project=self.project, user=request.user),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)
 
@@ -140,7 +141,7 @@ class QueueSkipView(ProjectScopedMixin, APIView):
         data = QueueSkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.image_skip(project=self.project, user=request.user, image_id=data.validated_data["image"])
-        return Response(balance_get(project=self.project).as_dict())
+        return Response(balance_seen_by(project=self.project, user=request.user))
 
 
 class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
@@ -192,6 +193,8 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
 
 
 class AnnotationDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    """One label; its annotator edits it through the review app's subclass (an edit is a revision)."""
+
     serializer_class = AnnotationOutputSerializer
     lookup_url_kwarg = "annotation_id"
     read_roles = LABELERS
@@ -202,18 +205,3 @@ class AnnotationDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
     def project_queryset(self):
         queryset = Annotation.objects.filter(project=self.project).select_related("annotator", "image", "project")
         return queryset if self.role == "admin" else queryset.filter(annotator=self.request.user)
-
-    @extend_schema(request=AnnotationUpdateInputSerializer, responses=AnnotationOutputSerializer)
-    def patch(self, request, project_id, annotation_id):
-        annotation = self.get_object()
-        data = AnnotationUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        services.annotation_update(
-            annotation=annotation,
-            user=request.user,
-            label_class=values.get("label_class", annotation.label_class_id if "boxes" not in values else None),
-            boxes=values.get("boxes", annotation.boxes if "label_class" not in values else None),
-            seconds_spent=values.get("seconds_spent"),
-        )
-        return Response(AnnotationOutputSerializer(annotation).data)

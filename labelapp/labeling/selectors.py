@@ -1,4 +1,6 @@
-from .models import Annotation
+from labelapp.credits.services import balance_get
+
+from .models import Annotation, Reservation, ReservationState
 
 
 def label_class_in_use(*, label_class) -> bool:
@@ -12,3 +14,15 @@ def label_class_in_use(*, label_class) -> bool:
         .values_list("boxes", flat=True)
         .iterator()
     )
+
+
+def balance_seen_by(*, project, user) -> dict:
+    """The balance as `user` is shown it: a gold hand-out they hold counts as a reserved credit,
+    as any hand-out would (it holds none, so the counters do not show it)."""
+    balance = balance_get(project=project).as_dict()
+    held_gold = Reservation.objects.filter(
+        project=project, user=user, state=ReservationState.ACTIVE, credit_entry__isnull=True
+    ).count()
+    balance["reserved"] += held_gold
+    balance["available"] = max(balance["available"] - held_gold, 0)
+    return balance

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
+from labelapp.labeling import api as labeling_api
 from labelapp.labeling.api import BoxSerializer, PreAnnotationSerializer
 from labelapp.labeling.models import GoldItem
 from labelapp.projects.permissions import ADMINS, CURATORS, ProjectScopedMixin
@@ -357,3 +358,26 @@ class AnnotatorStatsCsvView(ProjectScopedMixin, APIView):
         response = HttpResponse(statistics.annotator_statistics_csv(project=self.project), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}-annotators.csv"'
         return response
+
+
+class AnnotationDetailView(labeling_api.AnnotationDetailView):
+    """An annotator corrects their own label: a new revision in its history. 409 `label_reviewed`
+    once a reviewer approved or fixed it (then only curators change it, in the data browser)."""
+
+    @extend_schema(
+        request=labeling_api.AnnotationUpdateInputSerializer, responses=labeling_api.AnnotationOutputSerializer
+    )
+    def patch(self, request, project_id, annotation_id):
+        annotation = self.get_object()
+        data = labeling_api.AnnotationUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        annotation = services.annotation_revise_own(
+            project=self.project,
+            annotation=annotation,
+            user=request.user,
+            label_class=values.get("label_class", annotation.label_class_id if "boxes" not in values else None),
+            boxes=values.get("boxes", annotation.boxes if "label_class" not in values else None),
+            seconds_spent=values.get("seconds_spent"),
+        )
+        return Response(labeling_api.AnnotationOutputSerializer(annotation).data)

@@ -279,3 +279,71 @@ def test_annotators_and_verifiers_cannot_browse_or_review(cats, client_for):
         .status_code
         == 403
     )
+
+
+def test_an_annotators_edit_is_a_revision_and_is_refused_once_a_reviewer_fixed_the_label(cats, client_for):
+    project, image = cats["project"], cats["labeled"][0]  # labeled `cat` by the annotator
+    annotator = client_for("annotator")
+    annotation = Annotation.objects.get(image=image)
+    url = f"/api/projects/{project.pk}/annotations/{annotation.pk}"
+    # Before any review the annotator may correct their own label: a revision, not an overwrite.
+    response = annotator.patch(url, {"label_class": cats["dog"].pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["label_class"] == cats["dog"].pk
+    assert [(r.action, r.author.username, r.label_class_id) for r in LabelRevision.objects.filter(image=image)] == [
+        ("labeled", "annotator", cats["cat"].pk),
+        ("edited", "annotator", cats["dog"].pk),
+    ]
+    response = client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review",
+        {"image": image.pk, "verdict": "fix", "label_class": cats["cat"].pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    # The reviewer's fix stands: the annotator's edit is refused and changes nothing.
+    response = annotator.patch(url, {"label_class": cats["dog"].pk}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "label_reviewed")
+    assert "reviewer" in response.json()["detail"]
+    assert Annotation.objects.get(image=image).label_class == cats["cat"]
+    assert LabelRevision.objects.filter(image=image).count() == 3
+    assert LabelQuality.objects.get(image=image).review_state == "fixed"
+
+
+def test_an_approved_label_is_no_longer_its_annotators_to_change(cats, client_for):
+    project, image = cats["project"], cats["labeled"][2]
+    client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "approve"}, format="json"
+    )
+    annotation = Annotation.objects.get(image=image)
+    response = client_for("annotator").patch(
+        f"/api/projects/{project.pk}/annotations/{annotation.pk}", {"label_class": cats["cat"].pk}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "label_reviewed")
+    assert Annotation.objects.get(image=image).label_class == cats["dog"]
+    assert not LabelRevision.objects.filter(image=image).exists()
+
+
+@pytest.mark.parametrize("sort", ["newest", "priority", "suspicion"])
+@pytest.mark.parametrize("with_cursor", [False, True])
+def test_browse_sorts_walk_an_index_instead_of_sorting_the_project(cats, sort, with_cursor):
+    """At a million images a sort per page is what makes the browser slow: every sort must be
+    read in order from an index (SQLite says USE TEMP B-TREE FOR ORDER BY when it sorts)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labelapp.review import selectors
+
+    project = cats["project"]
+    cursor = None
+    if with_cursor:
+        _, cursor = selectors.images_browse(project=project, filters=selectors.BrowserFilters(), sort=sort, page_size=1)
+    with CaptureQueriesContext(connection) as queries:
+        selectors.images_browse(
+            project=project, filters=selectors.BrowserFilters(), sort=sort, cursor=cursor, page_size=2
+        )
+    page_query = queries.captured_queries[0]["sql"]
+    assert "ORDER BY" in page_query
+    with connection.cursor() as db:
+        db.execute("EXPLAIN QUERY PLAN " + page_query)
+        plan = [row[-1] for row in db.fetchall()]
+    assert not any("TEMP B-TREE" in step for step in plan), plan
