@@ -4,16 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0008_image_duplicates_checked_at'),
-        ('projects', '0004_reviewer_role'),
-        ('training', '0006_job_lifecycle'),
+        ("images", "0008_image_duplicates_checked_at"),
+        ("projects", "0004_reviewer_role"),
+        ("training", "0006_job_lifecycle"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='image',
-            index=models.Index(fields=['project', '-priority', '-id'], name='image_browse_priority_idx'),
+            model_name="image",
+            index=models.Index(fields=["project", "-priority", "-id"], name="image_browse_priority_idx"),
         ),
     ]

@@ -6,31 +6,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('credits', '0004_stream_holds_from_production'),
-        ('images', '0009_image_browse_priority_index'),
-        ('labeling', '0003_gold_items'),
-        ('projects', '0004_reviewer_role'),
+        ("credits", "0004_stream_holds_from_production"),
+        ("images", "0009_image_browse_priority_index"),
+        ("labeling", "0003_gold_items"),
+        ("projects", "0004_reviewer_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='reservation',
-            name='one_active_reservation_per_image',
+            model_name="reservation",
+            name="one_active_reservation_per_image",
         ),
         migrations.AlterField(
-            model_name='reservation',
-            name='credit_entry',
-            field=models.OneToOneField(blank=True, help_text='The reserved credit; null for a gold hand-out, which spends none.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reservation', to='credits.creditentry'),
+            model_name="reservation",
+            name="credit_entry",
+            field=models.OneToOneField(
+                blank=True,
+                help_text="The reserved credit; null for a gold hand-out, which spends none.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reservation",
+                to="credits.creditentry",
+            ),
         ),
         migrations.AddIndex(
-            model_name='annotation',
-            index=models.Index(fields=['project', 'updated_at'], name='annotation_changed_idx'),
+            model_name="annotation",
+            index=models.Index(fields=["project", "updated_at"], name="annotation_changed_idx"),
         ),
         migrations.AddConstraint(
-            model_name='reservation',
-            constraint=models.UniqueConstraint(condition=models.Q(('credit_entry__isnull', False), ('state', 'active')), fields=('image',), name='one_active_reservation_per_image'),
+            model_name="reservation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("credit_entry__isnull", False), ("state", "active")),
+                fields=("image",),
+                name="one_active_reservation_per_image",
+            ),
         ),
     ]

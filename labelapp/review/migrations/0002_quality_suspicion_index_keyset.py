@@ -4,21 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('images', '0009_image_browse_priority_index'),
-        ('projects', '0004_reviewer_role'),
-        ('review', '0001_label_quality_and_review'),
-        ('training', '0006_job_lifecycle'),
+        ("images", "0009_image_browse_priority_index"),
+        ("projects", "0004_reviewer_role"),
+        ("review", "0001_label_quality_and_review"),
+        ("training", "0006_job_lifecycle"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='labelquality',
-            name='quality_suspicion_idx',
+            model_name="labelquality",
+            name="quality_suspicion_idx",
         ),
         migrations.AddIndex(
-            model_name='labelquality',
-            index=models.Index(fields=['project', '-suspicion', '-image'], name='quality_suspicion_idx'),
+            model_name="labelquality",
+            index=models.Index(fields=["project", "-suspicion", "-image"], name="quality_suspicion_idx"),
         ),
     ]
