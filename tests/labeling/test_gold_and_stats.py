@@ -132,6 +132,9 @@ def test_a_gold_hand_out_cannot_be_told_from_a_queue_item(cats, users):
     # The annotator sees a credit reserved for it, as for any hand-out; none is.
     assert gold["balance"]["reserved"] == shown_before["reserved"] + 1
     assert client.get(f"/api/projects/{project.pk}/credits").json() == gold["balance"]
+    assert client.get(f"/api/projects/{project.pk}").json()["balance"] == gold["balance"]
+    (listed,) = [p for p in client.get("/api/projects").json()["results"] if p["id"] == project.pk]
+    assert listed["balance"] == gold["balance"]
     assert CreditBalance.objects.get(project=project).as_dict() == counters_before
     # Asking again returns the same hand-out, as for any held image.
     again = client.post(f"/api/projects/{project.pk}/queue/next")
