@@ -347,3 +347,17 @@ def test_browse_sorts_walk_an_index_instead_of_sorting_the_project(cats, sort, w
         db.execute("EXPLAIN QUERY PLAN " + page_query)
         plan = [row[-1] for row in db.fetchall()]
     assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_a_rejected_test_image_is_labeled_again_into_the_test_split(cats, client_for, users):
+    project, image = cats["project"], cats["labeled"][2]
+    Image.objects.filter(pk=image.pk).update(split="test")
+    response = client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "reject", "reason": "wrong"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    item = image_reserve_next(project=project, user=users["annotator"])
+    assert item.image.pk == image.pk
+    annotation_submit(project=project, user=users["annotator"], image_id=image.pk, label_class=cats["cat"].pk)
+    image.refresh_from_db()
+    assert (image.status, image.split) == ("labeled", "test")
