@@ -57,6 +57,8 @@ def _revise(*, project, annotation: Annotation, user, label_class, boxes, action
     _keep_original(annotation)
     annotation.label_class, annotation.boxes = label, clean
     annotation.save(update_fields=["label_class", "boxes", "updated_at"])
+    # A changed label counts toward the next auto-retrain like a new one (by its updated_at).
+    transaction.on_commit(lambda: _retrain_maybe(project.pk))
     LabelRevision.objects.create(
         project=project,
         image_id=annotation.image_id,
@@ -68,6 +70,12 @@ def _revise(*, project, annotation: Annotation, user, label_class, boxes, action
         created_at=timezone.now(),
     )
     return annotation
+
+
+def _retrain_maybe(project_id: int) -> None:
+    from labelapp.training.runs import training_maybe_start  # loads the model code: not at startup
+
+    training_maybe_start(project_id=project_id)
 
 
 @transaction.atomic

@@ -169,7 +169,7 @@ def test_label_split(sha256, kind, evaluation_pick, split):
 
 
 @pytest.mark.parametrize(
-    "split, evaluation_pick", [(Split.TEST, False), (Split.VAL, False), (Split.TRAIN, True), (Split.VAL, True)]
+    "split, evaluation_pick", [(Split.TEST, False), (Split.VAL, False), (Split.TRAIN, True), (Split.TEST, True)]
 )
 def test_an_image_labeled_again_after_a_rejection_keeps_its_split(split, evaluation_pick):
     """A rejected label leaves its image's split as it was: a strategy pick would send a test

@@ -361,3 +361,28 @@ def test_a_rejected_test_image_is_labeled_again_into_the_test_split(cats, client
     annotation_submit(project=project, user=users["annotator"], image_id=image.pk, label_class=cats["cat"].pk)
     image.refresh_from_db()
     assert (image.status, image.split) == ("labeled", "test")
+
+
+def test_label_edits_and_review_fixes_count_toward_the_next_auto_retrain(
+    cats, client_for, django_capture_on_commit_callbacks
+):
+    from labelapp.training.models import TrainingRun
+
+    project, labeled = cats["project"], cats["labeled"]
+    project.settings = {**project.settings, "auto_retrain_every": 2}
+    project.save()
+    TrainingRun.objects.create(project=project, trigger="manual", status="succeeded")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for("admin").post(
+            f"/api/projects/{project.pk}/data/{labeled[0].pk}/label", {"label_class": cats["dog"].pk}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert not TrainingRun.objects.filter(project=project, trigger="auto").exists()  # one change of two
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for("reviewer").post(
+            f"/api/projects/{project.pk}/review",
+            {"image": labeled[2].pk, "verdict": "fix", "label_class": cats["cat"].pk},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert TrainingRun.objects.filter(project=project, trigger="auto").exists()
