@@ -246,3 +246,20 @@ def test_a_gold_items_label_cannot_be_rejected_from_under_it(cats, client_for):
     )
     assert (response.status_code, response.json()["code"]) == (409, "gold_item")
     assert Annotation.objects.filter(image=gold_image).exists()
+
+
+def test_an_annotator_who_only_answered_gold_items_is_in_the_statistics(cats, client_for, users):
+    project, gold_image, second = cats["project"], cats["gold_image"], cats["second"]
+    client_for("admin").post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    _set(project, gold_rate=1.0)
+    client = _client(second)
+    assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations", {"image": gold_image.pk, "label_class": cats["dog"].pk}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    stats = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats").json()
+    (row,) = [r for r in stats["annotators"] if r["username"] == "second"]
+    assert (row["labels"], row["gold_answers"], row["gold_score"], row["median_seconds"]) == (0, 1, 0.0, None)
+    csv_rows = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats/csv").content.decode()
+    assert "\nsecond," in csv_rows
