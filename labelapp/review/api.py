@@ -9,6 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import IdField
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
 from labelapp.labeling import api as labeling_api
@@ -36,6 +37,9 @@ class BrowserItemOutputSerializer(serializers.Serializer):
     suspicion_reason = serializers.CharField(allow_blank=True)
     model_disagrees = serializers.BooleanField()
     review_state = serializers.CharField(allow_blank=True)
+    near_duplicate_of = serializers.IntegerField(
+        allow_null=True, help_text="The earlier image this one nearly duplicates (its group: `duplicate_group`)."
+    )
 
 
 class BrowserPageOutputSerializer(serializers.Serializer):
@@ -121,6 +125,12 @@ class BrowserQueryInputSerializer(serializers.Serializer):
         required=False, default=False, help_text="Only labels the model disagrees with."
     )
     suspected = serializers.BooleanField(required=False, default=False, help_text="Only suspected label errors.")
+    near_duplicates = serializers.BooleanField(
+        required=False, default=False, help_text="Only images flagged as a near-duplicate of an earlier one."
+    )
+    duplicate_group = IdField(
+        required=False, help_text="Image id: that image and the images flagged as near-duplicates of it."
+    )
     sort = serializers.ChoiceField(choices=list(selectors.SORTS), required=False, default="newest")
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False, default=60, min_value=1, max_value=selectors.MAX_PAGE_SIZE)
@@ -145,6 +155,7 @@ def _item(image: Image) -> dict:
         "suspicion_reason": quality.reason if quality else "",
         "model_disagrees": bool(quality and quality.model_disagrees),
         "review_state": quality.review_state if quality else "",
+        "near_duplicate_of": image.near_duplicate_of_id,
     }
 
 

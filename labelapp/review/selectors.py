@@ -39,6 +39,8 @@ class BrowserFilters:
     created_to: datetime | None = None
     disagreement: bool = False
     suspected: bool = False
+    near_duplicates: bool = False
+    duplicate_group: int | None = None
 
 
 def _encode_cursor(value, image_id: int) -> str:
@@ -85,6 +87,12 @@ def images_browse(
         queryset = queryset.filter(quality__model_disagrees=True)
     if filters.suspected:
         queryset = queryset.filter(quality__suspicion__gte=suspect_threshold)
+    if filters.near_duplicates:
+        queryset = queryset.filter(near_duplicate_of__isnull=False)
+    if filters.duplicate_group is not None:
+        # An image and the images flagged as near-duplicates of it (each points at its most
+        # similar earlier image, so the group of an original is one index lookup).
+        queryset = queryset.filter(Q(pk=filters.duplicate_group) | Q(near_duplicate_of=filters.duplicate_group))
     column, tie = SORTS[sort]
     if sort == "suspicion":
         # Only scored labels have a suspicion: the sort lists those, read from LabelQuality's

@@ -130,6 +130,22 @@ def test_browse_filters(cats, client_for, users):
     assert (item["label_class"], item["annotator"], item["suspicion"]) == (cats["dog"].pk, "annotator", 0.3)
 
 
+def test_browse_filters_by_near_duplicate_group(cats, client_for):
+    client, project = client_for("admin"), cats["project"]
+    original, *copies = cats["labeled"][:3]
+    other = cats["unlabeled"][0]
+    Image.objects.filter(pk__in=[c.pk for c in copies]).update(
+        near_duplicate_of=original, near_duplicate_similarity=0.99
+    )
+    Image.objects.filter(pk=other.pk).update(near_duplicate_of=cats["labeled"][3], near_duplicate_similarity=0.98)
+    group = _browse(client, project, duplicate_group=original.pk)["results"]
+    assert {i["id"] for i in group} == {original.pk, *(c.pk for c in copies)}
+    assert {i["id"]: i["near_duplicate_of"] for i in group}[copies[0].pk] == original.pk
+    flagged = _browse(client, project, near_duplicates="true", sort="priority")["results"]
+    assert {i["id"] for i in flagged} == {*(c.pk for c in copies), other.pk}
+    assert _browse(client, project, duplicate_group=other.pk, status="labeled")["results"] == []
+
+
 @pytest.mark.parametrize(
     "params, field",
     [
@@ -138,6 +154,8 @@ def test_browse_filters(cats, client_for, users):
         ({"page_size": "0"}, "page_size"),
         ({"created_from": "yesterday"}, "created_from"),
         ({"cursor": "not-a-cursor"}, None),
+        ({"duplicate_group": "9" * 30}, "duplicate_group"),
+        ({"duplicate_group": "x"}, "duplicate_group"),
     ],
 )
 def test_browse_rejects_bad_queries_with_a_clear_400(cats, client_for, params, field):
