@@ -372,8 +372,9 @@ class AnnotatorStatsCsvView(ProjectScopedMixin, APIView):
 
 
 class AnnotationDetailView(labeling_api.AnnotationDetailView):
-    """An annotator corrects their own label: a new revision in its history. 409 `label_reviewed`
-    once a reviewer approved or fixed it (then only curators change it, in the data browser)."""
+    """One label (an annotator's own; an admin's any). PATCH: its annotator corrects it, a new
+    revision in its history; 409 `label_reviewed` once a reviewer approved or fixed it (then
+    only curators change it, in the data browser)."""
 
     @extend_schema(
         request=labeling_api.AnnotationUpdateInputSerializer, responses=labeling_api.AnnotationOutputSerializer
