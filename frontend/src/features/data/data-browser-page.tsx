@@ -204,7 +204,7 @@ export function DataBrowserPage() {
           <input type="checkbox" checked={!!query.near_duplicates} onChange={(e) => set("near_duplicates", e.target.checked)} /> Near-duplicates
         </label>
         {query.duplicate_group ? (
-          <div className="field field-check" data-testid="group-filter">
+          <div className="field field-check filter-group" data-testid="group-filter">
             <span>Near-duplicate group of image {query.duplicate_group}</span>
             <button type="button" className="btn btn-small" onClick={() => set("duplicate_group", "")}>Show all</button>
           </div>
