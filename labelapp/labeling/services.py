@@ -376,8 +376,8 @@ def _held_reservation(*, project, user, image_id) -> Reservation:
 
 def _held_gold_answer(*, project, user, reservation: Reservation) -> GoldAnswer:
     answer = (
-        GoldAnswer.objects.select_for_update()
-        .select_related("gold__image", "gold__label_class")
+        GoldAnswer.objects.select_for_update(of=("self",))
+        .select_related("gold__image")
         .filter(project=project, annotator=user, gold__image_id=reservation.image_id, answered_at__isnull=True)
         .first()
     )
