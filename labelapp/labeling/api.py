@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelapp.core.fields import MAX_ID, IdField
+from labelapp.credits.services import balance_get
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.projects.api import BalanceOutputSerializer
 from labelapp.projects.permissions import LABELERS, ProjectScopedMixin
@@ -12,7 +13,6 @@ from labelapp.training.selectors import prediction_for_labeling
 
 from . import services
 from .models import Annotation, Reservation
-from .selectors import balance_seen_by
 from .validation import MAX_BOXES
 
 
@@ -126,7 +126,8 @@ class QueueNextView(ProjectScopedMixin, APIView):
                 "score": item.reservation.score,
                 "explanation": services.pick_explanation(item),
             },
-            "balance": item.balance or balance_seen_by(project=self.project, user=request.user),
+            # A gold item sets the balance its annotator is shown; a plain one holds no gold item.
+            "balance": item.balance or balance_get(project=self.project).as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)
 
@@ -141,7 +142,7 @@ class QueueSkipView(ProjectScopedMixin, APIView):
         data = QueueSkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.image_skip(project=self.project, user=request.user, image_id=data.validated_data["image"])
-        return Response(balance_seen_by(project=self.project, user=request.user))
+        return Response(balance_get(project=self.project).as_dict())  # the skip ended what they held
 
 
 class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
