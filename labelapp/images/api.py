@@ -1,12 +1,13 @@
 import django_filters
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.core.fields import ID_SCHEMA, IdFilter
 from labelapp.projects.permissions import ALL_ROLES, LABELERS, ProjectScopedMixin
 
 from . import services
@@ -63,15 +64,16 @@ class ImageFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Status.choices)
     split = django_filters.ChoiceFilter(choices=Split.choices)
     source = django_filters.ChoiceFilter(choices=Source.choices)
-    label_class = django_filters.NumberFilter(method="filter_label_class", label="Labeled with this class id")
+    label_class = IdFilter(method="filter_label_class", label="Labeled with this class id")
     ordering = django_filters.OrderingFilter(fields=["id", "priority", "created_at"])
 
     class Meta:
         model = Image
         fields = ["status", "split", "source"]
 
+    @extend_schema_field({**ID_SCHEMA, "description": "Labeled with this class id."})
     def filter_label_class(self, queryset, name, value):
-        return queryset.filter(annotations__class_index__contains=f",{int(value)},")
+        return queryset.filter(annotations__class_index__contains=f",{value},")
 
 
 class ImageListCreateView(ProjectScopedMixin, generics.ListAPIView):

@@ -4,9 +4,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labelapp.core.fields import MAX_ID, IdField
+from labelapp.core.fields import IdField, parse_query_id
 from labelapp.credits.services import balance_get
 from labelapp.images.api import ImageOutputSerializer
+from labelapp.images.models import Split, Status
 from labelapp.projects.api import BalanceOutputSerializer
 from labelapp.projects.permissions import LABELERS, ProjectScopedMixin
 from labelapp.training.selectors import prediction_for_labeling
@@ -107,6 +108,17 @@ class AnnotationUpdateInputSerializer(serializers.Serializer):
     seconds_spent = serializers.FloatField(required=False, min_value=0, max_value=86400)
 
 
+#: How a consensus second pass's image is shown: as a reserved pool image nobody scored.
+BLIND_IMAGE_FIELDS = {
+    "status": Status.RESERVED,
+    "split": Split.POOL,
+    "priority": 0.0,
+    "score_reason": "",
+    "scored_by": None,
+    "labeled_at": None,
+}
+
+
 class QueueNextView(ProjectScopedMixin, APIView):
     """Reserve the most useful unlabeled image (and one credit) for me; 409 when the budget
     or the pool is exhausted (`code` says which). Asking again returns the image I hold."""
@@ -116,15 +128,21 @@ class QueueNextView(ProjectScopedMixin, APIView):
     @extend_schema(request=None, responses={200: QueueNextOutputSerializer, 201: QueueNextOutputSerializer})
     def post(self, request, project_id):
         item = services.image_reserve_next(project=self.project, user=request.user)
+        image = ImageOutputSerializer(item.image).data
+        if item.blind:
+            # A consensus second pass looks like an unscored pool image: nothing about it may
+            # hint at the first label (its status, split, or a prediction that learnt it).
+            image.update(BLIND_IMAGE_FIELDS)
         body = {
             "reservation": ReservationOutputSerializer(item.reservation).data,
-            "image": ImageOutputSerializer(item.image).data,
-            # A gold item's pre-annotation would come from a model trained on its label: the answer.
-            "prediction": None if item.gold else prediction_for_labeling(image=item.image),
+            "image": image,
+            # Neither a consensus second pass nor a gold item shows the model's pre-annotation:
+            # a model that learnt the first label, or the gold label, would give the answer away.
+            "prediction": None if item.blind or item.gold else prediction_for_labeling(image=item.image),
             "reason": {
-                "strategy": item.reservation.reason or "unscored",
+                "strategy": "unscored" if item.blind else item.reservation.reason or "unscored",
                 "score": item.reservation.score,
-                "explanation": services.pick_explanation(item),
+                "explanation": None if item.blind else services.pick_explanation(item),
             },
             # A gold item sets the balance its annotator is shown; a plain one holds no gold item.
             "balance": item.balance or balance_get(project=self.project).as_dict(),
@@ -162,9 +180,8 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
             midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             queryset = queryset.filter(created_at__gte=midnight)
         image = self.request.query_params.get("image")
-        if image and image.isdigit():
-            # Beyond 64 bits no image matches (and the database cannot take the number).
-            queryset = queryset.filter(image_id=int(image)) if int(image) <= MAX_ID else queryset.none()
+        if image:
+            queryset = queryset.filter(image_id=parse_query_id(image, name="image"))
         return queryset.order_by("-id")
 
     @extend_schema(

@@ -150,3 +150,57 @@ class GoldAnswer(models.Model):
             models.UniqueConstraint(fields=["gold", "annotator"], name="one_gold_answer_per_annotator"),
         ]
         indexes = [models.Index(fields=["project", "annotator", "answered_at"], name="gold_answer_holder_idx")]
+
+
+class ConsensusState(models.TextChoices):
+    OPEN = "open"  # waiting for (or held by) a second annotator
+    ANSWERED = "answered"
+    SKIPPED = "skipped"  # the second annotator gave it back: no comparison
+
+
+class ConsensusAnnotation(models.Model):
+    """A second, blind label of an image someone else labeled (the project's
+    `consensus_share`). It never replaces the image's label (the first one trains); a
+    disagreement sends the image to the review queue, where a reviewer decides.
+
+    The hand-out is a Reservation with reason `consensus` (one reserved credit, spent on the
+    answer), so leases, expiry and the credit invariant are the queue's own."""
+
+    project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="+")
+    image = models.OneToOneField("images.Image", on_delete=models.CASCADE, related_name="consensus")
+    first_annotation = models.ForeignKey(
+        Annotation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The label compared against; null once a reviewer rejected it (the pair no longer counts).",
+    )
+    first_annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The second annotator, once answered.",
+    )
+    state = models.CharField(max_length=10, choices=ConsensusState.choices, default=ConsensusState.OPEN)
+    label_class = models.ForeignKey(
+        "projects.LabelClass", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    boxes = models.JSONField(default=list, blank=True)
+    seconds_spent = models.FloatField(default=0)
+    agreed = models.BooleanField(null=True, blank=True, help_text="null until compared.")
+    reason = models.CharField(max_length=300, blank=True, help_text="A disagreement in words, for the reviewer.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["project", "state", "id"], name="consensus_open_idx"),
+            models.Index(fields=["project", "agreed"], name="consensus_agreed_idx"),
+        ]

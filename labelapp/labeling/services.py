@@ -9,6 +9,7 @@ Invariants kept here, once:
 """
 
 import copy
+import logging
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,10 +25,13 @@ from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, 
 from labelapp.images.splits import evaluation_split, split_for
 from labelapp.projects.models import TaskType
 
+from .consensus import CONSENSUS_REASON, consensus_answer, consensus_claim, consensus_open, consensus_skip
 from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
 from .selectors import balance_seen_by
 from .validation import LABEL_CLEANERS, InvalidAnnotation
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,6 +41,12 @@ class QueueItem:
     created: bool
     balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
     gold: GoldAnswer | None = None  # a gold item: `reservation` holds no credit, `image` is disguised
+
+    @property
+    def blind(self) -> bool:
+        """A consensus second pass: shown like an unscored pool image, without any hint of
+        the first label (no pre-annotation: the model may have learnt that label)."""
+        return self.reservation.reason == CONSENSUS_REASON
 
 
 #: The reservation reason of a hand-out drawn uniformly from the pool for evaluation.
@@ -170,6 +180,10 @@ def image_reserve_next(*, project, user) -> QueueItem:
         gold = _gold_hand_out(project=project, user=user, lease=lease)
         if gold is not None:
             return gold
+        second_pass = consensus_claim(project=project, user=user, expires_at=timezone.now() + lease)
+        if second_pass is not None:
+            reservation, balance = second_pass
+            return QueueItem(reservation=reservation, image=reservation.image, created=True, balance=balance)
         image = _claim_top_image(project=project, evaluation=evaluation)
         if image is None and evaluation:
             evaluation, image = False, _claim_top_image(project=project)
@@ -405,6 +419,9 @@ def image_skip(*, project, user, image_id: int) -> Reservation:
         GoldAnswer.objects.filter(pk=answer.pk).update(answered_at=timezone.now())
         _reservation_end(reservation, ReservationState.RELEASED)
         return reservation
+    if reservation.reason == CONSENSUS_REASON:
+        consensus_skip(project=project, user=user, reservation=reservation)
+        return reservation
     credits.credit_release(project=project, actor=user, image=reservation.image, note="skipped")
     _reservation_end(reservation, ReservationState.RELEASED)
     Image.objects.filter(pk=reservation.image_id).update(status=Status.SKIPPED)
@@ -438,6 +455,15 @@ def annotation_submit(
             return annotation
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
+        if reservation.reason == CONSENSUS_REASON:
+            return consensus_answer(
+                project=project,
+                user=user,
+                reservation=reservation,
+                label=label,
+                boxes=clean,
+                seconds_spent=seconds_spent,
+            )
         reservation.state, reservation.ended_at = ReservationState.SUBMITTED, timezone.now()
         reservation.save(update_fields=["state", "ended_at"])
         annotation = image_label(
@@ -451,6 +477,7 @@ def annotation_submit(
             evaluation_pick=reservation.reason == EVALUATION_REASON,
             ledger_note=_ledger_note(reservation.reason),
         )
+        consensus_open(project=project, annotation=annotation)
     return annotation
 
 
@@ -462,15 +489,27 @@ def label_clean(*, project, image, label_class, boxes) -> tuple[object, list]:
 
 def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] | None = None) -> int:
     """Release leases that ran out: the credit goes back and the image returns to the pool.
-    Idempotent: each reservation is re-checked under its row lock."""
+    Idempotent: each reservation is re-checked under its row lock. The beat job (no `ids`)
+    goes project by project, so one project's bad data never stops it for the others."""
     now = now or timezone.now()
+    if ids is not None:
+        return _reservations_release(ids, now=now)
+    expired = Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now)
+    by_project: dict[int, list[int]] = {}
+    for reservation_id, project_id in expired.order_by("id").values_list("pk", "project_id")[:limit]:
+        by_project.setdefault(project_id, []).append(reservation_id)
     released = 0
-    if ids is None:
-        ids = list(
-            Reservation.objects.filter(state=ReservationState.ACTIVE, expires_at__lte=now).values_list("pk", flat=True)[
-                :limit
-            ]
-        )
+    for project_id, project_ids in sorted(by_project.items()):
+        try:
+            released += _reservations_release(project_ids, now=now)
+        except Exception:
+            # Issue 14 item 5: log it and go on with the next project.
+            logger.exception("releasing expired reservations failed for project %s", project_id)
+    return released
+
+
+def _reservations_release(ids: list[int], *, now) -> int:
+    released = 0
     for reservation_id in ids:
         with transaction.atomic():
             reservation = (

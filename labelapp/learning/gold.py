@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .consensus import compare_boxes
+
 __all__ = ["box_f1", "class_accuracy"]
 
 
@@ -35,37 +37,7 @@ def box_f1(
     float
         ``2 · matched / (n + m)``; 1.0 when both are empty (nothing to find, nothing drawn).
     """
-    true_boxes = np.asarray(true_boxes, dtype=np.float64).reshape(-1, 4)
-    answer_boxes = np.asarray(answer_boxes, dtype=np.float64).reshape(-1, 4)
-    true_labels = np.asarray(true_labels).reshape(-1)
-    answer_labels = np.asarray(answer_labels).reshape(-1)
-    if len(true_boxes) != len(true_labels) or len(answer_boxes) != len(answer_labels):
-        raise ValueError("each box needs one label")
-    if not 0 < iou_threshold <= 1:
-        raise ValueError("iou_threshold must be in (0, 1]")
-    n, m = len(true_boxes), len(answer_boxes)
-    if n + m == 0:
-        return 1.0
-    if n == 0 or m == 0:
-        return 0.0
-    x1 = np.maximum(true_boxes[:, None, 0], answer_boxes[None, :, 0])
-    y1 = np.maximum(true_boxes[:, None, 1], answer_boxes[None, :, 1])
-    x2 = np.minimum(true_boxes[:, None, 2], answer_boxes[None, :, 2])
-    y2 = np.minimum(true_boxes[:, None, 3], answer_boxes[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_t = (true_boxes[:, 2] - true_boxes[:, 0]) * (true_boxes[:, 3] - true_boxes[:, 1])
-    area_a = (answer_boxes[:, 2] - answer_boxes[:, 0]) * (answer_boxes[:, 3] - answer_boxes[:, 1])
-    iou = inter / np.clip(area_t[:, None] + area_a[None, :] - inter, 1e-12, None)
-    iou[true_labels[:, None] != answer_labels[None, :]] = 0.0
-    matched = 0
-    used_t, used_a = set(), set()
-    for flat in np.argsort(-iou, axis=None, kind="stable"):
-        i, j = divmod(int(flat), m)
-        if iou[i, j] < iou_threshold:
-            break
-        if i in used_t or j in used_a:
-            continue
-        used_t.add(i)
-        used_a.add(j)
-        matched += 1
-    return 2 * matched / (n + m)
+    comparison = compare_boxes(true_boxes, true_labels, answer_boxes, answer_labels, iou_threshold=iou_threshold)
+    n = len(comparison.pairs) + len(comparison.unmatched_first)
+    m = len(comparison.pairs) + len(comparison.unmatched_second)
+    return 1.0 if n + m == 0 else 2 * len(comparison.pairs) / (n + m)

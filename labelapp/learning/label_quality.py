@@ -7,23 +7,37 @@ means more suspect (0 = fine, 1 = surely wrong) and says why in words a reviewer
   model never vouches for a label it was trained on, plus disagreement with the ``k`` nearest
   labeled neighbours in embedding space.
 - Detection: cleanlab's object-detection label quality score (missing, swapped or badly
-  placed boxes) on the detector's output for labeled images.
+  placed boxes) on out-of-fold detector output (:func:`out_of_fold_detections`): a detector
+  reproduces the boxes it was trained on, mistakes included.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .consensus import box_iou
+
+if TYPE_CHECKING:
+    from .models.base import ImageModel
+    from .training import TrainConfig
 
 __all__ = [
     "Suspect",
     "classification_suspects",
     "detection_suspects",
     "knn_disagreement",
+    "out_of_fold_detections",
     "out_of_fold_probs",
     "self_confidence_suspicion",
 ]
+
+
+#: Rows of the similarity matrix held at once by :func:`knn_disagreement`.
+KNN_BLOCK = 512
 
 
 @dataclass
@@ -99,6 +113,52 @@ def out_of_fold_probs(
     return probs
 
 
+def out_of_fold_detections(
+    make_model: Callable[[], ImageModel],
+    images: np.ndarray,
+    targets: list[dict],
+    *,
+    config: TrainConfig,
+    n_folds: int = 2,
+    seed: int = 0,
+) -> list[dict]:
+    """Each image's detections from a detector trained on the other folds only.
+
+    Parameters
+    ----------
+    make_model : callable
+        A fresh, untrained detector per fold (never warm-started from a model that saw the
+        held-out fold).
+    images : np.ndarray
+        ``uint8`` ``(n, h, w, 3)``.
+    targets : list of dict
+        Per image ``{"boxes", "labels"}`` as the detector's ``fit`` takes them.
+    config : TrainConfig
+        Each fold model's training; the held-out fold is never its validation data.
+
+    Returns
+    -------
+    list of dict
+        Per image ``{"boxes", "labels", "scores"}``, in the order of ``images``.
+    """
+    n = len(images)
+    if len(targets) != n:
+        raise ValueError("images and targets must have one entry per image")
+    if n_folds < 2 or n < n_folds:
+        raise ValueError(f"{n_folds}-fold cross-fitting needs at least {max(n_folds, 2)} images and 2 folds")
+    folds = np.random.default_rng(seed).permutation(n) % n_folds
+    outputs: list[dict | None] = [None] * n
+    empty = images[:0]
+    for fold in range(n_folds):
+        train = np.flatnonzero(folds != fold)
+        held_out = np.flatnonzero(folds == fold)
+        model = make_model()
+        model.fit(images[train], [targets[i] for i in train], empty, [], config=config)
+        for i, found in zip(held_out, model.predict(images[held_out])):
+            outputs[i] = {"boxes": found.boxes, "labels": found.labels, "scores": found.scores}
+    return outputs
+
+
 def self_confidence_suspicion(labels: np.ndarray, pred_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Confident learning over predicted probabilities.
 
@@ -157,10 +217,14 @@ def knn_disagreement(
     if k < 1:
         return np.zeros(n), labels.copy(), np.zeros(n, dtype=np.int64)
     unit = embeddings / np.clip(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12, None)
-    similarity = unit @ unit.T
-    np.fill_diagonal(similarity, -np.inf)
-    # Stable sort on (-similarity): equal similarities keep index order, so results are reproducible.
-    neighbours = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    neighbours = np.empty((n, k), dtype=np.int64)
+    # Row blocks keep memory at KNN_BLOCK × n, not n × n (20,000 labels would need 3 GB).
+    for start in range(0, n, KNN_BLOCK):
+        rows = np.arange(start, min(start + KNN_BLOCK, n))
+        similarity = unit[rows] @ unit.T
+        similarity[np.arange(len(rows)), rows] = -np.inf
+        # Stable sort on (-similarity): equal similarities keep index order, so results are reproducible.
+        neighbours[rows] = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
     neighbour_labels = labels[neighbours]
     n_classes = int(labels.max()) + 1
     counts = np.stack([np.bincount(row, minlength=n_classes) for row in neighbour_labels])
@@ -206,20 +270,6 @@ def classification_suspects(
     return suspects
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of xyxy boxes ``(m, 4)`` × ``(n, 4)``."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.clip(area_a[:, None] + area_b[None, :] - inter, 1e-12, None)
-
-
 def _box_mismatches(
     label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names, confident: float
 ) -> tuple[list[str], float]:
@@ -227,7 +277,7 @@ def _box_mismatches(
     how sure the model is of the worst difference (0 when none)."""
     confident_mask = pred_scores >= confident
     pb, pc, ps = pred_boxes[confident_mask], pred_classes[confident_mask], pred_scores[confident_mask]
-    iou = _iou(pb, label_boxes)
+    iou = box_iou(pb, label_boxes)
     reasons, severity = [], 0.0
     for j in range(len(pb)):
         best = int(iou[j].argmax()) if len(label_boxes) else -1
@@ -245,7 +295,7 @@ def _box_mismatches(
             )
             severity = max(severity, ps[j] * (1 - iou[j, best]))
     # A label box no prediction overlaps: the stronger the model's nearby evidence, the less sure.
-    all_iou = _iou(pred_boxes, label_boxes)
+    all_iou = box_iou(pred_boxes, label_boxes)
     for i in range(len(label_boxes)):
         if len(pb) and iou[:, i].max() >= 0.3:
             continue

@@ -204,6 +204,13 @@ class ProjectSettingsSerializer(serializers.Serializer):
         help_text="Share of queue hand-outs that are gold items (scored, no credit spent) while an annotator has "
         "some left to see; 1 = every gold item first (a qualification round).",
     )
+    consensus_share = serializers.FloatField(
+        min_value=0,
+        max_value=1,
+        default=0.0,
+        help_text="Share of newly labeled images a second annotator labels again, blind (one more credit each); "
+        "a disagreement goes to the review queue whatever review_mode says. 0 = off.",
+    )
 
     def validate_model(self, value):
         from labelapp.learning.models import available_models

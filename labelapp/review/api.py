@@ -9,7 +9,7 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labelapp.core.fields import IdField
+from labelapp.core.fields import IdField, parse_query_ids
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
 from labelapp.labeling import api as labeling_api
@@ -74,6 +74,18 @@ class HistoryEntryOutputSerializer(serializers.Serializer):
     reason = serializers.CharField(allow_blank=True)
 
 
+class ConsensusPairOutputSerializer(serializers.Serializer):
+    first_annotator = serializers.CharField(allow_null=True, help_text="Who gave the label the image keeps.")
+    annotator = serializers.CharField(allow_null=True, help_text="The second, blind annotator.")
+    label_class = serializers.IntegerField(allow_null=True, help_text="Classification: the second annotator's class.")
+    boxes = BoxSerializer(many=True, help_text="Detection: the second annotator's boxes.")
+    agreed = serializers.BooleanField(
+        allow_null=True, help_text="null: the first label was rejected before the second came in."
+    )
+    reason = serializers.CharField(allow_blank=True, help_text="The disagreement in words.")
+    answered_at = serializers.DateTimeField()
+
+
 class ImageRecordOutputSerializer(serializers.Serializer):
     image = ImageOutputSerializer()
     gold = serializers.BooleanField(help_text="A gold item: annotators' answers on it are scored against its label.")
@@ -81,10 +93,13 @@ class ImageRecordOutputSerializer(serializers.Serializer):
     prediction = PreAnnotationSerializer(allow_null=True)
     quality = LabelQualityOutputSerializer(allow_null=True)
     history = HistoryEntryOutputSerializer(many=True)
+    consensus = ConsensusPairOutputSerializer(
+        allow_null=True, help_text="The second, blind label of this image (consensus), if one was given."
+    )
 
 
 class LabelEditInputSerializer(serializers.Serializer):
-    label_class = serializers.IntegerField(required=False, allow_null=True, help_text="Classification projects.")
+    label_class = IdField(required=False, allow_null=True, help_text="Classification projects.")
     boxes = serializers.ListField(
         child=serializers.DictField(),
         required=False,
@@ -94,7 +109,7 @@ class LabelEditInputSerializer(serializers.Serializer):
 
 
 class ReviewDecisionInputSerializer(LabelEditInputSerializer):
-    image = serializers.IntegerField()
+    image = IdField()
     verdict = serializers.ChoiceField(choices=Verdict.choices)
     reason = serializers.CharField(
         required=False, allow_blank=True, max_length=500, help_text="Required to reject: what is wrong with the label."
@@ -117,8 +132,8 @@ class BrowserQueryInputSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Status.choices, required=False)
     split = serializers.ChoiceField(choices=Split.choices, required=False)
     source = serializers.ChoiceField(choices=Source.choices, required=False)
-    label_class = serializers.IntegerField(required=False)
-    annotator = serializers.IntegerField(required=False, help_text="User id.")
+    label_class = IdField(required=False)
+    annotator = IdField(required=False, help_text="User id.")
     created_from = serializers.DateTimeField(required=False)
     created_to = serializers.DateTimeField(required=False)
     disagreement = serializers.BooleanField(
@@ -197,6 +212,22 @@ def image_record(image: Image) -> dict:
             "review_state": quality.review_state,
         },
         "history": selectors.image_history(image=image),
+        "consensus": _consensus_pair(image),
+    }
+
+
+def _consensus_pair(image: Image) -> dict | None:
+    pair = selectors.consensus_of(image=image)
+    if pair is None:
+        return None
+    return {
+        "first_annotator": pair.first_annotator.username if pair.first_annotator else None,
+        "annotator": pair.annotator.username if pair.annotator else None,
+        "label_class": pair.label_class_id,
+        "boxes": pair.boxes,
+        "agreed": pair.agreed,
+        "reason": pair.reason,
+        "answered_at": pair.answered_at,
     }
 
 
@@ -261,24 +292,27 @@ class DataLabelEditView(ProjectScopedMixin, APIView):
         return Response(image_record(_fresh_image(self.project, image_id)))
 
 
+MAX_SKIP_IDS = 1000
+
+
 class ReviewNextView(ProjectScopedMixin, APIView):
     """The next label to review (most suspect first), or `item: null`."""
 
     read_roles = CURATORS
 
     @extend_schema(
-        parameters=[OpenApiParameter("skip", str, description="Comma-separated image ids to pass over this session.")],
+        parameters=[
+            OpenApiParameter(
+                "skip",
+                str,
+                description=f"Comma-separated image ids to pass over this session (at most {MAX_SKIP_IDS}).",
+            )
+        ],
         responses=ReviewNextOutputSerializer,
     )
     def get(self, request, project_id):
-        raw = request.query_params.get("skip", "")
-        parts = [p for p in raw.split(",") if p.strip()]
-        if not all(p.strip().isdigit() for p in parts) or len(parts) > 1000:
-            return Response(
-                {"detail": "skip must be up to 1000 comma-separated image ids.", "code": "bad_skip"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
-        image = selectors.review_next(project=self.project, skip=[int(p) for p in parts])
+        skip = parse_query_ids(request.query_params.get("skip", ""), name="skip", max_count=MAX_SKIP_IDS)
+        image = selectors.review_next(project=self.project, skip=skip)
         return Response({"item": image_record(image) if image else None})
 
 
@@ -341,6 +375,12 @@ class AnnotatorStatsAnnotatorSerializer(serializers.Serializer):
     gold_score = serializers.FloatField(
         allow_null=True, help_text="Mean class accuracy or box F1 at IoU 0.5 on gold items."
     )
+    consensus_pairs = serializers.IntegerField(
+        help_text="Consensus pairs (two blind labels of one image, compared) they gave one of the labels in."
+    )
+    consensus_agreement = serializers.FloatField(
+        allow_null=True, help_text="Share of their consensus pairs whose two labels agreed."
+    )
 
 
 class AnnotatorStatsOutputSerializer(serializers.Serializer):
@@ -349,8 +389,8 @@ class AnnotatorStatsOutputSerializer(serializers.Serializer):
 
 
 class AnnotatorStatsView(ProjectScopedMixin, APIView):
-    """Per annotator: labels per day, median seconds per label, gold score, rejection rate and
-    agreement with reviewers."""
+    """Per annotator: labels per day, median seconds per label, gold score, rejection rate,
+    agreement with reviewers and consensus agreement."""
 
     read_roles = ADMINS
 

@@ -3,24 +3,33 @@
 Classification: out-of-fold probabilities from a logistic regression on embeddings (the
 project's backbone embeddings, else the active from-scratch model's own features), so no
 label vouches for itself, plus kNN disagreement on the same vectors.
-Detection: the active detector's output on the labeled images."""
+Detection: for images of the train split, the output of detectors trained on the other half of
+it (2-fold cross-fitting: the active detector reproduces the boxes it was trained on, mistakes
+included); for validation and test images, which no model trained on, the active detector's.
+Cross-fitting costs about one more training per recompute; with fewer than
+MIN_CROSS_FIT_IMAGES train images the fold models would learn too little to judge anything,
+and every image is scored by the active detector."""
 
 import logging
 
 import numpy as np
 from django.utils import timezone
 
-from labelapp.images.models import Image, Status
+from labelapp.images.models import Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import TaskType
 from labelapp.training import embeddings, engine
 from labelapp.training.inference import model_inputs, model_outputs
 from labelapp.training.models import ModelVersion
+from labelapp.training.runs import batch_size_for
 from labelapp.training.targets import LABEL_TARGETS
 
 from .models import LabelQuality
 
 logger = logging.getLogger(__name__)
+
+#: Train-split images below which detection suspects come from the active model alone.
+MIN_CROSS_FIT_IMAGES = 20
 
 
 def _vectors(project, images: list[Image], model, size: int) -> np.ndarray:
@@ -30,6 +39,42 @@ def _vectors(project, images: list[Image], model, size: int) -> np.ndarray:
     if vectors is not None:
         return np.asarray(vectors)
     return model.embed(engine.prepared_images(project, images, size=size))
+
+
+def _detections(project, version, model, images: list[Image], targets: list[dict], class_names: list[str]):
+    """Per image {boxes, labels, scores}: out of fold for the train split (see the module
+    docstring), the active model's for the rest."""
+    from labelapp.learning import label_quality
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import TrainConfig
+
+    inputs = model_inputs(project, model, images, size=version.input_size)
+    outputs = [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in model_outputs(model, inputs)]
+    trained_on = [i for i, image in enumerate(images) if image.split == Split.TRAIN]
+    if len(trained_on) < MIN_CROSS_FIT_IMAGES:
+        return outputs
+    fold_targets = [targets[i] for i in trained_on]
+    cross_fitted = label_quality.out_of_fold_detections(
+        lambda: create_model(
+            version.model_name,
+            classes=class_names,
+            input_size=version.input_size,
+            detection_threshold=project.config["detection_threshold"],
+        ),
+        inputs[trained_on],
+        fold_targets,
+        config=TrainConfig(
+            seed=version.number,
+            max_epochs=project.config["max_epochs"],
+            patience=5,
+            batch_size=batch_size_for(len(trained_on) // 2),
+        ),
+        seed=version.number,
+    )
+    for i, found in zip(trained_on, cross_fitted):
+        outputs[i] = found
+    logger.info("project %s: cross-fitted %d train images in 2 folds", project.pk, len(trained_on))
+    return outputs
 
 
 def label_quality_recompute(*, version_id: int) -> int:
@@ -67,10 +112,9 @@ def label_quality_recompute(*, version_id: int) -> int:
         probs = label_quality.out_of_fold_probs(vectors, targets, len(class_names))
         suspects = label_quality.classification_suspects(targets, probs, vectors, class_names)
     else:
-        outputs = model_outputs(model, model_inputs(project, model, images, size=version.input_size))
         suspects = label_quality.detection_suspects(
             targets,
-            [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in outputs],
+            _detections(project, version, model, images, targets, class_names),
             class_names,
             confident=max(0.5, project.config["detection_threshold"]),
         )

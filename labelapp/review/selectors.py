@@ -9,11 +9,11 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from labelapp.core.errors import ServiceError
 from labelapp.images.models import Image, Status
-from labelapp.labeling.models import Annotation
+from labelapp.labeling.models import Annotation, ConsensusAnnotation, ConsensusState
 from labelapp.training.models import ModelVersion, Prediction
 
 from .models import LabelRevision, ReviewDecision, ReviewState, RevisionAction
@@ -191,7 +191,8 @@ def _in_share(queryset: QuerySet, share: float) -> QuerySet:
 
 def review_next(*, project, skip: list[int] | None = None) -> Image | None:
     """The next label to review: labeled, not yet approved or fixed, chosen by the project's
-    review mode, most suspect first (then oldest)."""
+    review mode — or, whatever the mode, a label a consensus second annotator disagreed with —
+    consensus disagreements first, then most suspect first (then oldest)."""
     config = project.config
     queryset = Image.objects.filter(project=project, status=Status.LABELED).exclude(
         quality__review_state__in=[ReviewState.APPROVED, ReviewState.FIXED]
@@ -199,8 +200,25 @@ def review_next(*, project, skip: list[int] | None = None) -> Image | None:
     if skip:
         queryset = queryset.exclude(pk__in=skip)
     mode = config["review_mode"]
+    # The pair compared the current label only while its first annotation still exists (a
+    # rejected label's row is deleted: the re-label is a new label, judged by the mode alone).
+    disputed = Q(consensus__agreed=False, consensus__first_annotation__isnull=False)
     if mode == "share":
-        queryset = _in_share(queryset, config["review_share"])
+        queryset = queryset.filter(disputed | Q(pk__in=_in_share(queryset, config["review_share"]).values("pk")))
     elif mode == "suspects":
-        queryset = queryset.filter(quality__suspicion__gte=config["suspect_threshold"])
-    return queryset.select_related("quality").order_by(F("quality__suspicion").desc(nulls_last=True), "id").first()
+        queryset = queryset.filter(disputed | Q(quality__suspicion__gte=config["suspect_threshold"]))
+    return (
+        queryset.select_related("quality")
+        .annotate(_disputed=Case(When(disputed, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .order_by("-_disputed", F("quality__suspicion").desc(nulls_last=True), "id")
+        .first()
+    )
+
+
+def consensus_of(*, image: Image) -> ConsensusAnnotation | None:
+    """The image's answered consensus pair, for the reviewer (who may see both labels)."""
+    return (
+        ConsensusAnnotation.objects.filter(image=image, state=ConsensusState.ANSWERED)
+        .select_related("annotator", "first_annotator")
+        .first()
+    )

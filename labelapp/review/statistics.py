@@ -1,21 +1,26 @@
 """Per-annotator statistics for the admin page: how much, how fast and how well each one labels.
 
 - labels per day: every label an annotator gave, by UTC day (a label a reviewer rejected
-  still counts: it was work done, and its revision keeps the day);
-- median seconds per label (labels still current: a rejected label's time is not kept);
+  still counts: it was work done, and its revision keeps the day; so does a consensus second
+  label, which spent a credit like any other);
+- median seconds per label (labels still current and consensus second labels: a rejected
+  label's time is not kept);
 - rejection rate and agreement with reviewers over the annotator's reviewed labels: agreement
   is the share approved as they were (a fix or a rejection is a disagreement);
-- gold score: the mean score of their answers on gold items (None until they answered one)."""
+- gold score: the mean score of their answers on gold items (None until they answered one);
+- consensus agreement: over the consensus pairs they took part in (as first or as second,
+  blind annotator), the share whose two labels agreed (None until they have a compared pair)."""
 
 import csv
 import io
 import statistics
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Count
 from django.db.models.functions import TruncDate
 
-from labelapp.labeling.models import Annotation, AnnotationKind
+from labelapp.labeling.models import Annotation, AnnotationKind, ConsensusAnnotation, ConsensusState
 
 from .models import LabelRevision, ReviewDecision, RevisionAction, Verdict
 
@@ -45,10 +50,23 @@ def annotator_statistics(*, project) -> dict:
         per_day[(row["author_id"], row["day"].isoformat())] += row["n"]
         names[row["author_id"]] = row["author__username"]
 
+    second_labels = ConsensusAnnotation.objects.filter(
+        project=project, state=ConsensusState.ANSWERED, annotator__isnull=False
+    )
+    for row in (
+        second_labels.annotate(day=TruncDate("answered_at"))
+        .values("annotator_id", "annotator__username", "day")
+        .annotate(n=Count("id"))
+    ):
+        per_day[(row["annotator_id"], row["day"].isoformat())] += row["n"]
+        names[row["annotator_id"]] = row["annotator__username"]
+
     seconds: dict[int, list[float]] = defaultdict(list)
     for annotator_id, spent in Annotation.objects.filter(
         project=project, kind=AnnotationKind.HUMAN, annotator__isnull=False
     ).values_list("annotator_id", "seconds_spent"):
+        seconds[annotator_id].append(spent)
+    for annotator_id, spent in second_labels.values_list("annotator_id", "seconds_spent"):
         seconds[annotator_id].append(spent)
 
     verdicts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -63,6 +81,9 @@ def annotator_statistics(*, project) -> dict:
     gold = _gold_scores(project)
     for user_id, (_, _, username) in gold.items():
         names[user_id] = username  # an annotator who so far only answered gold items
+    consensus = _consensus_agreement(project)
+    for user_id, username in consensus.names.items():
+        names.setdefault(user_id, username)
     days = sorted({day for _, day in per_day})
     rows = []
     for user_id, username in sorted(names.items(), key=lambda item: item[1]):
@@ -80,6 +101,8 @@ def annotator_statistics(*, project) -> dict:
                 "agreement_with_reviewers": counts.get(Verdict.APPROVE, 0) / reviewed if reviewed else None,
                 "gold_answers": gold.get(user_id, (0, None))[0],
                 "gold_score": gold.get(user_id, (0, None))[1],
+                "consensus_pairs": consensus.pairs.get(user_id, 0),
+                "consensus_agreement": consensus.agreement(user_id),
             }
         )
     return {"days": days, "annotators": rows}
@@ -99,6 +122,37 @@ def _gold_scores(project) -> dict[int, tuple[int, float, str]]:
     return {user_id: (len(values), sum(values) / len(values), names[user_id]) for user_id, values in scores.items()}
 
 
+@dataclass
+class _ConsensusCounts:
+    pairs: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    agreed: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    names: dict[int, str] = field(default_factory=dict)
+
+    def agreement(self, user_id: int) -> float | None:
+        pairs = self.pairs.get(user_id, 0)
+        return self.agreed.get(user_id, 0) / pairs if pairs else None
+
+
+def _consensus_agreement(project) -> _ConsensusCounts:
+    """Compared consensus pairs per annotator, counted for both of its annotators."""
+    counts = _ConsensusCounts()
+    rows = (
+        ConsensusAnnotation.objects.filter(project=project, state=ConsensusState.ANSWERED, agreed__isnull=False)
+        .values("first_annotator_id", "first_annotator__username", "annotator_id", "annotator__username", "agreed")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        for role in ("first_annotator", "annotator"):
+            user_id = row[f"{role}_id"]
+            if user_id is None:
+                continue
+            counts.names[user_id] = row[f"{role}__username"]
+            counts.pairs[user_id] += row["n"]
+            if row["agreed"]:
+                counts.agreed[user_id] += row["n"]
+    return counts
+
+
 CSV_COLUMNS = [
     "username",
     "labels",
@@ -108,6 +162,8 @@ CSV_COLUMNS = [
     "agreement_with_reviewers",
     "gold_answers",
     "gold_score",
+    "consensus_pairs",
+    "consensus_agreement",
 ]
 
 

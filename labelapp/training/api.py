@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from labelapp.core.errors import ServiceError
-from labelapp.core.fields import NULLABLE_RESPONSE
+from labelapp.core.fields import NULLABLE_RESPONSE, parse_query_ids
 from labelapp.core.jobs import JobStatus
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 from labelapp.projects.task_types import task_type_spec
@@ -253,7 +253,6 @@ class HealthView(ProjectScopedMixin, APIView):
 
 #: Image ids one near-duplicate report covers (an upload request's worth, many times over).
 MAX_REPORT_IDS = 1000
-MAX_ID = 2**63 - 1  # a bigint: larger numbers cannot name an image and would overflow the query
 
 
 class NearDuplicateSerializer(serializers.Serializer):
@@ -287,15 +286,7 @@ class UploadDuplicatesReportView(ProjectScopedMixin, APIView):
         responses=UploadDuplicatesReportSerializer,
     )
     def get(self, request, project_id):
-        raw = request.query_params.get("ids", "")
-        try:
-            ids = sorted({int(part) for part in raw.split(",") if part.strip()})
-        except ValueError:
-            raise ServiceError("ids must be comma-separated image ids, e.g. ?ids=4,7,9.", code="invalid_ids") from None
+        ids = sorted(set(parse_query_ids(request.query_params.get("ids", ""), name="ids", max_count=MAX_REPORT_IDS)))
         if not ids:
             raise ServiceError("Give the image ids to report on: ?ids=4,7,9.", code="invalid_ids")
-        if ids[0] < 1 or ids[-1] > MAX_ID:
-            raise ServiceError(f"Image ids are between 1 and {MAX_ID}.", code="invalid_ids")
-        if len(ids) > MAX_REPORT_IDS:
-            raise ServiceError(f"At most {MAX_REPORT_IDS} ids per report, got {len(ids)}.", code="invalid_ids")
         return Response(selectors.upload_duplicates_report(project=self.project, image_ids=ids))

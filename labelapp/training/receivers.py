@@ -29,7 +29,7 @@ def maybe_retrain(sender, *, project_id: int, **kwargs) -> None:
 
 @receiver(scoring_settings_changed, dispatch_uid="training.rescore_pool")
 def rescore_pool(sender, *, project_id: int, **kwargs) -> None:
-    """Re-rank the pool now, not at the next training."""
-    from .tasks import rescore_project_task
+    """Re-rank the pool now, not at the next training (one rescore for a burst of changes)."""
+    from .rescoring import rescore_request
 
-    rescore_project_task.delay(project_id)
+    rescore_request(project_id=project_id)

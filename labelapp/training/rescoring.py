@@ -30,20 +30,55 @@ def rescore_start(*, version_id: int, chunk_size: int | None = None) -> RescoreJ
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     if not version.is_active:
         return None
+    job = RescoreJob.objects.create(project=version.project, model_version=version)
+    return rescore_job_start(job_id=job.pk, chunk_size=chunk_size)
+
+
+def rescore_request(*, project_id: int) -> RescoreJob | None:
+    """A scoring setting changed: ask for one full rescore with the active model. While a
+    rescore is queued and not yet started, every further ask is served by it (its chunks read
+    the settings when they run), so five toggles in a row cost one rescore, not five (issue 14
+    item 12). Without an active model the task ranks the pool for a cold start instead."""
+    from .tasks import rescore_job_start_task, rescore_project_task
+
+    with transaction.atomic():
+        # Locked so two concurrent asks cannot both find no open job and both add one.
+        active = ModelVersion.objects.select_for_update().filter(project_id=project_id, is_active=True).first()
+        if active is None:
+            transaction.on_commit(lambda: rescore_project_task.delay(project_id))
+            return None
+        waiting = RescoreJob.objects.filter(model_version=active, status=JobStatus.QUEUED, started_at__isnull=True)
+        job = waiting.order_by("id").first()
+        if job is None:
+            # The pool's size now, so the progress panel shows it queued (start counts again).
+            pool = Image.objects.filter(project_id=project_id, status=Status.UNLABELED).count()
+            job = RescoreJob.objects.create(project_id=project_id, model_version=active, images_total=pool)
+            transaction.on_commit(lambda: rescore_job_start_task.delay(job.pk))
+    return job
+
+
+def rescore_job_start(*, job_id: int, chunk_size: int | None = None) -> RescoreJob | None:
+    """Start a queued rescore: score the pool as it is now. Only the first call starts it
+    (a redelivered message finds it started); a job whose version was replaced meanwhile ends."""
+    now = timezone.now()
+    started = RescoreJob.objects.filter(pk=job_id, status=JobStatus.QUEUED, started_at__isnull=True).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now
+    )
+    job = RescoreJob.objects.select_related("model_version").filter(pk=job_id).first()
+    if not started or job is None:
+        return job
+    version = job.model_version
+    if not version.is_active:
+        RescoreJob.objects.filter(pk=job_id).finish(JobStatus.FAILED, error="Its model version is no longer active.")
+        return job
     ids = list(
-        Image.objects.filter(project=version.project, status=Status.UNLABELED)
+        Image.objects.filter(project_id=job.project_id, status=Status.UNLABELED)
         .order_by("id")
         .values_list("pk", flat=True)
     )
-    job = RescoreJob.objects.create(
-        project=version.project,
-        model_version=version,
-        images_total=len(ids),
-        status=JobStatus.RUNNING,
-        started_at=timezone.now(),
-        heartbeat_at=timezone.now(),
-    )
+    RescoreJob.objects.filter(pk=job_id).update(images_total=len(ids))
     _rescore_dispatch(job, ids, chunk_size or _chunk_size(version))
+    job.refresh_from_db()
     return job
 
 
@@ -82,6 +117,10 @@ def rescore_resume(*, job_id: int) -> None:
     """Re-dispatch the pool images a stalled rescore has not scored yet (a worker died)."""
 
     job = RescoreJob.objects.select_related("model_version").get(pk=job_id)
+    if job.started_at is None:
+        # Queued by a settings change and its message lost: it has not begun, so begin it.
+        rescore_job_start(job_id=job_id)
+        return
     if not job.model_version.is_active:
         RescoreJob.objects.filter(pk=job_id).finish(JobStatus.FAILED, error="Its model version is no longer active.")
         return

@@ -314,7 +314,7 @@ def _train(run_id: int, owner: liveness.Owner, stop: liveness.StopRequest) -> Mo
     )
     between_batches()
     train_config = TrainConfig(
-        seed=plan["number"], max_epochs=plan["max_epochs"], patience=5, batch_size=_batch_size(len(train_images))
+        seed=plan["number"], max_epochs=plan["max_epochs"], patience=5, batch_size=batch_size_for(len(train_images))
     )
     if engine.reads_vectors(model):
         # A head on cached vectors trains in seconds: nothing worth resuming.
@@ -532,7 +532,7 @@ def _classifier_choice(
     return candidate, candidate.name, {**chosen_metrics, "model_choice": choice}
 
 
-def _batch_size(train_images: int) -> int:
+def batch_size_for(train_images: int) -> int:
     """64, but small enough that an epoch of a small training set still has four steps:
     with 70 labels a batch of 64 would give the detector two updates per epoch."""
     return max(8, min(64, train_images // 4))
@@ -549,7 +549,14 @@ def recover_stale_work() -> dict:
     stale_runs = [row["pk"] for row in TrainingRun.objects.stale(cutoff)]
     for run_id in stale_runs:
         train_model_task.delay(run_id)
-    stale_jobs = [row["pk"] for row in RescoreJob.objects.stale(cutoff)]
-    for job_id in stale_jobs:
-        rescore_resume(job_id=job_id)
-    return {"trainings": stale_runs, "rescores": stale_jobs}
+    resumed = []
+    for job_id in [row["pk"] for row in RescoreJob.objects.stale(cutoff)]:
+        try:
+            rescore_resume(job_id=job_id)
+        except Exception:
+            # One project's bad row (say, a version whose model is gone) must not stop the
+            # rescores of the others (issue 14 item 5); it is tried again at the next beat.
+            logger.exception("resuming rescore job %s failed", job_id)
+        else:
+            resumed.append(job_id)
+    return {"trainings": stale_runs, "rescores": resumed}

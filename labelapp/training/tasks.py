@@ -47,6 +47,13 @@ def rescore_project_task(project_id: int) -> int | None:
     return job.pk if job else None
 
 
+@shared_task(name="labelapp.training.rescore_job_start", acks_late=True)
+def rescore_job_start_task(job_id: int) -> None:
+    from .rescoring import rescore_job_start
+
+    rescore_job_start(job_id=job_id)
+
+
 @shared_task(name="labelapp.training.rescore_finish", acks_late=True)
 def rescore_finish_task(job_id: int) -> None:
     from .rescoring import rescore_finish

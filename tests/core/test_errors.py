@@ -79,6 +79,18 @@ def test_item10_malformed_bodies_are_json_400(client_for, detection_project):
     assert field["detail"].startswith("amount:") and field["amount"]
 
 
+@pytest.mark.parametrize("body", [b"[" * 2000, b'{"a":' * 5000, b"[" * 100000])
+def test_item10_13_deeply_nested_json_is_a_400_not_a_recursion_error(client_for, detection_project, body):
+    """A few KB of `[[[[` made every JSON endpoint, the anonymous login too, answer 500
+    (RecursionError in the JSON decoder); found by the Schemathesis fuzz (items 10 and 13)."""
+    login = client_for(None).generic("POST", "/api/auth/login", body, content_type="application/json")
+    _is_json_error(login, 400, "json_too_deep")
+    annotations = f"/api/projects/{detection_project.pk}/annotations"
+    _is_json_error(client_for("admin").generic("POST", annotations, body, content_type="application/json"), 400)
+    settings = f"/api/projects/{detection_project.pk}"
+    _is_json_error(client_for("admin").generic("PATCH", settings, body, content_type="application/json"), 400)
+
+
 def test_item10_a_csrf_failure_outside_drf_is_json(users):
     from django.test import Client
 

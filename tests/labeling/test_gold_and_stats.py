@@ -141,7 +141,9 @@ def test_a_gold_hand_out_cannot_be_told_from_a_queue_item(cats, users):
     assert again.status_code == 200 and again.json()["reservation"] == gold["reservation"]
 
     response = client.post(
-        f"/api/projects/{project.pk}/annotations", {"image": gold_image.pk, "label_class": cats["cat"].pk}, format="json"
+        f"/api/projects/{project.pk}/annotations",
+        {"image": gold_image.pk, "label_class": cats["cat"].pk},
+        format="json",
     )
     assert response.status_code == 201, response.content
     answer = response.json()
@@ -255,7 +257,9 @@ def test_an_annotator_who_only_answered_gold_items_is_in_the_statistics(cats, cl
     client = _client(second)
     assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
     response = client.post(
-        f"/api/projects/{project.pk}/annotations", {"image": gold_image.pk, "label_class": cats["dog"].pk}, format="json"
+        f"/api/projects/{project.pk}/annotations",
+        {"image": gold_image.pk, "label_class": cats["dog"].pk},
+        format="json",
     )
     assert response.status_code == 201, response.content
     stats = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats").json()

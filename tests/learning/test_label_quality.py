@@ -7,6 +7,7 @@ from labelapp.learning.label_quality import (
     classification_suspects,
     detection_suspects,
     knn_disagreement,
+    out_of_fold_detections,
     out_of_fold_probs,
     self_confidence_suspicion,
 )
@@ -117,3 +118,54 @@ def test_detection_suspects_name_a_box_the_model_does_not_see():
 def test_detection_suspects_reject_a_class_out_of_range():
     with pytest.raises(ValueError):
         detection_suspects([_det([[0, 0, 1, 1]], [3])], [_det([], [], [])], ["a"])
+
+
+def test_out_of_fold_detections_never_score_an_image_with_a_model_that_trained_on_it():
+    from labelapp.learning.models import create_model
+    from labelapp.learning.scenes import PORCH_CLASSES, make_detection_set, porch_scene
+    from labelapp.learning.training import TrainConfig
+
+    images, targets = make_detection_set(porch_scene, 8, seed=3, size=64)
+    fits, predictions = [], []
+
+    def make_model():
+        model = create_model("centernet_detector", classes=PORCH_CLASSES, input_size=64)
+        fit, predict = model.fit, model.predict
+
+        def recording_fit(train_images, *args, **kwargs):
+            fits.append({image.tobytes() for image in train_images})
+            return fit(train_images, *args, **kwargs)
+
+        def recording_predict(held_out, *args, **kwargs):
+            predictions.append({image.tobytes() for image in held_out})
+            return predict(held_out, *args, **kwargs)
+
+        model.fit, model.predict = recording_fit, recording_predict
+        return model
+
+    outputs = out_of_fold_detections(
+        make_model, images, targets, config=TrainConfig(seed=0, max_epochs=1, batch_size=4), n_folds=2
+    )
+    assert len(outputs) == 8 and all({"boxes", "labels", "scores"} <= set(o) for o in outputs)
+    assert len(fits) == len(predictions) == 2
+    for trained, scored in zip(fits, predictions):
+        assert trained and scored and not trained & scored
+    assert predictions[0] | predictions[1] == {image.tobytes() for image in images}
+
+
+def test_out_of_fold_detections_need_an_image_per_fold():
+    with pytest.raises(ValueError, match="at least 2 images"):
+        out_of_fold_detections(lambda: None, np.zeros((1, 8, 8, 3), np.uint8), [{}], config=None)
+
+
+def test_knn_disagreement_in_row_blocks_equals_the_whole_matrix(monkeypatch):
+    from labelapp.learning import label_quality
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(50, 6))
+    labels = rng.integers(0, 3, 50)
+    whole = knn_disagreement(vectors, labels, k=5)
+    monkeypatch.setattr(label_quality, "KNN_BLOCK", 7)
+    blocked = knn_disagreement(vectors, labels, k=5)
+    for a, b in zip(whole, blocked):
+        np.testing.assert_array_equal(a, b)

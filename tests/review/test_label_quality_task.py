@@ -76,3 +76,48 @@ def test_a_flipped_label_is_the_top_suspect_after_a_retrain(
     assert label_quality_recompute(version_id=version.pk) == 16
     assert LabelQuality.objects.filter(project=project).count() == 16
     assert LabelQuality.objects.get(image=flipped).review_state == "approved"
+
+
+def _scene_png(image: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    PilImage.fromarray(image).save(out, format="PNG")
+    return out.getvalue()
+
+
+@pytest.mark.slow
+def test_detection_suspects_of_train_images_come_from_detectors_that_did_not_train_on_them(
+    detection_project, users, caplog, fresh_model_cache
+):
+    """Issue 13: out-of-fold detector output for the train split, the active model for the rest."""
+    from labelapp.images.models import Image, Split, Status
+    from labelapp.labeling.models import Annotation, AnnotationKind
+    from labelapp.learning.scenes import make_detection_set, porch_scene
+    from labelapp.review import quality
+
+    project = detection_project
+    project.settings = {**project.settings, "max_epochs": 1, "model": "centernet_detector"}
+    project.save(update_fields=["settings"])
+    class_ids = list(project.label_classes.order_by("id").values_list("pk", flat=True))
+    pictures, targets = make_detection_set(porch_scene, quality.MIN_CROSS_FIT_IMAGES + 4, seed=5, size=96)
+    images = images_ingest(
+        project=project, files=[(f"s{i}.png", _scene_png(p), "image/png") for i, p in enumerate(pictures)]
+    )
+    for n, (image, target) in enumerate(zip(images.created, targets)):
+        Annotation.objects.create(
+            project=project,
+            image=image,
+            kind=AnnotationKind.IMPORTED,
+            is_free=True,
+            boxes=[
+                {"x": float(x1), "y": float(y1), "w": float(x2 - x1), "h": float(y2 - y1), "label_class": class_ids[c]}
+                for (x1, y1, x2, y2), c in zip(target["boxes"], target["labels"])
+            ],
+        )
+        split = Split.VAL if n < 2 else Split.TRAIN
+        Image.objects.filter(pk=image.pk).update(status=Status.LABELED, split=split)
+    version = training_run(run_id=training_request(project=project, user=users["admin"]).pk)
+
+    with caplog.at_level("INFO", logger="labelapp.review.quality"):
+        assert label_quality_recompute(version_id=version.pk) == len(pictures)
+    assert f"cross-fitted {len(pictures) - 2} train images in 2 folds" in caplog.text
+    assert LabelQuality.objects.filter(project=project).count() == len(pictures)

@@ -13,9 +13,10 @@ from schemathesis.engine import Status, events, from_schema
 
 from labelapp.accounts.models import ApiToken
 from labelapp.credits.services import credit_grant
+from labelapp.projects.models import Membership, Role
 
 pytestmark = [pytest.mark.slow]
-ROLES = ("anonymous", "annotator", "verifier", "admin")
+ROLES = ("anonymous", "annotator", "verifier", "reviewer", "admin")
 EXAMPLES_PER_OPERATION = 5
 #: Budgets, not assertions: the engine stops starting new work after this many seconds. Each
 #: phase gets its own run and budget, so a slow phase (on a busy machine) cannot starve the next.
@@ -108,6 +109,8 @@ def test_item13_every_phase_every_role_no_server_error_and_schema_conformant(
     wsgi_app, pool, detection_project, users, role
 ):
     credit_grant(project=detection_project, amount=50)
+    if role == "reviewer":
+        Membership.objects.create(project=detection_project, user=users["reviewer"], role=Role.REVIEWER)
     headers = {}
     if role != "anonymous":
         headers = {"Authorization": f"Token {ApiToken.issue(user=users[role], name='fuzz')[1]}"}

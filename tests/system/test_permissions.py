@@ -448,3 +448,60 @@ def test_admin_can_delete_a_project_with_labels_reservations_and_a_ledger(reques
     assert not Project.objects.filter(pk=project.pk).exists()
     for model in (Image, Annotation, Reservation, CreditEntry):
         assert not model.objects.filter(project_id=project.pk).exists(), model
+
+
+def test_consensus_second_label_is_for_curators_and_stays_hidden_from_the_second_annotator(
+    users, client_for, classification_project
+):
+    """The consensus fields (the second label on a data record and the review queue, the
+    agreement in annotator statistics) ride on curator and admin routes; the annotator doing
+    a blind second pass sees neither the first label nor a prediction, and may not read it
+    any other way. A project with consensus pairs still deletes."""
+    from labelapp.labeling.models import Annotation, ConsensusAnnotation
+    from labelapp.projects.models import Project
+
+    project = classification_project
+    project.settings = {**project.settings, "consensus_share": 1.0}
+    project.save()
+    for name, role in (("reviewer", Role.REVIEWER), ("verifier", Role.VERIFIER), ("nobody", Role.ANNOTATOR)):
+        Membership.objects.create(project=project, user=users[name], role=role)
+    images_ingest(project=project, files=[(f"k{i}.jpg", jpeg_bytes(820 + i), "image/jpeg") for i in range(2)])
+    credit_grant(project=project, amount=5)
+    cat, dog = project.label_classes.order_by("id")
+    first = image_reserve_next(project=project, user=users["annotator"]).image
+    annotation_submit(project=project, user=users["annotator"], image_id=first.pk, label_class=cat.pk)
+    first_label = Annotation.objects.get(image=first)
+
+    second = client_for("nobody")
+    base = f"/api/projects/{project.pk}"
+    body = second.post(f"{base}/queue/next").json()
+    assert body["image"]["id"] == first.pk and body["prediction"] is None
+    assert second.get(f"{base}/annotations", {"image": first.pk}).json()["count"] == 0
+    assert second.get(f"{base}/annotations/{first_label.pk}").status_code == 404
+    assert second.get(f"{base}/data/{first.pk}").status_code == 403
+    assert second.get(f"{base}/review/next").status_code == 403
+    response = second.post(f"{base}/annotations", {"image": first.pk, "label_class": dog.pk}, format="json")
+    assert response.status_code == 201, response.content
+    assert ConsensusAnnotation.objects.get(image=first).agreed is False
+
+    expected = {
+        "anonymous": 401,
+        "verifier": 403,
+        "annotator": 403,
+        "reviewer": 200,
+        "admin": 200,
+        "outsider_admin": 404,
+    }
+    for caller, status in expected.items():
+        response = client_for(None if caller == "anonymous" else caller).get(f"{base}/data/{first.pk}")
+        assert response.status_code == status, (caller, response.content)
+        if status == 200:
+            assert response.json()["consensus"]["label_class"] == dog.pk
+    stats = {caller: client_for(caller).get(f"{base}/annotator-stats") for caller in ("reviewer", "admin", "nobody")}
+    assert {caller: r.status_code for caller, r in stats.items()} == {"reviewer": 403, "admin": 200, "nobody": 403}
+    rows = {row["username"]: row for row in stats["admin"].json()["annotators"]}
+    assert (rows["nobody"]["consensus_pairs"], rows["nobody"]["consensus_agreement"]) == (1, 0.0)
+
+    assert client_for("admin").delete(base).status_code == 204
+    assert not Project.objects.filter(pk=project.pk).exists()
+    assert not ConsensusAnnotation.objects.filter(project_id=project.pk).exists()

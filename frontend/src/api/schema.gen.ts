@@ -218,8 +218,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * @description Per annotator: labels per day, median seconds per label, gold score, rejection rate and
-         *     agreement with reviewers.
+         * @description Per annotator: labels per day, median seconds per label, gold score, rejection rate,
+         *     agreement with reviewers and consensus agreement.
          */
         get: operations["projects_annotator_stats_retrieve"];
         put?: never;
@@ -1120,6 +1120,13 @@ export interface components {
              * @description Mean class accuracy or box F1 at IoU 0.5 on gold items.
              */
             gold_score: number | null;
+            /** @description Consensus pairs (two blind labels of one image, compared) they gave one of the labels in. */
+            consensus_pairs: number;
+            /**
+             * Format: double
+             * @description Share of their consensus pairs whose two labels agreed.
+             */
+            consensus_agreement: number | null;
         };
         AnnotatorStatsOutput: {
             days: string[];
@@ -1307,6 +1314,22 @@ export interface components {
             /** @description At most this many images kept per day; empty = no quota. */
             per_day?: number | null;
         };
+        ConsensusPairOutput: {
+            /** @description Who gave the label the image keeps. */
+            first_annotator: string | null;
+            /** @description The second, blind annotator. */
+            annotator: string | null;
+            /** @description Classification: the second annotator's class. */
+            label_class: number | null;
+            /** @description Detection: the second annotator's boxes. */
+            boxes: components["schemas"]["Box"][];
+            /** @description null: the first label was rejected before the second came in. */
+            agreed: boolean | null;
+            /** @description The disagreement in words. */
+            reason: string;
+            /** Format: date-time */
+            answered_at: string;
+        };
         CreditEntryOutput: {
             readonly id: number;
             kind: components["schemas"]["CreditEntryOutputKindEnum"];
@@ -1442,6 +1465,8 @@ export interface components {
             prediction: components["schemas"]["PreAnnotation"] | null;
             quality: components["schemas"]["LabelQualityOutput"] | null;
             history: components["schemas"]["HistoryEntryOutput"][];
+            /** @description The second, blind label of this image (consensus), if one was given. */
+            consensus: components["schemas"]["ConsensusPairOutput"] | null;
         };
         /**
          * @description * `unlabeled` - Unlabeled
@@ -1523,7 +1548,10 @@ export interface components {
             order?: number;
         };
         LabelEditInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
@@ -2010,6 +2038,12 @@ export interface components {
              * @default 0
              */
             gold_rate: number;
+            /**
+             * Format: double
+             * @description Share of newly labeled images a second annotator labels again, blind (one more credit each); a disagreement goes to the review queue whatever review_mode says. 0 = off.
+             * @default 0
+             */
+            consensus_share: number;
         };
         ProjectSettingsRequest: {
             /**
@@ -2164,6 +2198,12 @@ export interface components {
              * @default 0
              */
             gold_rate: number;
+            /**
+             * Format: double
+             * @description Share of newly labeled images a second annotator labels again, blind (one more credit each); a disagreement goes to the review queue whatever review_mode says. 0 = off.
+             * @default 0
+             */
+            consensus_share: number;
         };
         ProjectStatsOutput: {
             images_by_status: {
@@ -2217,12 +2257,16 @@ export interface components {
             readonly created_at: string;
         };
         ReviewDecisionInputRequest: {
-            /** @description Classification projects. */
+            /**
+             * Format: int64
+             * @description Classification projects.
+             */
             label_class?: number | null;
             /** @description Detection projects: [{x, y, w, h, label_class}]. */
             boxes?: {
                 [key: string]: unknown;
             }[] | null;
+            /** Format: int64 */
             image: number;
             verdict: components["schemas"]["ReviewDecisionInputVerdictEnum"];
             /** @description Required to reject: what is wrong with the label. */
@@ -6040,7 +6084,7 @@ export interface operations {
     projects_images_list: {
         parameters: {
             query?: {
-                /** @description Labeled with this class id */
+                /** @description Labeled with this class id. */
                 label_class?: number;
                 /**
                  * @description Ordering
@@ -8193,7 +8237,7 @@ export interface operations {
     projects_review_next_retrieve: {
         parameters: {
             query?: {
-                /** @description Comma-separated image ids to pass over this session. */
+                /** @description Comma-separated image ids to pass over this session (at most 1000). */
                 skip?: string;
             };
             header?: never;

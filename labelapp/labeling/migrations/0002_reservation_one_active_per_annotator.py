@@ -2,6 +2,49 @@
 
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models import Count, F
+from django.utils import timezone
+
+# Literal values: a migration must not import the app's enums, which may change later.
+ACTIVE, EXPIRED = "active", "expired"
+
+
+def expire_duplicate_active_reservations(apps, schema_editor):
+    """Before the constraint: an install that ran the old queue may hold several active
+    reservations of one annotator in one project (issue 14 item 6), and creating the unique
+    index would then fail. Keep each annotator's newest and expire the others the way an
+    expired lease is released (labelapp.labeling.services.reservations_release_expired): the
+    reserved credit goes back with a ledger entry and the image returns to the pool.
+    Idempotent: a second run finds no duplicates."""
+    Reservation = apps.get_model("labeling", "Reservation")
+    CreditBalance = apps.get_model("credits", "CreditBalance")
+    CreditEntry = apps.get_model("credits", "CreditEntry")
+    Image = apps.get_model("images", "Image")
+    now = timezone.now()
+    crowded = (
+        Reservation.objects.filter(state=ACTIVE)
+        .values("project_id", "user_id")
+        .annotate(active=Count("id"))
+        .filter(active__gt=1)
+    )
+    for group in crowded:
+        extras = Reservation.objects.filter(
+            state=ACTIVE, project_id=group["project_id"], user_id=group["user_id"]
+        ).order_by("-created_at", "-id")[1:]
+        for reservation in extras:
+            released = CreditBalance.objects.filter(project_id=reservation.project_id, reserved__gt=0).update(
+                reserved=F("reserved") - 1
+            )
+            if released:
+                CreditEntry.objects.create(
+                    project_id=reservation.project_id,
+                    kind="release",
+                    amount=1,
+                    image_id=reservation.image_id,
+                    note="duplicate reservation expired by migration",
+                )
+            Reservation.objects.filter(pk=reservation.pk).update(state=EXPIRED, ended_at=now)
+            Image.objects.filter(pk=reservation.image_id, status="reserved").update(status="unlabeled")
 
 
 class Migration(migrations.Migration):
@@ -14,6 +57,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(expire_duplicate_active_reservations, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name="reservation",
             constraint=models.UniqueConstraint(

@@ -22,6 +22,19 @@ describe("settings draft", () => {
     expect(changedKeys(settings, stored)).not.toHaveProperty("lease_minutes");
   });
 
+  it("edits the review and consensus settings", () => {
+    const before = { review_mode: "all", review_share: 0.2, consensus_share: 0, collection_rules: [] };
+    const draft = toDraft(before);
+    expect(draft.consensus_share).toBe("0");
+    draft.consensus_share = "0.25";
+    draft.review_mode = "suspects";
+    const { settings } = fromDraft(draft);
+    expect(changedKeys(settings, before)).toEqual({
+      review_mode: "suspects",
+      consensus_share: 0.25,
+    });
+  });
+
   it("sends a rule only the parameters its kind reads", () => {
     const draft = toDraft(stored);
     const rule: RuleDraft = { kind: "random_1_in_n", n: "25", threshold: "0.4", epsilon: "", per_hour: "5", per_day: "" };

@@ -67,6 +67,16 @@ export const SETTING_GROUPS: SettingGroup[] = [
       { key: "affirmation_window_hours", label: "Affirmation window", control: "number", unit: "hours" },
     ],
   },
+  {
+    title: "Review and label quality",
+    fields: [
+      { key: "review_mode", label: "Review", control: "select" },
+      { key: "review_share", label: "Review share", control: "fraction" },
+      { key: "suspect_threshold", label: "Suspect threshold", control: "fraction" },
+      { key: "gold_rate", label: "Gold item rate", control: "fraction" },
+      { key: "consensus_share", label: "Consensus share", control: "fraction" },
+    ],
+  },
 ];
 
 export const RULE_KINDS = ["random_1_in_n", "low_confidence", "verification_sample"] as const;

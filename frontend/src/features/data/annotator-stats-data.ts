@@ -16,6 +16,7 @@ export function qualityRows(stats: AnnotatorStats) {
     username: a.username,
     gold: pct(a.gold_score),
     agreement: pct(a.agreement_with_reviewers),
+    consensus: pct(a.consensus_agreement),
     rejection: pct(a.rejection_rate),
   }));
 }

@@ -56,6 +56,7 @@ export function AnnotatorStatsPanel({ projectId }: { projectId: number }) {
                 <Bar dataKey="gold" name="gold score" fill="#ca8a04" isAnimationActive={false} />
                 <Bar dataKey="agreement" name="agreement with reviewers" fill="#16a34a" isAnimationActive={false} />
                 <Bar dataKey="rejection" name="rejection rate" fill="#dc2626" isAnimationActive={false} />
+                <Bar dataKey="consensus" name="consensus agreement" fill="#2563eb" isAnimationActive={false} />
               </BarChart>
             </ResponsiveContainer>
           </figure>
@@ -66,6 +67,7 @@ export function AnnotatorStatsPanel({ projectId }: { projectId: number }) {
               <tr>
                 <th>Annotator</th><th>Labels</th><th>Median s / label</th><th>Gold score</th>
                 <th>Reviewed</th><th>Rejection rate</th><th>Agreement</th>
+                <th title="Share of their consensus pairs (two blind labels of one image) that agreed">Consensus</th>
               </tr>
             </thead>
             <tbody>
@@ -78,6 +80,7 @@ export function AnnotatorStatsPanel({ projectId }: { projectId: number }) {
                   <td>{a.reviewed}</td>
                   <td>{percent(a.rejection_rate)}</td>
                   <td>{percent(a.agreement_with_reviewers)}</td>
+                  <td>{a.consensus_pairs ? `${percent(a.consensus_agreement)} (${a.consensus_pairs})` : "–"}</td>
                 </tr>
               ))}
             </tbody>

@@ -3,7 +3,7 @@ import type { Box, ImageRecord, LabelClass, TaskType } from "../../api/types";
 import { ImageStage, type StageBox } from "../../components/image-stage/image-stage";
 import { ClassPicker } from "../label";
 import type { LabelInput } from "./api";
-import { historyLine, labelSummary, topClass } from "./label-text";
+import { consensusLine, historyLine, labelSummary, topClass } from "./label-text";
 
 function stageBoxes(record: ImageRecord, classById: ReadonlyMap<number, LabelClass>, draft: Box[] | null): StageBox[] {
   const label = (draft ?? record.label?.boxes ?? []).map((b, i) => {
@@ -128,6 +128,14 @@ export function ImageRecordView({
           {record.quality?.reason ? (
             <p className="reason" data-testid="record-reason">
               Suspected error ({(record.quality.suspicion * 100).toFixed(0)}%): {record.quality.reason}
+            </p>
+          ) : null}
+          {record.consensus ? (
+            <p className={record.consensus.agreed === false ? "reason" : "muted small"} data-testid="record-consensus">
+              {consensusLine(record.consensus, classById)}
+              {record.consensus.agreed === false && record.consensus.boxes.length > 0 ? (
+                <span className="small"> — {record.consensus.reason}</span>
+              ) : null}
             </p>
           ) : null}
           <p className="muted small wrap">

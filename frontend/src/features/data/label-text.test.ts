@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { HistoryEntry, LabelClass } from "../../api/types";
-import { historyLine, labelSummary, topClass } from "./label-text";
+import type { HistoryEntry, ImageRecord, LabelClass } from "../../api/types";
+import { consensusLine, historyLine, labelSummary, topClass } from "./label-text";
 
 const classes = new Map<number, LabelClass>([
   [1, { id: 1, name: "cat" } as LabelClass],
@@ -34,5 +34,16 @@ describe("topClass", () => {
   it("picks the most probable class", () => {
     expect(topClass({ "1": 0.2, "2": 0.8 })).toEqual({ id: 2, p: 0.8 });
     expect(topClass(null)).toBeNull();
+  });
+});
+
+describe("consensusLine", () => {
+  const pair = (agreed: boolean | null, label_class: number | null, boxes = [] as ReturnType<typeof box>[]) =>
+    ({ first_annotator: "anna", annotator: "bob", label_class, boxes, agreed, reason: "", answered_at: "2026-11-28T10:00:00Z" }) as
+      NonNullable<ImageRecord["consensus"]>;
+  it("names the second annotator, their label and the verdict", () => {
+    expect(consensusLine(pair(false, 2), classes)).toBe("Second, blind label by bob: dog (disagrees)");
+    expect(consensusLine(pair(true, null, [box(1)]), classes)).toBe("Second, blind label by bob: cat (agrees)");
+    expect(consensusLine(pair(null, 1), classes)).toBe("Second, blind label by bob: cat (not compared)");
   });
 });

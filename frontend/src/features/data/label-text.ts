@@ -1,4 +1,4 @@
-import type { Box, HistoryEntry, LabelClass } from "../../api/types";
+import type { Box, HistoryEntry, ImageRecord, LabelClass } from "../../api/types";
 
 /** "brown_box ×2, yellow_box" for a detection label; the class name for a classification one. */
 export function labelSummary(
@@ -39,4 +39,14 @@ export function topClass(probs: Record<string, number> | null | undefined): { id
   let best: { id: number; p: number } | null = null;
   for (const [id, p] of Object.entries(probs)) if (best === null || p > best.p) best = { id: Number(id), p };
   return best;
+}
+
+/** The consensus pair in words: "second, blind label by bob: orange (disagrees)". */
+export function consensusLine(
+  consensus: NonNullable<ImageRecord["consensus"]>,
+  classById: ReadonlyMap<number, LabelClass>,
+): string {
+  const verdict = consensus.agreed == null ? "not compared" : consensus.agreed ? "agrees" : "disagrees";
+  const who = consensus.annotator ?? "someone";
+  return `Second, blind label by ${who}: ${labelSummary(consensus.label_class, consensus.boxes, classById)} (${verdict})`;
 }

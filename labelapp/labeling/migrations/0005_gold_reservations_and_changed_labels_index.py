@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("credits", "0004_stream_holds_from_production"),
         ("images", "0009_image_browse_priority_index"),
-        ("labeling", "0003_gold_items"),
+        ("labeling", "0004_consensus_annotations"),
         ("projects", "0004_reviewer_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
