@@ -103,7 +103,12 @@ def images_browse(
         if column is None:
             queryset = queryset.filter(**{f"{tie}__lt": last_id})
         else:
-            queryset = queryset.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, f"{tie}__lt": last_id}))
+            # The redundant `<= value` is the bound an index scan starts from: without it the OR
+            # is a filter, and page N walks (and drops) the N-1 pages before it.
+            queryset = queryset.filter(
+                Q(**{f"{column}__lte": value}),
+                Q(**{f"{column}__lt": value}) | Q(**{column: value, f"{tie}__lt": last_id}),
+            )
     ordering = [F(tie).desc()] if column is None else [F(column).desc(), F(tie).desc()]
     rows = list(
         queryset.select_related("quality")
