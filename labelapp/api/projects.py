@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from labelapp.credits.services import credit_grant
 from labelapp.images.models import Image
 from labelapp.labeling.models import Annotation
+from labelapp.labeling.selectors import gold_held_by
 from labelapp.projects import services
 from labelapp.projects.api import ProjectCreateInputSerializer, ProjectOutputSerializer
 from labelapp.projects.models import Membership, Project, Role
@@ -44,7 +45,8 @@ class ProjectListCreateView(generics.ListCreateAPIView):
     def get_serializer_context(self):
         if getattr(self, "swagger_fake_view", False):
             return super().get_serializer_context()
-        return {**super().get_serializer_context(), "roles": _roles(self.request.user)}
+        user = self.request.user
+        return {**super().get_serializer_context(), "roles": _roles(user), "gold_held": gold_held_by(user=user)}
 
     @extend_schema(
         parameters=[OpenApiParameter("archived", bool, description="true: list the archived projects instead.")]

@@ -64,7 +64,7 @@ urlpatterns = [
     route(f"{P}/queue/next", labeling.QueueNextView.as_view(), "queue-next"),
     route(f"{P}/queue/skip", labeling.QueueSkipView.as_view(), "queue-skip"),
     route(f"{P}/annotations", labeling.AnnotationListCreateView.as_view(), "annotation-list"),
-    route(f"{P}/annotations/<int:annotation_id>", labeling.AnnotationDetailView.as_view(), "annotation-detail"),
+    route(f"{P}/annotations/<int:annotation_id>", review.AnnotationDetailView.as_view(), "annotation-detail"),
     route(f"{P}/credits", credits.CreditBalanceView.as_view(), "credit-balance"),
     route(f"{P}/credits/grant", credits.CreditGrantView.as_view(), "credit-grant"),
     route(f"{P}/credits/ledger", credits.CreditLedgerView.as_view(), "credit-ledger"),

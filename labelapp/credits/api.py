@@ -3,6 +3,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from labelapp.labeling.selectors import balance_seen_by
 from labelapp.projects.api import BalanceOutputSerializer
 from labelapp.projects.permissions import ADMINS, ALL_ROLES, ProjectScopedMixin
 
@@ -33,7 +34,7 @@ class CreditBalanceView(ProjectScopedMixin, APIView):
 
     @extend_schema(responses=BalanceOutputSerializer)
     def get(self, request, project_id):
-        return Response(services.balance_get(project=self.project).as_dict())
+        return Response(balance_seen_by(project=self.project, user=request.user))
 
 
 class CreditGrantView(ProjectScopedMixin, APIView):

@@ -88,6 +88,8 @@ class Image(models.Model):
         indexes = [
             # The labeling queue: the next image is the first row of this index scan.
             models.Index(fields=["project", "status", "-priority", "id"], name="image_queue_idx"),
+            # The data browser's sort by priority, keyset-paged (priority desc, id desc).
+            models.Index(fields=["project", "-priority", "-id"], name="image_browse_priority_idx"),
             models.Index(fields=["project", "split", "status"], name="image_split_idx"),
             # The evaluation sample: a random unlabeled image is the first row of this scan.
             models.Index(fields=["project", "status", "eval_key"], name="image_eval_idx"),

@@ -136,12 +136,15 @@ class QueueNextView(ProjectScopedMixin, APIView):
         body = {
             "reservation": ReservationOutputSerializer(item.reservation).data,
             "image": image,
-            "prediction": None if item.blind else prediction_for_labeling(image=item.image),
+            # Neither a consensus second pass nor a gold item shows the model's pre-annotation:
+            # a model that learnt the first label, or the gold label, would give the answer away.
+            "prediction": None if item.blind or item.gold else prediction_for_labeling(image=item.image),
             "reason": {
                 "strategy": "unscored" if item.blind else item.reservation.reason or "unscored",
                 "score": item.reservation.score,
                 "explanation": None if item.blind else services.pick_explanation(item),
             },
+            # A gold item sets the balance its annotator is shown; a plain one holds no gold item.
             "balance": item.balance or balance_get(project=self.project).as_dict(),
         }
         return Response(body, status=status.HTTP_201_CREATED if item.created else status.HTTP_200_OK)
@@ -157,7 +160,7 @@ class QueueSkipView(ProjectScopedMixin, APIView):
         data = QueueSkipInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.image_skip(project=self.project, user=request.user, image_id=data.validated_data["image"])
-        return Response(balance_get(project=self.project).as_dict())
+        return Response(balance_get(project=self.project).as_dict())  # the skip ended what they held
 
 
 class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
@@ -208,6 +211,8 @@ class AnnotationListCreateView(ProjectScopedMixin, generics.ListAPIView):
 
 
 class AnnotationDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
+    """One label; its annotator edits it through the review app's subclass (an edit is a revision)."""
+
     serializer_class = AnnotationOutputSerializer
     lookup_url_kwarg = "annotation_id"
     read_roles = LABELERS
@@ -218,18 +223,3 @@ class AnnotationDetailView(ProjectScopedMixin, generics.RetrieveAPIView):
     def project_queryset(self):
         queryset = Annotation.objects.filter(project=self.project).select_related("annotator", "image", "project")
         return queryset if self.role == "admin" else queryset.filter(annotator=self.request.user)
-
-    @extend_schema(request=AnnotationUpdateInputSerializer, responses=AnnotationOutputSerializer)
-    def patch(self, request, project_id, annotation_id):
-        annotation = self.get_object()
-        data = AnnotationUpdateInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        services.annotation_update(
-            annotation=annotation,
-            user=request.user,
-            label_class=values.get("label_class", annotation.label_class_id if "boxes" not in values else None),
-            boxes=values.get("boxes", annotation.boxes if "label_class" not in values else None),
-            seconds_spent=values.get("seconds_spent"),
-        )
-        return Response(AnnotationOutputSerializer(annotation).data)

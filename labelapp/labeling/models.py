@@ -43,7 +43,11 @@ class Annotation(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["image"], name="one_annotation_per_image")]
-        indexes = [models.Index(fields=["project", "annotator", "created_at"], name="annotation_by_user_idx")]
+        indexes = [
+            models.Index(fields=["project", "annotator", "created_at"], name="annotation_by_user_idx"),
+            # Auto-retrain counts labels new or changed since the last run (every label sends it here).
+            models.Index(fields=["project", "updated_at"], name="annotation_changed_idx"),
+        ]
 
     def save(self, *args, **kwargs):
         self.class_index = class_index_for(self.label_class_id, self.boxes)
@@ -60,12 +64,20 @@ class ReservationState(models.TextChoices):
 
 
 class Reservation(models.Model):
-    """A lease on one image for one annotator, backed by one reserved credit."""
+    """A lease on one image for one annotator, backed by one reserved credit; a gold hand-out's
+    lease holds none (`credit_entry` is null) and, gold items being shared, is not exclusive."""
 
     project = models.ForeignKey("projects.Project", on_delete=models.CASCADE, related_name="reservations")
     image = models.ForeignKey("images.Image", on_delete=models.CASCADE, related_name="reservations")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reservations")
-    credit_entry = models.OneToOneField("credits.CreditEntry", on_delete=models.PROTECT, related_name="reservation")
+    credit_entry = models.OneToOneField(
+        "credits.CreditEntry",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reservation",
+        help_text="The reserved credit; null for a gold hand-out, which spends none.",
+    )
     state = models.CharField(max_length=10, choices=ReservationState.choices, default=ReservationState.ACTIVE)
     reason = models.CharField(max_length=40, blank=True)
     score = models.FloatField(default=0)
@@ -76,9 +88,11 @@ class Reservation(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [
-            # An image is never handed to two annotators at once.
+            # An image is never handed to two annotators at once (a gold item may be: it is not labeled by it).
             models.UniqueConstraint(
-                fields=["image"], condition=Q(state=ReservationState.ACTIVE), name="one_active_reservation_per_image"
+                fields=["image"],
+                condition=Q(state=ReservationState.ACTIVE, credit_entry__isnull=False),
+                name="one_active_reservation_per_image",
             ),
             # An annotator holds one image of a project at a time (one reserved credit).
             models.UniqueConstraint(

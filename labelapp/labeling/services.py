@@ -8,6 +8,7 @@ Invariants kept here, once:
   verification, affirmation, dataset import, the demo).
 """
 
+import copy
 import logging
 import random
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.utils import timezone
 
-from labelapp.core.errors import ConflictError, ForbiddenError
+from labelapp.core.errors import ConflictError
 from labelapp.core.events import send_on_commit
 from labelapp.credits import services as credits
 from labelapp.images.models import HELD_CREDIT_REASONS, PINNED_PRIORITY, Image, Source, Split, Status
@@ -27,6 +28,7 @@ from labelapp.projects.models import TaskType
 from .consensus import CONSENSUS_REASON, consensus_answer, consensus_claim, consensus_open, consensus_skip
 from .events import labels_added
 from .models import Annotation, AnnotationKind, GoldAnswer, GoldItem, Reservation, ReservationState
+from .selectors import balance_seen_by
 from .validation import LABEL_CLEANERS, InvalidAnnotation
 
 logger = logging.getLogger(__name__)
@@ -38,7 +40,7 @@ class QueueItem:
     image: Image
     created: bool
     balance: dict | None = None  # set when the reservation was made (the balance row was locked anyway)
-    gold: GoldAnswer | None = None  # a gold item: `reservation` is unsaved and holds no credit
+    gold: GoldAnswer | None = None  # a gold item: `reservation` holds no credit, `image` is disguised
 
     @property
     def blind(self) -> bool:
@@ -63,6 +65,10 @@ def label_split(*, image, kind: str, config: dict, evaluation_pick: bool = False
     fractions = {"val_fraction": config["val_fraction"], "test_fraction": config["test_fraction"]}
     if image.source == Source.SYNTHETIC:
         return Split.TRAIN
+    if image.split != Split.POOL:
+        # Labeled again after a reviewer rejected its label: it keeps its split, so val and test
+        # lose no members to training, and no image a model trained on turns up in evaluation.
+        return image.split
     if kind == AnnotationKind.IMPORTED:
         return split_for(sha256=image.sha256, **fractions)
     if kind == AnnotationKind.HUMAN and evaluation_pick:
@@ -165,9 +171,13 @@ def image_reserve_next(*, project, user) -> QueueItem:
     with transaction.atomic():
         _lock_annotator(user)
         held = _active_reservation(project=project, user=user)
-        if held is not None:
+        if held is not None and held.credit_entry_id is None:
+            held_gold = _gold_item(project=project, user=user, reservation=held, created=False)
+            if held_gold is not None:
+                return held_gold
+        elif held is not None:
             return QueueItem(reservation=held, image=held.image, created=False)
-        gold = _gold_hand_out(project=project, user=user)
+        gold = _gold_hand_out(project=project, user=user, lease=lease)
         if gold is not None:
             return gold
         second_pass = consensus_claim(project=project, user=user, expires_at=timezone.now() + lease)
@@ -234,53 +244,85 @@ def _claim_top_image(*, project, evaluation: bool = False) -> Image | None:
     return claimed[0] if claimed else None
 
 
-def _gold_hand_out(*, project, user) -> QueueItem | None:
-    """The gold item the annotator holds, or now and then (the project's gold_rate) a gold item
-    they have not seen. It looks like any queue item, and holds no credit."""
+def _queue_top(*, project) -> Image | None:
+    """The image a plain hand-out would give now (read only: an index scan of image_queue_idx)."""
+    return Image.objects.filter(project=project, status=Status.UNLABELED).order_by("-priority", "id").first()
+
+
+def _gold_disguise(*, image: Image, reservation: Reservation, top: Image | None) -> Image:
+    """The gold image as the queue shows it: unlabeled-looking, scored like the image the queue
+    would have handed out instead. Its label, split and labeling time would give it away."""
+    shown = copy.copy(image)
+    shown.status, shown.split, shown.labeled_at = Status.RESERVED, Split.POOL, None
+    shown.priority, shown.score_reason = reservation.score, reservation.reason
+    shown.pick_reason = top.pick_reason if top is not None else ""
+    shown.scored_by_id = top.scored_by_id if top is not None else image.scored_by_id
+    return shown
+
+
+def _gold_item(*, project, user, reservation: Reservation, created: bool) -> QueueItem | None:
+    """A held gold reservation as a queue item; None (and the lease ended) if its gold item was
+    unmarked meanwhile."""
+    answer = (
+        GoldAnswer.objects.select_related("gold__image")
+        .filter(project=project, annotator=user, gold__image_id=reservation.image_id, answered_at__isnull=True)
+        .first()
+    )
+    if answer is None:
+        _reservation_end(reservation, ReservationState.RELEASED)
+        return None
+    image = _gold_disguise(image=answer.gold.image, reservation=reservation, top=_queue_top(project=project))
+    return QueueItem(
+        reservation=reservation,
+        image=image,
+        created=created,
+        balance=balance_seen_by(project=project, user=user),
+        gold=answer,
+    )
+
+
+def _gold_hand_out(*, project, user, lease: timedelta) -> QueueItem | None:
+    """Now and then (the project's gold_rate), or when they left one unanswered, a gold item the
+    annotator has not seen and did not label. Its reservation holds no credit, yet it is handed
+    out only when a plain item could be (budget left, pool not empty), and shows what one would."""
     rate = project.config["gold_rate"]
     if not rate:
         return None  # no query on the hot path of projects without gold items
-    held = (
+    answer = (
         GoldAnswer.objects.select_related("gold__image")
         .filter(project=project, annotator=user, answered_at__isnull=True)
         .first()
     )
-    created = False
-    if held is None:
-        if random.random() >= rate:
-            return None
-        gold = GoldItem.objects.filter(project=project).exclude(answers__annotator=user).select_related("image").first()
+    if answer is None and random.random() >= rate:
+        return None
+    top = _queue_top(project=project)
+    if top is None or credits.balance_get(project=project).available <= 0:
+        return None
+    if answer is None:
+        gold = (
+            GoldItem.objects.filter(project=project)
+            .exclude(answers__annotator=user)
+            .exclude(image__annotations__annotator=user)  # their own label: they would know it
+            .select_related("image")
+            .first()
+        )
         if gold is None:
             return None
-        held, created = GoldAnswer.objects.get_or_create(project=project, gold=gold, annotator=user)
-    image = held.gold.image
-    lease = timedelta(minutes=project.config["lease_minutes"])
-    reservation = Reservation(
+        answer = GoldAnswer.objects.create(project=project, gold=gold, annotator=user)
+    reservation = Reservation.objects.create(
         project=project,
-        image=image,
+        image=answer.gold.image,
         user=user,
+        credit_entry=None,
         expires_at=timezone.now() + lease,
-        reason="unscored",
-        score=0.0,
-        created_at=held.handed_at,
+        score=top.priority,
+        reason=top.score_reason or "unscored",
     )
-    return QueueItem(reservation=reservation, image=image, created=created, gold=held)
-
-
-def _held_gold(*, project, user, image_id: int) -> GoldAnswer | None:
-    if not project.config["gold_rate"]:
-        return None
-    return (
-        GoldAnswer.objects.select_for_update()
-        .select_related("gold__image")
-        .filter(project=project, annotator=user, gold__image_id=image_id, answered_at__isnull=True)
-        .first()
-    )
+    return _gold_item(project=project, user=user, reservation=reservation, created=True)
 
 
 def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, seconds_spent: float) -> Annotation:
-    """Score an answer on a gold item; no credit moves and the gold label stays as it is. The
-    answer comes back shaped like any label (unsaved), so the annotator cannot tell."""
+    """Score an answer on a gold item; no credit moves and the gold label stays as it is."""
     from labelapp.learning.gold import box_f1, class_accuracy
 
     image = answer.gold.image
@@ -300,7 +342,9 @@ def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, secon
     answer.label_class, answer.boxes, answer.seconds_spent = label, clean, seconds_spent
     answer.score, answer.answered_at = score, timezone.now()
     answer.save(update_fields=["label_class", "boxes", "seconds_spent", "score", "answered_at"])
+    # Shaped like a stored label, down to an id and times (the answer's), so it cannot be told apart.
     return Annotation(
+        pk=answer.pk,
         project=project,
         image=image,
         annotator=user,
@@ -308,6 +352,8 @@ def _gold_answer(*, project, user, answer: GoldAnswer, label_class, boxes, secon
         boxes=clean,
         seconds_spent=seconds_spent,
         kind=AnnotationKind.HUMAN,
+        created_at=answer.answered_at,
+        updated_at=answer.answered_at,
     )
 
 
@@ -342,21 +388,42 @@ def _held_reservation(*, project, user, image_id) -> Reservation:
     return reservation
 
 
+def _held_gold_answer(*, project, user, reservation: Reservation) -> GoldAnswer:
+    answer = (
+        GoldAnswer.objects.select_for_update(of=("self",))
+        .select_related("gold__image")
+        .filter(project=project, annotator=user, gold__image_id=reservation.image_id, answered_at__isnull=True)
+        .first()
+    )
+    if answer is None:  # the gold item was unmarked while held: nothing left to answer
+        _reservation_end(reservation, ReservationState.RELEASED)
+        raise ConflictError(
+            "You do not hold this image: get it from the queue first (its reservation may have expired).",
+            code="not_reserved",
+        )
+    return answer
+
+
+def _reservation_end(reservation: Reservation, state: str) -> None:
+    reservation.state, reservation.ended_at = state, timezone.now()
+    reservation.save(update_fields=["state", "ended_at"])
+
+
 @transaction.atomic
-def image_skip(*, project, user, image_id: int) -> Reservation | None:
+def image_skip(*, project, user, image_id: int) -> Reservation:
     """Give back a held image and its credit; the image is not handed out again. A skipped
-    gold item is answered with no score (None returned)."""
-    gold = _held_gold(project=project, user=user, image_id=image_id)
-    if gold is not None:
-        GoldAnswer.objects.filter(pk=gold.pk).update(answered_at=timezone.now())
-        return None
+    gold item is answered with no score."""
     reservation = _held_reservation(project=project, user=user, image_id=image_id)
+    if reservation.credit_entry_id is None:
+        answer = _held_gold_answer(project=project, user=user, reservation=reservation)
+        GoldAnswer.objects.filter(pk=answer.pk).update(answered_at=timezone.now())
+        _reservation_end(reservation, ReservationState.RELEASED)
+        return reservation
     if reservation.reason == CONSENSUS_REASON:
         consensus_skip(project=project, user=user, reservation=reservation)
         return reservation
     credits.credit_release(project=project, actor=user, image=reservation.image, note="skipped")
-    reservation.state, reservation.ended_at = ReservationState.RELEASED, timezone.now()
-    reservation.save(update_fields=["state", "ended_at"])
+    _reservation_end(reservation, ReservationState.RELEASED)
     Image.objects.filter(pk=reservation.image_id).update(status=Status.SKIPPED)
     return reservation
 
@@ -373,17 +440,19 @@ def annotation_submit(
     if seconds_spent is None or seconds_spent < 0 or seconds_spent > 24 * 3600:
         raise InvalidAnnotation("seconds_spent must be between 0 and 86400.")
     with transaction.atomic():
-        gold = _held_gold(project=project, user=user, image_id=image_id)
-        if gold is not None:
-            return _gold_answer(
+        reservation = _held_reservation(project=project, user=user, image_id=image_id)
+        if reservation.credit_entry_id is None:
+            answer = _held_gold_answer(project=project, user=user, reservation=reservation)
+            annotation = _gold_answer(
                 project=project,
                 user=user,
-                answer=gold,
+                answer=answer,
                 label_class=label_class,
                 boxes=boxes,
                 seconds_spent=seconds_spent,
             )
-        reservation = _held_reservation(project=project, user=user, image_id=image_id)
+            _reservation_end(reservation, ReservationState.SUBMITTED)
+            return annotation
         image = reservation.image
         label, clean = _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
         if reservation.reason == CONSENSUS_REASON:
@@ -416,20 +485,6 @@ def label_clean(*, project, image, label_class, boxes) -> tuple[object, list]:
     """A label checked against the project's task type and classes: (LabelClass or None, boxes).
     Raises InvalidAnnotation (400) saying what is wrong."""
     return _clean_label(project=project, image=image, label_class=label_class, boxes=boxes)
-
-
-@transaction.atomic
-def annotation_update(*, annotation: Annotation, user, label_class=None, boxes=None, seconds_spent=None) -> Annotation:
-    """Edit one's own label. No credit moves: the label was paid for when first submitted."""
-    if annotation.annotator_id != user.pk:
-        raise ForbiddenError("You can only edit your own annotations.", code="not_owner")
-    project = annotation.project
-    label, clean = _clean_label(project=project, image=annotation.image, label_class=label_class, boxes=boxes)
-    annotation.label_class, annotation.boxes = label, clean
-    if seconds_spent is not None:
-        annotation.seconds_spent = seconds_spent
-    annotation.save()
-    return annotation
 
 
 def reservations_release_expired(*, now=None, limit: int = 1000, ids: list[int] | None = None) -> int:
@@ -465,9 +520,10 @@ def _reservations_release(ids: list[int], *, now) -> int:
             )
             if reservation is None:
                 continue
-            credits.credit_release(
-                project=reservation.project, actor=None, image=reservation.image, note="lease expired"
-            )
+            if reservation.credit_entry_id is not None:  # a gold hand-out holds none
+                credits.credit_release(
+                    project=reservation.project, actor=None, image=reservation.image, note="lease expired"
+                )
             reservation.state, reservation.ended_at = ReservationState.EXPIRED, now
             reservation.save(update_fields=["state", "ended_at"])
             Image.objects.filter(pk=reservation.image_id, status=Status.RESERVED).update(status=Status.UNLABELED)

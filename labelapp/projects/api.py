@@ -7,7 +7,7 @@ from labelapp.accounts.api import UserOutputSerializer
 from labelapp.accounts.models import User
 from labelapp.core.errors import ConflictError
 from labelapp.credits.selectors import balance_as_dict
-from labelapp.labeling.selectors import label_class_in_use
+from labelapp.labeling.selectors import balance_shown, gold_held_by, label_class_in_use
 
 from . import services
 from .models import LabelClass, Membership, Project, Role, TaskType
@@ -65,7 +65,8 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(BalanceOutputSerializer)
     def get_balance(self, project):
-        return balance_as_dict(project=project)
+        held = self.context.get("gold_held", {}).get(project.pk, 0)
+        return balance_shown(balance_as_dict(project=project), gold_held=held)
 
 
 class ProjectClassInputSerializer(serializers.Serializer):
@@ -150,7 +151,8 @@ class ProjectDetailView(ProjectScopedMixin, APIView):
         project = (
             Project.objects.select_related("credit_balance").prefetch_related("label_classes").get(pk=self.project.pk)
         )
-        return ProjectOutputSerializer(project, context={"roles": {project.pk: self.role}}).data
+        context = {"roles": {project.pk: self.role}, "gold_held": gold_held_by(user=request.user, project=project)}
+        return ProjectOutputSerializer(project, context=context).data
 
 
 class LabelClassListCreateView(ProjectScopedMixin, generics.ListCreateAPIView):

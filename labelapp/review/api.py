@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from labelapp.core.fields import IdField, parse_query_ids
 from labelapp.images.api import ImageOutputSerializer
 from labelapp.images.models import Image, Source, Split, Status
+from labelapp.labeling import api as labeling_api
 from labelapp.labeling.api import BoxSerializer, PreAnnotationSerializer
 from labelapp.labeling.models import GoldItem
 from labelapp.projects.permissions import ADMINS, CURATORS, ProjectScopedMixin
@@ -36,6 +37,9 @@ class BrowserItemOutputSerializer(serializers.Serializer):
     suspicion_reason = serializers.CharField(allow_blank=True)
     model_disagrees = serializers.BooleanField()
     review_state = serializers.CharField(allow_blank=True)
+    near_duplicate_of = serializers.IntegerField(
+        allow_null=True, help_text="The earlier image this one nearly duplicates (its group: `duplicate_group`)."
+    )
 
 
 class BrowserPageOutputSerializer(serializers.Serializer):
@@ -136,6 +140,12 @@ class BrowserQueryInputSerializer(serializers.Serializer):
         required=False, default=False, help_text="Only labels the model disagrees with."
     )
     suspected = serializers.BooleanField(required=False, default=False, help_text="Only suspected label errors.")
+    near_duplicates = serializers.BooleanField(
+        required=False, default=False, help_text="Only images flagged as a near-duplicate of an earlier one."
+    )
+    duplicate_group = IdField(
+        required=False, help_text="Image id: that image and the images flagged as near-duplicates of it."
+    )
     sort = serializers.ChoiceField(choices=list(selectors.SORTS), required=False, default="newest")
     cursor = serializers.CharField(required=False)
     page_size = serializers.IntegerField(required=False, default=60, min_value=1, max_value=selectors.MAX_PAGE_SIZE)
@@ -160,6 +170,7 @@ def _item(image: Image) -> dict:
         "suspicion_reason": quality.reason if quality else "",
         "model_disagrees": bool(quality and quality.model_disagrees),
         "review_state": quality.review_state if quality else "",
+        "near_duplicate_of": image.near_duplicate_of_id,
     }
 
 
@@ -398,3 +409,27 @@ class AnnotatorStatsCsvView(ProjectScopedMixin, APIView):
         response = HttpResponse(statistics.annotator_statistics_csv(project=self.project), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="project-{self.project.pk}-annotators.csv"'
         return response
+
+
+class AnnotationDetailView(labeling_api.AnnotationDetailView):
+    """One label (an annotator's own; an admin's any). PATCH: its annotator corrects it, a new
+    revision in its history; 409 `label_reviewed` once a reviewer approved or fixed it (then
+    only curators change it, in the data browser)."""
+
+    @extend_schema(
+        request=labeling_api.AnnotationUpdateInputSerializer, responses=labeling_api.AnnotationOutputSerializer
+    )
+    def patch(self, request, project_id, annotation_id):
+        annotation = self.get_object()
+        data = labeling_api.AnnotationUpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        annotation = services.annotation_revise_own(
+            project=self.project,
+            annotation=annotation,
+            user=request.user,
+            label_class=values.get("label_class", annotation.label_class_id if "boxes" not in values else None),
+            boxes=values.get("boxes", annotation.boxes if "label_class" not in values else None),
+            seconds_spent=values.get("seconds_spent"),
+        )
+        return Response(labeling_api.AnnotationOutputSerializer(annotation).data)

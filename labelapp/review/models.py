@@ -11,7 +11,7 @@ from django.db import models
 
 class RevisionAction(models.TextChoices):
     LABELED = "labeled"  # the label as an annotator (or an import) first gave it
-    EDITED = "edited"  # changed in the data browser by an admin or reviewer
+    EDITED = "edited"  # changed later by its annotator, or in the data browser by an admin or reviewer
     FIXED = "fixed"  # changed by a reviewer in the review queue
 
 
@@ -97,6 +97,6 @@ class LabelQuality(models.Model):
     class Meta:
         indexes = [
             # Browser sort by suspicion and the review queue of suspects: index scans.
-            models.Index(fields=["project", "-suspicion", "image"], name="quality_suspicion_idx"),
+            models.Index(fields=["project", "-suspicion", "-image"], name="quality_suspicion_idx"),
             models.Index(fields=["project", "review_state", "-suspicion"], name="quality_review_idx"),
         ]

@@ -19,10 +19,11 @@ from labelapp.training.models import ModelVersion, Prediction
 from .models import LabelRevision, ReviewDecision, ReviewState, RevisionAction
 
 SORTS = {
-    # name: (the ordered column, its lookup for the keyset condition)
-    "newest": ("id", None),
-    "priority": ("priority", "priority"),
-    "suspicion": ("quality__suspicion", "quality__suspicion"),
+    # name: (the ordered column, its tie-breaker: both walk one index, image_browse_priority_idx
+    # or quality_suspicion_idx, so a page is an index range scan, never a sort of the project)
+    "newest": (None, "id"),
+    "priority": ("priority", "id"),
+    "suspicion": ("quality__suspicion", "quality__image_id"),
 }
 MAX_PAGE_SIZE = 200
 
@@ -38,6 +39,8 @@ class BrowserFilters:
     created_to: datetime | None = None
     disagreement: bool = False
     suspected: bool = False
+    near_duplicates: bool = False
+    duplicate_group: int | None = None
 
 
 def _encode_cursor(value, image_id: int) -> str:
@@ -84,17 +87,29 @@ def images_browse(
         queryset = queryset.filter(quality__model_disagrees=True)
     if filters.suspected:
         queryset = queryset.filter(quality__suspicion__gte=suspect_threshold)
-    column, lookup = SORTS[sort]
+    if filters.near_duplicates:
+        queryset = queryset.filter(near_duplicate_of__isnull=False)
+    if filters.duplicate_group is not None:
+        # An image and the images flagged as near-duplicates of it (each points at its most
+        # similar earlier image, so the group of an original is one index lookup).
+        queryset = queryset.filter(Q(pk=filters.duplicate_group) | Q(near_duplicate_of=filters.duplicate_group))
+    column, tie = SORTS[sort]
     if sort == "suspicion":
-        # Only scored labels have a suspicion: the sort lists those.
-        queryset = queryset.filter(quality__isnull=False)
+        # Only scored labels have a suspicion: the sort lists those, read from LabelQuality's
+        # index (its project column too, so the planner can start there).
+        queryset = queryset.filter(quality__project=project)
     if cursor:
         value, last_id = _decode_cursor(cursor, sort)
-        if lookup is None:
-            queryset = queryset.filter(id__lt=last_id)
+        if column is None:
+            queryset = queryset.filter(**{f"{tie}__lt": last_id})
         else:
-            queryset = queryset.filter(Q(**{f"{lookup}__lt": value}) | Q(**{lookup: value, "id__lt": last_id}))
-    ordering = ["-id"] if lookup is None else [F(column).desc(), "-id"]
+            # The redundant `<= value` is the bound an index scan starts from: without it the OR
+            # is a filter, and page N walks (and drops) the N-1 pages before it.
+            queryset = queryset.filter(
+                Q(**{f"{column}__lte": value}),
+                Q(**{f"{column}__lt": value}) | Q(**{column: value, f"{tie}__lt": last_id}),
+            )
+    ordering = [F(tie).desc()] if column is None else [F(column).desc(), F(tie).desc()]
     rows = list(
         queryset.select_related("quality")
         .order_by(*ordering)
@@ -104,7 +119,7 @@ def images_browse(
     if len(rows) > page_size:
         rows = rows[:page_size]
         last = rows[-1]
-        value = last.pk if lookup is None else (last.priority if sort == "priority" else last.quality.suspicion)
+        value = last.pk if column is None else (last.priority if sort == "priority" else last.quality.suspicion)
         next_cursor = _encode_cursor(value, last.pk)
     return rows, next_cursor
 

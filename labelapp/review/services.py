@@ -4,8 +4,8 @@ LabelRevision in the same transaction as the change, so no label is lost."""
 from django.db import transaction
 from django.utils import timezone
 
-from labelapp.core.errors import ConflictError, ServiceError
-from labelapp.images.models import PINNED_PRIORITY, Image, Split, Status
+from labelapp.core.errors import ConflictError, ForbiddenError, ServiceError
+from labelapp.images.models import PINNED_PRIORITY, Image, Status
 from labelapp.labeling.models import Annotation, GoldItem
 from labelapp.labeling.services import label_clean
 
@@ -57,6 +57,8 @@ def _revise(*, project, annotation: Annotation, user, label_class, boxes, action
     _keep_original(annotation)
     annotation.label_class, annotation.boxes = label, clean
     annotation.save(update_fields=["label_class", "boxes", "updated_at"])
+    # A changed label counts toward the next auto-retrain like a new one (by its updated_at).
+    transaction.on_commit(lambda: _retrain_maybe(project.pk))
     LabelRevision.objects.create(
         project=project,
         image_id=annotation.image_id,
@@ -68,6 +70,12 @@ def _revise(*, project, annotation: Annotation, user, label_class, boxes, action
         created_at=timezone.now(),
     )
     return annotation
+
+
+def _retrain_maybe(project_id: int) -> None:
+    from labelapp.training.runs import training_maybe_start  # loads the model code: not at startup
+
+    training_maybe_start(project_id=project_id)
 
 
 @transaction.atomic
@@ -84,6 +92,41 @@ def label_edit(*, project, image_id: int, user, label_class=None, boxes=None) ->
         action=RevisionAction.EDITED,
     )
     _set_review_state(project=project, image_id=image_id, state=ReviewState.FIXED, clear_suspicion=True)
+    return annotation
+
+
+#: Review states after which the label is a curator's: its annotator may no longer change it.
+CURATED_STATES = (ReviewState.APPROVED, ReviewState.FIXED)
+
+
+@transaction.atomic
+def annotation_revise_own(
+    *, project, annotation: Annotation, user, label_class=None, boxes=None, seconds_spent=None
+) -> Annotation:
+    """An annotator corrects their own label: a new revision, like any edit. Once a reviewer
+    approved or fixed it (or a curator edited it) it is refused: the annotator's edit would
+    silently undo the review."""
+    image_id = annotation.image_id
+    annotation = _current_annotation(project=project, image_id=image_id)  # locked, and still the label
+    if annotation.annotator_id != user.pk:
+        raise ForbiddenError("You can only edit your own annotations.", code="not_owner")
+    if LabelQuality.objects.filter(image_id=image_id, review_state__in=CURATED_STATES).exists():
+        raise ConflictError(
+            "A reviewer has approved or corrected this label since you gave it: ask a reviewer to change it "
+            "in the data browser.",
+            code="label_reviewed",
+        )
+    annotation = _revise(
+        project=project,
+        annotation=annotation,
+        user=user,
+        label_class=label_class,
+        boxes=boxes,
+        action=RevisionAction.EDITED,
+    )
+    if seconds_spent is not None:
+        annotation.seconds_spent = seconds_spent
+        annotation.save(update_fields=["seconds_spent"])
     return annotation
 
 
@@ -123,10 +166,10 @@ def review_decide(
             )
         _keep_original(annotation)
         annotation.delete()
-        # Back to the pool, pinned above every scored image (rescoring leaves PINNED_REASONS alone).
+        # Back to the queue, pinned above every scored image (rescoring leaves PINNED_REASONS alone).
+        # A val or test image keeps its split for its next label (`label_split`).
         Image.objects.filter(pk=image_id).update(
             status=Status.UNLABELED,
-            split=Split.POOL,
             labeled_at=None,
             priority=PINNED_PRIORITY,
             score_reason=REJECTED_REASON,

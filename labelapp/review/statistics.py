@@ -79,6 +79,8 @@ def annotator_statistics(*, project) -> dict:
         names[row["annotator_id"]] = row["annotator__username"]
 
     gold = _gold_scores(project)
+    for user_id, (_, _, username) in gold.items():
+        names[user_id] = username  # an annotator who so far only answered gold items
     consensus = _consensus_agreement(project)
     for user_id, username in consensus.names.items():
         names.setdefault(user_id, username)
@@ -106,16 +108,18 @@ def annotator_statistics(*, project) -> dict:
     return {"days": days, "annotators": rows}
 
 
-def _gold_scores(project) -> dict[int, tuple[int, float]]:
-    """user id → (answers, mean score) on gold items."""
+def _gold_scores(project) -> dict[int, tuple[int, float, str]]:
+    """user id → (answers, mean score, username) on gold items."""
     from labelapp.labeling.models import GoldAnswer
 
     scores: dict[int, list[float]] = defaultdict(list)
-    for user_id, score in GoldAnswer.objects.filter(
+    names: dict[int, str] = {}
+    for user_id, username, score in GoldAnswer.objects.filter(
         project=project, score__isnull=False, annotator__isnull=False
-    ).values_list("annotator_id", "score"):
+    ).values_list("annotator_id", "annotator__username", "score"):
         scores[user_id].append(score)
-    return {user_id: (len(values), sum(values) / len(values)) for user_id, values in scores.items()}
+        names[user_id] = username
+    return {user_id: (len(values), sum(values) / len(values), names[user_id]) for user_id, values in scores.items()}
 
 
 @dataclass

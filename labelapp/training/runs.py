@@ -38,8 +38,9 @@ logger = logging.getLogger(__name__)
 
 
 def training_maybe_start(*, project_id: int) -> TrainingRun | None:
-    """Auto-retrain once K labels (project setting) are new since the last training was
-    queued, whatever their kind (bought, imported, verified), never two at once."""
+    """Auto-retrain once K labels (project setting) are new or changed (an edit, a review fix)
+    since the last training was queued, whatever their kind (bought, imported, verified),
+    never two at once."""
     project = Project.objects.get(pk=project_id)
     every = project.config["auto_retrain_every"]
     if not every or not project.label_classes.exists():
@@ -49,7 +50,8 @@ def training_maybe_start(*, project_id: int) -> TrainingRun | None:
     )
     new_labels = Annotation.objects.filter(project=project)
     if last is not None:
-        new_labels = new_labels.filter(created_at__gt=last)
+        # A label's updated_at is its creation time until it changes (index annotation_changed_idx).
+        new_labels = new_labels.filter(updated_at__gt=last)
     if new_labels.count() < every:
         return None
     try:

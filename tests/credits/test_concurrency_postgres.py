@@ -132,3 +132,31 @@ def test_item6_the_database_refuses_a_second_active_reservation_for_one_annotato
             credit_entry=held.reservation.credit_entry,
             expires_at=held.reservation.expires_at,
         )
+
+
+def test_annotators_racing_for_one_gold_item_all_get_it_and_it_holds_no_credit():
+    """A gold item is shared: many annotators hold it at once (the one-active-reservation-per-
+    image index leaves gold reservations out), each with one reservation, none with a credit."""
+    from labelapp.labeling.models import Annotation, AnnotationKind, GoldItem
+    from labelapp.labeling.services import image_label
+
+    project, annotators = _project_with_annotators(12, images=20, credits=5)
+    gold_image = Image.objects.filter(project=project).order_by("id").first()
+    with transaction.atomic():
+        image_label(project=project, image=gold_image, kind=AnnotationKind.IMPORTED, boxes=[], announce=False)
+    GoldItem.objects.create(project=project, image=gold_image, boxes=[])
+    project.settings = {**project.settings, "gold_rate": 1.0}
+    project.save()
+    results = race(12, lambda i: image_reserve_next(project=project, user=annotators[i]))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert {item.image.pk for item in results} == {gold_image.pk}
+    assert Reservation.objects.filter(state=ReservationState.ACTIVE, credit_entry__isnull=True).count() == 12
+    balance = balance_get(project=project)
+    assert balance.as_dict() == {"granted": 5, "reserved": 0, "spent": 0, "available": 5}
+    assert ledger_totals(project=project) == balance.as_dict()
+    results = race(
+        12, lambda i: annotation_submit(project=project, user=annotators[i], image_id=gold_image.pk, boxes=[])
+    )
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert Annotation.objects.filter(project=project).count() == 1
+    assert balance_get(project=project).as_dict() == balance.as_dict()

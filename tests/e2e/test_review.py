@@ -62,6 +62,20 @@ def test_admin_browses_opens_an_image_and_edits_its_label_with_history(page, liv
     expect(page.get_by_label("Suspected errors")).to_be_checked()
     expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(1)
     shoot("data-browser")
+    page.get_by_label("Suspected errors").click()
+    expect(page.get_by_label("Suspected errors")).not_to_be_checked()
+
+    # Near-duplicates: the upload pipeline pointed image 2 at image 1; its link opens the group.
+    Image.objects.filter(pk=images[2].pk).update(near_duplicate_of=images[1], near_duplicate_similarity=0.99)
+    page.get_by_label("Near-duplicates").click()
+    expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(1)
+    page.get_by_test_id(f"group-{images[2].pk}").click()
+    expect(page.get_by_test_id("group-filter")).to_contain_text(f"Near-duplicate group of image {images[1].pk}")
+    page.get_by_label("Near-duplicates").click()
+    expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(2)
+    shoot("data-browser-duplicate-group")
+    page.get_by_role("button", name="Show all").click()
+    expect(page.get_by_test_id("thumb-grid").locator("li")).to_have_count(3)
 
     page.get_by_test_id(f"thumb-{images[0].pk}").click()
     expect(page.get_by_test_id("record-label")).to_have_text(classes[2].name)
@@ -107,10 +121,11 @@ def test_reviewer_approves_and_rejects_with_the_keyboard(page, live_server, logi
 
 
 def test_admin_marks_a_gold_item_and_an_annotator_answers_it_without_spending_a_credit(
-    page, live_server, login, shoot, labeled_porch, users
+    page, live_server, login, shoot, labeled_porch, make_user
 ):
     from labelapp.credits.models import CreditBalance
     from labelapp.labeling.models import GoldAnswer
+    from labelapp.projects.models import Membership, Role
 
     project, images = labeled_porch["project"], labeled_porch["images"]
     login("admin")
@@ -124,17 +139,22 @@ def test_admin_marks_a_gold_item_and_an_annotator_answers_it_without_spending_a_
     # training.selectors._head_prediction loads it for an image with no Prediction row and
     # answers 500 (reported to the lead; not this test's subject).
     Image.objects.filter(pk=images[3].pk).update(scored_by=None)
-    spent = CreditBalance.objects.get(project=project).spent
+    counters = CreditBalance.objects.get(project=project).as_dict()
+    # The annotator who labeled it would know the answer: a colleague gets it.
+    second = make_user("second")
+    Membership.objects.create(project=project, user=second, role=Role.ANNOTATOR)
 
-    login("annotator")
+    login("second")
     page.goto(f"{live_server.url}/projects/{project.pk}/label")
-    # It looks like any queue item: the model's suggestion (a brown box where the gold label has a yellow one).
+    # It looks like any queue item, without the model's suggestion (trained on the gold label, it is the answer).
     expect(page.get_by_test_id("label-page")).to_have_attribute("data-image-id", str(images[0].pk))
-    page.keyboard.press("a")
-    expect(page.get_by_test_id("box-count")).to_contain_text("1 box to submit")
-    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("box-count")).to_contain_text("0 boxes to submit")
+    shoot("label-gold-item")
+    page.keyboard.press("Enter")  # "nothing here": the gold label has a box, so the answer scores 0
     expect(page.get_by_test_id("label-page")).to_have_attribute("data-image-id", str(images[3].pk))
 
-    answer = GoldAnswer.objects.get(annotator=users["annotator"])
-    assert answer.score == 0.0  # right place, wrong class: no box matches at IoU 0.5
-    assert CreditBalance.objects.get(project=project).spent == spent
+    answer = GoldAnswer.objects.get(annotator=second)
+    assert answer.score == 0.0
+    # The pool image now holds the one reserved credit; the gold item held none and spent none.
+    after = CreditBalance.objects.get(project=project).as_dict()
+    assert (after["spent"], after["reserved"]) == (counters["spent"], counters["reserved"] + 1)

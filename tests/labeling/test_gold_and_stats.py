@@ -97,6 +97,104 @@ def test_a_gold_answer_with_a_bad_label_is_refused_and_nothing_is_scored(cats, c
     assert GoldAnswer.objects.get(annotator=second).answered_at is None
 
 
+def _client(user):
+    from rest_framework.test import APIClient
+
+    client = APIClient(HTTP_HOST="localhost")
+    client.force_authenticate(user)
+    return client
+
+
+def _shape(value):
+    """What a response looks like, values aside: keys, and which are null."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    return value is None
+
+
+def test_a_gold_hand_out_cannot_be_told_from_a_queue_item(cats, users):
+    project, gold_image, second = cats["project"], cats["gold_image"], cats["second"]
+    client = _client(second)
+    plain = client.post(f"/api/projects/{project.pk}/queue/next").json()
+    client.post(f"/api/projects/{project.pk}/queue/skip", {"image": plain["image"]["id"]}, format="json")
+    _client(users["admin"]).post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    _set(project, gold_rate=1.0)
+    counters_before = CreditBalance.objects.get(project=project).as_dict()
+    shown_before = client.get(f"/api/projects/{project.pk}/credits").json()
+
+    response = client.post(f"/api/projects/{project.pk}/queue/next")
+    assert response.status_code == 201
+    gold = response.json()
+    assert gold["image"]["id"] == gold_image.pk
+    assert _shape(gold) == _shape(plain)
+    assert (gold["image"]["status"], gold["image"]["split"], gold["image"]["labeled_at"]) == ("reserved", "pool", None)
+    assert gold["prediction"] is None  # a model trained on the gold label would give the answer away
+    # The annotator sees a credit reserved for it, as for any hand-out; none is.
+    assert gold["balance"]["reserved"] == shown_before["reserved"] + 1
+    assert client.get(f"/api/projects/{project.pk}/credits").json() == gold["balance"]
+    assert client.get(f"/api/projects/{project.pk}").json()["balance"] == gold["balance"]
+    (listed,) = [p for p in client.get("/api/projects").json()["results"] if p["id"] == project.pk]
+    assert listed["balance"] == gold["balance"]
+    assert CreditBalance.objects.get(project=project).as_dict() == counters_before
+    # Asking again returns the same hand-out, as for any held image.
+    again = client.post(f"/api/projects/{project.pk}/queue/next")
+    assert again.status_code == 200 and again.json()["reservation"] == gold["reservation"]
+
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations",
+        {"image": gold_image.pk, "label_class": cats["cat"].pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert (answer["kind"], answer["is_free"], answer["annotator"]) == ("human", False, "second")
+    assert None not in (answer["id"], answer["created_at"], answer["updated_at"])
+    assert GoldAnswer.objects.get(annotator=second).score == 1.0
+    assert CreditBalance.objects.get(project=project).as_dict() == counters_before
+    assert client.get(f"/api/projects/{project.pk}/credits").json() == shown_before
+
+
+def test_a_gold_item_is_not_handed_to_the_annotator_who_labeled_it(cats, users):
+    project, gold_image = cats["project"], cats["gold_image"]
+    _client(users["admin"]).post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    _set(project, gold_rate=1.0)
+    body = _client(users["annotator"]).post(f"/api/projects/{project.pk}/queue/next").json()
+    assert body["image"]["id"] != gold_image.pk
+    assert not GoldAnswer.objects.filter(annotator=users["annotator"]).exists()
+
+
+def test_a_gold_hand_out_follows_the_budget_and_its_lease_like_any_other(cats, users):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labelapp.labeling.models import Reservation
+    from labelapp.labeling.services import reservations_release_expired
+
+    project, gold_image, second = cats["project"], cats["gold_image"], cats["second"]
+    _client(users["admin"]).post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    _set(project, gold_rate=1.0)
+    client = _client(second)
+    assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
+    # Its lease runs out like any other; no credit moves, and it comes back unanswered.
+    counters = CreditBalance.objects.get(project=project).as_dict()
+    Reservation.objects.filter(user=second).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert reservations_release_expired() == 1
+    assert CreditBalance.objects.get(project=project).as_dict() == counters
+    assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
+    response = client.post(f"/api/projects/{project.pk}/queue/skip", {"image": gold_image.pk}, format="json")
+    assert response.status_code == 200
+    assert GoldAnswer.objects.get(annotator=second).score is None
+    # With the budget spent, a gold item is no more to be had than any image.
+    _set(project, gold_rate=0.0)
+    balance = CreditBalance.objects.get(project=project)
+    CreditBalance.objects.filter(pk=balance.pk).update(spent=balance.granted - balance.reserved)
+    GoldAnswer.objects.all().delete()
+    _set(project, gold_rate=1.0)
+    response = client.post(f"/api/projects/{project.pk}/queue/next")
+    assert (response.status_code, response.json()["code"]) == (409, "budget_exhausted")
+
+
 def test_only_labeled_images_can_be_gold(cats, client_for):
     project = cats["project"]
     unlabeled = cats["images"][-1]
@@ -150,3 +248,22 @@ def test_a_gold_items_label_cannot_be_rejected_from_under_it(cats, client_for):
     )
     assert (response.status_code, response.json()["code"]) == (409, "gold_item")
     assert Annotation.objects.filter(image=gold_image).exists()
+
+
+def test_an_annotator_who_only_answered_gold_items_is_in_the_statistics(cats, client_for, users):
+    project, gold_image, second = cats["project"], cats["gold_image"], cats["second"]
+    client_for("admin").post(f"/api/projects/{project.pk}/data/{gold_image.pk}/gold")
+    _set(project, gold_rate=1.0)
+    client = _client(second)
+    assert client.post(f"/api/projects/{project.pk}/queue/next").json()["image"]["id"] == gold_image.pk
+    response = client.post(
+        f"/api/projects/{project.pk}/annotations",
+        {"image": gold_image.pk, "label_class": cats["dog"].pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    stats = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats").json()
+    (row,) = [r for r in stats["annotators"] if r["username"] == "second"]
+    assert (row["labels"], row["gold_answers"], row["gold_score"], row["median_seconds"]) == (0, 1, 0.0, None)
+    csv_rows = client_for("admin").get(f"/api/projects/{project.pk}/annotator-stats/csv").content.decode()
+    assert "\nsecond," in csv_rows

@@ -143,8 +143,8 @@ def test_demo_labels_get_labeled_at_and_are_not_announced(announced, django_capt
 
 
 class _Image:
-    def __init__(self, sha256: str, source: str = Source.UPLOAD):
-        self.sha256, self.source = sha256, source
+    def __init__(self, sha256: str, source: str = Source.UPLOAD, split: str = Split.POOL):
+        self.sha256, self.source, self.split = sha256, source, split
 
 
 CONFIG = {"val_fraction": 0.2, "test_fraction": 0.1}
@@ -166,6 +166,16 @@ LOW, MIDDLE, HIGH = "00000000" + "0" * 56, "26666666" + "0" * 56, "ffffffff" + "
 )
 def test_label_split(sha256, kind, evaluation_pick, split):
     assert label_split(image=_Image(sha256), kind=kind, config=CONFIG, evaluation_pick=evaluation_pick) == split
+
+
+@pytest.mark.parametrize(
+    "split, evaluation_pick", [(Split.TEST, False), (Split.VAL, False), (Split.TRAIN, True), (Split.TEST, True)]
+)
+def test_an_image_labeled_again_after_a_rejection_keeps_its_split(split, evaluation_pick):
+    """A rejected label leaves its image's split as it was: a strategy pick would send a test
+    image to train, an evaluation pick a trained-on image (HIGH: u = 1 → val) to evaluation."""
+    image = _Image(HIGH, split=split)
+    assert label_split(image=image, kind=AnnotationKind.HUMAN, config=CONFIG, evaluation_pick=evaluation_pick) == split
 
 
 @pytest.mark.parametrize("kind", [AnnotationKind.HUMAN, AnnotationKind.IMPORTED, AnnotationKind.VERIFIED])

@@ -130,6 +130,22 @@ def test_browse_filters(cats, client_for, users):
     assert (item["label_class"], item["annotator"], item["suspicion"]) == (cats["dog"].pk, "annotator", 0.3)
 
 
+def test_browse_filters_by_near_duplicate_group(cats, client_for):
+    client, project = client_for("admin"), cats["project"]
+    original, *copies = cats["labeled"][:3]
+    other = cats["unlabeled"][0]
+    Image.objects.filter(pk__in=[c.pk for c in copies]).update(
+        near_duplicate_of=original, near_duplicate_similarity=0.99
+    )
+    Image.objects.filter(pk=other.pk).update(near_duplicate_of=cats["labeled"][3], near_duplicate_similarity=0.98)
+    group = _browse(client, project, duplicate_group=original.pk)["results"]
+    assert {i["id"] for i in group} == {original.pk, *(c.pk for c in copies)}
+    assert {i["id"]: i["near_duplicate_of"] for i in group}[copies[0].pk] == original.pk
+    flagged = _browse(client, project, near_duplicates="true", sort="priority")["results"]
+    assert {i["id"] for i in flagged} == {*(c.pk for c in copies), other.pk}
+    assert _browse(client, project, duplicate_group=other.pk, status="labeled")["results"] == []
+
+
 @pytest.mark.parametrize(
     "params, field",
     [
@@ -138,6 +154,8 @@ def test_browse_filters(cats, client_for, users):
         ({"page_size": "0"}, "page_size"),
         ({"created_from": "yesterday"}, "created_from"),
         ({"cursor": "not-a-cursor"}, None),
+        ({"duplicate_group": "9" * 30}, "duplicate_group"),
+        ({"duplicate_group": "x"}, "duplicate_group"),
     ],
 )
 def test_browse_rejects_bad_queries_with_a_clear_400(cats, client_for, params, field):
@@ -279,3 +297,113 @@ def test_annotators_and_verifiers_cannot_browse_or_review(cats, client_for):
         .status_code
         == 403
     )
+
+
+def test_an_annotators_edit_is_a_revision_and_is_refused_once_a_reviewer_fixed_the_label(cats, client_for):
+    project, image = cats["project"], cats["labeled"][0]  # labeled `cat` by the annotator
+    annotator = client_for("annotator")
+    annotation = Annotation.objects.get(image=image)
+    url = f"/api/projects/{project.pk}/annotations/{annotation.pk}"
+    # Before any review the annotator may correct their own label: a revision, not an overwrite.
+    response = annotator.patch(url, {"label_class": cats["dog"].pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["label_class"] == cats["dog"].pk
+    assert [(r.action, r.author.username, r.label_class_id) for r in LabelRevision.objects.filter(image=image)] == [
+        ("labeled", "annotator", cats["cat"].pk),
+        ("edited", "annotator", cats["dog"].pk),
+    ]
+    response = client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review",
+        {"image": image.pk, "verdict": "fix", "label_class": cats["cat"].pk},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    # The reviewer's fix stands: the annotator's edit is refused and changes nothing.
+    response = annotator.patch(url, {"label_class": cats["dog"].pk}, format="json")
+    assert (response.status_code, response.json()["code"]) == (409, "label_reviewed")
+    assert "reviewer" in response.json()["detail"]
+    assert Annotation.objects.get(image=image).label_class == cats["cat"]
+    assert LabelRevision.objects.filter(image=image).count() == 3
+    assert LabelQuality.objects.get(image=image).review_state == "fixed"
+
+
+def test_an_approved_label_is_no_longer_its_annotators_to_change(cats, client_for):
+    project, image = cats["project"], cats["labeled"][2]
+    client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "approve"}, format="json"
+    )
+    annotation = Annotation.objects.get(image=image)
+    response = client_for("annotator").patch(
+        f"/api/projects/{project.pk}/annotations/{annotation.pk}", {"label_class": cats["cat"].pk}, format="json"
+    )
+    assert (response.status_code, response.json()["code"]) == (409, "label_reviewed")
+    assert Annotation.objects.get(image=image).label_class == cats["dog"]
+    assert not LabelRevision.objects.filter(image=image).exists()
+
+
+@pytest.mark.parametrize("sort, bound", [("newest", "rowid<"), ("priority", "priority<"), ("suspicion", "suspicion<")])
+@pytest.mark.parametrize("with_cursor", [False, True])
+@pytest.mark.parametrize("filters", [{}, {"status": "labeled"}, {"split": "train", "disagreement": True}, "class"])
+def test_browse_sorts_walk_an_index_instead_of_sorting_the_project(cats, sort, bound, with_cursor, filters):
+    """At a million images a sort per page is what makes the browser slow: every sort must be
+    read in order from an index (SQLite says USE TEMP B-TREE FOR ORDER BY when it sorts), and a
+    later page must start that scan at its cursor, not walk and drop the pages before it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from labelapp.review import selectors
+
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's EXPLAIN QUERY PLAN")
+    project = cats["project"]
+    filters = selectors.BrowserFilters(**({"label_class": cats["cat"].pk} if filters == "class" else filters))
+    cursor = selectors._encode_cursor(0.5 if sort != "newest" else 10**6, 10**6) if with_cursor else None
+    with CaptureQueriesContext(connection) as queries:
+        selectors.images_browse(project=project, filters=filters, sort=sort, cursor=cursor, page_size=2)
+    page_query = queries.captured_queries[0]["sql"]
+    assert "ORDER BY" in page_query
+    with connection.cursor() as db:
+        db.execute("EXPLAIN QUERY PLAN " + page_query)
+        plan = [row[-1] for row in db.fetchall()]
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    if with_cursor:
+        assert any(bound in step for step in plan if step.startswith("SEARCH")), plan
+
+
+def test_a_rejected_test_image_is_labeled_again_into_the_test_split(cats, client_for, users):
+    project, image = cats["project"], cats["labeled"][2]
+    Image.objects.filter(pk=image.pk).update(split="test")
+    response = client_for("reviewer").post(
+        f"/api/projects/{project.pk}/review", {"image": image.pk, "verdict": "reject", "reason": "wrong"}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    item = image_reserve_next(project=project, user=users["annotator"])
+    assert item.image.pk == image.pk
+    annotation_submit(project=project, user=users["annotator"], image_id=image.pk, label_class=cats["cat"].pk)
+    image.refresh_from_db()
+    assert (image.status, image.split) == ("labeled", "test")
+
+
+def test_label_edits_and_review_fixes_count_toward_the_next_auto_retrain(
+    cats, client_for, django_capture_on_commit_callbacks
+):
+    from labelapp.training.models import TrainingRun
+
+    project, labeled = cats["project"], cats["labeled"]
+    project.settings = {**project.settings, "auto_retrain_every": 2}
+    project.save()
+    TrainingRun.objects.create(project=project, trigger="manual", status="succeeded")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for("admin").post(
+            f"/api/projects/{project.pk}/data/{labeled[0].pk}/label", {"label_class": cats["dog"].pk}, format="json"
+        )
+    assert response.status_code == 200, response.content
+    assert not TrainingRun.objects.filter(project=project, trigger="auto").exists()  # one change of two
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for("reviewer").post(
+            f"/api/projects/{project.pk}/review",
+            {"image": labeled[2].pk, "verdict": "fix", "label_class": cats["cat"].pk},
+            format="json",
+        )
+    assert response.status_code == 201, response.content
+    assert TrainingRun.objects.filter(project=project, trigger="auto").exists()

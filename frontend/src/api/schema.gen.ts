@@ -191,14 +191,22 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Shared by every view under /api/projects/{project_id}/. */
+        /**
+         * @description One label (an annotator's own; an admin's any). PATCH: its annotator corrects it, a new
+         *     revision in its history; 409 `label_reviewed` once a reviewer approved or fixed it (then
+         *     only curators change it, in the data browser).
+         */
         get: operations["projects_annotations_retrieve"];
         put?: never;
         post?: never;
         delete?: never;
         options?: never;
         head?: never;
-        /** @description Shared by every view under /api/projects/{project_id}/. */
+        /**
+         * @description One label (an annotator's own; an admin's any). PATCH: its annotator corrects it, a new
+         *     revision in its history; 409 `label_reviewed` once a reviewer approved or fixed it (then
+         *     only curators change it, in the data browser).
+         */
         patch: operations["projects_annotations_partial_update"];
         trace?: never;
     };
@@ -1204,6 +1212,8 @@ export interface components {
             suspicion_reason: string;
             model_disagrees: boolean;
             review_state: string;
+            /** @description The earlier image this one nearly duplicates (its group: `duplicate_group`). */
+            near_duplicate_of: number | null;
         };
         BrowserPageOutput: {
             results: components["schemas"]["BrowserItemOutput"][];
@@ -5276,7 +5286,11 @@ export interface operations {
                 cursor?: string;
                 /** @description Only labels the model disagrees with. */
                 disagreement?: boolean;
+                /** @description Image id: that image and the images flagged as near-duplicates of it. */
+                duplicate_group?: number;
                 label_class?: number;
+                /** @description Only images flagged as a near-duplicate of an earlier one. */
+                near_duplicates?: boolean;
                 page_size?: number;
                 /**
                  * @description * `newest` - newest

@@ -12,10 +12,13 @@ export interface BrowserQuery {
   created_to?: string;
   disagreement?: boolean;
   suspected?: boolean;
+  near_duplicates?: boolean;
+  /** An image id: that image and the images flagged as its near-duplicates. */
+  duplicate_group?: string;
   sort?: "newest" | "priority" | "suspicion";
 }
 
-export const FILTER_KEYS = ["status", "split", "source", "label_class", "annotator", "created_from", "created_to", "sort"] as const;
+export const FILTER_KEYS = ["status", "split", "source", "label_class", "annotator", "created_from", "created_to", "duplicate_group", "sort"] as const;
 
 /** The API query string for a page: empty values are left out; dates become whole-day bounds. */
 export function browserSearch(query: BrowserQuery, cursor?: string | null, pageSize = 60): string {
@@ -29,6 +32,7 @@ export function browserSearch(query: BrowserQuery, cursor?: string | null, pageS
   }
   if (query.disagreement) params.set("disagreement", "true");
   if (query.suspected) params.set("suspected", "true");
+  if (query.near_duplicates) params.set("near_duplicates", "true");
   if (cursor) params.set("cursor", cursor);
   params.set("page_size", String(pageSize));
   return params.toString();

@@ -22,6 +22,7 @@ function queryFromParams(params: URLSearchParams): BrowserQuery {
   }
   if (params.get("disagreement") === "true") query.disagreement = true;
   if (params.get("suspected") === "true") query.suspected = true;
+  if (params.get("near_duplicates") === "true") query.near_duplicates = true;
   return query;
 }
 
@@ -39,13 +40,16 @@ function Select({ id, label, value, options, onChange }: {
   );
 }
 
-function Thumbnail({ item, classById, onOpen }: { item: BrowserItem; classById: ReadonlyMap<number, LabelClass>; onOpen: () => void }) {
+function Thumbnail({ item, classById, suspectThreshold, onOpen, onGroup }: {
+  item: BrowserItem; classById: ReadonlyMap<number, LabelClass>; suspectThreshold: number; onOpen: () => void; onGroup: (imageId: number) => void;
+}) {
   const label = item.label_class != null
     ? labelSummary(item.label_class, [], classById)
     : item.box_count != null ? `${item.box_count} box${item.box_count === 1 ? "" : "es"}` : item.status;
-  const suspect = item.suspicion != null && item.suspicion >= 0.5;
+  // The project's threshold (Settings), the one the "Suspected errors" filter and the review queue use.
+  const suspect = item.suspicion != null && item.suspicion >= suspectThreshold;
   return (
-    <li>
+    <li className="thumb-item">
       <button type="button" className={suspect ? "thumb is-suspect" : "thumb"} onClick={onOpen}
         data-testid={`thumb-${item.id}`} title={item.suspicion_reason || item.original_name}>
         <img src={item.thumbnail_url} alt={item.original_name} loading="lazy" />
@@ -54,6 +58,12 @@ function Thumbnail({ item, classById, onOpen }: { item: BrowserItem; classById: 
           {item.suspicion != null ? <span className="thumb-score">{(item.suspicion * 100).toFixed(0)}%</span> : null}
         </span>
       </button>
+      {item.near_duplicate_of != null ? (
+        <button type="button" className="thumb-group" data-testid={`group-${item.id}`} onClick={() => onGroup(item.near_duplicate_of!)}
+          title={`A near-duplicate of image ${item.near_duplicate_of}: show that image and its near-duplicates`}>
+          ≈ near-duplicate group
+        </button>
+      ) : null}
     </li>
   );
 }
@@ -127,6 +137,7 @@ export function DataBrowserPage() {
   const [params, setParams] = useSearchParams();
   const query = queryFromParams(params);
   const classes = useClasses(projectId);
+  const project = useProject(projectId);
   const members = useQuery(membersQuery(projectId));
   const labelers = (members.data ?? []).filter((m) => m.role === "annotator" || m.role === "admin");
   const pages = useInfiniteQuery({
@@ -151,6 +162,7 @@ export function DataBrowserPage() {
     setParams(next);
   };
   const classById = new Map((classes.data ?? []).map((c) => [c.id, c]));
+  const suspectThreshold = project.data?.settings.suspect_threshold ?? 0.5;
   const items = pages.data?.pages.flatMap((p) => p.results) ?? [];
 
   if (opened) return <OpenedImage projectId={projectId} imageId={opened} onClose={() => open(null)} />;
@@ -188,12 +200,24 @@ export function DataBrowserPage() {
         <label className="field field-check">
           <input type="checkbox" checked={!!query.disagreement} onChange={(e) => set("disagreement", e.target.checked)} /> Model disagrees
         </label>
+        <label className="field field-check">
+          <input type="checkbox" checked={!!query.near_duplicates} onChange={(e) => set("near_duplicates", e.target.checked)} /> Near-duplicates
+        </label>
+        {query.duplicate_group ? (
+          <div className="field field-check filter-group" data-testid="group-filter">
+            <span>Near-duplicate group of image {query.duplicate_group}</span>
+            <button type="button" className="btn btn-small" onClick={() => set("duplicate_group", "")}>Show all</button>
+          </div>
+        ) : null}
       </form>
       {pages.isPending ? <Spinner label="Loading images" /> : pages.isError ? <ErrorMessage error={pages.error} /> : (
         <>
           {items.length === 0 ? <div className="empty-state"><p className="muted">No image matches these filters.</p></div> : (
             <ul className="thumb-grid" data-testid="thumb-grid">
-              {items.map((item) => <Thumbnail key={item.id} item={item} classById={classById} onOpen={() => open(item.id)} />)}
+              {items.map((item) => (
+                <Thumbnail key={item.id} item={item} classById={classById} suspectThreshold={suspectThreshold}
+                  onOpen={() => open(item.id)} onGroup={(imageId) => set("duplicate_group", String(imageId))} />
+              ))}
             </ul>
           )}
           {pages.hasNextPage ? (
