@@ -14,11 +14,13 @@ of an image set from bench_embedding_strategies (digits upscaled to 64 px, porch
 the MobileNetV2 backbone embeddings the product computes at ingest as the vectors, and the
 product's head (a softmax on standardised embeddings) for the accuracy before and after fixing.
 
-Detection: porch scenes from labelapp.learning.scenes; 5 % of all boxes are corrupted (a third
-dropped, a third shifted by half their size, a third relabeled). The detector (the product's
-default, centernet_mobilenet, unless --det-model) is trained out of fold (2 folds: each half is scored by a model trained on
-the other half) and detection_suspects scores each image. Reported: precision and recall of
-the top-k images for k = the number of corrupted images.
+Detection: porch scenes (or pill scenes, --det-kind pills) from labelapp.learning.scenes;
+5 % of all boxes are corrupted (a third dropped, a third shifted by half their size, a third
+relabeled; pills, with one class, alternate drop and shift). The detector (the product's
+default, centernet_mobilenet, unless --det-model) is trained out of fold (2 folds: each half
+is scored by a model trained on the other half) and detection_suspects scores each image at
+the project's default detection threshold. Reported: precision and recall of the top-k images
+for k = the number of corrupted images.
 
 Usage::
 
@@ -146,7 +148,7 @@ def corrupt_boxes(targets: list[dict], rng: np.random.Generator, share: float, n
     for n, index in enumerate(chosen):
         i, j = flat[index]
         corrupted[i] = True
-        kind = n % 3
+        kind = n % (3 if num_classes > 1 else 2)  # one class: nothing to relabel to
         if kind == 0:
             drops.setdefault(i, []).append(j)
         elif kind == 1:
@@ -162,27 +164,37 @@ def corrupt_boxes(targets: list[dict], rng: np.random.Generator, share: float, n
 
 
 def bench_detection(
-    seed: int, images: int, epochs: int, cache_dir: str | None = None, model_name: str = "centernet_mobilenet"
+    seed: int,
+    images: int,
+    epochs: int,
+    cache_dir: str | None = None,
+    model_name: str = "centernet_mobilenet",
+    kind: str = "porch",
 ) -> dict:
+    from labelapp.learning import scenes
     from labelapp.learning.models import create_model
-    from labelapp.learning.scenes import PORCH_CLASSES, make_detection_set, porch_scene
     from labelapp.learning.training import TrainConfig
 
+    classes, scene = {
+        "porch": (scenes.PORCH_CLASSES, scenes.porch_scene),
+        "pills": (scenes.PILL_CLASSES, scenes.pill_scene),
+    }[kind]
     rng = np.random.default_rng(seed)
     size = 128
-    x, targets = make_detection_set(porch_scene, images, seed=seed, size=size)
-    noisy, corrupted = corrupt_boxes(targets, rng, 0.05, len(PORCH_CLASSES), size)
+    x, targets = scenes.make_detection_set(scene, images, seed=seed, size=size)
+    noisy, corrupted = corrupt_boxes(targets, rng, 0.05, len(classes), size)
     folds = rng.permutation(images) % 2
     predictions: list[dict | None] = [None] * images
     start = time.perf_counter()
-    cache = Path(cache_dir) / f"det-{model_name}-{seed}-{images}-{epochs}.npz" if cache_dir else None
+    name = model_name if kind == "porch" else f"{kind}-{model_name}"
+    cache = Path(cache_dir) / f"det-{name}-{seed}-{images}-{epochs}.npz" if cache_dir else None
     if cache is not None and cache.exists():
         stored = np.load(cache, allow_pickle=True)["predictions"]
         predictions = list(stored)
     for fold in () if predictions[0] is not None else (0, 1):
         train = np.flatnonzero(folds != fold)
         held_out = np.flatnonzero(folds == fold)
-        model = create_model(model_name, classes=PORCH_CLASSES, input_size=size)
+        model = create_model(model_name, classes=classes, input_size=size)
         model.fit(
             x[train],
             [noisy[i] for i in train],
@@ -195,7 +207,8 @@ def bench_detection(
     if cache is not None and not cache.exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, predictions=np.array(predictions, dtype=object))
-    suspects = detection_suspects(noisy, predictions, PORCH_CLASSES)
+    # The project's default detection threshold (0.3) decides what counts as a reported box.
+    suspects = detection_suspects(noisy, predictions, classes, confident=0.3)
     elapsed = time.perf_counter() - start
     scores = np.array([s.score for s in suspects])
     precision, recall, k = precision_recall_at_k(scores, corrupted)
@@ -213,6 +226,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--det-images", type=int, default=300)
+    parser.add_argument("--det-kind", choices=["porch", "pills"], default="porch")
     parser.add_argument("--det-epochs", type=int, default=15)
     parser.add_argument(
         "--det-model",
@@ -262,12 +276,12 @@ def main() -> None:
     if args.skip_detection:
         return
     print(
-        f"\ndetection: porch scenes, {args.det_images} images, 5 % of boxes dropped/shifted/relabeled, "
+        f"\ndetection: {args.det_kind} scenes, {args.det_images} images, 5 % of boxes dropped/shifted/relabeled, "
         f"2-fold out-of-fold {args.det_model} ({args.det_epochs} epochs)"
     )
     print(f"{'seed':>4} {'boxes':>6} {'k imgs':>7} {'precision@k':>12} {'recall@k':>9} {'s':>7}")
     for seed in args.seeds:
-        r = bench_detection(seed, args.det_images, args.det_epochs, args.cache_dir, args.det_model)
+        r = bench_detection(seed, args.det_images, args.det_epochs, args.cache_dir, args.det_model, args.det_kind)
         print(f"{seed:>4} {r['boxes']:>6} {r['k']:>7} {r['precision']:>12.3f} {r['recall']:>9.3f} {r['seconds']:>7.1f}")
     print(f"  e.g. {r['example']}")
 

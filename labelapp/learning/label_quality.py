@@ -274,7 +274,13 @@ def _box_mismatches(
     label_boxes, label_classes, pred_boxes, pred_classes, pred_scores, class_names, confident: float
 ) -> tuple[list[str], float]:
     """What differs between a label and the confident predictions, box by box, in words, and
-    how sure the model is of the worst difference (0 when none)."""
+    how sure the model is of the worst difference (0 when none).
+
+    A reported box (score ≥ ``confident``) that contradicts the label weighs its score. A label
+    box the model does not see weighs less than any reported box (``confident`` × the lack of
+    support): a detector trained on part of the data misses many real objects, and an annotator
+    rarely draws a box on nothing (a misplaced box also shows as a reported box where the label
+    has none)."""
     confident_mask = pred_scores >= confident
     pb, pc, ps = pred_boxes[confident_mask], pred_classes[confident_mask], pred_scores[confident_mask]
     iou = box_iou(pb, label_boxes)
@@ -301,17 +307,19 @@ def _box_mismatches(
             continue
         reasons.append(f"the model sees nothing at a `{class_names[label_classes[i]]}` box")
         support = pred_scores[all_iou[:, i] >= 0.3].max() if len(pred_boxes) and (all_iou[:, i] >= 0.3).any() else 0.0
-        severity = max(severity, (1 - support) * 0.8)
+        severity = max(severity, (1 - support) * confident)
     return reasons, float(severity)
 
 
 def detection_suspects(
-    labels: list[dict], predictions: list[dict], class_names: list[str], *, confident: float = 0.5
+    labels: list[dict], predictions: list[dict], class_names: list[str], *, confident: float = 0.3
 ) -> list[Suspect]:
-    """Each image's suspicion: 1 − cleanlab's object-detection label quality score, or the
-    model's confidence in the worst box-level mismatch when that is higher (cleanlab only
-    counts predictions above 0.95 as evidence of a missing or swapped box, and small
-    detectors are rarely that sure).
+    """Each image's suspicion: the weight of its worst box-level mismatch (see
+    :func:`_box_mismatches`), or ``confident`` × (1 − cleanlab's object-detection label quality
+    score) when that is higher. cleanlab only counts predictions above 0.95 as evidence of a
+    missing or swapped box, and small detectors are rarely that sure: on out-of-fold porch
+    detections its score alone ranked 6 of 26 corrupted images in the top 26, so it orders the
+    images no reported box contradicts, below those one does.
 
     Parameters
     ----------
@@ -321,7 +329,8 @@ def detection_suspects(
         Per image ``{"boxes": (M, 4) xyxy, "labels": (M,), "scores": (M,)}``: the detector's
         output, every box above its low floor.
     confident : float
-        Predicted boxes at or above this score are named in the reasons.
+        Predicted boxes at or above this score count as reported (the project's detection
+        threshold) and are named in the reasons.
     """
     from cleanlab.object_detection.rank import get_label_quality_scores
 
@@ -361,6 +370,6 @@ def detection_suspects(
             class_names,
             confident,
         )
-        score = max(1.0 - float(quality[i]), severity)
+        score = max(confident * (1.0 - float(quality[i])), severity)
         suspects.append(Suspect(score=float(np.clip(score, 0, 1)), reasons=reasons, model_disagrees=bool(reasons)))
     return suspects

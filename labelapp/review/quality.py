@@ -116,7 +116,7 @@ def label_quality_recompute(*, version_id: int) -> int:
             targets,
             _detections(project, version, model, images, targets, class_names),
             class_names,
-            confident=max(0.5, project.config["detection_threshold"]),
+            confident=project.config["detection_threshold"],
         )
     now = timezone.now()
     rows = [

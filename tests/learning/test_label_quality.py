@@ -111,8 +111,8 @@ def test_detection_suspects_name_a_box_the_model_does_not_see():
     extra = _det([[10, 10, 40, 40], [70, 70, 95, 95]], [0, 0])
     (suspect,) = detection_suspects([extra], [prediction], names)
     assert suspect.reasons == ["the model sees nothing at a `brown_box` box"]
-    # No prediction overlaps the extra box at all: (1 - 0) × 0.8.
-    assert suspect.score >= 0.8
+    # Nothing overlaps the extra box: (1 - 0) × the reported-box threshold 0.3.
+    assert suspect.score == pytest.approx(0.3)
 
 
 def test_detection_suspects_reject_a_class_out_of_range():
@@ -169,3 +169,15 @@ def test_knn_disagreement_in_row_blocks_equals_the_whole_matrix(monkeypatch):
     blocked = knn_disagreement(vectors, labels, k=5)
     for a, b in zip(whole, blocked):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_box_the_model_misses_ranks_below_any_reported_box_that_contradicts_a_label():
+    names = ["brown_box"]
+    weak_extra = _det([[10, 10, 40, 40], [60, 60, 90, 90]], [0, 0], [0.95, 0.35])
+    one_box = _det([[10, 10, 40, 40]], [0])
+    unseen = _det([[10, 10, 40, 40], [60, 60, 90, 90]], [0, 0])
+    only_first = _det([[10, 10, 40, 40]], [0], [0.95])
+    missing_label, spurious_label = detection_suspects([one_box, unseen], [weak_extra, only_first], names)
+    # The label lacks a box the model reports at 0.35; the other label has a box nothing reports.
+    assert missing_label.score == pytest.approx(0.35)
+    assert spurious_label.score < missing_label.score
