@@ -71,8 +71,8 @@ def test_classification_suspects_say_why_in_words():
     assert worst == 5
     assert suspects[5].model_disagrees
     assert suspects[5].reason == "model 0.97 `orange`; 3 of 3 nearest neighbours are `orange`"
-    # (0.97 doubt + 1.0 neighbour disagreement) / 2
-    assert suspects[5].score == pytest.approx(0.985)
+    # The model's doubt 1 − 0.03; the neighbours are a reason, not part of the score.
+    assert suspects[5].score == pytest.approx(0.97)
     assert suspects[0].reasons == [] and not suspects[0].model_disagrees
 
 
@@ -181,3 +181,22 @@ def test_a_box_the_model_misses_ranks_below_any_reported_box_that_contradicts_a_
     # The label lacks a box the model reports at 0.35; the other label has a box nothing reports.
     assert missing_label.score == pytest.approx(0.35)
     assert spurious_label.score < missing_label.score
+
+
+def test_out_of_fold_probs_choose_the_regularisation_with_the_lowest_log_loss(monkeypatch):
+    from labelapp.learning import label_quality
+
+    rng = np.random.default_rng(2)
+    features = np.vstack([rng.normal([2, 0], 0.3, size=(15, 2)), rng.normal([-2, 0], 0.3, size=(15, 2))])
+    labels = np.array([0] * 15 + [1] * 15)
+    chosen = out_of_fold_probs(features, labels, 2)
+    losses = {}
+    for c in label_quality.C_CHOICES:
+        monkeypatch.setattr(label_quality, "C_CHOICES", (c,))
+        probs = out_of_fold_probs(features, labels, 2)
+        losses[c] = -np.log(probs[np.arange(30), labels]).mean()
+        if c == min(losses, key=losses.get):
+            best = probs
+    np.testing.assert_allclose(chosen, best)
+    # Separable classes: the weakest regularisation fits them most sharply.
+    assert min(losses, key=losses.get) == max(label_quality.C_CHOICES)
