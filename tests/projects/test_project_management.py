@@ -74,6 +74,49 @@ def test_a_bad_create_is_refused_at_its_field_and_stores_nothing(client_for, bod
     assert Project.objects.count() == before
 
 
+@pytest.mark.parametrize("key", ["s", "0", "a", "Z", "-", "10", "٣"])
+def test_a_class_key_other_than_a_digit_1_to_9_is_refused_at_its_field(client_for, detection_project, key):
+    """Only 1-9 select a class on the labeling page; `s` (skip), `z` (undo) would clash."""
+    admin = client_for("admin")
+    created = admin.post(
+        "/api/projects",
+        {"name": "Keys", "task_type": "detection", "classes": [{"name": "a"}, {"name": "b", "hotkey": key}]},
+        format="json",
+    )
+    assert created.status_code == 400, created.content
+    assert created.json()["classes"]["1"]["hotkey"] == ["A class key is one digit from 1 to 9 (or empty for none)."]
+    assert created.json()["detail"].startswith("classes.1.hotkey: A class key is one digit from 1 to 9")
+    assert not Project.objects.filter(name="Keys").exists()
+
+    classes_path = f"/api/projects/{detection_project.pk}/classes"
+    added = admin.post(classes_path, {"name": "parcel", "hotkey": key}, format="json")
+    assert added.status_code == 400, added.content
+    assert "hotkey" in added.json()
+    assert not detection_project.label_classes.filter(name="parcel").exists()
+
+    brown = detection_project.label_classes.get(name="brown_box")
+    changed = admin.patch(f"{classes_path}/{brown.pk}", {"hotkey": key}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert "hotkey" in changed.json()
+    brown.refresh_from_db()
+    assert brown.hotkey == "1"
+
+
+def test_a_class_key_can_be_cleared_and_given_keys_are_kept_free_for_their_classes(client_for, detection_project):
+    admin = client_for("admin")
+    brown = detection_project.label_classes.get(name="brown_box")
+    cleared = admin.patch(f"/api/projects/{detection_project.pk}/classes/{brown.pk}", {"hotkey": ""}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["hotkey"] == ""
+    # b asks for key 1: a, listed first without a key, takes the next free digit instead.
+    created = admin.post(
+        "/api/projects",
+        {"name": "Keys", "task_type": "detection", "classes": [{"name": "a"}, {"name": "b", "hotkey": "1"}]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert [(c["name"], c["hotkey"]) for c in created.json()["label_classes"]] == [("a", "2"), ("b", "1")]
+
+
 def test_archived_projects_leave_the_default_list_and_come_back(client_for, detection_project):
     admin = client_for("admin")
     path = f"/api/projects/{detection_project.pk}"

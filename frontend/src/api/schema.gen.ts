@@ -1535,6 +1535,7 @@ export interface components {
         LabelClassInputRequest: {
             name: string;
             color?: string;
+            /** @description A digit 1-9, or empty for none. */
             hotkey?: string;
             /** Format: int64 */
             order?: number;
@@ -1781,6 +1782,7 @@ export interface components {
         PatchedLabelClassInputRequest: {
             name?: string;
             color?: string;
+            /** @description A digit 1-9, or empty for none. */
             hotkey?: string;
             /** Format: int64 */
             order?: number;
@@ -1851,7 +1853,7 @@ export interface components {
             name: string;
             /** @description Default: the colour named in the class name, else a distinct one. */
             color?: string;
-            /** @description Default: the next free digit 1-9. */
+            /** @description A digit 1-9. Default: the next free one. */
             hotkey?: string;
         };
         ProjectCreateInputRequest: {
