@@ -12,7 +12,7 @@ from labelapp.labeling.selectors import balance_shown, gold_held_by, label_class
 from . import services
 from .models import HOTKEY_PATTERN, HOTKEY_RULE, LabelClass, Membership, Project, Role, TaskType
 from .permissions import ProjectScopedMixin
-from .settings_schema import ProjectSettingsSerializer, settings_with_defaults
+from .settings_schema import ProjectSettingsSerializer, settings_with_defaults, strategies_for
 
 
 class BalanceOutputSerializer(serializers.Serializer):
@@ -53,6 +53,9 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     my_role = serializers.SerializerMethodField()
     balance = serializers.SerializerMethodField()
     settings = serializers.SerializerMethodField()
+    strategy_choices = serializers.SerializerMethodField(
+        help_text="The sampling strategies that fit this project's task type, the default first."
+    )
     label_classes = LabelClassOutputSerializer(many=True, read_only=True)
 
     class Meta:
@@ -64,6 +67,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "task_type",
             "my_role",
             "settings",
+            "strategy_choices",
             "balance",
             "label_classes",
             "created_at",
@@ -76,6 +80,9 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(ProjectSettingsSerializer)
     def get_settings(self, project):
         return settings_with_defaults(project.settings)
+
+    def get_strategy_choices(self, project) -> list[str]:
+        return strategies_for(project.task_type)
 
     @extend_schema_field(BalanceOutputSerializer)
     def get_balance(self, project):

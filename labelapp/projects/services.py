@@ -31,7 +31,7 @@ def project_create(
         name=name,
         task_type=task_type,
         description=description,
-        settings=_jsonable(validate_settings(settings or {})),
+        settings=_jsonable(validate_settings(settings or {}, task_type=task_type)),
         created_by=created_by,
     )
     if created_by is not None:
@@ -73,7 +73,7 @@ def project_update_settings(*, project: Project, changes: dict) -> Project:
     """Merge `changes` into the stored settings and validate the result as a whole."""
     before = project.config
     merged = {**(project.settings or {}), **changes}
-    project.settings = _jsonable(validate_settings(merged))
+    project.settings = _jsonable(validate_settings(merged, task_type=project.task_type))
     project.save(update_fields=["settings"])
     after = project.config
     if any(before.get(key) != after.get(key) for key in SCORING_SETTINGS):

@@ -236,3 +236,49 @@ def test_deleting_a_project_lets_the_labeling_app_clear_its_protecting_rows_firs
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Annotation.objects.filter(project_id=project.pk).exists()
     assert not Reservation.objects.filter(project_id=project.pk).exists()
+
+
+def test_the_strategy_choices_are_the_engines_that_fit_the_task_default_first(client_for, detection_project):
+    """One list: the settings form offers what the server accepts, adaptive (the default) included."""
+    from labelapp.learning.strategies.registry import STRATEGIES
+    from labelapp.projects.settings_schema import STRATEGY_CHOICES, strategies_for
+
+    assert ["adaptive", *STRATEGIES] == STRATEGY_CHOICES
+    assert strategies_for("detection") == [
+        "adaptive",
+        "random",
+        "detection_mean",
+        "detection_max",
+        "detection_near_threshold",
+    ]
+    assert strategies_for("classification") == ["adaptive", "random", "least_confident", "margin", "entropy"]
+    project = client_for("admin").get(f"/api/projects/{detection_project.pk}").json()
+    assert project["strategy_choices"] == strategies_for("detection")
+
+
+def test_a_strategy_of_the_other_task_type_is_refused_at_its_field(client_for, detection_project):
+    """margin scores class probabilities: on a detection project every re-scoring would fail."""
+    admin = client_for("admin")
+    path = f"/api/projects/{detection_project.pk}"
+    assert admin.patch(path, {"settings": {"strategy": "random"}}, format="json").status_code == 200
+
+    refused = admin.patch(path, {"settings": {"strategy": "margin"}}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["strategy"] == [
+        "'margin' does not fit a detection project; choose from adaptive, random, detection_mean, detection_max, "
+        "detection_near_threshold."
+    ]
+    detection_project.refresh_from_db()
+    assert detection_project.settings["strategy"] == "random"
+    # And back to the default.
+    assert admin.patch(path, {"settings": {"strategy": "adaptive"}}, format="json").json()["settings"]["strategy"] == (
+        "adaptive"
+    )
+
+    created = admin.post(
+        "/api/projects",
+        {"name": "Cls", "task_type": "classification", "settings": {"strategy": "detection_max"}},
+        format="json",
+    )
+    assert created.status_code == 400 and "strategy" in created.json()
+    assert not Project.objects.filter(name="Cls").exists()

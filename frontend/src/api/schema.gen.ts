@@ -1877,6 +1877,8 @@ export interface components {
             task_type: components["schemas"]["TaskTypeEnum"];
             readonly my_role: string;
             readonly settings: components["schemas"]["ProjectSettings"];
+            /** @description The sampling strategies that fit this project's task type, the default first. */
+            readonly strategy_choices: string[];
             readonly balance: components["schemas"]["BalanceOutput"];
             readonly label_classes: components["schemas"]["LabelClassOutput"][];
             /** Format: date-time */
@@ -1889,7 +1891,7 @@ export interface components {
         };
         ProjectSettings: {
             /**
-             * @description Default depends on the task type.
+             * @description Which pool images the queue hands out first. adaptive (the default) covers the data while the model is weak, then asks where it is unsure; random is the baseline.
              *
              *     * `adaptive` - adaptive
              *     * `random` - random
@@ -2049,7 +2051,7 @@ export interface components {
         };
         ProjectSettingsRequest: {
             /**
-             * @description Default depends on the task type.
+             * @description Which pool images the queue hands out first. adaptive (the default) covers the data while the model is weak, then asks where it is unsure; random is the baseline.
              *
              *     * `adaptive` - adaptive
              *     * `random` - random
