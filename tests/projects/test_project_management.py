@@ -4,7 +4,7 @@ recolouring classes, and the default class colours."""
 import pytest
 
 from labelapp.credits.models import CreditEntry
-from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class
+from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class, shades_of
 from labelapp.projects.models import Project
 from labelapp.projects.services import project_create, project_delete
 
@@ -17,6 +17,20 @@ def test_a_colour_word_in_the_name_picks_the_colour():
     assert color_for_class("Red car", set()) == NAMED_COLORS["red"]
     # Part of a word is not a colour word: "bored" contains "red".
     assert color_for_class("bored_cat", set()) == PALETTE[0]
+
+
+def test_a_colour_word_already_drawn_picks_the_nearest_shade_of_it_not_in_use():
+    red = NAMED_COLORS["red"]
+    darker, lighter = shades_of(red)[1:3]
+    assert (darker, lighter) == ("#b8143c", "#eb476f")  # 20 % towards black, then towards white
+    assert color_for_class("red_ball", {red}) == darker
+    assert color_for_class("red_ball", {red.upper(), darker}) == lighter
+    # Off-white: a lighter white would look the same, so the next is a light grey, not a blue.
+    assert color_for_class("white_bag", {NAMED_COLORS["white"]}) == "#c6c8ca"
+    # A shade within 32 of a colour in use (per channel) looks the same and is passed over.
+    assert color_for_class("red_ball", {red, "#b0103a"}) == lighter
+    # Every shade in use: the colour itself again, rather than another hue.
+    assert color_for_class("red_ball", set(shades_of(red))) == red
 
 
 def test_without_a_colour_word_the_first_unused_palette_colour_is_taken():
