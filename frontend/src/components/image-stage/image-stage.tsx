@@ -361,7 +361,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                         width={HANDLE_SCREEN_PX * 2}
                         height={HANDLE_SCREEN_PX * 2}
                         className="box-handle"
-                        stroke={box.color}
+                        stroke={edgeColor(box.color)}
                       />
                     );
                   })
