@@ -54,7 +54,10 @@ def test_a_white_class_reads_on_the_image_in_the_box_list_and_in_the_chart(page,
             assert meta["x"] + meta["width"] <= eye["x"], (viewport, meta, eye)
     page.set_viewport_size(DESKTOP)
 
-    for image, boxes in ((images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]), (images[3], [(150, 90, 50, 50, 1)])):
+    for image, boxes in (
+        (images[2], [(30, 40, 60, 50, 0), (200, 100, 40, 40, 1)]),
+        (images[3], [(150, 90, 50, 50, 1)]),
+    ):
         Annotation.objects.create(
             project=project,
             image=image,
