@@ -40,7 +40,7 @@ def test_a_white_class_reads_on_the_image_in_the_box_list_and_in_the_chart(page,
 
     rows = page.get_by_test_id("box-list").locator("li")
     expect(rows).to_have_count(2)
-    shoot("label-white-class", full_page=False)
+    shoot("label-white-class", full_page=True)
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(200)
