@@ -104,7 +104,7 @@ def test_settings_offer_adaptive_and_the_review_settings(page, live_server, logi
     project.refresh_from_db()
     assert project.settings["strategy"] == "adaptive"
 
-    review = settings.locator("fieldset", has=page.locator("legend", has_text=re.compile("^Review$")))
+    review = settings.locator("fieldset", has=page.locator("legend", has_text="Review and label quality"))
     expect(review.locator("select[name=review_mode] option")).to_have_text(["all (default)", "share", "suspects"])
     expect(review).to_contain_text("Which labels go to the review queue")
     share = review.locator("input[name=review_share][type=number]")

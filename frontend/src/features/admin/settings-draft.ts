@@ -61,15 +61,6 @@ export const SETTING_GROUPS: SettingGroup[] = [
     ],
   },
   {
-    title: "Review",
-    fields: [
-      { key: "review_mode", label: "Mode", control: "select" },
-      { key: "review_share", label: "Review share", control: "fraction" },
-      { key: "suspect_threshold", label: "Suspect threshold", control: "fraction" },
-      { key: "gold_rate", label: "Gold rate", control: "fraction" },
-    ],
-  },
-  {
     title: "Production",
     fields: [
       { key: "collection_rules", label: "Collection rules", control: "rules" },

@@ -25,8 +25,9 @@ const schemaDocument = {
           review_share: fraction("The share of labels reviewed.", { default: 0.2 }),
           suspect_threshold: fraction("Suspicion score that flags a label.", { default: 0.5 }),
           gold_rate: fraction("Share of hand-outs that are gold items.", { default: 0 }),
-          // A setting this form does not list yet (as a later feature adds one): shown all the same.
           consensus_share: fraction("Share of images labeled twice.", { default: 0 }),
+          // A setting this form does not list yet (as a later feature adds one): shown all the same.
+          blur_share: fraction("Share of images blurred on purpose.", { default: 0 }),
         },
       },
     },
@@ -49,7 +50,7 @@ function project(settings: Record<string, unknown>): Project {
   } as unknown as Project;
 }
 
-const stored = { collection_rules: [], lease_minutes: 10, review_mode: "all", review_share: 0.2, suspect_threshold: 0.5, gold_rate: 0, consensus_share: 0 };
+const stored = { collection_rules: [], lease_minutes: 10, review_mode: "all", review_share: 0.2, suspect_threshold: 0.5, gold_rate: 0, consensus_share: 0, blur_share: 0 };
 let patches: unknown[];
 
 beforeEach(() => {
@@ -107,13 +108,13 @@ describe("SettingsForm", () => {
     expect(patches[1]).toEqual({ settings: { strategy: "adaptive" } });
   });
 
-  it("has a Review group with the schema's help and bounds, and shows a setting it does not list", async () => {
+  it("has a review group with the schema's help and bounds, and shows a setting it does not list", async () => {
     renderForm(stored);
-    const review = (await screen.findByText("Review", { selector: "legend" })).closest("fieldset")!;
+    const review = (await screen.findByText("Review and label quality", { selector: "legend" })).closest("fieldset")!;
     const mode = selectNamed("review_mode");
     expect(optionTexts(mode)).toEqual(["all (default)", "share", "suspects"]);
     expect(review).toHaveTextContent("Which labels go to review.");
-    for (const name of ["review_share", "suspect_threshold", "gold_rate"]) {
+    for (const name of ["review_share", "suspect_threshold", "gold_rate", "consensus_share"]) {
       const input = review.querySelector(`input[name=${name}][type=number]`)!;
       expect(input).toHaveAttribute("min", "0");
       expect(input).toHaveAttribute("max", "1");
@@ -121,10 +122,11 @@ describe("SettingsForm", () => {
     expect(review).toHaveTextContent("Share of hand-outs that are gold items. Range 0–1.");
 
     const other = screen.getByText("Other settings", { selector: "legend" }).closest("fieldset")!;
-    expect(other).toHaveTextContent("Consensus share");
-    fireEvent.change(other.querySelector("input[name=consensus_share][type=number]")!, { target: { value: "0.25" } });
+    expect(other).toHaveTextContent("Blur share");
+    expect(other).toHaveTextContent("Share of images blurred on purpose. Range 0–1.");
+    fireEvent.change(other.querySelector("input[name=blur_share][type=number]")!, { target: { value: "0.25" } });
     fireEvent.change(mode, { target: { value: "suspects" } });
     fireEvent.click(screen.getByRole("button", { name: "Save settings" }));
-    await waitFor(() => expect(patches).toEqual([{ settings: { review_mode: "suspects", consensus_share: 0.25 } }]));
+    await waitFor(() => expect(patches).toEqual([{ settings: { review_mode: "suspects", blur_share: 0.25 } }]));
   });
 });
