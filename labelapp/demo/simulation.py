@@ -332,11 +332,13 @@ def simulate(
     started = time.monotonic()
     source = project
     if strategy is not None:
-        from labelapp.projects.settings_schema import STRATEGY_CHOICES
+        from labelapp.projects.settings_schema import strategies_for
 
-        if strategy not in STRATEGY_CHOICES:
+        fitting = strategies_for(project.task_type)
+        if strategy not in fitting:
             raise SimulationError(
-                f"Unknown strategy {strategy!r}; choose from {', '.join(STRATEGY_CHOICES)}.", code="strategy"
+                f"Strategy {strategy!r} does not fit a {project.task_type} project; choose from {', '.join(fitting)}.",
+                code="strategy",
             )
     if copy is None:
         copy = strategy == "random" and project_strategy(source) != "random"

@@ -10,9 +10,9 @@ from labelapp.credits.selectors import balance_as_dict
 from labelapp.labeling.selectors import balance_shown, gold_held_by, label_class_in_use
 
 from . import services
-from .models import LabelClass, Membership, Project, Role, TaskType
+from .models import HOTKEY_PATTERN, HOTKEY_RULE, LabelClass, Membership, Project, Role, TaskType
 from .permissions import ProjectScopedMixin
-from .settings_schema import ProjectSettingsSerializer, settings_with_defaults
+from .settings_schema import ProjectSettingsSerializer, settings_with_defaults, strategies_for
 
 
 class BalanceOutputSerializer(serializers.Serializer):
@@ -28,17 +28,34 @@ class LabelClassOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "color", "hotkey", "order"]
 
 
+def hotkey_field(**kwargs) -> serializers.RegexField:
+    # Keys 1-9 are the only class keys the labeling page reads; any other key would either do
+    # nothing or collide with a command (S skips, Z undoes, A accepts).
+    return serializers.RegexField(
+        HOTKEY_PATTERN,
+        required=False,
+        allow_blank=True,
+        error_messages={"invalid": HOTKEY_RULE},
+        **kwargs,
+    )
+
+
 class LabelClassInputSerializer(serializers.ModelSerializer):
+    hotkey = hotkey_field(help_text="A digit 1-9, or empty for none.")
+
     class Meta:
         model = LabelClass
         fields = ["name", "color", "hotkey", "order"]
-        extra_kwargs = {"color": {"required": False}, "hotkey": {"required": False}, "order": {"required": False}}
+        extra_kwargs = {"color": {"required": False}, "order": {"required": False}}
 
 
 class ProjectOutputSerializer(serializers.ModelSerializer):
     my_role = serializers.SerializerMethodField()
     balance = serializers.SerializerMethodField()
     settings = serializers.SerializerMethodField()
+    strategy_choices = serializers.SerializerMethodField(
+        help_text="The sampling strategies that fit this project's task type, the default first."
+    )
     label_classes = LabelClassOutputSerializer(many=True, read_only=True)
 
     class Meta:
@@ -50,6 +67,7 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
             "task_type",
             "my_role",
             "settings",
+            "strategy_choices",
             "balance",
             "label_classes",
             "created_at",
@@ -62,6 +80,9 @@ class ProjectOutputSerializer(serializers.ModelSerializer):
     @extend_schema_field(ProjectSettingsSerializer)
     def get_settings(self, project):
         return settings_with_defaults(project.settings)
+
+    def get_strategy_choices(self, project) -> list[str]:
+        return strategies_for(project.task_type)
 
     @extend_schema_field(BalanceOutputSerializer)
     def get_balance(self, project):
@@ -77,9 +98,7 @@ class ProjectClassInputSerializer(serializers.Serializer):
         error_messages={"invalid": "Use a #rrggbb colour."},
         help_text="Default: the colour named in the class name, else a distinct one.",
     )
-    hotkey = serializers.CharField(
-        max_length=1, required=False, allow_blank=True, help_text="Default: the next free digit 1-9."
-    )
+    hotkey = hotkey_field(help_text="A digit 1-9. Default: the next free one.")
 
 
 class ProjectCreateInputSerializer(serializers.Serializer):

@@ -42,6 +42,11 @@ class Project(models.Model):
         return settings_with_defaults(self.settings)
 
 
+#: A class key: one digit 1-9 or none. The labeling page reads only these digits as class keys.
+HOTKEY_PATTERN = r"^[1-9]?$"
+HOTKEY_RULE = "A class key is one digit from 1 to 9 (or empty for none)."
+
+
 class LabelClass(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="label_classes")
     name = models.CharField(max_length=100)

@@ -1,3 +1,5 @@
+import re
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -6,7 +8,7 @@ from labelapp.core.events import send_on_commit
 
 from .colors import color_for_class
 from .events import project_deleting, scoring_settings_changed
-from .models import LabelClass, Membership, Project, Role
+from .models import HOTKEY_PATTERN, HOTKEY_RULE, LabelClass, Membership, Project, Role
 from .settings_schema import validate_settings
 
 
@@ -29,14 +31,18 @@ def project_create(
         name=name,
         task_type=task_type,
         description=description,
-        settings=_jsonable(validate_settings(settings or {})),
+        settings=_jsonable(validate_settings(settings or {}, task_type=task_type)),
         created_by=created_by,
     )
     if created_by is not None:
         Membership.objects.create(project=project, user=created_by, role=Role.ADMIN)
     specs = [{"name": name} for name in class_names or []] + list(classes or [])
+    # Keys given explicitly are kept free, so an earlier class's default key does not take them.
+    chosen = {spec["hotkey"] for spec in specs if spec.get("hotkey")}
     for spec in specs:
-        label_class_create(project=project, name=spec["name"], color=spec.get("color"), hotkey=spec.get("hotkey", ""))
+        label_class_create(
+            project=project, name=spec["name"], color=spec.get("color"), hotkey=spec.get("hotkey", ""), reserved=chosen
+        )
     return project
 
 
@@ -67,7 +73,7 @@ def project_update_settings(*, project: Project, changes: dict) -> Project:
     """Merge `changes` into the stored settings and validate the result as a whole."""
     before = project.config
     merged = {**(project.settings or {}), **changes}
-    project.settings = _jsonable(validate_settings(merged))
+    project.settings = _jsonable(validate_settings(merged, task_type=project.task_type))
     project.save(update_fields=["settings"])
     after = project.config
     if any(before.get(key) != after.get(key) for key in SCORING_SETTINGS):
@@ -82,16 +88,19 @@ def _jsonable(validated: dict) -> dict:
     }
 
 
-def label_class_create(*, project: Project, name: str, color: str | None = None, hotkey: str = "") -> LabelClass:
+def label_class_create(
+    *, project: Project, name: str, color: str | None = None, hotkey: str = "", reserved: set[str] = frozenset()
+) -> LabelClass:
+    """A new class; without a `hotkey` it takes the first digit free in the project and not `reserved`."""
     existing = list(project.label_classes.values_list("name", "color", "hotkey"))
     if any(other == name for other, _, _ in existing):
         raise ServiceError(
             f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"}
         )
     if hotkey:
-        _check_hotkey_free(project=project, hotkey=hotkey)
-    elif len(existing) < 9:
-        used = {key for _, _, key in existing}
+        _check_hotkey(project=project, hotkey=hotkey)
+    else:
+        used = {key for _, _, key in existing} | set(reserved)
         hotkey = next((str(k) for k in range(1, 10) if str(k) not in used), "")
     color = color or color_for_class(name, {c for _, c, _ in existing})
     return LabelClass.objects.create(project=project, name=name, color=color, hotkey=hotkey, order=len(existing))
@@ -108,14 +117,16 @@ def label_class_update(*, label_class: LabelClass, changes: dict) -> LabelClass:
             f"A class named {name!r} already exists in this project.", code="duplicate_class", extra={"field": "name"}
         )
     if changes.get("hotkey"):
-        _check_hotkey_free(project=label_class.project, hotkey=changes["hotkey"], exclude=label_class.pk)
+        _check_hotkey(project=label_class.project, hotkey=changes["hotkey"], exclude=label_class.pk)
     for field, value in changes.items():
         setattr(label_class, field, value)
     label_class.save(update_fields=list(changes))
     return label_class
 
 
-def _check_hotkey_free(*, project: Project, hotkey: str, exclude: int | None = None) -> None:
+def _check_hotkey(*, project: Project, hotkey: str, exclude: int | None = None) -> None:
+    if not re.fullmatch(HOTKEY_PATTERN, hotkey):
+        raise ServiceError(f"{HOTKEY_RULE} Got {hotkey!r}.", code="invalid_hotkey", extra={"field": "hotkey"})
     holder = LabelClass.objects.filter(project=project, hotkey=hotkey).exclude(pk=exclude).first()
     if holder is not None:
         raise ServiceError(

@@ -9,20 +9,21 @@ import functools
 
 from rest_framework import serializers
 
+from labelapp.learning.strategies.registry import STRATEGIES
+
 #: The default: typical, covering picks on the pretrained embeddings while the model is weak,
 #: uncertainty plus diversity once it is not (labelapp.training.planning); without a backbone,
 #: margin / detection uncertainty with k-means diversity.
 ADAPTIVE = "adaptive"
-STRATEGY_CHOICES = [
-    ADAPTIVE,
-    "random",
-    "least_confident",
-    "margin",
-    "entropy",
-    "detection_mean",
-    "detection_max",
-    "detection_near_threshold",
-]
+#: The adaptive planner, then the engine's own strategies: the registry is the one list.
+STRATEGY_CHOICES = [ADAPTIVE, *STRATEGIES]
+
+
+def strategies_for(task_type: str) -> list[str]:
+    """The strategies that can rank a pool of this task type, the default first."""
+    return [ADAPTIVE, *(name for name, (task, _) in STRATEGIES.items() if task in ("any", task_type))]
+
+
 # Upper bounds (issue 14 item 5): past them a timedelta or a counter overflows, and no real
 # project needs more than a year of hold or affirmation window or counts over a billion.
 MAX_WINDOW_HOURS = 24 * 366
@@ -66,7 +67,10 @@ class CollectionRuleSerializer(serializers.Serializer):
 
 class ProjectSettingsSerializer(serializers.Serializer):
     strategy = serializers.ChoiceField(
-        choices=STRATEGY_CHOICES, required=False, help_text="Default depends on the task type."
+        choices=STRATEGY_CHOICES,
+        required=False,
+        help_text="Which pool images the queue hands out first. adaptive (the default) covers the data while the "
+        "model is weak, then asks where it is unsure; random is the baseline.",
     )
     batch_diversity = serializers.BooleanField(
         default=True, help_text="Spread the top of the queue over different-looking images instead of near-copies."
@@ -232,9 +236,19 @@ class ProjectSettingsSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def validate_settings(raw: dict) -> dict:
+def validate_settings(raw: dict, *, task_type: str) -> dict:
     serializer = ProjectSettingsSerializer(data=raw)
     serializer.is_valid(raise_exception=True)
+    strategy = serializer.validated_data.get("strategy")
+    # A strategy of the other task type would fail every re-scoring of the pool.
+    if strategy is not None and strategy not in strategies_for(task_type):
+        raise serializers.ValidationError(
+            {
+                "strategy": [
+                    f"{strategy!r} does not fit a {task_type} project; choose from {', '.join(strategies_for(task_type))}."
+                ]
+            }
+        )
     return serializer.validated_data
 
 

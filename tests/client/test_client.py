@@ -749,3 +749,22 @@ def test_project_create_archive_and_restore_from_the_cli(server, token, cache_di
     )
     assert "classes" in capsys.readouterr().err
     assert not Project.objects.filter(name="Bad").exists()
+
+    # A key other than 1-9 gets the API's message at its field, as in the browser.
+    assert (
+        cli(
+            "project",
+            "create",
+            "Bad",
+            "--type",
+            "detection",
+            "--class",
+            "parcel:#123456:s",
+            url=server,
+            token=token,
+            cache_dir=cache_dir,
+        )
+        == 1
+    )
+    assert "classes.0.hotkey: A class key is one digit from 1 to 9" in capsys.readouterr().err
+    assert not Project.objects.filter(name="Bad").exists()

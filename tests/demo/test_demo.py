@@ -53,3 +53,16 @@ def test_demo_traffic_fills_the_verification_queue(client_for, users):
     response = verifier.get(f"/api/projects/{pills.pk}/verifications/next")
     assert response.status_code == 200, response.json()
     assert "total_count" in response.json()["prediction"]
+
+
+def test_simulate_refuses_a_strategy_of_the_other_task_type_before_touching_anything(detection_project):
+    from labelapp.demo.simulation import SimulationError, simulate
+
+    before = dict(detection_project.settings)
+    with pytest.raises(SimulationError) as refused:
+        simulate(project=detection_project, strategy="margin", progress=lambda line: None)
+    assert refused.value.code == "strategy"
+    assert "does not fit a detection project" in refused.value.message
+    detection_project.refresh_from_db()
+    assert detection_project.settings == before
+    assert Project.objects.filter(name__startswith=detection_project.name).count() == 1

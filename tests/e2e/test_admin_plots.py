@@ -100,7 +100,7 @@ def test_learning_curve_health_and_metrics_are_readable(page, live_server, login
     hot.hover()
     expect(heatmap.locator(".heatmap-readout")).to_contain_text(": 1 box centre")
     sizes = health.get_by_test_id("box-sizes")
-    expect(sizes.locator(".recharts-legend-wrapper")).to_contain_text(classes[0].name)
+    expect(sizes.get_by_test_id("box-sizes-legend")).to_contain_text(classes[0].name)
     expect(sizes.locator("text.recharts-label", has_text="boxes")).to_be_visible()
     expect(sizes.locator("text.recharts-label", has_text="box size")).to_be_visible()
     expect(sizes.locator(".recharts-yAxis-tick-labels text").first).to_have_text("0")

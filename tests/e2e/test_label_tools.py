@@ -86,3 +86,36 @@ def test_class_keys_label_new_boxes_and_relabel_only_a_clicked_box(page, live_se
     # The unreviewed suggestion (box 1) is not submitted; box 2 and box 3 keep the classes shown.
     assert [b["label_class"] for b in stored] == [classes[2].pk, classes[1].pk]
     assert page.evaluate(f"localStorage.getItem('labelapp:draft:{project.pk}:{images[0].pk}')") is None
+
+
+def test_enter_submits_after_a_click_on_a_sidebar_button(page, live_server, login, porch):
+    """A mouse click leaves focus on the clicked button; Enter must still submit the image,
+    not press that button again (re-pick the class, toggle hide)."""
+    project, images, classes = porch["project"], porch["images"], porch["classes"]
+    login("annotator")
+    page.goto(f"{live_server.url}/projects/{project.pk}/label")
+    label_page = page.get_by_test_id("label-page")
+    expect(label_page).to_have_attribute("data-image-id", str(images[0].pk))
+    box = page.get_by_test_id("image-stage").bounding_box()
+
+    # Image 1: pick the second class with the mouse, draw, click that class again, Enter.
+    page.get_by_role("radio", name=classes[1].name).click()
+    draw(page, box, 0.15, 0.55, 0.35, 0.85)
+    page.get_by_role("radio", name=classes[1].name).click()
+    page.keyboard.press("Enter")
+    expect(label_page).to_have_attribute("data-image-id", str(images[1].pk))
+    assert [b["label_class"] for b in Annotation.objects.get(image=images[0]).boxes] == [classes[1].pk]
+
+    # Image 2: draw, hide the box from the list, Enter submits it (hidden boxes still count).
+    draw(page, box, 0.5, 0.2, 0.8, 0.6)
+    page.get_by_role("button", name="Hide box 1").click()
+    expect(page.get_by_role("button", name="Show box 1")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(label_page).to_have_attribute("data-image-id", str(images[2].pk))
+    assert [b["label_class"] for b in Annotation.objects.get(image=images[1]).boxes] == [classes[1].pk]
+    # Keyboard users still press a focused sidebar button with Space.
+    draw(page, box, 0.5, 0.2, 0.8, 0.6)
+    page.get_by_role("button", name="Hide box 1").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("button", name="Show box 1")).to_be_visible()
+    expect(label_page).to_have_attribute("data-image-id", str(images[2].pk))

@@ -4,7 +4,7 @@ recolouring classes, and the default class colours."""
 import pytest
 
 from labelapp.credits.models import CreditEntry
-from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class
+from labelapp.projects.colors import NAMED_COLORS, PALETTE, color_for_class, shades_of
 from labelapp.projects.models import Project
 from labelapp.projects.services import project_create, project_delete
 
@@ -17,6 +17,20 @@ def test_a_colour_word_in_the_name_picks_the_colour():
     assert color_for_class("Red car", set()) == NAMED_COLORS["red"]
     # Part of a word is not a colour word: "bored" contains "red".
     assert color_for_class("bored_cat", set()) == PALETTE[0]
+
+
+def test_a_colour_word_already_drawn_picks_the_nearest_shade_of_it_not_in_use():
+    red = NAMED_COLORS["red"]
+    darker, lighter = shades_of(red)[1:3]
+    assert (darker, lighter) == ("#b8143c", "#eb476f")  # 20 % towards black, then towards white
+    assert color_for_class("red_ball", {red}) == darker
+    assert color_for_class("red_ball", {red.upper(), darker}) == lighter
+    # Off-white: a lighter white would look the same, so the next is a light grey, not a blue.
+    assert color_for_class("white_bag", {NAMED_COLORS["white"]}) == "#c6c8ca"
+    # A shade within 32 of a colour in use (per channel) looks the same and is passed over.
+    assert color_for_class("red_ball", {red, "#b0103a"}) == lighter
+    # Every shade in use: the colour itself again, rather than another hue.
+    assert color_for_class("red_ball", set(shades_of(red))) == red
 
 
 def test_without_a_colour_word_the_first_unused_palette_colour_is_taken():
@@ -72,6 +86,49 @@ def test_a_bad_create_is_refused_at_its_field_and_stores_nothing(client_for, bod
     assert response.status_code == 400, response.content
     assert field in response.json()
     assert Project.objects.count() == before
+
+
+@pytest.mark.parametrize("key", ["s", "0", "a", "Z", "-", "10", "٣"])
+def test_a_class_key_other_than_a_digit_1_to_9_is_refused_at_its_field(client_for, detection_project, key):
+    """Only 1-9 select a class on the labeling page; `s` (skip), `z` (undo) would clash."""
+    admin = client_for("admin")
+    created = admin.post(
+        "/api/projects",
+        {"name": "Keys", "task_type": "detection", "classes": [{"name": "a"}, {"name": "b", "hotkey": key}]},
+        format="json",
+    )
+    assert created.status_code == 400, created.content
+    assert created.json()["classes"]["1"]["hotkey"] == ["A class key is one digit from 1 to 9 (or empty for none)."]
+    assert created.json()["detail"].startswith("classes.1.hotkey: A class key is one digit from 1 to 9")
+    assert not Project.objects.filter(name="Keys").exists()
+
+    classes_path = f"/api/projects/{detection_project.pk}/classes"
+    added = admin.post(classes_path, {"name": "parcel", "hotkey": key}, format="json")
+    assert added.status_code == 400, added.content
+    assert "hotkey" in added.json()
+    assert not detection_project.label_classes.filter(name="parcel").exists()
+
+    brown = detection_project.label_classes.get(name="brown_box")
+    changed = admin.patch(f"{classes_path}/{brown.pk}", {"hotkey": key}, format="json")
+    assert changed.status_code == 400, changed.content
+    assert "hotkey" in changed.json()
+    brown.refresh_from_db()
+    assert brown.hotkey == "1"
+
+
+def test_a_class_key_can_be_cleared_and_given_keys_are_kept_free_for_their_classes(client_for, detection_project):
+    admin = client_for("admin")
+    brown = detection_project.label_classes.get(name="brown_box")
+    cleared = admin.patch(f"/api/projects/{detection_project.pk}/classes/{brown.pk}", {"hotkey": ""}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["hotkey"] == ""
+    # b asks for key 1: a, listed first without a key, takes the next free digit instead.
+    created = admin.post(
+        "/api/projects",
+        {"name": "Keys", "task_type": "detection", "classes": [{"name": "a"}, {"name": "b", "hotkey": "1"}]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert [(c["name"], c["hotkey"]) for c in created.json()["label_classes"]] == [("a", "2"), ("b", "1")]
 
 
 def test_archived_projects_leave_the_default_list_and_come_back(client_for, detection_project):
@@ -193,3 +250,49 @@ def test_deleting_a_project_lets_the_labeling_app_clear_its_protecting_rows_firs
     assert not Project.objects.filter(pk=project.pk).exists()
     assert not Annotation.objects.filter(project_id=project.pk).exists()
     assert not Reservation.objects.filter(project_id=project.pk).exists()
+
+
+def test_the_strategy_choices_are_the_engines_that_fit_the_task_default_first(client_for, detection_project):
+    """One list: the settings form offers what the server accepts, adaptive (the default) included."""
+    from labelapp.learning.strategies.registry import STRATEGIES
+    from labelapp.projects.settings_schema import STRATEGY_CHOICES, strategies_for
+
+    assert ["adaptive", *STRATEGIES] == STRATEGY_CHOICES
+    assert strategies_for("detection") == [
+        "adaptive",
+        "random",
+        "detection_mean",
+        "detection_max",
+        "detection_near_threshold",
+    ]
+    assert strategies_for("classification") == ["adaptive", "random", "least_confident", "margin", "entropy"]
+    project = client_for("admin").get(f"/api/projects/{detection_project.pk}").json()
+    assert project["strategy_choices"] == strategies_for("detection")
+
+
+def test_a_strategy_of_the_other_task_type_is_refused_at_its_field(client_for, detection_project):
+    """margin scores class probabilities: on a detection project every re-scoring would fail."""
+    admin = client_for("admin")
+    path = f"/api/projects/{detection_project.pk}"
+    assert admin.patch(path, {"settings": {"strategy": "random"}}, format="json").status_code == 200
+
+    refused = admin.patch(path, {"settings": {"strategy": "margin"}}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert refused.json()["strategy"] == [
+        "'margin' does not fit a detection project; choose from adaptive, random, detection_mean, detection_max, "
+        "detection_near_threshold."
+    ]
+    detection_project.refresh_from_db()
+    assert detection_project.settings["strategy"] == "random"
+    # And back to the default.
+    assert admin.patch(path, {"settings": {"strategy": "adaptive"}}, format="json").json()["settings"]["strategy"] == (
+        "adaptive"
+    )
+
+    created = admin.post(
+        "/api/projects",
+        {"name": "Cls", "task_type": "classification", "settings": {"strategy": "detection_max"}},
+        format="json",
+    )
+    assert created.status_code == 400 and "strategy" in created.json()
+    assert not Project.objects.filter(name="Cls").exists()

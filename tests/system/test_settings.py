@@ -140,3 +140,30 @@ def test_every_beat_job_names_a_registered_task(settings):
     app.loader.import_default_modules()
     scheduled = {job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled and scheduled <= set(app.tasks), scheduled - set(app.tasks)
+
+
+def test_make_run_reads_dotenv_as_django_does_and_the_shell_wins(tmp_path):
+    """`.ci/run-stack` (make run) read LABELAPP_PORT and the process counts only from the
+    shell, though the README says a .env works; now it reads .env, and a variable set in the
+    shell wins over it, as in Django's settings (django-environ, overwrite=False)."""
+    import shutil
+
+    (tmp_path / ".ci").mkdir()
+    for script in ("run-stack", "load-dotenv"):
+        shutil.copy2(ROOT / ".ci" / script, tmp_path / ".ci" / script)
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    (tmp_path / ".env").write_text(
+        "# a comment\n"
+        "LABELAPP_PORT=8765\n"
+        'LABELAPP_HOST="0.0.0.0"\n'
+        "LABELAPP_WEB_WORKERS=5\n"
+        "export LABELAPP_WORKER_CONCURRENCY=1\n"
+        "LABELAPP_ODD_VALUE='a b; echo injected'\n"
+    )
+    env = _clean_env(tmp_path, LABELAPP_HOST="127.0.0.2")
+    result = subprocess.run(
+        [str(tmp_path / ".ci" / "run-stack"), "--dry-run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "would serve http://127.0.0.2:8765/ with 5 web processes and 1 worker processes"
+    assert "injected" not in result.stdout + result.stderr

@@ -1535,6 +1535,7 @@ export interface components {
         LabelClassInputRequest: {
             name: string;
             color?: string;
+            /** @description A digit 1-9, or empty for none. */
             hotkey?: string;
             /** Format: int64 */
             order?: number;
@@ -1781,6 +1782,7 @@ export interface components {
         PatchedLabelClassInputRequest: {
             name?: string;
             color?: string;
+            /** @description A digit 1-9, or empty for none. */
             hotkey?: string;
             /** Format: int64 */
             order?: number;
@@ -1851,7 +1853,7 @@ export interface components {
             name: string;
             /** @description Default: the colour named in the class name, else a distinct one. */
             color?: string;
-            /** @description Default: the next free digit 1-9. */
+            /** @description A digit 1-9. Default: the next free one. */
             hotkey?: string;
         };
         ProjectCreateInputRequest: {
@@ -1875,6 +1877,8 @@ export interface components {
             task_type: components["schemas"]["TaskTypeEnum"];
             readonly my_role: string;
             readonly settings: components["schemas"]["ProjectSettings"];
+            /** @description The sampling strategies that fit this project's task type, the default first. */
+            readonly strategy_choices: string[];
             readonly balance: components["schemas"]["BalanceOutput"];
             readonly label_classes: components["schemas"]["LabelClassOutput"][];
             /** Format: date-time */
@@ -1887,7 +1891,7 @@ export interface components {
         };
         ProjectSettings: {
             /**
-             * @description Default depends on the task type.
+             * @description Which pool images the queue hands out first. adaptive (the default) covers the data while the model is weak, then asks where it is unsure; random is the baseline.
              *
              *     * `adaptive` - adaptive
              *     * `random` - random
@@ -2047,7 +2051,7 @@ export interface components {
         };
         ProjectSettingsRequest: {
             /**
-             * @description Default depends on the task type.
+             * @description Which pool images the queue hands out first. adaptive (the default) covers the data while the model is weak, then asks where it is unsure; random is the baseline.
              *
              *     * `adaptive` - adaptive
              *     * `random` - random

@@ -22,6 +22,7 @@ import {
   type Rect,
 } from "./geometry";
 import { fitViewport, panBy, toImage, toScreen, wheelFactor, zoomAt, type Viewport } from "./viewport";
+import { edgeColor, isLightColor, textColorOn } from "../class-color";
 
 export interface StageBox extends Rect {
   id: string;
@@ -309,6 +310,20 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
           const text = box.shortLabel && labelWidth(box.label) > w + 12 ? box.shortLabel : box.label;
           return (
             <g key={box.id} data-box-id={box.id} className={box.pending ? "box box-pending" : "box"}>
+              {isLightColor(box.color) ? (
+                // A dark halo under a light box's edge (white_envelope on a pale photo).
+                <rect
+                  x={a.x}
+                  y={a.y}
+                  width={w}
+                  height={h}
+                  fill="none"
+                  stroke={edgeColor(box.color)}
+                  strokeWidth={selected ? 4.5 : 4}
+                  strokeDasharray={box.pending ? "6 4" : undefined}
+                  className="box-halo"
+                />
+              ) : null}
               <rect
                 x={a.x}
                 y={a.y}
@@ -328,8 +343,9 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                     rx={3}
                     fill={box.color}
                     fillOpacity={box.pending ? 0.75 : 0.95}
+                    stroke={isLightColor(box.color) ? edgeColor(box.color) : undefined}
                   />
-                  <text x={5} y={LABEL_H - 5} className="box-label">
+                  <text x={5} y={LABEL_H - 5} className="box-label" fill={textColorOn(box.color)}>
                     {text}
                   </text>
                 </g>
@@ -345,7 +361,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                         width={HANDLE_SCREEN_PX * 2}
                         height={HANDLE_SCREEN_PX * 2}
                         className="box-handle"
-                        stroke={box.color}
+                        stroke={edgeColor(box.color)}
                       />
                     );
                   })

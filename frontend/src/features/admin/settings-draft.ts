@@ -4,6 +4,7 @@
  * bounds come from the OpenAPI schema at run time (see settings-schema.ts), so they cannot drift.
  */
 import type { FieldErrors } from "../../api/field-errors";
+import type { SchemaMeta } from "./settings-schema";
 
 export type Control = "check" | "number" | "fraction" | "select" | "text" | "rules";
 
@@ -79,6 +80,32 @@ export const SETTING_GROUPS: SettingGroup[] = [
   },
 ];
 
+const sentence = (key: string) => key.charAt(0).toUpperCase() + key.slice(1).replaceAll("_", " ");
+
+/** The control the schema's type and bounds call for, or null for a shape the form cannot edit. */
+function inferredControl(meta: SchemaMeta[string]): Control | null {
+  if (meta.type === "boolean") return "check";
+  if (meta.choices?.length) return "select";
+  if (meta.type === "number" && (meta.min ?? -1) >= 0 && (meta.max ?? 2) <= 1) return "fraction";
+  if (meta.type === "number" || meta.type === "integer") return "number";
+  if (meta.type === "string") return "text";
+  return null;
+}
+
+/**
+ * The form's groups: the ones above, then every other setting the server's schema has under
+ * "Other settings", with a control fitting its type, so a new setting is editable at once.
+ */
+export function settingGroups(meta: SchemaMeta): SettingGroup[] {
+  const listed = new Set(SETTING_GROUPS.flatMap((group) => group.fields.map((field) => field.key)));
+  const others: SettingField[] = [];
+  for (const [key, fieldMeta] of Object.entries(meta)) {
+    const control = listed.has(key) ? null : inferredControl(fieldMeta);
+    if (control) others.push({ key, label: sentence(key), control, nullable: fieldMeta.nullable });
+  }
+  return others.length ? [...SETTING_GROUPS, { title: "Other settings", fields: others }] : SETTING_GROUPS;
+}
+
 export const RULE_KINDS = ["random_1_in_n", "low_confidence", "verification_sample"] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -115,9 +142,9 @@ export function emptyRule(): RuleDraft {
   return { kind: "random_1_in_n", n: "10", threshold: "", epsilon: "", per_hour: "", per_day: "" };
 }
 
-export function toDraft(settings: Record<string, unknown>): Draft {
+export function toDraft(settings: Record<string, unknown>, groups: SettingGroup[] = SETTING_GROUPS): Draft {
   const draft: Draft = {};
-  for (const group of SETTING_GROUPS) {
+  for (const group of groups) {
     for (const field of group.fields) {
       const value = settings[field.key];
       // Settings with a default always come from the server; one it does not report is not shown.
@@ -155,10 +182,13 @@ function number(raw: string, path: string, errors: FieldErrors, nullable: boolea
 }
 
 /** Typed settings from the form, or the errors found before asking the server (by field path). */
-export function fromDraft(draft: Draft): { settings: Record<string, unknown>; errors: FieldErrors } {
+export function fromDraft(
+  draft: Draft,
+  groups: SettingGroup[] = SETTING_GROUPS,
+): { settings: Record<string, unknown>; errors: FieldErrors } {
   const settings: Record<string, unknown> = {};
   const errors: FieldErrors = {};
-  for (const group of SETTING_GROUPS) {
+  for (const group of groups) {
     for (const field of group.fields) {
       const value = draft[field.key];
       if (value === undefined) continue;

@@ -4,7 +4,9 @@ import { api } from "../../api/client";
 import type { FieldErrors } from "../../api/field-errors";
 import type { Project } from "../../api/types";
 import { FieldError, fieldErrorsOf, unplacedErrors } from "../../components/field-error";
+import { ErrorMessage } from "../../components/error-message";
 import { Panel } from "../../components/panel";
+import { Spinner } from "../../components/spinner";
 import {
   changedKeys,
   emptyRule,
@@ -12,20 +14,15 @@ import {
   RULE_KIND_LABELS,
   RULE_KINDS,
   RULE_PARAMETERS,
-  SETTING_GROUPS,
+  settingGroups,
   toDraft,
   type Draft,
   type RuleDraft,
   type RuleKind,
   type SettingField,
+  type SettingGroup,
 } from "./settings-draft";
-import { settingsSchemaQuery, type FieldMeta } from "./settings-schema";
-
-/** Strategies that fit each task type (the schema lists all of them). */
-const STRATEGIES: Record<Project["task_type"], string[]> = {
-  classification: ["least_confident", "margin", "entropy", "random"],
-  detection: ["detection_mean", "detection_max", "detection_near_threshold", "random"],
-};
+import { settingsSchemaQuery, type FieldMeta, type SchemaMeta } from "./settings-schema";
 
 const words = (value: string) => value.replaceAll("_", " ");
 
@@ -164,11 +161,45 @@ function RuleForm({
   );
 }
 
+/** The settings as a grouped form; help text, bounds and choices come from the API's schema. */
 export function SettingsForm({ project }: { project: Project }) {
-  const queryClient = useQueryClient();
   const schema = useQuery(settingsSchemaQuery);
+  return (
+    <Panel title="Settings" testId="settings-panel" className="panel-wide">
+      {schema.isPending ? (
+        <Spinner label="Loading the settings' schema" />
+      ) : schema.isError ? (
+        <>
+          {/* Still editable without help text and bounds: the server checks every value anyway. */}
+          <ErrorMessage error={schema.error} title="Could not load the settings' help and bounds" />
+          <SettingsFields project={project} meta={{}} ruleMeta={{}} groups={settingGroups({})} />
+        </>
+      ) : (
+        <SettingsFields
+          project={project}
+          meta={schema.data.settings}
+          ruleMeta={schema.data.rule}
+          groups={settingGroups(schema.data.settings)}
+        />
+      )}
+    </Panel>
+  );
+}
+
+function SettingsFields({
+  project,
+  meta,
+  ruleMeta,
+  groups,
+}: {
+  project: Project;
+  meta: SchemaMeta;
+  ruleMeta: SchemaMeta;
+  groups: SettingGroup[];
+}) {
+  const queryClient = useQueryClient();
   const settings = (project.settings ?? {}) as unknown as Record<string, unknown>;
-  const [draft, setDraft] = useState<Draft>(() => toDraft(settings));
+  const [draft, setDraft] = useState<Draft>(() => toDraft(settings, groups));
   const [errors, setErrors] = useState<FieldErrors>({});
   const [saved, setSaved] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -178,7 +209,7 @@ export function SettingsForm({ project }: { project: Project }) {
   const [draftOfJson, setDraftOfJson] = useState(settingsJson);
   if (draftOfJson !== settingsJson) {
     setDraftOfJson(settingsJson);
-    setDraft(toDraft(settings));
+    setDraft(toDraft(settings, groups));
   }
 
   const set = (key: string, value: Draft[string]) => {
@@ -189,7 +220,7 @@ export function SettingsForm({ project }: { project: Project }) {
   async function onSubmit(event: FormEvent) {
     event.preventDefault();
     setSaved(false);
-    const { settings: next, errors: local } = fromDraft(draft);
+    const { settings: next, errors: local } = fromDraft(draft, groups);
     if (Object.keys(local).length > 0) {
       setErrors(local);
       return;
@@ -208,9 +239,7 @@ export function SettingsForm({ project }: { project: Project }) {
     }
   }
 
-  const meta = schema.data?.settings ?? {};
-  const ruleMeta = schema.data?.rule ?? {};
-  const fields = SETTING_GROUPS.flatMap((group) => group.fields);
+  const fields = groups.flatMap((group) => group.fields);
   const placed = (path: string) => fields.some((f) => path === f.key || path.startsWith(`${f.key}.`));
   const banner = unplacedErrors(errors, placed);
 
@@ -259,17 +288,20 @@ export function SettingsForm({ project }: { project: Project }) {
       );
     }
     if (field.control === "select") {
-      const all = field.key === "strategy" ? STRATEGIES[project.task_type] : (fieldMeta?.choices ?? []);
+      // The project lists the strategies fitting its task type, the default first.
+      const all = field.key === "strategy" ? project.strategy_choices : (fieldMeta?.choices ?? []);
+      const fallback = field.key === "strategy" ? all[0] : (fieldMeta?.default as string | undefined);
       const current = value as string;
-      const options = current === "" || all.includes(current) ? all : [current, ...all];
+      const options = current === "" ? all.filter((o) => o !== fallback) : all.includes(current) ? all : [current, ...all];
+      const label = (o: string) => (o === fallback ? `${words(o)} (default)` : words(o));
       return (
         <label className="field setting" key={field.key}>
           <span>{field.label}</span>
           <select name={field.key} value={current} onChange={(e) => set(field.key, e.target.value)} aria-invalid={invalid || undefined}>
-            {current === "" ? <option value="">default for {project.task_type}</option> : null}
+            {current === "" ? <option value="">{fallback ? label(fallback) : "default"}</option> : null}
             {options.map((o) => (
               <option key={o} value={o}>
-                {words(o)}
+                {label(o)}
               </option>
             ))}
           </select>
@@ -307,34 +339,32 @@ export function SettingsForm({ project }: { project: Project }) {
   }
 
   return (
-    <Panel title="Settings" testId="settings-panel" className="panel-wide">
-      <form className="settings-form" onSubmit={onSubmit} noValidate>
-        {SETTING_GROUPS.map((group) => (
-          <fieldset className="settings-group" key={group.title}>
-            <legend>{group.title}</legend>
-            <div className="settings-grid">
-              {group.fields.filter((f) => !f.taskType || f.taskType === project.task_type).map(control)}
-            </div>
-          </fieldset>
-        ))}
-        {banner.length > 0 ? (
-          <div className="alert alert-error" role="alert">
-            {banner.map((line) => (
-              <div key={line}>{line}</div>
-            ))}
+    <form className="settings-form" onSubmit={onSubmit} noValidate>
+      {groups.map((group) => (
+        <fieldset className="settings-group" key={group.title}>
+          <legend>{group.title}</legend>
+          <div className="settings-grid">
+            {group.fields.filter((f) => !f.taskType || f.taskType === project.task_type).map(control)}
           </div>
-        ) : Object.keys(errors).length > 0 ? (
-          <div className="alert alert-error" role="alert">
-            Not saved: fix the fields marked below each control.
-          </div>
-        ) : null}
-        {saved ? <div className="alert alert-success">Settings saved.</div> : null}
-        <div className="form-actions">
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? "Saving…" : "Save settings"}
-          </button>
+        </fieldset>
+      ))}
+      {banner.length > 0 ? (
+        <div className="alert alert-error" role="alert">
+          {banner.map((line) => (
+            <div key={line}>{line}</div>
+          ))}
         </div>
-      </form>
-    </Panel>
+      ) : Object.keys(errors).length > 0 ? (
+        <div className="alert alert-error" role="alert">
+          Not saved: fix the fields marked below each control.
+        </div>
+      ) : null}
+      {saved ? <div className="alert alert-success">Settings saved.</div> : null}
+      <div className="form-actions">
+        <button type="submit" className="btn btn-primary" disabled={busy}>
+          {busy ? "Saving…" : "Save settings"}
+        </button>
+      </div>
+    </form>
   );
 }

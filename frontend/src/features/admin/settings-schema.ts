@@ -6,6 +6,9 @@ import { queryOptions } from "@tanstack/react-query";
 import { api } from "../../api/client";
 
 export interface FieldMeta {
+  /** The OpenAPI type: "boolean", "integer", "number", "string", "array", ... */
+  type?: string;
+  nullable?: boolean;
   help?: string;
   min?: number;
   max?: number;
@@ -18,6 +21,7 @@ export type SchemaMeta = Record<string, FieldMeta>;
 
 interface OpenApiProperty {
   type?: string;
+  nullable?: boolean;
   description?: string;
   minimum?: number;
   maximum?: number;
@@ -45,6 +49,8 @@ export function metaFromSchema(document: OpenApiDocument, component: string): Sc
     const ref = property.$ref ?? property.allOf?.[0]?.$ref;
     const choices = property.enum ?? (ref ? schemas[ref.split("/").pop() ?? ""]?.enum : undefined);
     meta[key] = {
+      type: property.type ?? (choices ? "string" : undefined),
+      nullable: property.nullable,
       help: helpText(property.description),
       min: property.minimum,
       max: property.maximum,

@@ -1,4 +1,5 @@
 import type { LabelClass } from "../../api/types";
+import { edgeColor } from "../../components/class-color";
 import type { EditorBox } from "./editor-state";
 
 function EyeIcon({ crossed }: { crossed: boolean }) {
@@ -53,7 +54,7 @@ export function BoxList({
             className={["box-row", box.pending ? "is-pending" : "", selected ? "is-selected" : "", selected && picked ? "is-picked" : "", hidden ? "is-hidden" : ""]
               .filter(Boolean)
               .join(" ")}
-            style={{ ["--class-color" as string]: c?.color ?? "#64748b" }}
+            style={{ ["--class-color" as string]: c?.color ?? "#64748b", ["--class-edge" as string]: edgeColor(c?.color ?? "#64748b") }}
           >
             <button
               type="button"
@@ -65,11 +66,15 @@ export function BoxList({
               <span className="box-row-number">{number}</span>
               <span className="class-swatch" aria-hidden="true" />
               <span className="box-row-name">{name}</span>
-              <span className="box-row-size" title="Width × height in image pixels">
-                {Math.round(box.w)}×{Math.round(box.h)}
-              </span>
-              <span className="box-row-score" title={box.score !== null ? "Model confidence" : "Drawn by hand"}>
-                {box.score !== null ? `${Math.round(box.score * 100)}%` : "drawn"}
+              {/* On a line of its own under the name: beside it, a 320 px sidebar cut names to "bro…". */}
+              <span className="box-row-meta">
+                <span className="box-row-size" title="Width × height in image pixels">
+                  {Math.round(box.w)}×{Math.round(box.h)}
+                </span>
+                {" · "}
+                <span className="box-row-score" title={box.score !== null ? "Model confidence" : "Drawn by hand"}>
+                  {box.score !== null ? `${Math.round(box.score * 100)}%` : "drawn"}
+                </span>
               </span>
             </button>
             {box.pending ? (

@@ -1,4 +1,5 @@
 import type { LabelClass } from "../../api/types";
+import { edgeColor } from "../../components/class-color";
 
 export function ClassPicker({
   classes,
@@ -23,7 +24,7 @@ export function ClassPicker({
             role="radio"
             aria-checked={selected === c.id}
             className={selected === c.id ? "class-option is-selected" : "class-option"}
-            style={{ ["--class-color" as string]: c.color }}
+            style={{ ["--class-color" as string]: c.color, ["--class-edge" as string]: edgeColor(c.color ?? "#64748b") }}
             onClick={() => onPick(c.id)}
           >
             <kbd>{c.hotkey || (index < 9 ? String(index + 1) : "")}</kbd>

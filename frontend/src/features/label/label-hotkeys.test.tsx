@@ -157,6 +157,21 @@ describe("LabelPage (detection): the class-key rule", () => {
     expect(submitted[0]).toMatchObject({ boxes: [{ x: 300, y: 200, w: 50, h: 40, label_class: 20 }] });
   });
 
+  it("Enter submits even when a mouse click left focus on a sidebar button", async () => {
+    renderPage();
+    expect(await screen.findByText("night.png")).toBeInTheDocument();
+    drag([20, 20], [120, 100]);
+    const tube = screen.getByRole("radio", { name: /tube/ });
+    fireEvent.click(tube);
+    tube.focus();
+    const hide = screen.getByRole("button", { name: "Hide box 2" });
+    fireEvent.click(hide);
+    hide.focus();
+    fireEvent.keyDown(hide, { key: "Enter" });
+    await waitFor(() => expect(submitted).toHaveLength(1));
+    expect(submitted[0]).toMatchObject({ boxes: [{ x: 20, y: 20, w: 100, h: 80, label_class: 20 }] });
+  });
+
   it("keeps an unsaved drawing across a reload and forgets it after submit", async () => {
     const first = renderPage();
     expect(await screen.findByText("night.png")).toBeInTheDocument();

@@ -25,7 +25,7 @@ import {
 } from "./editor-state";
 import "./label.css";
 import { queueConflictMessage } from "./queue-messages";
-import { classForKey, isTypingTarget, keyToCommand } from "./shortcuts";
+import { classForKey, enterKeepsNativeAction, isTypingTarget, keyToCommand } from "./shortcuts";
 import { useLabelSession } from "./use-label-session";
 
 export function LabelPage() {
@@ -70,6 +70,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
   const [display, setDisplay] = useState<DisplayAdjust>(NEUTRAL_DISPLAY);
   const [notice, setNotice] = useState<string | null>(null);
   const stageRef = useRef<ImageStageHandle>(null);
+  const pageRef = useRef<HTMLDivElement>(null);
   const detection = project.task_type === "detection";
   const classById = useMemo(() => new Map(classes.map((c) => [c.id, c])), [classes]);
   const current: QueueNext | null = session.state.status === "ready" ? session.state.current : null;
@@ -151,7 +152,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
       const command = keyToCommand(event, project.task_type);
       if (!command) return;
       if ((command.type === "submit" || command.type === "skip") && event.repeat) return;
-      if (command.type === "submit" && event.target instanceof HTMLButtonElement) return; // the button handles it
+      if (command.type === "submit" && enterKeepsNativeAction(event.target, pageRef.current)) return;
       event.preventDefault();
       switch (command.type) {
         case "class": {
@@ -249,7 +250,7 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
   const pickedIndex = picked ? listed.indexOf(picked) + 1 : 0;
 
   return (
-    <div className="label-layout" data-testid="label-page" data-image-id={reserved.image.id}>
+    <div className="label-layout" data-testid="label-page" ref={pageRef} data-image-id={reserved.image.id}>
       <div className="label-stage-column">
         <ImageStage
           ref={stageRef}
@@ -384,11 +385,17 @@ function LabelWorkbench({ project, classes }: { project: Project; classes: Label
           {notice ? <div className="alert alert-warning">{notice}</div> : null}
           {session.actionError ? <ErrorMessage error={session.actionError} /> : null}
           {session.actionError instanceof ApiError && session.actionError.code === "not_reserved" ? (
-            <button type="button" className="btn btn-block" onClick={session.retry}>
+            <button type="button" className="btn btn-block" onClick={session.retry} data-enter-activates>
               Get the next image
             </button>
           ) : null}
-          <button type="button" className="btn btn-primary btn-block" onClick={onSubmit} disabled={session.busy}>
+          <button
+            type="button"
+            className="btn btn-primary btn-block"
+            onClick={onSubmit}
+            disabled={session.busy}
+            data-enter-activates
+          >
             Submit <kbd>Enter</kbd>
           </button>
           <div className="row">

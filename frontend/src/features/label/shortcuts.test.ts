@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from "vitest";
-import { classForKey, isTypingTarget, keyToCommand } from "./shortcuts";
+import { classForKey, enterKeepsNativeAction, isTypingTarget, keyToCommand } from "./shortcuts";
 
 describe("keyToCommand", () => {
   it("maps the labeling keys", () => {
@@ -44,5 +44,30 @@ describe("keyToCommand", () => {
     expect(isTypingTarget(range)).toBe(false);
     expect(isTypingTarget(document.createElement("textarea"))).toBe(true);
     expect(isTypingTarget(document.body)).toBe(false);
+  });
+});
+
+describe("enterKeepsNativeAction", () => {
+  it("lets Enter submit from buttons in the page, except the marked ones, links and the header", () => {
+    document.body.innerHTML = `
+      <header><button id="logout">Log out</button><a id="nav" href="/upload">Upload</a></header>
+      <main id="page">
+        <button id="hide">Hide box 2</button>
+        <div role="radiogroup"><button id="cls" role="radio"><span id="inner">tube</span></button></div>
+        <button id="submit" data-enter-activates>Submit <kbd id="kbd">Enter</kbd></button>
+        <input id="range" type="range" />
+      </main>`;
+    const page = document.getElementById("page");
+    const keeps = (id: string) => enterKeepsNativeAction(document.getElementById(id), page);
+    expect(keeps("hide")).toBe(false);
+    expect(keeps("cls")).toBe(false);
+    expect(keeps("inner")).toBe(false);
+    expect(keeps("range")).toBe(false);
+    expect(enterKeepsNativeAction(document.body, page)).toBe(false);
+    expect(enterKeepsNativeAction(window, page)).toBe(false);
+    expect(keeps("submit")).toBe(true);
+    expect(keeps("kbd")).toBe(true);
+    expect(keeps("logout")).toBe(true);
+    expect(keeps("nav")).toBe(true);
   });
 });

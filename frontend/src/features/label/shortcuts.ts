@@ -69,3 +69,18 @@ export function isTypingTarget(target: EventTarget | null): boolean {
 export function classForKey<C extends { id: number; hotkey?: string | null }>(key: string, classes: readonly C[]): C | undefined {
   return classes.find((c) => c.hotkey === key) ?? (classes.some((c) => c.hotkey) ? undefined : classes[Number(key) - 1]);
 }
+
+/**
+ * True when Enter on this element must do the element's own thing rather than submit the image.
+ * A mouse click leaves focus on a sidebar button (class, box row, hide), and Enter would click
+ * it again; so inside the labeling page Enter submits unless the focused control is marked to
+ * keep it. Links, and controls outside the page (the header), keep their Enter; Space still
+ * presses any focused button for keyboard users.
+ */
+export function enterKeepsNativeAction(target: EventTarget | null, page: Element | null): boolean {
+  if (!(target instanceof Element)) return false;
+  // `data-enter-activates` marks a control whose own action Enter triggers (Submit itself, a retry).
+  if (target.closest("[data-enter-activates]") || target.closest("a[href]")) return true;
+  const interactive = target.closest("button, summary, [role=button]");
+  return interactive !== null && !(page?.contains(interactive) ?? false);
+}

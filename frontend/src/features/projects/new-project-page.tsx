@@ -4,6 +4,7 @@ import { Link, useNavigate } from "react-router";
 import type { FieldErrors } from "../../api/field-errors";
 import type { ProjectClassInput, TaskType } from "../../api/types";
 import { FieldError, fieldErrorsOf } from "../../components/field-error";
+import { HotkeyInput } from "../../components/hotkey-input";
 import { createProject } from "./api";
 
 interface ClassRow {
@@ -128,12 +129,11 @@ export function NewProjectPage() {
                 </label>
                 <label className="field">
                   <span>Key</span>
-                  <input
+                  <HotkeyInput
                     name={`classes.${index}.hotkey`}
-                    className="hotkey-input"
                     value={row.hotkey}
                     placeholder="auto"
-                    onChange={(e) => setRow(index, { hotkey: e.target.value.slice(-1) })}
+                    onChange={(hotkey) => setRow(index, { hotkey })}
                   />
                   <FieldError errors={errors} path={`classes.${index}.hotkey`} />
                 </label>

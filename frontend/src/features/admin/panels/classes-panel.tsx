@@ -5,6 +5,7 @@ import type { FieldErrors } from "../../../api/field-errors";
 import type { LabelClass, LabelClassInput } from "../../../api/types";
 import { ErrorMessage } from "../../../components/error-message";
 import { FieldError, fieldErrorsOf } from "../../../components/field-error";
+import { HotkeyInput } from "../../../components/hotkey-input";
 import { Panel } from "../../../components/panel";
 import { classesQuery } from "../../projects";
 
@@ -54,7 +55,7 @@ function ClassEditor({ projectId, labelClass, onDone }: { projectId: number; lab
       </label>
       <label className="field">
         <span>Key</span>
-        <input name="hotkey" value={hotkey} onChange={(e) => setHotkey(e.target.value.slice(-1))} className="hotkey-input" />
+        <HotkeyInput name="hotkey" value={hotkey} onChange={setHotkey} />
         <FieldError errors={errors} path="hotkey" />
       </label>
       <div className="row">
@@ -166,7 +167,7 @@ export function ClassesPanel({ projectId }: { projectId: number }) {
         </label>
         <label className="field">
           <span>Key</span>
-          <input name="hotkey" value={hotkey} onChange={(e) => setHotkey(e.target.value.slice(-1))} className="hotkey-input" placeholder="1–9" />
+          <HotkeyInput name="hotkey" value={hotkey} onChange={setHotkey} />
           <FieldError errors={errors} path="hotkey" />
         </label>
         <button type="submit" className="btn btn-primary" disabled={busy}>

@@ -1,10 +1,12 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { isNotAvailable } from "../../../api/client";
-import { AXIS_LABEL, GRID_STROKE, LEGEND_STYLE, seriesColor, TICK } from "../../../components/charts/chart-style";
+import { AXIS_LABEL, GRID_STROKE, seriesColor, TICK } from "../../../components/charts/chart-style";
 import { ColorScale, heatColor } from "../../../components/charts/color-scale";
 import { formatCount } from "../../../components/charts/format";
+import { SwatchLegend } from "../../../components/charts/swatch-legend";
+import { edgeColor } from "../../../components/class-color";
 import { ErrorMessage } from "../../../components/error-message";
 import { NotAvailable, Panel } from "../../../components/panel";
 import { useClasses } from "../../projects";
@@ -128,6 +130,7 @@ export function HealthPanel({ projectId }: { projectId: number }) {
         {sizes.length ? (
           <div className="health-section health-section-wide" data-testid="box-sizes">
             <h3>Box sizes</h3>
+            <SwatchLegend items={sizes.map((h, i) => ({ name: h.name, color: colorOf(h.name, i) }))} testId="box-sizes-legend" />
             <ResponsiveContainer width="100%" height={240}>
               <BarChart data={sizeRows} margin={{ top: 8, right: 16, bottom: 8, left: 8 }}>
                 <CartesianGrid stroke={GRID_STROKE} vertical={false} />
@@ -143,10 +146,19 @@ export function HealthPanel({ projectId }: { projectId: number }) {
                   width={56}
                   label={{ value: "boxes", angle: -90, position: "insideLeft", offset: 8, ...AXIS_LABEL }}
                 />
-                <Tooltip formatter={(v) => (typeof v === "number" ? `${formatCount(v)} boxes` : String(v))} />
-                <Legend verticalAlign="top" height={28} wrapperStyle={LEGEND_STYLE} itemSorter={null} />
+                <Tooltip
+                  formatter={(v) => (typeof v === "number" ? `${formatCount(v)} boxes` : String(v))}
+                  itemStyle={{ color: "#0f172a" }}
+                />
                 {sizes.map((h, i) => (
-                  <Bar key={h.name} dataKey={`c${i}`} name={h.name} fill={colorOf(h.name, i)} isAnimationActive={false} />
+                  <Bar
+                    key={h.name}
+                    dataKey={`c${i}`}
+                    name={h.name}
+                    fill={colorOf(h.name, i)}
+                    stroke={edgeColor(colorOf(h.name, i))}
+                    isAnimationActive={false}
+                  />
                 ))}
               </BarChart>
             </ResponsiveContainer>

@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { fireEvent, render, screen, within } from "@testing-library/react";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import type { ReactNode } from "react";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { HealthPanel } from "./health-panel";
@@ -95,5 +95,24 @@ describe("HealthPanel", () => {
     fireEvent.mouseEnter(cells[2]!);
     expect(heatmap).toHaveTextContent("column 1 of 2, row 2 of 2: 5 box centres");
     expect(screen.getByTestId("class-balance")).toHaveTextContent("parcel7");
+  });
+
+  it("frames a white class in the box-size legend and writes every name in dark text", async () => {
+    routes["/api/projects/1/health"] = {
+      task: "detection", class_names: ["brown_box", "white_envelope"], class_counts: [2, 1],
+      heatmap: [[[1]], [[1]]], size_bins: [0, 0.5, 1], size_hist: [[2, 0], [1, 0]], recommendations: [],
+    };
+    routes["/api/projects/1/classes"] = [
+      { id: 1, name: "brown_box", color: "#9a6324", hotkey: "1" },
+      { id: 2, name: "white_envelope", color: "#f8fafc", hotkey: "2" },
+    ];
+    render(withQueries(<HealthPanel projectId={1} />));
+    const legend = await screen.findByTestId("box-sizes-legend");
+    await waitFor(() => expect(legend.querySelectorAll("li")).toHaveLength(2));
+    const [brown, white] = [...legend.querySelectorAll<HTMLElement>(".swatch-legend-swatch")];
+    expect(brown).toHaveStyle({ backgroundColor: "#9a6324", borderColor: "#9a6324" });
+    expect(white).toHaveStyle({ backgroundColor: "#f8fafc", borderColor: "#888a8b" });
+    expect(legend).toHaveTextContent("brown_boxwhite_envelope");
+    expect(legend.querySelector("li")!.style.color).toBe("");
   });
 });
