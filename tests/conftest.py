@@ -275,9 +275,11 @@ BEACH = scene(
 # --- models for the production loop: real, untrained, or scripted outputs ---------------
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fresh_model_cache():
-    """engine caches loaded models by version pk, and pks repeat across test databases."""
+    """engine caches loaded models by version pk, and pks repeat across test databases: every
+    test starts with an empty cache (a model loaded by an earlier test once answered for a
+    version of another project)."""
     engine._LOADED.clear()
     yield
     engine._LOADED.clear()
