@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,44 @@ def precision_recall_at_k(scores: np.ndarray, corrupted: np.ndarray) -> tuple[fl
     top = np.argsort(-scores, kind="stable")[:k]
     hits = int(corrupted[top].sum())
     return hits / k, hits / k, k  # k = number of corruptions, so precision = recall
+
+
+def flip_and_find(
+    pool_v: np.ndarray,
+    pool_y: np.ndarray,
+    class_names: list[str],
+    rng: np.random.Generator,
+    seed: int,
+    accuracy: Callable[[np.ndarray], float],
+) -> dict:
+    """Flip 5 % of the labels, rank the suspects as labelapp.review.quality does, and let a
+    perfect reviewer fix the top k; ``accuracy(labels)`` is a held-out score of a model
+    trained on those labels."""
+    n_classes = len(class_names)
+    noisy = pool_y.copy()
+    flipped = rng.choice(len(noisy), size=int(round(0.05 * len(noisy))), replace=False)
+    noisy[flipped] = (noisy[flipped] + rng.integers(1, n_classes, len(flipped))) % n_classes
+    corrupted = noisy != pool_y
+
+    start = time.perf_counter()
+    probs = out_of_fold_probs(pool_v, noisy, n_classes, random_state=seed)
+    suspects = classification_suspects(noisy, probs, pool_v, class_names)
+    elapsed = time.perf_counter() - start
+    scores = np.array([s.score for s in suspects])
+    precision, recall, k = precision_recall_at_k(scores, corrupted)
+    fixed = noisy.copy()
+    top = np.argsort(-scores, kind="stable")[:k]
+    fixed[top] = pool_y[top]  # the reviewer corrects what is flagged
+    return {
+        "k": k,
+        "precision": precision,
+        "recall": recall,
+        "seconds": elapsed,
+        "acc_noisy": accuracy(noisy),
+        "acc_fixed": accuracy(fixed),
+        "acc_clean": accuracy(pool_y),
+        "example": next(s.reason for s, c in zip(suspects, corrupted) if c and s.reason),
+    }
 
 
 def bench_classification(seed: int) -> dict:
@@ -60,81 +99,31 @@ def bench_classification(seed: int) -> dict:
     scaler = StandardScaler().fit(pool_x)
     pool_v, test_v = scaler.transform(pool_x), scaler.transform(test_x)
 
-    noisy = pool_y.copy()
-    flipped = rng.choice(len(noisy), size=int(round(0.05 * len(noisy))), replace=False)
-    noisy[flipped] = (noisy[flipped] + rng.integers(1, 10, len(flipped))) % 10
-    corrupted = np.zeros(len(noisy), dtype=bool)
-    corrupted[flipped] = True
-
-    start = time.perf_counter()
-    probs = out_of_fold_probs(pool_v, noisy, 10, random_state=seed)
-    suspects = classification_suspects(noisy, probs, pool_v, [str(d) for d in range(10)])
-    elapsed = time.perf_counter() - start
-    scores = np.array([s.score for s in suspects])
-    precision, recall, k = precision_recall_at_k(scores, corrupted)
-
-    fixed = noisy.copy()
-    top = np.argsort(-scores, kind="stable")[:k]
-    fixed[top] = pool_y[top]  # the reviewer corrects what is flagged
-
     def accuracy(labels):
         model = LogisticRegression(max_iter=2000).fit(pool_v, labels)
         return float((model.predict(test_v) == test_y).mean())
 
-    return {
-        "k": k,
-        "precision": precision,
-        "recall": recall,
-        "seconds": elapsed,
-        "acc_noisy": accuracy(noisy),
-        "acc_fixed": accuracy(fixed),
-        "acc_clean": accuracy(pool_y),
-        "example": next(s.reason for s, c in zip(suspects, corrupted) if c and s.reason),
-    }
+    return flip_and_find(pool_v, pool_y, [str(d) for d in range(10)], rng, seed, accuracy)
 
 
 def bench_embedding_set(name: str, seed: int, pool_size: int = 1500) -> dict:
-    """Flip 5 % of a pool's labels and score the suspects on backbone embeddings, as
-    labelapp.review.quality does for a classification project."""
+    """The same on a set's backbone embeddings, as labelapp.review.quality reads them for a
+    classification project."""
     from bench_embedding_strategies import SoftmaxHead, embeddings, load_set
 
     data = load_set(name)
     emb = embeddings(data, "backbone")
     rng = np.random.default_rng(seed)
     pool = rng.permutation(data["pool"])[:pool_size]
-    n_classes = len(data["names"])
     pool_v, pool_y = emb[pool], data["y"][pool]
     test_v, test_y = emb[data["test"]], data["y"][data["test"]]
-    noisy = pool_y.copy()
-    flipped = rng.choice(len(noisy), size=int(round(0.05 * len(noisy))), replace=False)
-    noisy[flipped] = (noisy[flipped] + rng.integers(1, n_classes, len(flipped))) % n_classes
-    corrupted = noisy != pool_y
-
-    start = time.perf_counter()
-    probs = out_of_fold_probs(pool_v, noisy, n_classes, random_state=seed)
-    suspects = classification_suspects(noisy, probs, pool_v, data["names"])
-    elapsed = time.perf_counter() - start
-    scores = np.array([s.score for s in suspects])
-    precision, recall, k = precision_recall_at_k(scores, corrupted)
-    fixed = noisy.copy()
-    top = np.argsort(-scores, kind="stable")[:k]
-    fixed[top] = pool_y[top]
     mean, std = emb[data["pool"]].mean(axis=0), emb[data["pool"]].std(axis=0) + 1e-6
 
     def accuracy(labels):
-        head = SoftmaxHead(mean, std, n_classes).fit(pool_v, labels)
+        head = SoftmaxHead(mean, std, len(data["names"])).fit(pool_v, labels)
         return float((head.predict_proba(test_v).argmax(axis=1) == test_y).mean())
 
-    return {
-        "k": k,
-        "precision": precision,
-        "recall": recall,
-        "seconds": elapsed,
-        "acc_noisy": accuracy(noisy),
-        "acc_fixed": accuracy(fixed),
-        "acc_clean": accuracy(pool_y),
-        "example": next(s.reason for s, c in zip(suspects, corrupted) if c and s.reason),
-    }
+    return flip_and_find(pool_v, pool_y, data["names"], rng, seed, accuracy)
 
 
 def corrupt_boxes(targets: list[dict], rng: np.random.Generator, share: float, num_classes: int, size: int):
