@@ -15,7 +15,7 @@ const classes: LabelClass[] = [
 const record = (consensus: Partial<NonNullable<ImageRecord["consensus"]>> | null, firstBoxes = [{ x: 40, y: 30, w: 80, h: 60, label_class: 1 }]): ImageRecord => ({
   image: {
     id: 7, project: 1, original_name: "porch.png", width: 320, height: 240, sha256: "", file_url: "/f/7", thumbnail_url: "/t/7",
-    status: "labeled", split: "train",
+    status: "labeled", split: "train", created_at: "2026-11-28T11:00:00Z",
   },
   gold: false,
   label: { label_class: firstBoxes.length ? null : 1, boxes: firstBoxes, annotator: "anna", created_at: "2026-11-28T12:00:00Z", updated_at: "2026-11-28T12:00:00Z" },
@@ -69,6 +69,7 @@ describe("the second, blind label of a consensus pair on the image", () => {
     const { container } = render(<ImageRecordView record={record({ boxes: [] })} classes={classes} />);
     expect(screen.getByTestId("stage-legend")).toHaveTextContent("second label (bob): no boxes");
     expect(dottedLabels(container)).toEqual([]);
+    expect(screen.queryByRole("checkbox")).toBeNull(); // nothing to hide
   });
 
   it("keeps classification to the text line: no legend, nothing drawn", () => {

@@ -63,10 +63,14 @@ function StageLegend({
     <div className="stage-legend small" data-testid="stage-legend">
       <span><LineSample /> first label{record.label?.annotator ? ` (${record.label.annotator})` : ""}</span>
       {record.prediction?.boxes?.length ? <span><LineSample dash="6 4" /> model</span> : null}
-      <label className="stage-legend-toggle">
-        <input type="checkbox" checked={showSecond} onChange={(e) => onShowSecond(e.target.checked)} />
-        <LineSample dash="2 4" /> second label ({who}){secondBoxes.length === 0 ? ": no boxes" : ""}
-      </label>
+      {secondBoxes.length === 0 ? (
+        <span><LineSample dash="2 4" /> second label ({who}): no boxes</span>
+      ) : (
+        <label className="stage-legend-toggle">
+          <input type="checkbox" checked={showSecond} onChange={(e) => onShowSecond(e.target.checked)} />
+          <LineSample dash="2 4" /> second label ({who})
+        </label>
+      )}
     </div>
   );
 }
