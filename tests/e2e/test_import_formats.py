@@ -1,5 +1,6 @@
 """Issue 15 item 8 in the browser: the Data tab offers the import formats of the project's
-task type, imports a YOLO archive, and shows the checking phase before the importing one."""
+task type, imports a YOLO archive, and shows the checking phase before the importing one;
+the Health panel beside it shows the imported labels as soon as the import finishes."""
 
 import io
 import zipfile
@@ -25,6 +26,8 @@ def test_a_yolo_archive_imports_from_the_data_tab_showing_checking_then_importin
     formats = page.get_by_role("list", name="Import formats")
     expect(formats).to_contain_text("YOLO: data.yaml (or classes.txt)")
     expect(formats).to_contain_text("CSV: one CSV file with the columns file_name, label_class, x, y, w, h")
+    labeled_images = page.get_by_test_id("health").locator("dt:text-is('Labeled images') + dd")
+    expect(labeled_images).to_have_text("0")
 
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
@@ -52,4 +55,7 @@ def test_a_yolo_archive_imports_from_the_data_tab_showing_checking_then_importin
     expect(status).to_contain_text("Import finished.")
     expect(status).to_contain_text("2 new images")
     assert Annotation.objects.filter(project=detection_project).count() == 2
+    # Without a reload: the finished import refreshes the counts that depend on it.
+    expect(labeled_images).to_have_text("2")
+    expect(page.get_by_test_id("class-balance")).to_contain_text("brown_box1")
     shoot("import-finished", full_page=True)

@@ -269,6 +269,17 @@ def test_detection_boxes_unmatched_at_iou_half_are_a_disagreement(users, make_us
         "second annotator: 3 boxes (`lime`, `orange`, `lime`); unmatched at IoU 0.5: 2 of theirs, 1 of the first label"
     )
     assert Annotation.objects.get(image=labeled[1]).boxes == boxes
+    # The reviewer gets both labels: the image keeps the first, the second's boxes come beside it to draw.
+    reviewer = _client(users["reviewer"])
+    item = reviewer.get(f"/api/projects/{project.pk}/review/next").json()["item"]
+    assert item["image"]["id"] == labeled[1].pk
+    assert item["label"]["boxes"] == boxes
+    assert (item["consensus"]["annotator"], item["consensus"]["label_class"], item["consensus"]["agreed"]) == (
+        "second",
+        None,
+        False,
+    )
+    assert item["consensus"]["boxes"] == [_box(4, lime), _box(30, orange), _box(0, lime, y=30)]
 
 
 def test_annotator_statistics_report_consensus_agreement(users, make_user, client_for):

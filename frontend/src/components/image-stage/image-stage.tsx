@@ -32,7 +32,13 @@ export interface StageBox extends Rect {
   shortLabel?: string;
   /** Drawn dashed and lighter: a pre-annotation not reviewed yet. */
   pending?: boolean;
+  /** Drawn dotted: another person's label shown beside the image's own (a consensus second label). */
+  dotted?: boolean;
 }
+
+const DOTTED = "2 4";
+const DASHED = "6 4";
+const dashOf = (box: StageBox) => (box.dotted ? DOTTED : box.pending ? DASHED : undefined);
 
 export interface StageImage {
   id: number | string;
@@ -309,7 +315,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
           const selected = box.id === selectedId;
           const text = box.shortLabel && labelWidth(box.label) > w + 12 ? box.shortLabel : box.label;
           return (
-            <g key={box.id} data-box-id={box.id} className={box.pending ? "box box-pending" : "box"}>
+            <g key={box.id} data-box-id={box.id} className={["box", box.pending ? "box-pending" : "", box.dotted ? "box-dotted" : ""].filter(Boolean).join(" ")}>
               {isLightColor(box.color) ? (
                 // A dark halo under a light box's edge (white_envelope on a pale photo).
                 <rect
@@ -320,7 +326,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                   fill="none"
                   stroke={edgeColor(box.color)}
                   strokeWidth={selected ? 4.5 : 4}
-                  strokeDasharray={box.pending ? "6 4" : undefined}
+                  strokeDasharray={dashOf(box)}
                   className="box-halo"
                 />
               ) : null}
@@ -333,7 +339,7 @@ export const ImageStage = forwardRef<ImageStageHandle, Props>(function ImageStag
                 fillOpacity={selected ? 0.18 : 0.08}
                 stroke={box.color}
                 strokeWidth={selected ? 2.5 : 2}
-                strokeDasharray={box.pending ? "6 4" : undefined}
+                strokeDasharray={dashOf(box)}
               />
               {text ? (
                 <g transform={`translate(${a.x}, ${labelTop(a.y, selected && mode === "edit")})`}>

@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { render, screen } from "@testing-library/react";
+import { render, screen, waitFor } from "@testing-library/react";
 import { MemoryRouter } from "react-router";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ImportJob } from "../../api/types";
 import { ImportExportPanel, ImportStatus } from "./import-export-panel";
+import { HealthPanel } from "./panels/health-panel";
 
 // The import-job contract (/work/briefs/contracts.md): POST /import answers 202 with a job,
 // GET /imports/{id} reports it until it succeeds or fails.
@@ -69,6 +70,70 @@ describe("import status", () => {
     expect(await screen.findByText("annotations.json is not JSON.", {}, { timeout: 4000 })).toBeTruthy();
     expect(screen.getByText(/box outside the image/).textContent).toContain("(annotation 4)");
   }, 8000);
+
+  it("refreshes the Health panel once the import finishes, without a reload", async () => {
+    // Health answers 0 labeled images until the import has stored its 10; the job is polled from queued.
+    let imported = false;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockImplementation(async (url: string) => {
+        if (url === "/api/projects/4/imports/9") {
+          imported = true;
+          return new Response(JSON.stringify(job({ status: "succeeded", done: 10, total: 10, created: 10, labels: 10 })));
+        }
+        if (url === "/api/projects/4/health") {
+          const labeled = imported ? 10 : 0;
+          return new Response(JSON.stringify({ task: "classification", num_images: labeled, class_names: ["cat"], class_counts: [labeled], recommendations: [] }));
+        }
+        return new Response(JSON.stringify([]));
+      }),
+    );
+    // The app's own cache setting: answers stay fresh for 5 s, so only an invalidation refetches.
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 5_000 } } });
+    render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <HealthPanel projectId={4} />
+          <ImportStatus projectId={4} answer={job({ status: "queued" })} />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    const labeledImages = async () => (await screen.findByText("Labeled images")).nextElementSibling?.textContent;
+    expect(await labeledImages()).toBe("0");
+    expect(await screen.findByText("Import finished.", {}, { timeout: 4000 })).toBeTruthy();
+    await waitFor(async () => expect(await labeledImages()).toBe("10"));
+  }, 8000);
+
+  it("refreshes the counts when the import answer is already finished (no poll follows)", async () => {
+    const health = vi.fn();
+    vi.stubGlobal(
+      "fetch",
+      vi.fn().mockImplementation(async (url: string) => {
+        if (url !== "/api/projects/4/health") return new Response(JSON.stringify([]));
+        health();
+        return new Response(JSON.stringify({ task: "classification", num_images: 3, class_names: [], class_counts: [], recommendations: [] }));
+      }),
+    );
+    const client = new QueryClient({ defaultOptions: { queries: { retry: false, staleTime: 5_000 } } });
+    const { rerender } = render(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <HealthPanel projectId={4} />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    await screen.findByText("Labeled images");
+    expect(health).toHaveBeenCalledTimes(1);
+    rerender(
+      <QueryClientProvider client={client}>
+        <MemoryRouter>
+          <HealthPanel projectId={4} />
+          <ImportStatus projectId={4} answer={job({ status: "succeeded", done: 3, total: 3, created: 3 })} />
+        </MemoryRouter>
+      </QueryClientProvider>,
+    );
+    await waitFor(() => expect(health).toHaveBeenCalledTimes(2));
+  });
 
   it("offers the import formats of the project's task type (issue 15 item 8)", () => {
     const client = new QueryClient();

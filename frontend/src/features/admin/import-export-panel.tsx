@@ -1,5 +1,5 @@
-import { useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRef, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router";
 import { api } from "../../api/client";
 import type { ImportJob, Project } from "../../api/types";
@@ -34,21 +34,38 @@ export const IMPORT_FORMATS: { label: string; taskTypes: Project["task_type"][];
 
 export const POLL_MS = 1000;
 
+/**
+ * An import adds images, labels and classes, so every count of the project may have changed
+ * (health, stats, the data browser, the review queue, the project list's card). The import jobs
+ * themselves are left alone: refetching a finished job would only report it finished again.
+ */
+export function refreshAfterImport(queryClient: QueryClient, projectId: number) {
+  return Promise.all([
+    queryClient.invalidateQueries({
+      queryKey: ["projects", projectId],
+      predicate: (query) => query.queryKey[2] !== "imports",
+    }),
+    queryClient.invalidateQueries({ queryKey: ["projects"], exact: true }),
+  ]);
+}
+
 export function ImportStatus({ projectId, answer }: { projectId: number; answer: ImportJob }) {
   const queryClient = useQueryClient();
   const jobId = answer.id;
   // The job as the server reports it now: polled until it succeeds or fails.
   const job = useQuery({
     queryKey: ["projects", projectId, "imports", jobId],
-    queryFn: async () => {
-      const latest = await api<ImportJob>(`/api/projects/${projectId}/imports/${jobId}`);
-      if (isFinished(latest)) void queryClient.invalidateQueries({ queryKey: ["projects", projectId, "stats"] });
-      return latest;
-    },
+    queryFn: () => api<ImportJob>(`/api/projects/${projectId}/imports/${jobId}`),
     initialData: answer,
     refetchInterval: (query) => (query.state.data && isFinished(query.state.data) ? false : POLL_MS),
   });
-  const view = importView(job.data ?? answer);
+  const current = job.data ?? answer;
+  const finished = isFinished(current);
+  // Also when the answer itself is already finished (a fast import): then there is no poll at all.
+  useEffect(() => {
+    if (finished) void refreshAfterImport(queryClient, projectId);
+  }, [finished, queryClient, projectId]);
+  const view = importView(current);
   const errors = job.data?.errors ?? [];
   return (
     <div className={`import-status import-${view.tone}`} data-testid="import-status" aria-live="polite">

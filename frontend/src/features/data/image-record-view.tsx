@@ -5,7 +5,18 @@ import { ClassPicker } from "../label";
 import type { LabelInput } from "./api";
 import { consensusLine, historyLine, labelSummary, topClass } from "./label-text";
 
-function stageBoxes(record: ImageRecord, classById: ReadonlyMap<number, LabelClass>, draft: Box[] | null): StageBox[] {
+/** Detection only: the second, blind label's boxes of a consensus pair (classification carries a class instead). */
+export function secondLabelBoxes(record: ImageRecord): Box[] | null {
+  const consensus = record.consensus;
+  return consensus && consensus.label_class == null ? consensus.boxes : null;
+}
+
+export function stageBoxes(
+  record: ImageRecord,
+  classById: ReadonlyMap<number, LabelClass>,
+  draft: Box[] | null,
+  showSecond = false,
+): StageBox[] {
   const label = (draft ?? record.label?.boxes ?? []).map((b, i) => {
     const c = classById.get(b.label_class);
     return { id: `l${i}`, x: b.x, y: b.y, w: b.w, h: b.h, color: c?.color ?? "#2563eb", label: c?.name ?? "" };
@@ -19,7 +30,49 @@ function stageBoxes(record: ImageRecord, classById: ReadonlyMap<number, LabelCla
         label: `model: ${c?.name ?? ""} ${(b.score * 100).toFixed(0)}%`, shortLabel: `${(b.score * 100).toFixed(0)}%`,
       };
     });
-  return [...label, ...predicted];
+  const second = (showSecond ? (secondLabelBoxes(record) ?? []) : []).map((b, i) => {
+    const c = classById.get(b.label_class);
+    return {
+      id: `s${i}`, x: b.x, y: b.y, w: b.w, h: b.h, color: c?.color ?? "#64748b", dotted: true,
+      label: `2nd: ${c?.name ?? ""}`, shortLabel: "2nd",
+    };
+  });
+  return [...label, ...predicted, ...second];
+}
+
+/** A stroke sample as the stage draws it: solid, dashed (model) or dotted (second label). */
+function LineSample({ dash }: { dash?: string }) {
+  return (
+    <svg width="26" height="10" aria-hidden="true" className="line-sample">
+      <line x1="1" y1="5" x2="25" y2="5" stroke="currentColor" strokeWidth="2" strokeDasharray={dash} />
+    </svg>
+  );
+}
+
+/** What the stage's outlines mean, and the switch for the second label's boxes. */
+function StageLegend({
+  record, secondBoxes, showSecond, onShowSecond,
+}: {
+  record: ImageRecord;
+  secondBoxes: Box[];
+  showSecond: boolean;
+  onShowSecond: (show: boolean) => void;
+}) {
+  const who = record.consensus?.annotator ?? "someone";
+  return (
+    <div className="stage-legend small" data-testid="stage-legend">
+      <span><LineSample /> first label{record.label?.annotator ? ` (${record.label.annotator})` : ""}</span>
+      {record.prediction?.boxes?.length ? <span><LineSample dash="6 4" /> model</span> : null}
+      {secondBoxes.length === 0 ? (
+        <span><LineSample dash="2 4" /> second label ({who}): no boxes</span>
+      ) : (
+        <label className="stage-legend-toggle">
+          <input type="checkbox" checked={showSecond} onChange={(e) => onShowSecond(e.target.checked)} />
+          <LineSample dash="2 4" /> second label ({who})
+        </label>
+      )}
+    </div>
+  );
 }
 
 /** Edits a label: a class for classification, a list of boxes (class, remove, take the model's) for detection. */
@@ -97,10 +150,19 @@ export function ImageRecordView({
   const classById = new Map(classes.map((c) => [c.id, c]));
   const predicted = topClass(record.prediction?.probs);
   const label = record.label;
+  const secondBoxes = secondLabelBoxes(record);
+  const [showSecond, setShowSecond] = useState(true);
   return (
     <div className="label-layout" data-testid="image-record" data-image-id={record.image.id}>
       <div className="label-stage-column">
-        <ImageStage image={record.image} boxes={stageBoxes(record, classById, draftBoxes ?? null)} mode="view" />
+        <ImageStage
+          image={record.image}
+          boxes={stageBoxes(record, classById, draftBoxes ?? null, showSecond && secondBoxes !== null)}
+          mode="view"
+        />
+        {secondBoxes !== null ? (
+          <StageLegend record={record} secondBoxes={secondBoxes} showSecond={showSecond} onShowSecond={setShowSecond} />
+        ) : null}
       </div>
       <aside className="label-sidebar">
         {children}
