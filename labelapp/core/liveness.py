@@ -14,6 +14,7 @@ import socket
 import threading
 from dataclasses import dataclass
 
+from celery.signals import worker_shutting_down
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -125,3 +126,30 @@ def stop_on_sigterm(stop: StopRequest):
         yield
     finally:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+#: Celery task names whose work stops at its next batch on SIGTERM (`stop_on_sigterm`):
+#: trainings, and the cross-fitted detectors of label scoring. Each tasks module adds its own.
+STOP_ON_SHUTDOWN: set[str] = set()
+
+
+@worker_shutting_down.connect
+def stop_long_tasks_at_their_next_batch(**kwargs) -> None:
+    """A warm shutdown (Ctrl-C, SIGTERM) waits for running tasks, and a training would hold
+    it for minutes. The pool process of each task in STOP_ON_SHUTDOWN is asked to stop at
+    its next batch instead (SIGTERM, handled by `stop_on_sigterm`): a training goes back in
+    the queue and resumes from its last epoch checkpoint. Other tasks finish as usual."""
+    from celery.worker import state
+
+    for request in list(state.active_requests):
+        if request.task_name in STOP_ON_SHUTDOWN and request.worker_pid:
+            logger.info(
+                "asking task %s (%s, pid %s) to stop at its next batch",
+                request.id,
+                request.task_name,
+                request.worker_pid,
+            )
+            try:
+                os.kill(request.worker_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass

@@ -138,6 +138,7 @@ def out_of_fold_detections(
     config: TrainConfig,
     n_folds: int = 2,
     seed: int = 0,
+    between_batches: Callable[[], None] | None = None,
 ) -> list[dict]:
     """Each image's detections from a detector trained on the other folds only.
 
@@ -152,12 +153,17 @@ def out_of_fold_detections(
         Per image ``{"boxes", "labels"}`` as the detector's ``fit`` takes them.
     config : TrainConfig
         Each fold model's training; the held-out fold is never its validation data.
+    between_batches : callable, optional
+        Called after every optimisation step; whatever it raises stops the cross-fitting
+        (a worker shutdown).
 
     Returns
     -------
     list of dict
         Per image ``{"boxes", "labels", "scores"}``, in the order of ``images``.
     """
+    from .training import Resumable
+
     n = len(images)
     if len(targets) != n:
         raise ValueError("images and targets must have one entry per image")
@@ -170,7 +176,14 @@ def out_of_fold_detections(
         train = np.flatnonzero(folds != fold)
         held_out = np.flatnonzero(folds == fold)
         model = make_model()
-        model.fit(images[train], [targets[i] for i in train], empty, [], config=config)
+        model.fit(
+            images[train],
+            [targets[i] for i in train],
+            empty,
+            [],
+            config=config,
+            resumable=Resumable(between_batches=between_batches),
+        )
         for i, found in zip(held_out, model.predict(images[held_out])):
             outputs[i] = {"boxes": found.boxes, "labels": found.labels, "scores": found.scores}
     return outputs

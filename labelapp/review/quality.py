@@ -15,6 +15,7 @@ import logging
 import numpy as np
 from django.utils import timezone
 
+from labelapp.core import liveness
 from labelapp.images.models import Image, Split, Status
 from labelapp.labeling.models import Annotation
 from labelapp.projects.models import TaskType
@@ -43,18 +44,34 @@ def _vectors(project, images: list[Image], model, size: int) -> np.ndarray:
 
 def _detections(project, version, model, images: list[Image], targets: list[dict], class_names: list[str]):
     """Per image {boxes, labels, scores}: out of fold for the train split (see the module
-    docstring), the active model's for the rest."""
-    from labelapp.learning import label_quality
-    from labelapp.learning.models import create_model
-    from labelapp.learning.training import TrainConfig
-
+    docstring), the active model's for the rest. A worker shutdown stops the cross-fitting at
+    its next batch (liveness.JobStopped)."""
     inputs = model_inputs(project, model, images, size=version.input_size)
     outputs = [{"boxes": d.boxes, "labels": d.labels, "scores": d.scores} for d in model_outputs(model, inputs)]
     trained_on = [i for i, image in enumerate(images) if image.split == Split.TRAIN]
     if len(trained_on) < MIN_CROSS_FIT_IMAGES:
         return outputs
     fold_targets = [targets[i] for i in trained_on]
-    cross_fitted = label_quality.out_of_fold_detections(
+    stop = liveness.StopRequest()
+
+    def between_batches():
+        if stop.is_set():
+            raise liveness.JobStopped(stop.reason)
+
+    with liveness.stop_on_sigterm(stop):
+        cross_fitted = _cross_fit(project, version, inputs, trained_on, fold_targets, class_names, between_batches)
+    for i, found in zip(trained_on, cross_fitted):
+        outputs[i] = found
+    logger.info("project %s: cross-fitted %d train images in 2 folds", project.pk, len(trained_on))
+    return outputs
+
+
+def _cross_fit(project, version, inputs, trained_on: list[int], fold_targets, class_names, between_batches):
+    from labelapp.learning import label_quality
+    from labelapp.learning.models import create_model
+    from labelapp.learning.training import TrainConfig
+
+    return label_quality.out_of_fold_detections(
         lambda: create_model(
             version.model_name,
             classes=class_names,
@@ -70,11 +87,8 @@ def _detections(project, version, model, images: list[Image], targets: list[dict
             batch_size=batch_size_for(len(trained_on) // 2),
         ),
         seed=version.number,
+        between_batches=between_batches,
     )
-    for i, found in zip(trained_on, cross_fitted):
-        outputs[i] = found
-    logger.info("project %s: cross-fitted %d train images in 2 folds", project.pk, len(trained_on))
-    return outputs
 
 
 def label_quality_recompute(*, version_id: int) -> int:
@@ -112,9 +126,16 @@ def label_quality_recompute(*, version_id: int) -> int:
         probs = label_quality.out_of_fold_probs(vectors, targets, len(class_names))
         suspects = label_quality.classification_suspects(targets, probs, vectors, class_names)
     else:
+        try:
+            detections = _detections(project, version, model, images, targets, class_names)
+        except liveness.JobStopped as stopped:
+            logger.info(
+                "label scoring of model version %s stopped (%s); the next activation scores", version_id, stopped.reason
+            )
+            return 0
         suspects = label_quality.detection_suspects(
             targets,
-            _detections(project, version, model, images, targets, class_names),
+            detections,
             class_names,
             confident=project.config["detection_threshold"],
         )

@@ -1,13 +1,8 @@
 """Celery tasks: thin, idempotent, ids only; the work is in services."""
 
-import logging
-import os
-import signal
-
 from celery import shared_task
-from celery.signals import worker_shutting_down
 
-logger = logging.getLogger(__name__)
+from labelapp.core import liveness
 
 
 @shared_task(name="labelapp.training.preprocess_backlog", acks_late=True)
@@ -68,18 +63,4 @@ def recover_stale_work_task() -> dict:
     return recover_stale_work()
 
 
-@worker_shutting_down.connect
-def stop_trainings_at_their_next_batch(**kwargs) -> None:
-    """A warm shutdown (Ctrl-C, SIGTERM) waits for running tasks, and a training would hold
-    it for minutes. Its pool process is asked to stop at its next batch instead (SIGTERM,
-    handled by labelapp.core.liveness.stop_on_sigterm); the run goes back in the queue
-    and resumes from its last epoch checkpoint. Other tasks finish as usual."""
-    from celery.worker import state
-
-    for request in list(state.active_requests):
-        if request.task_name == train_model_task.name and request.worker_pid:
-            logger.info("asking training task %s (pid %s) to stop at its next batch", request.id, request.worker_pid)
-            try:
-                os.kill(request.worker_pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+liveness.STOP_ON_SHUTDOWN.add(train_model_task.name)

@@ -200,3 +200,28 @@ def test_out_of_fold_probs_choose_the_regularisation_with_the_lowest_log_loss(mo
     np.testing.assert_allclose(chosen, best)
     # Separable classes: the weakest regularisation fits them most sharply.
     assert min(losses, key=losses.get) == max(label_quality.C_CHOICES)
+
+
+def test_out_of_fold_detections_stop_when_the_batch_hook_raises():
+    """A worker shutdown stops the cross-fitting of label scoring at its next batch."""
+    from labelapp.learning.models import create_model
+    from labelapp.learning.scenes import PORCH_CLASSES, make_detection_set, porch_scene
+    from labelapp.learning.training import TrainConfig
+
+    images, targets = make_detection_set(porch_scene, 8, seed=4, size=64)
+    steps = []
+
+    def shutdown_after_two_steps():
+        steps.append(1)
+        if len(steps) == 2:
+            raise KeyboardInterrupt("shutdown")
+
+    with pytest.raises(KeyboardInterrupt):
+        out_of_fold_detections(
+            lambda: create_model("centernet_detector", classes=PORCH_CLASSES, input_size=64),
+            images,
+            targets,
+            config=TrainConfig(seed=0, max_epochs=3, batch_size=2),
+            between_batches=shutdown_after_two_steps,
+        )
+    assert len(steps) == 2

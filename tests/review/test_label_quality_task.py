@@ -121,3 +121,13 @@ def test_detection_suspects_of_train_images_come_from_detectors_that_did_not_tra
         assert label_quality_recompute(version_id=version.pk) == len(pictures)
     assert f"cross-fitted {len(pictures) - 2} train images in 2 folds" in caplog.text
     assert LabelQuality.objects.filter(project=project).count() == len(pictures)
+
+
+def test_a_worker_shutdown_stops_label_scoring_at_its_next_batch_like_a_training():
+    """Cross-fitting trains two detectors inside the label-scoring task: a warm worker
+    shutdown must not wait for them (issue 14 item 1)."""
+    from labelapp.core.liveness import STOP_ON_SHUTDOWN
+    from labelapp.review.tasks import label_quality_recompute_task
+    from labelapp.training.tasks import train_model_task
+
+    assert {label_quality_recompute_task.name, train_model_task.name} <= STOP_ON_SHUTDOWN
