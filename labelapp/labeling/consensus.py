@@ -68,9 +68,22 @@ def consensus_claim(*, project, user, expires_at) -> tuple[Reservation, dict] | 
     )
     # SKIP LOCKED: concurrent annotators pass over each other's candidate instead of colliding
     # on the one-active-reservation-per-image index (PostgreSQL; SQLite serialises writers).
-    consensus = open_passes.select_for_update(skip_locked=True, of=("self",)).select_related("image").first()
-    if consensus is None:
-        return None
+    # The candidates are read before the lock: a racer that claimed a pass and committed in
+    # between left the row unlocked and its reservation invisible to that read, so a fresh read
+    # under the lock decides (the lock keeps any later claimer out).
+    passed_over: list[int] = []
+    while True:
+        consensus = (
+            open_passes.exclude(pk__in=passed_over)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("image")
+            .first()
+        )
+        if consensus is None:
+            return None
+        if not Reservation.objects.filter(image_id=consensus.image_id, state=ReservationState.ACTIVE).exists():
+            break
+        passed_over.append(consensus.pk)
     entry, balance = credits.credit_reserve_one(project=project, actor=user, image=consensus.image, note=CONSENSUS_NOTE)
     reservation = Reservation.objects.create(
         project=project,
@@ -121,10 +134,12 @@ def consensus_answer(
     caller's transaction, which holds the reservation's row lock."""
     image = reservation.image
     now = timezone.now()
+    # The pass's row before the balance, the order of consensus_claim: the other order
+    # deadlocked with a claim holding this row and waiting for the balance.
+    consensus = ConsensusAnnotation.objects.select_for_update().get(image=image)
     reservation.state, reservation.ended_at = ReservationState.SUBMITTED, now
     reservation.save(update_fields=["state", "ended_at"])
     credits.credit_spend(project=project, actor=user, image=image, note=CONSENSUS_NOTE)
-    consensus = ConsensusAnnotation.objects.select_for_update().get(image=image)
     first = Annotation.objects.filter(pk=consensus.first_annotation_id).first()
     if first is None:
         # A reviewer rejected the first label while this pass was out: nothing left to compare.
@@ -150,6 +165,8 @@ def consensus_skip(*, project, user, reservation: Reservation) -> None:
     """Give a second pass back (inside the caller's transaction): its credit is released, the
     image keeps its label, and the pass ends with no comparison."""
     now = timezone.now()
+    # The pass's row before the balance, as in consensus_claim (lock order).
+    list(ConsensusAnnotation.objects.select_for_update().filter(image_id=reservation.image_id))
     credits.credit_release(project=project, actor=user, image=reservation.image, note="consensus: skipped")
     reservation.state, reservation.ended_at = ReservationState.RELEASED, now
     reservation.save(update_fields=["state", "ended_at"])
